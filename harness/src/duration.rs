@@ -1,0 +1,60 @@
+//! Durations as people write them in YAML: `30s`, `500ms`, `2m`, `1.5s`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("invalid duration `{text}` (write e.g. `30s`, `500ms`, `2m`)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" | "min" => value * 60.0,
+        _ => return Err(format!("invalid duration unit in `{text}` (use ms, s or m)")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("invalid duration `{text}`"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Human form used in reports: `1.5s`, `250ms`.
+pub fn format(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 { format!("{}ms", ms.round() as u64) } else { format!("{:.2}s", ms / 1000.0).replace(".00s", "s") }
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse(&text).map_err(serde::de::Error::custom)
+}
+
+pub fn deserialize_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_forms() {
+        assert_eq!(parse("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse("2").unwrap(), Duration::from_secs(2));
+        assert!(parse("soon").is_err());
+        assert!(parse("3h").is_err());
+    }
+
+    #[test]
+    fn formats_for_humans() {
+        assert_eq!(format(Duration::from_millis(250)), "250ms");
+        assert_eq!(format(Duration::from_millis(1500)), "1.50s");
+        assert_eq!(format(Duration::from_secs(2)), "2s");
+    }
+}

@@ -1,0 +1,98 @@
+//! Execute: one case at a time — start its mocks, run its flow against them, collect every
+//! exchange. Judging what happened is the check stage's job.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::flow::{self, FlowKind, FlowRun, RunStatus};
+use crate::mock::{self, Exchange, ExchangeLog};
+use crate::plan::Case;
+use crate::project::Project;
+use crate::systems;
+
+/// What happened when a case ran.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub run: FlowRun,
+    /// Every request the mocks received, in arrival order.
+    pub exchanges: Vec<Exchange>,
+    pub duration: Duration,
+}
+
+/// Shared by every case of a run.
+pub struct Shared {
+    pub reqwest: reqwest::Client,
+    pub root: std::path::PathBuf,
+}
+
+impl Shared {
+    pub fn new(project: &Project) -> Result<Shared, Error> {
+        Ok(Shared { reqwest: crate::http::HttpClient::shared_reqwest().map_err(Error::Environment)?, root: project.root.clone() })
+    }
+}
+
+pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
+    let started = Instant::now();
+    let log = ExchangeLog::new();
+    let virtual_time = matches!(case.flow.kind, FlowKind::Builtin(_));
+    let mut servers = Vec::new();
+    let mut base_urls = BTreeMap::new();
+    for (kind, system) in &case.systems {
+        let stubs = case.stubs.get(kind).cloned().unwrap_or_else(|| std::sync::Arc::from(Vec::new()));
+        let server = mock::start(*kind, systems::mock_for(system), stubs, log.clone(), virtual_time)
+            .await
+            .map_err(|e| Error::Environment(format!("cannot start the {kind} mock on 127.0.0.1: {e}")))?;
+        base_urls.insert(*kind, server.base_url.clone());
+        servers.push(server);
+    }
+
+    let flow = &case.flow;
+    let work = async {
+        match &flow.kind {
+            FlowKind::Builtin(b) => {
+                let env = flow::builtin::Env {
+                    systems: case.systems.clone(),
+                    base_urls: base_urls.clone(),
+                    reqwest: shared.reqwest.clone(),
+                    policy: case.policy.clone(),
+                    trigger_system: flow.trigger.system,
+                    fetch: flow.trigger.fetch.clone(),
+                    verify_signature: flow.trigger.verify_signature,
+                    split: flow.trigger.split.clone(),
+                    seed: seed(&case.id),
+                };
+                flow::builtin::run(b, &env, &case.trigger).await
+            }
+            FlowKind::Command(c) => {
+                let env = flow::command::Env {
+                    root: shared.root.clone(),
+                    systems: case.systems.clone(),
+                    base_urls: base_urls.clone(),
+                    trigger_system: flow.trigger.system,
+                    event: flow.trigger.event.clone(),
+                    scenario: case.id.clone(),
+                    timeout: case.timeout,
+                };
+                c.run(&env, &case.trigger).await
+            }
+        }
+    };
+    let run = match tokio::time::timeout(case.timeout, work).await {
+        Ok(run) => run,
+        Err(_) => {
+            let mut run = FlowRun::failed(String::new());
+            run.status = RunStatus::TimedOut(case.timeout);
+            run
+        }
+    };
+    drop(servers);
+    // Let the servers' tasks see their shutdown before the next case starts more.
+    tokio::task::yield_now().await;
+    Ok(Execution { run, exchanges: log.snapshot(), duration: started.elapsed() })
+}
+
+/// A stable seed per case (FNV-1a of its id), for jitter that repeats run after run.
+fn seed(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}

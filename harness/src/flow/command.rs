@@ -1,0 +1,190 @@
+//! External flows: a program the harness runs against the mocks.
+//!
+//! The program gets the trigger body on stdin and, in its environment, each mock's base URL
+//! (`HARNESS_NETSUITE_URL`), API version (`HARNESS_SHOPIFY_VERSION`) and credentials
+//! (`HARNESS_NETSUITE_CLIENT_ID`, ...), plus the trigger's headers and parameters as JSON. It may
+//! report what happened to each record by printing JSON lines such as
+//! `{"record": "#1001", "outcome": "dead-lettered", "reason": "…"}`; otherwise only its exit status
+//! and what reached the mocks are judged. It runs in its own process group, killed whole when the
+//! time limit passes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{FlowRun, Outcome, RecordOutcome, RunStatus, TriggerInput};
+use crate::systems::{SystemKind, SystemVersion, credential_env};
+
+#[derive(Debug)]
+pub struct CommandFlow {
+    pub argv: Vec<String>,
+    pub timeout: Option<Duration>,
+}
+
+pub struct Env {
+    pub root: PathBuf,
+    pub systems: BTreeMap<SystemKind, Arc<SystemVersion>>,
+    pub base_urls: BTreeMap<SystemKind, String>,
+    pub trigger_system: SystemKind,
+    pub event: Option<String>,
+    pub scenario: String,
+    pub timeout: Duration,
+}
+
+/// Most of a program's output kept for reports.
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+impl CommandFlow {
+    /// Whether the program can be found: a path relative to the project root, or a name on `PATH`.
+    pub fn check_program(&self, root: &Path) -> Result<(), String> {
+        let program = &self.argv[0];
+        if program.contains('/') {
+            let path = root.join(program);
+            return if path.is_file() { Ok(()) } else { Err(format!("program `{program}` not found (looked at {})", path.display())) };
+        }
+        let on_path = std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
+        if on_path { Ok(()) } else { Err(format!("program `{program}` is not on PATH")) }
+    }
+
+    pub async fn run(&self, env: &Env, trigger: &TriggerInput) -> FlowRun {
+        let limit = self.timeout.unwrap_or(env.timeout).min(env.timeout);
+        let mut command = tokio::process::Command::new(&self.argv[0]);
+        command.args(&self.argv[1..]).current_dir(&env.root).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
+        for (kind, system) in &env.systems {
+            let prefix = kind.env_prefix();
+            command.env(format!("{prefix}_VERSION"), &system.version);
+            if let Some(url) = env.base_urls.get(kind) {
+                command.env(format!("{prefix}_URL"), url);
+            }
+            command.envs(credential_env(system));
+        }
+        let headers: serde_json::Map<String, Value> = trigger.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        command
+            .env("HARNESS_SCENARIO", &env.scenario)
+            .env("HARNESS_TRIGGER_SYSTEM", env.trigger_system.name())
+            .env("HARNESS_TRIGGER_EVENT", env.event.as_deref().unwrap_or(""))
+            .env("HARNESS_TRIGGER_HEADERS", Value::Object(headers).to_string())
+            .env("HARNESS_TRIGGER_PARAMS", serde_json::to_string(&trigger.params).unwrap_or_default())
+            .env("HARNESS_NOW", crate::clock::rfc3339(crate::clock::EPOCH));
+
+        let shown = self.argv.join(" ");
+        let mut child = match command.spawn() {
+            Ok(c) => c,
+            Err(e) => return FlowRun::failed(format!("cannot start `{shown}`: {e}")),
+        };
+        let pid = child.id();
+        let mut stdin = child.stdin.take();
+        let body = trigger.body.clone();
+        let feed = async move {
+            if let Some(stdin) = stdin.as_mut() {
+                // A program that exits without reading its input is not an error.
+                let _ = stdin.write_all(&body).await;
+                let _ = stdin.shutdown().await;
+            }
+        };
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let outcome = tokio::time::timeout(limit, async {
+            let (_, out, err, status) = tokio::join!(feed, read_limited(stdout.as_mut()), read_limited(stderr.as_mut()), child.wait());
+            (out, err, status)
+        })
+        .await;
+        let Ok((out, err, status)) = outcome else {
+            kill_group(pid);
+            let mut run = FlowRun::failed(String::new());
+            run.status = RunStatus::TimedOut(limit);
+            return run;
+        };
+        let records = parse_records(&out);
+        let output = format!("{out}{err}");
+        let status = match status {
+            Ok(s) if s.success() => RunStatus::Completed,
+            Ok(s) => {
+                let how = match s.code() {
+                    Some(code) => format!("exited with status {code}"),
+                    None => "was killed by a signal".to_string(),
+                };
+                let tail: Vec<&str> = err.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+                let tail = if tail.is_empty() { String::new() } else { format!(": {}", tail.join(" | ")) };
+                RunStatus::Failed(format!("`{shown}` {how}{tail}"))
+            }
+            Err(e) => RunStatus::Failed(format!("`{shown}` could not be waited for: {e}")),
+        };
+        FlowRun { status, records, missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: truncate(output) }
+    }
+}
+
+async fn read_limited<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) -> String {
+    let Some(reader) = reader else { return String::new() };
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) if buf.len() < OUTPUT_LIMIT => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn truncate(mut s: String) -> String {
+    if s.len() > OUTPUT_LIMIT {
+        let mut end = OUTPUT_LIMIT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("\n[output truncated]");
+    }
+    s
+}
+
+/// Kill the program and everything it started: they share its process group.
+fn kill_group(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals the process group; it touches no memory.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// `{"record": "#1001", "outcome": "delivered"}` lines of the program's stdout.
+fn parse_records(stdout: &str) -> Vec<RecordOutcome> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .filter_map(|v| {
+            let key = v.get("record")?.as_str()?.to_string();
+            let outcome: Outcome = serde_json::from_value(v.get("outcome")?.clone()).ok()?;
+            let reason = v.get("reason").and_then(Value::as_str).map(str::to_string);
+            Some(RecordOutcome { key, outcome, reason, last_response: None })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_lines_are_read_and_other_output_ignored() {
+        let out = "starting\n{\"record\": \"#1\", \"outcome\": \"delivered\"}\n{\"record\": \"#2\", \"outcome\": \"dead-lettered\", \"reason\": \"400\"}\n{\"other\": 1}\n";
+        let records = parse_records(out);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].outcome, Outcome::DeadLettered);
+        assert_eq!(records[1].reason.as_deref(), Some("400"));
+    }
+}

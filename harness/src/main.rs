@@ -1,0 +1,227 @@
+//! The `harness` command: a thin layer over the library. This file is the one place where errors
+//! become exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use harness::error::Error;
+use harness::project::Project;
+use harness::report::{JsonReporter, JunitReporter, Reporter, Style, TerminalReporter};
+use harness::{plan, review, run, scenario};
+
+/// Exit codes, documented in the README.
+const EXIT_PASSED: u8 = 0;
+const EXIT_FAILED: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+const EXIT_ENVIRONMENT: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "harness", version, about = "Replay recorded Shopify, NetSuite and Peoplevox traffic through mocks, run the integration, and catch what its output lost or changed.")]
+struct Cli {
+    /// Project root (the folder with harness.yaml); default: found upwards from the current folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Colours: auto (default; off when NO_COLOR is set or output is not a terminal), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios (all under scenarios/, or the files and folders given).
+    Run(RunArgs),
+    /// Review pending snapshots (.snap.new): show each diff, then accept, reject or skip.
+    Review(ReviewArgs),
+    /// List the scenario cases that `run` would run, with their flow and API versions.
+    List(SelectArgs),
+    /// Print the JSON Schema of scenario files, for editors (validation, completion).
+    Schema,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// Scenario files or folders (default: scenarios/).
+    paths: Vec<PathBuf>,
+    /// Only scenarios with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only the K-th of N equal shares of the cases, e.g. `2/4`, to split a suite across CI machines.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Scenarios run at once (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Approve new and changed snapshots of scenarios that otherwise pass.
+    #[arg(long)]
+    accept: bool,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a JSON report to FILE (`-` for standard output, replacing the terminal report).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Report silent data loss as warnings instead of failures (strict is the default).
+    #[arg(long)]
+    no_strict: bool,
+    /// Leave timings out of the terminal report (for comparing outputs).
+    #[arg(long, hide = true)]
+    no_times: bool,
+}
+
+#[derive(clap::Args)]
+struct ReviewArgs {
+    /// Only pending snapshots under these folders or of these scenario ids.
+    paths: Vec<PathBuf>,
+    /// Accept every pending snapshot without asking.
+    #[arg(long, conflicts_with_all = ["reject_all", "list"])]
+    accept_all: bool,
+    /// Reject (delete) every pending snapshot without asking.
+    #[arg(long, conflicts_with = "list")]
+    reject_all: bool,
+    /// Only list pending snapshots.
+    #[arg(long)]
+    list: bool,
+}
+
+fn parse_partition(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s.split_once('/').ok_or("write K/N, e.g. 1/3")?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| "K is not a number")?, n.parse().map_err(|_| "N is not a number")?);
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("partition {k}/{n} is out of range: need 1 ≤ K ≤ N"));
+    }
+    Ok((k, n))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let style = Style {
+        color: match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
+        },
+    };
+    match dispatch(cli, style) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = match &e {
+                Error::Config(_) | Error::NoProject(_) | Error::Io { .. } | Error::Usage(_) => EXIT_CONFIG,
+                Error::Environment(_) => EXIT_ENVIRONMENT,
+            };
+            match &e {
+                Error::Config(diagnostics) => eprintln!("{diagnostics}\n\nerror: {} problem(s) in the project's files; nothing was run", diagnostics.0.len()),
+                other => eprintln!("error: {other}"),
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
+    match root {
+        Some(r) => Project::open(&std::fs::canonicalize(r).map_err(|e| Error::io(r, e))?),
+        None => Project::discover(&std::env::current_dir().map_err(|e| Error::io(&PathBuf::from("."), e))?),
+    }
+}
+
+fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
+    let mut plan = plan::build(project, &args.paths)?;
+    if !args.tags.is_empty() {
+        plan.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| args.tags.contains(t)));
+    }
+    if let Some((k, n)) = args.partition {
+        plan.cases = plan.cases.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();
+    }
+    Ok(plan)
+}
+
+fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
+    match cli.command {
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&scenario::json_schema()).expect("schema serialises"));
+            Ok(EXIT_PASSED)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "harness", &mut std::io::stdout());
+            Ok(EXIT_PASSED)
+        }
+        Command::List(args) => {
+            let project = open_project(&cli.root)?;
+            let plan = select(&project, &args)?;
+            for case in &plan.cases {
+                println!("{}  [{}]  {}", case.id, case.flow.name, case.versions_label());
+            }
+            Ok(EXIT_PASSED)
+        }
+        Command::Review(args) => {
+            let project = open_project(&cli.root)?;
+            let mode = if args.list {
+                review::Mode::List
+            } else if args.accept_all {
+                review::Mode::AcceptAll
+            } else if args.reject_all {
+                review::Mode::RejectAll
+            } else {
+                review::Mode::Interactive
+            };
+            let stdin = std::io::stdin();
+            review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut std::io::stdout())?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Run(args) => {
+            let project = open_project(&cli.root)?;
+            let plan = select(&project, &args.select)?;
+            let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            if jobs == 0 {
+                return Err(Error::Usage("-j needs at least 1".into()));
+            }
+            let options = run::RunOptions { jobs, accept: args.accept, strict: project.strict() && !args.no_strict };
+            let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+            let mut terminal = TerminalReporter::new(std::io::stdout(), style, !args.no_times);
+            let mut junit = args.junit.clone().map(|p| JunitReporter::new(p, "harness"));
+            let mut json_file = match &args.json {
+                Some(p) if !json_to_stdout => Some(JsonReporter::new(std::fs::File::create(p).map_err(|e| Error::Environment(format!("cannot write {}: {e}", p.display())))?)),
+                _ => None,
+            };
+            let mut json_stdout = json_to_stdout.then(|| JsonReporter::new(std::io::stdout()));
+            let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
+            if let Some(j) = json_stdout.as_mut() {
+                reporters.push(j);
+            } else {
+                reporters.push(&mut terminal);
+            }
+            if let Some(j) = junit.as_mut() {
+                reporters.push(j);
+            }
+            if let Some(j) = json_file.as_mut() {
+                reporters.push(j);
+            }
+            let summary = run::run(&project, &plan, &options, &mut reporters)?;
+            Ok(if summary.all_passed() { EXIT_PASSED } else { EXIT_FAILED })
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The runner: cases run concurrently on a tokio runtime of `jobs` threads (each with its own
+//! mocks on ephemeral ports), are checked, their snapshots written or accepted, and their reports
+//! streamed to the reporters in scenario order, so output never depends on scheduling.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+
+use crate::check::{self, SnapshotState};
+use crate::error::Error;
+use crate::execute::{self, Shared};
+use crate::plan::{Case, Plan};
+use crate::project::Project;
+use crate::report::{CaseReport, Event, Reporter, SnapshotAction, SnapshotReport, Summary};
+use crate::snapshot;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Cases in flight at once, and runtime threads.
+    pub jobs: usize,
+    /// Approve new and changed snapshots of cases that otherwise pass.
+    pub accept: bool,
+    /// Data-loss findings fail (true) or warn (false).
+    pub strict: bool,
+}
+
+/// Build the runtime and run every case of `plan`.
+pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut [&mut dyn Reporter]) -> Result<Summary, Error> {
+    let jobs = options.jobs.max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run_cases(project, plan, options, jobs, reporters))
+}
+
+async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: usize, reporters: &mut [&mut dyn Reporter]) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let shared = Arc::new(Shared::new(project)?);
+    emit(reporters, &Event::Started { cases: plan.cases.len(), jobs })?;
+
+    let mut results = futures_util::stream::iter(plan.cases.iter().cloned().enumerate())
+        .map(|(index, case)| {
+            let (shared, options) = (shared.clone(), options.clone());
+            let task = tokio::spawn(async move { run_case(&case, &shared, &options).await });
+            async move { (index, task.await) }
+        })
+        .buffer_unordered(jobs);
+
+    // Reports go out in case order: hold early finishers until those before them are done.
+    let mut waiting: BTreeMap<usize, CaseReport> = BTreeMap::new();
+    let mut next = 0;
+    let mut reports = Vec::with_capacity(plan.cases.len());
+    while let Some((index, joined)) = results.next().await {
+        let report = match joined {
+            Ok(r) => r?,
+            Err(e) => return Err(Error::Environment(format!("a scenario task failed: {e}"))),
+        };
+        waiting.insert(index, report);
+        while let Some(report) = waiting.remove(&next) {
+            emit(reporters, &Event::CaseFinished { report: &report })?;
+            reports.push(report);
+            next += 1;
+        }
+    }
+    let summary = Summary { cases: reports, duration: started.elapsed(), jobs };
+    emit(reporters, &Event::Finished { summary: &summary })?;
+    Ok(summary)
+}
+
+fn emit(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) -> Result<(), Error> {
+    for r in reporters.iter_mut() {
+        r.report(event).map_err(|e| Error::Environment(format!("cannot write a report: {e}")))?;
+    }
+    Ok(())
+}
+
+async fn run_case(case: &Case, shared: &Shared, options: &RunOptions) -> Result<CaseReport, Error> {
+    let execution = execute::execute(case, shared).await?;
+    let verdict = check::check(case, &execution, options.strict);
+    let accept = options.accept && verdict.passed_except_snapshots();
+
+    let mut snapshots = Vec::new();
+    for (slot, result) in case.snapshots.iter().zip(&verdict.snapshots) {
+        let pending = snapshot::pending_path(&slot.path);
+        let io = |e: std::io::Error| Error::Environment(format!("cannot write {}: {e}", slot.display));
+        let action = match result.state {
+            SnapshotState::Matches => {
+                // A pending file from an earlier run is stale once the output matches again.
+                if pending.exists() {
+                    std::fs::remove_file(&pending).map_err(io)?;
+                }
+                SnapshotAction::Unchanged
+            }
+            _ if accept => {
+                snapshot::write_atomic(&slot.path, &result.produced.render()).map_err(io)?;
+                if pending.exists() {
+                    std::fs::remove_file(&pending).map_err(io)?;
+                }
+                SnapshotAction::Accepted
+            }
+            _ => {
+                snapshot::write_atomic(&pending, &result.produced.render()).map_err(io)?;
+                SnapshotAction::PendingWritten
+            }
+        };
+        snapshots.push(SnapshotReport { system: slot.system, path: slot.display.clone(), state: result.state, action });
+    }
+
+    let mut findings = verdict.findings;
+    if accept {
+        findings.retain(|f| !f.kind.is_snapshot_difference());
+    }
+    let passed = findings.iter().all(|f| f.warning);
+    let run = execution.run;
+    Ok(CaseReport {
+        id: case.id.clone(),
+        file: case.scenario.display.clone(),
+        flow: case.flow.name.clone(),
+        description: case.scenario.spec.description.clone(),
+        tags: case.scenario.spec.tags.clone(),
+        versions: case.systems.iter().map(|(k, s)| (*k, s.version.clone())).collect(),
+        passed,
+        duration: execution.duration,
+        findings,
+        snapshots,
+        records: run.records,
+        waits: run.waits,
+        refreshes: run.refreshes,
+        requests: execution.exchanges.len(),
+        output: run.output,
+    })
+}

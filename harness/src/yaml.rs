@@ -1,0 +1,126 @@
+//! Strict YAML for every file the harness reads: YAML 1.2 booleans only (so a country code `NO`
+//! stays the string "NO"), duplicate keys rejected, unknown fields rejected with a suggestion, and
+//! every error located at file:line:col.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Diagnostic, SourceSpan, did_you_mean};
+
+/// Parse `text` (the contents of `file`) into `T`.
+pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+    let options = serde_saphyr::options! { strict_booleans: true, with_snippet: false };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| to_diagnostic(file, text, &e))
+}
+
+fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let raw = error.to_string();
+    let message = strip_location(&raw);
+    let mut diagnostic = Diagnostic::new(file, message.clone());
+    if let Some(loc) = error.location() {
+        let (line, column) = (loc.line() as usize, loc.column() as usize);
+        let width = unknown_field(&message).map_or(1, |(field, _)| field.chars().count());
+        diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, width));
+    }
+    if let Some((field, expected)) = unknown_field(&message) {
+        diagnostic.message = format!("unknown field `{field}`");
+        match did_you_mean(field, expected.iter().map(String::as_str)) {
+            Some(near) => diagnostic = diagnostic.label(format!("did you mean `{near}`?")),
+            None if !expected.is_empty() => {
+                let list = expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+                diagnostic = diagnostic.help(format!("expected one of {list}"));
+            }
+            None => {}
+        }
+    }
+    diagnostic
+}
+
+/// serde-saphyr ends messages with " at line N, column M"; the diagnostic shows the position itself.
+fn strip_location(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message).trim();
+    match first.rfind(" at line ") {
+        Some(i) if first[i..].contains(", column ") => first[..i].to_string(),
+        _ => first.to_string(),
+    }
+}
+
+/// Parse serde's "unknown field `x`, expected one of a, b, c" (or "expected a").
+fn unknown_field(message: &str) -> Option<(&str, Vec<String>)> {
+    let rest = message.split("unknown field `").nth(1)?;
+    let (field, tail) = rest.split_once('`')?;
+    let list = tail.split_once("expected one of ").or_else(|| tail.split_once("expected ")).map_or("", |(_, l)| l);
+    let expected = list.split(", ").map(|e| e.trim_matches('`').to_string()).filter(|e| !e.is_empty()).collect();
+    Some((field, expected))
+}
+
+/// Where a spanned YAML value sits in its file, for diagnostics raised after parsing
+/// (an unknown flow name, a bad jq expression, a missing payload file).
+pub fn span_of<T>(text: &str, value: &Spanned<T>) -> SourceSpan {
+    let loc = &value.referenced;
+    let span = loc.span();
+    match span.byte_offset() {
+        Some(offset) => SourceSpan::from_offset(text, offset as usize, span.byte_len().unwrap_or(1) as usize),
+        None => SourceSpan::from_line_col(text, loc.line() as usize, loc.column() as usize, 1),
+    }
+}
+
+/// Byte offset where a spanned scalar's text starts in the file, skipping an opening quote, so an
+/// error inside the scalar (say a jq syntax error) can point at the exact character. `None` for
+/// block scalars and other layouts where the file text is not the value verbatim.
+pub fn scalar_offset(text: &str, value: &Spanned<String>) -> Option<usize> {
+    let start = value.referenced.span().byte_offset()? as usize;
+    let tail = text.get(start..)?;
+    [0usize, 1].into_iter().find(|&skip| tail.get(skip..).is_some_and(|t| t.starts_with(value.value.as_str())))
+        .map(|skip| start + skip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Address {
+        country_code: String,
+        version: String,
+        #[allow(dead_code)]
+        lines: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn country_code_no_stays_a_string_and_versions_keep_their_text() {
+        let a: Address = parse(Path::new("a.yaml"), "country_code: NO\nversion: 2025.10\n").unwrap();
+        assert_eq!(a.country_code, "NO");
+        assert_eq!(a.version, "2025.10");
+    }
+
+    #[test]
+    fn unknown_field_is_located_with_a_suggestion() {
+        let d = parse::<Address>(Path::new("a.yaml"), "country_code: GB\nversoin: x\n").unwrap_err();
+        assert_eq!(d.message, "unknown field `versoin`");
+        assert_eq!(d.location(), "a.yaml:2:1");
+        assert_eq!(d.label.as_deref(), Some("did you mean `version`?"));
+    }
+
+    #[test]
+    fn type_errors_are_located() {
+        let d = parse::<Address>(Path::new("a.yaml"), "country_code: GB\nversion: x\nlines: 3\n").unwrap_err();
+        assert_eq!(d.location(), "a.yaml:3:8");
+        assert!(!d.message.starts_with("line"), "{}", d.message);
+    }
+
+    #[test]
+    fn scalar_offsets_skip_quotes() {
+        #[derive(Deserialize)]
+        struct E {
+            e: Spanned<String>,
+        }
+        let text = "e: '.a | tonumber'\n";
+        let e: E = parse(Path::new("e.yaml"), text).unwrap();
+        assert_eq!(scalar_offset(text, &e.e), Some(4));
+    }
+}
