@@ -15,8 +15,16 @@ use crate::scenario::ExpectedOutcome;
 use crate::snapshot::{self, Change, Snapshot, canonical};
 use crate::systems::{self, SystemKind};
 
+/// Kinds of findings, in the order reports list them: causes (lost data, broken contracts) before
+/// their symptoms (a failed outcome, a changed snapshot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CheckKind {
+    DataLoss,
+    /// A field filled in the approved snapshot that is now empty.
+    Emptied,
+    Schema,
+    Unmatched,
+    Duplicates,
     Outcome,
     Records,
     Conservation,
@@ -24,14 +32,8 @@ pub enum CheckKind {
     Refreshes,
     Waits,
     Requests,
-    Unmatched,
-    Schema,
-    DataLoss,
-    Duplicates,
     Reconcile,
     Snapshot,
-    /// A field filled in the approved snapshot that is now empty.
-    Emptied,
 }
 
 impl CheckKind {
@@ -152,6 +154,7 @@ pub fn check(case: &Case, exec: &Execution, strict: bool) -> Verdict {
     }
     check_reconcile(case, &exec.exchanges, &mut findings);
     let snapshots = check_snapshots(case, &exec.exchanges, strict, &mut findings);
+    findings.sort_by_key(|f| f.kind);
     Verdict { findings, snapshots }
 }
 

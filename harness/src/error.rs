@@ -10,7 +10,7 @@ pub enum Error {
     /// Bad input: malformed or inconsistent scenario, flow, payload, schema or snapshot files.
     #[error("{0}")]
     Config(Diagnostics),
-    #[error("no harness project at or above {} (looked for harness.yaml)", .0.display())]
+    #[error("no harness project at {} (a project has harness.yaml at its root; see the README)", .0.display())]
     NoProject(PathBuf),
     #[error("cannot read {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },

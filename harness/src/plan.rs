@@ -94,27 +94,26 @@ pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
     let mut wanted: Vec<String> = parsed.iter().map(|s| s.spec.flow.clone()).collect();
     wanted.sort();
     wanted.dedup();
-    let (flows, flow_errors) = flow::load_flows(project, Some(&wanted));
-    let mut flow_errors = flow_errors;
+    let flow::LoadedFlows { flows, errors: flow_errors, mut broken } = flow::load_flows(project, Some(&wanted));
+    for d in flow_errors {
+        errors.push(d);
+    }
     for f in flows.values() {
         if let FlowKind::Command(c) = &f.kind
             && let Err(m) = c.check_program(&project.root)
         {
             let text = std::fs::read_to_string(&f.file).unwrap_or_default();
             let at = text.find(&c.argv[0]).unwrap_or(0);
-            flow_errors.push(Diagnostic::new(&f.file, m).at_offset(&text, at, c.argv[0].len()).relative_to(&project.root));
+            errors.push(Diagnostic::new(&f.file, m).at_offset(&text, at, c.argv[0].len()).relative_to(&project.root));
+            broken.push(f.name.clone());
         }
-    }
-    let broken_flows: Vec<String> = flow_errors.iter().filter_map(|d| d.file.file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
-    for d in flow_errors {
-        errors.push(d);
     }
     let known_flows = flow::flow_names(project);
 
     let mut cases = Vec::new();
     for s in &parsed {
         let Some(flow) = flows.get(&s.spec.flow) else {
-            if !broken_flows.contains(&s.spec.flow) {
+            if !broken.contains(&s.spec.flow) {
                 let mut d = s.error_at(&project.root, &s.spec.flow, Some("flow:"), format!("unknown flow `{}`", s.spec.flow));
                 d = match did_you_mean(&s.spec.flow, known_flows.iter().map(String::as_str)) {
                     Some(near) => d.label(format!("did you mean `{near}`?")),

@@ -46,6 +46,9 @@ impl Project {
     /// Open the project whose root is `root`.
     pub fn open(root: &Path) -> Result<Project, Error> {
         let config = root.join(CONFIG_FILE);
+        if !config.is_file() {
+            return Err(Error::NoProject(root.to_path_buf()));
+        }
         let text = std::fs::read_to_string(&config).map_err(|e| Error::io(&config, e))?;
         let settings = if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
             Settings::default()

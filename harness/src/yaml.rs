@@ -21,11 +21,19 @@ fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagno
     let mut diagnostic = Diagnostic::new(file, message.clone());
     if let Some(loc) = error.location() {
         let (line, column) = (loc.line() as usize, loc.column() as usize);
-        let width = unknown_field(&message).map_or(1, |(field, _)| field.chars().count());
-        diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, width));
+        diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, 1));
     }
-    if let Some((field, expected)) = unknown_field(&message) {
-        diagnostic.message = format!("unknown field `{field}`");
+    if let Some((what, found)) = friendly_type(&message, text, error) {
+        diagnostic.message = format!("expected {what}, found `{found}`");
+        if let Some(span) = &mut diagnostic.span {
+            span.width = found.chars().count().max(1);
+        }
+    }
+    if let Some((kind, field, expected)) = unknown_name(&message) {
+        diagnostic.message = format!("unknown {kind} `{field}`");
+        if let Some(span) = &mut diagnostic.span {
+            span.width = field.chars().count().max(1);
+        }
         match did_you_mean(field, expected.iter().map(String::as_str)) {
             Some(near) => diagnostic = diagnostic.label(format!("did you mean `{near}`?")),
             None if !expected.is_empty() => {
@@ -47,13 +55,34 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-/// Parse serde's "unknown field `x`, expected one of a, b, c" (or "expected a").
-fn unknown_field(message: &str) -> Option<(&str, Vec<String>)> {
-    let rest = message.split("unknown field `").nth(1)?;
+/// Parse serde's "unknown field `x`, expected one of a, b, c" (or "expected a"), and the same for
+/// enum variants: `("field" | "value", x, [a, b, c])`.
+fn unknown_name(message: &str) -> Option<(&'static str, &str, Vec<String>)> {
+    let (kind, rest) = match (message.split("unknown field `").nth(1), message.split("unknown variant `").nth(1)) {
+        (Some(r), _) => ("field", r),
+        (None, Some(r)) => ("value", r),
+        _ => return None,
+    };
     let (field, tail) = rest.split_once('`')?;
     let list = tail.split_once("expected one of ").or_else(|| tail.split_once("expected ")).map_or("", |(_, l)| l);
     let expected = list.split(", ").map(|e| e.trim_matches('`').to_string()).filter(|e| !e.is_empty()).collect();
-    Some((field, expected))
+    Some((kind, field, expected))
+}
+
+/// serde-saphyr says "invalid u64"; say what was expected and what was found instead.
+fn friendly_type(message: &str, text: &str, error: &serde_saphyr::Error) -> Option<(&'static str, String)> {
+    let ty = message.strip_prefix("invalid ")?;
+    let what = match ty {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "bool" | "boolean" => "true or false",
+        _ => return None,
+    };
+    let loc = error.location()?;
+    let line = text.lines().nth(loc.line() as usize - 1)?;
+    let found: String = line.chars().skip(loc.column() as usize - 1).take_while(|c| !matches!(c, ',' | '}' | ']' | '#')).collect();
+    Some((what, found.trim().to_string()))
 }
 
 /// Where a spanned YAML value sits in its file, for diagnostics raised after parsing

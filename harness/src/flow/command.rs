@@ -45,7 +45,7 @@ impl CommandFlow {
         let program = &self.argv[0];
         if program.contains('/') {
             let path = root.join(program);
-            return if path.is_file() { Ok(()) } else { Err(format!("program `{program}` not found (looked at {})", path.display())) };
+            return if path.is_file() { Ok(()) } else { Err(format!("program `{program}` not found (paths are relative to the project root)")) };
         }
         let on_path = std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
         if on_path { Ok(()) } else { Err(format!("program `{program}` is not on PATH")) }
@@ -112,9 +112,9 @@ impl CommandFlow {
                     Some(code) => format!("exited with status {code}"),
                     None => "was killed by a signal".to_string(),
                 };
-                let tail: Vec<&str> = err.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-                let tail = if tail.is_empty() { String::new() } else { format!(": {}", tail.join(" | ")) };
-                RunStatus::Failed(format!("`{shown}` {how}{tail}"))
+                // The last thing a failing program says is usually why (an exception, an error line).
+                let last = err.lines().rev().find(|l| !l.trim().is_empty()).map_or(String::new(), |l| format!(": {}", l.trim()));
+                RunStatus::Failed(format!("`{shown}` {how}{last}"))
             }
             Err(e) => RunStatus::Failed(format!("`{shown}` could not be waited for: {e}")),
         };

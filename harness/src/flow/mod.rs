@@ -326,10 +326,19 @@ pub struct TriggerSpec {
     pub verify_signature: Option<bool>,
 }
 
+/// Flows loaded from `flows/`, and the problems of those that did not load.
+pub struct LoadedFlows {
+    pub flows: BTreeMap<String, Arc<Flow>>,
+    pub errors: Vec<Diagnostic>,
+    /// Names of the flows whose files have errors (so scenarios using them are not blamed too).
+    pub broken: Vec<String>,
+}
+
 /// Load every flow under `flows/` that `wanted` names (all when `None`).
-pub fn load_flows(project: &Project, wanted: Option<&[String]>) -> (BTreeMap<String, Arc<Flow>>, Vec<Diagnostic>) {
+pub fn load_flows(project: &Project, wanted: Option<&[String]>) -> LoadedFlows {
     let mut flows = BTreeMap::new();
     let mut errors = Vec::new();
+    let mut broken = Vec::new();
     let dir = project.flows_dir();
     let files = std::fs::read_dir(&dir)
         .into_iter()
@@ -348,10 +357,13 @@ pub fn load_flows(project: &Project, wanted: Option<&[String]>) -> (BTreeMap<Str
             Ok(flow) => {
                 flows.insert(name, Arc::new(flow));
             }
-            Err(mut e) => errors.append(&mut e),
+            Err(mut e) => {
+                errors.append(&mut e);
+                broken.push(name);
+            }
         }
     }
-    (flows, errors)
+    LoadedFlows { flows, errors, broken }
 }
 
 /// Names of the flows under `flows/`, for suggestions.

@@ -104,8 +104,8 @@ impl CaseReport {
         for f in self.findings.iter() {
             let mark = if f.warning { "warning" } else { "✗" };
             out.push_str(&format!("{mark} {}: {}\n", f.kind.name(), f.message));
-            for d in &f.details {
-                out.push_str(&format!("    {d}\n"));
+            for line in f.details.iter().flat_map(|d| d.lines()) {
+                out.push_str(&format!("    {line}\n"));
             }
             if let Some(diff) = &f.diff {
                 for line in diff.lines() {

@@ -49,7 +49,11 @@ impl<W: Write> TerminalReporter<W> {
         let status = if r.passed { self.style.green("PASS") } else { self.style.red("FAIL") };
         let time = if self.times { format!(" {:>7}", crate::duration::format(r.duration)) } else { String::new() };
         let warn = if r.warnings().next().is_some() { self.style.yellow(" (warnings)") } else { String::new() };
-        writeln!(self.out, "  {status}  {:<width$}{}{warn}", r.id, self.style.dim(&time), width = self.width)
+        if self.times {
+            writeln!(self.out, "  {status}  {:<width$}{}{warn}", r.id, self.style.dim(&time), width = self.width)
+        } else {
+            writeln!(self.out, "  {status}  {}{warn}", r.id)
+        }
     }
 
     fn explain(&mut self, r: &CaseReport) -> std::io::Result<()> {
@@ -60,8 +64,8 @@ impl<W: Write> TerminalReporter<W> {
         for f in &r.findings {
             let mark = if f.warning { self.style.yellow("warning") } else { self.style.red("✗") };
             writeln!(self.out, "   {mark} {}: {}", f.kind.name(), f.message)?;
-            for d in &f.details {
-                writeln!(self.out, "       {d}")?;
+            for line in f.details.iter().flat_map(|d| d.lines()) {
+                writeln!(self.out, "       {line}")?;
             }
             if let Some(diff) = &f.diff {
                 for line in diff.lines() {

@@ -322,11 +322,13 @@ mod tests {
     #[test]
     fn malformed_files_are_located() {
         let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n---\n[\n  {\"request\": }\n]\n").unwrap_err();
-        assert_eq!(d.location(), "x.snap:5:16");
+        assert_eq!(d.location(), "x.snap:5:15");
         let d = Snapshot::parse(Path::new("x.snap"), "[]\n").unwrap_err();
         assert_eq!(d.location(), "x.snap:1:1");
-        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n[]\n").unwrap_err();
+        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n").unwrap_err();
         assert!(d.message.contains("not closed"), "{}", d.message);
+        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n[]\n").unwrap_err();
+        assert_eq!(d.location(), "x.snap:3:1");
     }
 
     #[test]

@@ -246,7 +246,7 @@ impl Catalog {
                 .map_err(|m| Diagnostic::new(&file, m).at_offset(&text, locate(&e.path), e.path.len()).relative_to(&self.root))?;
             let request_schema = match &e.request_schema {
                 Some(rel) => Some(self.schema(&dir.join(rel)).map_err(|d| {
-                    if d.file == dir.join(rel) || d.file.ends_with(rel) && d.span.is_none() {
+                    if d.span.is_none() {
                         Diagnostic::new(&file, d.message.clone()).at_offset(&text, locate(rel), rel.len()).relative_to(&self.root)
                     } else {
                         d
@@ -263,12 +263,14 @@ impl Catalog {
     pub fn schema(&self, path: &Path) -> Result<Arc<Schema>, Diagnostic> {
         cached(&self.schemas, path, || {
             let text = project::read_text(&self.root, path)?;
-            let json: Value = parse_json(&self.root, path, &text)?;
+            let json: Value = parse_json(&self.root, path, &text, "JSON Schema")?;
             // Formats (dates) are checked too: a target rejects `2025-13-40` however the draft treats them.
-            let validator = jsonschema::options()
-                .should_validate_formats(true)
-                .build(&json)
-                .map_err(|e| Diagnostic::new(path, format!("invalid JSON Schema: {e}")).relative_to(&self.root))?;
+            let validator = jsonschema::options().should_validate_formats(true).build(&json).map_err(|e| {
+                let at = e.instance_path().to_string();
+                let needle = e.instance().to_string();
+                let offset = text.find(&needle).unwrap_or(0);
+                Diagnostic::new(path, format!("invalid JSON Schema at {at}: {e}")).at_offset(&text, offset, needle.len()).relative_to(&self.root)
+            })?;
             Ok(Schema { file: self.show(path), json, validator })
         })
     }
@@ -278,7 +280,7 @@ impl Catalog {
         let path = system.dir.join(rel);
         cached(&self.recordings, &path, || {
             let text = project::read_text(&self.root, &path)?;
-            let file: RecordingFile = parse_json(&self.root, &path, &text)?;
+            let file: RecordingFile = parse_json(&self.root, &path, &text, "recording")?;
             let at = |needle: &str| text.find(needle).unwrap_or(0);
             if file.recording.system != system.kind || file.recording.version != system.version {
                 return Err(Diagnostic::new(
@@ -452,12 +454,16 @@ fn cached<T>(cache: &Cache<T>, key: &Path, load: impl FnOnce() -> Result<T, Diag
     loaded
 }
 
-/// Parse JSON, locating syntax and shape errors at line:column.
-pub fn parse_json<T: serde::de::DeserializeOwned>(root: &Path, path: &Path, text: &str) -> Result<T, Diagnostic> {
+/// Parse JSON, locating syntax errors and shape errors (not a valid `what`) at line:column.
+pub fn parse_json<T: serde::de::DeserializeOwned>(root: &Path, path: &Path, text: &str, what: &str) -> Result<T, Diagnostic> {
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_string();
-        let mut d = Diagnostic::new(path, format!("invalid JSON: {message}"));
+        let headline = match e.classify() {
+            serde_json::error::Category::Data => format!("not a valid {what}: {message}"),
+            _ => format!("invalid JSON: {message}"),
+        };
+        let mut d = Diagnostic::new(path, headline);
         if e.line() > 0 {
             d = d.at(crate::diagnostic::SourceSpan::from_line_col(text, e.line(), e.column().max(1), 1));
         }

@@ -1,0 +1,249 @@
+//! End-to-end tests: the real `harness` binary on fixture projects.
+//!
+//! `tests/fixtures/base` is a small passing project; other folders under `tests/fixtures` are
+//! overlays copied on top of it. `tests/bad/<case>` is the bad-input corpus: each case is an overlay
+//! plus `expected` (exit code and exact stderr). Set `HARNESS_BLESS=1` to rewrite the `expected`
+//! files after an intended change to messages.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temporary project: the base fixture with `overlays` (folders under tests/) copied on top.
+fn project(overlays: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("tests/fixtures/base"), dir.path());
+    for o in overlays {
+        copy_tree(&repo().join("tests").join(o), dir.path());
+    }
+    dir
+}
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn harness(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the harness binary runs");
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&dir.display().to_string(), "[project]");
+    Output { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
+}
+
+/// JUnit with the run-dependent `time` attributes removed.
+fn junit_without_times(path: &Path) -> String {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let re = regex::Regex::new(r#" time="[0-9.]+""#).unwrap();
+    re.replace_all(&xml, "").into_owned()
+}
+
+fn xmllint_validates(path: &Path) {
+    let xsd = repo().join("tests/junit/junit-10.xsd");
+    match Command::new("xmllint").args(["--noout", "--schema"]).arg(&xsd).arg(path).output() {
+        Ok(out) => assert!(out.status.success(), "JUnit report does not validate:\n{}", String::from_utf8_lossy(&out.stderr)),
+        // .ci/run installs xmllint; a developer machine without it still runs the rest.
+        Err(_) => eprintln!("xmllint not installed: JUnit schema validation skipped"),
+    }
+}
+
+#[test]
+fn passing_suite_exits_0_with_summary_and_valid_junit() {
+    let p = project(&[]);
+    let out = harness(p.path(), &["run", "-j", "2", "--color", "never", "--no-times", "--junit", "report/junit.xml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("passing_stdout", out.stdout);
+    let junit = p.path().join("report/junit.xml");
+    insta::assert_snapshot!("passing_junit", junit_without_times(&junit));
+    xmllint_validates(&junit);
+}
+
+#[test]
+fn renamed_source_field_fails_naming_target_and_source_and_keeps_the_approved_snapshot() {
+    let p = project(&["fixtures/failing"]);
+    let approved = p.path().join("snapshots/orders/simple.netsuite.snap");
+    let before = std::fs::read(&approved).unwrap();
+    let out = harness(p.path(), &["run", "-j", "2", "--color", "never", "--no-times", "--junit", "junit.xml"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("netsuite body.item.items[].item would be empty: the mapping reads shopify `line_items[].sku`"), "{}", out.stdout);
+    insta::assert_snapshot!("failing_stdout", out.stdout);
+    assert_eq!(std::fs::read(&approved).unwrap(), before, "a failing run must not touch the approved snapshot");
+    assert!(p.path().join("snapshots/orders/simple.netsuite.snap.new").is_file());
+    let junit = p.path().join("junit.xml");
+    insta::assert_snapshot!("failing_junit", junit_without_times(&junit));
+    xmllint_validates(&junit);
+}
+
+#[test]
+fn snapshots_and_reports_are_identical_with_1_and_8_jobs() {
+    let outputs: Vec<(Vec<(PathBuf, Vec<u8>)>, String, String)> = ["1", "8"]
+        .iter()
+        .map(|jobs| {
+            let p = project(&["fixtures/failing", "fixtures/many"]);
+            let out = harness(p.path(), &["run", "--color", "never", "--no-times", "-j", jobs, "--junit", "junit.xml"]);
+            assert_eq!(out.code, 1);
+            let mut snaps = Vec::new();
+            let mut stack = vec![p.path().join("snapshots")];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    if e.path().is_dir() {
+                        stack.push(e.path());
+                    } else {
+                        snaps.push((e.path().strip_prefix(p.path()).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap()));
+                    }
+                }
+            }
+            snaps.sort();
+            // The first line names the job count; everything after must not depend on it.
+            let report = out.stdout.lines().skip(1).collect::<Vec<_>>().join("\n");
+            (snaps, junit_without_times(&p.path().join("junit.xml")), report)
+        })
+        .collect();
+    assert!(outputs[0].0.len() > 10, "the fixture writes pending snapshots");
+    assert_eq!(outputs[0].0, outputs[1].0, "snapshots differ between -j 1 and -j 8");
+    assert_eq!(outputs[0].1, outputs[1].1, "JUnit differs between -j 1 and -j 8");
+    assert_eq!(outputs[0].2, outputs[1].2, "terminal report differs between -j 1 and -j 8");
+}
+
+#[test]
+fn new_snapshots_are_pending_until_accepted_by_review_or_run_accept() {
+    let p = project(&[]);
+    std::fs::remove_dir_all(p.path().join("snapshots")).unwrap();
+    let first = harness(p.path(), &["run", "--color", "never", "--no-times"]);
+    assert_eq!(first.code, 1);
+    assert!(first.stdout.contains("new snapshot for netsuite@2025.1: snapshots/orders/simple.netsuite.snap"), "{}", first.stdout);
+    let listed = harness(p.path(), &["review", "--list"]);
+    assert_eq!(listed.stdout, "snapshots/orders/simple.netsuite.snap.new\nsnapshots/orders/unknown-sku.netsuite.snap.new\n");
+
+    // Interactive review: accept the first, reject the second.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["review", "--color", "never"])
+        .current_dir(p.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a\nr\n").unwrap();
+    let reviewed = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&reviewed.stdout);
+    assert!(text.contains("1 accepted, 1 rejected, 0 skipped"), "{text}");
+    assert!(p.path().join("snapshots/orders/simple.netsuite.snap").is_file());
+    assert!(!p.path().join("snapshots/orders/unknown-sku.netsuite.snap.new").exists());
+
+    let second = harness(p.path(), &["run", "--accept", "--color", "never", "--no-times"]);
+    assert_eq!(second.code, 0, "{}", second.stdout);
+    assert!(second.stdout.contains("1 snapshot(s) accepted"), "{}", second.stdout);
+    assert_eq!(harness(p.path(), &["run"]).code, 0);
+}
+
+#[test]
+fn accept_never_approves_a_scenario_failing_for_another_reason() {
+    let p = project(&["fixtures/failing"]);
+    let approved = p.path().join("snapshots/orders/simple.netsuite.snap");
+    let before = std::fs::read(&approved).unwrap();
+    let out = harness(p.path(), &["run", "--accept"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(std::fs::read(&approved).unwrap(), before);
+}
+
+#[test]
+fn snapshots_are_readable_by_insta() {
+    let path = repo().join("tests/fixtures/base/snapshots/orders/simple.netsuite.snap");
+    let snap = insta::Snapshot::from_file(&path).expect("insta parses the harness's snapshot");
+    assert_eq!(snap.metadata().source(), Some("scenarios/orders/simple.yaml"));
+    let ours = std::fs::read_to_string(&path).unwrap();
+    let body = ours.splitn(3, "---\n").nth(2).unwrap();
+    let text = snap.contents().as_text().expect("a text snapshot").to_string();
+    assert_eq!(text.trim_end(), body.trim_end());
+}
+
+#[test]
+fn external_flows_that_crash_or_hang_fail_with_a_clear_message() {
+    let p = project(&["fixtures/external"]);
+    let out = harness(p.path(), &["run", "-j", "2", "--color", "never", "--no-times", "scenarios/external"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("external_stdout", out.stdout);
+}
+
+#[test]
+fn runs_from_any_folder_inside_the_project_and_selects_paths() {
+    let p = project(&[]);
+    let out = harness(&p.path().join("scenarios/orders"), &["run", "--no-times", "--color", "never"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("2 passed"), "{}", out.stdout);
+    let one = harness(&p.path().join("flows"), &["run", "orders/simple", "--no-times"]);
+    assert!(one.stdout.contains("1 passed, 0 failed, 1 total"), "{}", one.stdout);
+    let listed = harness(p.path(), &["list", "--tag", "smoke"]);
+    assert_eq!(listed.stdout, "orders/simple  [orders]  shopify@2025-01, netsuite@2025.1\n");
+}
+
+#[test]
+fn colours_only_when_asked_or_on_a_terminal() {
+    let p = project(&["fixtures/failing"]);
+    assert!(!harness(p.path(), &["run"]).stdout.contains('\x1b'), "no colour when not a terminal");
+    assert!(harness(p.path(), &["run", "--color", "always"]).stdout.contains("\x1b[31m"));
+}
+
+#[test]
+fn schema_command_prints_the_scenario_format() {
+    let out = harness(&repo(), &["schema"]);
+    assert_eq!(out.code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    for field in ["flow", "trigger", "systems", "mocks", "expect"] {
+        assert!(schema["properties"].get(field).is_some(), "schema lacks {field}");
+    }
+    assert_eq!(schema["required"], serde_json::json!(["flow", "trigger"]));
+}
+
+/// The bad-input corpus: every case ends with a located message and its exit code, never a panic.
+#[test]
+fn bad_inputs_give_located_errors() {
+    let corpus = repo().join("tests/bad");
+    let bless = std::env::var_os("HARNESS_BLESS").is_some();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&corpus).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "the corpus has {} cases", cases.len());
+    let mut mismatches = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let p = project(&[]);
+        copy_tree(&case.join("overlay"), p.path());
+        let args: Vec<String> = std::fs::read_to_string(case.join("args")).map_or_else(|_| vec!["run".to_string()], |a| a.split_whitespace().map(str::to_string).collect());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = harness(p.path(), &args);
+        assert!(!out.stderr.contains("panicked"), "{name} panicked:\n{}", out.stderr);
+        let actual = format!("exit: {}\n---\n{}", out.code, out.stderr);
+        let expected_path = case.join("expected");
+        if bless {
+            std::fs::write(&expected_path, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != actual {
+            mismatches.push(format!("── {name}\n--- expected\n{expected}\n--- actual\n{actual}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} case(s) differ (HARNESS_BLESS=1 rewrites them):\n{}", mismatches.len(), mismatches.join("\n"));
+}
