@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -246,4 +246,18 @@ fn bad_inputs_give_located_errors() {
         }
     }
     assert!(mismatches.is_empty(), "{} case(s) differ (HARNESS_BLESS=1 rewrites them):\n{}", mismatches.len(), mismatches.join("\n"));
+}
+
+/// The project's own scenarios (what the README's first command runs) pass as committed.
+#[test]
+fn bundled_scenarios_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["flows", "mocks", "scenarios", "snapshots"] {
+        std::fs::create_dir_all(dir.path().join(part)).unwrap();
+        copy_tree(&repo().join(part), &dir.path().join(part));
+    }
+    std::fs::copy(repo().join("harness.yaml"), dir.path().join("harness.yaml")).unwrap();
+    let out = harness(dir.path(), &["run", "--color", "never", "--junit", "junit.xml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    xmllint_validates(&dir.path().join("junit.xml"));
 }

@@ -187,7 +187,7 @@ fn check_records(case: &Case, exec: &Execution, findings: &mut Vec<Finding>) {
     // Conservation: every record is delivered, dead-lettered or filtered with a reason.
     let expected_keys: Vec<String> = match (&case.flow.kind, &case.trigger.json) {
         (FlowKind::Command(_), Some(payload)) if !run.records.is_empty() => {
-            case.flow.trigger.split.split(std::slice::from_ref(payload)).map(|r| r.into_iter().map(|(k, _)| k).collect()).unwrap_or_default()
+            case.flow.trigger.split.split([payload]).map(|r| r.into_iter().map(|r| r.key).collect()).unwrap_or_default()
         }
         _ => Vec::new(),
     };
@@ -355,6 +355,9 @@ fn check_duplicates(exchanges: &[Exchange], findings: &mut Vec<Finding>) {
 }
 
 fn check_reconcile(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Finding>) {
+    if case.expect.reconcile.is_empty() {
+        return;
+    }
     let payload = case.trigger.json.clone().unwrap_or(Value::Null);
     let names = crate::expr::VarNames::new([]);
     let scope = crate::expr::Scope::new(&names, &Value::Null);

@@ -51,6 +51,21 @@ impl VarNames {
     }
 }
 
+/// A JSON document converted once for jq: evaluating many expressions over one record (or one
+/// element of it) must not convert it again each time.
+#[derive(Clone)]
+pub struct Doc(Val);
+
+impl Doc {
+    pub fn new(v: &Value) -> Doc {
+        Doc(to_val(v))
+    }
+
+    pub fn to_json(&self) -> Value {
+        from_val(&self.0)
+    }
+}
+
 /// Values for the variables of a [`VarNames`]; unset ones are `null`.
 #[derive(Clone)]
 pub struct Scope {
@@ -66,8 +81,12 @@ impl Scope {
     }
 
     pub fn set(&mut self, name: &str, value: &Value) {
+        self.set_doc(name, &Doc::new(value));
+    }
+
+    pub fn set_doc(&mut self, name: &str, value: &Doc) {
         if let Some(i) = self.names.0.iter().position(|n| n == name) {
-            self.values[i] = to_val(value);
+            self.values[i] = value.0.clone();
         }
     }
 
@@ -159,37 +178,46 @@ impl Expr {
 
     /// Every value the expression yields for `input`, or the first error.
     pub fn eval(&self, input: &Value, scope: &Scope) -> Result<Vec<Value>, String> {
-        self.eval_val(to_val(input), scope)
+        Ok(self.eval_doc(&Doc::new(input), scope)?.iter().map(Doc::to_json).collect())
     }
 
-    fn eval_val(&self, input: Val, scope: &Scope) -> Result<Vec<Value>, String> {
+    /// The single value the expression yields; `None` when it yields nothing (`empty`).
+    pub fn eval_one(&self, input: &Value, scope: &Scope) -> Result<Option<Value>, String> {
+        self.eval_one_doc(&Doc::new(input), scope)
+    }
+
+    /// Whether the expression's value counts as true (jq truthiness: not `false`, not `null`).
+    pub fn eval_bool(&self, input: &Value, scope: &Scope) -> Result<bool, String> {
+        self.eval_bool_doc(&Doc::new(input), scope)
+    }
+
+    /// [`Expr::eval`] over an already converted document, keeping the outputs converted.
+    pub fn eval_doc(&self, input: &Doc, scope: &Scope) -> Result<Vec<Doc>, String> {
         debug_assert_eq!(scope.names, self.names, "scope built for another variable list");
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(scope.values.iter().cloned()));
         let mut out = Vec::new();
-        for item in self.filter.id.run((ctx, input)).map(jaq_core::unwrap_valr) {
+        for item in self.filter.id.run((ctx, input.0.clone())).map(jaq_core::unwrap_valr) {
             // jaq keeps yielding the same error after the first one; stop there.
             let v = item.map_err(|e| error_text(e.into_val()))?;
             if out.len() == MAX_OUTPUTS {
                 return Err(format!("expression yields more than {MAX_OUTPUTS} values"));
             }
-            out.push(from_val(&v));
+            out.push(Doc(v));
         }
         Ok(out)
     }
 
-    /// The single value the expression yields; `None` when it yields nothing (`empty`).
-    pub fn eval_one(&self, input: &Value, scope: &Scope) -> Result<Option<Value>, String> {
-        let mut values = self.eval(input, scope)?;
+    pub fn eval_one_doc(&self, input: &Doc, scope: &Scope) -> Result<Option<Value>, String> {
+        let mut values = self.eval_doc(input, scope)?;
         match values.len() {
             0 => Ok(None),
-            1 => Ok(values.pop()),
+            1 => Ok(values.pop().map(|d| d.to_json())),
             n => Err(format!("expression yields {n} values where one was expected")),
         }
     }
 
-    /// Whether the expression's value counts as true (jq truthiness: not `false`, not `null`).
-    pub fn eval_bool(&self, input: &Value, scope: &Scope) -> Result<bool, String> {
-        Ok(self.eval_one(input, scope)?.is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))))
+    pub fn eval_bool_doc(&self, input: &Doc, scope: &Scope) -> Result<bool, String> {
+        Ok(self.eval_one_doc(input, scope)?.is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))))
     }
 }
 

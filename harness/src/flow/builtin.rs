@@ -19,10 +19,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::mapping::{FieldLineage, Template, TemplateError};
-use super::{Fetch, FlowRun, FlowSpec, MissingField, Outcome, Paginate, RecordOutcome, RunStatus, TextTemplate, TriggerInput, Wait};
+use super::{Fetch, FlowRun, FlowSpec, MissingField, Outcome, Paginate, Record, RecordOutcome, RunStatus, TextTemplate, TriggerInput, Wait};
 use crate::clock::{self, VirtualClock};
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Expr, ReadPath, Scope, VarNames, missing_key, path_text};
+use crate::expr::{Doc, Expr, ReadPath, Scope, VarNames, missing_key, path_text};
 use crate::http::{HttpClient, HttpResponse, OutgoingRequest};
 use crate::project::Project;
 use crate::soap;
@@ -231,6 +231,32 @@ pub struct Call {
     query: Vec<(String, TextTemplate)>,
     headers: Vec<(String, TextTemplate)>,
     pub body: CallBody,
+    /// Source paths (rooted at the record) the call reads unconditionally, with the target field
+    /// each feeds: a record lacking one would send that field empty.
+    required_reads: Vec<(String, Vec<crate::expr::Seg>)>,
+}
+
+impl Call {
+    fn required_reads(path: &TextTemplate, query: &[(String, TextTemplate)], body: &CallBody) -> Vec<(String, Vec<crate::expr::Seg>)> {
+        let mut reads: Vec<(String, ReadPath)> = path.reads().map(|r| ("path".to_string(), r.clone())).collect();
+        for (k, t) in query {
+            reads.extend(t.reads().map(|r| (format!("query.{k}"), r.clone())));
+        }
+        for (prefix, t) in body.templates() {
+            for field in t.lineage() {
+                let target = if field.target == "(body)" { prefix.to_string() } else { format!("{prefix}.{}", field.target) };
+                reads.extend(field.reads.into_iter().map(|r| (target.clone(), r)));
+            }
+        }
+        reads
+            .into_iter()
+            .filter(|(_, r)| r.required && matches!(r.var.as_deref(), None | Some("record")))
+            // Reads of a computed element (`each` over something other than a plain path) cannot be
+            // placed in the record.
+            .filter(|(_, r)| r.var.is_some() || r.segs.first() != Some(&crate::expr::Seg::Each))
+            .map(|(t, r)| (t, r.segs))
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -369,7 +395,7 @@ pub fn compile(project: &Project, file: &Path, text: &str, spec: &FlowSpec) -> R
                 return None;
             };
             let path = compile_text(&mut errors, &path_text, from, "`path`")?;
-            let query = c.query.iter().filter_map(|(k, v)| compile_text(&mut errors, v, from, &format!("query `{k}`")).map(|t| (k.clone(), t))).collect();
+            let query: Vec<(String, TextTemplate)> = c.query.iter().filter_map(|(k, v)| compile_text(&mut errors, v, from, &format!("query `{k}`")).map(|t| (k.clone(), t))).collect();
             let headers = c.headers.iter().filter_map(|(k, v)| compile_text(&mut errors, v, from, &format!("header `{k}`")).map(|t| (k.clone(), t))).collect();
             let body = if let Some(b) = &c.body {
                 CallBody::Json(compile_template(&mut errors, b, from, "body")?)
@@ -393,7 +419,8 @@ pub fn compile(project: &Project, file: &Path, text: &str, spec: &FlowSpec) -> R
                 CallBody::None
             };
             let method = c.method.clone().unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
-            Some(Call { system: c.system, method, path, query, headers, body })
+            let required_reads = Call::required_reads(&path, &query, &body);
+            Some(Call { system: c.system, method, path, query, headers, body, required_reads })
         });
         steps.push(Step { name: step.name.clone(), when, filter, call, binds, allow_status: step.allow_status.clone() });
     }
@@ -510,8 +537,8 @@ pub async fn run(flow: &BuiltinFlow, env: &Env, trigger: &TriggerInput) -> FlowR
     };
     let mut scope = Scope::new(&flow.names, &flow.xref);
     scope.set("now", &json!(clock::rfc3339(clock::EPOCH)));
-    let (keys, records): (Vec<String>, Vec<Value>) = match env.split.split(&payloads) {
-        Ok(r) => r.into_iter().unzip(),
+    let records = match env.split.split(payloads.iter().map(|p| p.as_ref())) {
+        Ok(r) => r,
         Err(message) => return FlowRun::failed(message),
     };
 
@@ -521,14 +548,13 @@ pub async fn run(flow: &BuiltinFlow, env: &Env, trigger: &TriggerInput) -> FlowR
     let (run_ref, scope_ref, stop_ref) = (&run, &scope, &stop);
     let pending: Vec<RecordFuture<'_>> = records
         .iter()
-        .zip(&keys)
         .enumerate()
-        .map(|(i, (record, key))| -> RecordFuture<'_> {
+        .map(|(i, record)| -> RecordFuture<'_> {
             Box::pin(async move {
                 if stop_ref.load(std::sync::atomic::Ordering::SeqCst) {
-                    return RecordOutcome { key: key.clone(), outcome: Outcome::NotProcessed, reason: Some("the flow stopped at an earlier record".into()), last_response: None };
+                    return RecordOutcome { key: record.key.clone(), outcome: Outcome::NotProcessed, reason: Some("the flow stopped at an earlier record".into()), last_response: None };
                 }
-                let outcome = run_ref.record(i, key, record, scope_ref.clone()).await;
+                let outcome = run_ref.record(i, record, scope_ref.clone()).await;
                 if outcome.outcome == Outcome::DeadLettered && run_ref.env.policy.on_failure == OnFailure::Stop {
                     stop_ref.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
@@ -560,16 +586,16 @@ struct Failure {
 
 impl<'a> Run<'a> {
     /// The trigger payloads: the webhook or callback, or every page the poll fetched.
-    async fn trigger_payloads(&self, trigger: &TriggerInput) -> Result<Vec<Value>, String> {
+    async fn trigger_payloads<'t>(&self, trigger: &'t TriggerInput) -> Result<Vec<std::borrow::Cow<'t, Value>>, String> {
         let system = self.env.systems.get(&self.env.trigger_system).ok_or("the trigger system has no mock")?;
         let Some(fetch) = &self.env.fetch else {
             if self.env.verify_signature && system.kind == SystemKind::Shopify && !crate::systems::verify_webhook(system, &trigger.headers, &trigger.body) {
                 return Err("webhook signature (X-Shopify-Hmac-Sha256) does not verify: the integration refuses the delivery".into());
             }
             if !trigger.params.is_empty() {
-                return Ok(vec![serde_json::to_value(&trigger.params).unwrap_or(Value::Null)]);
+                return Ok(vec![std::borrow::Cow::Owned(serde_json::to_value(&trigger.params).unwrap_or(Value::Null))]);
             }
-            return trigger.json.clone().map(|j| vec![j]).ok_or_else(|| "the trigger payload is not JSON".to_string());
+            return trigger.json.as_ref().map(|j| vec![std::borrow::Cow::Borrowed(j)]).ok_or_else(|| "the trigger payload is not JSON".to_string());
         };
         let mut request = OutgoingRequest::new(self.env.trigger_system, &fetch.method, fetch.path_for(&system.version));
         request.query = fetch.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -588,7 +614,7 @@ impl<'a> Run<'a> {
                     .map(str::to_string),
                 None => None,
             };
-            pages.push(page);
+            pages.push(std::borrow::Cow::Owned(page));
             match next {
                 Some(url) if pages.len() < 1000 => {
                     let (path, query) = split_url(&url);
@@ -601,19 +627,20 @@ impl<'a> Run<'a> {
         Ok(pages)
     }
 
-    async fn record(&self, index: usize, key: &str, record: &Value, mut scope: Scope) -> RecordOutcome {
-        scope.set("record", record);
+    async fn record(&self, index: usize, rec: &Record<'_>, mut scope: Scope) -> RecordOutcome {
+        let (key, record, doc) = (rec.key.as_str(), rec.json.as_ref(), &rec.doc);
+        scope.set_doc("record", doc);
         let done = |outcome, reason: Option<String>, last_response| RecordOutcome { key: key.to_string(), outcome, reason, last_response };
         for step in &self.flow.steps {
             if let Some((cond, reason)) = &step.filter {
-                match cond.eval_bool(record, &scope) {
+                match cond.eval_bool_doc(doc, &scope) {
                     Ok(true) => return done(Outcome::Filtered, Some(reason.clone()), None),
                     Ok(false) => {}
                     Err(m) => return done(Outcome::DeadLettered, Some(format!("step {}: filter: {m}", step.name)), None),
                 }
             }
             if let Some(when) = &step.when {
-                match when.eval_bool(record, &scope) {
+                match when.eval_bool_doc(doc, &scope) {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(m) => return done(Outcome::DeadLettered, Some(format!("step {}: when: {m}", step.name)), None),
@@ -626,7 +653,7 @@ impl<'a> Run<'a> {
             self.note_missing(key, step, call, record);
             let version = self.env.systems.get(&call.system).map(|s| s.version.clone()).unwrap_or_default();
             scope.set("version", &json!(version));
-            let request = match self.build(call, &step.name, record, &scope) {
+            let request = match self.build(call, &step.name, doc, &scope) {
                 Ok(r) => r,
                 Err(m) => return done(Outcome::DeadLettered, Some(format!("step {}: {m}", step.name)), None),
             };
@@ -643,8 +670,9 @@ impl<'a> Run<'a> {
             scope.set("status", &json!(response.status));
             let headers: serde_json::Map<String, Value> = response.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect();
             scope.set("headers", &Value::Object(headers));
+            let parsed = Doc::new(&parsed);
             for (name, expr) in &step.binds {
-                match expr.eval_one(&parsed, &scope) {
+                match expr.eval_one_doc(&parsed, &scope) {
                     Ok(v) => scope.set(name, &v.unwrap_or(Value::Null)),
                     Err(m) => return done(Outcome::DeadLettered, Some(format!("step {}: bind `{name}`: {m}", step.name)), None),
                 }
@@ -655,34 +683,19 @@ impl<'a> Run<'a> {
 
     /// Record every source path the call's mapping reads unconditionally but the record lacks.
     fn note_missing(&self, key: &str, step: &Step, call: &Call, record: &Value) {
-        let mut reads: Vec<(String, ReadPath)> = Vec::new();
-        reads.extend(call.path.reads().map(|r| ("path".to_string(), r.clone())));
-        for (k, t) in &call.query {
-            reads.extend(t.reads().map(|r| (format!("query.{k}"), r.clone())));
+        let found: Vec<MissingField> = call
+            .required_reads
+            .iter()
+            .filter_map(|(target, segs)| {
+                missing_key(record, segs).map(|gap| MissingField { record: key.to_string(), step: step.name.clone(), system: call.system, target: target.clone(), source: path_text(&gap) })
+            })
+            .collect();
+        if !found.is_empty() {
+            self.missing.lock().expect("missing lock").extend(found);
         }
-        for (prefix, t) in call.body.templates() {
-            for field in t.lineage() {
-                let target = if field.target == "(body)" { prefix.to_string() } else { format!("{prefix}.{}", field.target) };
-                reads.extend(field.reads.into_iter().map(|r| (target.clone(), r)));
-            }
-        }
-        let mut found = Vec::new();
-        for (target, read) in reads {
-            let rooted = match read.var.as_deref() {
-                None | Some("record") => read.segs.first() != Some(&crate::expr::Seg::Each) || read.var.is_some(),
-                _ => false,
-            };
-            if !read.required || !rooted {
-                continue;
-            }
-            if let Some(gap) = missing_key(record, &read.segs) {
-                found.push(MissingField { record: key.to_string(), step: step.name.clone(), system: call.system, target, source: path_text(&gap) });
-            }
-        }
-        self.missing.lock().expect("missing lock").extend(found);
     }
 
-    fn build(&self, call: &Call, step: &str, record: &Value, scope: &Scope) -> Result<OutgoingRequest, String> {
+    fn build(&self, call: &Call, step: &str, record: &Doc, scope: &Scope) -> Result<OutgoingRequest, String> {
         let system = self.env.systems.get(&call.system).ok_or_else(|| format!("no mock for {}", call.system))?;
         let mut path = call.path.render(record, scope).map_err(|m| format!("path: {m}"))?;
         let mut request = OutgoingRequest::new(call.system, &call.method, String::new());

@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::expr::{CompileError, Expr, ReadPath, Scope, Seg, VarNames, path_text};
+use crate::expr::{CompileError, Doc, Expr, ReadPath, Scope, Seg, VarNames, path_text};
 
 #[derive(Debug, Clone)]
 pub enum Template {
@@ -64,7 +64,7 @@ impl Template {
     }
 
     /// Build the document for `input`. `None` when the template yields nothing.
-    pub fn render(&self, input: &Value, scope: &Scope) -> Result<Option<Value>, MappingError> {
+    pub fn render(&self, input: &Doc, scope: &Scope) -> Result<Option<Value>, MappingError> {
         render_at(self, input, scope, &mut String::new())
     }
 
@@ -137,11 +137,11 @@ fn field_name(path: &[Seg]) -> String {
     if text.is_empty() { "(body)".into() } else { text }
 }
 
-fn render_at(t: &Template, input: &Value, scope: &Scope, field: &mut String) -> Result<Option<Value>, MappingError> {
+fn render_at(t: &Template, input: &Doc, scope: &Scope, field: &mut String) -> Result<Option<Value>, MappingError> {
     let fail = |field: &str, message: String| MappingError { field: if field.is_empty() { "(body)".into() } else { field.to_string() }, message };
     match t {
         Template::Literal(v) => Ok(Some(v.clone())),
-        Template::Expr(e) => e.eval_one(input, scope).map_err(|m| fail(field, m)),
+        Template::Expr(e) => e.eval_one_doc(input, scope).map_err(|m| fail(field, m)),
         Template::Object(fields) => {
             let mut out = Map::new();
             for (k, sub) in fields {
@@ -170,7 +170,7 @@ fn render_at(t: &Template, input: &Value, scope: &Scope, field: &mut String) -> 
             Ok(Some(Value::Array(out)))
         }
         Template::Each { each, item } => {
-            let elements = each.eval(input, scope).map_err(|m| fail(field, m))?;
+            let elements = each.eval_doc(input, scope).map_err(|m| fail(field, m))?;
             let mut out = Vec::new();
             for (i, element) in elements.iter().enumerate() {
                 let len = field.len();
@@ -276,7 +276,7 @@ mod tests {
         let mut scope = Scope::new(&names(), &json!({"item": {"A": "501", "B": "502"}}));
         scope.set("customer_id", &json!("77"));
         let order = json!({"id": 9, "note": null, "line_items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 3}]});
-        let body = t.render(&order, &scope).unwrap().unwrap();
+        let body = t.render(&Doc::new(&order), &scope).unwrap().unwrap();
         assert_eq!(
             body,
             json!({"externalId": "SHOP-9", "entity": {"id": "77"}, "isTaxable": true,
@@ -288,7 +288,7 @@ mod tests {
     fn errors_name_the_concrete_field() {
         let t = template(json!({"item": {"items": {"each": ".line_items[]", "map": {"item": ".sku | xref(\"item\")"}}}}));
         let scope = Scope::new(&names(), &json!({"item": {"A": "501"}}));
-        let err = t.render(&json!({"line_items": [{"sku": "A"}, {"sku": "ZZ"}]}), &scope).unwrap_err();
+        let err = t.render(&Doc::new(&json!({"line_items": [{"sku": "A"}, {"sku": "ZZ"}]})), &scope).unwrap_err();
         assert_eq!(err.field, "item.items[1].item");
         assert!(err.message.contains("\"ZZ\""), "{}", err.message);
     }

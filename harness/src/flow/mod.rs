@@ -22,7 +22,7 @@ pub use command::CommandFlow;
 pub use template_text::TextTemplate;
 
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Expr, Scope, VarNames};
+use crate::expr::{Doc, Expr, Scope, VarNames};
 use crate::project::{self, Project};
 use crate::systems::{AuthMethod, SystemKind};
 use crate::yaml;
@@ -61,6 +61,19 @@ impl Flow {
     }
 }
 
+impl Flow {
+    /// The systems a run can contact, when the flow says so (built-in flows); `None` for external
+    /// programs, which may call any system they have a URL for.
+    pub fn contacted_systems(&self) -> Option<Vec<SystemKind>> {
+        let FlowKind::Builtin(b) = &self.kind else { return None };
+        let mut systems = b.called_systems();
+        if self.trigger.fetch.is_some() {
+            systems.push(self.trigger.system);
+        }
+        Some(systems)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FlowTrigger {
     pub system: SystemKind,
@@ -83,32 +96,43 @@ pub struct RecordSplit {
 }
 
 impl RecordSplit {
-    /// `(key, record)` for every record of every payload page.
-    pub fn split(&self, payloads: &[Value]) -> Result<Vec<(String, Value)>, String> {
+    /// Every record of every payload page, with its key.
+    pub fn split<'a>(&self, payloads: impl IntoIterator<Item = &'a Value>) -> Result<Vec<Record<'a>>, String> {
         let names = VarNames::new([]);
         let scope = Scope::new(&names, &Value::Null);
-        let mut records = Vec::new();
+        let mut records: Vec<(std::borrow::Cow<'a, Value>, Doc)> = Vec::new();
         for payload in payloads {
+            let doc = Doc::new(payload);
             match &self.records {
-                Some(e) => records.extend(e.eval(payload, &scope).map_err(|m| format!("trigger `records` expression failed: {m}"))?),
-                None => records.push(payload.clone()),
+                Some(e) => {
+                    let items = e.eval_doc(&doc, &scope).map_err(|m| format!("trigger `records` expression failed: {m}"))?;
+                    records.extend(items.into_iter().map(|d| (std::borrow::Cow::Owned(d.to_json()), d)));
+                }
+                None => records.push((std::borrow::Cow::Borrowed(payload), doc)),
             }
         }
         Ok(records
             .into_iter()
             .enumerate()
-            .map(|(i, r)| {
+            .map(|(i, (json, doc))| {
                 let key = self
                     .key
                     .as_ref()
-                    .and_then(|k| k.eval_one(&r, &scope).ok().flatten())
+                    .and_then(|k| k.eval_one_doc(&doc, &scope).ok().flatten())
                     .filter(|v| !v.is_null())
                     .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
                     .unwrap_or_else(|| format!("#{}", i + 1));
-                (key, r)
+                Record { key, json, doc }
             })
             .collect())
     }
+}
+
+/// One record of a trigger, as JSON (for source-path checks) and converted for jq.
+pub struct Record<'a> {
+    pub key: String,
+    pub json: std::borrow::Cow<'a, Value>,
+    pub doc: Doc,
 }
 
 // ---------------------------------------------------------------------------------------------

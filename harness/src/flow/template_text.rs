@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::expr::{CompileError, Expr, ReadPath, Scope, VarNames};
+use crate::expr::{CompileError, Doc, Expr, ReadPath, Scope, VarNames};
 
 #[derive(Debug, Clone)]
 pub struct TextTemplate {
@@ -41,12 +41,12 @@ impl TextTemplate {
         Ok(TextTemplate { parts })
     }
 
-    pub fn render(&self, input: &Value, scope: &Scope) -> Result<String, String> {
+    pub fn render(&self, input: &Doc, scope: &Scope) -> Result<String, String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Hole(e) => match e.eval_one(input, scope)? {
+                Part::Hole(e) => match e.eval_one_doc(input, scope)? {
                     Some(Value::String(s)) => out.push_str(&s),
                     Some(Value::Null) | None => return Err(format!("`{{{}}}` is empty", e.text())),
                     Some(other) => out.push_str(&other.to_string()),
@@ -75,8 +75,8 @@ mod tests {
         let t = TextTemplate::compile("/admin/api/{$version}/orders/{.id}.json", &names).unwrap();
         let mut scope = Scope::new(&names, &json!({}));
         scope.set("version", &json!("2025-01"));
-        assert_eq!(t.render(&json!({"id": 42}), &scope).unwrap(), "/admin/api/2025-01/orders/42.json");
-        assert!(t.render(&json!({}), &scope).unwrap_err().contains("is empty"));
+        assert_eq!(t.render(&Doc::new(&json!({"id": 42})), &scope).unwrap(), "/admin/api/2025-01/orders/42.json");
+        assert!(t.render(&Doc::new(&json!({})), &scope).unwrap_err().contains("is empty"));
     }
 
     #[test]

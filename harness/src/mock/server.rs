@@ -35,9 +35,9 @@ impl ExchangeLog {
         Arc::new(ExchangeLog::default())
     }
 
-    /// The exchanges so far, in arrival order.
-    pub fn snapshot(&self) -> Vec<Exchange> {
-        let mut all = self.exchanges.lock().expect("exchange log lock").clone();
+    /// Everything recorded, in arrival order; the log is empty afterwards.
+    pub fn take(&self) -> Vec<Exchange> {
+        let mut all = std::mem::take(&mut *self.exchanges.lock().expect("exchange log lock"));
         all.sort_by_key(|e| e.seq);
         all
     }
@@ -109,11 +109,11 @@ pub async fn start(
 type Body = BoxBody<Bytes, io::Error>;
 
 async fn serve(stream: TcpStream, state: Arc<State>) {
-    let reset = Arc::new(AtomicBool::new(false));
-    let io = TokioIo::new(ResettableStream { inner: stream, reset: reset.clone() });
+    let graceful = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(ClosingStream { inner: stream, graceful: graceful.clone() });
     let service = service_fn(move |req| {
-        let (state, reset) = (state.clone(), reset.clone());
-        async move { handle(req, state, reset).await }
+        let (state, graceful) = (state.clone(), graceful.clone());
+        async move { handle(req, state, graceful).await }
     });
     let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
 }
@@ -127,7 +127,7 @@ impl std::fmt::Display for Aborted {
 }
 impl std::error::Error for Aborted {}
 
-async fn handle(req: Request<Incoming>, state: Arc<State>, reset: Arc<AtomicBool>) -> Result<Response<Body>, Aborted> {
+async fn handle(req: Request<Incoming>, state: Arc<State>, graceful: Arc<AtomicBool>) -> Result<Response<Body>, Aborted> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let request = RecordedRequest {
@@ -155,11 +155,11 @@ async fn handle(req: Request<Incoming>, state: Arc<State>, reset: Arc<AtomicBool
         tokio::time::sleep(delay).await;
     }
     match response.fault {
-        Some(Fault::Reset) => {
-            reset.store(true, Ordering::SeqCst);
+        Some(Fault::Reset) => Err(Aborted),
+        Some(Fault::Close) => {
+            graceful.store(true, Ordering::SeqCst);
             Err(Aborted)
         }
-        Some(Fault::Close) => Err(Aborted),
         Some(Fault::Timeout) if !state.virtual_time => {
             // Hold the request open; the client's timeout ends it, or the scenario's end does.
             std::future::pending::<()>().await;
@@ -224,27 +224,28 @@ fn futures_lite_iter<T>(items: Vec<T>) -> impl futures_core::Stream<Item = T> {
     Iter(items.into_iter())
 }
 
-/// A TCP stream that closes with RST instead of FIN when a scripted reset asked for it.
-struct ResettableStream {
+/// A mock's side of a connection. It closes with RST: a scripted reset needs it, and at the end of a
+/// scenario it leaves no TIME_WAIT socket behind (thousands of scenarios would otherwise fill the
+/// port space and slow every later bind and connect). A scripted clean close uses FIN.
+struct ClosingStream {
     inner: TcpStream,
-    reset: Arc<AtomicBool>,
+    graceful: Arc<AtomicBool>,
 }
 
-impl Drop for ResettableStream {
+impl Drop for ClosingStream {
     fn drop(&mut self) {
-        if self.reset.load(Ordering::SeqCst) {
-            let _ = socket2::SockRef::from(&self.inner).set_linger(Some(Duration::ZERO));
-        }
+        let linger = if self.graceful.load(Ordering::SeqCst) { None } else { Some(Duration::ZERO) };
+        let _ = socket2::SockRef::from(&self.inner).set_linger(linger);
     }
 }
 
-impl AsyncRead for ResettableStream {
+impl AsyncRead for ClosingStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for ResettableStream {
+impl AsyncWrite for ClosingStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
