@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -39,16 +40,21 @@ def token() -> str:
         return json.load(response)["access_token"]
 
 
-def call(method: str, path: str, bearer: str, body=None, headers=None):
+def call(method: str, path: str, bearer: str, body=None, headers=None, attempts=3):
+    """One NetSuite call, retried on 429 and 5xx: after Retry-After when given, else 0.5 s, 1 s."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(NETSUITE + path, data=data, method=method,
-                                     headers={"Authorization": "Bearer " + bearer, "Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            raw = response.read()
-            return response.status, response.headers, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, json.loads(error.read() or b"null")
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(NETSUITE + path, data=data, method=method,
+                                         headers={"Authorization": "Bearer " + bearer, "Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                raw = response.read()
+                return response.status, response.headers, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            status, answer_headers, answer = error.code, error.headers, json.loads(error.read() or b"null")
+        if (status != 429 and status < 500) or attempt == attempts:
+            return status, answer_headers, answer
+        time.sleep(float(answer_headers.get("Retry-After") or 0.5 * 2 ** (attempt - 1)))
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::flow::{self, FlowKind, FlowRun, RunStatus};
+use crate::flow::{self, FlowKind, FlowRun, RunStatus, Wait};
 use crate::mock::{self, Exchange, ExchangeLog};
 use crate::plan::Case;
 use crate::project::Project;
@@ -92,7 +92,40 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
     drop(servers);
     // Let the servers' tasks see their shutdown before the next case starts more.
     tokio::task::yield_now().await;
-    Ok(Execution { run, exchanges: log.take(), duration: started.elapsed() })
+    let exchanges = log.take();
+    let mut run = run;
+    if matches!(flow.kind, FlowKind::Command(_)) {
+        run.waits = observed_waits(&exchanges);
+    }
+    Ok(Execution { run, exchanges, duration: started.elapsed() })
+}
+
+/// An external program's retries, as the mocks saw them: the same request again (same system,
+/// method, path and body) and the wall-clock gap before it. Its own timing cannot be virtual.
+fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
+    let mut seen: BTreeMap<(crate::systems::SystemKind, String, String, Vec<u8>), (u32, std::time::Duration)> = BTreeMap::new();
+    let mut waits = Vec::new();
+    for e in exchanges {
+        let key = (e.system, e.request.method.clone(), e.request.path.clone(), e.request.body.to_vec());
+        match seen.get_mut(&key) {
+            Some((attempt, last)) => {
+                *attempt += 1;
+                waits.push(Wait {
+                    system: e.system,
+                    record: String::new(),
+                    step: e.request.line(),
+                    before_attempt: *attempt,
+                    duration: e.at.saturating_sub(*last),
+                    reason: "observed".into(),
+                });
+                *last = e.at;
+            }
+            None => {
+                seen.insert(key, (1, e.at));
+            }
+        }
+    }
+    waits
 }
 
 /// A stable seed per case (FNV-1a of its id), for jitter that repeats run after run.

@@ -238,8 +238,10 @@ fn resolve_case(
     let mut errors = Vec::new();
     let trigger_system = systems[&flow.trigger.system].clone();
 
-    // Stubs: the trigger's poll answer first, then the scenario's own, then shared sets.
+    // Stubs: the scenario's own first (they may script the poll too), then the recorded answer to
+    // the trigger's poll, then shared sets.
     let mut stubs: BTreeMap<SystemKind, Vec<Stub>> = BTreeMap::new();
+    let mut trigger_stub: Option<Stub> = None;
     let mut trigger = TriggerInput { body: Bytes::new(), json: None, headers: Vec::new(), params: spec.trigger.params.clone() };
     let payload = match (&spec.trigger.file, &spec.trigger.body) {
         (Some(_), Some(_)) => {
@@ -276,9 +278,11 @@ fn resolve_case(
                 response.body = body;
                 let spec = MatchSpec { method: Some(fetch.method.clone()), path: fetch.path_for(&trigger_system.version), ..MatchSpec::default() };
                 match Matcher::compile(&spec) {
-                    Ok(matcher) => stubs.entry(flow.trigger.system).or_default().push(Stub { name: "trigger".into(), matcher, responses: vec![response] }),
+                    Ok(matcher) => trigger_stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None }),
                     Err(m) => errors.push(Diagnostic::new(&flow.file, m).relative_to(root)),
                 }
+                // The flow fetches it itself; the checks still see it as the source payload.
+                trigger.json = json;
             }
             None => {
                 if flow.trigger.system == SystemKind::Shopify {
@@ -300,12 +304,23 @@ fn resolve_case(
         trigger.body = Bytes::from(serde_json::to_vec(&spec.trigger.params).expect("JSON"));
     }
 
-    for (kind, mock) in &spec.mocks {
+    let no_mocks = scenario::MockSpec::default();
+    let mut kinds: Vec<SystemKind> = spec.mocks.keys().copied().collect();
+    if trigger_stub.is_some() && !kinds.contains(&flow.trigger.system) {
+        kinds.push(flow.trigger.system);
+    }
+    for kind in &kinds {
+        let mock = spec.mocks.get(kind).unwrap_or(&no_mocks);
         let system = &systems[kind];
         let presets = |name: &str| systems::mock_for(system).preset(name);
         match catalog.resolve_stubs(system, &mock.stubs, &s.path, &s.text, &presets) {
             Ok(mut own) => stubs.entry(*kind).or_default().append(&mut own),
             Err(mut e) => errors.append(&mut e),
+        }
+        if *kind == flow.trigger.system
+            && let Some(t) = trigger_stub.take()
+        {
+            stubs.entry(*kind).or_default().push(t);
         }
         for set in &mock.use_sets {
             match catalog.stub_set(system, set) {
@@ -381,9 +396,16 @@ fn resolve_expectations(
         if r.count.is_none() && r.min.is_none() && r.max.is_none() {
             errors.push(s.error_at(root, &r.path, Some("requests:"), "say how many: `count`, `min` or `max`"));
         }
-        let route = MatchSpec { method: r.method.clone(), path: r.path.clone(), ..MatchSpec::default() };
+        let route = MatchSpec {
+            method: r.method.clone(),
+            path: r.path.clone(),
+            graphql_operation: r.graphql_operation.clone(),
+            soap_action: r.soap_action.clone(),
+            ..MatchSpec::default()
+        };
+        let operation = r.graphql_operation.as_ref().or(r.soap_action.as_ref()).map_or(String::new(), |o| format!(" ({o})"));
         match Matcher::compile(&route) {
-            Ok(m) => out.requests.push((m, format!("{} {}", r.method.as_deref().unwrap_or("*"), r.path))),
+            Ok(m) => out.requests.push((m, format!("{} {}{operation}", r.method.as_deref().unwrap_or("*"), r.path))),
             Err(e) => errors.push(s.error_at(root, &r.path, Some("requests:"), e)),
         }
     }

@@ -142,6 +142,10 @@ pub struct RequestExpect {
     pub method: Option<String>,
     /// Exact path, `{param}` template or `~regex`.
     pub path: String,
+    /// Only GraphQL requests for this operation.
+    pub graphql_operation: Option<String>,
+    /// Only SOAP requests for this operation (`SaveData`, `GetData`, ...).
+    pub soap_action: Option<String>,
     /// Exactly this many.
     pub count: Option<usize>,
     pub min: Option<usize>,
@@ -266,8 +270,8 @@ pub fn discover(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, cr
         // Relative to the current folder, else to scenarios/ (so `harness run my-flow/case` works anywhere).
         let from_cwd = if p.is_absolute() { p.clone() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.clone()) };
         let from_scenarios = project.scenarios_dir().join(p);
-        let with_ext = project.scenarios_dir().join(p).with_extension("yaml");
-        let abs = [from_cwd, from_scenarios, with_ext].into_iter().find(|c| c.exists()).unwrap_or_else(|| p.clone());
+        let candidates = [from_cwd.clone(), yaml(&from_cwd), from_scenarios.clone(), yaml(&from_scenarios)];
+        let abs = candidates.into_iter().find(|c| c.exists()).unwrap_or_else(|| p.clone());
         if abs.is_dir() {
             out.extend(project::yaml_files_under(&abs).map_err(|e| crate::error::Error::io(&abs, e))?);
         } else if abs.is_file() {
@@ -280,6 +284,12 @@ pub fn discover(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, cr
     canonical.sort();
     canonical.dedup();
     Ok(canonical)
+}
+
+fn yaml(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".yaml");
+    PathBuf::from(s)
 }
 
 /// The delivery policy a scenario runs with: the flow's, with the scenario's overrides.

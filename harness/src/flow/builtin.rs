@@ -601,6 +601,7 @@ impl<'a> Run<'a> {
         request.query = fetch.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         request.set_header(clock::STEP_HEADER, "trigger");
         let mut pages = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         loop {
             let response = self.send(&request, "#trigger", "fetch").await.map_err(|f| format!("fetching the trigger failed: {}", f.reason))?;
             let page: Value = serde_json::from_slice(&response.body).map_err(|_| "the fetched trigger is not JSON".to_string())?;
@@ -616,7 +617,10 @@ impl<'a> Run<'a> {
             };
             pages.push(std::borrow::Cow::Owned(page));
             match next {
-                Some(url) if pages.len() < 1000 => {
+                Some(url) if pages.len() >= 1000 => return Err(format!("stopped after 1000 pages; the last asked for {url}")),
+                Some(url) if seen.contains(&url) => return Err(format!("pagination loops: the next page {url} was already fetched")),
+                Some(url) => {
+                    seen.push(url.clone());
                     let (path, query) = split_url(&url);
                     request.path = path;
                     request.query = crate::mock::form_pairs(&query);
@@ -721,7 +725,7 @@ impl<'a> Run<'a> {
             }
             CallBody::Soap { operation, params, save } => {
                 let mut xml = match params {
-                    Some(t) => xml_elements(&render(t, "params")?),
+                    Some(t) => xml_elements(&render(t, "params")?, None),
                     None => String::new(),
                 };
                 if let Some((template, rows, action)) = save {
@@ -778,7 +782,11 @@ impl<'a> Run<'a> {
                 Ok(r) if auth.is_auth_failure(r.status, &r.body) => {
                     let summary = error_summary(system, r.status, &r.body);
                     if refreshed || !auth.refreshable() {
-                        return Err(Failure { reason: format!("credentials refused: {summary}"), last_response: Some(summary) });
+                        // Fresh credentials refused too, or none to refresh: this system's
+                        // deliveries stop here rather than every record trying again.
+                        let reason = format!("credentials refused: {summary}");
+                        self.broken.lock().expect("broken lock").insert(system, reason.clone());
+                        return Err(Failure { reason, last_response: Some(summary) });
                     }
                     // One refresh per expiry, then the same request again (not counted as a retry).
                     auth.expired(generation).await;
@@ -786,8 +794,14 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 Ok(r) if is_transient_status(system, &r) => {
-                    let retry_after = if policy.honour_retry_after { r.header("retry-after").and_then(clock::retry_after) } else { None };
-                    (retry_after, error_summary(system, r.status, &r.body))
+                    // The system says how long to wait: Retry-After, or for Shopify GraphQL the
+                    // points missing from the throttle bucket divided by its restore rate.
+                    let asked = r
+                        .header("retry-after")
+                        .and_then(clock::retry_after)
+                        .map(|d| (d, "Retry-After"))
+                        .or_else(|| crate::systems::graphql_throttle_wait(&r.body).map(|d| (d, "GraphQL throttle")));
+                    (asked.filter(|_| policy.honour_retry_after), error_summary(system, r.status, &r.body))
                 }
                 Ok(r) => return Ok(r),
                 Err(e) => (None, e.to_string()),
@@ -797,10 +811,7 @@ impl<'a> Run<'a> {
                 return Err(Failure { reason, last_response: Some(last) });
             }
             attempt += 1;
-            let (wait, why) = match retry_after {
-                Some(d) => (d, "Retry-After"),
-                None => (policy.backoff_before(attempt, seed), "backoff"),
-            };
+            let (wait, why) = retry_after.unwrap_or_else(|| (policy.backoff_before(attempt, seed), "backoff"));
             self.http.clock().advance(wait);
             self.waits.lock().expect("waits lock").push(Wait { system, record: key.to_string(), step: step.to_string(), before_attempt: attempt, duration: wait, reason: why.to_string() });
         }
@@ -827,8 +838,14 @@ impl<'a> Run<'a> {
                     .filter_map(|op| op.get("userErrors").and_then(Value::as_array))
                     .flatten()
                     .map(|e| {
-                        let field = e.get("field").map(|f| f.to_string()).unwrap_or_default();
-                        format!("{} {}", field, e.get("message").and_then(Value::as_str).unwrap_or(""))
+                        let message = e.get("message").and_then(Value::as_str).unwrap_or("");
+                        match e.get("field").and_then(Value::as_array) {
+                            Some(path) => {
+                                let field: Vec<String> = path.iter().map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string)).collect();
+                                format!("{}: {message}", field.join("."))
+                            }
+                            None => message.to_string(),
+                        }
                     })
                     .collect();
                 if !user_errors.is_empty() {
@@ -882,11 +899,18 @@ fn parse_answer(call: &Call, response: &HttpResponse) -> Value {
     serde_json::from_slice(&response.body).unwrap_or(Value::Null)
 }
 
-/// Nested elements from a JSON object (keys in order); scalars become text.
-fn xml_elements(v: &Value) -> String {
+/// Nested elements from a JSON object; scalars become text. Children of the service's request types
+/// come in the WSDL's sequence order (an XML serializer may insist on it), others as mapped.
+fn xml_elements(v: &Value, parent: Option<&str>) -> String {
     match v {
-        Value::Object(o) => o.iter().map(|(k, v)| format!("<{k}>{}</{k}>", xml_elements(v))).collect(),
-        Value::Array(items) => items.iter().map(xml_elements).collect(),
+        Value::Object(o) => {
+            let order = parent.map_or(&[][..], crate::systems::peoplevox_sequence);
+            let rank = |k: &str| order.iter().position(|x| *x == k).unwrap_or(order.len());
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort_by_key(|k| rank(k));
+            keys.into_iter().map(|k| format!("<{k}>{}</{k}>", xml_elements(&o[k], Some(k)))).collect()
+        }
+        Value::Array(items) => items.iter().map(|i| xml_elements(i, parent)).collect(),
         Value::String(s) => soap::escape(s),
         Value::Null => String::new(),
         other => other.to_string(),

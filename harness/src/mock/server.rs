@@ -179,11 +179,14 @@ fn answer(state: &State, request: &RecordedRequest, at: Duration) -> (MockRespon
     for (i, stub) in state.stubs.iter().enumerate() {
         if stub.matcher.matches(request) {
             let call = state.calls[i].fetch_add(1, Ordering::SeqCst);
-            let response = state.behaviour.render(request, stub.response_for_call(call).clone());
+            if stub.times.is_some_and(|n| call >= n) {
+                continue;
+            }
+            let response = state.behaviour.render(request, stub.response_for_call(call).clone(), at);
             return (response, Some(stub.name.clone()));
         }
     }
-    match state.behaviour.default_response(request) {
+    match state.behaviour.default_response(request, at) {
         Some(r) => (r, Some("system".to_string())),
         None => (state.behaviour.not_found(request), None),
     }

@@ -27,6 +27,9 @@ pub struct StubSpec {
     pub respond: Option<ResponseSpec>,
     /// One answer per call, in order; the last one repeats.
     pub sequence: Option<Vec<ResponseSpec>>,
+    /// Answer only the first N matching requests; later ones fall through to the next stub or
+    /// the system's own behaviour.
+    pub times: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
@@ -115,6 +118,8 @@ pub struct Stub {
     pub matcher: Matcher,
     /// Answers for call 1, 2, ...; the last repeats.
     pub responses: Vec<MockResponse>,
+    /// Stop matching after this many calls.
+    pub times: Option<usize>,
 }
 
 impl Stub {

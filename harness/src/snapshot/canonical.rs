@@ -51,8 +51,29 @@ fn entry(exchange: &Exchange) -> Value {
     if let Some(body) = body(req.header("content-type").unwrap_or(""), &req.body) {
         out.insert("body".into(), body);
     }
-    out.insert("response".into(), json!(exchange.response.status));
+    out.insert("response".into(), response(exchange));
     Value::Object(out)
+}
+
+/// The answer's status; for a Peoplevox SOAP answer, which is HTTP 200 whatever happened, also its
+/// verdict — so a rejection shows in the snapshot.
+fn response(exchange: &Exchange) -> Value {
+    let status = exchange.response.status;
+    let body = &exchange.response.body;
+    if !body.starts_with(b"<") {
+        return json!(status);
+    }
+    match soap::read_result(&String::from_utf8_lossy(body)) {
+        Ok(r) => {
+            let rejected: Vec<&str> = r.statuses.iter().filter(|s| !s.success).map(|s| s.reference.as_str()).collect();
+            let mut text = format!("{status}, ResponseId {}", r.response_id);
+            if !rejected.is_empty() {
+                text.push_str(&format!(", rejected {}", rejected.join(" ")));
+            }
+            json!(text)
+        }
+        Err(_) => json!(status),
+    }
 }
 
 fn pairs_object(pairs: &[(String, String)]) -> Value {

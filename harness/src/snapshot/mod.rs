@@ -188,7 +188,10 @@ pub struct Change {
 impl Change {
     /// A field that had a value and now has none: what silent data loss looks like.
     pub fn emptied(&self) -> bool {
-        !self.field.is_empty() && self.old.as_ref().is_some_and(|v| !is_empty(v)) && self.new.as_ref().is_none_or(is_empty)
+        let was_filled = self.old.as_ref().is_some_and(|v| !is_empty(v));
+        // An amount that drops to zero is lost data as surely as a field that goes blank.
+        let zeroed = matches!((&self.old, &self.new), (Some(Value::Number(a)), Some(Value::Number(b))) if a.as_f64() != Some(0.0) && b.as_f64() == Some(0.0));
+        !self.field.is_empty() && was_filled && (self.new.as_ref().is_none_or(is_empty) || zeroed)
     }
 
     pub fn describe(&self) -> String {

@@ -364,7 +364,7 @@ impl Catalog {
             let name = spec.name.clone().unwrap_or_else(|| {
                 format!("{} {}", spec.matcher.method.as_deref().unwrap_or("*"), spec.matcher.path)
             });
-            stubs.push(Stub { name, matcher, responses });
+            stubs.push(Stub { name, matcher, responses, times: spec.times });
         }
         if errors.is_empty() { Ok(stubs) } else { Err(errors) }
     }

@@ -18,8 +18,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Endpoint, Schema, SystemVersion};
-pub use peoplevox::soap_request;
-pub use shopify::{verify_webhook, webhook_headers};
+pub use peoplevox::{sequence as peoplevox_sequence, soap_request};
+pub use shopify::{graphql_throttle_wait, verify_webhook, webhook_headers};
 
 use crate::http::{HttpClient, OutgoingRequest};
 use crate::mock::{MockResponse, RecordedRequest};
@@ -65,13 +65,14 @@ pub trait SystemMock: Send + Sync {
     /// Checked before any stub, as the real API checks them first: authentication, required
     /// headers, request schemas. `Some` refuses the request with that answer.
     fn gate(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse>;
-    /// Fill in what a stubbed answer leaves to the system (content type, generated ids).
-    fn render(&self, request: &RecordedRequest, response: MockResponse) -> MockResponse {
-        let _ = request;
+    /// Fill in what a stubbed answer leaves to the system (content type, generated ids), and
+    /// take note of what it means for the system's state (a token issued, a session ended).
+    fn render(&self, request: &RecordedRequest, response: MockResponse, at: Duration) -> MockResponse {
+        let _ = (request, at);
         response
     }
     /// What the system does for a request no stub matched, when it has a sensible default.
-    fn default_response(&self, request: &RecordedRequest) -> Option<MockResponse>;
+    fn default_response(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse>;
     /// The system's own "no such endpoint" answer.
     fn not_found(&self, request: &RecordedRequest) -> MockResponse;
     /// Headers every answer carries (Shopify's call-limit header).
@@ -286,6 +287,6 @@ pub fn created_identities(exchange: &crate::mock::Exchange) -> Vec<String> {
                 vec![format!("shopify {} {body}", req.path)]
             }
         }
-        SystemKind::Peoplevox => peoplevox::saved_references(&req.body_text()),
+        SystemKind::Peoplevox => peoplevox::saved_references(&req.body_text(), &String::from_utf8_lossy(&exchange.response.body)),
     }
 }

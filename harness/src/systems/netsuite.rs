@@ -52,6 +52,9 @@ pub struct Mock {
 struct State {
     /// Issued access tokens and when (on the request clock) they were issued.
     tokens: BTreeMap<String, Duration>,
+    /// Tokens a scripted `invalid-token` answer declared expired: every later request bearing
+    /// them is refused too, as when a real token expires.
+    revoked: std::collections::BTreeSet<String>,
     next_id: u64,
     /// Records created or upserted in this run: (type, id) → body.
     records: BTreeMap<(String, String), Value>,
@@ -73,9 +76,9 @@ impl Mock {
         let realm = self.system.credential("account_id");
         let auth = request.header("authorization").unwrap_or("");
         if let Some(token) = auth.strip_prefix("Bearer ") {
-            let issued = self.state.lock().expect("netsuite state").tokens.get(token).copied();
-            return match issued {
-                Some(t) if at < t + TOKEN_LIFETIME => None,
+            let state = self.state.lock().expect("netsuite state");
+            return match state.tokens.get(token) {
+                Some(t) if at < *t + TOKEN_LIFETIME && !state.revoked.contains(token) => None,
                 _ => Some(invalid_token(realm)),
             };
         }
@@ -156,7 +159,8 @@ fn error_path(instance_path: &str) -> String {
 impl SystemMock for Mock {
     fn gate(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse> {
         if request.path == TOKEN_PATH {
-            return (request.method == "POST").then(|| self.issue_token(request, at)).or_else(|| Some(self.not_found(request)));
+            // The token endpoint needs no token; its answer is the default one unless stubbed.
+            return None;
         }
         if let Some(refusal) = self.check_auth(request, at) {
             return Some(refusal);
@@ -182,7 +186,20 @@ impl SystemMock for Mock {
         None
     }
 
-    fn render(&self, request: &RecordedRequest, mut response: MockResponse) -> MockResponse {
+    fn render(&self, request: &RecordedRequest, mut response: MockResponse, at: Duration) -> MockResponse {
+        // A stubbed token answer issues that token, so the flow can use it.
+        if request.path == TOKEN_PATH
+            && response.status == 200
+            && let Some(token) = serde_json::from_slice::<Value>(&response.body).ok().and_then(|b| b.get("access_token")?.as_str().map(str::to_string))
+        {
+            self.state.lock().expect("netsuite state").tokens.insert(token, at);
+        }
+        if response.status == 401
+            && response.header_value("www-authenticate").is_some_and(|h| h.contains("invalid_token"))
+            && let Some(token) = request.header("authorization").and_then(|a| a.strip_prefix("Bearer "))
+        {
+            self.state.lock().expect("netsuite state").revoked.insert(token.to_string());
+        }
         // A stubbed 204 create without a Location gets one, as NetSuite always sends it.
         if response.status == 204 && request.method == "POST" && response.header_value("location").is_none() {
             if let Some(record) = request.path.strip_prefix(RECORD_PREFIX) {
@@ -193,7 +210,10 @@ impl SystemMock for Mock {
         response
     }
 
-    fn default_response(&self, request: &RecordedRequest) -> Option<MockResponse> {
+    fn default_response(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse> {
+        if request.path == TOKEN_PATH {
+            return Some(if request.method == "POST" { self.issue_token(request, at) } else { self.not_found(request) });
+        }
         if request.path == SUITEQL_PATH && request.method == "POST" {
             return Some(suiteql_page(&[], 0, 1000, request));
         }

@@ -130,8 +130,15 @@ impl SystemMock for Mock {
         None
     }
 
-    fn render(&self, request: &RecordedRequest, mut response: MockResponse) -> MockResponse {
+    fn render(&self, request: &RecordedRequest, mut response: MockResponse, _at: Duration) -> MockResponse {
         let text = String::from_utf8_lossy(&response.body);
+        // A scripted invalid-session answer ends the session it was given, as a real expiry does.
+        if text.contains(INVALID_SESSION)
+            && let Ok(envelope) = soap::parse(&request.body_text())
+            && let Some(session) = envelope.text_at(&["Header", "UserSessionCredentials", "SessionId"])
+        {
+            self.sessions.lock().expect("peoplevox sessions").remove(session);
+        }
         if text.contains(OPERATION) {
             let op = soap::parse(&request.body_text()).ok().and_then(|e| e.operation().map(|o| o.name.clone())).unwrap_or_default();
             response.body = text.replace(OPERATION, &op).into();
@@ -139,7 +146,7 @@ impl SystemMock for Mock {
         response
     }
 
-    fn default_response(&self, request: &RecordedRequest) -> Option<MockResponse> {
+    fn default_response(&self, request: &RecordedRequest, _at: Duration) -> Option<MockResponse> {
         let envelope = soap::parse(&request.body_text()).ok()?;
         let op = envelope.operation()?;
         Some(match op.name.as_str() {
@@ -151,7 +158,9 @@ impl SystemMock for Mock {
                     None => Self::result("GetSaveTemplate", -1, 0, &format!("Template '{name}' does not exist."), &[]),
                 }
             }
-            "GetData" | "GetReportData" => Self::result(&op.name, 0, 0, "", &[]),
+            // What a search finds is the scenario's to say (clauses are not evaluated): an
+            // unstubbed GetData is an unexpected request.
+            "GetData" | "GetReportData" => return None,
             "SubscribeEvent" | "SubscribePostEvent" => Self::result(&op.name, 0, 1, "1", &[]),
             "UnsubscribeEvent" => Self::result(&op.name, 0, 1, "", &[]),
             other => Self::fault(500, "Client", &format!("Server did not recognize the value of HTTP Header SOAPAction: {}{other}.", soap::PVX_NS)),
@@ -170,6 +179,16 @@ impl SystemMock for Mock {
             "unavailable" => MockResponse::text(503, "text/html", "<html><body><h2>Service Unavailable</h2></body></html>"),
             _ => return None,
         })
+    }
+}
+
+/// Element order of IntegrationServiceV4's request types, as the WSDL's sequences define it.
+pub fn sequence(type_element: &str) -> &'static [&'static str] {
+    match type_element {
+        "getRequest" => &["TemplateName", "PageNo", "ItemsPerPage", "SearchClause"],
+        "getReportRequest" => &["TemplateName", "PageNo", "ItemsPerPage", "SearchClause", "FilterClause", "OrderBy", "Columns"],
+        "saveRequest" => &["TemplateName", "CsvData", "Action"],
+        _ => &[],
     }
 }
 
@@ -231,20 +250,21 @@ pub fn authorize(_system: &SystemVersion, request: &mut OutgoingRequest, session
     }
 }
 
-/// `peoplevox <template> <reference>` for each row a SaveData request saves.
-pub fn saved_references(body: &str) -> Vec<String> {
-    let Ok(envelope) = soap::parse(body) else { return Vec::new() };
+/// `peoplevox <template> <row>` for each row a SaveData request saved: a row saved twice is a
+/// duplicate; two different rows with the same item code are not. Rows of a refused call
+/// (ResponseId -1, an expired session) or rejected by reference were not saved.
+pub fn saved_references(request: &str, response: &str) -> Vec<String> {
+    let Ok(envelope) = soap::parse(request) else { return Vec::new() };
     let Some(op) = envelope.operation().filter(|o| o.name == "SaveData") else { return Vec::new() };
+    let Ok(result) = soap::read_result(response) else { return Vec::new() };
+    if result.response_id != 0 {
+        return Vec::new();
+    }
+    let rejected: Vec<&str> = result.statuses.iter().filter(|s| !s.success).map(|s| s.reference.as_str()).collect();
     let template = op.text_at(&["saveRequest", "TemplateName"]).unwrap_or("");
-    let csv = op.text_at(&["saveRequest", "CsvData"]).unwrap_or("");
-    // The first column identifies the row in every Peoplevox template.
-    let key_column = csv.trim_start().lines().next().and_then(|h| h.split(',').next()).unwrap_or("").trim_matches('"');
-    let rows = soap::csv_rows(csv).unwrap_or_default();
-    rows.iter()
-        .map(|row| {
-            let reference = row.get(key_column).and_then(|v| v.as_str()).unwrap_or("");
-            let line = row.get("Line").or_else(|| row.get("ItemCode")).and_then(|v| v.as_str()).unwrap_or("");
-            format!("peoplevox {template} {reference} {line}")
-        })
+    let rows = soap::csv_rows(op.text_at(&["saveRequest", "CsvData"]).unwrap_or("")).unwrap_or_default();
+    rows.into_iter()
+        .filter(|row| !row.values().any(|v| v.as_str().is_some_and(|v| rejected.contains(&v))))
+        .map(|row| format!("peoplevox {template} {}", serde_json::Value::Object(row)))
         .collect()
 }

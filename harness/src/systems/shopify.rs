@@ -78,7 +78,21 @@ impl SystemMock for Mock {
         None
     }
 
-    fn default_response(&self, _request: &RecordedRequest) -> Option<MockResponse> {
+    fn render(&self, request: &RecordedRequest, mut response: MockResponse, _at: Duration) -> MockResponse {
+        // Recorded `Link` headers name the real shop; point them at this mock so clients that
+        // follow the URL as given stay on loopback.
+        if let Some(link) = response.header_value("link").map(str::to_string) {
+            let host = request.header("host").unwrap_or("localhost");
+            let shop = format!("https://{}", self.system.credential("shop_domain"));
+            response.set_header("Link", link.replace(&shop, &format!("http://{host}")));
+        }
+        if request.path.ends_with("/graphql.json") {
+            add_query_cost(&mut response);
+        }
+        response
+    }
+
+    fn default_response(&self, _request: &RecordedRequest, _at: Duration) -> Option<MockResponse> {
         None
     }
 
@@ -118,6 +132,30 @@ impl SystemMock for Mock {
             _ => return None,
         })
     }
+}
+
+/// Every GraphQL answer carries the query cost and the throttle bucket, as Shopify's does; a
+/// recorded answer that already has them keeps its own.
+fn add_query_cost(response: &mut MockResponse) {
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    if body.get("data").is_none() || body.get("extensions").is_some() {
+        return;
+    }
+    body["extensions"] = json!({"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
+        "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}});
+    response.body = serde_json::to_vec(&body).expect("JSON").into();
+}
+
+/// How long a throttled GraphQL request should wait: the cost points the bucket lacks, refilled
+/// at the restore rate (points per second), from the answer's `extensions.cost`.
+pub fn graphql_throttle_wait(body: &[u8]) -> Option<std::time::Duration> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let cost = v.get("extensions")?.get("cost")?;
+    let requested = cost.get("requestedQueryCost")?.as_f64()?;
+    let status = cost.get("throttleStatus")?;
+    let available = status.get("currentlyAvailable")?.as_f64()?;
+    let rate = status.get("restoreRate")?.as_f64().filter(|r| *r > 0.0)?;
+    Some(std::time::Duration::from_secs_f64(((requested - available) / rate).max(0.0)))
 }
 
 /// Shopify's `errors` (a string, field → messages, or a list) in one line; GraphQL `errors` and
