@@ -272,3 +272,67 @@ fn duplicates_and_stalled_queues_are_caught() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!("faults_stdout", out.stdout);
 }
+
+/// The project's own recordings of the real Shopify history: between 2022-04 and 2023-04 the order
+/// lost `gateway`, `payment_details`, `processing_method`, `total_price_usd` and
+/// `shipping_lines[].delivery_category`. Impact must name exactly the five target fields they feed,
+/// and call the main order flow (stable fields only) clean.
+#[test]
+fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["flows", "mocks", "scenarios", "snapshots"] {
+        copy_tree(&repo().join(part), &dir.path().join(part));
+    }
+    std::fs::copy(repo().join("harness.yaml"), dir.path().join("harness.yaml")).unwrap();
+    let out = harness(dir.path(), &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2023-04", "--json", "-", "--junit", "impact.xml"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
+    let flows = report["flows"].as_array().unwrap();
+    let flow = |name: &str| flows.iter().find(|f| f["flow"] == name).unwrap_or_else(|| panic!("{name} in the report"));
+    let mut fields: Vec<String> = flow("shopify-order-payments-to-netsuite")["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["findings"].as_array().unwrap().iter())
+        .map(|f| format!("{} {}", f["severity"].as_str().unwrap(), f["field"].as_str().unwrap()))
+        .collect();
+    fields.sort();
+    fields.dedup();
+    assert_eq!(
+        fields,
+        [
+            "data-loss body.custbody_card_brand",
+            "data-loss body.custbody_delivery_category",
+            "data-loss body.custbody_payment_gateway",
+            "data-loss body.custbody_processing_method",
+            "data-loss body.custbody_total_usd",
+        ]
+    );
+    let stable = flow("shopify-order-to-netsuite");
+    assert!(stable["scenarios"].as_array().unwrap().iter().all(|s| s["findings"].as_array().unwrap().is_empty()), "{stable}");
+    assert_eq!(report["verdict"]["data_loss"], 15);
+    let causes = report.to_string();
+    for removed in ["`gateway` removed", "`payment_details` removed", "`processing_method` removed", "`total_price_usd` removed", "`shipping_lines[].delivery_category` removed"] {
+        assert!(causes.contains(removed), "no cause names {removed}");
+    }
+    xmllint_validates(&dir.path().join("impact.xml"));
+
+    let clean = harness(dir.path(), &["impact", "--system", "shopify", "--from", "2024-01", "--to", "2025-01", "--color", "never"]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    assert!(clean.stdout.contains("result: clean"), "{}", clean.stdout);
+}
+
+/// A renamed source field breaks a built-in flow (traced by the mapping and by ablation) and
+/// empties fields of an external program (traced by ablation alone); a field removed from a
+/// target's schema breaks both. Markdown and JUnit renderings of the same report.
+#[test]
+fn impact_traces_causes_for_built_in_and_external_flows() {
+    let p = project(&["fixtures/impact"]);
+    assert_eq!(harness(p.path(), &["run", "--accept"]).code, 0);
+    let source = harness(p.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2026-01", "--color", "never", "-j", "2"]);
+    assert_eq!(source.code, 1, "{}{}", source.stdout, source.stderr);
+    insta::assert_snapshot!("impact_source_upgrade", source.stdout);
+    let target = harness(p.path(), &["impact", "--system", "netsuite", "--from", "2025.1", "--to", "2026.1", "--markdown", "-", "-j", "2"]);
+    assert_eq!(target.code, 1);
+    insta::assert_snapshot!("impact_target_upgrade_markdown", target.stdout);
+}

@@ -7,6 +7,7 @@ pub mod execute;
 pub mod expr;
 pub mod flow;
 pub mod http;
+pub mod impact;
 pub mod mock;
 pub mod plan;
 pub mod project;

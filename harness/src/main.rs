@@ -51,6 +51,9 @@ enum Command {
     Review(ReviewArgs),
     /// List the scenario cases that `run` would run, with their flow and API versions.
     List(SelectArgs),
+    /// Before an upgrade: replay every scenario using SYSTEM@FROM at TO and report, per flow and
+    /// target field, what breaks or loses data and which changed source field causes it.
+    Impact(ImpactArgs),
     /// Print the JSON Schema of scenario files, for editors (validation, completion).
     Schema,
     /// Print shell completions.
@@ -94,6 +97,35 @@ struct RunArgs {
     /// Leave timings out of the terminal report (for comparing outputs).
     #[arg(long, hide = true)]
     no_times: bool,
+}
+
+#[derive(clap::Args)]
+struct ImpactArgs {
+    /// The system being upgraded: shopify, netsuite or peoplevox.
+    #[arg(long, value_parser = parse_system)]
+    system: harness::systems::SystemKind,
+    /// The API version in use (recorded under mocks/<system>/<from>).
+    #[arg(long)]
+    from: String,
+    /// The API version to move to (recorded under mocks/<system>/<to>).
+    #[arg(long)]
+    to: String,
+    /// Scenarios run at once (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Write the report as Markdown to FILE (`-` for standard output), e.g. for a pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write the report as JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit report to FILE: one test case per flow and affected target field.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+fn parse_system(s: &str) -> Result<harness::systems::SystemKind, String> {
+    harness::systems::SystemKind::parse(s).ok_or_else(|| format!("unknown system `{s}` (shopify, netsuite or peoplevox)"))
 }
 
 #[derive(clap::Args)]
@@ -143,6 +175,13 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))
 }
 
 fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
@@ -196,6 +235,31 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             let stdin = std::io::stdin();
             review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut std::io::stdout())?;
             Ok(EXIT_PASSED)
+        }
+        Command::Impact(args) => {
+            let project = open_project(&cli.root)?;
+            let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+            let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs };
+            let report = harness::impact::analyse(&project, &options)?;
+            let mut to_stdout = false;
+            for (target, text) in [
+                (&args.markdown, Some(harness::impact::report::markdown(&report))),
+                (&args.json, Some(harness::impact::report::json(&report))),
+                (&args.junit, harness::impact::report::junit(&report).map_err(Error::Environment).map(Some)?),
+            ] {
+                match (target, text) {
+                    (Some(path), Some(text)) if path.as_os_str() == "-" => {
+                        print!("{text}");
+                        to_stdout = true;
+                    }
+                    (Some(path), Some(text)) => write_file(path, &text)?,
+                    _ => {}
+                }
+            }
+            if !to_stdout {
+                print!("{}", harness::impact::report::terminal(&report, style));
+            }
+            Ok(if report.blocks_upgrade() { EXIT_FAILED } else { EXIT_PASSED })
         }
         Command::Run(args) => {
             let project = open_project(&cli.root)?;

@@ -21,7 +21,7 @@ use crate::scenario::{self, ExpectSpec, ScenarioFile};
 use crate::systems::{self, Catalog, Schema, SystemKind, SystemVersion};
 
 /// One runnable case: a scenario at one combination of API versions.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Case {
     /// `shopify-order-to-netsuite/simple-order`, with `@shopify-2024-01` when the scenario runs at
     /// several versions.
@@ -31,6 +31,8 @@ pub struct Case {
     pub systems: BTreeMap<SystemKind, Arc<SystemVersion>>,
     pub stubs: BTreeMap<SystemKind, Arc<[Stub]>>,
     pub trigger: Arc<TriggerInput>,
+    /// The recorded endpoint of the trigger payload (`webhook orders/create`), version-free.
+    pub trigger_scope: Option<String>,
     pub expect: Expectations,
     /// One per snapshotted system, with the approved snapshot when there is one.
     pub snapshots: Vec<SnapshotSlot>,
@@ -39,7 +41,7 @@ pub struct Case {
     pub policy: DeliveryPolicy,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SnapshotSlot {
     pub system: SystemKind,
     pub path: PathBuf,
@@ -55,7 +57,7 @@ impl Case {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Expectations {
     pub spec: ExpectSpec,
     pub requests: Vec<(Matcher, String)>,
@@ -64,7 +66,7 @@ pub struct Expectations {
 }
 
 /// A compiled reconciliation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Reconcile {
     pub name: String,
     pub system: SystemKind,
@@ -79,10 +81,23 @@ pub struct Plan {
     pub catalog: Arc<Catalog>,
 }
 
+/// Run scenarios that use `system` at `from` at `to` instead (impact analysis): they keep their
+/// ids, so their approved snapshots are the baseline.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    pub system: SystemKind,
+    pub from: String,
+    pub to: String,
+}
+
 /// Load and resolve the scenarios at `paths` (all when empty).
 pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
+    build_with(project, paths, Arc::new(Catalog::new(project)), None)
+}
+
+/// [`build`] with a given catalog (which may migrate payloads) and an optional replay.
+pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, replay: Option<&Replay>) -> Result<Plan, Error> {
     let files = scenario::discover(project, paths)?;
-    let catalog = Arc::new(Catalog::new(project));
     let mut errors = Diagnostics::default();
     let mut parsed = Vec::new();
     for file in &files {
@@ -123,7 +138,7 @@ pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
             }
             continue;
         };
-        match resolve(project, &catalog, s, flow) {
+        match resolve(project, &catalog, s, flow, replay) {
             Ok(mut c) => cases.append(&mut c),
             Err(mut e) => errors.0.append(&mut e),
         }
@@ -135,7 +150,7 @@ pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
     Ok(Plan { cases, catalog })
 }
 
-fn resolve(project: &Project, catalog: &Catalog, s: &Arc<ScenarioFile>, flow: &Arc<Flow>) -> Result<Vec<Arc<Case>>, Vec<Diagnostic>> {
+fn resolve(project: &Project, catalog: &Catalog, s: &Arc<ScenarioFile>, flow: &Arc<Flow>, replay: Option<&Replay>) -> Result<Vec<Arc<Case>>, Vec<Diagnostic>> {
     let root = &project.root;
     let spec = &s.spec;
     let mut errors = Vec::new();
@@ -184,6 +199,11 @@ fn resolve(project: &Project, catalog: &Catalog, s: &Arc<ScenarioFile>, flow: &A
     let multi: Vec<SystemKind> = choices.iter().filter(|(_, v)| v.len() > 1).map(|(k, _)| *k).collect();
     let mut cases = Vec::new();
     for combo in combos {
+        if let Some(r) = replay
+            && !combo.iter().any(|(k, v)| *k == r.system && *v == r.from)
+        {
+            continue;
+        }
         let mut systems = BTreeMap::new();
         for (kind, version) in &combo {
             match catalog.system(*kind, version) {
@@ -205,6 +225,17 @@ fn resolve(project: &Project, catalog: &Catalog, s: &Arc<ScenarioFile>, flow: &A
         }
         let suffix: Vec<String> = multi.iter().map(|k| format!("{k}-{}", systems[k].version)).collect();
         let id = if suffix.is_empty() { s.id.clone() } else { format!("{}@{}", s.id, suffix.join("+")) };
+        if let Some(r) = replay {
+            match catalog.system(r.system, &r.to) {
+                Ok(to) => {
+                    systems.insert(r.system, to);
+                }
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            }
+        }
         match resolve_case(project, catalog, s, flow, systems, id) {
             Ok(c) => cases.push(Arc::new(c)),
             Err(mut e) => errors.append(&mut e),
@@ -243,13 +274,17 @@ fn resolve_case(
     let mut stubs: BTreeMap<SystemKind, Vec<Stub>> = BTreeMap::new();
     let mut trigger_stub: Option<Stub> = None;
     let mut trigger = TriggerInput { body: Bytes::new(), json: None, headers: Vec::new(), params: spec.trigger.params.clone() };
+    let mut trigger_scope = None;
     let payload = match (&spec.trigger.file, &spec.trigger.body) {
         (Some(_), Some(_)) => {
             errors.push(s.error_at(root, "body:", Some("trigger:"), "a trigger has `file` or `body`, not both"));
             None
         }
         (Some(file), None) => match catalog.recording(&trigger_system, file) {
-            Ok(r) => Some((r.body.clone(), r.json.clone(), r.headers.clone())),
+            Ok(r) => {
+                trigger_scope = Some(crate::impact::endpoint_scope(&r.meta.endpoint, &trigger_system.version));
+                Some((r.body.clone(), r.json.clone(), r.headers.clone()))
+            }
             Err(d) => {
                 let mut local = s.error_at(root, file, Some("trigger:"), d.message.clone());
                 if d.span.is_some() {
@@ -372,6 +407,7 @@ fn resolve_case(
         systems,
         stubs: stubs.into_iter().map(|(k, v)| (k, Arc::from(v))).collect(),
         trigger: Arc::new(trigger),
+        trigger_scope,
         expect,
         snapshots,
         redact,

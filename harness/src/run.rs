@@ -41,34 +41,83 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: u
     let started = Instant::now();
     let shared = Arc::new(Shared::new(project)?);
     emit(reporters, &Event::Started { cases: plan.cases.len(), jobs })?;
-
-    let mut results = futures_util::stream::iter(plan.cases.iter().cloned().enumerate())
-        .map(|(index, case)| {
-            let (shared, options) = (shared.clone(), options.clone());
-            let task = tokio::spawn(async move { run_case(&case, &shared, &options).await });
-            async move { (index, task.await) }
-        })
-        .buffer_unordered(jobs);
-
-    // Reports go out in case order: hold early finishers until those before them are done.
-    let mut waiting: BTreeMap<usize, CaseReport> = BTreeMap::new();
-    let mut next = 0;
     let mut reports = Vec::with_capacity(plan.cases.len());
-    while let Some((index, joined)) = results.next().await {
-        let report = match joined {
-            Ok(r) => r?,
-            Err(e) => return Err(Error::Environment(format!("a scenario task failed: {e}"))),
-        };
-        waiting.insert(index, report);
-        while let Some(report) = waiting.remove(&next) {
-            emit(reporters, &Event::CaseFinished { report: &report })?;
-            reports.push(report);
-            next += 1;
-        }
-    }
+    let options = options.clone();
+    in_order(&plan.cases, jobs, shared, move |case, shared| {
+        let options = options.clone();
+        async move { run_case(&case, &shared, &options).await }
+    }, |report| {
+        emit(reporters, &Event::CaseFinished { report: &report })?;
+        reports.push(report);
+        Ok(())
+    })
+    .await?;
     let summary = Summary { cases: reports, duration: started.elapsed(), jobs };
     emit(reporters, &Event::Finished { summary: &summary })?;
     Ok(summary)
+}
+
+/// Run `task` for every case, `jobs` at a time on the runtime's threads, and hand the results to
+/// `done` in case order (early finishers wait for those before them).
+async fn in_order<T, F, Fut>(
+    cases: &[Arc<Case>],
+    jobs: usize,
+    shared: Arc<Shared>,
+    task: F,
+    mut done: impl FnMut(T) -> Result<(), Error>,
+) -> Result<(), Error>
+where
+    T: Send + 'static,
+    F: Fn(Arc<Case>, Arc<Shared>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let mut results = futures_util::stream::iter(cases.iter().cloned().enumerate())
+        .map(|(index, case)| {
+            let handle = tokio::spawn(task(case, shared.clone()));
+            async move { (index, handle.await) }
+        })
+        .buffer_unordered(jobs.max(1));
+    let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
+    let mut next = 0;
+    while let Some((index, joined)) = results.next().await {
+        let result = joined.map_err(|e| Error::Environment(format!("a scenario task failed: {e}")))??;
+        waiting.insert(index, result);
+        while let Some(result) = waiting.remove(&next) {
+            done(result)?;
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A case executed and checked, with nothing written: for impact analysis and lineage.
+pub struct Evaluated {
+    pub case: Arc<Case>,
+    pub execution: execute::Execution,
+    pub verdict: check::Verdict,
+}
+
+/// Execute and check `cases` (no snapshot is written), in case order.
+pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: bool) -> Result<Vec<Evaluated>, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let shared = Arc::new(Shared::new(project)?);
+        let mut out = Vec::with_capacity(cases.len());
+        in_order(cases, jobs, shared, move |case, shared| async move {
+            let execution = execute::execute(&case, &shared).await?;
+            let verdict = check::check(&case, &execution, strict);
+            Ok(Evaluated { case, execution, verdict })
+        }, |e| {
+            out.push(e);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    })
 }
 
 fn emit(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) -> Result<(), Error> {

@@ -96,6 +96,15 @@ pub struct RecordSplit {
 }
 
 impl RecordSplit {
+    /// Where records sit in a payload when `records` is a plain path (`.orders[]` → `orders[]`);
+    /// empty when the payload is the record.
+    pub fn base_path(&self) -> Option<Vec<crate::expr::Seg>> {
+        match &self.records {
+            None => Some(Vec::new()),
+            Some(e) => e.reads().iter().filter(|r| r.var.is_none() && r.required).max_by_key(|r| r.segs.len()).map(|r| r.segs.clone()),
+        }
+    }
+
     /// Every record of every payload page, with its key.
     pub fn split<'a>(&self, payloads: impl IntoIterator<Item = &'a Value>) -> Result<Vec<Record<'a>>, String> {
         let names = VarNames::new([]);

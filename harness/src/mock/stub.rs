@@ -233,6 +233,15 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// Whether `scope` (`request POST /path/{key}`) is the route of `request` (`POST /path/x`).
+    pub fn route_text_matches(scope: &str, request: &str) -> bool {
+        let Some((method, path)) = scope.trim_start_matches("request ").split_once(' ') else { return false };
+        let Some((req_method, req_path)) = request.split_once(' ') else { return false };
+        Matcher::route(method, path).is_ok_and(|m| m.matches_route(req_method, req_path))
+    }
+}
+
 /// The operation name of a GraphQL request: `operationName`, else the name after
 /// `query`/`mutation` in the document.
 pub fn graphql_operation(request: &Value) -> Option<String> {

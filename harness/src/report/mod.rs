@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use json::JsonReporter;
-pub use junit::JunitReporter;
+pub use junit::{JunitReporter, junit_for_jenkins};
 pub use terminal::{Style, TerminalReporter};
 
 use crate::check::{CheckKind, Finding, SnapshotState};

@@ -181,6 +181,17 @@ pub struct Catalog {
     recordings: Cache<Recording>,
     stub_sets: Cache<Vec<StubSpec>>,
     schemas: Cache<Schema>,
+    /// For replays at a new version: payloads recorded only at the old version are migrated.
+    migration: Option<Migration>,
+}
+
+/// How to make a payload of `to` from one recorded at `from` (by applying the version diff).
+#[derive(Clone)]
+pub struct Migration {
+    pub kind: SystemKind,
+    pub from: Arc<SystemVersion>,
+    pub to: String,
+    pub diff: Arc<crate::impact::VersionDiff>,
 }
 
 impl Catalog {
@@ -192,7 +203,18 @@ impl Catalog {
             recordings: Mutex::default(),
             stub_sets: Mutex::default(),
             schemas: Mutex::default(),
+            migration: None,
         }
+    }
+
+    /// A catalog that migrates payloads missing at the replay version.
+    pub fn with_migration(project: &Project, migration: Migration) -> Self {
+        Catalog { migration: Some(migration), ..Catalog::new(project) }
+    }
+
+    /// Whether `rel` is recorded at `system`'s version or will be migrated from the old one.
+    pub fn is_migrated(&self, system: &SystemVersion, rel: &str) -> bool {
+        self.migration.as_ref().is_some_and(|m| m.kind == system.kind && m.to == system.version) && !system.dir.join(rel).is_file()
     }
 
     /// API versions recorded for `kind` (folders under `mocks/<system>/`), sorted.
@@ -277,6 +299,12 @@ impl Catalog {
 
     /// A recorded payload, relative to `system`'s folder.
     pub fn recording(&self, system: &SystemVersion, rel: &str) -> Result<Arc<Recording>, Diagnostic> {
+        if self.is_migrated(system, rel)
+            && let Some(m) = &self.migration
+        {
+            let old = self.recording(&m.from, rel)?;
+            return Ok(Arc::new(migrate(&old, system, m)));
+        }
         let path = system.dir.join(rel);
         cached(&self.recordings, &path, || {
             let text = project::read_text(&self.root, &path)?;
@@ -423,7 +451,13 @@ impl Catalog {
     /// A shared stub set by name (`mocks/<system>/<version>/stubs/<name>.yaml`), with its text
     /// for diagnostics.
     pub fn stub_set(&self, system: &SystemVersion, name: &str) -> Result<(PathBuf, Arc<Vec<StubSpec>>), Diagnostic> {
-        let path = system.dir.join("stubs").join(format!("{name}.yaml"));
+        let rel = format!("stubs/{name}.yaml");
+        // A replay at a version without its own stub sets uses the old version's.
+        let dir = match &self.migration {
+            Some(m) if self.is_migrated(system, &rel) => &m.from.dir,
+            _ => &system.dir,
+        };
+        let path = dir.join(&rel);
         let set = cached(&self.stub_sets, &path, || {
             let text = project::read_text(&self.root, &path)?;
             let file: StubSetFile = yaml::parse(&path, &text).map_err(|d| d.relative_to(&self.root))?;
@@ -437,6 +471,22 @@ impl Catalog {
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
         rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
     }
+}
+
+/// An old recording carried to the new version by the diff: removed fields dropped, renamed ones
+/// moved. Added fields cannot be invented, so they stay absent.
+fn migrate(old: &Recording, system: &SystemVersion, m: &Migration) -> Recording {
+    let scope = crate::impact::endpoint_scope(&old.meta.endpoint, &m.from.version);
+    let json = old.json.as_ref().map(|j| m.diff.migrate(&scope, j));
+    let body = match &json {
+        Some(j) => Bytes::from(serde_json::to_vec(j).expect("JSON values serialise")),
+        None => old.body.clone(),
+    };
+    let mut meta = old.meta.clone();
+    meta.version = system.version.clone();
+    meta.endpoint = meta.endpoint.replace(&m.from.version, &system.version);
+    meta.provenance = format!("migrated from {} by the version diff: {}", old.file, meta.provenance);
+    Recording { file: format!("{} (migrated)", old.file), meta, status: old.status, headers: old.headers.clone(), json, body }
 }
 
 enum ResponseError {

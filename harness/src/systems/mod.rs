@@ -17,7 +17,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use catalog::{Catalog, Endpoint, Schema, SystemVersion};
+pub use catalog::{Catalog, Endpoint, Migration, Schema, SystemVersion};
 pub use peoplevox::{sequence as peoplevox_sequence, soap_request};
 pub use shopify::{graphql_throttle_wait, verify_webhook, webhook_headers};
 

@@ -316,7 +316,7 @@ pub fn error_detail(body: &[u8]) -> Option<String> {
         let d = details.first()?;
         let code = d.get("o:errorCode").and_then(Value::as_str).unwrap_or("ERROR");
         let detail = d.get("detail").and_then(Value::as_str).unwrap_or("");
-        return Some(match d.get("o:errorPath").and_then(Value::as_str) {
+        return Some(match d.get("o:errorPath").and_then(Value::as_str).filter(|p| !p.is_empty()) {
             Some(p) => format!("{code} at {p}: {detail}"),
             None => format!("{code}: {detail}"),
         });
