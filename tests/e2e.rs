@@ -336,3 +336,29 @@ fn impact_traces_causes_for_built_in_and_external_flows() {
     assert_eq!(target.code, 1);
     insta::assert_snapshot!("impact_target_upgrade_markdown", target.stdout);
 }
+
+#[test]
+fn lineage_and_coverage_of_a_fixture_project() {
+    let p = project(&["fixtures/impact"]);
+    let lineage = harness(p.path(), &["lineage", "--json", "-", "-j", "2"]);
+    assert_eq!(lineage.code, 0, "{}", lineage.stderr);
+    let lineage: serde_json::Value = serde_json::from_str(&lineage.stdout).unwrap();
+    let sources = |flow: &str, field: &str| -> Vec<String> {
+        let flow = lineage.as_array().unwrap().iter().find(|f| f["flow"] == flow).unwrap();
+        let f = flow["fields"].as_array().unwrap().iter().find(|f| f["field"] == field).unwrap_or_else(|| panic!("{field} in {flow}"));
+        f["sources"].as_array().unwrap().iter().map(|s| format!("{} {}", s[1].as_str().unwrap(), s[2].as_str().unwrap())).collect()
+    };
+    assert_eq!(sources("orders", "body.memo"), ["note mapping", "note tracing"]);
+    assert_eq!(sources("orders", "body.item.items[].item"), ["line_items[].sku mapping"]);
+    // The external program's lineage can only be observed: its values traced into what it sent.
+    assert_eq!(sources("script", "body.memo"), ["note tracing"]);
+    assert_eq!(sources("script", "body.item.items[].quantity"), ["line_items[].quantity tracing"]);
+
+    let coverage = harness(p.path(), &["coverage", "--json", "-", "-j", "2"]);
+    assert_eq!(coverage.code, 0, "{}", coverage.stderr);
+    let coverage: serde_json::Value = serde_json::from_str(&coverage.stdout).unwrap();
+    let webhook = &coverage["sources"][0];
+    assert_eq!(webhook["endpoint"], "webhook orders/create");
+    let unread: Vec<&str> = webhook["unread"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(unread, ["currency", "line_items[].id", "line_items[].title", "name"]);
+}

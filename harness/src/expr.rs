@@ -500,11 +500,12 @@ impl Walker {
                             }
                         },
                         jaq_core::path::Part::Range(None, None) => Some(Seg::Each),
+                        // A slice (`.created_at[0:10]`) reads the field itself.
                         jaq_core::path::Part::Range(from, to) => {
                             for t in [from, to].into_iter().flatten() {
                                 self.walk(t, input, req);
                             }
-                            Some(Seg::Each)
+                            continue;
                         }
                     };
                     loc = match (loc, seg) {

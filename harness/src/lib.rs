@@ -1,5 +1,6 @@
 pub mod check;
 pub mod clock;
+pub mod coverage;
 pub mod diagnostic;
 pub mod duration;
 pub mod error;

@@ -54,6 +54,12 @@ enum Command {
     /// Before an upgrade: replay every scenario using SYSTEM@FROM at TO and report, per flow and
     /// target field, what breaks or loses data and which changed source field causes it.
     Impact(ImpactArgs),
+    /// For every target field of every flow, the source fields it depends on: read from the
+    /// mapping, and with --ablate found by removing each source field in turn.
+    Lineage(LineageArgs),
+    /// Which recorded source fields the flows read, which none reads, and which mapped target
+    /// fields no scenario fills.
+    Coverage(CoverageArgs),
     /// Print the JSON Schema of scenario files, for editors (validation, completion).
     Schema,
     /// Print shell completions.
@@ -124,6 +130,51 @@ struct ImpactArgs {
     junit: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct LineageArgs {
+    /// Only these flows (repeatable).
+    #[arg(long = "flow", value_name = "FLOW")]
+    flows: Vec<String>,
+    /// Also trace by ablation: run each flow's first scenarios once per source field removed
+    /// (always done for external flows, whose mapping cannot be read).
+    #[arg(long)]
+    ablate: bool,
+    /// Scenarios per flow to ablate on.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    scenarios: usize,
+    /// Write JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct CoverageArgs {
+    /// Write JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+fn default_jobs(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
+}
+
+/// Print `text` as asked: to FILE, to stdout for `-`, else the terminal rendering.
+fn emit_report(json: &Option<PathBuf>, json_text: impl FnOnce() -> String, terminal: impl FnOnce() -> String) -> Result<(), Error> {
+    match json {
+        Some(p) if p.as_os_str() == "-" => print!("{}", json_text()),
+        Some(p) => {
+            write_file(p, &json_text())?;
+            print!("{}", terminal());
+        }
+        None => print!("{}", terminal()),
+    }
+    Ok(())
+}
+
 fn parse_system(s: &str) -> Result<harness::systems::SystemKind, String> {
     harness::systems::SystemKind::parse(s).ok_or_else(|| format!("unknown system `{s}` (shopify, netsuite or peoplevox)"))
 }
@@ -175,6 +226,12 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("reports serialise");
+    text.push('\n');
+    text
 }
 
 fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
@@ -236,9 +293,22 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut std::io::stdout())?;
             Ok(EXIT_PASSED)
         }
+        Command::Lineage(args) => {
+            let project = open_project(&cli.root)?;
+            let options = harness::impact::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: default_jobs(args.jobs) };
+            let lineage = harness::impact::lineage::compute(&project, &options)?;
+            emit_report(&args.json, || to_json(&lineage), || harness::impact::lineage::render(&lineage))?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Coverage(args) => {
+            let project = open_project(&cli.root)?;
+            let coverage = harness::coverage::coverage(&project, default_jobs(args.jobs))?;
+            emit_report(&args.json, || to_json(&coverage), || harness::coverage::render(&coverage))?;
+            Ok(EXIT_PASSED)
+        }
         Command::Impact(args) => {
             let project = open_project(&cli.root)?;
-            let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+            let jobs = default_jobs(args.jobs);
             let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs };
             let report = harness::impact::analyse(&project, &options)?;
             let mut to_stdout = false;

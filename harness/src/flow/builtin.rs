@@ -238,13 +238,13 @@ pub struct Call {
 
 impl Call {
     fn required_reads(path: &TextTemplate, query: &[(String, TextTemplate)], body: &CallBody) -> Vec<(String, Vec<crate::expr::Seg>)> {
-        let mut reads: Vec<(String, ReadPath)> = path.reads().map(|r| ("path".to_string(), r.clone())).collect();
+        let mut reads: Vec<(String, ReadPath)> = path.reads().map(|r| ("request".to_string(), r.clone())).collect();
         for (k, t) in query {
             reads.extend(t.reads().map(|r| (format!("query.{k}"), r.clone())));
         }
         for (prefix, t) in body.templates() {
             for field in t.lineage() {
-                let target = if field.target == "(body)" { prefix.to_string() } else { format!("{prefix}.{}", field.target) };
+                let target = snapshot_field(&prefix, &field.target);
                 reads.extend(field.reads.into_iter().map(|r| (target.clone(), r)));
             }
         }
@@ -279,24 +279,13 @@ impl BuiltinFlow {
         for step in &self.steps {
             let Some(call) = &step.call else { continue };
             let text_field = |target: String, t: &TextTemplate| FieldLineage { target, expression: String::new(), reads: t.reads().cloned().collect() };
-            let mut fields = vec![text_field("path".into(), &call.path)];
+            let mut fields = vec![text_field("request".into(), &call.path)];
             fields.extend(call.query.iter().map(|(k, t)| text_field(format!("query.{k}"), t)));
-            let prefixed = |prefix: &str, t: &Template| {
-                t.lineage().into_iter().map(|mut l| {
-                    l.target = if l.target == "(body)" { prefix.to_string() } else { format!("{prefix}.{}", l.target) };
+            for (prefix, t) in call.body.templates() {
+                fields.extend(t.lineage().into_iter().map(|mut l| {
+                    l.target = snapshot_field(&prefix, &l.target);
                     l
-                }).collect::<Vec<_>>()
-            };
-            match &call.body {
-                CallBody::None => {}
-                CallBody::Json(t) => fields.extend(prefixed("body", t)),
-                CallBody::Graphql { variables, .. } => fields.extend(variables.iter().flat_map(|t| prefixed("variables", t))),
-                CallBody::Soap { params, save, .. } => {
-                    fields.extend(params.iter().flat_map(|t| prefixed("params", t)));
-                    if let Some((_, rows, _)) = save {
-                        fields.extend(prefixed("rows", rows));
-                    }
-                }
+                }));
             }
             out.extend(fields.into_iter().filter(|f| !f.reads.is_empty()).map(|f| (step.name.clone(), call.system, f)));
         }
@@ -304,14 +293,38 @@ impl BuiltinFlow {
     }
 }
 
+/// A mapping's target field as snapshots name it: `prefix` is where the mapping's output lands
+/// (`body`, `body.variables`, `body.Envelope.Body.SaveData.saveRequest.CsvData`), positions as `[]`.
+fn snapshot_field(prefix: &str, target: &str) -> String {
+    let joined = match target {
+        "(body)" => prefix.to_string(),
+        t if t.starts_with('[') => format!("{prefix}{t}"),
+        t => format!("{prefix}.{t}"),
+    };
+    super::mapping::template_field(&joined)
+}
+
+impl Step {
+    /// Whether this step binds the variable `name`.
+    pub fn binds_var(&self, name: &str) -> bool {
+        self.binds.iter().any(|(n, _)| n == name)
+    }
+}
+
 impl CallBody {
-    fn templates(&self) -> Vec<(&'static str, &Template)> {
+    /// Each mapping of the call, with where its output lands in the request's snapshot.
+    fn templates(&self) -> Vec<(String, &Template)> {
         match self {
             CallBody::None => vec![],
-            CallBody::Json(t) => vec![("body", t)],
-            CallBody::Graphql { variables, .. } => variables.iter().map(|t| ("variables", t)).collect(),
-            CallBody::Soap { params, save, .. } => {
-                params.iter().map(|t| ("params", t)).chain(save.iter().map(|(_, t, _)| ("rows", t))).collect()
+            CallBody::Json(t) => vec![("body".into(), t)],
+            CallBody::Graphql { variables, .. } => variables.iter().map(|t| ("body.variables".into(), t)).collect(),
+            CallBody::Soap { operation, params, save } => {
+                let root = format!("body.Envelope.Body.{operation}");
+                params
+                    .iter()
+                    .map(|t| (root.clone(), t))
+                    .chain(save.iter().map(|(_, t, _)| (format!("{root}.saveRequest.CsvData"), t)))
+                    .collect()
             }
         }
     }

@@ -232,7 +232,7 @@ fn case_target(case: &Case) -> SystemKind {
 
 /// A copy of `case` whose trigger payload went through `edit` (webhook or callback body, or the
 /// recorded answer of a polling flow's fetch), with webhook signatures made anew.
-fn with_trigger_payload(case: &Case, edit: impl Fn(&Value) -> Value) -> Option<Case> {
+pub(super) fn with_trigger_payload(case: &Case, edit: impl Fn(&Value) -> Value) -> Option<Case> {
     let payload = case.trigger.json.as_ref()?;
     let edited = edit(payload);
     let body = bytes::Bytes::from(serde_json::to_vec(&edited).ok()?);

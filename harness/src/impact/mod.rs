@@ -3,6 +3,7 @@
 
 mod analysis;
 mod diff;
+pub mod lineage;
 pub mod report;
 
 pub use analysis::{FieldImpact, FlowImpact, ImpactOptions, ImpactReport, ScenarioImpact, Severity, analyse};
