@@ -358,7 +358,7 @@ fn check_reconcile(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Findi
     if case.expect.reconcile.is_empty() {
         return;
     }
-    let payload = case.trigger.json.clone().unwrap_or(Value::Null);
+    let payload = source_payload(case, exchanges);
     let names = crate::expr::VarNames::new([]);
     let scope = crate::expr::Scope::new(&names, &Value::Null);
     for r in &case.expect.reconcile {
@@ -367,32 +367,86 @@ fn check_reconcile(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Findi
             .filter(|e| e.system == r.system)
             .map(|e| {
                 let body = canonical::body(e.request.header("content-type").unwrap_or(""), &e.request.body).unwrap_or(Value::Null);
-                json!({"method": e.request.method, "path": e.request.path, "query": crate::mock::form_pairs(&e.request.query).into_iter().collect::<BTreeMap<_, _>>(), "body": body, "status": e.response.status})
+                let accepted = systems::accepted(e);
+                json!({"method": e.request.method, "path": e.request.path, "query": crate::mock::form_pairs(&e.request.query).into_iter().collect::<BTreeMap<_, _>>(), "body": body, "status": e.response.status, "accepted": accepted})
             })
             .collect();
-        let number = |side: &str, result: Result<Option<Value>, String>| -> Result<f64, String> {
-            match result? {
-                Some(Value::Number(n)) => n.as_f64().ok_or_else(|| format!("{side} is not a finite number")),
-                Some(Value::String(s)) => s.parse::<f64>().map_err(|_| format!("{side} yields \"{s}\", not a number")),
-                Some(other) => Err(format!("{side} yields {other}, not a number")),
-                None => Err(format!("{side} yields nothing")),
-            }
-        };
-        let source = number("source", r.source.eval_one(&payload, &scope));
-        let target = number("target", r.target.eval_one(&Value::Array(traffic), &scope));
+        let source = figures("source", r.source.eval_one(&payload, &scope));
+        let target = figures("target", r.target.eval_one(&Value::Array(traffic), &scope));
         match (source, target) {
-            (Ok(s), Ok(t)) if (s - t).abs() <= r.tolerance => {}
             (Ok(s), Ok(t)) => {
-                let mut f = Finding::new(CheckKind::Reconcile, format!("{}: source {} ≠ {} {} (difference {:+.4}, tolerance {})", r.name, fmt_num(s), r.system, fmt_num(t), t - s, r.tolerance));
-                f.details.push(format!("source: {}", r.source.text()));
-                f.details.push(format!("target: {}", r.target.text()));
-                findings.push(f);
+                // Keys of either side; a key missing on one side counts as 0 there.
+                let keys: std::collections::BTreeSet<&String> = s.keys().chain(t.keys()).collect();
+                let off: Vec<String> = keys
+                    .into_iter()
+                    .filter_map(|k| {
+                        let (a, b) = (s.get(k).copied().unwrap_or(0.0), t.get(k).copied().unwrap_or(0.0));
+                        ((a - b).abs() > r.tolerance).then(|| {
+                            let label = if k.is_empty() { String::new() } else { format!("{k}: ") };
+                            format!("{label}source {} ≠ {} {} (difference {:+.4})", fmt_num(a), r.system, fmt_num(b), b - a)
+                        })
+                    })
+                    .collect();
+                if !off.is_empty() {
+                    let mut f = Finding::new(CheckKind::Reconcile, format!("{}: {}", r.name, off.join("; ")));
+                    f.details.push(format!("tolerance {}", r.tolerance));
+                    f.details.push(format!("source: {}", r.source.text()));
+                    f.details.push(format!("target: {}", r.target.text()));
+                    findings.push(f);
+                }
             }
             (s, t) => {
                 let why: Vec<String> = s.err().into_iter().chain(t.err()).collect();
                 findings.push(Finding::new(CheckKind::Reconcile, format!("{}: cannot compute: {}", r.name, why.join("; "))));
             }
         }
+    }
+}
+
+/// What the flow took in: the trigger payload, or for a polling flow every page it fetched,
+/// merged (arrays of the pages concatenated).
+fn source_payload(case: &Case, exchanges: &[Exchange]) -> Value {
+    let Some(fetch) = &case.flow.trigger.fetch else { return case.trigger.json.clone().unwrap_or(Value::Null) };
+    let system = case.flow.trigger.system;
+    let path = case.systems.get(&system).map(|s| fetch.path_for(&s.version)).unwrap_or_default();
+    let pages: Vec<Value> = exchanges
+        .iter()
+        .filter(|e| e.system == system && e.request.path == path && systems::accepted(e))
+        .filter_map(|e| serde_json::from_slice(&e.response.body).ok())
+        .collect();
+    let mut pages = pages.into_iter();
+    let Some(mut merged) = pages.next() else { return case.trigger.json.clone().unwrap_or(Value::Null) };
+    for page in pages {
+        if let (Value::Object(m), Value::Object(p)) = (&mut merged, page) {
+            for (k, v) in p {
+                match (m.get_mut(&k), v) {
+                    (Some(Value::Array(a)), Value::Array(b)) => a.extend(b),
+                    (None, v) => {
+                        m.insert(k, v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    merged
+}
+
+/// A reconciliation side as figures by key: a number (key ``) or an object of numbers (per SKU,
+/// per order…); numeric strings count as numbers.
+fn figures(side: &str, result: Result<Option<Value>, String>) -> Result<BTreeMap<String, f64>, String> {
+    let number = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    match result? {
+        Some(Value::Object(o)) => o
+            .iter()
+            .map(|(k, v)| number(v).map(|n| (k.clone(), n)).ok_or_else(|| format!("{side} yields {v} for `{k}`, not a number")))
+            .collect(),
+        Some(v) => number(&v).map(|n| BTreeMap::from([(String::new(), n)])).ok_or_else(|| format!("{side} yields {v}, not a number")),
+        None => Err(format!("{side} yields nothing")),
     }
 }
 

@@ -11,13 +11,12 @@ use bytes::Bytes;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::error::Error;
-use crate::expr::{Expr, VarNames};
 use crate::snapshot::{self, Snapshot};
 use crate::flow::{self, DeliveryPolicy, Flow, FlowKind, TriggerInput};
 use crate::mock::stub::{MatchSpec, Matcher};
 use crate::mock::{MockResponse, Stub};
 use crate::project::Project;
-use crate::scenario::{self, ExpectSpec, ScenarioFile};
+use crate::scenario::{self, ExpectSpec, Reconcile, ScenarioFile};
 use crate::systems::{self, Catalog, Schema, SystemKind, SystemVersion};
 
 /// One runnable case: a scenario at one combination of API versions.
@@ -63,16 +62,6 @@ pub struct Expectations {
     pub requests: Vec<(Matcher, String)>,
     pub schemas: Vec<(SystemKind, Matcher, String, Arc<Schema>)>,
     pub reconcile: Vec<Reconcile>,
-}
-
-/// A compiled reconciliation.
-#[derive(Debug, Clone)]
-pub struct Reconcile {
-    pub name: String,
-    pub system: SystemKind,
-    pub source: Expr,
-    pub target: Expr,
-    pub tolerance: f64,
 }
 
 /// Everything to run, in a stable order.
@@ -380,7 +369,11 @@ fn resolve_case(
         }
     }
 
-    let expect = resolve_expectations(root, catalog, s, &systems, &mut errors);
+    let mut expect = resolve_expectations(root, catalog, s, &systems, &mut errors);
+    // The flow's own invariants hold for every scenario that expects it to succeed.
+    if spec.expect.outcome != Some(scenario::ExpectedOutcome::Failed) {
+        expect.reconcile.splice(0..0, flow.reconcile.iter().filter(|r| systems.contains_key(&r.system)).cloned());
+    }
     let snapshot_systems = spec.expect.snapshots.clone().unwrap_or_else(|| flow.targets.clone());
     let mut snapshots = Vec::new();
     for system in snapshot_systems {
@@ -445,12 +438,10 @@ fn resolve_expectations(
             Err(e) => errors.push(s.error_at(root, &r.path, Some("requests:"), e)),
         }
     }
-    let names = VarNames::new([]);
     for r in &spec.reconcile {
-        let compile = |text: &str| Expr::compile(text, &names).map_err(|e| s.error_at(root, text, Some("reconcile:"), format!("reconcile `{}`: {}", r.name, e.message)));
-        match (compile(&r.source), compile(&r.target)) {
-            (Ok(source), Ok(target)) => out.reconcile.push(Reconcile { name: r.name.clone(), system: r.system, source, target, tolerance: r.tolerance.unwrap_or(0.005) }),
-            (a, b) => errors.extend(a.err().into_iter().chain(b.err())),
+        match r.compile() {
+            Ok(c) => out.reconcile.push(c),
+            Err((text, message)) => errors.push(s.error_at(root, &text, Some("reconcile:"), message)),
         }
     }
     for sc in &spec.schemas {

@@ -220,12 +220,32 @@ pub struct ReconcileSpec {
     pub name: String,
     /// jq over the trigger payload.
     pub source: String,
-    /// jq over the target's traffic: an array of `{method, path, query, body}`, one per request.
+    /// jq over the target's traffic: an array of `{method, path, query, body, status, accepted}`,
+    /// one per request (`accepted`: the system took it — 2xx, and for Peoplevox ResponseId 0).
     pub target: String,
     /// Which system's traffic `target` reads.
     pub system: SystemKind,
     /// Largest accepted difference (default 0.005, half a cent).
     pub tolerance: Option<f64>,
+}
+
+/// A compiled reconciliation.
+#[derive(Debug, Clone)]
+pub struct Reconcile {
+    pub name: String,
+    pub system: SystemKind,
+    pub source: crate::expr::Expr,
+    pub target: crate::expr::Expr,
+    pub tolerance: f64,
+}
+
+impl ReconcileSpec {
+    /// Compile both sides; an error gives the expression text (to locate it) and the message.
+    pub fn compile(&self) -> Result<Reconcile, (String, String)> {
+        let names = crate::expr::VarNames::new([]);
+        let compile = |text: &String| crate::expr::Expr::compile(text, &names).map_err(|e| (text.clone(), format!("reconcile `{}`: {}", self.name, e.message)));
+        Ok(Reconcile { name: self.name.clone(), system: self.system, source: compile(&self.source)?, target: compile(&self.target)?, tolerance: self.tolerance.unwrap_or(0.005) })
+    }
 }
 
 /// A parsed scenario file, with its text for diagnostics.

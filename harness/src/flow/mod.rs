@@ -38,6 +38,8 @@ pub struct Flow {
     pub targets: Vec<SystemKind>,
     /// Redaction rules for snapshots of this flow's traffic.
     pub redact: Vec<String>,
+    /// Invariants between source and targets checked in every scenario expecting success.
+    pub reconcile: Vec<crate::scenario::Reconcile>,
     pub kind: FlowKind,
 }
 
@@ -336,6 +338,10 @@ pub struct FlowSpec {
     pub delivery: Option<builtin::DeliverySpec>,
     /// External flow: the program and its arguments, run from the project root.
     pub command: Option<Vec<String>>,
+    /// Sums and counts that must agree between source and targets in every scenario that expects
+    /// the flow to succeed (same form as a scenario's `expect.reconcile`).
+    #[serde(default)]
+    pub reconcile: Vec<crate::scenario::ReconcileSpec>,
     /// External flow: wall-clock limit of the program (default: the scenario's timeout).
     #[serde(default, deserialize_with = "crate::duration::deserialize_opt")]
     #[schemars(with = "Option<String>")]
@@ -459,5 +465,12 @@ fn load_flow(project: &Project, file: &Path, name: &str) -> Result<Flow, Vec<Dia
         }
         (Some(_), None) => FlowKind::Builtin(builtin::compile(project, file, &text, &spec)?),
     };
-    Ok(Flow { name: name.to_string(), file: file.to_path_buf(), description: spec.description, trigger, targets: spec.targets, redact: spec.redact, kind })
+    let mut reconcile = Vec::new();
+    for r in &spec.reconcile {
+        match r.compile() {
+            Ok(c) => reconcile.push(c),
+            Err((expr, message)) => return Err(vec![at(&expr, message)]),
+        }
+    }
+    Ok(Flow { name: name.to_string(), file: file.to_path_buf(), description: spec.description, trigger, targets: spec.targets, redact: spec.redact, reconcile, kind })
 }

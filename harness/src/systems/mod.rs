@@ -263,8 +263,7 @@ pub fn error_summary(kind: SystemKind, status: u16, body: &[u8]) -> String {
 /// template and reference. Upserts (`PUT …/eid:`) are idempotent and create no identity.
 pub fn created_identities(exchange: &crate::mock::Exchange) -> Vec<String> {
     let req = &exchange.request;
-    let committed = (200..300).contains(&exchange.response.status);
-    if !committed || req.method != "POST" {
+    if !accepted(exchange) || req.method != "POST" {
         return Vec::new();
     }
     match exchange.system {
@@ -288,5 +287,25 @@ pub fn created_identities(exchange: &crate::mock::Exchange) -> Vec<String> {
             }
         }
         SystemKind::Peoplevox => peoplevox::saved_references(&req.body_text(), &String::from_utf8_lossy(&exchange.response.body)),
+    }
+}
+
+/// Whether the system took the request: a 2xx answer that does not carry a refusal in its body
+/// (Shopify GraphQL `errors` or `userErrors`, Peoplevox `ResponseId -1`).
+pub fn accepted(exchange: &crate::mock::Exchange) -> bool {
+    let response = &exchange.response;
+    if !(200..300).contains(&response.status) {
+        return false;
+    }
+    match exchange.system {
+        SystemKind::Peoplevox => crate::soap::read_result(&String::from_utf8_lossy(&response.body)).is_ok_and(|r| r.response_id == 0),
+        SystemKind::Shopify if exchange.request.path.ends_with("/graphql.json") => {
+            let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+            let user_errors = body.get("data").and_then(serde_json::Value::as_object).into_iter().flat_map(|d| d.values()).any(|op| {
+                op.get("userErrors").and_then(serde_json::Value::as_array).is_some_and(|e| !e.is_empty())
+            });
+            body.get("errors").is_none() && !user_errors
+        }
+        _ => true,
     }
 }
