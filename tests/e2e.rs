@@ -251,15 +251,21 @@ fn bad_inputs_give_located_errors() {
     assert!(mismatches.is_empty(), "{} case(s) differ (HARNESS_BLESS=1 rewrites them):\n{}", mismatches.len(), mismatches.join("\n"));
 }
 
-/// The project's own scenarios (what the README's first command runs) pass as committed.
-#[test]
-fn bundled_scenarios_pass() {
+/// A copy of the project's own flows, recordings, scenarios and snapshots.
+fn bundled_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for part in ["flows", "mocks", "scenarios", "snapshots"] {
         std::fs::create_dir_all(dir.path().join(part)).unwrap();
         copy_tree(&repo().join(part), &dir.path().join(part));
     }
     std::fs::copy(repo().join("harness.yaml"), dir.path().join("harness.yaml")).unwrap();
+    dir
+}
+
+/// The project's own scenarios (what the README's first command runs) pass as committed.
+#[test]
+fn bundled_scenarios_pass() {
+    let dir = bundled_project();
     let out = harness(dir.path(), &["run", "--color", "never", "--junit", "junit.xml"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     xmllint_validates(&dir.path().join("junit.xml"));
@@ -279,11 +285,7 @@ fn duplicates_and_stalled_queues_are_caught() {
 /// and call the main order flow (stable fields only) clean.
 #[test]
 fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
-    let dir = tempfile::tempdir().unwrap();
-    for part in ["flows", "mocks", "scenarios", "snapshots"] {
-        copy_tree(&repo().join(part), &dir.path().join(part));
-    }
-    std::fs::copy(repo().join("harness.yaml"), dir.path().join("harness.yaml")).unwrap();
+    let dir = bundled_project();
     let out = harness(dir.path(), &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2023-04", "--json", "-", "--junit", "impact.xml"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
