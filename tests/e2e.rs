@@ -185,6 +185,9 @@ fn external_flows_that_crash_or_hang_fail_with_a_clear_message() {
     let out = harness(p.path(), &["run", "-j", "2", "--color", "never", "--no-times", "scenarios/external"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!("external_stdout", out.stdout);
+    // The hanging program's own child went with it.
+    let left = Command::new("pgrep").args(["-f", "sleep 31.7"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    assert!(left.is_empty(), "processes left behind: {left}");
 }
 
 #[test]
@@ -363,4 +366,67 @@ fn lineage_and_coverage_of_a_fixture_project() {
     assert_eq!(webhook["endpoint"], "webhook orders/create");
     let unread: Vec<&str> = webhook["unread"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(unread, ["currency", "line_items[].id", "line_items[].title", "name"]);
+}
+
+#[test]
+fn a_reset_create_is_not_a_committed_duplicate_and_concurrent_snapshots_repeat() {
+    let p = project(&["fixtures/faults"]);
+    let dir = p.path().join("scenarios/more");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("reset-then-create.yaml"),
+        "flow: orders\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nmocks:\n  netsuite:\n    use: [customer-found]\n    stubs:\n      - match: {method: POST, path: /services/rest/record/v1/salesOrder}\n        sequence: [{fault: reset}, {status: 204}]\nexpect:\n  requests: [{system: netsuite, method: POST, path: /services/rest/record/v1/salesOrder, count: 2}]\n",
+    )
+    .unwrap();
+    let body = |n: usize| (1..=n).map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: {i}}}]}}\n")).collect::<String>();
+    std::fs::write(
+        dir.join("concurrent.yaml"),
+        format!("flow: batch\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ndelivery: {{concurrency: 8, on_failure: dead-letter}}\ntrigger:\n  body:\n    orders:\n{}", body(24)),
+    )
+    .unwrap();
+    let first = harness(p.path(), &["run", "scenarios/more", "-j", "2", "--color", "never", "--no-times"]);
+    assert!(first.stdout.contains("new snapshot"), "{}", first.stdout);
+    assert!(!first.stdout.contains("duplicates"), "a reset request was never carried out: {}", first.stdout);
+    let snap = p.path().join("snapshots/more/concurrent.netsuite.snap.new");
+    let once = std::fs::read_to_string(&snap).unwrap();
+    for _ in 0..3 {
+        harness(p.path(), &["run", "scenarios/more/concurrent.yaml", "-j", "4"]);
+        assert_eq!(std::fs::read_to_string(&snap).unwrap(), once, "concurrent deliveries gave another snapshot");
+    }
+}
+
+#[test]
+fn accept_does_not_approve_fields_that_went_empty() {
+    let p = project(&[]);
+    // The note is gone from the payload: `memo` is filled in the approved snapshot and now absent.
+    let order = p.path().join("mocks/shopify/2025-01/webhooks/order.json");
+    let text = std::fs::read_to_string(&order).unwrap().replace("\"note\": \"Gift wrap, please\",", "\"note\": null,");
+    std::fs::write(&order, text).unwrap();
+    let approved = p.path().join("snapshots/orders/simple.netsuite.snap");
+    let before = std::fs::read(&approved).unwrap();
+    let out = harness(p.path(), &["run", "--accept", "--color", "never", "--no-times"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("silent data loss: 1 field(s) sent to netsuite@2025.1 were filled in the approved snapshot and are now empty"), "{}", out.stdout);
+    assert_eq!(std::fs::read(&approved).unwrap(), before);
+    // Reviewed by a person, it can be accepted.
+    assert_eq!(harness(p.path(), &["review", "--accept-all"]).code, 0);
+    assert_eq!(harness(p.path(), &["run"]).code, 0);
+}
+
+#[test]
+fn record_lines_of_large_program_output_are_all_read() {
+    let p = project(&["fixtures/external"]);
+    std::fs::write(
+        p.path().join("flows/chatty.py"),
+        "import json, sys\nfor i in range(3000):\n    print('progress line %d ' % i + 'x' * 40)\nprint(json.dumps({'record': '#2001', 'outcome': 'delivered'}))\n",
+    )
+    .unwrap();
+    std::fs::write(p.path().join("flows/chatty.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, flows/chatty.py]\n").unwrap();
+    std::fs::write(
+        p.path().join("scenarios/external/chatty.yaml"),
+        "flow: chatty\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect:\n  records: {\"#2001\": delivered}\n  snapshots: []\n",
+    )
+    .unwrap();
+    let out = harness(p.path(), &["run", "scenarios/external/chatty.yaml", "--color", "never"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
 }

@@ -3,6 +3,7 @@
 //! [`CheckResult`]; reporters only render them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -13,7 +14,8 @@ use crate::mock::Exchange;
 use crate::plan::Case;
 use crate::scenario::ExpectedOutcome;
 use crate::snapshot::{self, Change, Snapshot, canonical};
-use crate::systems::{self, SystemKind};
+use crate::systems::catalog::Violation;
+use crate::systems::{self, Schema, SystemKind};
 
 /// Kinds of findings, in the order reports list them: causes (lost data, broken contracts) before
 /// their symptoms (a failed outcome, a changed snapshot).
@@ -56,9 +58,10 @@ impl CheckKind {
         }
     }
 
-    /// Differences from the approved snapshot, which `--accept` approves.
+    /// Differences from the approved snapshot, which `--accept` approves. Fields that went empty
+    /// are not among them: in strict mode they fail until reviewed (`harness review`).
     pub fn is_snapshot_difference(self) -> bool {
-        matches!(self, CheckKind::Snapshot | CheckKind::Emptied)
+        matches!(self, CheckKind::Snapshot)
     }
 }
 
@@ -79,6 +82,11 @@ pub struct Finding {
 impl Finding {
     fn new(kind: CheckKind, message: impl Into<String>) -> Self {
         Finding { kind, warning: false, message: message.into(), details: Vec::new(), diff: None }
+    }
+
+    /// A failure of the harness itself rather than of the scenario.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Finding::new(CheckKind::Outcome, message)
     }
 }
 
@@ -294,7 +302,17 @@ fn check_requests(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Findin
     }
 }
 
-fn check_schemas(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Finding>) {
+/// A request that does not satisfy a schema it must.
+pub struct SchemaBreach<'a> {
+    pub exchange: &'a Exchange,
+    pub schema: Arc<Schema>,
+    /// Empty when the body is not JSON at all.
+    pub violations: Vec<Violation>,
+}
+
+/// Every request of `exchanges` against its endpoint's schema and the scenario's extra ones.
+pub fn schema_breaches<'a>(case: &Case, exchanges: &'a [Exchange]) -> Vec<SchemaBreach<'a>> {
+    let mut out = Vec::new();
     for e in exchanges {
         let Some(system) = case.systems.get(&e.system) else { continue };
         let mut schemas = Vec::new();
@@ -307,21 +325,31 @@ fn check_schemas(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Finding
             }
         }
         for schema in schemas {
-            let Some(body) = e.request.json() else {
-                findings.push(Finding::new(CheckKind::Schema, format!("{} {}: the body is not JSON, so it cannot satisfy {}", e.system, e.request.line(), schema.file)));
-                continue;
-            };
-            let violations = schema.violations(&body);
-            if violations.is_empty() {
-                continue;
+            match e.request.json() {
+                None => out.push(SchemaBreach { exchange: e, schema, violations: Vec::new() }),
+                Some(body) => {
+                    let violations = schema.violations(&body);
+                    if !violations.is_empty() {
+                        out.push(SchemaBreach { exchange: e, schema, violations });
+                    }
+                }
             }
-            let mut f = Finding::new(
-                CheckKind::Schema,
-                format!("{} {} violates {} at {}", e.system, e.request.line(), schema.file, if violations[0].instance_path.is_empty() { "/" } else { &violations[0].instance_path }),
-            );
-            f.details = violations.iter().map(|v| format!("{}: {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message)).collect();
-            findings.push(f);
         }
+    }
+    out
+}
+
+fn check_schemas(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Finding>) {
+    let at = |v: &Violation| if v.instance_path.is_empty() { "/".to_string() } else { v.instance_path.clone() };
+    for b in schema_breaches(case, exchanges) {
+        let e = b.exchange;
+        let Some(first) = b.violations.first() else {
+            findings.push(Finding::new(CheckKind::Schema, format!("{} {}: the body is not JSON, so it cannot satisfy {}", e.system, e.request.line(), b.schema.file)));
+            continue;
+        };
+        let mut f = Finding::new(CheckKind::Schema, format!("{} {} violates {} at {}", e.system, e.request.line(), b.schema.file, at(first)));
+        f.details = b.violations.iter().map(|v| format!("{}: {}", at(v), v.message)).collect();
+        findings.push(f);
     }
 }
 
@@ -457,13 +485,15 @@ fn fmt_num(x: f64) -> String {
 
 fn check_snapshots(case: &Case, exchanges: &[Exchange], strict: bool, findings: &mut Vec<Finding>) -> Vec<SnapshotResult> {
     let source_system = case.flow.trigger.system;
-    let lineage = match &case.flow.kind {
-        FlowKind::Builtin(b) => b.lineage(),
-        FlowKind::Command(_) => Vec::new(),
-    };
+    let lineage = case.flow.lineage();
     let mut out = Vec::new();
+    // Records delivered concurrently arrive in any order: their snapshot lists requests by content.
+    let concurrent = matches!(case.flow.kind, FlowKind::Builtin(_)) && case.policy.concurrency > 1;
     for slot in &case.snapshots {
-        let sent: Vec<&Exchange> = exchanges.iter().filter(|e| e.system == slot.system).collect();
+        let mut sent: Vec<&Exchange> = exchanges.iter().filter(|e| e.system == slot.system).collect();
+        if concurrent {
+            sent.sort_by_cached_key(|e| canonical::entries(&[e], &case.redact).to_string());
+        }
         let json = canonical::entries(&sent, &case.redact);
         let system_label = case.systems.get(&slot.system).map_or_else(|| slot.system.to_string(), |s| s.label());
         let description = format!("requests {} sent to {system_label}", case.flow.name);

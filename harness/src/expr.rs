@@ -53,7 +53,7 @@ impl VarNames {
 
 /// A JSON document converted once for jq: evaluating many expressions over one record (or one
 /// element of it) must not convert it again each time.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Doc(Val);
 
 impl Doc {
@@ -90,10 +90,6 @@ impl Scope {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<Value> {
-        let i = self.names.0.iter().position(|n| n == name)?;
-        Some(from_val(&self.values[i]))
-    }
 }
 
 /// A compiled jq expression.
@@ -176,22 +172,12 @@ impl Expr {
         &self.reads
     }
 
-    /// Every value the expression yields for `input`, or the first error.
-    pub fn eval(&self, input: &Value, scope: &Scope) -> Result<Vec<Value>, String> {
-        Ok(self.eval_doc(&Doc::new(input), scope)?.iter().map(Doc::to_json).collect())
-    }
-
     /// The single value the expression yields; `None` when it yields nothing (`empty`).
     pub fn eval_one(&self, input: &Value, scope: &Scope) -> Result<Option<Value>, String> {
         self.eval_one_doc(&Doc::new(input), scope)
     }
 
-    /// Whether the expression's value counts as true (jq truthiness: not `false`, not `null`).
-    pub fn eval_bool(&self, input: &Value, scope: &Scope) -> Result<bool, String> {
-        self.eval_bool_doc(&Doc::new(input), scope)
-    }
-
-    /// [`Expr::eval`] over an already converted document, keeping the outputs converted.
+    /// Every value the expression yields for `input` (converted once), or the first error.
     pub fn eval_doc(&self, input: &Doc, scope: &Scope) -> Result<Vec<Doc>, String> {
         debug_assert_eq!(scope.names, self.names, "scope built for another variable list");
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(scope.values.iter().cloned()));
@@ -216,6 +202,7 @@ impl Expr {
         }
     }
 
+    /// Whether the expression's value counts as true (jq truthiness: not `false`, not `null`).
     pub fn eval_bool_doc(&self, input: &Doc, scope: &Scope) -> Result<bool, String> {
         Ok(self.eval_one_doc(input, scope)?.is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))))
     }
@@ -648,7 +635,7 @@ mod tests {
         let names = names();
         let scope = Scope::new(&names, &json!({}));
         let e = Expr::compile(".a | tonumber", &names).unwrap();
-        assert!(e.eval(&json!({"a": "x"}), &scope).unwrap_err().contains("cannot parse"));
+        assert!(e.eval_doc(&Doc::new(&json!({"a": "x"})), &scope).unwrap_err().contains("cannot parse"));
     }
 
     #[test]

@@ -25,15 +25,11 @@ impl OutgoingRequest {
     }
 
     pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
-        match self.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some(h) => h.1 = value,
-            None => self.headers.push((name.to_string(), value)),
-        }
+        crate::mock::set_header(&mut self.headers, name, value.into());
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        crate::mock::find_header(&self.headers, name)
     }
 
     pub fn line(&self) -> String {
@@ -50,7 +46,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        crate::mock::find_header(&self.headers, name)
     }
 
     pub fn is_success(&self) -> bool {

@@ -158,8 +158,13 @@ struct CoverageArgs {
     jobs: Option<usize>,
 }
 
-fn default_jobs(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
+/// `-j`: at least 1; the number of cores by default.
+fn jobs(jobs: Option<usize>) -> Result<usize, Error> {
+    match jobs {
+        Some(0) => Err(Error::Usage("-j needs at least 1".into())),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    }
 }
 
 /// Print `text` as asked: to FILE, to stdout for `-`, else the terminal rendering.
@@ -234,11 +239,18 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     text
 }
 
-fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
+/// Create a report file, and its folder if needed.
+fn create_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
+    let fail = |e: std::io::Error| Error::Environment(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    std::fs::write(path, text).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))
+    std::fs::File::create(path).map_err(fail)
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    create_file(path)?.write_all(text.as_bytes()).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))
 }
 
 fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
@@ -252,6 +264,9 @@ fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
     let mut plan = plan::build(project, &args.paths)?;
     if !args.tags.is_empty() {
         plan.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| args.tags.contains(t)));
+        if plan.cases.is_empty() {
+            return Err(Error::Usage(format!("no scenario has the tag {}", args.tags.join(" or "))));
+        }
     }
     if let Some((k, n)) = args.partition {
         plan.cases = plan.cases.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();
@@ -295,21 +310,28 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         }
         Command::Lineage(args) => {
             let project = open_project(&cli.root)?;
-            let options = harness::impact::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: default_jobs(args.jobs) };
+            let known = harness::flow::flow_names(&project);
+            if let Some(unknown) = args.flows.iter().find(|f| !known.contains(f)) {
+                return Err(Error::Usage(format!("unknown flow `{unknown}` (flows: {})", known.join(", "))));
+            }
+            let options = harness::impact::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: jobs(args.jobs)? };
             let lineage = harness::impact::lineage::compute(&project, &options)?;
             emit_report(&args.json, || to_json(&lineage), || harness::impact::lineage::render(&lineage))?;
             Ok(EXIT_PASSED)
         }
         Command::Coverage(args) => {
             let project = open_project(&cli.root)?;
-            let coverage = harness::coverage::coverage(&project, default_jobs(args.jobs))?;
+            let coverage = harness::coverage::coverage(&project, jobs(args.jobs)?)?;
             emit_report(&args.json, || to_json(&coverage), || harness::coverage::render(&coverage))?;
             Ok(EXIT_PASSED)
         }
         Command::Impact(args) => {
             let project = open_project(&cli.root)?;
-            let jobs = default_jobs(args.jobs);
-            let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs };
+            let outputs = [&args.markdown, &args.json, &args.junit];
+            if outputs.iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count() > 1 {
+                return Err(Error::Usage("only one of --markdown, --json and --junit can write to standard output (-)".into()));
+            }
+            let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)? };
             let report = harness::impact::analyse(&project, &options)?;
             let mut to_stdout = false;
             for (target, text) in [
@@ -334,16 +356,16 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         Command::Run(args) => {
             let project = open_project(&cli.root)?;
             let plan = select(&project, &args.select)?;
-            let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            if jobs == 0 {
-                return Err(Error::Usage("-j needs at least 1".into()));
+            let jobs = jobs(args.jobs)?;
+            if args.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+                return Err(Error::Usage("--junit needs a file; `--json -` prints a report on standard output".into()));
             }
             let options = run::RunOptions { jobs, accept: args.accept, strict: project.strict() && !args.no_strict };
             let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
             let mut terminal = TerminalReporter::new(std::io::stdout(), style, !args.no_times);
             let mut junit = args.junit.clone().map(|p| JunitReporter::new(p, "harness"));
             let mut json_file = match &args.json {
-                Some(p) if !json_to_stdout => Some(JsonReporter::new(std::fs::File::create(p).map_err(|e| Error::Environment(format!("cannot write {}: {e}", p.display())))?)),
+                Some(p) if !json_to_stdout => Some(JsonReporter::new(create_file(p)?)),
                 _ => None,
             };
             let mut json_stdout = json_to_stdout.then(|| JsonReporter::new(std::io::stdout()));

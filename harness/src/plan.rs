@@ -132,10 +132,15 @@ pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, r
             Err(mut e) => errors.0.append(&mut e),
         }
     }
+    cases.sort_by(|a: &Arc<Case>, b| a.id.cmp(&b.id));
+    for pair in cases.windows(2) {
+        if pair[0].id == pair[1].id {
+            errors.push(Diagnostic::new(&pair[1].scenario.path, format!("two scenario files have the id `{}` (and would share snapshots): {} and {}", pair[1].id, pair[0].scenario.display, pair[1].scenario.display)).relative_to(&project.root));
+        }
+    }
     if !errors.is_empty() {
         return Err(Error::from(errors));
     }
-    cases.sort_by(|a: &Arc<Case>, b| a.id.cmp(&b.id));
     Ok(Plan { cases, catalog })
 }
 
@@ -155,7 +160,7 @@ fn resolve(project: &Project, catalog: &Catalog, s: &Arc<ScenarioFile>, flow: &A
     for kind in &needed {
         let versions = match spec.systems.get(kind) {
             Some(v) => v.list(),
-            None => match project.settings.systems.get(kind.name()) {
+            None => match project.settings.systems.get(kind) {
                 Some(v) => vec![v.clone()],
                 None => {
                     let recorded = catalog.versions(*kind);
@@ -348,9 +353,9 @@ fn resolve_case(
         }
         for set in &mock.use_sets {
             match catalog.stub_set(system, set) {
-                Ok((path, specs)) => {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    match catalog.resolve_stubs(system, &specs, &path, &text, &presets) {
+                Ok((path, set)) => {
+                    let (text, specs) = &*set;
+                    match catalog.resolve_stubs(system, specs, &path, text, &presets) {
                         Ok(mut shared) => stubs.entry(*kind).or_default().append(&mut shared),
                         Err(mut e) => errors.append(&mut e),
                     }
@@ -445,7 +450,10 @@ fn resolve_expectations(
         }
     }
     for sc in &spec.schemas {
-        let Some(system) = systems.get(&sc.system) else { continue };
+        let Some(system) = systems.get(&sc.system) else {
+            errors.push(s.error_at(root, &sc.path, Some("schemas:"), format!("this scenario does not use {}", sc.system)));
+            continue;
+        };
         let route = MatchSpec { method: sc.method.clone(), path: sc.path.clone(), ..MatchSpec::default() };
         let matcher = match Matcher::compile(&route) {
             Ok(m) => m,

@@ -23,7 +23,7 @@ pub struct Settings {
     pub strict: Option<bool>,
     /// Default API versions, used by scenarios that do not name one, e.g. `shopify: 2025-01`.
     #[serde(default)]
-    pub systems: std::collections::BTreeMap<String, String>,
+    pub systems: std::collections::BTreeMap<crate::systems::SystemKind, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,8 +74,7 @@ impl Project {
     /// `path` relative to the root, with `/` separators, for reports and snapshot headers
     /// (identical on every machine and OS).
     pub fn display_path(&self, path: &Path) -> String {
-        let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+        display_path(&self.root, path)
     }
 
     pub fn timeout(&self) -> Duration {
@@ -85,6 +84,12 @@ impl Project {
     pub fn strict(&self) -> bool {
         self.settings.strict.unwrap_or(true)
     }
+}
+
+/// `path` relative to `root`, `/`-separated.
+pub fn display_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Read a file the user pointed at, as a diagnostic naming it when it cannot be read.

@@ -46,7 +46,7 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: u
     in_order(&plan.cases, jobs, shared, move |case, shared| {
         let options = options.clone();
         async move { run_case(&case, &shared, &options).await }
-    }, |report| {
+    }, crashed_report, |report| {
         emit(reporters, &Event::CaseFinished { report: &report })?;
         reports.push(report);
         Ok(())
@@ -58,12 +58,14 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: u
 }
 
 /// Run `task` for every case, `jobs` at a time on the runtime's threads, and hand the results to
-/// `done` in case order (early finishers wait for those before them).
+/// `done` in case order (early finishers wait for those before them). A task that panics becomes
+/// `crashed(case, message)`, so one broken case does not take the run down with it.
 async fn in_order<T, F, Fut>(
     cases: &[Arc<Case>],
     jobs: usize,
     shared: Arc<Shared>,
     task: F,
+    crashed: impl Fn(&Case, String) -> Result<T, Error>,
     mut done: impl FnMut(T) -> Result<(), Error>,
 ) -> Result<(), Error>
 where
@@ -80,7 +82,16 @@ where
     let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
     let mut next = 0;
     while let Some((index, joined)) = results.next().await {
-        let result = joined.map_err(|e| Error::Environment(format!("a scenario task failed: {e}")))??;
+        let result = match joined {
+            Ok(result) => result?,
+            Err(e) => {
+                let message = match e.try_into_panic() {
+                    Ok(payload) => payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                };
+                crashed(&cases[index], message)?
+            }
+        };
         waiting.insert(index, result);
         while let Some(result) = waiting.remove(&next) {
             done(result)?;
@@ -111,12 +122,33 @@ pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: boo
             let execution = execute::execute(&case, &shared).await?;
             let verdict = check::check(&case, &execution, strict);
             Ok(Evaluated { case, execution, verdict })
-        }, |e| {
+        }, |case, message| Err(Error::Environment(format!("the harness crashed running {}: {message}", case.id))), |e| {
             out.push(e);
             Ok(())
         })
         .await?;
         Ok(out)
+    })
+}
+
+/// The report of a case whose task panicked: a failure that says so, instead of a crashed run.
+fn crashed_report(case: &Case, message: String) -> Result<CaseReport, Error> {
+    Ok(CaseReport {
+        id: case.id.clone(),
+        file: case.scenario.display.clone(),
+        flow: case.flow.name.clone(),
+        description: case.scenario.spec.description.clone(),
+        tags: case.scenario.spec.tags.clone(),
+        versions: case.systems.iter().map(|(k, s)| (*k, s.version.clone())).collect(),
+        passed: false,
+        duration: std::time::Duration::ZERO,
+        findings: vec![check::Finding::internal(format!("the harness crashed running this scenario ({message}); this is a bug in the harness, please report it"))],
+        snapshots: Vec::new(),
+        records: Vec::new(),
+        waits: Vec::new(),
+        refreshes: BTreeMap::new(),
+        requests: 0,
+        output: String::new(),
     })
 }
 

@@ -271,6 +271,11 @@ impl ScenarioFile {
 
 /// Parse one scenario file.
 pub fn load(project: &Project, path: &Path) -> Result<ScenarioFile, Diagnostic> {
+    // A scenario's id (and so its snapshots' place) comes from its path under scenarios/.
+    if !path.starts_with(project.scenarios_dir()) {
+        return Err(Diagnostic::new(path, format!("scenario files live under {}/; this one is not", project.display_path(&project.scenarios_dir())))
+            .help("move it into scenarios/<flow>/"));
+    }
     let text = project::read_text(&project.root, path)?;
     let spec: ScenarioSpec = yaml::parse(path, &text).map_err(|d| d.relative_to(&project.root))?;
     let scenarios = project.scenarios_dir();

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, SourceSpan, did_you_mean};
 
@@ -85,27 +84,6 @@ fn friendly_type(message: &str, text: &str, error: &serde_saphyr::Error) -> Opti
     Some((what, found.trim().to_string()))
 }
 
-/// Where a spanned YAML value sits in its file, for diagnostics raised after parsing
-/// (an unknown flow name, a bad jq expression, a missing payload file).
-pub fn span_of<T>(text: &str, value: &Spanned<T>) -> SourceSpan {
-    let loc = &value.referenced;
-    let span = loc.span();
-    match span.byte_offset() {
-        Some(offset) => SourceSpan::from_offset(text, offset as usize, span.byte_len().unwrap_or(1) as usize),
-        None => SourceSpan::from_line_col(text, loc.line() as usize, loc.column() as usize, 1),
-    }
-}
-
-/// Byte offset where a spanned scalar's text starts in the file, skipping an opening quote, so an
-/// error inside the scalar (say a jq syntax error) can point at the exact character. `None` for
-/// block scalars and other layouts where the file text is not the value verbatim.
-pub fn scalar_offset(text: &str, value: &Spanned<String>) -> Option<usize> {
-    let start = value.referenced.span().byte_offset()? as usize;
-    let tail = text.get(start..)?;
-    [0usize, 1].into_iter().find(|&skip| tail.get(skip..).is_some_and(|t| t.starts_with(value.value.as_str())))
-        .map(|skip| start + skip)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,16 +118,5 @@ mod tests {
         let d = parse::<Address>(Path::new("a.yaml"), "country_code: GB\nversion: x\nlines: 3\n").unwrap_err();
         assert_eq!(d.location(), "a.yaml:3:8");
         assert!(!d.message.starts_with("line"), "{}", d.message);
-    }
-
-    #[test]
-    fn scalar_offsets_skip_quotes() {
-        #[derive(Deserialize)]
-        struct E {
-            e: Spanned<String>,
-        }
-        let text = "e: '.a | tonumber'\n";
-        let e: E = parse(Path::new("e.yaml"), text).unwrap();
-        assert_eq!(scalar_offset(text, &e.e), Some(4));
     }
 }

@@ -209,6 +209,8 @@ pub struct BuiltinFlow {
     names: VarNames,
     xref: Value,
     pub steps: Vec<Step>,
+    /// Every target field's sources, worked out once.
+    lineage: Vec<(String, SystemKind, FieldLineage)>,
     pub auth: BTreeMap<SystemKind, AuthMethod>,
     pub policy: DeliveryPolicy,
 }
@@ -274,9 +276,13 @@ impl BuiltinFlow {
 
     /// Every target field of every call, with its source paths: `(step, system, field lineage)`.
     /// Fields are prefixed with where they go: `body.…`, `variables.…`, `rows[].…`, `path`, `query.…`.
-    pub fn lineage(&self) -> Vec<(String, SystemKind, FieldLineage)> {
+    pub fn lineage(&self) -> &[(String, SystemKind, FieldLineage)] {
+        &self.lineage
+    }
+
+    fn compute_lineage(steps: &[Step]) -> Vec<(String, SystemKind, FieldLineage)> {
         let mut out = Vec::new();
-        for step in &self.steps {
+        for step in steps {
             let Some(call) = &step.call else { continue };
             let text_field = |target: String, t: &TextTemplate| FieldLineage { target, expression: String::new(), reads: t.reads().cloned().collect() };
             let mut fields = vec![text_field("request".into(), &call.path)];
@@ -442,7 +448,8 @@ pub fn compile(project: &Project, file: &Path, text: &str, spec: &FlowSpec) -> R
     let auth = spec.auth.clone();
     let policy = DeliveryPolicy::merged(&DeliveryPolicy::default(), spec.delivery.as_ref().unwrap_or(&DeliverySpec::default()));
     if errors.is_empty() {
-        Ok(BuiltinFlow { names, xref, steps, auth, policy })
+        let lineage = BuiltinFlow::compute_lineage(&steps);
+        Ok(BuiltinFlow { names, xref, steps, lineage, auth, policy })
     } else {
         Err(errors)
     }
@@ -674,7 +681,7 @@ impl<'a> Run<'a> {
                 Ok(r) => r,
                 Err(m) => return done(Outcome::DeadLettered, Some(format!("step {}: {m}", step.name)), None),
             };
-            let seed = self.env.seed ^ splitmix64(index as u64) ^ splitmix64(step.name.len() as u64);
+            let seed = self.env.seed ^ splitmix64(index as u64) ^ step.name.bytes().fold(0, |h, b| splitmix64(h ^ u64::from(b)));
             let response = match self.deliver(&request, key, &step.name, seed).await {
                 Ok(r) => r,
                 Err(f) => return done(Outcome::DeadLettered, Some(format!("step {}: {} {}: {}", step.name, request.method, request.path, f.reason)), f.last_response),
@@ -714,7 +721,7 @@ impl<'a> Run<'a> {
 
     fn build(&self, call: &Call, step: &str, record: &Doc, scope: &Scope) -> Result<OutgoingRequest, String> {
         let system = self.env.systems.get(&call.system).ok_or_else(|| format!("no mock for {}", call.system))?;
-        let mut path = call.path.render(record, scope).map_err(|m| format!("path: {m}"))?;
+        let mut path = call.path.render_path(record, scope).map_err(|m| format!("path: {m}"))?;
         let mut request = OutgoingRequest::new(call.system, &call.method, String::new());
         for (k, t) in &call.query {
             request.query.push((k.clone(), t.render(record, scope).map_err(|m| format!("query `{k}`: {m}"))?));
@@ -930,7 +937,8 @@ fn xml_elements(v: &Value, parent: Option<&str>) -> String {
     }
 }
 
-/// CSV from an array of flat objects; columns are the union of keys in first-seen order.
+/// CSV from an array of flat objects; columns are the union of their keys (each object's keys come
+/// sorted, so the columns do too — Peoplevox reads columns by header, not by position).
 fn csv_from_rows(rows: &Value) -> Result<String, String> {
     let rows = rows.as_array().ok_or("rows must be a list of objects")?;
     let mut columns: Vec<String> = Vec::new();
@@ -960,9 +968,9 @@ fn csv_from_rows(rows: &Value) -> Result<String, String> {
 /// The `rel="next"` URL of a `Link` header.
 fn next_link(header: &str) -> Option<String> {
     header.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
-        let start = part.find('<')? + 1;
-        let end = part.find('>')?;
-        Some(part[start..end].to_string())
+        let (_, rest) = part.split_once('<')?;
+        let (url, _) = rest.split_once('>')?;
+        Some(url.to_string())
     })
 }
 
@@ -998,6 +1006,7 @@ mod tests {
         let next = next_link(h).unwrap();
         assert_eq!(split_url(&next), ("/admin/api/2025-01/orders.json".to_string(), "limit=50&page_info=abc".to_string()));
         assert_eq!(next_link(r#"<https://x/y?page_info=z>; rel="previous""#), None);
+        assert_eq!(next_link(r#">broken<; rel="next""#), None);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct Env {
 
 /// Most of a program's output kept for reports.
 const OUTPUT_LIMIT: usize = 64 * 1024;
+/// Most of its output read at all (record lines of large batches included).
+const READ_LIMIT: usize = 64 * 1024 * 1024;
 
 impl CommandFlow {
     /// Whether the program can be found: a path relative to the project root, or a name on `PATH`.
@@ -73,6 +75,8 @@ impl CommandFlow {
             .env("HARNESS_TRIGGER_EVENT", env.event.as_deref().unwrap_or(""))
             .env("HARNESS_TRIGGER_HEADERS", Value::Object(headers).to_string())
             .env("HARNESS_TRIGGER_PARAMS", serde_json::to_string(&trigger.params).unwrap_or_default())
+            // As Peoplevox fills a callback URL template: `TrackingNumber=…&SalesOrderNumber=…`.
+            .env("HARNESS_TRIGGER_QUERY", crate::http::encode_query(&trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()))
             .env("HARNESS_NOW", crate::clock::rfc3339(crate::clock::EPOCH));
 
         let shown = self.argv.join(" ");
@@ -80,7 +84,9 @@ impl CommandFlow {
             Ok(c) => c,
             Err(e) => return FlowRun::failed(format!("cannot start `{shown}`: {e}")),
         };
-        let pid = child.id();
+        // However this run ends — done, timed out here or cancelled by the scenario's limit — the
+        // program and everything it started go with it.
+        let _group = GroupKill(child.id());
         let mut stdin = child.stdin.take();
         let body = trigger.body.clone();
         let feed = async move {
@@ -98,7 +104,6 @@ impl CommandFlow {
         })
         .await;
         let Ok((out, err, status)) = outcome else {
-            kill_group(pid);
             let mut run = FlowRun::failed(String::new());
             run.status = RunStatus::TimedOut(limit);
             return run;
@@ -129,7 +134,7 @@ async fn read_limited<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) -
     loop {
         match reader.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
-            Ok(n) if buf.len() < OUTPUT_LIMIT => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) if buf.len() < READ_LIMIT => buf.extend_from_slice(&chunk[..n]),
             Ok(_) => {}
         }
     }
@@ -148,17 +153,20 @@ fn truncate(mut s: String) -> String {
     s
 }
 
-/// Kill the program and everything it started: they share its process group.
-fn kill_group(pid: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) with a negative pid signals the process group; it touches no memory.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
+/// Kills the program's process group when dropped. A group whose processes all ended is gone, and
+/// the signal then reaches no one.
+struct GroupKill(Option<u32>);
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a negative pid signals the process group; it touches no memory.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
         }
     }
-    #[cfg(not(unix))]
-    let _ = pid;
 }
 
 /// `{"record": "#1001", "outcome": "delivered"}` lines of the program's stdout.

@@ -64,6 +64,14 @@ impl Flow {
 }
 
 impl Flow {
+    /// Target fields and their sources as the mapping shows them (none for external programs).
+    pub fn lineage(&self) -> &[(String, SystemKind, mapping::FieldLineage)] {
+        match &self.kind {
+            FlowKind::Builtin(b) => b.lineage(),
+            FlowKind::Command(_) => &[],
+        }
+    }
+
     /// The systems a run can contact, when the flow says so (built-in flows); `None` for external
     /// programs, which may call any system they have a URL for.
     pub fn contacted_systems(&self) -> Option<Vec<SystemKind>> {

@@ -42,14 +42,25 @@ impl TextTemplate {
     }
 
     pub fn render(&self, input: &Doc, scope: &Scope) -> Result<String, String> {
+        self.render_with(input, scope, |s| s.to_string())
+    }
+
+    /// For a URL path: a hole's value is percent-encoded, so a `#` or `?` in it (an order name
+    /// like `#1001`) stays part of its segment.
+    pub fn render_path(&self, input: &Doc, scope: &Scope) -> Result<String, String> {
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}').add(b'/').add(b'%');
+        self.render_with(input, scope, |s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
+    }
+
+    fn render_with(&self, input: &Doc, scope: &Scope, encode: impl Fn(&str) -> String) -> Result<String, String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
                 Part::Hole(e) => match e.eval_one_doc(input, scope)? {
-                    Some(Value::String(s)) => out.push_str(&s),
+                    Some(Value::String(s)) => out.push_str(&encode(&s)),
                     Some(Value::Null) | None => return Err(format!("`{{{}}}` is empty", e.text())),
-                    Some(other) => out.push_str(&other.to_string()),
+                    Some(other) => out.push_str(&encode(&other.to_string())),
                 },
             }
         }
@@ -77,6 +88,8 @@ mod tests {
         scope.set("version", &json!("2025-01"));
         assert_eq!(t.render(&Doc::new(&json!({"id": 42})), &scope).unwrap(), "/admin/api/2025-01/orders/42.json");
         assert!(t.render(&Doc::new(&json!({})), &scope).unwrap_err().contains("is empty"));
+        let p = TextTemplate::compile("/orders/{.name}/x", &names).unwrap();
+        assert_eq!(p.render_path(&Doc::new(&json!({"name": "#1001 a/b"})), &scope).unwrap(), "/orders/%231001%20a%2Fb/x");
     }
 
     #[test]

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::diff::{self, ChangeKind, FieldChange, VersionDiff};
-use crate::check::CheckKind;
+use super::diff::{self, ChangeKind, FieldChange, Source, VersionDiff};
+use crate::check;
 use crate::error::Error;
 use crate::expr::{Seg, path_text};
 use crate::flow::mapping::template_field;
-use crate::flow::{FlowKind, TriggerInput};
+use crate::flow::TriggerInput;
 use crate::plan::{self, Case, Replay};
 use crate::project::Project;
 use crate::run::{self, Evaluated};
@@ -199,7 +199,7 @@ fn ablate(project: &Project, options: &ImpactOptions, version_diff: &VersionDiff
             continue;
         }
         let Some(scope) = &case.trigger_scope else { continue };
-        for change in version_diff.losses().filter(|c| &c.scope == scope && c.evidence == "recorded") {
+        for change in version_diff.losses().filter(|c| &c.scope == scope && c.source == Source::Recorded) {
             let single = VersionDiff { changes: vec![change.clone()], ..VersionDiff::default() };
             if let Some(variant) = with_trigger_payload(case, |payload| single.migrate(scope, payload)) {
                 variants.push((case.id.clone(), change.clone(), Arc::new(variant)));
@@ -284,10 +284,7 @@ fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, tra
         }
     };
     let case = &replay.case;
-    let lineage = match &case.flow.kind {
-        FlowKind::Builtin(b) => b.lineage(),
-        FlowKind::Command(_) => Vec::new(),
-    };
+    let lineage = case.flow.lineage();
     let records_base = records_base(case);
 
     for (slot, produced) in case.snapshots.iter().zip(&replay.verdict.snapshots) {
@@ -304,7 +301,7 @@ fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, tra
             let mut causes = Vec::new();
             // Traced by the mapping: the field's source paths that the diff changed.
             if let Some(step) = sent.get(c.entry).and_then(|e| e.step.clone()) {
-                for (s, k, l) in &lineage {
+                for (s, k, l) in lineage {
                     if *s == step && *k == slot.system && (field == l.target || field.starts_with(&format!("{}.", l.target)) || field.starts_with(&format!("{}[", l.target))) {
                         for read in l.reads.iter().filter(|r| matches!(r.var.as_deref(), None | Some("record"))) {
                             let segs: Vec<Seg> = records_base
@@ -342,19 +339,22 @@ fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, tra
     }
 
     // Schema violations and runs that now fail are breaking whatever the snapshot shows.
-    let base_messages: BTreeSet<&str> = base.verdict.findings.iter().map(|f| f.message.as_str()).collect();
-    for f in replay.verdict.findings.iter().filter(|f| f.kind == CheckKind::Schema && !base_messages.contains(f.message.as_str())) {
-        let target = case_target(case);
-        let request = f.message.split(" violates ").next().unwrap_or("").trim_start_matches(&format!("{target} ")).to_string();
-        let instance = f.details.first().and_then(|d| d.split(':').next()).unwrap_or("/");
-        add(FieldImpact {
-            system: target,
-            request: request.clone(),
-            field: body_field(instance),
-            severity: Severity::Breaking,
-            causes: schema_causes(version_diff, options, &request),
-            evidence: f.details.join("; "),
-        });
+    let before: BTreeSet<(String, String)> = check::schema_breaches(&base.case, &base.execution.exchanges)
+        .iter()
+        .flat_map(|b| b.violations.iter().map(|v| (b.exchange.request.line(), v.message.clone())))
+        .collect();
+    for b in check::schema_breaches(case, &replay.execution.exchanges) {
+        let request = b.exchange.request.line();
+        for v in b.violations.iter().filter(|v| !before.contains(&(request.clone(), v.message.clone()))) {
+            add(FieldImpact {
+                system: b.exchange.system,
+                request: format!("{} {}", b.exchange.request.method, b.exchange.request.path),
+                field: body_field(&v.instance_path),
+                severity: Severity::Breaking,
+                causes: schema_causes(version_diff, options, &request),
+                evidence: format!("{}: {}", b.schema.file, v.message),
+            });
+        }
     }
     if base.execution.run.succeeded() && !replay.execution.run.succeeded() {
         let target = case_target(case);
@@ -404,7 +404,7 @@ fn schema_causes(version_diff: &VersionDiff, options: &ImpactOptions, request: &
     version_diff
         .changes
         .iter()
-        .filter(|c| c.evidence == "schema" && crate::mock::stub::Matcher::route_text_matches(&c.scope, &request))
+        .filter(|c| c.source == Source::Schema && crate::mock::stub::Matcher::route_text_matches(&c.scope, &request))
         .map(|c| format!("{} {}: `{}` {} in {}", options.system, c.scope, c.path, c.kind.as_str(), options.to))
         .collect()
 }

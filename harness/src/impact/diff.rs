@@ -55,8 +55,17 @@ pub struct FieldChange {
     pub path: String,
     /// For renames: the new path. For type changes: `string → number`.
     pub detail: Option<String>,
-    /// Whether the change was seen in recordings (`recorded`) or schemas (`schema`).
-    pub evidence: String,
+    /// Where the change was seen.
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// In recorded payloads of both versions.
+    Recorded,
+    /// In the request schemas or endpoint lists of the versions.
+    Schema,
 }
 
 impl fmt::Display for FieldChange {
@@ -88,14 +97,14 @@ impl VersionDiff {
     /// The change, if any, that affects `path` (or a field above it) in recordings of `scope`.
     pub fn affecting(&self, scope: &str, path: &str) -> Option<&FieldChange> {
         self.losses()
-            .filter(|c| c.scope == scope && c.evidence == "recorded")
+            .filter(|c| c.scope == scope && c.source == Source::Recorded)
             .find(|c| path == c.path || path.starts_with(&format!("{}.", c.path)) || path.starts_with(&format!("{}[", c.path)))
     }
 
     /// Apply the diff to an old payload of `scope`: removed fields go, renamed ones move.
     pub fn migrate(&self, scope: &str, body: &Value) -> Value {
         let mut out = body.clone();
-        for c in self.losses().filter(|c| c.scope == scope && c.evidence == "recorded") {
+        for c in self.losses().filter(|c| c.scope == scope && c.source == Source::Recorded) {
             let segs = parse_path(&c.path);
             match (c.kind, &c.detail) {
                 (ChangeKind::Renamed, Some(new_path)) => {
@@ -239,20 +248,20 @@ fn compare(scope: &str, old: &Shape, new: &Shape, out: &mut Vec<FieldChange>) {
         match rename {
             Some(a) => {
                 renamed_new.insert(a.clone());
-                out.push(FieldChange { scope: scope.into(), kind: ChangeKind::Renamed, path: r.clone(), detail: Some(a.clone()), evidence: "recorded".into() });
+                out.push(FieldChange { scope: scope.into(), kind: ChangeKind::Renamed, path: r.clone(), detail: Some(a.clone()), source: Source::Recorded });
             }
-            None => out.push(FieldChange { scope: scope.into(), kind: ChangeKind::Removed, path: r.clone(), detail: None, evidence: "recorded".into() }),
+            None => out.push(FieldChange { scope: scope.into(), kind: ChangeKind::Removed, path: r.clone(), detail: None, source: Source::Recorded }),
         }
     }
     for a in added.iter().filter(|a| !renamed_new.contains(*a)) {
-        out.push(FieldChange { scope: scope.into(), kind: ChangeKind::Added, path: a.clone(), detail: None, evidence: "recorded".into() });
+        out.push(FieldChange { scope: scope.into(), kind: ChangeKind::Added, path: a.clone(), detail: None, source: Source::Recorded });
     }
     for (p, old_types) in &old.types {
         if let Some(new_types) = new.types.get(p) {
             let (o, n): (BTreeSet<_>, BTreeSet<_>) = (old_types - &BTreeSet::from(["null"]), new_types - &BTreeSet::from(["null"]));
             if !o.is_empty() && !n.is_empty() && o != n {
                 let show = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join("|");
-                out.push(FieldChange { scope: scope.into(), kind: ChangeKind::TypeChanged, path: p.clone(), detail: Some(format!("{} → {}", show(&o), show(&n))), evidence: "recorded".into() });
+                out.push(FieldChange { scope: scope.into(), kind: ChangeKind::TypeChanged, path: p.clone(), detail: Some(format!("{} → {}", show(&o), show(&n))), source: Source::Recorded });
             }
         }
     }
@@ -320,12 +329,12 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion) -> Vers
         let path_new = e_old.path.replace(&old.version, &new.version);
         let scope = format!("request {} {}", e_old.method, e_old.path.replace(&old.version, "{version}"));
         match new.endpoints.iter().find(|e| e.method == e_old.method && e.path == path_new) {
-            None => changes.push(FieldChange { scope: scope.clone(), kind: ChangeKind::EndpointRemoved, path: String::new(), detail: Some(format!("not declared at {}", new.version)), evidence: "schema".into() }),
+            None => changes.push(FieldChange { scope: scope.clone(), kind: ChangeKind::EndpointRemoved, path: String::new(), detail: Some(format!("not declared at {}", new.version)), source: Source::Schema }),
             Some(e_new) => {
                 if e_old.removed.is_none()
                     && let Some(replacement) = &e_new.removed
                 {
-                    changes.push(FieldChange { scope: scope.clone(), kind: ChangeKind::EndpointRemoved, path: String::new(), detail: Some(replacement.clone()), evidence: "schema".into() });
+                    changes.push(FieldChange { scope: scope.clone(), kind: ChangeKind::EndpointRemoved, path: String::new(), detail: Some(replacement.clone()), source: Source::Schema });
                 }
                 if let (Some(a), Some(b)) = (&e_old.request_schema, &e_new.request_schema) {
                     schema_changes(&scope, &a.json, &b.json, &mut changes);
@@ -337,7 +346,7 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion) -> Vers
         let path_old = e_new.path.replace(&new.version, &old.version);
         if !old.endpoints.iter().any(|e| e.method == e_new.method && e.path == path_old) {
             let scope = format!("request {} {}", e_new.method, e_new.path.replace(&new.version, "{version}"));
-            changes.push(FieldChange { scope, kind: ChangeKind::EndpointAdded, path: String::new(), detail: None, evidence: "schema".into() });
+            changes.push(FieldChange { scope, kind: ChangeKind::EndpointAdded, path: String::new(), detail: None, source: Source::Schema });
         }
     }
     changes.sort();
@@ -380,7 +389,7 @@ fn schema_changes(scope: &str, old: &Value, new: &Value, out: &mut Vec<FieldChan
     let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
     schema_fields(old, old, &mut Vec::new(), &mut a, 0);
     schema_fields(new, new, &mut Vec::new(), &mut b, 0);
-    let change = |kind, path: &String, detail: Option<String>| FieldChange { scope: scope.into(), kind, path: path.clone(), detail, evidence: "schema".into() };
+    let change = |kind, path: &String, detail: Option<String>| FieldChange { scope: scope.into(), kind, path: path.clone(), detail, source: Source::Schema };
     for (p, (ty, req)) in &a {
         match b.get(p) {
             None if !a.keys().any(|q| q != p && !b.contains_key(q) && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[")))) => {
@@ -442,8 +451,8 @@ mod tests {
             from: "a".into(),
             to: "b".into(),
             changes: vec![
-                FieldChange { scope: "s".into(), kind: ChangeKind::Removed, path: "gateway".into(), detail: None, evidence: "recorded".into() },
-                FieldChange { scope: "s".into(), kind: ChangeKind::Renamed, path: "line_items[].sku".into(), detail: Some("line_items[].sku_code".into()), evidence: "recorded".into() },
+                FieldChange { scope: "s".into(), kind: ChangeKind::Removed, path: "gateway".into(), detail: None, source: Source::Recorded },
+                FieldChange { scope: "s".into(), kind: ChangeKind::Renamed, path: "line_items[].sku".into(), detail: Some("line_items[].sku_code".into()), source: Source::Recorded },
             ],
             unpaired: vec![],
         };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::diff::{ChangeKind, FieldChange, VersionDiff};
+use super::diff::{ChangeKind, FieldChange, Source, VersionDiff};
 use crate::error::Error;
 use crate::expr::{Seg, path_text};
 use crate::flow::mapping::template_field;
@@ -83,6 +83,7 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Vec<FlowLi
         if let FlowKind::Builtin(b) = &flow.kind {
             let base = flow.trigger.split.base_path().unwrap_or_default();
             for (_step, system, l) in b.lineage() {
+                let system = *system;
                 let entry = fields.entry((system, l.target.clone())).or_default();
                 for read in &l.reads {
                     let source = match read.var.as_deref() {
@@ -97,7 +98,8 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Vec<FlowLi
                 }
             }
         }
-        to_ablate.extend(cases.iter().filter(|c| c.trigger.json.is_some() && c.expect.spec.outcome.is_none()).take(options.cases_per_flow).cloned());
+        let expected_to_succeed = |c: &&Arc<Case>| c.expect.spec.outcome != Some(crate::scenario::ExpectedOutcome::Failed);
+        to_ablate.extend(cases.iter().filter(|c| c.trigger.json.is_some()).filter(expected_to_succeed).take(options.cases_per_flow).cloned());
         out.push((name.clone(), flow.trigger.system, fields));
     }
 
@@ -152,7 +154,7 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Vec<FlowLi
         let payload = case.trigger.json.clone().unwrap_or(Value::Null);
         for path in leaf_paths(&payload) {
             let single = VersionDiff {
-                changes: vec![FieldChange { scope: "ablation".into(), kind: ChangeKind::Removed, path: path.clone(), detail: None, evidence: "recorded".into() }],
+                changes: vec![FieldChange { scope: "ablation".into(), kind: ChangeKind::Removed, path: path.clone(), detail: None, source: Source::Recorded }],
                 ..VersionDiff::default()
             };
             let segs = crate::impact::parse_path(&path);

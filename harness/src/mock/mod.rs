@@ -33,7 +33,7 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     pub fn query_pairs(&self) -> Vec<(String, String)> {
@@ -102,15 +102,24 @@ impl MockResponse {
 
     /// Set (replace) a header.
     pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
-        match self.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some(h) => h.1 = value,
-            None => self.headers.push((name.to_string(), value)),
-        }
+        set_header(&mut self.headers, name, value.into());
     }
 
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
+    }
+}
+
+/// A header's value by case-insensitive name.
+pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// Set (replace) a header by case-insensitive name.
+pub fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
+    match headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        Some(h) => h.1 = value,
+        None => headers.push((name.to_string(), value)),
     }
 }
 

@@ -98,13 +98,20 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// How a fault shows in a snapshot's `response`.
     pub fn describe(self) -> &'static str {
         match self {
             Fault::Reset => "connection reset",
             Fault::Close => "connection closed without a response",
-            Fault::Timeout => "no response before the client's timeout",
-            Fault::Truncate => "response body truncated",
+            Fault::Timeout => "answer lost (timeout)",
+            Fault::Truncate => "answer truncated",
         }
+    }
+
+    /// Whether the request can have been carried out: a timeout or truncated answer comes after
+    /// the work is done; a reset or close comes before any answer.
+    pub fn after_commit(self) -> bool {
+        matches!(self, Fault::Timeout | Fault::Truncate)
     }
 }
 

@@ -14,7 +14,7 @@ pub use json::JsonReporter;
 pub use junit::{JunitReporter, junit_for_jenkins};
 pub use terminal::{Style, TerminalReporter};
 
-use crate::check::{CheckKind, Finding, SnapshotState};
+use crate::check::{Finding, SnapshotState};
 use crate::flow::{Outcome, RecordOutcome, Wait};
 use crate::systems::SystemKind;
 
@@ -190,9 +190,5 @@ impl Summary {
     }
     pub fn snapshots_with(&self, action: SnapshotAction) -> usize {
         self.cases.iter().flat_map(|c| &c.snapshots).filter(|s| s.action == action).count()
-    }
-    /// Findings of this kind across the run (for summaries).
-    pub fn count_kind(&self, kind: CheckKind) -> usize {
-        self.cases.iter().flat_map(|c| &c.findings).filter(|f| f.kind == kind && !f.warning).count()
     }
 }

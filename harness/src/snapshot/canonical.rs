@@ -19,7 +19,8 @@ const SECRET_FIELDS: &[&str] = &["client_assertion", "client_secret", "password"
 
 /// The canonical entries for `exchanges` (all sent to one system), redacted by `rules`.
 pub fn entries(exchanges: &[&Exchange], rules: &[String]) -> Value {
-    Value::Array(exchanges.iter().map(|e| redact_entry(entry(e), rules)).collect())
+    let rules: Vec<Vec<RuleSeg>> = rules.iter().map(|r| parse_rule(r)).collect();
+    Value::Array(exchanges.iter().map(|e| redact_entry(entry(e), &rules)).collect())
 }
 
 fn entry(exchange: &Exchange) -> Value {
@@ -60,6 +61,11 @@ fn entry(exchange: &Exchange) -> Value {
 fn response(exchange: &Exchange) -> Value {
     let status = exchange.response.status;
     let body = &exchange.response.body;
+    match exchange.response.fault {
+        Some(f) if f.after_commit() => return json!(format!("{status}, {}", f.describe())),
+        Some(f) => return json!(f.describe()),
+        None => {}
+    }
     if !body.starts_with(b"<") {
         return json!(status);
     }
@@ -156,10 +162,9 @@ fn looks_like_csv(text: &str) -> bool {
 
 /// Apply redaction rules: `body.tranDate`, `body.item.items[].custcol_sync_id`, `headers.x-request-id`,
 /// `query.nonce`. `[]` or `[*]` match every element, `*` every key.
-fn redact_entry(mut entry: Value, rules: &[String]) -> Value {
+fn redact_entry(mut entry: Value, rules: &[Vec<RuleSeg>]) -> Value {
     for rule in rules {
-        let segs = parse_rule(rule);
-        redact_at(&mut entry, &segs);
+        redact_at(&mut entry, rule);
     }
     entry
 }

@@ -286,9 +286,7 @@ pub fn line_diff(old: &str, new: &str, color: bool) -> String {
     let mut out = String::new();
     for group in diff.grouped_ops(3) {
         let first = &group[0];
-        let last = &group[group.len() - 1];
         let _ = writeln!(out, "@@ -{} +{} @@", first.old_range().start + 1, first.new_range().start + 1);
-        let _ = last;
         for op in group {
             for change in diff.iter_changes(&op) {
                 let (sign, code) = match change.tag() {

@@ -179,7 +179,7 @@ pub struct Catalog {
     mocks: PathBuf,
     systems: Mutex<HashMap<(SystemKind, String), Result<Arc<SystemVersion>, Diagnostic>>>,
     recordings: Cache<Recording>,
-    stub_sets: Cache<Vec<StubSpec>>,
+    stub_sets: Cache<(String, Vec<StubSpec>)>,
     schemas: Cache<Schema>,
     /// For replays at a new version: payloads recorded only at the old version are migrated.
     migration: Option<Migration>,
@@ -450,7 +450,8 @@ impl Catalog {
 
     /// A shared stub set by name (`mocks/<system>/<version>/stubs/<name>.yaml`), with its text
     /// for diagnostics.
-    pub fn stub_set(&self, system: &SystemVersion, name: &str) -> Result<(PathBuf, Arc<Vec<StubSpec>>), Diagnostic> {
+    /// With its path and text, for diagnostics about its stubs.
+    pub fn stub_set(&self, system: &SystemVersion, name: &str) -> Result<(PathBuf, Arc<(String, Vec<StubSpec>)>), Diagnostic> {
         let rel = format!("stubs/{name}.yaml");
         // A replay at a version without its own stub sets uses the old version's.
         let dir = match &self.migration {
@@ -461,15 +462,14 @@ impl Catalog {
         let set = cached(&self.stub_sets, &path, || {
             let text = project::read_text(&self.root, &path)?;
             let file: StubSetFile = yaml::parse(&path, &text).map_err(|d| d.relative_to(&self.root))?;
-            Ok(file.stubs)
+            Ok((text, file.stubs))
         })?;
         Ok((path, set))
     }
 
     /// Project-relative display of a path.
     pub fn show(&self, path: &Path) -> String {
-        let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+        project::display_path(&self.root, path)
     }
 }
 

@@ -161,10 +161,6 @@ impl ClientAuth {
         }
     }
 
-    pub fn method(&self) -> AuthMethod {
-        self.method
-    }
-
     /// How many times a credential was obtained after the first (refreshes after expiry).
     pub fn refreshes(&self) -> usize {
         self.refreshes.load(std::sync::atomic::Ordering::SeqCst)
@@ -294,7 +290,7 @@ pub fn created_identities(exchange: &crate::mock::Exchange) -> Vec<String> {
 /// (Shopify GraphQL `errors` or `userErrors`, Peoplevox `ResponseId -1`).
 pub fn accepted(exchange: &crate::mock::Exchange) -> bool {
     let response = &exchange.response;
-    if !(200..300).contains(&response.status) {
+    if !(200..300).contains(&response.status) || response.fault.is_some_and(|f| !f.after_commit()) {
         return false;
     }
     match exchange.system {

@@ -55,7 +55,6 @@ struct State {
     /// Tokens a scripted `invalid-token` answer declared expired: every later request bearing
     /// them is refused too, as when a real token expires.
     revoked: std::collections::BTreeSet<String>,
-    next_id: u64,
     /// Records created or upserted in this run: (type, id) → body.
     records: BTreeMap<(String, String), Value>,
     /// (type, externalId) → id
@@ -64,7 +63,7 @@ struct State {
 
 impl Mock {
     pub fn new(system: Arc<SystemVersion>) -> Self {
-        Mock { system, state: Mutex::new(State { next_id: 1000, ..State::default() }) }
+        Mock { system, state: Mutex::new(State::default()) }
     }
 
     fn host(&self) -> String {
@@ -278,9 +277,15 @@ impl Mock {
         let mut body = body.unwrap_or(Value::Null);
         let eid = external_id.map(str::to_string).or_else(|| body.get("externalId").and_then(Value::as_str).map(str::to_string));
         let existing = eid.as_ref().and_then(|e| state.external_ids.get(&(record.to_string(), e.clone())).cloned());
+        // Ids come from what is created, not from arrival order, so concurrent flows get the same
+        // ids run after run.
         let id = existing.unwrap_or_else(|| {
-            state.next_id += 1;
-            state.next_id.to_string()
+            let identity = eid.clone().unwrap_or_else(|| body.to_string());
+            let mut n = 1001 + fnv(&format!("{record}/{identity}")) % 899_000;
+            while state.records.contains_key(&(record.to_string(), n.to_string())) {
+                n += 1;
+            }
+            n.to_string()
         });
         if let Value::Object(o) = &mut body {
             o.insert("id".into(), json!(id));
@@ -291,6 +296,10 @@ impl Mock {
         state.records.insert((record.to_string(), id.clone()), body);
         id
     }
+}
+
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// One SuiteQL page in NetSuite's collection shape.
