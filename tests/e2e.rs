@@ -180,7 +180,7 @@ fn snapshots_are_readable_by_insta() {
 }
 
 #[test]
-fn external_flows_that_crash_or_hang_fail_with_a_clear_message() {
+fn flows_that_crash_or_hang_fail_with_a_clear_message() {
     let p = project(&["fixtures/external"]);
     let out = harness(p.path(), &["run", "-j", "2", "--color", "never", "--no-times", "scenarios/external"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
@@ -188,6 +188,10 @@ fn external_flows_that_crash_or_hang_fail_with_a_clear_message() {
     // The hanging program's own child went with it.
     let left = Command::new("pgrep").args(["-f", "sleep 31.7"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     assert!(left.is_empty(), "processes left behind: {left}");
+    // A built-in flow spinning in jq is given up and the run goes on, with one job too.
+    let alone = harness(p.path(), &["run", "-j", "1", "--color", "never", "external/spin", "orders/simple"]);
+    assert_eq!(alone.code, 1, "{}{}", alone.stdout, alone.stderr);
+    assert!(alone.stdout.contains("1 passed, 1 failed"), "{}", alone.stdout);
 }
 
 #[test]

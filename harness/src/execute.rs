@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::flow::{self, FlowKind, FlowRun, RunStatus, Wait};
 use crate::mock::{self, Exchange, ExchangeLog};
 use crate::plan::Case;
-use crate::project::Project;
 use crate::systems;
 
 /// What happened when a case ran.
@@ -20,15 +19,16 @@ pub struct Execution {
     pub duration: Duration,
 }
 
-/// Shared by every case of a run.
+/// Shared by the cases one worker runs: the HTTP client (its connection pool lives on that
+/// worker's runtime) and the project root.
 pub struct Shared {
     pub reqwest: reqwest::Client,
     pub root: std::path::PathBuf,
 }
 
 impl Shared {
-    pub fn new(project: &Project) -> Result<Shared, Error> {
-        Ok(Shared { reqwest: crate::http::HttpClient::shared_reqwest().map_err(Error::Environment)?, root: project.root.clone() })
+    pub fn new(root: std::path::PathBuf) -> Result<Shared, Error> {
+        Ok(Shared { reqwest: crate::http::HttpClient::shared_reqwest().map_err(Error::Environment)?, root })
     }
 }
 

@@ -19,4 +19,5 @@ pub mod scenario;
 pub mod snapshot;
 pub mod soap;
 pub mod systems;
+pub mod workers;
 pub mod yaml;

@@ -1,5 +1,5 @@
-//! The runner: cases run concurrently on a tokio runtime of `jobs` threads (each with its own
-//! mocks on ephemeral ports), are checked, their snapshots written or accepted, and their reports
+//! The runner: cases run concurrently on `jobs` worker threads (each case with its own mocks on
+//! ephemeral ports), are checked, their snapshots written or accepted, and their reports
 //! streamed to the reporters in scenario order, so output never depends on scheduling.
 
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ use crate::plan::{Case, Plan};
 use crate::project::Project;
 use crate::report::{CaseReport, Event, Reporter, SnapshotAction, SnapshotReport, Summary};
 use crate::snapshot;
+use crate::workers::{Abandoned, Workers};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -26,27 +27,47 @@ pub struct RunOptions {
     pub strict: bool,
 }
 
-/// Build the runtime and run every case of `plan`.
+/// Run every case of `plan`.
 pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut [&mut dyn Reporter]) -> Result<Summary, Error> {
     let jobs = options.jobs.max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(jobs)
-        .enable_all()
+    watchdog_runtime()?.block_on(run_cases(project, plan, options, jobs, reporters))
+}
+
+/// The calling thread's runtime: it only dispatches cases to workers and keeps their time, so it
+/// stays responsive whatever a case does.
+fn watchdog_runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
-        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_cases(project, plan, options, jobs, reporters))
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))
+}
+
+/// How long past its own limit a case may take to report before it is given up as stuck: the
+/// limit already stopped the flow if the flow could be stopped; this covers checking and writing.
+const STUCK_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl std::fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Abandoned::Panicked(message) => write!(f, "the harness crashed running this scenario ({message}); this is a bug in the harness, please report it"),
+            Abandoned::Stuck(waited) => write!(
+                f,
+                "flow did not finish within {} and could not be stopped: it is busy computing, most likely a jq expression that never ends (`repeat`, `until`, `range` without an end, recursion); the case was abandoned",
+                crate::duration::format(waited.saturating_sub(STUCK_GRACE))
+            ),
+        }
+    }
 }
 
 async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: usize, reporters: &mut [&mut dyn Reporter]) -> Result<Summary, Error> {
     let started = Instant::now();
-    let shared = Arc::new(Shared::new(project)?);
     emit(reporters, &Event::Started { cases: plan.cases.len(), jobs })?;
     let mut reports = Vec::with_capacity(plan.cases.len());
-    let options = options.clone();
-    in_order(&plan.cases, jobs, shared, move |case, shared| {
+    let options = Arc::new(options.clone());
+    in_order(project, &plan.cases, jobs, move |case, shared| {
         let options = options.clone();
         async move { run_case(&case, &shared, &options).await }
-    }, crashed_report, |report| {
+    }, abandoned_report, |report| {
         emit(reporters, &Event::CaseFinished { report: &report })?;
         reports.push(report);
         Ok(())
@@ -57,40 +78,40 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: u
     Ok(summary)
 }
 
-/// Run `task` for every case, `jobs` at a time on the runtime's threads, and hand the results to
-/// `done` in case order (early finishers wait for those before them). A task that panics becomes
-/// `crashed(case, message)`, so one broken case does not take the run down with it.
+/// Run `task` for every case, `jobs` at a time on worker threads, and hand the results to `done`
+/// in case order (early finishers wait for those before them). A task that panics, or is still
+/// busy well past the case's limit, becomes `abandoned(case, why)`, so one broken case neither
+/// takes the run down with it nor hangs it.
 async fn in_order<T, F, Fut>(
+    project: &Project,
     cases: &[Arc<Case>],
     jobs: usize,
-    shared: Arc<Shared>,
     task: F,
-    crashed: impl Fn(&Case, String) -> Result<T, Error>,
+    abandoned: impl Fn(&Case, Abandoned) -> Result<T, Error>,
     mut done: impl FnMut(T) -> Result<(), Error>,
 ) -> Result<(), Error>
 where
     T: Send + 'static,
-    F: Fn(Arc<Case>, Arc<Shared>) -> Fut,
-    Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    F: Fn(Arc<Case>, Arc<Shared>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, Error>>,
 {
+    let workers = Workers::new(project.root.clone());
     let mut results = futures_util::stream::iter(cases.iter().cloned().enumerate())
         .map(|(index, case)| {
-            let handle = tokio::spawn(task(case, shared.clone()));
-            async move { (index, handle.await) }
+            let task = task.clone();
+            let workers = &workers;
+            async move {
+                let patience = case.timeout + STUCK_GRACE;
+                (index, workers.run(patience, move |shared| task(case, shared)).await)
+            }
         })
         .buffer_unordered(jobs.max(1));
     let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
     let mut next = 0;
-    while let Some((index, joined)) = results.next().await {
-        let result = match joined {
+    while let Some((index, outcome)) = results.next().await {
+        let result = match outcome? {
             Ok(result) => result?,
-            Err(e) => {
-                let message = match e.try_into_panic() {
-                    Ok(payload) => payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default(),
-                    Err(e) => e.to_string(),
-                };
-                crashed(&cases[index], message)?
-            }
+            Err(why) => abandoned(&cases[index], why)?,
         };
         waiting.insert(index, result);
         while let Some(result) = waiting.remove(&next) {
@@ -110,19 +131,13 @@ pub struct Evaluated {
 
 /// Execute and check `cases` (no snapshot is written), in case order.
 pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: bool) -> Result<Vec<Evaluated>, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(jobs.max(1))
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let shared = Arc::new(Shared::new(project)?);
+    watchdog_runtime()?.block_on(async {
         let mut out = Vec::with_capacity(cases.len());
-        in_order(cases, jobs, shared, move |case, shared| async move {
+        in_order(project, cases, jobs, move |case, shared| async move {
             let execution = execute::execute(&case, &shared).await?;
             let verdict = check::check(&case, &execution, strict);
             Ok(Evaluated { case, execution, verdict })
-        }, |case, message| Err(Error::Environment(format!("the harness crashed running {}: {message}", case.id))), |e| {
+        }, |case, why| Err(Error::Environment(format!("{}: {why}", case.id))), |e| {
             out.push(e);
             Ok(())
         })
@@ -131,8 +146,9 @@ pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: boo
     })
 }
 
-/// The report of a case whose task panicked: a failure that says so, instead of a crashed run.
-fn crashed_report(case: &Case, message: String) -> Result<CaseReport, Error> {
+/// The report of a case whose task panicked or was abandoned: a failure that says so, instead of a
+/// crashed or hung run.
+fn abandoned_report(case: &Case, why: Abandoned) -> Result<CaseReport, Error> {
     Ok(CaseReport {
         id: case.id.clone(),
         file: case.scenario.display.clone(),
@@ -141,8 +157,11 @@ fn crashed_report(case: &Case, message: String) -> Result<CaseReport, Error> {
         tags: case.scenario.spec.tags.clone(),
         versions: case.systems.iter().map(|(k, s)| (*k, s.version.clone())).collect(),
         passed: false,
-        duration: std::time::Duration::ZERO,
-        findings: vec![check::Finding::internal(format!("the harness crashed running this scenario ({message}); this is a bug in the harness, please report it"))],
+        duration: match why {
+            Abandoned::Stuck(waited) => waited,
+            Abandoned::Panicked(_) => std::time::Duration::ZERO,
+        },
+        findings: vec![check::Finding::internal(why.to_string())],
         snapshots: Vec::new(),
         records: Vec::new(),
         waits: Vec::new(),
