@@ -149,26 +149,32 @@ pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: boo
 /// The report of a case whose task panicked or was abandoned: a failure that says so, instead of a
 /// crashed or hung run.
 fn abandoned_report(case: &Case, why: Abandoned) -> Result<CaseReport, Error> {
-    Ok(CaseReport {
+    let duration = match why {
+        Abandoned::Stuck(waited) => waited,
+        Abandoned::Panicked(_) => std::time::Duration::ZERO,
+    };
+    Ok(blank_report(case, duration, vec![check::Finding::internal(why.to_string())]))
+}
+
+/// A case's report: who it is and what was found, with nothing recorded yet.
+fn blank_report(case: &Case, duration: std::time::Duration, findings: Vec<check::Finding>) -> CaseReport {
+    CaseReport {
         id: case.id.clone(),
         file: case.scenario.display.clone(),
         flow: case.flow.name.clone(),
         description: case.scenario.spec.description.clone(),
         tags: case.scenario.spec.tags.clone(),
         versions: case.systems.iter().map(|(k, s)| (*k, s.version.clone())).collect(),
-        passed: false,
-        duration: match why {
-            Abandoned::Stuck(waited) => waited,
-            Abandoned::Panicked(_) => std::time::Duration::ZERO,
-        },
-        findings: vec![check::Finding::internal(why.to_string())],
+        passed: findings.iter().all(|f| f.warning),
+        duration,
+        findings,
         snapshots: Vec::new(),
         records: Vec::new(),
         waits: Vec::new(),
         refreshes: BTreeMap::new(),
         requests: 0,
         output: String::new(),
-    })
+    }
 }
 
 fn emit(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) -> Result<(), Error> {
@@ -214,23 +220,14 @@ async fn run_case(case: &Case, shared: &Shared, options: &RunOptions) -> Result<
     if accept {
         findings.retain(|f| !f.kind.is_snapshot_difference());
     }
-    let passed = findings.iter().all(|f| f.warning);
     let run = execution.run;
     Ok(CaseReport {
-        id: case.id.clone(),
-        file: case.scenario.display.clone(),
-        flow: case.flow.name.clone(),
-        description: case.scenario.spec.description.clone(),
-        tags: case.scenario.spec.tags.clone(),
-        versions: case.systems.iter().map(|(k, s)| (*k, s.version.clone())).collect(),
-        passed,
-        duration: execution.duration,
-        findings,
         snapshots,
         records: run.records,
         waits: run.waits,
         refreshes: run.refreshes,
         requests: execution.exchanges.len(),
         output: run.output,
+        ..blank_report(case, execution.duration, findings)
     })
 }
