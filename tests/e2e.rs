@@ -97,7 +97,8 @@ fn renamed_source_field_fails_naming_target_and_source_and_keeps_the_approved_sn
 
 #[test]
 fn snapshots_and_reports_are_identical_with_1_and_8_jobs() {
-    let outputs: Vec<(Vec<(PathBuf, Vec<u8>)>, String, String)> = ["1", "8"]
+    type Files = Vec<(PathBuf, Vec<u8>)>;
+    let outputs: Vec<(Files, String, String)> = ["1", "8"]
         .iter()
         .map(|jobs| {
             let p = project(&["fixtures/failing", "fixtures/many"]);

@@ -514,7 +514,7 @@ fn check_snapshots(case: &Case, exchanges: &[Exchange], strict: bool, findings: 
                 let mut f = Finding::new(CheckKind::Snapshot, format!("what reached {system_label} changed ({} field(s)): {}", changes.len(), slot.display));
                 for c in changes.iter().take(40) {
                     f.details.push(c.describe());
-                    if let Some(source) = explain(c, slot.system, source_system, &sent, &lineage) {
+                    if let Some(source) = explain(c, slot.system, source_system, &sent, lineage) {
                         f.details.push(format!("    fed by {source}"));
                     }
                 }
@@ -532,7 +532,7 @@ fn check_snapshots(case: &Case, exchanges: &[Exchange], strict: bool, findings: 
                     d.warning = !strict;
                     for c in emptied {
                         d.details.push(c.describe());
-                        if let Some(source) = explain(c, slot.system, source_system, &sent, &lineage) {
+                        if let Some(source) = explain(c, slot.system, source_system, &sent, lineage) {
                             d.details.push(format!("    fed by {source}"));
                         }
                     }

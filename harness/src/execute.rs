@@ -103,7 +103,9 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
 /// An external program's retries, as the mocks saw them: the same request again (same system,
 /// method, path and body) and the wall-clock gap before it. Its own timing cannot be virtual.
 fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
-    let mut seen: BTreeMap<(crate::systems::SystemKind, String, String, Vec<u8>), (u32, std::time::Duration)> = BTreeMap::new();
+    // (system, method, path, body) → (attempts so far, when the last one arrived)
+    type SameRequest = (crate::systems::SystemKind, String, String, Vec<u8>);
+    let mut seen: BTreeMap<SameRequest, (u32, std::time::Duration)> = BTreeMap::new();
     let mut waits = Vec::new();
     for e in exchanges {
         let key = (e.system, e.request.method.clone(), e.request.path.clone(), e.request.body.to_vec());

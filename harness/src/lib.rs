@@ -1,3 +1,8 @@
+//! The harness library: load scenarios, run flows against mocked systems, check and report.
+
+// A diagnostic (file, span, snippet) is large, but only ever built on the error path of loading.
+#![allow(clippy::result_large_err)]
+
 pub mod check;
 pub mod clock;
 pub mod coverage;

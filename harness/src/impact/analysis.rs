@@ -79,8 +79,8 @@ impl FlowImpact {
         self.scenarios.iter().flat_map(|s| &s.findings).map(|f| f.severity).min()
     }
 
-    /// Affected target fields across the flow's scenarios: `(system, request, field)` → findings.
-    pub fn fields(&self) -> BTreeMap<(SystemKind, String, String), Vec<(&ScenarioImpact, &FieldImpact)>> {
+    /// Affected target fields across the flow's scenarios, with their findings.
+    pub fn fields(&self) -> BTreeMap<TargetField, Vec<(&ScenarioImpact, &FieldImpact)>> {
         let mut out: BTreeMap<_, Vec<_>> = BTreeMap::new();
         for s in &self.scenarios {
             for f in &s.findings {
@@ -90,6 +90,9 @@ impl FlowImpact {
         out
     }
 }
+
+/// A target field: `(system, request, field)`.
+pub type TargetField = (SystemKind, String, String);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ImpactReport {

@@ -79,7 +79,9 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Vec<FlowLi
     let mut to_ablate: Vec<Arc<Case>> = Vec::new();
     for (name, cases) in &by_flow {
         let flow = &cases[0].flow;
-        let mut fields: BTreeMap<(SystemKind, String), BTreeSet<(SystemKind, String, Evidence)>> = BTreeMap::new();
+        // (target system, field) → {(source system, field, how it is known)}
+        type Sources = BTreeSet<(SystemKind, String, Evidence)>;
+        let mut fields: BTreeMap<(SystemKind, String), Sources> = BTreeMap::new();
         if let FlowKind::Builtin(b) = &flow.kind {
             let base = flow.trigger.split.base_path().unwrap_or_default();
             for (_step, system, l) in b.lineage() {

@@ -126,11 +126,10 @@ fn element(e: &soap::Element) -> Value {
         if SECRET_FIELDS.contains(&e.name.as_str()) && !e.text.is_empty() {
             return json!(REDACTED);
         }
-        if e.name == "CsvData" || looks_like_csv(&e.text) {
-            if let Ok(rows) = soap::csv_rows(&e.text) {
+        if (e.name == "CsvData" || looks_like_csv(&e.text))
+            && let Ok(rows) = soap::csv_rows(&e.text) {
                 return Value::Array(rows.into_iter().map(Value::Object).collect());
             }
-        }
         return json!(e.text);
     }
     let mut map = Map::new();

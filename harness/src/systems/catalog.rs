@@ -171,15 +171,19 @@ struct StubSetFile {
     stubs: Vec<StubSpec>,
 }
 
-type Cache<T> = Mutex<HashMap<PathBuf, Result<Arc<T>, Diagnostic>>>;
+type Loaded<T> = Result<Arc<T>, Diagnostic>;
+type Cache<T> = Mutex<HashMap<PathBuf, Loaded<T>>>;
+
+/// A stub set file's text (for diagnostics) and its stubs.
+pub type StubSet = (String, Vec<StubSpec>);
 
 /// Loads and caches everything under `mocks/`.
 pub struct Catalog {
     root: PathBuf,
     mocks: PathBuf,
-    systems: Mutex<HashMap<(SystemKind, String), Result<Arc<SystemVersion>, Diagnostic>>>,
+    systems: Mutex<HashMap<(SystemKind, String), Loaded<SystemVersion>>>,
     recordings: Cache<Recording>,
-    stub_sets: Cache<(String, Vec<StubSpec>)>,
+    stub_sets: Cache<StubSet>,
     schemas: Cache<Schema>,
     /// For replays at a new version: payloads recorded only at the old version are migrated.
     migration: Option<Migration>,
@@ -380,7 +384,7 @@ impl Catalog {
                     Ok(r) => responses.push(r),
                     Err(ResponseError::Recording(d)) => {
                         let file = answer.file.as_deref().unwrap_or_default();
-                        if d.span.is_none() && file.is_empty() == false {
+                        if d.span.is_none() && !file.is_empty() {
                             errors.push(here(d.message, file));
                         } else {
                             errors.push(d);
@@ -448,10 +452,9 @@ impl Catalog {
         Ok(response)
     }
 
-    /// A shared stub set by name (`mocks/<system>/<version>/stubs/<name>.yaml`), with its text
-    /// for diagnostics.
-    /// With its path and text, for diagnostics about its stubs.
-    pub fn stub_set(&self, system: &SystemVersion, name: &str) -> Result<(PathBuf, Arc<(String, Vec<StubSpec>)>), Diagnostic> {
+    /// A shared stub set by name (`mocks/<system>/<version>/stubs/<name>.yaml`), with its path
+    /// and text for diagnostics about its stubs.
+    pub fn stub_set(&self, system: &SystemVersion, name: &str) -> Result<(PathBuf, Arc<StubSet>), Diagnostic> {
         let rel = format!("stubs/{name}.yaml");
         // A replay at a version without its own stub sets uses the old version's.
         let dir = match &self.migration {

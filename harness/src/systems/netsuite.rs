@@ -200,12 +200,11 @@ impl SystemMock for Mock {
             self.state.lock().expect("netsuite state").revoked.insert(token.to_string());
         }
         // A stubbed 204 create without a Location gets one, as NetSuite always sends it.
-        if response.status == 204 && request.method == "POST" && response.header_value("location").is_none() {
-            if let Some(record) = request.path.strip_prefix(RECORD_PREFIX) {
+        if response.status == 204 && request.method == "POST" && response.header_value("location").is_none()
+            && let Some(record) = request.path.strip_prefix(RECORD_PREFIX) {
                 let id = self.store(record, None, request.json());
                 response.set_header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host()));
             }
-        }
         response
     }
 
