@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::expr::{Seg, path_text};
 use crate::flow::mapping::template_field;
 use crate::flow::TriggerInput;
+use crate::mock::stub::Matcher;
 use crate::plan::{self, Case, Replay};
 use crate::project::Project;
 use crate::run::{self, Evaluated};
@@ -145,12 +146,13 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
     let replayed = run::evaluate(project, &replay_plan.cases, options.jobs, true)?;
     let ablations = ablate(project, options, &version_diff, &baseline)?;
 
+    let schema_changes = SchemaChanges::new(&version_diff);
     let by_id: BTreeMap<&str, &Evaluated> = baseline.iter().map(|e| (e.case.id.as_str(), e)).collect();
     let mut flows: BTreeMap<String, Vec<ScenarioImpact>> = BTreeMap::new();
     for r in &replayed {
         let Some(base) = by_id.get(r.case.id.as_str()) else { continue };
         let traced = ablations.get(&r.case.id);
-        let findings = compare(base, r, &version_diff, traced, options);
+        let findings = compare(base, r, &version_diff, &schema_changes, traced, options);
         let migrated = migrated_payloads(&replay_catalog, &r.case);
         flows.entry(r.case.flow.name.clone()).or_default().push(ScenarioImpact {
             id: r.case.id.clone(),
@@ -271,7 +273,7 @@ fn field_key(c: &Change) -> String {
     if c.field.is_empty() { "(request)".to_string() } else { template_field(&c.field) }
 }
 
-fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, traced: Option<&Traced>, options: &ImpactOptions) -> Vec<FieldImpact> {
+fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, schema_changes: &SchemaChanges, traced: Option<&Traced>, options: &ImpactOptions) -> Vec<FieldImpact> {
     let mut found: BTreeMap<(SystemKind, String, String), FieldImpact> = BTreeMap::new();
     let mut add = |f: FieldImpact| {
         let key = (f.system, f.request.clone(), f.field.clone());
@@ -329,7 +331,7 @@ fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, tra
                 }
             }
             if severity == Severity::Breaking && slot.system == options.system {
-                causes.extend(schema_causes(version_diff, options, &c.request));
+                causes.extend(schema_changes.causes(options, &c.request));
             }
             let causes = merge_causes(causes);
             let evidence = match (&c.old, &c.new, c.field.is_empty()) {
@@ -354,7 +356,7 @@ fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, tra
                 request: format!("{} {}", b.exchange.request.method, b.exchange.request.path),
                 field: body_field(&v.instance_path),
                 severity: Severity::Breaking,
-                causes: schema_causes(version_diff, options, &request),
+                causes: schema_changes.causes(options, &request),
                 evidence: format!("{}: {}", b.schema.file, v.message),
             });
         }
@@ -363,7 +365,7 @@ fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, tra
         let target = case_target(case);
         let mut causes: Vec<String> = traced.and_then(|t| t.get(&(target, "(flow outcome)".to_string()))).into_iter().flatten().map(|c| describe_cause(options, c, "traced by ablation")).collect();
         for e in replay.execution.exchanges.iter().filter(|e| e.system == options.system && e.response.status >= 400) {
-            causes.extend(schema_causes(version_diff, options, &format!("{} {}", e.request.method, e.request.path)));
+            causes.extend(schema_changes.causes(options, &format!("{} {}", e.request.method, e.request.path)));
         }
         let causes = merge_causes(causes);
         add(FieldImpact {
@@ -401,15 +403,36 @@ fn body_field(instance: &str) -> String {
     out
 }
 
-/// Changes of the upgraded system's request schema for `request` (`POST /path`), as causes.
-fn schema_causes(version_diff: &VersionDiff, options: &ImpactOptions, request: &str) -> Vec<String> {
-    let request = request.replace(&options.from, "{version}").replace(&options.to, "{version}");
-    version_diff
-        .changes
-        .iter()
-        .filter(|c| c.source == Source::Schema && crate::mock::stub::Matcher::route_text_matches(&c.scope, &request))
-        .map(|c| format!("{} {}: `{}` {} in {}", options.system, c.scope, c.path, c.kind.as_str(), options.to))
-        .collect()
+/// The upgraded system's request-schema changes, each with its route (`request POST /path/{key}`)
+/// compiled once.
+struct SchemaChanges<'a> {
+    routes: Vec<(Matcher, &'a FieldChange)>,
+}
+
+impl<'a> SchemaChanges<'a> {
+    fn new(version_diff: &'a VersionDiff) -> Self {
+        let routes = version_diff
+            .changes
+            .iter()
+            .filter(|c| c.source == Source::Schema)
+            .filter_map(|c| {
+                let (method, path) = c.scope.trim_start_matches("request ").split_once(' ')?;
+                Some((Matcher::route(method, path).ok()?, c))
+            })
+            .collect();
+        SchemaChanges { routes }
+    }
+
+    /// The changes to the schema of `request` (`POST /path`), as causes.
+    fn causes(&self, options: &ImpactOptions, request: &str) -> Vec<String> {
+        let request = request.replace(&options.from, "{version}").replace(&options.to, "{version}");
+        let Some((method, path)) = request.split_once(' ') else { return Vec::new() };
+        self.routes
+            .iter()
+            .filter(|(route, _)| route.matches_route(method, path))
+            .map(|(_, c)| format!("{} {}: `{}` {} in {}", options.system, c.scope, c.path, c.kind.as_str(), options.to))
+            .collect()
+    }
 }
 
 /// Where the flow's records sit in the trigger payload (`orders[]` for a page of orders).

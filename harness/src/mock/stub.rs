@@ -241,11 +241,9 @@ impl Matcher {
 }
 
 impl Matcher {
-    /// Whether `scope` (`request POST /path/{key}`) is the route of `request` (`POST /path/x`).
-    pub fn route_text_matches(scope: &str, request: &str) -> bool {
-        let Some((method, path)) = scope.trim_start_matches("request ").split_once(' ') else { return false };
-        let Some((req_method, req_path)) = request.split_once(' ') else { return false };
-        Matcher::route(method, path).is_ok_and(|m| m.matches_route(req_method, req_path))
+    /// Whether a request line (method and path alone) is this matcher's route.
+    pub fn matches_route(&self, method: &str, path: &str) -> bool {
+        self.method.as_ref().is_none_or(|m| m == method) && self.path_matches(path)
     }
 }
 

@@ -523,17 +523,3 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &Path, path: &Path, text
         d.relative_to(root)
     })
 }
-
-impl Matcher {
-    /// Whether a request line is this endpoint's route.
-    pub fn matches_route(&self, method: &str, path: &str) -> bool {
-        let probe = crate::mock::RecordedRequest {
-            method: method.to_string(),
-            path: path.to_string(),
-            query: String::new(),
-            headers: Vec::new(),
-            body: Bytes::new(),
-        };
-        self.matches(&probe)
-    }
-}
