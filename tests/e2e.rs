@@ -435,3 +435,37 @@ fn record_lines_of_large_program_output_are_all_read() {
     let out = harness(p.path(), &["run", "scenarios/external/chatty.yaml", "--color", "never"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
 }
+
+#[test]
+fn an_interrupted_run_stops_the_programs_it_started() {
+    let p = project(&["fixtures/external"]);
+    std::fs::write(p.path().join("flows/linger.py"), "import subprocess, time\nsubprocess.Popen(['sleep', '32.9'])\ntime.sleep(30)\n").unwrap();
+    std::fs::write(p.path().join("flows/linger.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, flows/linger.py]\n").unwrap();
+    std::fs::write(
+        p.path().join("scenarios/external/linger.yaml"),
+        "flow: linger\ntimeout: 20s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n",
+    )
+    .unwrap();
+    let lingering = || Command::new("pgrep").args(["-f", "sleep 32.9"]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    let child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "external/linger"])
+        .current_dir(p.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !lingering() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(15), "the program never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"), "{}", String::from_utf8_lossy(&out.stderr));
+    let stopped = std::time::Instant::now();
+    while lingering() {
+        assert!(stopped.elapsed() < std::time::Duration::from_secs(2), "the program's own child outlived the interrupted run");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

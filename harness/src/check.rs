@@ -128,6 +128,8 @@ pub fn check(case: &Case, exec: &Execution, strict: bool) -> Verdict {
     let run = &exec.run;
     let spec = &case.expect.spec;
 
+    findings.extend(exec.mock_crashes.iter().map(Finding::internal));
+
     // Outcome.
     let expected = spec.outcome.unwrap_or(ExpectedOutcome::Succeeded);
     let failures = run.failure_messages();

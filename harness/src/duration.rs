@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+const MAX_SECONDS: f64 = 24.0 * 3600.0;
+
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -17,6 +19,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     };
     if !seconds.is_finite() || seconds < 0.0 {
         return Err(format!("invalid duration `{text}`"));
+    }
+    // A wait or limit over a day is a typo, and would overflow deadlines further on.
+    if seconds > MAX_SECONDS {
+        return Err(format!("duration `{text}` is over the maximum of 24 hours"));
     }
     Ok(Duration::from_secs_f64(seconds))
 }

@@ -20,6 +20,14 @@ pub enum Error {
     /// The machine would not let the harness work: no loopback port, a report file not writable.
     #[error("{0}")]
     Environment(String),
+    /// Stopped by SIGINT (Ctrl-C) or SIGTERM, its programs killed.
+    #[error("interrupted; the programs the scenarios had started were stopped")]
+    Interrupted,
+}
+
+/// The message a panic carried, if it was text.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
 }
 
 impl Error {

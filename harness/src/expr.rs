@@ -152,7 +152,8 @@ impl Expr {
             .map_err(|errors| {
                 let (_, undefined) = errors.into_iter().next().expect("a failed compile reports an error");
                 let (name, kind) = undefined.into_iter().next().expect("undefined symbol");
-                let known = names.names().map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+                // `$xref` carries the tables behind `xref()`; nobody writes it.
+                let known = names.names().filter(|n| *n != "xref").map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
                 let message = match kind.as_str() {
                     "variable" => format!("unknown variable `{name}` (known here: {known})"),
                     k => format!("unknown jq {k} `{name}`"),

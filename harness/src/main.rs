@@ -22,6 +22,8 @@ const EXIT_PASSED: u8 = 0;
 const EXIT_FAILED: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 const EXIT_ENVIRONMENT: u8 = 3;
+/// As shells report a process ended by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(name = "harness", version, about = "Replay recorded Shopify, NetSuite and Peoplevox traffic through mocks, run the integration, and catch what its output lost or changed.")]
@@ -145,6 +147,7 @@ struct LineageArgs {
     /// Write JSON to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Scenarios run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
 }
@@ -154,6 +157,7 @@ struct CoverageArgs {
     /// Write JSON to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Scenarios run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
 }
@@ -167,17 +171,42 @@ fn jobs(jobs: Option<usize>) -> Result<usize, Error> {
     }
 }
 
+/// Standard output that quietly drops what it is given once its reader has gone
+/// (`harness list | head -1`): no panic, and a run still finishes, writes its other reports and
+/// exits with its real code.
+struct Stdout;
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match std::io::stdout().write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match std::io::stdout().flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}
+
+fn out(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    Stdout.write_all(text.as_bytes()).map_err(|e| Error::Environment(format!("cannot write to standard output: {e}")))
+}
+
 /// Print `text` as asked: to FILE, to stdout for `-`, else the terminal rendering.
 fn emit_report(json: &Option<PathBuf>, json_text: impl FnOnce() -> String, terminal: impl FnOnce() -> String) -> Result<(), Error> {
     match json {
-        Some(p) if p.as_os_str() == "-" => print!("{}", json_text()),
+        Some(p) if p.as_os_str() == "-" => out(&json_text()),
         Some(p) => {
             write_file(p, &json_text())?;
-            print!("{}", terminal());
+            out(&terminal())
         }
-        None => print!("{}", terminal()),
+        None => out(&terminal()),
     }
-    Ok(())
 }
 
 fn parse_system(s: &str) -> Result<harness::systems::SystemKind, String> {
@@ -223,6 +252,7 @@ fn main() -> ExitCode {
             let code = match &e {
                 Error::Config(_) | Error::NoProject(_) | Error::Io { .. } | Error::Usage(_) => EXIT_CONFIG,
                 Error::Environment(_) => EXIT_ENVIRONMENT,
+                Error::Interrupted => EXIT_INTERRUPTED,
             };
             match &e {
                 Error::Config(diagnostics) => eprintln!("{diagnostics}\n\nerror: {} problem(s) in the project's files; nothing was run", diagnostics.0.len()),
@@ -277,20 +307,18 @@ fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
 fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
     match cli.command {
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&scenario::json_schema()).expect("schema serialises"));
+            out(&to_json(&scenario::json_schema()))?;
             Ok(EXIT_PASSED)
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "harness", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut Cli::command(), "harness", &mut Stdout);
             Ok(EXIT_PASSED)
         }
         Command::List(args) => {
             let project = open_project(&cli.root)?;
             let plan = select(&project, &args)?;
-            for case in &plan.cases {
-                println!("{}  [{}]  {}", case.id, case.flow.name, case.versions_label());
-            }
+            out(&plan.cases.iter().map(|case| format!("{}  [{}]  {}\n", case.id, case.flow.name, case.versions_label())).collect::<String>())?;
             Ok(EXIT_PASSED)
         }
         Command::Review(args) => {
@@ -305,7 +333,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
                 review::Mode::Interactive
             };
             let stdin = std::io::stdin();
-            review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut std::io::stdout())?;
+            review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut Stdout)?;
             Ok(EXIT_PASSED)
         }
         Command::Lineage(args) => {
@@ -331,6 +359,9 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             if outputs.iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count() > 1 {
                 return Err(Error::Usage("only one of --markdown, --json and --junit can write to standard output (-)".into()));
             }
+            if args.from == args.to {
+                return Err(Error::Usage(format!("--from and --to are both {}: name the version you are upgrading to", args.from)));
+            }
             let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)? };
             let report = harness::impact::analyse(&project, &options)?;
             let mut to_stdout = false;
@@ -341,7 +372,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             ] {
                 match (target, text) {
                     (Some(path), Some(text)) if path.as_os_str() == "-" => {
-                        print!("{text}");
+                        out(&text)?;
                         to_stdout = true;
                     }
                     (Some(path), Some(text)) => write_file(path, &text)?,
@@ -349,7 +380,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
                 }
             }
             if !to_stdout {
-                print!("{}", harness::impact::report::terminal(&report, style));
+                out(&harness::impact::report::terminal(&report, style))?;
             }
             Ok(if report.blocks_upgrade() { EXIT_FAILED } else { EXIT_PASSED })
         }
@@ -362,13 +393,17 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             }
             let options = run::RunOptions { jobs, accept: args.accept, strict: project.strict() && !args.no_strict };
             let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
-            let mut terminal = TerminalReporter::new(std::io::stdout(), style, !args.no_times);
+            let mut terminal = TerminalReporter::new(Stdout, style, !args.no_times);
+            // Written at the end; a path that cannot be written should stop the run before it starts.
+            if let Some(p) = &args.junit {
+                create_file(p)?;
+            }
             let mut junit = args.junit.clone().map(|p| JunitReporter::new(p, "harness"));
             let mut json_file = match &args.json {
                 Some(p) if !json_to_stdout => Some(JsonReporter::new(create_file(p)?)),
                 _ => None,
             };
-            let mut json_stdout = json_to_stdout.then(|| JsonReporter::new(std::io::stdout()));
+            let mut json_stdout = json_to_stdout.then(|| JsonReporter::new(Stdout));
             let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
             if let Some(j) = json_stdout.as_mut() {
                 reporters.push(j);

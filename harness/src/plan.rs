@@ -85,9 +85,38 @@ pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
 }
 
 /// [`build`] with a given catalog (which may migrate payloads) and an optional replay.
+/// A default version in harness.yaml that has no recording, reported there rather than at the
+/// `system.yaml` it would need.
+fn unrecorded_default_versions(project: &Project, catalog: &Catalog) -> Vec<Diagnostic> {
+    let config = project.root.join(crate::project::CONFIG_FILE);
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    let mut out = Vec::new();
+    for (kind, version) in &project.settings.systems {
+        let recorded = catalog.versions(*kind);
+        if recorded.contains(version) {
+            continue;
+        }
+        let help = match did_you_mean(version, recorded.iter().map(String::as_str)) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("recorded {kind} versions: {}", if recorded.is_empty() { "none".to_string() } else { recorded.join(", ") }),
+        };
+        let at = text.find(&format!("{kind}:")).and_then(|k| text[k..].find(version.as_str()).map(|v| k + v)).unwrap_or(0);
+        out.push(
+            Diagnostic::new(&config, format!("default {kind} version `{version}` is not recorded (no mocks/{kind}/{version}/system.yaml)"))
+                .at_offset(&text, at, version.len())
+                .help(help)
+                .relative_to(&project.root),
+        );
+    }
+    out
+}
+
 pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, replay: Option<&Replay>) -> Result<Plan, Error> {
     let files = scenario::discover(project, paths)?;
     let mut errors = Diagnostics::default();
+    for d in unrecorded_default_versions(project, &catalog) {
+        errors.push(d);
+    }
     let mut parsed = Vec::new();
     for file in &files {
         match scenario::load(project, file) {

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 
 use crate::check::{self, SnapshotState};
 use crate::error::Error;
-use crate::execute::{self, Shared};
+use crate::execute;
 use crate::plan::{Case, Plan};
 use crate::project::Project;
 use crate::report::{CaseReport, Event, Reporter, SnapshotAction, SnapshotReport, Summary};
@@ -30,16 +30,49 @@ pub struct RunOptions {
 /// Run every case of `plan`.
 pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut [&mut dyn Reporter]) -> Result<Summary, Error> {
     let jobs = options.jobs.max(1);
-    watchdog_runtime()?.block_on(run_cases(project, plan, options, jobs, reporters))
+    dispatch(run_cases(project, plan, options, jobs, reporters))
 }
 
-/// The calling thread's runtime: it only dispatches cases to workers and keeps their time, so it
-/// stays responsive whatever a case does.
-fn watchdog_runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+/// Drive `work` on the calling thread, which only dispatches cases to workers and keeps their
+/// time, so it stays responsive whatever a case does — also to Ctrl-C and SIGTERM, which stop the
+/// programs the cases started before the harness exits.
+fn dispatch<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
-        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        tokio::select! {
+            done = work => done,
+            _ = interrupted() => {
+                crate::flow::command::kill_running_programs();
+                Err(Error::Interrupted)
+            }
+        }
+    })
+}
+
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            // Without signal handling the default (exit at once) applies.
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// How long past its own limit a case may take to report before it is given up as stuck: the
@@ -55,6 +88,7 @@ impl std::fmt::Display for Abandoned {
                 "flow did not finish within {} and could not be stopped: it is busy computing, most likely a jq expression that never ends (`repeat`, `until`, `range` without an end, recursion); the case was abandoned",
                 crate::duration::format(waited.saturating_sub(STUCK_GRACE))
             ),
+            Abandoned::NotRun { stuck } => write!(f, "not run: {stuck} scenario(s) before it are stuck computing and keep every CPU busy; fix those first"),
         }
     }
 }
@@ -63,11 +97,11 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: u
     let started = Instant::now();
     emit(reporters, &Event::Started { cases: plan.cases.len(), jobs })?;
     let mut reports = Vec::with_capacity(plan.cases.len());
-    let options = Arc::new(options.clone());
-    in_order(project, &plan.cases, jobs, move |case, shared| {
-        let options = options.clone();
-        async move { run_case(&case, &shared, &options).await }
-    }, abandoned_report, |report| {
+    in_order(project, &plan.cases, jobs, options.strict, |case, outcome| {
+        let report = match outcome {
+            Ok(evaluated) => record(evaluated, options)?,
+            Err(why) => abandoned_report(case, why),
+        };
         emit(reporters, &Event::CaseFinished { report: &report })?;
         reports.push(report);
         Ok(())
@@ -78,44 +112,51 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, jobs: u
     Ok(summary)
 }
 
-/// Run `task` for every case, `jobs` at a time on worker threads, and hand the results to `done`
-/// in case order (early finishers wait for those before them). A task that panics, or is still
-/// busy well past the case's limit, becomes `abandoned(case, why)`, so one broken case neither
-/// takes the run down with it nor hangs it.
-async fn in_order<T, F, Fut>(
+/// Execute and check every case, `jobs` at a time on worker threads, and hand the results to
+/// `done` in case order (early finishers wait for those before them). Files are written only by
+/// `done`, on this thread: a case given up on can never write after it was reported.
+///
+/// A case that panics, or is still busy well past its limit, is handed over as abandoned, so one
+/// broken case neither takes the run down with it nor hangs it. Each stuck case keeps a CPU busy;
+/// once as many are stuck as there are CPUs, the remaining cases are not started.
+async fn in_order(
     project: &Project,
     cases: &[Arc<Case>],
     jobs: usize,
-    task: F,
-    abandoned: impl Fn(&Case, Abandoned) -> Result<T, Error>,
-    mut done: impl FnMut(T) -> Result<(), Error>,
-) -> Result<(), Error>
-where
-    T: Send + 'static,
-    F: Fn(Arc<Case>, Arc<Shared>) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Result<T, Error>>,
-{
+    strict: bool,
+    mut done: impl FnMut(&Case, Result<Evaluated, Abandoned>) -> Result<(), Error>,
+) -> Result<(), Error> {
     let workers = Workers::new(project.root.clone());
+    let stuck = std::cell::Cell::new(0);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut results = futures_util::stream::iter(cases.iter().cloned().enumerate())
         .map(|(index, case)| {
-            let task = task.clone();
-            let workers = &workers;
+            let (workers, stuck) = (&workers, &stuck);
             async move {
+                if stuck.get() >= cpus {
+                    return (index, Ok(Err(Abandoned::NotRun { stuck: stuck.get() })));
+                }
                 let patience = case.timeout + STUCK_GRACE;
-                (index, workers.run(patience, move |shared| task(case, shared)).await)
+                let outcome = workers
+                    .run(patience, move |shared| async move {
+                        let execution = execute::execute(&case, &shared).await?;
+                        let verdict = check::check(&case, &execution, strict);
+                        Ok(Evaluated { case, execution, verdict })
+                    })
+                    .await;
+                if let Ok(Err(Abandoned::Stuck(_))) = outcome {
+                    stuck.set(stuck.get() + 1);
+                }
+                (index, outcome)
             }
         })
         .buffer_unordered(jobs.max(1));
-    let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
+    let mut waiting: BTreeMap<usize, Result<Evaluated, Abandoned>> = BTreeMap::new();
     let mut next = 0;
     while let Some((index, outcome)) = results.next().await {
-        let result = match outcome? {
-            Ok(result) => result?,
-            Err(why) => abandoned(&cases[index], why)?,
-        };
-        waiting.insert(index, result);
+        waiting.insert(index, outcome?);
         while let Some(result) = waiting.remove(&next) {
-            done(result)?;
+            done(&cases[next], result)?;
             next += 1;
         }
     }
@@ -131,14 +172,10 @@ pub struct Evaluated {
 
 /// Execute and check `cases` (no snapshot is written), in case order.
 pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: bool) -> Result<Vec<Evaluated>, Error> {
-    watchdog_runtime()?.block_on(async {
+    dispatch(async {
         let mut out = Vec::with_capacity(cases.len());
-        in_order(project, cases, jobs, move |case, shared| async move {
-            let execution = execute::execute(&case, &shared).await?;
-            let verdict = check::check(&case, &execution, strict);
-            Ok(Evaluated { case, execution, verdict })
-        }, |case, why| Err(Error::Environment(format!("{}: {why}", case.id))), |e| {
-            out.push(e);
+        in_order(project, cases, jobs.max(1), strict, |case, outcome| {
+            out.push(outcome.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
             Ok(())
         })
         .await?;
@@ -148,12 +185,12 @@ pub fn evaluate(project: &Project, cases: &[Arc<Case>], jobs: usize, strict: boo
 
 /// The report of a case whose task panicked or was abandoned: a failure that says so, instead of a
 /// crashed or hung run.
-fn abandoned_report(case: &Case, why: Abandoned) -> Result<CaseReport, Error> {
+fn abandoned_report(case: &Case, why: Abandoned) -> CaseReport {
     let duration = match why {
         Abandoned::Stuck(waited) => waited,
-        Abandoned::Panicked(_) => std::time::Duration::ZERO,
+        Abandoned::Panicked(_) | Abandoned::NotRun { .. } => std::time::Duration::ZERO,
     };
-    Ok(blank_report(case, duration, vec![check::Finding::internal(why.to_string())]))
+    blank_report(case, duration, vec![check::Finding::internal(why.to_string())])
 }
 
 /// A case's report: who it is and what was found, with nothing recorded yet.
@@ -184,9 +221,10 @@ fn emit(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) -> Result<(), Er
     Ok(())
 }
 
-async fn run_case(case: &Case, shared: &Shared, options: &RunOptions) -> Result<CaseReport, Error> {
-    let execution = execute::execute(case, shared).await?;
-    let verdict = check::check(case, &execution, options.strict);
+/// Write (or accept) a checked case's snapshots, as the options say, and make its report.
+fn record(evaluated: Evaluated, options: &RunOptions) -> Result<CaseReport, Error> {
+    let Evaluated { case, execution, verdict } = evaluated;
+    let case = &*case;
     let accept = options.accept && verdict.passed_except_snapshots();
 
     let mut snapshots = Vec::new();
@@ -196,16 +234,12 @@ async fn run_case(case: &Case, shared: &Shared, options: &RunOptions) -> Result<
         let action = match result.state {
             SnapshotState::Matches => {
                 // A pending file from an earlier run is stale once the output matches again.
-                if pending.exists() {
-                    std::fs::remove_file(&pending).map_err(io)?;
-                }
+                remove_if_present(&pending).map_err(io)?;
                 SnapshotAction::Unchanged
             }
             _ if accept => {
                 snapshot::write_atomic(&slot.path, &result.produced.render()).map_err(io)?;
-                if pending.exists() {
-                    std::fs::remove_file(&pending).map_err(io)?;
-                }
+                remove_if_present(&pending).map_err(io)?;
                 SnapshotAction::Accepted
             }
             _ => {
@@ -230,4 +264,11 @@ async fn run_case(case: &Case, shared: &Shared, options: &RunOptions) -> Result<
         output: run.output,
         ..blank_report(case, execution.duration, findings)
     })
+}
+
+fn remove_if_present(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }

@@ -298,7 +298,26 @@ pub fn discover(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, cr
         let candidates = [from_cwd.clone(), yaml(&from_cwd), from_scenarios.clone(), yaml(&from_scenarios)];
         let abs = candidates.into_iter().find(|c| c.exists()).unwrap_or_else(|| p.clone());
         if abs.is_dir() {
-            out.extend(project::yaml_files_under(&abs).map_err(|e| crate::error::Error::io(&abs, e))?);
+            let scenarios = std::fs::canonicalize(project.scenarios_dir()).unwrap_or_else(|_| project.scenarios_dir());
+            let dir = std::fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
+            // The project root (or any folder holding scenarios/) means every scenario; a folder
+            // elsewhere holds none, and walking it (`/`) could take for ever.
+            let dir = if scenarios.starts_with(&dir) {
+                scenarios
+            } else if dir.starts_with(&scenarios) {
+                dir
+            } else {
+                return Err(crate::error::Error::Usage(format!(
+                    "{} is not inside the project's scenarios folder ({}), where scenario files live",
+                    p.display(),
+                    project::display_path(&project.root, &project.scenarios_dir())
+                )));
+            };
+            let found = project::yaml_files_under(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
+            if found.is_empty() {
+                return Err(crate::error::Error::Usage(format!("no scenario files under {}", p.display())));
+            }
+            out.extend(found);
         } else if abs.is_file() {
             out.push(abs);
         } else {

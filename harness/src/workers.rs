@@ -22,6 +22,8 @@ pub enum Abandoned {
     Panicked(String),
     /// Still busy this long after it started.
     Stuck(Duration),
+    /// Not started: this many cases are stuck, one CPU each, and that is every CPU.
+    NotRun { stuck: usize },
 }
 
 /// Idle workers, started on demand and reused.
@@ -44,7 +46,7 @@ impl Workers {
     pub async fn run<T, Fut>(&self, patience: Duration, task: impl FnOnce(Arc<Shared>) -> Fut + Send + 'static) -> Result<Result<T, Abandoned>, Error>
     where
         T: Send + 'static,
-        Fut: Future<Output = T>,
+        Fut: Future<Output = Result<T, Error>>,
     {
         let worker = self.idle.lock().expect("idle workers").pop();
         let worker = match worker {
@@ -54,20 +56,18 @@ impl Workers {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |runtime, shared| {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(task(shared.clone()))));
-            let _ = reply.send(outcome.map_err(|payload| {
-                Abandoned::Panicked(payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default())
-            }));
+            let _ = reply.send(outcome.map_err(|payload| Abandoned::Panicked(crate::error::panic_message(&*payload))));
         });
         worker.jobs.send(job).map_err(|_| Error::Environment("a case worker thread has died".into()))?;
-        Ok(match tokio::time::timeout(patience, answer).await {
+        match tokio::time::timeout(patience, answer).await {
             Ok(Ok(Ok(result))) => {
                 self.idle.lock().expect("idle workers").push(worker);
-                Ok(result)
+                result.map(Ok)
             }
-            Ok(Ok(Err(panicked))) => Err(panicked),
-            Ok(Err(_)) => Err(Abandoned::Panicked("the case worker thread died".into())),
-            Err(_) => Err(Abandoned::Stuck(patience)),
-        })
+            Ok(Ok(Err(panicked))) => Ok(Err(panicked)),
+            Ok(Err(_)) => Ok(Err(Abandoned::Panicked("the case worker thread died".into()))),
+            Err(_) => Ok(Err(Abandoned::Stuck(patience))),
+        }
     }
 
     fn start(&self) -> Result<Worker, Error> {

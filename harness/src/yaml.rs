@@ -16,7 +16,7 @@ pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnost
 
 fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     let raw = error.to_string();
-    let message = strip_location(&raw);
+    let message = plain_words(&strip_location(&raw));
     let mut diagnostic = Diagnostic::new(file, message.clone());
     if let Some(loc) = error.location() {
         let (line, column) = (loc.line() as usize, loc.column() as usize);
@@ -51,6 +51,28 @@ fn strip_location(message: &str) -> String {
     match first.rfind(" at line ") {
         Some(i) if first[i..].contains(", column ") => first[..i].to_string(),
         _ => first.to_string(),
+    }
+}
+
+/// The parser's and serde's phrases, in the words of someone writing a scenario.
+fn plain_words(message: &str) -> String {
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(", set DuplicateKeyPolicy").next().unwrap_or(key);
+        return format!("duplicate key `{key}`");
+    }
+    if let Some(name) = message.strip_prefix("data did not match any variant of untagged enum ") {
+        return match name.trim() {
+            "RecordExpect" => "expected a record outcome: `delivered`, `filtered`, `dead-lettered`, `not-processed`, or `{outcome: …, reason: …}`".into(),
+            "Versions" => "expected a version, or a list of versions".into(),
+            _ => "this value has none of the accepted shapes (see `harness schema`)".into(),
+        };
+    }
+    match message {
+        "expected sequence start" => "expected a list (`[a, b]`, or lines starting with `- `)".into(),
+        "expected mapping start" => "expected a mapping (`key: value` lines, or `{key: value}`)".into(),
+        "expected string scalar" => "expected a text value".into(),
+        "unexpected end of input" => "the file ends where a value was expected (is it empty?)".into(),
+        other => other.to_string(),
     }
 }
 
@@ -111,6 +133,16 @@ mod tests {
         assert_eq!(d.message, "unknown field `versoin`");
         assert_eq!(d.location(), "a.yaml:2:1");
         assert_eq!(d.label.as_deref(), Some("did you mean `version`?"));
+    }
+
+    #[test]
+    fn library_phrases_become_plain_words() {
+        let d = parse::<Address>(Path::new("a.yaml"), "country_code: GB\nversion: x\ncountry_code: FR\n").unwrap_err();
+        assert_eq!(d.message, "duplicate key `country_code`");
+        let d = parse::<Address>(Path::new("a.yaml"), "country_code: GB\nversion: x\nlines: {a: b}\n").unwrap_err();
+        assert!(d.message.starts_with("expected a list"), "{}", d.message);
+        let d = parse::<Address>(Path::new("a.yaml"), "").unwrap_err();
+        assert!(!d.message.contains("end of input"), "{}", d.message);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! and what reached the mocks are judged. It runs in its own process group, killed whole when the
 //! time limit passes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -36,6 +36,8 @@ pub struct Env {
     pub timeout: Duration,
 }
 
+/// Hosts a program must reach without a proxy.
+const LOOPBACK: &str = "127.0.0.1,localhost";
 /// Most of a program's output kept for reports.
 const OUTPUT_LIMIT: usize = 64 * 1024;
 /// Most of its output read at all (record lines of large batches included).
@@ -78,6 +80,9 @@ impl CommandFlow {
             // As Peoplevox fills a callback URL template: `TrackingNumber=…&SalesOrderNumber=…`.
             .env("HARNESS_TRIGGER_QUERY", crate::http::encode_query(&trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()))
             .env("HARNESS_NOW", crate::clock::rfc3339(crate::clock::EPOCH));
+        // The mocks are on loopback: a proxy configured for the machine must not stand between.
+        let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).map_or_else(|_| LOOPBACK.to_string(), |v| format!("{v},{LOOPBACK}"));
+        command.env("NO_PROXY", &no_proxy).env("no_proxy", &no_proxy);
 
         let shown = self.argv.join(" ");
         let mut child = match command.spawn() {
@@ -86,7 +91,7 @@ impl CommandFlow {
         };
         // However this run ends — done, timed out here or cancelled by the scenario's limit — the
         // program and everything it started go with it.
-        let _group = GroupKill(child.id());
+        let _group = GroupKill::new(child.id());
         let mut stdin = child.stdin.take();
         let body = trigger.body.clone();
         let feed = async move {
@@ -98,38 +103,43 @@ impl CommandFlow {
         };
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
         let outcome = tokio::time::timeout(limit, async {
-            let (_, out, err, status) = tokio::join!(feed, read_limited(stdout.as_mut()), read_limited(stderr.as_mut()), child.wait());
-            (out, err, status)
+            let (_, _, _, status) = tokio::join!(feed, read_limited(stdout.as_mut(), &mut out), read_limited(stderr.as_mut(), &mut err), child.wait());
+            status
         })
         .await;
-        let Ok((out, err, status)) = outcome else {
-            let mut run = FlowRun::failed(String::new());
-            run.status = RunStatus::TimedOut(limit);
-            return run;
-        };
+        let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
         let records = parse_records(&out);
-        let output = format!("{out}{err}");
-        let status = match status {
-            Ok(s) if s.success() => RunStatus::Completed,
-            Ok(s) => {
-                let how = match s.code() {
-                    Some(code) => format!("exited with status {code}"),
-                    None => "was killed by a signal".to_string(),
-                };
-                // The last thing a failing program says is usually why (an exception, an error line).
-                let last = err.lines().rev().find(|l| !l.trim().is_empty()).map_or(String::new(), |l| format!(": {}", l.trim()));
-                RunStatus::Failed(format!("`{shown}` {how}{last}"))
-            }
-            Err(e) => RunStatus::Failed(format!("`{shown}` could not be waited for: {e}")),
+        let output = truncate(format!("{out}{err}"));
+        let status = match outcome {
+            Err(_) => RunStatus::TimedOut(limit),
+            Ok(status) => exit_status(status, &shown, &err),
         };
-        FlowRun { status, records, missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: truncate(output) }
+        FlowRun { status, records, missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output }
     }
 }
 
-async fn read_limited<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) -> String {
-    let Some(reader) = reader else { return String::new() };
-    let mut buf = Vec::new();
+/// What the program's exit says about the flow.
+fn exit_status(status: std::io::Result<std::process::ExitStatus>, shown: &str, err: &str) -> RunStatus {
+    match status {
+        Ok(s) if s.success() => RunStatus::Completed,
+        Ok(s) => {
+            let how = match s.code() {
+                Some(code) => format!("exited with status {code}"),
+                None => "was killed by a signal".to_string(),
+            };
+            // The last thing a failing program says is usually why (an exception, an error line).
+            let last = err.lines().rev().find(|l| !l.trim().is_empty()).map_or(String::new(), |l| format!(": {}", l.trim()));
+            RunStatus::Failed(format!("`{shown}` {how}{last}"))
+        }
+        Err(e) => RunStatus::Failed(format!("`{shown}` could not be waited for: {e}")),
+    }
+}
+
+/// Read into `buf`, which the caller owns so that what was read survives a timeout.
+async fn read_limited<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>, buf: &mut Vec<u8>) {
+    let Some(reader) = reader else { return };
     let mut chunk = [0u8; 8192];
     loop {
         match reader.read(&mut chunk).await {
@@ -138,7 +148,6 @@ async fn read_limited<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) -
             Ok(_) => {}
         }
     }
-    String::from_utf8_lossy(&buf).into_owned()
 }
 
 fn truncate(mut s: String) -> String {
@@ -155,17 +164,43 @@ fn truncate(mut s: String) -> String {
 
 /// Kills the program's process group when dropped. A group whose processes all ended is gone, and
 /// the signal then reaches no one.
-struct GroupKill(Option<u32>);
+struct GroupKill(Option<i32>);
+
+/// Process groups of the programs running now, for `kill_running_programs`.
+static RUNNING: std::sync::Mutex<BTreeSet<i32>> = std::sync::Mutex::new(BTreeSet::new());
+
+impl GroupKill {
+    fn new(pid: Option<u32>) -> GroupKill {
+        let group = pid.and_then(|p| i32::try_from(p).ok());
+        if let Some(g) = group {
+            RUNNING.lock().expect("running programs").insert(g);
+        }
+        GroupKill(group)
+    }
+}
 
 impl Drop for GroupKill {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) with a negative pid signals the process group; it touches no memory.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+        if let Some(group) = self.0 {
+            RUNNING.lock().expect("running programs").remove(&group);
+            kill_group(group);
         }
+    }
+}
+
+/// Kill every program the harness started that is still running, with what they started: their
+/// own process groups do not get the terminal's Ctrl-C, and an interrupted run drops no guards.
+pub fn kill_running_programs() {
+    for group in std::mem::take(&mut *RUNNING.lock().expect("running programs")) {
+        kill_group(group);
+    }
+}
+
+fn kill_group(group: i32) {
+    #[cfg(unix)]
+    // SAFETY: kill(2) with a negative pid signals the process group; it touches no memory.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
     }
 }
 

@@ -28,6 +28,8 @@ use crate::systems::{SystemKind, SystemMock};
 pub struct ExchangeLog {
     next_seq: AtomicUsize,
     exchanges: Mutex<Vec<Exchange>>,
+    /// Requests a mock crashed on: the client only saw the connection drop.
+    crashes: Mutex<Vec<String>>,
 }
 
 impl ExchangeLog {
@@ -39,6 +41,13 @@ impl ExchangeLog {
     pub fn take(&self) -> Vec<Exchange> {
         let mut all = std::mem::take(&mut *self.exchanges.lock().expect("exchange log lock"));
         all.sort_by_key(|e| e.seq);
+        all
+    }
+
+    /// Why mocks crashed, if any did; emptied like `take`.
+    pub fn take_crashes(&self) -> Vec<String> {
+        let mut all = std::mem::take(&mut *self.crashes.lock().expect("exchange log lock"));
+        all.sort();
         all
     }
 
@@ -94,12 +103,23 @@ pub async fn start(
             tokio::select! {
                 _ = &mut rx => break,
                 accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                    let Ok((stream, _)) = accepted else {
+                        // Out of file descriptors, say: retrying at once would only spin.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let state = state.clone();
                     connections.spawn(serve(stream, state));
                 }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                    if let Err(e) = joined
+                        && e.is_panic()
+                    {
+                        let message = crate::error::panic_message(&*e.into_panic());
+                        state.log.crashes.lock().expect("exchange log lock").push(format!("the {system} mock crashed answering a request ({message}); this is a bug in the harness, please report it"));
+                    }
+                }
             }
         }
     });

@@ -97,10 +97,11 @@ impl Reporter for JunitReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         if let Event::Finished { summary } = event {
             let xml = Self::render(&self.name, &summary.cases, summary.duration).map_err(std::io::Error::other)?;
+            let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display()));
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(named)?;
             }
-            std::fs::write(&self.path, xml)?;
+            std::fs::write(&self.path, xml).map_err(named)?;
         }
         Ok(())
     }

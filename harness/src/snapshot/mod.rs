@@ -9,6 +9,7 @@
 pub mod canonical;
 
 use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -54,11 +55,11 @@ impl Snapshot {
             )
         };
         let mut lines = text.split_inclusive('\n');
-        if lines.next().map(str::trim_end) != Some("---") {
+        let first = lines.next().unwrap_or_default();
+        if first.trim_end() != "---" {
             return Err(fail(1, "the first line must be `---`"));
         }
-        let mut header = Vec::new();
-        let mut line_no = 1;
+        let (mut line_no, mut header_len) = (1, first.len());
         let mut closed = false;
         for line in lines.by_ref() {
             line_no += 1;
@@ -66,25 +67,27 @@ impl Snapshot {
                 closed = true;
                 break;
             }
-            let Some((k, v)) = line.trim_end().split_once(':') else {
-                return Err(fail(line_no, "header lines are `key: value`"));
-            };
-            header.push((k.trim().to_string(), unquote(v.trim())));
+            header_len += line.len();
         }
         if !closed {
             return Err(fail(line_no, "the header is not closed by a `---` line"));
         }
-        if header.is_empty() {
-            return Err(fail(line_no, "the header is empty (insta needs at least `source:`)"));
-        }
+        // The header with its opening `---` is a YAML document whose lines are the file's.
+        let header: BTreeMap<String, Value> = crate::yaml::parse(path, &text[..header_len]).map_err(|d| Diagnostic {
+            message: format!("malformed snapshot header: {}", d.message),
+            ..d
+        })?;
+        let get = |key: &str| header.get(key).and_then(Value::as_str).map(str::to_string);
+        let Some(source) = get("source") else {
+            return Err(fail(2, "the header has no `source:` (insta needs it)"));
+        };
         let body: String = lines.collect();
         let json: Value = serde_json::from_str(&body).map_err(|e| {
             let line = line_no + e.line();
             Diagnostic::new(path, format!("malformed snapshot body: {}", e.to_string().rsplit_once(" at line ").map_or(e.to_string(), |(m, _)| m.to_string())))
                 .at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1))
         })?;
-        let get = |key: &str| header.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
-        Ok(Snapshot { source: get("source"), description: get("description"), expression: get("expression"), body, json })
+        Ok(Snapshot { source, description: get("description").unwrap_or_default(), expression: get("expression").unwrap_or_default(), body, json })
     }
 }
 
@@ -122,14 +125,6 @@ impl serde::Serialize for EntryOrder<'_> {
 
 fn yaml_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
-}
-
-fn unquote(v: &str) -> String {
-    if v.starts_with('"') {
-        serde_json::from_str(v).unwrap_or_else(|_| v.trim_matches('"').to_string())
-    } else {
-        v.trim_matches('\'').to_string()
-    }
 }
 
 /// `snapshots/<id>.<system>.snap`

@@ -322,6 +322,9 @@ impl Catalog {
                 .at_offset(&text, at("\"version\""), 9)
                 .relative_to(&self.root));
             }
+            if let Some((message, needle)) = unsendable(file.status, &file.headers) {
+                return Err(Diagnostic::new(&path, message).at_offset(&text, at(&needle), needle.len()).relative_to(&self.root));
+            }
             let (json, body) = match (file.body, file.body_text) {
                 (Some(_), Some(_)) => {
                     return Err(Diagnostic::new(&path, "a recording has `body` (JSON) or `body_text`, not both")
@@ -438,10 +441,10 @@ impl Catalog {
         } else {
             MockResponse::new(200)
         };
+        if let Some((message, needle)) = unsendable(spec.status, &spec.headers) {
+            return Err(ResponseError::Spec(message, needle));
+        }
         if let Some(status) = spec.status {
-            if !(100..=599).contains(&status) {
-                return Err(ResponseError::Spec(format!("HTTP status {status} is out of range"), status.to_string()));
-            }
             response.status = status;
         }
         for (k, v) in &spec.headers {
@@ -490,6 +493,23 @@ fn migrate(old: &Recording, system: &SystemVersion, m: &Migration) -> Recording 
     meta.endpoint = meta.endpoint.replace(&m.from.version, &system.version);
     meta.provenance = format!("migrated from {} by the version diff: {}", old.file, meta.provenance);
     Recording { file: format!("{} (migrated)", old.file), meta, status: old.status, headers: old.headers.clone(), json, body }
+}
+
+/// Why a written status or header cannot go on the wire (a mock would answer 500 instead of it),
+/// with the text to point at.
+fn unsendable(status: Option<u16>, headers: &BTreeMap<String, String>) -> Option<(String, String)> {
+    if let Some(status) = status.filter(|s| !(100..=599).contains(s)) {
+        return Some((format!("HTTP status {status} is out of range (100–599)"), status.to_string()));
+    }
+    headers.iter().find_map(|(name, value)| {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            Some((format!("`{name}` is not a valid HTTP header name"), name.clone()))
+        } else if http::HeaderValue::from_str(value).is_err() {
+            Some((format!("the value of header `{name}` cannot be sent over HTTP (line breaks or control characters)"), name.clone()))
+        } else {
+            None
+        }
+    })
 }
 
 enum ResponseError {
