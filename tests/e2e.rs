@@ -5,52 +5,12 @@
 //! plus `expected` (exit code and exact stderr). Set `HARNESS_BLESS=1` to rewrite the `expected`
 //! files after an intended change to messages.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A temporary project: the base fixture with `overlays` (folders under tests/) copied on top.
-fn project(overlays: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo().join("tests/fixtures/base"), dir.path());
-    for o in overlays {
-        copy_tree(&repo().join("tests").join(o), dir.path());
-    }
-    dir
-}
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn harness(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the harness binary runs");
-    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&dir.display().to_string(), "[project]");
-    Output { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
-}
+use common::{BUNDLED_DAY, copy_tree, harness, harness_on, harness_with as harness_env, project, repo};
 
 /// JUnit with the run-dependent `time` attributes removed.
 fn junit_without_times(path: &Path) -> String {
@@ -247,13 +207,19 @@ fn bad_inputs_give_located_errors() {
         assert!(!out.stderr.contains("panicked"), "{name} panicked:\n{}", out.stderr);
         let actual = format!("exit: {}\n---\n{}", out.code, out.stderr);
         let expected_path = case.join("expected");
-        if bless {
+        // A case whose `expected` is the message a change still to be merged gives (its `pending`
+        // file says which): reported, not failed, until it passes — then the marker must go.
+        let pending = std::fs::read_to_string(case.join("pending")).ok();
+        if bless && pending.is_none() {
             std::fs::write(&expected_path, &actual).unwrap();
             continue;
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != actual {
-            mismatches.push(format!("── {name}\n--- expected\n{expected}\n--- actual\n{actual}"));
+        match (&pending, expected == actual) {
+            (None, false) => mismatches.push(format!("── {name}\n--- expected\n{expected}\n--- actual\n{actual}")),
+            (Some(why), false) => eprintln!("pending: {name} ({}) does not pass yet", why.trim()),
+            (Some(_), true) => mismatches.push(format!("── {name} passes now: remove tests/bad/{name}/pending")),
+            (None, true) => {}
         }
     }
     assert!(mismatches.is_empty(), "{} case(s) differ (HARNESS_BLESS=1 rewrites them):\n{}", mismatches.len(), mismatches.join("\n"));
@@ -274,7 +240,7 @@ fn bundled_project() -> tempfile::TempDir {
 #[test]
 fn bundled_scenarios_pass() {
     let dir = bundled_project();
-    let out = harness(dir.path(), &["run", "--color", "never", "--junit", "junit.xml"]);
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--junit", "junit.xml"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     xmllint_validates(&dir.path().join("junit.xml"));
 }
@@ -294,7 +260,7 @@ fn duplicates_and_stalled_queues_are_caught() {
 #[test]
 fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
     let dir = bundled_project();
-    let out = harness(dir.path(), &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2023-04", "--json", "-", "--junit", "impact.xml"]);
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2023-04", "--json", "-", "--junit", "impact.xml"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
     let flows = report["flows"].as_array().unwrap();
@@ -327,10 +293,46 @@ fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
     }
     xmllint_validates(&dir.path().join("impact.xml"));
 
-    let clean = harness(dir.path(), &["impact", "--system", "shopify", "--from", "2024-01", "--to", "2025-01", "--color", "never"]);
+    // 2025-07 changed nothing the bundled flows read.
+    let clean = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never"]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
     assert!(clean.stdout.contains("result: clean"), "{}", clean.stdout);
 }
+
+/// The upgrade a shop on 2026-01 must make before January: across 2026-04 the inventory flow's
+/// mutation is refused (no `changeFromQuantity`, no `@idempotent`), the order flow loses the
+/// `checkout_id` it copies (use `checkout_token`), 2026-10 deprecates the `barcode` the lookup
+/// reads; every other flow is clean.
+#[test]
+fn impact_of_2026_01_to_2026_10_names_exactly_the_breaking_and_lost_fields() {
+    let dir = bundled_project();
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2026-01", "--to", "2026-10", "--color", "never", "--json", "report.json"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("impact_2026_01_to_2026_10", out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let mut affected: Vec<String> = report["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["scenarios"].as_array().unwrap().iter().flat_map(move |s| s["findings"].as_array().unwrap().iter().map(move |x| format!("{} {} {}", f["flow"].as_str().unwrap(), x["severity"].as_str().unwrap(), x["field"].as_str().unwrap()))))
+        .collect();
+    affected.sort();
+    affected.dedup();
+    assert_eq!(
+        affected,
+        [
+            "peoplevox-availability-to-shopify breaking (flow outcome)",
+            "peoplevox-availability-to-shopify breaking (request)",
+            "peoplevox-availability-to-shopify deprecated (deprecated use)",
+            "shopify-order-to-netsuite data-loss body.custbody_shopify_checkout_id",
+        ]
+    );
+    let text = report.to_string();
+    for cause in ["`input.quantities[].changeFromQuantity` newly required in 2026-04", "mutation inventorySetQuantities: `@idempotent` newly required in 2026-04", "`checkout_id` removed in 2026-04 (use `checkout_token` instead)"] {
+        assert!(text.contains(cause), "no cause says {cause}");
+    }
+}
+
 
 /// A renamed source field breaks a built-in flow (traced by the mapping and by ablation) and
 /// empties fields of an external program (traced by ablation alone); a field removed from a
@@ -429,7 +431,7 @@ fn record_lines_of_large_program_output_are_all_read() {
     std::fs::write(p.path().join("flows/chatty.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, flows/chatty.py]\n").unwrap();
     std::fs::write(
         p.path().join("scenarios/external/chatty.yaml"),
-        "flow: chatty\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect:\n  records: {\"#2001\": delivered}\n  snapshots: []\n",
+        "flow: chatty\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect:\n  records: {\"#2001\": delivered}\n  requests: [{system: netsuite, path: \"~.*\", count: 0}]\n  snapshots: []\n",
     )
     .unwrap();
     let out = harness(p.path(), &["run", "scenarios/external/chatty.yaml", "--color", "never"]);
@@ -468,4 +470,567 @@ fn an_interrupted_run_stops_the_programs_it_started() {
         assert!(stopped.elapsed() < std::time::Duration::from_secs(2), "the program's own child outlived the interrupted run");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hermetic runs: nothing leaves loopback, no secret in any output, programs see only what they are
+// given and cannot outlive the run.
+// ---------------------------------------------------------------------------------------------
+
+/// `harness` with extra environment variables.
+/// Every file under `dir`, with its text.
+fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// A listener on 127.0.0.2, the stand-in for a foreign host: whether anything connected to it
+/// within `wait`.
+struct Foreign(std::net::TcpListener);
+
+impl Foreign {
+    fn new() -> Foreign {
+        let l = std::net::TcpListener::bind(("127.0.0.2", 0)).expect("127.0.0.2 is loopback on Linux");
+        l.set_nonblocking(true).unwrap();
+        Foreign(l)
+    }
+    fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+    fn contacted(&self) -> bool {
+        self.0.accept().is_ok()
+    }
+}
+
+#[test]
+fn redirects_are_answers_and_paths_cannot_change_the_host() {
+    let foreign = Foreign::new();
+    let p = project(&[]);
+    let stubbed = format!(
+        "description: NetSuite answers the order with a redirect to another host\nflow: orders\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ntrigger: {{file: webhooks/order.json}}\nmocks:\n  netsuite:\n    use: [customer-found]\n    stubs:\n      - match: {{method: POST, path: /services/rest/record/v1/salesOrder}}\n        respond: {{status: 307, headers: {{Location: \"http://127.0.0.2:{}/x\"}}}}\nexpect: {{outcome: failed}}\n",
+        foreign.port()
+    );
+    std::fs::write(p.path().join("scenarios/orders/redirected.yaml"), stubbed).unwrap();
+    // A payload value that becomes the whole path, and one inside a path.
+    let flow = std::fs::read_to_string(p.path().join("flows/orders.yaml")).unwrap();
+    std::fs::write(p.path().join("flows/hole.yaml"), flow.replace("path: /services/rest/record/v1/salesOrder", "path: \"{.note}\"")).unwrap();
+    std::fs::write(p.path().join("flows/inner.yaml"), flow.replace("path: /services/rest/record/v1/salesOrder", "path: \"/services/rest/record/v1/salesOrder/{.note}\"")).unwrap();
+    let order = std::fs::read_to_string(p.path().join("mocks/shopify/2025-01/webhooks/order.json")).unwrap();
+    std::fs::write(p.path().join("mocks/shopify/2025-01/webhooks/at-host.json"), order.replace("Gift wrap, please", &format!("@127.0.0.2:{}/x", foreign.port()))).unwrap();
+    for flow in ["hole", "inner"] {
+        std::fs::write(
+            p.path().join(format!("scenarios/orders/{flow}.yaml")),
+            format!("flow: {flow}\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ntrigger: {{file: webhooks/at-host.json}}\nmocks: {{netsuite: {{use: [customer-found]}}}}\nexpect: {{outcome: failed}}\n"),
+        )
+        .unwrap();
+    }
+    let out = harness(p.path(), &["run", "--color", "never", "--no-times", "--json", "report.json"]);
+    assert!(!foreign.contacted(), "a request reached 127.0.0.2:\n{}", out.stdout);
+    let snap = std::fs::read_to_string(p.path().join("snapshots/orders/redirected.netsuite.snap.new")).expect("a pending snapshot");
+    assert!(snap.contains("\"response\": 307") && snap.contains(&format!("\"location\": \"http://127.0.0.2:{}/x\"", foreign.port())), "{snap}");
+    let report = std::fs::read_to_string(p.path().join("report.json")).unwrap();
+    assert!(report.contains(&format!("request path `@127.0.0.2:{}", foreign.port())) && report.contains("refused"), "{report}");
+    // Inside a path the value is a path segment on the mock: it reached the mock, not 127.0.0.2.
+    assert!(out.stdout.contains("orders/inner"), "{}", out.stdout);
+
+    // Written so in the flow file, it is a configuration error at its place.
+    std::fs::write(p.path().join("flows/hole.yaml"), flow.replace("path: /services/rest/record/v1/salesOrder", &format!("path: \"@127.0.0.2:{}/x\"", foreign.port()))).unwrap();
+    let bad = harness(p.path(), &["run", "--color", "never", "orders/hole"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("a call's `path` starts with `/`") && bad.stderr.contains("--> flows/hole.yaml:"), "{}", bad.stderr);
+    assert!(!foreign.contacted());
+}
+
+const PLANTED_EXTRA: &str = "planted-extra-secret-7f3a";
+const PLANTED_TOKEN: &str = "planted-env-token-91c2";
+const PARENT_SECRET: &str = "parent-only-value-5d4e";
+
+/// An external flow that sees mapped names and passed variables only, and one that leaks every
+/// secret it can into a JSON body, a text body and its output.
+fn hermetic_project() -> tempfile::TempDir {
+    let p = project(&[]);
+    let write = |rel: &str, text: &str| {
+        let path = p.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "flows/probe.py",
+        r#"import os, sys
+want = {"NETSUITE_VERSION": "2025.1", "SHOP_SECRET": "fixture-secret", "HARNESS_TEST_PASSED_ONE": "1"}
+wrong = [k for k, v in want.items() if os.environ.get(k) != v]
+if not os.environ.get("NETSUITE_BASE_URL", "").startswith("http://127.0.0.1:"): wrong.append("NETSUITE_BASE_URL")
+if "HARNESS_TEST_PARENT_SECRET" in os.environ: wrong.append("HARNESS_TEST_PARENT_SECRET is visible")
+if not os.getcwd().endswith("/flows"): wrong.append("cwd " + os.getcwd())
+if not os.environ.get("HARNESS_NETSUITE_URL"): wrong.append("HARNESS_NETSUITE_URL")
+if wrong: sys.exit("wrong environment: " + ", ".join(wrong))
+"#,
+    );
+    write(
+        "flows/probe.yaml",
+        "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, probe.py]\ncwd: flows\nenv: {NETSUITE_BASE_URL: \"{netsuite.url}\", SHOP_SECRET: \"{shopify.app_secret}\", NETSUITE_VERSION: \"{netsuite.version}\"}\npass_env: [HARNESS_TEST_PASSED_*]\n",
+    );
+    write("scenarios/hermetic/probe.yaml", "flow: probe\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: [], requests: [{system: netsuite, path: \"~.*\", count: 0}]}\n");
+    write(
+        "flows/leak.py",
+        r#"import json, os, sys, urllib.request
+note = json.load(sys.stdin)["note"]
+token, secret = os.environ.get("HARNESS_TEST_PLANTED_TOKEN", ""), os.environ["NS_SECRET"]
+text = f"token={token} secret={secret} note={note}".encode()
+req = urllib.request.Request(os.environ["NS"] + "/services/rest/record/v1/note", data=text, method="POST", headers={"Content-Type": "text/plain", "X-Leak": token})
+try:
+    urllib.request.urlopen(req, timeout=5)
+except Exception as e:
+    print("post failed:", e)
+print("leaking", token, secret, note, flush=True)
+print("leaking on stderr", token, secret, note, file=sys.stderr)
+sys.exit(1)
+"#,
+    );
+    write(
+        "flows/leak.yaml",
+        "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, flows/leak.py]\nenv: {NS: \"{netsuite.url}\", NS_SECRET: \"{netsuite.consumer_secret}\"}\npass_env: [HARNESS_TEST_PLANTED_TOKEN]\n",
+    );
+    let order = std::fs::read_to_string(p.path().join("mocks/shopify/2025-01/webhooks/order.json")).unwrap();
+    write("mocks/shopify/2025-01/webhooks/planted.json", &order.replace("Gift wrap, please", PLANTED_EXTRA));
+    write("scenarios/hermetic/leak.yaml", "flow: leak\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/planted.json}\n");
+    // The built-in flow maps the note into a JSON body.
+    write("scenarios/hermetic/json.yaml", "flow: orders\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/planted.json}\nmocks: {netsuite: {use: [customer-found]}}\n");
+    p
+}
+
+#[test]
+fn programs_see_mapped_and_passed_variables_only() {
+    let p = hermetic_project();
+    let out = harness_env(p.path(), &["run", "--color", "never", "hermetic/probe"], &[("HARNESS_TEST_PARENT_SECRET", PARENT_SECRET), ("HARNESS_TEST_PASSED_ONE", "1")]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn no_secret_appears_in_any_output() {
+    let p = hermetic_project();
+    let env = [("HARNESS_TEST_PLANTED_TOKEN", PLANTED_TOKEN), ("HARNESS_TEST_EXTRA", PLANTED_EXTRA)];
+    let out = harness_env(p.path(), &["run", "--color", "never", "--secret", "HARNESS_TEST_EXTRA", "--junit", "out/junit.xml", "--json", "out/report.json", "scenarios/hermetic"], &env);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let json_snap = std::fs::read_to_string(p.path().join("snapshots/hermetic/json.netsuite.snap.new")).expect("the JSON body's snapshot");
+    assert!(json_snap.contains("\"memo\": \"[redacted]\""), "{json_snap}");
+    let text_snap = std::fs::read_to_string(p.path().join("snapshots/hermetic/leak.netsuite.snap.new")).expect("the text body's snapshot");
+    assert!(text_snap.contains("token=[redacted] secret=[redacted] note=[redacted]"), "{text_snap}");
+    assert!(out.stdout.contains("leaking [redacted] [redacted] [redacted]"), "{}", out.stdout);
+    let mut outputs = files_under(&p.path().join("snapshots"));
+    outputs.extend(files_under(&p.path().join("out")));
+    outputs.push(("stdout".into(), out.stdout.clone()));
+    outputs.push(("stderr".into(), out.stderr.clone()));
+    assert!(outputs.len() > 6, "{outputs:?}");
+    for (file, text) in &outputs {
+        for secret in [PLANTED_EXTRA, PLANTED_TOKEN, "harness-consumer-secret", "fixture-secret", "eyJ.ns-access-token"] {
+            assert!(!text.contains(secret), "{secret} in {}:\n{text}", file.display());
+        }
+    }
+    // --secret names a variable that must be set.
+    let unset = harness(p.path(), &["run", "--secret", "HARNESS_TEST_NOT_SET"]);
+    assert_eq!(unset.code, 2, "{}", unset.stderr);
+}
+
+/// Live processes with `arg` in their command line.
+fn pids_with_arg(arg: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes())))
+        .collect()
+}
+
+/// Polls `f` every 20 ms until it holds or `limit` passes.
+fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    for _ in 0..10_000 {
+        if f() {
+            return true;
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn kill_9_of_the_harness_leaves_no_program_behind() {
+    let trials: usize = std::env::var("HARNESS_KILL_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
+    let p = project(&[]);
+    std::fs::write(p.path().join("flows/daemon.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [sh, -c, \"setsid sleep $DAEMON_ARG & exec sleep $PROGRAM_ARG\"]\npass_env: [DAEMON_ARG, PROGRAM_ARG]\n").unwrap();
+    std::fs::write(p.path().join("scenarios/orders/daemon.yaml"), "flow: daemon\ntimeout: 60s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n").unwrap();
+    let mut clean = 0;
+    for trial in 0..trials {
+        let (daemon, program) = (format!("300.{}{trial}", std::process::id()), format!("301.{}{trial}", std::process::id()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["run", "orders/daemon"])
+            .current_dir(p.path())
+            .env("DAEMON_ARG", &daemon)
+            .env("PROGRAM_ARG", &program)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(within(std::time::Duration::from_secs(20), || pids_with_arg(&daemon).len() == 1 && pids_with_arg(&program).len() == 1), "trial {trial}: the program never started");
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        if within(std::time::Duration::from_secs(5), || pids_with_arg(&daemon).is_empty() && pids_with_arg(&program).is_empty()) {
+            clean += 1;
+        } else {
+            for pid in pids_with_arg(&daemon).into_iter().chain(pids_with_arg(&program)) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+    println!("kill -9 trials: {clean}/{trials} left nothing behind");
+    assert_eq!(clean, trials);
+}
+
+#[test]
+fn isolation_network_leaves_only_loopback() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: the isolation test needs a network namespace of its own");
+        return;
+    }
+    let p = project(&[]);
+    // The probe tries a non-loopback address only once it sees it is in a namespace with nothing
+    // but `lo`; the address is built from its parts.
+    std::fs::write(
+        p.path().join("flows/netprobe.py"),
+        r#"import errno, os, socket, sys, urllib.request
+ifaces = [l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]]
+if ifaces != ["lo"]:
+    sys.exit("not isolated: " + ", ".join(ifaces))
+s = socket.create_connection((os.environ["HARNESS_NETSUITE_URL"].split("//")[1].split(":")[0], int(os.environ["HARNESS_NETSUITE_URL"].rsplit(":", 1)[1])), timeout=5)
+s.close()
+far = ".".join(str(n) for n in (192, 0, 2, 1))
+try:
+    socket.create_connection((far, 80), timeout=2)
+    sys.exit("connected outside")
+except OSError as e:
+    print("outside unreachable:", errno.errorcode.get(e.errno, e.errno))
+"#,
+    )
+    .unwrap();
+    std::fs::write(p.path().join("flows/netprobe.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\nisolation: network\ncommand: [python3, flows/netprobe.py]\n").unwrap();
+    std::fs::write(p.path().join("scenarios/orders/netprobe.yaml"), "flow: netprobe\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: [], requests: [{system: netsuite, path: \"~.*\", count: 0}]}\n").unwrap();
+    let out = harness(p.path(), &["run", "--color", "never", "--require-isolation", "--json", "report.json", "orders/netprobe"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report = std::fs::read_to_string(p.path().join("report.json")).unwrap();
+    assert!(report.contains("outside unreachable: ENETUNREACH"), "{report}");
+    // Asking for isolation the project does not want is a usage error.
+    let unasked = harness(project(&[]).path(), &["run", "--require-isolation", "orders/simple"]);
+    assert_eq!(unasked.code, 2, "{}", unasked.stderr);
+}
+
+#[test]
+fn mock_limits_give_a_finding_naming_the_limit() {
+    let p = project(&["fixtures/faults"]);
+    let orders: Vec<String> = (1..=40).map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: 1}}]}}")).collect();
+    std::fs::write(
+        p.path().join("scenarios/faults/crowd.yaml"),
+        format!("flow: batch\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ndelivery: {{concurrency: 20, on_failure: dead-letter}}\ntrigger:\n  body:\n    orders:\n{}\nexpect: {{snapshots: []}}\n", orders.join("\n")),
+    )
+    .unwrap();
+    std::fs::write(p.path().join("harness.yaml"), "mocks: {max_connections: 2}\n").unwrap();
+    let crowded = harness(p.path(), &["run", "--color", "never", "faults/crowd"]);
+    assert_eq!(crowded.code, 1, "{}{}", crowded.stdout, crowded.stderr);
+    assert!(crowded.stdout.contains("more than 2 connections open at once to one mock (mocks.max_connections in harness.yaml)"), "{}", crowded.stdout);
+
+    std::fs::write(p.path().join("harness.yaml"), "mocks: {max_body: 64}\n").unwrap();
+    let large = harness(p.path(), &["run", "--color", "never", "faults/crowd"]);
+    assert_eq!(large.code, 1, "{}{}", large.stdout, large.stderr);
+    assert!(large.stdout.contains("request body larger than 64 bytes (mocks.max_body in harness.yaml); answered 413"), "{}", large.stdout);
+    // The defaults never bother it.
+    std::fs::write(p.path().join("harness.yaml"), "").unwrap();
+    let normal = harness(p.path(), &["run", "--color", "never", "faults/crowd"]);
+    assert_eq!(normal.code, 0, "{}{}", normal.stdout, normal.stderr);
+}
+
+#[test]
+fn a_runaway_expression_fails_its_own_case_and_the_run_goes_on() {
+    let p = project(&[]);
+    let simple = std::fs::read_to_string(p.path().join("scenarios/orders/simple.yaml")).unwrap();
+    let scenario = |timeout: &str, source: &str| simple.replace("expect:\n", &format!("timeout: {timeout}\nexpect:\n  reconcile:\n    - {{name: runaway, system: netsuite, source: '{source}', target: '1'}}\n"));
+    std::fs::write(p.path().join("scenarios/orders/grows.yaml"), scenario("20s", "[range(1e9)] | length")).unwrap();
+    std::fs::write(p.path().join("scenarios/orders/spins.yaml"), scenario("1s", "last(range(1e13))")).unwrap();
+    let started = std::time::Instant::now();
+    let out = harness(p.path(), &["run", "--color", "never", "--junit", "junit.xml", "--json", "report.json"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "took {:?}", started.elapsed());
+    let line = simple.lines().position(|l| l == "expect:").unwrap() + 4;
+    assert!(out.stdout.contains(&format!("reconcile `[range(1e9)] | length` at scenarios/orders/grows.yaml:{line} used more than 256 MiB")), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("reconcile `last(range(1e13))` at scenarios/orders/spins.yaml:{line} did not finish within 1s")), "{}", out.stdout);
+    assert!(out.stdout.contains("2 passed, 2 failed"), "{}", out.stdout);
+    for report in ["junit.xml", "report.json"] {
+        assert!(std::fs::read_to_string(p.path().join(report)).unwrap().contains("orders/grows"), "{report}");
+    }
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_junit_or_a_whole_one_never_a_truncated_one() {
+    let trials: u64 = std::env::var("HARNESS_KILL_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(20);
+    let p = project(&["fixtures/many"]);
+    let previous = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"previous\"></testsuites>\n";
+    let junit = p.path().join("junit.xml");
+    let mut outcomes = std::collections::BTreeMap::new();
+    for trial in 0..trials {
+        std::fs::write(&junit, previous).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["run", "-j", "2", "--junit", "junit.xml"])
+            .current_dir(p.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From early in the run to after its end, so some kills land while the report is written.
+        std::thread::sleep(std::time::Duration::from_millis(20 + trial * 25));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&junit).unwrap_or_default();
+        let kind = if text == previous {
+            "previous"
+        } else if text.trim_end().ends_with("</testsuites>") && text.contains("<testsuite ") {
+            "whole"
+        } else {
+            panic!("trial {trial}: a truncated JUnit report:\n{text}")
+        };
+        *outcomes.entry(kind).or_insert(0) += 1;
+    }
+    println!("kill -9 mid-run, {trials} trials: {outcomes:?}");
+}
+
+#[test]
+fn sigterm_writes_reports_marked_cancelled_with_the_cases_that_finished() {
+    let p = project(&["fixtures/external"]);
+    std::fs::write(p.path().join("flows/linger.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [sleep, \"33.1\"]\n").unwrap();
+    // After orders/simple in scenario order, so that one is reported before the signal.
+    std::fs::create_dir_all(p.path().join("scenarios/zz")).unwrap();
+    std::fs::write(p.path().join("scenarios/zz/linger.yaml"), "flow: linger\ntimeout: 30s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "-j", "1", "--junit", "out/junit.xml", "--json", "out/report.json", "orders/simple", "zz/linger"])
+        .current_dir(p.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(within(std::time::Duration::from_secs(20), || !pids_with_arg("33.1").is_empty()), "the program never started");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains("run cancelled by SIGTERM: 1 of 2 case(s) finished") && junit.contains("orders/simple"), "{junit}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(json["status"], "cancelled", "{json}");
+    assert!(within(std::time::Duration::from_secs(3), || pids_with_arg("33.1").is_empty()), "the program outlived the cancelled run");
+}
+
+#[test]
+fn without_colours_program_control_sequences_are_stripped() {
+    let p = project(&[]);
+    std::fs::write(p.path().join("flows/shout.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [sh, -c, \"printf '\\\\033[31mred\\\\033[0m \\\\033]0;title\\\\007done\\\\n' >&2; exit 3\"]\n").unwrap();
+    std::fs::write(p.path().join("scenarios/orders/shout.yaml"), "flow: shout\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: []}\n").unwrap();
+    let plain = harness(p.path(), &["run", "--color", "never", "orders/shout"]);
+    assert_eq!(plain.code, 1, "{}{}", plain.stdout, plain.stderr);
+    assert!(plain.stdout.contains("red done") && !plain.stdout.contains('\u{1b}') && !plain.stdout.contains('\u{7}'), "{:?}", plain.stdout);
+    let coloured = harness(p.path(), &["run", "--color", "always", "orders/shout"]);
+    assert!(coloured.stdout.contains("\u{1b}[31mred"), "{:?}", coloured.stdout);
+}
+
+#[test]
+fn running_out_of_file_descriptors_is_an_environment_error() {
+    let p = project(&["fixtures/faults"]);
+    let orders: Vec<String> = (1..=80).map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: 1}}]}}")).collect();
+    std::fs::write(
+        p.path().join("scenarios/faults/crowd.yaml"),
+        format!("flow: batch\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ndelivery: {{concurrency: 60, on_failure: dead-letter}}\ntrigger:\n  body:\n    orders:\n{}\nexpect: {{snapshots: []}}\n", orders.join("\n")),
+    )
+    .unwrap();
+    let out = Command::new("sh").arg("-c").arg(format!("ulimit -n 48 && exec {} run -j 1 --color never faults/crowd", env!("CARGO_BIN_EXE_harness"))).current_dir(p.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.contains("Too many open files") && stderr.contains("ulimit -n"), "{stderr}");
+}
+
+/// NetSuite takes client assertions signed PS256 (or ES256) with the mapped certificate's key and
+/// refuses the same key signing RS256; the programs sign at run time, as real middleware does.
+#[test]
+fn netsuite_takes_a_ps256_assertion_and_refuses_rs256() {
+    let p = project(&["fixtures/jwt"]);
+    let out = harness(p.path(), &["run", "--color", "never", "--no-times", "scenarios/jwt"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("PASS  jwt/ps256") && out.stdout.contains("PASS  jwt/rs256"), "{}", out.stdout);
+}
+
+/// A scenario written into a copy of the bundled project, for checks of one behaviour.
+fn bundled_with(scenario: &str, yaml: &str) -> tempfile::TempDir {
+    let dir = bundled_project();
+    let path = dir.path().join("scenarios").join(scenario);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, yaml).unwrap();
+    dir
+}
+
+/// The availability flow written for 2026-01 (no `@idempotent`) at 2026-01 and at 2026-04, with
+/// the same inline answers: 2026-01 takes the mutation, 2026-04 refuses it with Shopify's error.
+#[test]
+fn a_mutation_without_idempotent_is_taken_at_2026_01_and_refused_at_2026_04() {
+    let scenario = |version: &str, expect: &str| {
+        format!(
+            r#"description: inventorySetQuantities without @idempotent at {version}
+flow: peoplevox-availability-to-shopify
+systems: {{shopify: {version}, peoplevox: v4}}
+trigger:
+  params: {{ItemCode: TEE-ORG-M-NAVY, Available: "42"}}
+mocks:
+  shopify:
+    stubs:
+      - match: {{method: POST, path: "/admin/api/{{version}}/graphql.json", graphql_operation: inventoryItemBySku}}
+        respond: {{body: {{data: {{productVariants: {{nodes: [{{sku: TEE-ORG-M-NAVY, barcode: "5060123450017", inventoryItem: {{id: "gid://shopify/InventoryItem/49120045102"}}}}]}}}}}}}}
+      - match: {{method: POST, path: "/admin/api/{{version}}/graphql.json", graphql_operation: inventorySetQuantities}}
+        respond: {{body: {{data: {{inventorySetQuantities: {{inventoryAdjustmentGroup: {{reason: correction, changes: [{{name: available, delta: 12}}]}}, userErrors: []}}}}}}}}
+expect:
+  {expect}
+  snapshots: []
+"#
+        )
+    };
+    let dir = bundled_with("idempotent/at-2026-01.yaml", &scenario("2026-01", "outcome: succeeded"));
+    std::fs::write(
+        dir.path().join("scenarios/idempotent/at-2026-04.yaml"),
+        scenario("2026-04", "outcome: failed\n  error: The @idempotent directive is required for this mutation but was not provided."),
+    )
+    .unwrap();
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/idempotent"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("PASS  idempotent/at-2026-01") && out.stdout.contains("PASS  idempotent/at-2026-04"), "{}", out.stdout);
+}
+
+/// On a day 2026-01 is past its accessible-until date (2027-01-16), Shopify answers it with its
+/// oldest supported version, 2026-07 in May 2027 — whose rules refuse the 2026-01 flow's mutation
+/// — and the run says which version answered (X-Shopify-API-Version).
+#[test]
+fn a_version_past_accessible_until_is_answered_by_the_oldest_supported_one() {
+    let dir = bundled_project();
+    let scenario = "scenarios/peoplevox-availability-to-shopify/set-known-sku.yaml";
+    let today = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", scenario]);
+    assert_eq!(today.code, 0, "{}{}", today.stdout, today.stderr);
+    assert!(!today.stdout.contains("answered as"), "{}", today.stdout);
+    let later = harness_on("2027-05-01", dir.path(), &["run", "--color", "never", "--no-times", scenario]);
+    assert_eq!(later.code, 1, "{}{}", later.stdout, later.stderr);
+    assert!(later.stdout.contains("warning notice: shopify: requests for API version 2026-01 were answered as 2026-07 (X-Shopify-API-Version)"), "{}", later.stdout);
+    assert!(later.stdout.contains("The @idempotent directive is required"), "{}", later.stdout);
+}
+
+/// The fixed availability flow states the quantity it replaces; the shop's inventory holds
+/// another, so Shopify answers CHANGE_FROM_QUANTITY_STALE and the record is dead-lettered.
+#[test]
+fn a_stale_change_from_quantity_is_refused_with_shopifys_user_error() {
+    let dir = bundled_project();
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "--json", "report.json", "scenarios/peoplevox-availability-to-shopify-cas"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    assert!(report.contains("CHANGE_FROM_QUANTITY_STALE"), "{report}");
+}
+
+/// Two lines with one SKU are saved as two Peoplevox rows of one SaveData: no duplicate.
+#[test]
+fn an_order_with_one_sku_on_two_lines_is_not_a_duplicate() {
+    let dir = bundled_project();
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/shopify-order-to-peoplevox/same-sku-two-lines.yaml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("duplicates"), "{}", out.stdout);
+}
+
+/// Custom field ids in NetSuite's default form (`custbody17`, `custcol28`) and the underscore
+/// form, and a multi-select in the `{items: [{id}]}` shape, reach a record type named in lower
+/// case (`salesorder`, as NetSuite's own links spell it): all taken, as NetSuite takes them.
+#[test]
+fn netsuite_takes_custom_fields_of_both_forms_and_lower_case_record_types() {
+    let dir = bundled_with(
+        "custom-fields/both-forms.yaml",
+        r#"description: custom fields of both id forms and a multi-select, posted to salesorder
+flow: custom-fields
+systems: {shopify: 2026-01, netsuite: "2026.2"}
+trigger:
+  file: webhooks/orders-create/simple-order.json
+expect:
+  outcome: succeeded
+  snapshots: []
+  requests:
+    - {system: netsuite, method: POST, path: /services/rest/record/v1/salesorder, count: 1}
+"#,
+    );
+    std::fs::write(
+        dir.path().join("flows/custom-fields.yaml"),
+        r#"description: Shopify order → NetSuite sales order with custom fields of both id forms
+trigger: {system: shopify, event: orders/create, key: .name}
+targets: [netsuite]
+steps:
+  - name: create-sales-order
+    call:
+      system: netsuite
+      method: POST
+      path: /services/rest/record/v1/salesorder
+      body:
+        externalId: '"SHOPIFY-" + (.id | tostring)'
+        entity: '{id: "4821"}'
+        custbody17: .name
+        custbody_channel: '"Shopify"'
+        custbody_tags: '{items: [{id: "1"}, {id: "2"}]}'
+        item:
+          items:
+            each: .line_items[]
+            map:
+              item: '{id: "5102"}'
+              quantity: .quantity
+              custcol28: .sku
+              custcol_shopify_line_id: .id | tostring
+"#,
+    )
+    .unwrap();
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/custom-fields"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("target schema"), "{}", out.stdout);
+}
+
+/// A SuiteQL query no stub answers is answered by the mock's guess (no rows): the report says so
+/// as a warning, and `strict_stubs: true` makes it a failure.
+#[test]
+fn an_answer_the_mock_guessed_is_reported_and_fails_with_strict_stubs() {
+    let scenario = |strict: &str| {
+        format!(
+            r#"description: the customer lookup has no stub{strict}
+flow: shopify-order-to-netsuite
+systems: {{shopify: 2026-01, netsuite: "2026.2"}}
+trigger:
+  file: webhooks/orders-create/simple-order.json
+expect:
+  snapshots: []
+"#
+        )
+    };
+    let dir = bundled_with("guess/lenient.yaml", &scenario(""));
+    std::fs::write(dir.path().join("scenarios/guess/strict.yaml"), scenario("\nstrict_stubs: true")).unwrap();
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/guess"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("PASS  guess/lenient (warnings)") && out.stdout.contains("FAIL  guess/strict"), "{}", out.stdout);
+    assert!(out.stdout.contains("warning answered by default: 1 request(s) answered by default"), "{}", out.stdout);
+    assert!(out.stdout.contains("POST /services/rest/query/v1/suiteql → answered by default: SuiteQL, 0 rows"), "{}", out.stdout);
 }

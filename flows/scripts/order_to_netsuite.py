@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """A small Shopify → NetSuite order integration written as a script: the kind of custom middleware
 the harness tests as an external command. It reads the orders/create webhook on stdin and talks to
-NetSuite at HARNESS_NETSUITE_URL with OAuth 2.0 client credentials.
+NetSuite at HARNESS_NETSUITE_URL with OAuth 2.0 client credentials (an ES256 client assertion signed
+with the integration's certificate key).
 
 It reports each record on stdout as a JSON line ({"record", "outcome", "reason"}) and exits 1 when
 an order could not be delivered.
 """
 import base64
-import hashlib
-import hmac
+import datetime
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -24,16 +26,31 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def es256(signing_input: bytes) -> bytes:
+    """ECDSA P-256/SHA-256 with the integration's certificate key (HARNESS_NETSUITE_CERTIFICATE_PRIVATE_KEY,
+    base64 PKCS#8) by the openssl command, as JWS wants it: r and s, 32 bytes each."""
+    key = "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n" % os.environ["HARNESS_NETSUITE_CERTIFICATE_PRIVATE_KEY"]
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as pem:
+        pem.write(key)
+        pem.flush()
+        der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", pem.name], input=signing_input, capture_output=True, check=True).stdout
+    # DER: SEQUENCE { INTEGER r, INTEGER s } (short lengths for P-256)
+    r_len = der[3]
+    r = der[4:4 + r_len]
+    s = der[6 + r_len:]
+    return r.lstrip(b"\0").rjust(32, b"\0") + s.lstrip(b"\0").rjust(32, b"\0")
+
+
 def token() -> str:
     audience = NETSUITE + "/services/rest/auth/oauth2/v1/token"
-    header = {"alg": "HS256", "typ": "JWT", "kid": os.environ["HARNESS_NETSUITE_CERTIFICATE_ID"]}
-    claims = {"iss": os.environ["HARNESS_NETSUITE_CLIENT_ID"], "scope": ["rest_webservices"], "aud": audience, "iat": 1736942400, "exp": 1736946000}
+    header = {"alg": "ES256", "typ": "JWT", "kid": os.environ["HARNESS_NETSUITE_CERTIFICATE_ID"]}
+    now = int(datetime.datetime.fromisoformat(os.environ["HARNESS_NOW"].replace("Z", "+00:00")).timestamp())
+    claims = {"iss": os.environ["HARNESS_NETSUITE_CLIENT_ID"], "scope": "rest_webservices", "aud": audience, "iat": now, "exp": now + 300}
     signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
-    signature = hmac.new(os.environ["HARNESS_NETSUITE_CLIENT_SECRET"].encode(), signing_input.encode(), hashlib.sha256).digest()
     form = urllib.parse.urlencode({
         "grant_type": "client_credentials",
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": signing_input + "." + b64url(signature),
+        "client_assertion": signing_input + "." + b64url(es256(signing_input.encode())),
     }).encode()
     request = urllib.request.Request(audience, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(request, timeout=5) as response:

@@ -9,11 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use harness::{plan, project::Project, run};
+use harness::{Project, RunOptions, plan, run};
 
 // As in the binary.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
 
 const ORDERS: [(&str, &str); 8] = [
     ("simple-order", "customer-found"),
@@ -104,14 +104,14 @@ fn main() {
     let plan = plan::build(&project, &[]).unwrap_or_else(|e| panic!("{e}"));
     let plan_time = plan_start.elapsed();
 
-    let warmup = run::RunOptions { jobs, accept: true, strict: true };
-    let summary = run::run(&project, &plan, &warmup, &mut []).unwrap();
+    let warmup = RunOptions { accept: true, ..RunOptions::new(jobs, true) };
+    let summary = run(&project, &plan, &warmup, &mut []).unwrap();
     assert!(summary.all_passed(), "warm-up run failed");
 
     // Measured runs: every snapshot is compared with the approved one, as in CI. The machine is
     // shared and noisy, so each figure is the median of several runs, the floor interleaved.
     let rounds: usize = std::env::var("HARNESS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let options = run::RunOptions { jobs, accept: false, strict: true };
+    let options = RunOptions::new(jobs, true);
     let mut walls = Vec::new();
     let mut per_exchange = Vec::new();
     let mut floors = Vec::new();
@@ -119,7 +119,7 @@ fn main() {
     for _ in 0..rounds {
         let plan = plan::build(&project, &[]).unwrap();
         let start = Instant::now();
-        let summary = run::run(&project, &plan, &options, &mut []).unwrap();
+        let summary = run(&project, &plan, &options, &mut []).unwrap();
         walls.push(start.elapsed());
         eprintln!("run {}: {:?}", walls.len(), start.elapsed());
         assert_eq!(summary.passed(), n, "every generated scenario passes");

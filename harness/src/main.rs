@@ -7,15 +7,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use harness::error::Error;
-use harness::project::Project;
-use harness::report::{JsonReporter, JunitReporter, Reporter, Style, TerminalReporter};
-use harness::{plan, review, run, scenario};
+use harness::events::{AnalysisResult, Event, Reporter};
+use harness::report::{Destination, JsonReporter, JunitReporter, MarkdownReporter, TerminalReporter};
+use harness::{Error, Project, RunOptions, Style, SystemId, plan, review};
 
 // The run path allocates many small short-lived values on several threads (JSON documents, jq
 // values, HTTP buffers); mimalloc measured faster than the system allocator there (BENCHMARKS.md).
+// Counting each thread's bytes on top is what enforces a case's memory budget: a runaway jq
+// expression is parked instead of exhausting the machine (harness_core::budget).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
 
 /// Exit codes, documented in the README.
 const EXIT_PASSED: u8 = 0;
@@ -62,12 +63,65 @@ enum Command {
     /// Which recorded source fields the flows read, which none reads, and which mapped target
     /// fields no scenario fills.
     Coverage(CoverageArgs),
-    /// Print the JSON Schema of scenario files, for editors (validation, completion).
-    Schema,
+    /// Write a working harness project into DIR (default: here): settings, example flows and
+    /// scenarios, a recorded webhook, CI jobs. Never overwrites a file; the first run's
+    /// snapshots are approved.
+    Init(InitArgs),
+    /// Manage the project's API-version folders.
+    #[command(subcommand)]
+    Versions(VersionsCommand),
+    /// List the systems and API versions the harness and the project know, with where each
+    /// stands today (supported until, unsupported, release candidate).
+    Systems {
+        /// Print JSON instead, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of scenario files, for editors (validation, completion); with
+    /// --report, that of the JSON run report.
+    Schema {
+        /// The JSON run report's schema instead.
+        #[arg(long)]
+        report: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// The project folder (created when missing).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Only these systems, comma-separated (default: shopify,netsuite,peoplevox).
+    #[arg(long, value_delimiter = ',', value_parser = parse_system)]
+    systems: Option<Vec<SystemId>>,
+    /// The example program's language (default: node when the folder has a package.json, else python).
+    #[arg(long, value_enum)]
+    language: Option<LanguageChoice>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LanguageChoice {
+    Python,
+    Node,
+}
+
+#[derive(Subcommand)]
+enum VersionsCommand {
+    /// Make mocks/SYSTEM/NEW from the project's folder for an older version: every file copied,
+    /// recordings migrated by the changes the catalog knows between the two, then listed.
+    Add {
+        #[arg(value_parser = parse_system)]
+        system: SystemId,
+        /// The new version.
+        new: String,
+        /// The version whose folder is copied.
+        #[arg(long)]
+        from: String,
     },
 }
 
@@ -102,6 +156,17 @@ struct RunArgs {
     /// Report silent data loss as warnings instead of failures (strict is the default).
     #[arg(long)]
     no_strict: bool,
+    /// Run a failing scenario again up to N times; one that passes then is reported as flaky.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+    /// Mask the value of environment variable NAME wherever it would appear in snapshots, reports
+    /// and output (repeatable), besides the credentials and secret-looking variables masked anyway.
+    #[arg(long = "secret", value_name = "NAME")]
+    secrets: Vec<String>,
+    /// Fail (exit 3) instead of running without it when `isolation: network` is asked for and the
+    /// platform cannot isolate the run.
+    #[arg(long)]
+    require_isolation: bool,
     /// Leave timings out of the terminal report (for comparing outputs).
     #[arg(long, hide = true)]
     no_times: bool,
@@ -109,9 +174,9 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct ImpactArgs {
-    /// The system being upgraded: shopify, netsuite or peoplevox.
+    /// The system being upgraded: shopify, netsuite, peoplevox or one the project declares.
     #[arg(long, value_parser = parse_system)]
-    system: harness::systems::SystemKind,
+    system: SystemId,
     /// The API version in use (recorded under mocks/<system>/<from>).
     #[arg(long)]
     from: String,
@@ -197,20 +262,47 @@ fn out(text: &str) -> Result<(), Error> {
     Stdout.write_all(text.as_bytes()).map_err(|e| Error::Environment(format!("cannot write to standard output: {e}")))
 }
 
-/// Print `text` as asked: to FILE, to stdout for `-`, else the terminal rendering.
-fn emit_report(json: &Option<PathBuf>, json_text: impl FnOnce() -> String, terminal: impl FnOnce() -> String) -> Result<(), Error> {
-    match json {
-        Some(p) if p.as_os_str() == "-" => out(&json_text()),
-        Some(p) => {
-            write_file(p, &json_text())?;
-            out(&terminal())
-        }
-        None => out(&terminal()),
-    }
+/// Where a report option sends its report: standard output for `-`, else the file.
+fn destination(path: &std::path::Path) -> Destination {
+    if path.as_os_str() == "-" { Destination::Stdout(Box::new(Stdout)) } else { Destination::File(path.to_path_buf()) }
 }
 
-fn parse_system(s: &str) -> Result<harness::systems::SystemKind, String> {
-    harness::systems::SystemKind::parse(s).ok_or_else(|| format!("unknown system `{s}` (shopify, netsuite or peoplevox)"))
+/// A file a report will be written to, checked before anything runs.
+fn checked(path: &std::path::Path) -> Result<Destination, Error> {
+    let d = destination(path);
+    d.check().map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))?;
+    Ok(d)
+}
+
+/// The reporters for an analysis: each report option that is given, and the terminal unless one of
+/// them writes to standard output.
+fn render_analysis(result: &dyn AnalysisResult, style: Style, markdown: &Option<PathBuf>, json: &Option<PathBuf>, junit: &Option<PathBuf>) -> Result<(), Error> {
+    let to_stdout = [markdown, json, junit].iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count();
+    if to_stdout > 1 {
+        return Err(Error::Usage("only one of --markdown, --json and --junit can write to standard output (-)".into()));
+    }
+    let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+    if let Some(p) = markdown {
+        reporters.push(Box::new(MarkdownReporter::new(checked(p)?)));
+    }
+    if let Some(p) = json {
+        reporters.push(Box::new(JsonReporter::new(checked(p)?)));
+    }
+    if let Some(p) = junit {
+        reporters.push(Box::new(JunitReporter::new(checked(p)?, result.title())));
+    }
+    if to_stdout == 0 {
+        reporters.push(Box::new(TerminalReporter::new(Stdout, style, true)));
+    }
+    let event = Event::AnalysisFinished { result };
+    for r in &mut reporters {
+        r.report(&event).map_err(|e| Error::Environment(format!("cannot write a report: {e}")))?;
+    }
+    Ok(())
+}
+
+fn parse_system(s: &str) -> Result<SystemId, String> {
+    SystemId::new(s)
 }
 
 #[derive(clap::Args)]
@@ -238,6 +330,15 @@ fn parse_partition(s: &str) -> Result<(usize, usize), String> {
 }
 
 fn main() -> ExitCode {
+    // The guardian is this binary started again by itself (see `guard`): before anything else, so
+    // it needs no command line of the user's and starts no thread.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == harness_procs::GUARDIAN_ARG) {
+        match args.next().and_then(|p| p.into_string().ok()) {
+            Some(prefix) => harness_procs::guardian_main(&prefix),
+            None => return ExitCode::from(EXIT_CONFIG),
+        }
+    }
     let cli = Cli::parse();
     let style = Style {
         color: match cli.color {
@@ -246,20 +347,67 @@ fn main() -> ExitCode {
             ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
         },
     };
-    match dispatch(cli, style) {
+    // Still single-threaded here: the only moment a network namespace can be entered.
+    let guardian = match guard(&cli) {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
+    let code = match dispatch(cli, style) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            let code = match &e {
-                Error::Config(_) | Error::NoProject(_) | Error::Io { .. } | Error::Usage(_) => EXIT_CONFIG,
-                Error::Environment(_) => EXIT_ENVIRONMENT,
-                Error::Interrupted => EXIT_INTERRUPTED,
-            };
-            match &e {
-                Error::Config(diagnostics) => eprintln!("{diagnostics}\n\nerror: {} problem(s) in the project's files; nothing was run", diagnostics.0.len()),
-                other => eprintln!("error: {other}"),
-            }
-            ExitCode::from(code)
+        Err(e) => fail(e),
+    };
+    // Last: dropping it kills whatever of the run's programs is still alive.
+    drop(guardian);
+    code
+}
+
+/// For the commands that run scenarios: isolate the network when the project asks for it, become
+/// the subreaper of the programs' orphans, and start the guardian that kills every program of
+/// the run when the harness ends — also by `kill -9`. Must run before any thread starts.
+fn guard(cli: &Cli) -> Result<Option<harness_procs::Guardian>, Error> {
+    let require_isolation = match &cli.command {
+        Command::Run(args) => args.require_isolation,
+        Command::Impact(_) | Command::Lineage(_) | Command::Coverage(_) => false,
+        _ => return Ok(None),
+    };
+    // A project that cannot be opened is reported by the command itself.
+    if open_project(&cli.root).is_ok_and(|p| p.wants_network_isolation()) {
+        match harness_procs::isolate_network() {
+            Ok(()) => {}
+            Err(e @ harness_procs::IsolationUnavailable::Stranded(_)) => return Err(Error::Environment(format!("isolation: network: {e}"))),
+            Err(e) if require_isolation => return Err(Error::Environment(format!("isolation: network is required (--require-isolation) but not available: {e}"))),
+            Err(e) => eprintln!("note: isolation: network is not available here, so this run is not isolated: {e}"),
         }
+    } else if require_isolation {
+        return Err(Error::Usage("--require-isolation: the project asks for no isolation (set `isolation: network` in harness.yaml or a flow file)".into()));
+    }
+    // Without these (not Linux) programs are still killed by their tags at the end of each case.
+    let _ = harness_procs::become_subreaper();
+    Ok(harness_procs::start_guardian(harness_procs::run_id(), std::path::Path::new("/proc/self/exe")).ok())
+}
+
+/// The exit code of an error, after saying what it is.
+fn fail(e: Error) -> ExitCode {
+    let code = match &e {
+        Error::Config(_) | Error::NoProject(_) | Error::Io { .. } | Error::Usage(_) => EXIT_CONFIG,
+        Error::Environment(_) => EXIT_ENVIRONMENT,
+        Error::Interrupted => EXIT_INTERRUPTED,
+    };
+    match &e {
+        Error::Config(diagnostics) => eprintln!("{diagnostics}\n\nerror: {} problem(s) in the project's files; nothing was run", diagnostics.0.len()),
+        other => eprintln!("error: {other}"),
+    }
+    ExitCode::from(code)
+}
+
+/// The instant support windows are judged at: `HARNESS_NOW` (a date or RFC 3339 UTC time, so
+/// CI output can be pinned), else the clock.
+fn now() -> Result<String, Error> {
+    match std::env::var("HARNESS_NOW") {
+        Ok(v) if v.len() == 10 && v.as_bytes()[4] == b'-' => Ok(format!("{v}T00:00:00Z")),
+        Ok(v) if v.len() == 20 && v.ends_with('Z') => Ok(v),
+        Ok(v) => Err(Error::Usage(format!("HARNESS_NOW=`{v}`: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"))),
+        Err(_) => Ok(harness::clock_now()),
     }
 }
 
@@ -269,20 +417,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     text
 }
 
-/// Create a report file, and its folder if needed.
-fn create_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
-    let fail = |e: std::io::Error| Error::Environment(format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    std::fs::File::create(path).map_err(fail)
-}
-
-fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
-    use std::io::Write;
-    create_file(path)?.write_all(text.as_bytes()).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))
-}
-
 fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
     match root {
         Some(r) => Project::open(&std::fs::canonicalize(r).map_err(|e| Error::io(r, e))?),
@@ -290,8 +424,11 @@ fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
     }
 }
 
+/// The cases `run` and `list` select, with each system version judged at `now()`: one past its
+/// accessible-until date is answered as the system answers it then.
 fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
-    let mut plan = plan::build(project, &args.paths)?;
+    let catalog = std::sync::Arc::new(harness::Catalog::new(project).at(now()?));
+    let mut plan = plan::build_with(project, &args.paths, catalog, None)?;
     if !args.tags.is_empty() {
         plan.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| args.tags.contains(t)));
         if plan.cases.is_empty() {
@@ -306,13 +443,44 @@ fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
 
 fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
     match cli.command {
-        Command::Schema => {
-            out(&to_json(&scenario::json_schema()))?;
+        Command::Schema { report } => {
+            out(&to_json(&if report { harness::schema::report() } else { harness::schema::scenario() }))?;
             Ok(EXIT_PASSED)
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "harness", &mut Stdout);
+            Ok(EXIT_PASSED)
+        }
+        Command::Init(args) => {
+            let language = args.language.map(|l| match l {
+                LanguageChoice::Python => harness::scaffold::Language::Python,
+                LanguageChoice::Node => harness::scaffold::Language::Node,
+            });
+            let options = harness::scaffold::InitOptions { dir: args.dir, systems: args.systems, language, now: now()?, jobs: jobs(None)? };
+            let report = harness::scaffold::init(&options)?;
+            out(&report.render())?;
+            Ok(if report.failed.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
+        }
+        Command::Versions(VersionsCommand::Add { system, new, from }) => {
+            let project = open_project(&cli.root)?;
+            if new == from {
+                return Err(Error::Usage(format!("the new version and --from are both {new}")));
+            }
+            let added = harness::scaffold::add_version(&project, &system, &from, &new)?;
+            out(&added.render())?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Systems { json } => {
+            // Outside a project the built-in catalog alone is listed.
+            let catalog = match open_project(&cli.root) {
+                Ok(project) => harness::Catalog::new(&project),
+                Err(Error::NoProject(_)) if cli.root.is_none() => harness::Catalog::builtin_only(),
+                Err(e) => return Err(e),
+            };
+            let listing = catalog.listing();
+            let now = now()?;
+            out(&if json { to_json(&harness::report::systems_json(&listing, &now)) } else { harness::report::systems_text(&listing, &now, &style) })?;
             Ok(EXIT_PASSED)
         }
         Command::List(args) => {
@@ -338,85 +506,53 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         }
         Command::Lineage(args) => {
             let project = open_project(&cli.root)?;
-            let known = harness::flow::flow_names(&project);
+            let known = harness::flow_names(&project);
             if let Some(unknown) = args.flows.iter().find(|f| !known.contains(f)) {
                 return Err(Error::Usage(format!("unknown flow `{unknown}` (flows: {})", known.join(", "))));
             }
-            let options = harness::impact::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: jobs(args.jobs)? };
-            let lineage = harness::impact::lineage::compute(&project, &options)?;
-            emit_report(&args.json, || to_json(&lineage), || harness::impact::lineage::render(&lineage))?;
+            let options = harness::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: jobs(args.jobs)? };
+            let lineage = harness::lineage::compute(&project, &options)?;
+            render_analysis(&lineage, style, &None, &args.json, &None)?;
             Ok(EXIT_PASSED)
         }
         Command::Coverage(args) => {
             let project = open_project(&cli.root)?;
             let coverage = harness::coverage::coverage(&project, jobs(args.jobs)?)?;
-            emit_report(&args.json, || to_json(&coverage), || harness::coverage::render(&coverage))?;
+            render_analysis(&coverage, style, &None, &args.json, &None)?;
             Ok(EXIT_PASSED)
         }
         Command::Impact(args) => {
             let project = open_project(&cli.root)?;
-            let outputs = [&args.markdown, &args.json, &args.junit];
-            if outputs.iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count() > 1 {
-                return Err(Error::Usage("only one of --markdown, --json and --junit can write to standard output (-)".into()));
-            }
             if args.from == args.to {
                 return Err(Error::Usage(format!("--from and --to are both {}: name the version you are upgrading to", args.from)));
             }
             let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)? };
             let report = harness::impact::analyse(&project, &options)?;
-            let mut to_stdout = false;
-            for (target, text) in [
-                (&args.markdown, Some(harness::impact::report::markdown(&report))),
-                (&args.json, Some(harness::impact::report::json(&report))),
-                (&args.junit, harness::impact::report::junit(&report).map_err(Error::Environment).map(Some)?),
-            ] {
-                match (target, text) {
-                    (Some(path), Some(text)) if path.as_os_str() == "-" => {
-                        out(&text)?;
-                        to_stdout = true;
-                    }
-                    (Some(path), Some(text)) => write_file(path, &text)?,
-                    _ => {}
-                }
-            }
-            if !to_stdout {
-                out(&harness::impact::report::terminal(&report, style))?;
-            }
+            render_analysis(&report, style, &args.markdown, &args.json, &args.junit)?;
             Ok(if report.blocks_upgrade() { EXIT_FAILED } else { EXIT_PASSED })
         }
         Command::Run(args) => {
             let project = open_project(&cli.root)?;
             let plan = select(&project, &args.select)?;
-            let jobs = jobs(args.jobs)?;
             if args.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
                 return Err(Error::Usage("--junit needs a file; `--json -` prints a report on standard output".into()));
             }
-            let options = run::RunOptions { jobs, accept: args.accept, strict: project.strict() && !args.no_strict };
+            let secrets = args.secrets.iter().map(|name| std::env::var(name).map_err(|_| Error::Usage(format!("--secret {name}: no environment variable {name} is set")))).collect::<Result<_, _>>()?;
+            let options = RunOptions { accept: args.accept, retries: args.retries, secrets, ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict) };
             let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
-            let mut terminal = TerminalReporter::new(Stdout, style, !args.no_times);
-            // Written at the end; a path that cannot be written should stop the run before it starts.
+            // Report files that cannot be written stop the run before it starts.
+            let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+            if !json_to_stdout {
+                reporters.push(Box::new(TerminalReporter::new(Stdout, style, !args.no_times)));
+            }
             if let Some(p) = &args.junit {
-                create_file(p)?;
+                reporters.push(Box::new(JunitReporter::new(checked(p)?, "harness")));
             }
-            let mut junit = args.junit.clone().map(|p| JunitReporter::new(p, "harness"));
-            let mut json_file = match &args.json {
-                Some(p) if !json_to_stdout => Some(JsonReporter::new(create_file(p)?)),
-                _ => None,
-            };
-            let mut json_stdout = json_to_stdout.then(|| JsonReporter::new(Stdout));
-            let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
-            if let Some(j) = json_stdout.as_mut() {
-                reporters.push(j);
-            } else {
-                reporters.push(&mut terminal);
+            if let Some(p) = &args.json {
+                reporters.push(Box::new(JsonReporter::new(checked(p)?)));
             }
-            if let Some(j) = junit.as_mut() {
-                reporters.push(j);
-            }
-            if let Some(j) = json_file.as_mut() {
-                reporters.push(j);
-            }
-            let summary = run::run(&project, &plan, &options, &mut reporters)?;
+            let mut borrowed: Vec<&mut dyn Reporter> = reporters.iter_mut().map(|r| r.as_mut() as &mut dyn Reporter).collect();
+            let summary = harness::run(&project, &plan, &options, &mut borrowed)?;
             Ok(if summary.all_passed() { EXIT_PASSED } else { EXIT_FAILED })
         }
     }

@@ -1,0 +1,43 @@
+//! CSV as the Peoplevox templates and cross-reference tables carry it: rows keyed by the header row.
+
+use serde_json::{Map, Value};
+
+/// CSV text (header row first) as rows keyed by column header, columns in header order.
+pub fn csv_rows(text: &str) -> Result<Vec<Map<String, Value>>, String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.trim_start_matches('\n').as_bytes());
+    let headers = reader.headers().map_err(|e| format!("CSV header: {e}"))?.clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("CSV: {e}"))?;
+        let mut row = Map::new();
+        for (h, v) in headers.iter().zip(record.iter()) {
+            row.insert(h.to_string(), Value::String(v.to_string()));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// CSV text from column names and rows of values (quoting as needed).
+pub fn csv_text(columns: &[String], rows: &[Vec<String>]) -> String {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let _ = writer.write_record(columns);
+    for row in rows {
+        let _ = writer.write_record(row);
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trip_with_quotes() {
+        let text = csv_text(&["A".into(), "B".into()], &[vec!["x, y".into(), "Zoë".into()]]);
+        assert_eq!(text, "A,B\n\"x, y\",Zoë");
+        let rows = csv_rows(&text).unwrap();
+        assert_eq!(rows[0]["A"], "x, y");
+    }
+}

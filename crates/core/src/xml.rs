@@ -1,0 +1,111 @@
+//! A small XML element tree parsed with quick-xml: enough to read SOAP envelopes, match on their
+//! elements and turn them into comparable snapshot bodies.
+
+use quick_xml::{Reader, XmlVersion};
+use quick_xml::events::Event;
+
+pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+
+/// An XML element, namespaces reduced to local names (the SOAP services mocked use one namespace
+/// each).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Element>,
+    pub text: String,
+}
+
+impl Element {
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Follow a path of child names.
+    pub fn find(&self, path: &[&str]) -> Option<&Element> {
+        path.iter().try_fold(self, |e, name| e.child(name))
+    }
+
+    pub fn text_at(&self, path: &[&str]) -> Option<&str> {
+        self.find(path).map(|e| e.text.as_str())
+    }
+
+    /// The first element of the SOAP body: the operation of a request, or its response.
+    pub fn operation(&self) -> Option<&Element> {
+        self.child("Body")?.children.first()
+    }
+}
+
+fn local(name: &str) -> String {
+    name.rsplit(':').next().unwrap_or(name).to_string()
+}
+
+/// Parse an XML document into its root element.
+pub fn parse(xml: &str) -> Result<Element, String> {
+    let mut reader = Reader::from_str(xml);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let event = reader.read_event().map_err(|e| format!("XML error at byte {}: {e}", reader.buffer_position()))?;
+        let empty = matches!(event, Event::Empty(_));
+        match event {
+            Event::Start(start) | Event::Empty(start) if root.is_none() => {
+                let attrs = start
+                    .attributes()
+                    .flatten()
+                    .filter(|a| !a.key.as_ref().starts_with("xmlns"))
+                    .map(|a| (local(a.key.as_ref()), a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default()))
+                    .collect();
+                let element = Element { name: local(start.name().as_ref()), attrs, ..Element::default() };
+                if empty {
+                    close(&mut stack, &mut root, element);
+                } else {
+                    stack.push(element);
+                }
+            }
+            Event::End(_) => {
+                let element = stack.pop().ok_or("unbalanced closing tag")?;
+                close(&mut stack, &mut root, element);
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some(top) = stack.last_mut() {
+                    match r.resolve_char_ref().map_err(|e| format!("XML character reference: {e}"))? {
+                        Some(c) => top.text.push(c),
+                        None => {
+                            let name = r.into_inner();
+                            let text = quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(|| format!("unknown XML entity &{name};"))?;
+                            top.text.push_str(text);
+                        }
+                    }
+                }
+            }
+            Event::CData(c) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&c.into_inner());
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(format!("unclosed element <{}>", stack.last().map_or("", |e| e.name.as_str())));
+    }
+    root.ok_or_else(|| "no root element".to_string())
+}
+
+fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(element),
+        None => *root = Some(element),
+    }
+}
+
+pub fn escape(text: &str) -> String {
+    quick_xml::escape::escape(text).into_owned()
+}

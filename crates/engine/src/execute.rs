@@ -1,0 +1,161 @@
+//! Execute: one case at a time — start its mocks, run its flow against them, collect every
+//! exchange. Judging what happened is the check stage's job.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use harness_core::{Error, Exchange, SystemId};
+use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, RunStatus, Wait};
+use harness_mock::ExchangeLog;
+use harness_systems::MockSetup;
+use harness_systems::client::HttpClient;
+
+use crate::plan::Case;
+use crate::secrets::{self, Secrets};
+use harness_redact::SecretMask;
+
+/// What happened when a case ran.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub run: FlowRun,
+    /// Every request the mocks received, in arrival order.
+    pub exchanges: Vec<Exchange>,
+    /// Requests a mock crashed on (a harness bug, reported as such).
+    pub mock_crashes: Vec<String>,
+    pub duration: Duration,
+}
+
+/// What the cases one worker runs share: the job's context (its HTTP client's connection pool
+/// lives on that worker's runtime) and the flows prepared for the job, by name.
+pub struct Shared {
+    job: JobContext,
+    secrets: Arc<Secrets>,
+    limits: harness_mock::Limits,
+    instances: Mutex<BTreeMap<String, Arc<dyn FlowInstance>>>,
+}
+
+impl Shared {
+    pub fn new(root: std::path::PathBuf, registry: harness_systems::Registry, secrets: Arc<Secrets>, limits: harness_mock::Limits) -> Result<Shared, Error> {
+        let reqwest = HttpClient::shared_reqwest().map_err(Error::Environment)?;
+        Ok(Shared { job: JobContext { root, registry, reqwest }, secrets, limits, instances: Mutex::default() })
+    }
+
+    /// The flow of `case`, prepared for this job on first use.
+    fn instance(&self, case: &Case) -> Result<Arc<dyn FlowInstance>, String> {
+        let mut instances = self.instances.lock().expect("flow instances");
+        if let Some(i) = instances.get(&case.flow.name) {
+            return Ok(i.clone());
+        }
+        let instance = case.flow.driver.prepare(&self.job)?;
+        instances.insert(case.flow.name.clone(), instance.clone());
+        Ok(instance)
+    }
+}
+
+pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
+    let started = Instant::now();
+    let log = ExchangeLog::new();
+    let driver = &case.flow.driver;
+    let registry = &shared.job.registry;
+    let mut servers = Vec::new();
+    let mut behaviours = Vec::new();
+    let mut base_urls = BTreeMap::new();
+    let contacted = case.flow.contacted_systems();
+    for (id, version) in case.systems.iter().filter(|(k, _)| contacted.as_ref().is_none_or(|c| c.contains(k))) {
+        let stubs = case.stubs.get(id).cloned().unwrap_or_else(|| Arc::from(Vec::new()));
+        let behaviour = registry.system(id).mock(version, case.setups.get(id).unwrap_or(&MockSetup::default()));
+        behaviours.push(behaviour.clone());
+        let server = harness_mock::start(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time(), shared.limits)
+            .await
+            .map_err(|e| Error::Environment(format!("{}: cannot start the {id} mock on 127.0.0.1: {e}", case.id)))?;
+        base_urls.insert(id.clone(), server.base_url());
+        servers.push(server);
+    }
+
+    let backstop = case.timeout + driver.grace();
+    let mut run = match shared.instance(case) {
+        Err(message) => FlowRun::failed(message),
+        Ok(instance) => {
+            let context = CaseContext {
+                id: &case.id,
+                trigger: &case.flow.trigger,
+                input: &case.trigger,
+                systems: &case.systems,
+                base_urls: &base_urls,
+                policy: &case.policy,
+                timeout: case.timeout,
+                seed: crate::plan::seed(&case.id),
+            };
+            tokio::time::timeout(backstop, instance.run(context)).await.unwrap_or_else(|_| FlowRun::failed(String::new()))
+        }
+    };
+    // Also when the flow finished, but late: busy computing, it could not be stopped at its limit.
+    if started.elapsed() >= backstop {
+        run.status = RunStatus::TimedOut(case.timeout);
+    }
+    drop(servers);
+    // Let the servers' tasks see their shutdown before the next case starts more.
+    tokio::task::yield_now().await;
+    if let Some(problem) = log.environment_problem().or_else(|| run.environment.clone()) {
+        return Err(Error::Environment(format!("{}: {problem}", case.id)));
+    }
+    let exchanges = log.take();
+    if !driver.virtual_time() {
+        run.waits = observed_waits(&exchanges);
+    }
+    let mut execution = Execution { run, exchanges, mock_crashes: log.take_crashes(), duration: started.elapsed() };
+    // Before anything judges or shows it: what a mock issued is as secret as what it was given.
+    let mask = shared.secrets.with_issued(behaviours.iter().flat_map(|b| b.issued()).collect());
+    mask_execution(&mask, &mut execution);
+    Ok(execution)
+}
+
+/// A program's retries, as the mocks saw them: the same request again (same system, method, path
+/// and body) and the wall-clock gap before it. Its own timing cannot be virtual.
+fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
+    // (system, method, path, body) → (attempts so far, when the last one arrived)
+    type SameRequest = (SystemId, String, String, Vec<u8>);
+    let mut seen: BTreeMap<SameRequest, (u32, Duration)> = BTreeMap::new();
+    let mut waits = Vec::new();
+    for e in exchanges {
+        let key = (e.system.clone(), e.request.method.clone(), e.request.path.clone(), e.request.body.to_vec());
+        match seen.get_mut(&key) {
+            Some((attempt, last)) => {
+                *attempt += 1;
+                waits.push(Wait { system: e.system.clone(), record: String::new(), step: e.request.line(), before_attempt: *attempt, duration: e.at.saturating_sub(*last), reason: "observed".into() });
+                *last = e.at;
+            }
+            None => {
+                seen.insert(key, (1, e.at));
+            }
+        }
+    }
+    waits
+}
+
+/// Mask everything of an execution that later stages judge or show.
+pub(crate) fn mask_execution(mask: &SecretMask, execution: &mut Execution) {
+    for e in &mut execution.exchanges {
+        secrets::mask_string(mask, &mut e.request.path);
+        secrets::mask_string(mask, &mut e.request.query);
+        secrets::mask_bytes(mask, &mut e.request.body);
+        secrets::mask_bytes(mask, &mut e.response.body);
+        for (_, value) in e.request.headers.iter_mut().chain(e.response.headers.iter_mut()) {
+            secrets::mask_string(mask, value);
+        }
+    }
+    let run = &mut execution.run;
+    secrets::mask_string(mask, &mut run.output);
+    if let harness_flows::RunStatus::Failed(message) = &mut run.status {
+        secrets::mask_string(mask, message);
+    }
+    for r in &mut run.records {
+        for text in r.reason.iter_mut().chain(r.last_response.iter_mut()) {
+            secrets::mask_string(mask, text);
+        }
+    }
+    for crash in &mut execution.mock_crashes {
+        secrets::mask_string(mask, crash);
+    }
+}

@@ -1,0 +1,15 @@
+//! Plan, execute, check: scenario files become [`plan::Case`]s, cases run against mocks on worker
+//! threads ([`runner`]), their outcomes are judged ([`check`]) and their snapshots kept
+//! ([`snapshot`]), and everything is told to reporters as one stream of [`events`].
+
+#![allow(clippy::result_large_err)]
+
+pub mod check;
+pub mod events;
+pub mod execute;
+pub mod plan;
+pub mod review;
+pub mod runner;
+pub mod secrets;
+pub mod snapshot;
+mod workers;

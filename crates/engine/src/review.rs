@@ -1,0 +1,132 @@
+//! `harness review`: walk the pending snapshots (`.snap.new`), show what changed against the
+//! approved one, and accept (rename over it), reject (delete the pending file) or skip each.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use harness_core::{Error, Style};
+use harness_syntax::Project;
+
+use crate::snapshot::{self, Snapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Interactive,
+    AcceptAll,
+    RejectAll,
+    List,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reviewed {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub skipped: usize,
+}
+
+/// Every `.snap.new` under `snapshots/`, sorted; `filters` keep those whose path (relative to
+/// `snapshots/` or the project) starts with one of them.
+pub fn pending(project: &Project, filters: &[PathBuf]) -> Vec<PathBuf> {
+    let dir = project.snapshots_dir();
+    let mut out: Vec<PathBuf> = harness_syntax::project::files_under(&dir).into_iter().filter(|f| f.ends_with(".snap.new")).map(|f| dir.join(f)).collect();
+    out.retain(|p| {
+        filters.is_empty()
+            || filters.iter().any(|f| {
+                let f = f.to_string_lossy();
+                let f = f.trim_start_matches("./");
+                let rel = p.strip_prefix(&dir).unwrap_or(p).to_string_lossy().into_owned();
+                rel.starts_with(f) || project.display_path(p).starts_with(f)
+            })
+    });
+    out.sort();
+    out
+}
+
+pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Reviewed, Error> {
+    let files = pending(project, filters);
+    let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
+    let mut done = Reviewed::default();
+    if files.is_empty() {
+        writeln!(out, "no pending snapshots").map_err(io)?;
+        return Ok(done);
+    }
+    for (i, pending_path) in files.iter().enumerate() {
+        let approved_path = approved_path(pending_path);
+        let shown = project.display_path(pending_path);
+        if mode == Mode::List {
+            writeln!(out, "{shown}").map_err(io)?;
+            continue;
+        }
+        let text = std::fs::read_to_string(pending_path).map_err(|e| Error::io(pending_path, e))?;
+        let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
+        let old = snapshot::load(&project.root, &approved_path)?;
+        writeln!(out, "{}", style.bold(&format!("[{}/{}] {}", i + 1, files.len(), project.display_path(&approved_path)))).map_err(io)?;
+        writeln!(out, "  source: {}", new.source).map_err(io)?;
+        match &old {
+            None => {
+                writeln!(out, "  new snapshot:").map_err(io)?;
+                for line in new.body.lines() {
+                    writeln!(out, "    {}", style.green(&format!("+{line}"))).map_err(io)?;
+                }
+            }
+            Some(old) => {
+                for change in snapshot::changes(&old.json, &new.json) {
+                    writeln!(out, "  • {}", change.describe()).map_err(io)?;
+                }
+                for line in snapshot::line_diff(&old.body, &new.body, style.color).lines() {
+                    writeln!(out, "    {line}").map_err(io)?;
+                }
+            }
+        }
+        let decision = match mode {
+            Mode::AcceptAll => 'a',
+            Mode::RejectAll => 'r',
+            Mode::List => unreachable!("listed above"),
+            Mode::Interactive => ask(input, out).map_err(io)?,
+        };
+        match decision {
+            'a' => {
+                snapshot::accept_pending(&approved_path).map_err(|e| Error::io(pending_path, e))?;
+                writeln!(out, "  {}", style.green("accepted")).map_err(io)?;
+                done.accepted += 1;
+            }
+            'r' => {
+                std::fs::remove_file(pending_path).map_err(|e| Error::io(pending_path, e))?;
+                writeln!(out, "  {}", style.red("rejected")).map_err(io)?;
+                done.rejected += 1;
+            }
+            _ => {
+                writeln!(out, "  skipped").map_err(io)?;
+                done.skipped += 1;
+            }
+        }
+    }
+    if mode != Mode::List {
+        writeln!(out, "\n{} accepted, {} rejected, {} skipped", done.accepted, done.rejected, done.skipped).map_err(io)?;
+    }
+    Ok(done)
+}
+
+/// `x.snap.new` → `x.snap`
+fn approved_path(pending: &Path) -> PathBuf {
+    PathBuf::from(pending.to_string_lossy().trim_end_matches(".new"))
+}
+
+/// Ask until the answer is a, r or s; end of input means skip.
+fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> std::io::Result<char> {
+    loop {
+        write!(out, "  accept (a), reject (r), skip (s)? ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            return Ok('s');
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "a" | "accept" => return Ok('a'),
+            "r" | "reject" => return Ok('r'),
+            "s" | "skip" | "" => return Ok('s'),
+            _ => continue,
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Redaction by value: the secrets a run knows are masked wherever they appear in what it writes —
+//! exchanges (and so snapshots, diffs and findings), a program's output, record reasons, and the
+//! reports — in any encoding they take (`harness_redact::SecretMask`).
+//!
+//! Known secrets: the credentials of every system version in the run whose names say they are
+//! secrets (see [`looks_secret`]; identifiers such as `account_id` or `client_id` stay readable),
+//! the values of the harness's environment variables whose names say so, the values of the
+//! variables named with `--secret`, and per case what its mocks issued (access tokens, session ids).
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use harness_redact::SecretMask;
+
+use crate::plan::Plan;
+
+/// Whether a credential or environment variable holds a secret, by its name: it contains `TOKEN`,
+/// `SECRET`, `PASSWORD`, `PASSWD`, `KEY`, `CREDENTIAL`, `PRIVATE` or `SESSION`, or starts with
+/// `AWS_` (case-insensitive).
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("AWS_") || ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "SESSION"].iter().any(|w| upper.contains(w))
+}
+
+/// The secrets of a run.
+pub struct Secrets {
+    known: Vec<String>,
+    mask: SecretMask,
+}
+
+impl Secrets {
+    /// The plan's secret credentials, the environment's secret-looking variables and `extra`
+    /// (the values given with `--secret`).
+    pub fn for_run(plan: &Plan, extra: &[String]) -> Secrets {
+        let mut known: Vec<String> = extra.to_vec();
+        for case in &plan.cases {
+            for version in case.systems.values() {
+                known.extend(version.credentials.iter().filter(|(k, _)| looks_secret(k)).map(|(_, v)| v.clone()));
+            }
+        }
+        known.extend(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| looks_secret(k)).map(|(_, v)| v));
+        known.sort();
+        known.dedup();
+        Secrets { mask: SecretMask::new(known.iter().cloned()), known }
+    }
+
+    /// The mask of every secret known for the run.
+    pub(crate) fn known(&self) -> &SecretMask {
+        &self.mask
+    }
+
+    pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        self.mask.mask(text)
+    }
+
+    /// The run's secrets and those a case's mocks issued.
+    pub fn with_issued(&self, issued: Vec<String>) -> SecretMask {
+        SecretMask::new(self.known.iter().cloned().chain(issued))
+    }
+}
+
+pub(crate) fn mask_string(mask: &SecretMask, text: &mut String) {
+    if let Cow::Owned(masked) = mask.mask(text) {
+        *text = masked;
+    }
+}
+
+pub(crate) fn mask_bytes(mask: &SecretMask, bytes: &mut Bytes) {
+    // Bodies that are not text hold no secret in a form the mask could find anyway.
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && let Cow::Owned(masked) = mask.mask(text)
+    {
+        *bytes = Bytes::from(masked);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in ["GITHUB_TOKEN", "client_secret", "DB_PASSWORD", "api_key", "AWS_REGION", "GOOGLE_APPLICATION_CREDENTIALS", "token_id", "access_token"] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in ["PATH", "HOME", "account_id", "client_id", "shop_domain", "username", "LANG"] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+}

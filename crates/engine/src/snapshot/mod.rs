@@ -1,0 +1,218 @@
+//! Snapshots: the approved canonical form of what a flow sent to each target, stored in insta's
+//! file format so `cargo insta review` works on them too.
+//!
+//! `snapshots/<scenario id>.<system>.snap` holds a YAML header between `---` lines (`source` is the
+//! scenario file) and a JSON body: one entry per request. A run that produces something else
+//! writes `<…>.snap.new` beside it and never touches the approved file; accepting renames the
+//! pending file over it. Every write is atomic (temp file, then rename).
+
+pub mod canonical;
+mod diff;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use harness_core::{Diagnostic, SourceSpan, SystemId};
+use serde_json::Value;
+
+pub use diff::{Change, changes, is_empty, line_diff};
+
+/// A snapshot file's parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub source: String,
+    pub description: String,
+    pub expression: String,
+    /// The body as written (pretty JSON plus a final newline).
+    pub body: String,
+    pub json: Value,
+}
+
+impl Snapshot {
+    pub fn new(source: &str, description: &str, system: &SystemId, json: Value) -> Snapshot {
+        let mut body = serde_json::to_string_pretty(&EntryOrder(&json)).expect("JSON values serialise");
+        body.push('\n');
+        Snapshot { source: source.to_string(), description: description.to_string(), expression: system.to_string(), body, json }
+    }
+
+    /// The file text: insta's header, then the body.
+    pub fn render(&self) -> String {
+        format!(
+            "---\nsource: {}\ndescription: {}\nexpression: {}\n---\n{}",
+            yaml_string(&self.source),
+            yaml_string(&self.description),
+            yaml_string(&self.expression),
+            self.body
+        )
+    }
+
+    /// Parse a snapshot file; problems are located in it.
+    pub fn parse(path: &Path, text: &str) -> Result<Snapshot, Diagnostic> {
+        let text = text.replace("\r\n", "\n");
+        let fail = |line: usize, message: &str| {
+            Diagnostic::new(path, format!("malformed snapshot: {message}")).at(SourceSpan::from_line_col(&text, line, 1, 3)).help(
+                "a snapshot is a YAML header between `---` lines, then the JSON body; delete the file and run with --accept to write it afresh",
+            )
+        };
+        let mut lines = text.split_inclusive('\n');
+        let first = lines.next().unwrap_or_default();
+        if first.trim_end() != "---" {
+            return Err(fail(1, "the first line must be `---`"));
+        }
+        let (mut line_no, mut header_len) = (1, first.len());
+        let mut closed = false;
+        for line in lines.by_ref() {
+            line_no += 1;
+            if line.trim_end() == "---" {
+                closed = true;
+                break;
+            }
+            header_len += line.len();
+        }
+        if !closed {
+            return Err(fail(line_no, "the header is not closed by a `---` line"));
+        }
+        // The header with its opening `---` is a YAML document whose lines are the file's.
+        let header: BTreeMap<String, Value> = harness_syntax::yaml::parse(path, &text[..header_len]).map_err(|mut ds| {
+            let d = ds.remove(0);
+            Diagnostic { message: format!("malformed snapshot header: {}", d.message), ..d }
+        })?;
+        let get = |key: &str| header.get(key).and_then(Value::as_str).map(str::to_string);
+        let Some(source) = get("source") else {
+            return Err(fail(2, "the header has no `source:` (insta needs it)"));
+        };
+        let body: String = lines.collect();
+        let json: Value = serde_json::from_str(&body).map_err(|e| {
+            let line = line_no + e.line();
+            Diagnostic::new(path, format!("malformed snapshot body: {}", e.to_string().rsplit_once(" at line ").map_or(e.to_string(), |(m, _)| m.to_string())))
+                .at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1))
+        })?;
+        Ok(Snapshot { source, description: get("description").unwrap_or_default(), expression: get("expression").unwrap_or_default(), body, json })
+    }
+}
+
+/// Entries read top-down like a request: line, query, headers, body, then the answer. Everything
+/// below an entry's top level keeps sorted keys.
+struct EntryOrder<'a>(&'a Value);
+
+const ENTRY_KEYS: [&str; 6] = ["request", "query", "headers", "body", "response", "response_headers"];
+
+impl serde::Serialize for EntryOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Array(entries) => {
+                let mut seq = ser.serialize_seq(Some(entries.len()))?;
+                for e in entries {
+                    seq.serialize_element(&EntryOrder(e))?;
+                }
+                seq.end()
+            }
+            Value::Object(fields) => {
+                let mut map = ser.serialize_map(Some(fields.len()))?;
+                let rank = |k: &str| ENTRY_KEYS.iter().position(|x| *x == k).unwrap_or(ENTRY_KEYS.len());
+                let mut keys: Vec<&String> = fields.keys().collect();
+                keys.sort_by_key(|k| (rank(k), k.as_str()));
+                for k in keys {
+                    map.serialize_entry(k, &fields[k])?;
+                }
+                map.end()
+            }
+            other => other.serialize(ser),
+        }
+    }
+}
+
+fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
+}
+
+/// `snapshots/<id>.<system>.snap`
+pub fn path_for(snapshots_dir: &Path, case_id: &str, system: &SystemId) -> PathBuf {
+    // The id's `/` make folders; a `.` or `..` segment (a crafted version string in the id) is
+    // escaped and an empty one dropped, so a snapshot is never written outside `snapshots/`.
+    let mut path = snapshots_dir.to_path_buf();
+    for segment in format!("{case_id}.{system}.snap").split('/') {
+        match segment {
+            "" => {}
+            "." | ".." => path.push(segment.replace('.', "%2E")),
+            s => path.push(s),
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_paths_stay_under_snapshots() {
+        let dir = Path::new("/p/snapshots");
+        let ns = SystemId::new("netsuite").unwrap();
+        assert_eq!(path_for(dir, "orders/simple", &ns), Path::new("/p/snapshots/orders/simple.netsuite.snap"));
+        for crafted in ["orders/x@netsuite-../../../../etc/y", "/etc/y", "a/./../b"] {
+            let p = path_for(dir, crafted, &ns);
+            assert!(p.starts_with(dir) && !p.components().any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir)), "{crafted} → {}", p.display());
+        }
+    }
+}
+
+pub fn pending_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".new");
+    PathBuf::from(p)
+}
+
+/// Read the approved snapshot at `path`, if there is one.
+pub fn load(root: &Path, path: &Path) -> Result<Option<Snapshot>, Diagnostic> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Snapshot::parse(path, &text).map(Some).map_err(|d| d.relative_to(root)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Diagnostic::new(path, format!("cannot read snapshot: {e}")).relative_to(root)),
+    }
+}
+
+/// Write `content` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, content)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Make the pending snapshot next to `path` the approved one.
+pub fn accept_pending(path: &Path) -> std::io::Result<()> {
+    std::fs::rename(pending_path(path), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn files_round_trip_in_insta_format() {
+        let s = Snapshot::new("scenarios/a/b.yaml", "what flow x sent to netsuite@2025.1", &SystemId::new("netsuite").unwrap(), json!([{"request": "POST /x", "body": {"name": "Zoë"}}]));
+        let text = s.render();
+        assert!(text.starts_with("---\nsource: \"scenarios/a/b.yaml\"\n"), "{text}");
+        assert!(text.contains("\"name\": \"Zoë\""));
+        assert_eq!(Snapshot::parse(Path::new("b.snap"), &text).unwrap(), s);
+    }
+
+    #[test]
+    fn malformed_files_are_located() {
+        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n---\n[\n  {\"request\": }\n]\n").unwrap_err();
+        assert_eq!(d.location(), "x.snap:5:15");
+        let d = Snapshot::parse(Path::new("x.snap"), "[]\n").unwrap_err();
+        assert_eq!(d.location(), "x.snap:1:1");
+        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n").unwrap_err();
+        assert!(d.message.contains("not closed"), "{}", d.message);
+        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n[]\n").unwrap_err();
+        assert_eq!(d.location(), "x.snap:3:1");
+    }
+}

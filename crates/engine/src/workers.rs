@@ -1,0 +1,146 @@
+//! Case workers: threads that each own a single-threaded runtime and an HTTP client and run one
+//! case at a time. A case that never yields — a jq expression that never ends cannot be
+//! interrupted — then holds only its own thread: the watchdog here gives it up, and the next
+//! case gets a fresh worker instead of waiting behind it. Each worker has a memory budget
+//! (`harness_core::budget`): past it, or once given up on, the thread is parked in the allocator,
+//! so a runaway expression neither grows nor burns a CPU; and each names the expression it is
+//! evaluating (`harness_expr::Evaluating`), for the report.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use harness_core::Error;
+use harness_core::budget::ThreadBudget;
+use harness_expr::{Evaluating, Evaluation};
+use harness_systems::Registry;
+
+use crate::execute::Shared;
+use crate::secrets::Secrets;
+
+type Job = Box<dyn FnOnce(&tokio::runtime::Runtime, &Arc<Shared>) + Send>;
+
+/// Why a case gave no result.
+#[derive(Debug)]
+pub(crate) enum Abandoned {
+    Panicked(String),
+    /// Still busy this long after it started, evaluating this (when an expression).
+    Stuck(Duration, Option<Evaluation>),
+    /// Used more memory than a case may (bytes), evaluating this.
+    OutOfMemory(usize, Option<Evaluation>),
+    /// Not started: this many cases are stuck, one CPU each, and that is every CPU.
+    NotRun { stuck: usize },
+}
+
+/// Idle workers, started on demand and reused.
+pub(crate) struct Workers {
+    root: PathBuf,
+    registry: Registry,
+    secrets: Arc<Secrets>,
+    limits: harness_mock::Limits,
+    idle: Mutex<Vec<Worker>>,
+}
+
+struct Worker {
+    jobs: mpsc::Sender<Job>,
+    budget: Arc<ThreadBudget>,
+    evaluating: Arc<Evaluating>,
+}
+
+/// How much memory one case's thread may hold: far more than any flow needs, far less than the
+/// machine has.
+pub(crate) const CASE_MEMORY: usize = 256 << 20;
+
+/// How often the watchdog looks at a busy case's memory.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+impl Workers {
+    pub(crate) fn new(root: PathBuf, registry: Registry, secrets: Arc<Secrets>, limits: harness_mock::Limits) -> Workers {
+        Workers { root, registry, secrets, limits, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Run `task` on a worker and wait for it, at most `patience`. A worker whose task panicked
+    /// or overran is not reused.
+    pub(crate) async fn run<T, Fut>(&self, patience: Duration, task: impl FnOnce(Arc<Shared>) -> Fut + Send + 'static) -> Result<Result<T, Abandoned>, Error>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let worker = self.idle.lock().expect("idle workers").pop();
+        let worker = match worker {
+            Some(w) => w,
+            None => self.start()?,
+        };
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |runtime, shared| {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(task(shared.clone()))));
+            let _ = reply.send(outcome.map_err(|payload| Abandoned::Panicked(harness_core::error::panic_message(&*payload))));
+        });
+        worker.jobs.send(job).map_err(|_| Error::Environment("a case worker thread has died".into()))?;
+        let deadline = Instant::now() + patience;
+        tokio::pin!(answer);
+        let answered = loop {
+            tokio::select! {
+                a = &mut answer => break a,
+                _ = tokio::time::sleep(WATCH_EVERY) => {
+                    // Parked in the allocator already: it will not answer.
+                    if worker.budget.exceeded() {
+                        return Ok(Err(Abandoned::OutOfMemory(worker.budget.limit(), self.shown(worker.evaluating.now()))));
+                    }
+                    if Instant::now() >= deadline {
+                        // Parked at its next allocation, so it stops growing and computing.
+                        worker.budget.abandon();
+                        return Ok(Err(Abandoned::Stuck(patience, self.shown(worker.evaluating.now()))));
+                    }
+                }
+            }
+        };
+        match answered {
+            Ok(Ok(result)) => {
+                self.idle.lock().expect("idle workers").push(worker);
+                result.map(Ok)
+            }
+            Ok(Err(panicked)) => Ok(Err(panicked)),
+            Err(_) => Ok(Err(Abandoned::Panicked("the case worker thread died".into()))),
+        }
+    }
+
+    /// An evaluation as reports show it: its file relative to the project.
+    fn shown(&self, evaluation: Option<Evaluation>) -> Option<Evaluation> {
+        let mut e = evaluation?;
+        if let Some(origin) = &e.origin
+            && origin.file.is_absolute()
+        {
+            let mut relative = (**origin).clone();
+            relative.file = harness_syntax::project::display_path(&self.root, &origin.file).into();
+            e.origin = Some(Arc::new(relative));
+        }
+        Some(e)
+    }
+
+    fn start(&self) -> Result<Worker, Error> {
+        let environment = |what: &str, e: &dyn std::fmt::Display| Error::Environment(format!("cannot start a case worker ({what}): {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| environment("runtime", &e))?;
+        let shared = Arc::new(Shared::new(self.root.clone(), self.registry.clone(), self.secrets.clone(), self.limits)?);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (budget, evaluating) = (ThreadBudget::new(CASE_MEMORY), Arc::new(Evaluating::default()));
+        let (thread_budget, thread_slot) = (budget.clone(), evaluating.clone());
+        std::thread::Builder::new()
+            .name("harness-case".into())
+            .spawn(move || {
+                ThreadBudget::install(&thread_budget);
+                harness_expr::watch_this_thread(thread_slot);
+                // Ends when its sender is dropped: at the end of the run, or when given up.
+                for job in queue {
+                    thread_budget.start();
+                    job(&runtime, &shared);
+                }
+            })
+            .map_err(|e| environment("thread", &e))?;
+        Ok(Worker { jobs, budget, evaluating })
+    }
+}

@@ -1,0 +1,100 @@
+//! One interface for every kind of flow: the engine prepares a flow once per job, runs it once per
+//! case, and learns from the driver what it needs to judge the run — never which kind it is.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness_core::{Diagnostic, SystemId};
+use harness_expr::FieldLineage;
+use harness_systems::{Registry, SystemVersion};
+
+use crate::{DeliveryPolicy, FlowRun, FlowTrigger, TriggerInput};
+
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A target field of a flow and the source paths that feed it: `(step, target system, lineage)`.
+pub type MappedField = (String, SystemId, FieldLineage);
+
+/// What lives as long as one job (one worker): the project, its systems, the worker's HTTP client.
+#[derive(Clone)]
+pub struct JobContext {
+    pub root: PathBuf,
+    pub registry: Registry,
+    pub reqwest: reqwest::Client,
+}
+
+/// What a flow is given for one case.
+pub struct CaseContext<'a> {
+    /// The case id (`orders/simple@shopify-2024-01`).
+    pub id: &'a str,
+    pub trigger: &'a FlowTrigger,
+    pub input: &'a TriggerInput,
+    pub systems: &'a BTreeMap<SystemId, Arc<SystemVersion>>,
+    /// Where each system's mock listens.
+    pub base_urls: &'a BTreeMap<SystemId, String>,
+    pub policy: &'a DeliveryPolicy,
+    /// The scenario's wall-clock limit.
+    pub timeout: Duration,
+    /// Seed for backoff jitter (from the case id), so runs repeat exactly.
+    pub seed: u64,
+}
+
+pub trait FlowDriver: Send + Sync + std::fmt::Debug {
+    /// Systems the flow calls besides its trigger and targets (their versions must be known).
+    fn called_systems(&self) -> Vec<SystemId> {
+        Vec::new()
+    }
+    /// The systems a run can contact, when the flow says so; `None` when it may call any system it
+    /// has a URL for.
+    fn contacted_systems(&self, trigger: &FlowTrigger) -> Option<Vec<SystemId>> {
+        let _ = trigger;
+        None
+    }
+    /// Target fields and their sources as the flow's definition shows them (none for programs).
+    fn lineage(&self) -> &[MappedField] {
+        &[]
+    }
+    /// The system whose answer a variable the flow binds comes from.
+    fn bound_system(&self, var: &str) -> Option<SystemId> {
+        let _ = var;
+        None
+    }
+    /// Whether the flow runs on the scenario's virtual clock: mocks report delays instead of
+    /// taking them, and waits are the flow's own record rather than observed gaps.
+    fn virtual_time(&self) -> bool;
+    /// Its delivery policy, which scenarios may override.
+    fn policy(&self) -> DeliveryPolicy {
+        DeliveryPolicy::default()
+    }
+    /// Whether the flow itself accounts for every record of the trigger. A program reports what it
+    /// did, and may forget a record: then the harness checks none vanished.
+    fn accounts_for_every_record(&self) -> bool;
+    /// How long past the scenario's limit the harness waits for a run to come back (a program
+    /// stops itself at the limit, keeping what it printed).
+    fn grace(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// Whether its deliveries may reach a target in any order (records delivered concurrently),
+    /// so snapshots list them by content.
+    fn unordered(&self, policy: &DeliveryPolicy) -> bool {
+        let _ = policy;
+        false
+    }
+    /// Problems with what the flow needs from the system versions of one case (a credential a
+    /// program's `env:` maps that the version does not have), located in the flow file.
+    fn check_versions(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>) -> Vec<Diagnostic> {
+        let _ = systems;
+        Vec::new()
+    }
+    /// What the flow needs for the cases of one job.
+    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String>;
+}
+
+/// A flow made ready for one job: it runs that job's cases one at a time.
+pub trait FlowInstance: Send + Sync {
+    fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun>;
+}

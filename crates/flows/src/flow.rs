@@ -1,0 +1,186 @@
+//! Flows: the integration under test, loaded from `flows/<name>.yaml`. What every flow has — its
+//! trigger, targets, redactions and invariants — is read here; what runs is a [`FlowDriver`] of
+//! the kind the file declares.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use harness_core::{Diagnostic, SystemId};
+use harness_expr::{Expr, VarNames};
+use harness_syntax::flow::FlowSpec;
+use harness_syntax::project::{self, Project};
+use harness_syntax::{Loc, yaml};
+use harness_systems::Registry;
+
+use crate::driver::{FlowDriver, MappedField};
+use crate::source::FlowSource;
+use crate::{FlowTrigger, Reconcile, RecordSplit, builtin, command};
+
+/// A loaded, compiled flow.
+#[derive(Debug)]
+pub struct Flow {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub trigger: FlowTrigger,
+    /// Systems the flow writes to; their traffic is snapshotted unless a scenario says otherwise.
+    pub targets: Vec<SystemId>,
+    /// Redaction rules for snapshots of this flow's traffic.
+    pub redact: Vec<String>,
+    /// Invariants between source and targets checked in every scenario expecting success.
+    pub reconcile: Vec<Reconcile>,
+    pub driver: Arc<dyn FlowDriver>,
+}
+
+impl Flow {
+    /// Systems the flow talks to: its trigger's and its targets', plus any it calls.
+    pub fn systems(&self) -> Vec<SystemId> {
+        let mut all = vec![self.trigger.system.clone()];
+        all.extend(self.targets.iter().cloned());
+        all.extend(self.driver.called_systems());
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Target fields and their sources as the flow's definition shows them.
+    pub fn lineage(&self) -> &[MappedField] {
+        self.driver.lineage()
+    }
+
+    /// The systems a run can contact, when the flow says so.
+    pub fn contacted_systems(&self) -> Option<Vec<SystemId>> {
+        self.driver.contacted_systems(&self.trigger)
+    }
+}
+
+type Compile = fn(&FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Vec<Diagnostic>>;
+
+/// Flows loaded from `flows/`, and the problems of those that did not load.
+pub struct LoadedFlows {
+    pub flows: BTreeMap<String, Arc<Flow>>,
+    pub errors: Vec<Diagnostic>,
+    /// Names of the flows whose files have errors (so scenarios using them are not blamed too).
+    pub broken: Vec<String>,
+}
+
+/// Load every flow under `flows/` that `wanted` names (all when `None`).
+pub fn load_flows(project: &Project, registry: &Registry, wanted: Option<&[String]>) -> LoadedFlows {
+    let mut flows = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut broken = Vec::new();
+    for file in flow_files(project) {
+        let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if wanted.is_some_and(|w| !w.contains(&name)) {
+            continue;
+        }
+        match load_flow(project, registry, &file, &name) {
+            Ok(flow) => {
+                flows.insert(name, Arc::new(flow));
+            }
+            Err(mut e) => {
+                errors.append(&mut e);
+                broken.push(name);
+            }
+        }
+    }
+    LoadedFlows { flows, errors, broken }
+}
+
+/// Names of the flows under `flows/`, for suggestions.
+pub fn flow_names(project: &Project) -> Vec<String> {
+    flow_files(project).iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).collect()
+}
+
+fn flow_files(project: &Project) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(project.flows_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    files.sort();
+    files
+}
+
+fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) -> Result<Flow, Vec<Diagnostic>> {
+    let root = &project.root;
+    let text = project::read_text(root, file).map_err(|d| vec![d])?;
+    let spec: FlowSpec = yaml::parse(file, &text).map_err(|ds| ds.into_iter().map(|d| d.relative_to(root)).collect::<Vec<_>>())?;
+    let source = FlowSource { project, registry, file, text: &text, spec: &spec };
+    let mut errors = Vec::new();
+
+    for system in std::iter::once(&spec.trigger.system).chain(&spec.targets) {
+        if let Err(d) = registry.lookup(system, file, &text) {
+            errors.push(d.relative_to(root));
+        }
+    }
+    if let Some(fetch) = &spec.trigger.fetch
+        && let Err(m) = harness_mock::Matcher::compile(&harness_syntax::stub::MatchSpec::route(Some(&fetch.method), &fetch.path))
+    {
+        errors.push(source.error(&fetch.path, m));
+    }
+    let names = VarNames::new([]);
+    let mut split_expr = |expr: &Option<Loc<String>>, what: &str| {
+        let e = expr.as_ref()?;
+        Expr::compile(e, &names)
+            .map_err(|err| errors.push(e.span.diagnostic_inside(file, &text, err.offset, err.len, format!("trigger `{what}`: {}", err.message)).relative_to(root)))
+            .ok()
+    };
+    let split = RecordSplit { records: split_expr(&spec.trigger.records, "records"), key: split_expr(&spec.trigger.key, "key") };
+    let trigger = FlowTrigger {
+        system: spec.trigger.system.value.clone(),
+        event: spec.trigger.event.clone(),
+        fetch: spec.trigger.fetch.clone(),
+        verify_signature: spec.trigger.verify_signature.unwrap_or(spec.trigger.fetch.is_none()),
+        split,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // The kinds of flow: the key a file declares one with, and how it compiles. One key, one kind.
+    let kinds: [(&str, bool, Compile); 2] = [("steps", spec.steps.is_some(), builtin::compile), ("command", spec.command.is_some(), command::compile)];
+    let declared: Vec<&(&str, bool, Compile)> = kinds.iter().filter(|k| k.1).collect();
+    if spec.command.is_none() {
+        // A program's settings in a flow that runs none would silently do nothing.
+        let program_keys = [("env", !spec.env.is_empty()), ("cwd", spec.cwd.is_some()), ("pass_env", !spec.pass_env.is_empty())];
+        if let Some((key, _)) = program_keys.iter().find(|k| k.1) {
+            let at = yaml::key_span(&text, &[key]).unwrap_or_default();
+            return Err(vec![at.diagnostic(file, &text, format!("`{key}` is for external flows (`command`); a built-in flow runs no program")).relative_to(root)]);
+        }
+    }
+    let driver = match declared.as_slice() {
+        [] => return Err(vec![Diagnostic::new(file, "a flow needs `steps` (a built-in flow) or `command` (an external program)").relative_to(root)]),
+        [(_, _, compile)] => compile(&source)?,
+        [_, ..] => {
+            let at = yaml::key_span(&text, &["command"]).unwrap_or_default();
+            return Err(vec![at.diagnostic(file, &text, "a flow has `steps` (built in) or `command` (external), not both").relative_to(root)]);
+        }
+    };
+    let mut reconcile = Vec::new();
+    for r in &spec.reconcile {
+        match Reconcile::compile(r, file, &text) {
+            Ok(c) => reconcile.push(c),
+            Err(d) => errors.push(d.relative_to(root)),
+        }
+        if let Err(d) = registry.lookup(&r.system, file, &text) {
+            errors.push(d.relative_to(root));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Flow {
+        name: name.to_string(),
+        file: file.to_path_buf(),
+        description: spec.description.clone(),
+        trigger,
+        targets: spec.targets.iter().map(|t| t.value.clone()).collect(),
+        redact: spec.redact.clone(),
+        reconcile,
+        driver,
+    })
+}

@@ -1,0 +1,100 @@
+//! What a flow run produced, whatever ran it: how it ended, how each record ended, the source
+//! fields its mapping found missing, the waits before retries, the credential refreshes, and what a
+//! program printed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use harness_core::{Outcome, SystemId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOutcome {
+    pub key: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    /// The last answer received for this record when it failed (`400 INVALID_CONTENT at …`).
+    pub last_response: Option<String>,
+}
+
+/// A mapping read a source path that the payload does not have: the target field would be
+/// silently empty.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissingField {
+    pub record: String,
+    pub step: String,
+    pub system: SystemId,
+    /// `body.item.items[].item`
+    pub target: String,
+    /// `line_items[].sku`
+    pub source: String,
+}
+
+/// A wait the flow made before retrying (on the virtual clock for built-in flows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    pub system: SystemId,
+    pub record: String,
+    pub step: String,
+    /// The attempt the wait preceded (2 = first retry).
+    pub before_attempt: u32,
+    pub duration: Duration,
+    /// `Retry-After` or `backoff`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// The flow ran to its end (records may still have failed).
+    Completed,
+    /// The flow as a whole failed: a refused trigger, a crashed program, credentials refused.
+    Failed(String),
+    /// The flow did not finish within the scenario's time limit.
+    TimedOut(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowRun {
+    pub status: RunStatus,
+    pub records: Vec<RecordOutcome>,
+    pub missing: Vec<MissingField>,
+    pub waits: Vec<Wait>,
+    /// Credential refreshes per system (after the first credential).
+    pub refreshes: BTreeMap<SystemId, usize>,
+    /// What an external program printed, for failure messages.
+    pub output: String,
+    /// What the machine refused the flow (no file descriptor left to connect with): not the
+    /// flow's fault, so the run stops as an environment problem instead of judging it.
+    pub environment: Option<String>,
+}
+
+impl FlowRun {
+    pub fn failed(message: impl Into<String>) -> FlowRun {
+        FlowRun { status: RunStatus::Failed(message.into()), ..FlowRun::completed() }
+    }
+
+    /// A run that ended normally, with nothing recorded yet.
+    pub fn completed() -> FlowRun {
+        FlowRun { status: RunStatus::Completed, records: Vec::new(), missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: String::new(), environment: None }
+    }
+
+    /// Every record delivered or filtered, and the flow completed.
+    pub fn succeeded(&self) -> bool {
+        self.status == RunStatus::Completed && self.records.iter().all(|r| matches!(r.outcome, Outcome::Delivered | Outcome::Filtered))
+    }
+
+    /// Why the run did not succeed, one line per cause.
+    pub fn failure_messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.status {
+            RunStatus::Completed => {}
+            RunStatus::Failed(m) => out.push(m.clone()),
+            RunStatus::TimedOut(d) => out.push(format!("flow did not finish within {}", harness_core::duration::format(*d))),
+        }
+        for r in &self.records {
+            if matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed) {
+                out.push(format!("record {}: {}: {}", r.key, r.outcome.as_str(), r.reason.as_deref().unwrap_or("no reason given")));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,308 @@
+//! The loopback listener behind every mock. It accepts connections, turns each request into a
+//! [`RecordedRequest`], asks its current [`Service`] for the answer, and puts that answer on the
+//! wire — including the scripted faults (reset, clean close, held-open timeout, truncated body) and
+//! delays. What answers is replaceable while the listener runs, so the same listener serves replay,
+//! a recording proxy or a long-lived port reused scenario after scenario.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use harness_core::{Fault, MockResponse, RecordedRequest, clock};
+use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming as Body_};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+/// A request as the listener read it, with what the harness's own client stamped on it.
+pub struct Incoming {
+    pub request: RecordedRequest,
+    /// The client's virtual time, when a built-in flow sent it.
+    pub clock: Option<Duration>,
+    /// The built-in flow step that sent it, when known.
+    pub step: Option<String>,
+}
+
+pub type BoxAnswer<'a> = Pin<Box<dyn Future<Output = MockResponse> + Send + 'a>>;
+
+/// What answers the requests a listener accepts.
+pub trait Service: Send + Sync {
+    fn answer(&self, incoming: Incoming) -> BoxAnswer<'_>;
+    /// Whether delays and timeouts are reported to a virtual-clock client instead of played.
+    fn virtual_time(&self) -> bool;
+    /// A request made the service panic: a harness bug, to be reported rather than lost.
+    fn crashed(&self, message: String);
+    /// A flow went past one of the listener's [`Limits`]: a finding of its case.
+    fn limit_exceeded(&self, message: String);
+    /// The machine refused the listener something (no file descriptor left to accept with): the
+    /// case cannot be judged, and the run stops as an environment problem.
+    fn environment_failed(&self, message: String);
+}
+
+/// How much one mock takes, so that a runaway flow gets a clear finding instead of exhausting the
+/// machine. The defaults never bother a normal flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Largest request body read; a larger one is answered 413.
+    pub max_body: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_connections: 256, max_body: 16 << 20 }
+    }
+}
+
+/// A running listener. Dropping it stops the server and closes its connections.
+pub struct Listener {
+    pub addr: SocketAddr,
+    service: Arc<RwLock<Arc<dyn Service>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Listener {
+    /// Listen on `addr` (port 0 for an ephemeral one) with `service` answering.
+    pub async fn bind(addr: SocketAddr, service: Arc<dyn Service>, limits: Limits) -> io::Result<Listener> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let current = Arc::new(RwLock::new(service));
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(accept_loop(listener, current.clone(), rx, limits));
+        Ok(Listener { addr, service: current, shutdown: Some(tx) })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Answer from now on with `service` (connections already open included).
+    pub fn set_service(&self, service: Arc<dyn Service>) {
+        *self.service.write().expect("listener service lock") = service;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, service: Arc<RwLock<Arc<dyn Service>>>, mut stop: oneshot::Receiver<()>, limits: Limits) {
+    // Dropping the set aborts every open connection when the server stops.
+    let mut connections = JoinSet::new();
+    let mut refused = 0usize;
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) => {
+                        current(&service).environment_failed(format!("a mock cannot accept connections: {e} (raise the open-file limit, `ulimit -n`, or run fewer jobs)"));
+                        // Retrying at once would only spin.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                if connections.len() >= limits.max_connections {
+                    if refused == 0 {
+                        current(&service).limit_exceeded(format!("more than {} connections open at once to one mock (mocks.max_connections in harness.yaml); the others were answered 503", limits.max_connections));
+                    }
+                    refused += 1;
+                    connections.spawn(refuse(stream));
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                connections.spawn(serve(stream, service.clone(), limits));
+            }
+            Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(e) = joined
+                    && e.is_panic()
+                {
+                    let message = harness_core::error::panic_message(&*e.into_panic());
+                    current(&service).crashed(message);
+                }
+            }
+        }
+    }
+}
+
+/// errno values for "no file descriptor left" (the same on every Linux architecture).
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+
+/// Answers a connection over the limit with a 503 and closes it.
+async fn refuse(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = "too many connections to this mock";
+    let answer = format!("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
+}
+
+fn current(service: &RwLock<Arc<dyn Service>>) -> Arc<dyn Service> {
+    service.read().expect("listener service lock").clone()
+}
+
+type Body = BoxBody<Bytes, io::Error>;
+
+async fn serve(stream: TcpStream, service: Arc<RwLock<Arc<dyn Service>>>, limits: Limits) {
+    let graceful = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(ClosingStream { inner: stream, graceful: graceful.clone() });
+    let handler = service_fn(move |req| {
+        let (service, graceful) = (current(&service), graceful.clone());
+        async move { handle(req, service, graceful, limits.max_body).await }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, handler).await;
+}
+
+#[derive(Debug)]
+struct Aborted;
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection aborted by a scripted fault")
+    }
+}
+impl std::error::Error for Aborted {}
+
+async fn handle(req: Request<Body_>, service: Arc<dyn Service>, graceful: Arc<AtomicBool>, max_body: u64) -> Result<Response<Body>, Aborted> {
+    let (parts, body) = req.into_parts();
+    let too_large = || {
+        service.limit_exceeded(format!("{} {}: request body larger than {} bytes (mocks.max_body in harness.yaml); answered 413", parts.method, parts.uri.path(), max_body));
+        let mut answer = MockResponse::text(413, "text/plain", "request body too large for this mock");
+        answer.set_header("connection", "close");
+        Ok(build(&answer, Body::new(http_body_util::Full::new(answer.body.clone()).map_err(|never: Infallible| match never {}))))
+    };
+    let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body) {
+        return too_large();
+    }
+    let body = match http_body_util::Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Err(_) => Bytes::new(),
+    };
+    let clock = parts.headers.get(clock::CLOCK_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).map(Duration::from_millis);
+    let step = parts.headers.get(clock::STEP_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let request = RecordedRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.as_str().starts_with(clock::HEADER_PREFIX))
+            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body,
+    };
+    let virtual_time = service.virtual_time();
+    let mut response = service.answer(Incoming { request, clock, step }).await;
+
+    if virtual_time {
+        clock::annotate(&mut response);
+    } else if let Some(delay) = response.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match response.fault {
+        Some(Fault::Reset) => Err(Aborted),
+        Some(Fault::Close) => {
+            graceful.store(true, Ordering::SeqCst);
+            Err(Aborted)
+        }
+        Some(Fault::Timeout) if !virtual_time => {
+            // Hold the request open; the client's timeout ends it, or the scenario's end does.
+            std::future::pending::<()>().await;
+            Err(Aborted)
+        }
+        Some(Fault::Truncate) => Ok(truncated(&response)),
+        _ => Ok(build(&response, Body::new(http_body_util::Full::new(response.body.clone()).map_err(|never: Infallible| match never {})))),
+    }
+}
+
+fn build(response: &MockResponse, body: Body) -> Response<Body> {
+    let mut builder = Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(body).unwrap_or_else(|_| {
+        let mut r = Response::new(Body::new(http_body_util::Empty::new().map_err(|never: Infallible| match never {})));
+        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+/// Headers announce the whole body; half of it arrives, then the connection fails.
+fn truncated(response: &MockResponse) -> Response<Body> {
+    let full = response.body.clone();
+    let half = full.slice(..full.len() / 2);
+    let frames: Vec<Result<Frame<Bytes>, io::Error>> =
+        vec![Ok(Frame::data(half)), Err(io::Error::new(io::ErrorKind::ConnectionAborted, "truncated by a scripted fault"))];
+    let mut r = build(response, Body::new(StreamBody::new(Frames(frames.into_iter()))));
+    r.headers_mut().insert(hyper::header::CONTENT_LENGTH, full.len().into());
+    r
+}
+
+/// A body stream of frames known up front.
+struct Frames<T>(std::vec::IntoIter<T>);
+
+impl<T> futures_core::Stream for Frames<T> {
+    type Item = T;
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
+        Poll::Ready(self.0.next())
+    }
+}
+
+impl<T> Unpin for Frames<T> {}
+
+/// A mock's side of a connection. It closes with RST: a scripted reset needs it, and at the end of a
+/// scenario it leaves no TIME_WAIT socket behind (thousands of scenarios would otherwise fill the
+/// port space and slow every later bind and connect). A scripted clean close uses FIN.
+struct ClosingStream {
+    inner: TcpStream,
+    graceful: Arc<AtomicBool>,
+}
+
+impl Drop for ClosingStream {
+    fn drop(&mut self) {
+        let linger = if self.graceful.load(Ordering::SeqCst) { None } else { Some(Duration::ZERO) };
+        let _ = socket2::SockRef::from(&self.inner).set_linger(linger);
+    }
+}
+
+impl AsyncRead for ClosingStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ClosingStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

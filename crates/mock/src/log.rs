@@ -1,0 +1,60 @@
+//! Everything a scenario's mocks received, in arrival order across all of them.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use harness_core::Exchange;
+
+#[derive(Default)]
+pub struct ExchangeLog {
+    next_seq: AtomicUsize,
+    exchanges: Mutex<Vec<Exchange>>,
+    /// Requests a mock crashed on (the client only saw the connection drop), and limits a flow
+    /// exceeded: findings of the case.
+    crashes: Mutex<Vec<String>>,
+    /// What the machine refused a mock (file descriptors): the first such problem.
+    environment: Mutex<Option<String>>,
+}
+
+impl ExchangeLog {
+    pub fn new() -> Arc<Self> {
+        Arc::new(ExchangeLog::default())
+    }
+
+    /// Everything recorded, in arrival order; the log is empty afterwards.
+    pub fn take(&self) -> Vec<Exchange> {
+        let mut all = std::mem::take(&mut *self.exchanges.lock().expect("exchange log lock"));
+        all.sort_by_key(|e| e.seq);
+        all
+    }
+
+    /// How many requests have arrived since the log was made (what a settle detector watches).
+    pub fn received(&self) -> usize {
+        self.next_seq.load(Ordering::SeqCst)
+    }
+
+    /// Why mocks crashed, if any did; emptied like `take`.
+    pub fn take_crashes(&self) -> Vec<String> {
+        let mut all = std::mem::take(&mut *self.crashes.lock().expect("exchange log lock"));
+        all.sort();
+        all
+    }
+
+    pub fn push(&self, mut exchange: Exchange) {
+        exchange.seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+        self.exchanges.lock().expect("exchange log lock").push(exchange);
+    }
+
+    pub fn environment_failed(&self, message: String) {
+        self.environment.lock().expect("exchange log lock").get_or_insert(message);
+    }
+
+    /// What the machine refused a mock, if anything.
+    pub fn environment_problem(&self) -> Option<String> {
+        self.environment.lock().expect("exchange log lock").clone()
+    }
+
+    pub fn crashed(&self, message: String) {
+        self.crashes.lock().expect("exchange log lock").push(message);
+    }
+}

@@ -1,0 +1,186 @@
+//! What credentials and personal data look like inside free text, shared by the redactor (which
+//! replaces them) and the lint (which reports them), so both always agree.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use regex::Regex;
+
+use super::LintKind;
+
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in patterns are valid")
+}
+
+/// An email address. The top-level domain must be letters, so `package@1.2.3` is not one. No `'`
+/// in the local part: SuiteQL quotes literals with it (`WHERE email = 'jane@shop.com'`).
+pub(super) static EMAIL: LazyLock<Regex> = LazyLock::new(|| regex(r"[\p{L}\p{N}._%+-]+@(?:[\p{L}\p{N}-]+\.)+\p{L}{2,}"));
+
+/// Domains reserved for tests and documentation (RFC 2606 and RFC 6761): `example.<tld>`,
+/// `example.co.<cc>` (the fixtures use `example.co.uk`), their subdomains, and the `.test`,
+/// `.example`, `.invalid` and `.localhost` top-level domains.
+pub(super) fn is_test_domain(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    matches!(labels.as_slice(), [.., "test" | "example" | "invalid" | "localhost"] | [.., "example", _] | [.., "example", "co", _])
+}
+
+pub(super) fn is_test_email(email: &str) -> bool {
+    email.rsplit_once('@').is_some_and(|(_, domain)| is_test_domain(domain))
+}
+
+/// A recognisable credential format. The secret is capture group 1 (for `Bearer …` the token,
+/// not the scheme).
+pub(super) struct Shape {
+    pub(super) label: &'static str,
+    pub(super) kind: LintKind,
+    regex: Regex,
+    /// A second look where the pattern alone would match ordinary prose.
+    confirm: fn(&str) -> bool,
+}
+
+/// Listed most specific first: where two shapes find the same text, the first one names it
+/// (`Bearer eyJ…` is reported as a JSON Web Token).
+static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
+    let shape = |label, kind, pattern: &str, confirm: fn(&str) -> bool| Shape { label, kind, regex: regex(pattern), confirm };
+    let any = |_: &str| true;
+    vec![
+        shape("Shopify token", LintKind::Token, r"\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})\b", any),
+        shape("GitHub token", LintKind::Token, r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b", any),
+        shape("GitHub token", LintKind::Token, r"\b(github_pat_[A-Za-z0-9_]{22,})", any),
+        shape("AWS access key id", LintKind::Token, r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b", any),
+        shape("Slack token", LintKind::Token, r"\b(xox[abpr]-[A-Za-z0-9-]{10,})", any),
+        shape("JSON Web Token", LintKind::Token, r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)", any),
+        // The whole block when its end is there (so the redactor removes the key, not just its
+        // header); the lint reports the header line.
+        shape("private key", LintKind::PrivateKey, r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?)", any),
+        // Tokens have digits; "Bearer authentication-tokens" is prose.
+        shape("Bearer token", LintKind::AuthHeader, r"(?i:\bbearer)\s+([A-Za-z0-9\-._~+/]{16,}=*)", |t| t.bytes().any(|b| b.is_ascii_digit())),
+        // "Basic authentication" is prose; credentials decode to `user:password`.
+        shape("Basic credentials", LintKind::AuthHeader, r"(?i:\bbasic)\s+([A-Za-z0-9+/]{8,}={0,2})", |t| {
+            STANDARD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).is_some_and(|s| s.contains(':'))
+        }),
+    ]
+});
+
+pub(super) struct Token {
+    pub(super) range: Range<usize>,
+    pub(super) shape: &'static Shape,
+}
+
+/// Every credential shape in `text`, in order, none overlapping.
+pub(super) fn tokens(text: &str) -> Vec<Token> {
+    let mut found: Vec<Token> = SHAPES
+        .iter()
+        .flat_map(|shape| {
+            shape.regex.captures_iter(text).filter_map(move |c| {
+                let secret = c.get(1)?;
+                (shape.confirm)(secret.as_str()).then(|| Token { range: secret.range(), shape })
+            })
+        })
+        .collect();
+    found.sort_by_key(|t| t.range.start);
+    let mut end = 0;
+    found.retain(|t| {
+        let free = t.range.start >= end;
+        if free {
+            end = t.range.end;
+        }
+        free
+    });
+    found
+}
+
+/// A run of characters an IP address is made of, holding at least one separator.
+static ADDRESS_RUN: LazyLock<Regex> = LazyLock::new(|| regex(r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*"));
+
+/// IPv4 and IPv6 addresses in `text`, alone or inside prose, URLs (`//host:port/`), lists
+/// (`X-Forwarded-For`) or brackets. A run glued to a word (a `v` before four numbers) is not an address. Version
+/// numbers of four parts that happen to be valid addresses are found too (`Chrome/<major>.0.0.0`);
+/// the faker leaves network addresses like that one alone.
+pub(super) fn addresses(text: &str) -> Vec<(Range<usize>, IpAddr)> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    ADDRESS_RUN
+        .find_iter(text)
+        .filter(|m| m.as_str().bytes().any(|b| b.is_ascii_digit()))
+        .filter(|m| !text[..m.start()].chars().next_back().is_some_and(is_word) && !text[m.end()..].chars().next().is_some_and(is_word))
+        .filter_map(|m| {
+            let run = m.as_str();
+            let trimmed = run.trim_end_matches(['.', ':']);
+            // `a.b.c.d:port`
+            let without_port = trimmed.split_once(':').filter(|(host, _)| host.contains('.')).map(|(host, _)| host);
+            [run, trimmed].into_iter().chain(without_port).find_map(|candidate| {
+                let ip = candidate.parse().ok()?;
+                Some((m.start()..m.start() + candidate.len(), ip))
+            })
+        })
+        .collect()
+}
+
+/// `text` with each range replaced. Ranges are applied in order of their start; one overlapping
+/// an earlier one is dropped.
+pub(super) fn splice(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (range, replacement) in edits {
+        if range.start < at {
+            continue;
+        }
+        out.push_str(&text[at..range.start]);
+        out.push_str(&replacement);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    #[test]
+    fn test_domains() {
+        for domain in ["example.com", "example.net", "example.org", "example.fr", "example.co.uk", "shop.example.com", "x.test", "x.example", "x.invalid", "x.localhost", "EXAMPLE.COM"] {
+            assert!(is_test_domain(domain), "{domain}");
+        }
+        for domain in ["gmail.com", "myexample.com", "example.com.evil.org", "shop.co.uk", "co.uk"] {
+            assert!(!is_test_domain(domain), "{domain}");
+        }
+    }
+
+    #[test]
+    fn emails_in_text() {
+        let found: Vec<&str> = EMAIL.find_iter("SELECT id FROM customer WHERE email = 'jane+vip@shop.co.uk'; cc zoë@exämple.de. v@1.2.3").map(|m| m.as_str()).collect();
+        assert_eq!(found, ["jane+vip@shop.co.uk", "zoë@exämple.de"]);
+    }
+
+    #[test]
+    fn token_shapes() {
+        let shopify = format!("shpat_{}", "0123456789abcdef".repeat(2));
+        let text = format!("a {shopify} b Bearer abcdefghijklmnop1234 c Basic dXNlcjpwYXNzd29yZA== d Basic authentication e Bearer authentication-tokens");
+        let found: Vec<(&str, &str)> = tokens(&text).iter().map(|t| (t.shape.label, &text[t.range.clone()])).collect();
+        assert_eq!(found, [("Shopify token", shopify.as_str()), ("Bearer token", "abcdefghijklmnop1234"), ("Basic credentials", "dXNlcjpwYXNzd29yZA==")]);
+        let jwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(tokens(jwt).iter().map(|t| t.shape.label).collect::<Vec<_>>(), ["JSON Web Token"]);
+    }
+
+    #[test]
+    fn addresses_in_text() {
+        let v4 = Ipv4Addr::new(81, 2, 69, 160);
+        let v6 = Ipv6Addr::new(0x2a00, 0x1450, 0x4009, 0x81f, 0, 0, 0, 0x200e);
+        let text = format!("from {v4}, via [{v6}]:443 and http://{v4}:8080/x at {v4}. not v{v4} nor 12:30:00 nor 1.2.3");
+        let found: Vec<String> = addresses(&text).into_iter().map(|(r, ip)| format!("{}={ip}", &text[r])).collect();
+        assert_eq!(found, [format!("{v4}={v4}"), format!("{v6}={v6}"), format!("{v4}={v4}"), format!("{v4}={v4}")]);
+    }
+
+    #[test]
+    fn splice_drops_overlaps() {
+        assert_eq!(splice("abcdef", vec![(3..4, "D".into()), (0..2, "AB".into()), (1..3, "x".into())]), "ABcDef");
+    }
+}

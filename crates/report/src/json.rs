@@ -1,0 +1,205 @@
+//! The JSON report of a run, for tools: a versioned type with its own JSON Schema
+//! (`harness schema --report`). Analyses report their own JSON.
+
+use std::collections::BTreeMap;
+
+use harness_core::Outcome;
+use harness_engine::check::SnapshotState;
+use harness_engine::events::{CaseReport, Event, Reporter, SnapshotAction, Summary};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::output::Destination;
+
+/// Which shape of report this is; it changes only when a field changes meaning or goes.
+pub const FORMAT: u32 = 1;
+
+/// The whole run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunReport {
+    /// The report format ([`FORMAT`]).
+    pub format: u32,
+    pub status: RunStatus,
+    pub passed: usize,
+    pub failed: usize,
+    /// Cases reported (less than `planned` when the run was cancelled).
+    pub total: usize,
+    pub planned: usize,
+    pub duration_ms: u64,
+    /// In scenario id order.
+    pub cases: Vec<CaseJson>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Passed,
+    Failed,
+    /// Stopped by Ctrl-C or SIGTERM; `cases` holds those that finished.
+    Cancelled,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CaseJson {
+    /// `flow/scenario`, with `@system-version` when the scenario runs at several versions.
+    pub id: String,
+    pub file: String,
+    pub flow: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    /// API version of each system.
+    pub versions: BTreeMap<String, String>,
+    pub passed: bool,
+    /// Passed after failed attempts (`--retries`).
+    pub flaky: bool,
+    /// Gave no result of its own: the harness crashed on it, could not stop it, or did not run it.
+    pub abandoned: bool,
+    pub duration_ms: u64,
+    pub findings: Vec<FindingJson>,
+    pub snapshots: Vec<SnapshotJson>,
+    pub records: Vec<RecordJson>,
+    pub waits: Vec<WaitJson>,
+    /// Credential refreshes per system.
+    pub refreshes: BTreeMap<String, usize>,
+    /// Requests the mocks received.
+    pub requests: usize,
+    /// What an external program printed.
+    pub output: String,
+    /// Failed attempts before the reported one.
+    pub retries: Vec<CaseJson>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FindingJson {
+    pub check: String,
+    /// A warning does not fail the case.
+    pub warning: bool,
+    pub message: String,
+    pub details: Vec<String>,
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SnapshotJson {
+    pub system: String,
+    pub path: String,
+    /// `matches`, `new` or `changed`.
+    pub state: String,
+    /// `unchanged`, `pending-written` or `accepted`.
+    pub action: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecordJson {
+    pub key: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub last_response: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WaitJson {
+    pub system: String,
+    pub record: String,
+    pub step: String,
+    pub before_attempt: u32,
+    pub ms: u64,
+    pub reason: String,
+}
+
+impl RunReport {
+    pub fn of(summary: &Summary, cancelled: bool) -> RunReport {
+        let status = if cancelled {
+            RunStatus::Cancelled
+        } else if summary.all_passed() {
+            RunStatus::Passed
+        } else {
+            RunStatus::Failed
+        };
+        RunReport {
+            format: FORMAT,
+            status,
+            passed: summary.passed(),
+            failed: summary.failed(),
+            total: summary.cases.len(),
+            planned: summary.planned,
+            duration_ms: summary.duration.as_millis() as u64,
+            cases: summary.cases.iter().map(case).collect(),
+        }
+    }
+}
+
+fn case(c: &CaseReport) -> CaseJson {
+    CaseJson {
+        id: c.id.clone(),
+        file: c.file.clone(),
+        flow: c.flow.clone(),
+        description: c.description.clone(),
+        tags: c.tags.clone(),
+        versions: c.versions.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        passed: c.passed,
+        flaky: c.flaky(),
+        abandoned: c.abandoned,
+        duration_ms: c.duration.as_millis() as u64,
+        findings: c.findings.iter().map(|f| FindingJson { check: f.kind.name().into(), warning: f.warning, message: f.message.clone(), details: f.details.clone(), diff: f.diff.clone() }).collect(),
+        snapshots: c
+            .snapshots
+            .iter()
+            .map(|s| SnapshotJson {
+                system: s.system.to_string(),
+                path: s.path.clone(),
+                state: match s.state {
+                    SnapshotState::Matches => "matches",
+                    SnapshotState::New => "new",
+                    SnapshotState::Changed => "changed",
+                }
+                .into(),
+                action: match s.action {
+                    SnapshotAction::Unchanged => "unchanged",
+                    SnapshotAction::PendingWritten => "pending-written",
+                    SnapshotAction::Accepted => "accepted",
+                }
+                .into(),
+            })
+            .collect(),
+        records: c.records.iter().map(|r| RecordJson { key: r.key.clone(), outcome: r.outcome, reason: r.reason.clone(), last_response: r.last_response.clone() }).collect(),
+        waits: c
+            .waits
+            .iter()
+            .map(|w| WaitJson { system: w.system.to_string(), record: w.record.clone(), step: w.step.clone(), before_attempt: w.before_attempt, ms: w.duration.as_millis() as u64, reason: w.reason.clone() })
+            .collect(),
+        refreshes: c.refreshes.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        requests: c.requests,
+        output: c.output.clone(),
+        retries: c.retries.iter().map(case).collect(),
+    }
+}
+
+/// The JSON Schema of the run report.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RunReport)).expect("schemas serialise")
+}
+
+pub struct JsonReporter {
+    destination: Destination,
+}
+
+impl JsonReporter {
+    pub fn new(destination: Destination) -> Self {
+        JsonReporter { destination }
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        let value = match event {
+            Event::RunFinished { summary } => serde_json::to_value(RunReport::of(summary, false))?,
+            Event::RunCancelled { summary, .. } => serde_json::to_value(RunReport::of(summary, true))?,
+            Event::AnalysisFinished { result } => result.json(),
+            _ => return Ok(()),
+        };
+        let mut text = serde_json::to_string_pretty(&value)?;
+        text.push('\n');
+        self.destination.deliver(&text)
+    }
+}

@@ -1,0 +1,184 @@
+//! JUnit XML for build dashboards (Jenkins, GitLab, GitHub test reporters): one writer for runs and
+//! analyses alike, from test suites.
+//!
+//! A run has one `<testsuite>` per scenario case holding its one `<testcase>`: the Jenkins xUnit
+//! schema allows properties on suites only, and each scenario's properties (file, flow, API
+//! versions, tags) are what a dashboard needs to lead back to it.
+
+use harness_engine::events::{CaseReport, Event, Reporter, RetriedAttempt, Suite, SuiteCase, SuiteVerdict, Summary};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+
+use crate::output::Destination;
+
+pub struct JunitReporter {
+    destination: Destination,
+    name: String,
+}
+
+impl JunitReporter {
+    pub fn new(destination: Destination, name: impl Into<String>) -> Self {
+        JunitReporter { destination, name: name.into() }
+    }
+}
+
+impl Reporter for JunitReporter {
+    fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        let (name, suites, total) = match event {
+            Event::RunFinished { summary } => (self.name.clone(), run_suites(summary, None), Some(summary.duration)),
+            Event::RunCancelled { summary, signal } => (self.name.clone(), run_suites(summary, Some(signal)), Some(summary.duration)),
+            Event::AnalysisFinished { result } => (result.title(), result.suites(), None),
+            _ => return Ok(()),
+        };
+        let xml = render(&name, &suites, total).map_err(std::io::Error::other)?;
+        self.destination.deliver(&xml)
+    }
+}
+
+/// The suites of a run: one per case; when the run was cancelled, one more saying so.
+fn run_suites(summary: &Summary, cancelled: Option<&str>) -> Vec<Suite> {
+    let mut suites: Vec<Suite> = summary.cases.iter().map(case_suite).collect();
+    if let Some(signal) = cancelled {
+        let message = format!("run cancelled by {signal}: {} of {} case(s) finished", summary.cases.len(), summary.planned);
+        let case = SuiteCase {
+            name: "run cancelled".into(),
+            classname: "harness".into(),
+            time: None,
+            verdict: SuiteVerdict::Error { kind: "cancelled".into(), message: message.clone(), body: message },
+            retries: Vec::new(),
+            output: None,
+        };
+        suites.push(Suite { name: "(run cancelled)".into(), time: None, properties: Vec::new(), cases: vec![case] });
+    }
+    suites
+}
+
+fn case_suite(c: &CaseReport) -> Suite {
+    let mut properties = vec![("scenario.file".to_string(), c.file.clone()), ("flow".to_string(), c.flow.clone())];
+    for (system, version) in &c.versions {
+        properties.push((format!("version.{system}"), version.clone()));
+    }
+    if !c.tags.is_empty() {
+        properties.push(("tags".into(), c.tags.join(",")));
+    }
+    if let Some(d) = &c.description {
+        properties.push(("description".into(), d.clone()));
+    }
+    let dead = c.dead_letters().count();
+    if dead > 0 {
+        properties.push(("dead_letters".into(), dead.to_string()));
+    }
+    let verdict = if c.passed {
+        SuiteVerdict::Passed
+    } else {
+        let first = c.failures().next();
+        let message = first.map_or_else(String::new, |f| format!("{}: {}", f.kind.name(), f.message));
+        let kind = first.map_or("failure", |f| f.kind.name()).to_string();
+        if c.abandoned { SuiteVerdict::Error { kind, message, body: c.failure_text() } } else { SuiteVerdict::Failed { kind, message, body: c.failure_text() } }
+    };
+    let mut out = String::new();
+    if c.passed && (c.warnings().next().is_some() || c.dead_letters().next().is_some()) {
+        out.push_str(&c.failure_text());
+    }
+    out.push_str(&c.output);
+    let retries = c
+        .retries
+        .iter()
+        .map(|r| RetriedAttempt { message: r.failures().next().map_or_else(String::new, |f| format!("{}: {}", f.kind.name(), f.message)), body: r.failure_text(), time: r.duration })
+        .collect();
+    let case = SuiteCase {
+        name: c.id.rsplit('/').next().unwrap_or(&c.id).to_string(),
+        classname: c.flow.clone(),
+        time: Some(c.duration),
+        verdict,
+        retries,
+        output: (!out.is_empty()).then_some(out),
+    };
+    Suite { name: c.id.clone(), time: Some(c.duration), properties, cases: vec![case] }
+}
+
+/// The XML of `suites`.
+fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> Result<String, String> {
+    let mut report = Report::new(xml_text(name));
+    if let Some(t) = total {
+        report.set_time(t);
+    }
+    for s in suites {
+        let mut suite = TestSuite::new(xml_text(&s.name));
+        if let Some(t) = s.time {
+            suite.set_time(t);
+        }
+        for (k, v) in &s.properties {
+            suite.add_property(Property::new(xml_text(k), xml_text(v)));
+        }
+        for c in &s.cases {
+            suite.add_test_case(test_case(c));
+        }
+        report.add_test_suite(suite);
+    }
+    let xml = report.to_string().map_err(|e| format!("cannot serialise the JUnit report: {e}"))?;
+    Ok(for_jenkins(xml))
+}
+
+fn test_case(c: &SuiteCase) -> TestCase {
+    let non_success = |kind: NonSuccessKind, ty: &str, message: &str, body: &str| {
+        let mut status = TestCaseStatus::non_success(kind);
+        status.set_message(xml_text(message));
+        status.set_type(xml_text(ty));
+        status.set_description(xml_text(body));
+        status
+    };
+    let mut status = match &c.verdict {
+        SuiteVerdict::Passed => TestCaseStatus::success(),
+        SuiteVerdict::Failed { kind, message, body } => non_success(NonSuccessKind::Failure, kind, message, body),
+        SuiteVerdict::Error { kind, message, body } => non_success(NonSuccessKind::Error, kind, message, body),
+    };
+    for r in &c.retries {
+        let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+        rerun.set_message(xml_text(&r.message));
+        rerun.set_description(xml_text(&r.body));
+        rerun.set_time(r.time);
+        status.add_rerun(rerun);
+    }
+    let mut case = TestCase::new(xml_text(&c.name), status);
+    case.set_classname(xml_text(&c.classname));
+    if let Some(t) = c.time {
+        case.set_time(t);
+    }
+    if let Some(out) = &c.output {
+        case.set_system_out(xml_text(out));
+    }
+    case
+}
+
+/// Text XML 1.0 can hold: characters it cannot (most control characters, U+FFFE, U+FFFF) become
+/// U+FFFD, so a program's odd output cannot make the report unreadable.
+fn xml_text(text: &str) -> String {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if text.chars().all(allowed) { text.to_string() } else { text.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect() }
+}
+
+/// quick-junit puts `skipped` on `<testsuites>`, which the Jenkins xUnit schema does not allow on
+/// the root (only on suites); nothing is ever skipped at the root, so it goes.
+fn for_jenkins(xml: String) -> String {
+    let Some(start) = xml.find("<testsuites") else { return xml };
+    let end = xml[start..].find('>').map_or(xml.len(), |e| start + e);
+    let root = &xml[start..end];
+    match root.find(" skipped=\"") {
+        Some(at) => {
+            let value_end = root[at + 10..].find('"').map_or(root.len(), |e| at + 10 + e + 1);
+            format!("{}{}{}", &xml[..start + at], &root[value_end..], &xml[end..])
+        }
+        None => xml,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_cannot_hold_are_replaced() {
+        assert_eq!(xml_text("ok\tline\n"), "ok\tline\n");
+        assert_eq!(xml_text("bad\u{FFFE}\u{1}end"), "bad\u{FFFD}\u{FFFD}end");
+    }
+}

@@ -1,0 +1,12 @@
+//! Writing a project's files: `harness init` lays out a working project in a repository, and
+//! `harness versions add` makes a new API-version folder from an old one, its recordings migrated
+//! by the changes the catalog knows. Neither ever overwrites a file.
+
+mod files;
+mod init;
+mod json_edit;
+mod new_version;
+
+pub use files::Written;
+pub use init::{InitOptions, InitReport, Language, init};
+pub use new_version::{AddedVersion, add_version};

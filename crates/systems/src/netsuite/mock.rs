@@ -1,0 +1,353 @@
+//! The NetSuite REST web services mock: record API v1 (create answers 204 with a `Location`, get
+//! returns what was created, upsert by `PUT …/eid:`), SuiteQL (requires `Prefer: transient`), the
+//! OAuth 2.0 token endpoint and token expiry, TBA signatures recomputed, request bodies validated
+//! against the version's record schemas.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use harness_core::encoding::form_pairs;
+use harness_core::{MockResponse, RecordedRequest};
+use harness_mock::MockBehaviour;
+use serde_json::{Value, json};
+
+use super::{LOGIN_DETAIL, RECORD_PREFIX, SUITEQL_PATH, TOKEN_LIFETIME, TOKEN_PATH, error, error_path, invalid_token, oauth2, tba};
+use crate::SystemVersion;
+use crate::crypto::fnv;
+
+pub(super) struct Mock {
+    system: Arc<SystemVersion>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Issued access tokens and when (on the request clock) they were issued.
+    tokens: BTreeMap<String, Duration>,
+    /// Tokens a scripted `invalid-token` answer declared expired: every later request bearing
+    /// them is refused too, as when a real token expires.
+    revoked: std::collections::BTreeSet<String>,
+    /// Records created or upserted in this run: (type, id) → body.
+    records: BTreeMap<(String, String), Value>,
+    /// (type, externalId) → id
+    external_ids: BTreeMap<(String, String), String>,
+}
+
+impl Mock {
+    pub(super) fn new(system: Arc<SystemVersion>) -> Self {
+        Mock { system, state: Mutex::new(State::default()) }
+    }
+
+    fn host(&self) -> String {
+        let account = self.system.credential("account_id").to_ascii_lowercase().replace('_', "-");
+        format!("https://{account}.suitetalk.api.netsuite.com")
+    }
+
+    fn check_auth(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse> {
+        let realm = self.system.credential("account_id");
+        let auth = request.header("authorization").unwrap_or("");
+        if let Some(token) = auth.strip_prefix("Bearer ") {
+            let state = self.state.lock().expect("netsuite state");
+            return match state.tokens.get(token) {
+                Some(t) if at < *t + TOKEN_LIFETIME && !state.revoked.contains(token) => None,
+                _ => Some(invalid_token(realm)),
+            };
+        }
+        if auth.starts_with("OAuth ") {
+            let host = request.header("host").unwrap_or("localhost");
+            return match tba::verify(&self.system, &format!("http://{host}"), request) {
+                Ok(()) => None,
+                Err(_) => Some(error(401, "Unauthorized", "INVALID_LOGIN", LOGIN_DETAIL, None)),
+            };
+        }
+        Some(error(401, "Unauthorized", "INVALID_LOGIN", LOGIN_DETAIL, None))
+    }
+
+    fn issue_token(&self, request: &RecordedRequest, at: Duration) -> MockResponse {
+        let form: BTreeMap<String, String> = form_pairs(&request.body_text()).into_iter().collect();
+        let oauth_error = |code: &str, description: &str| MockResponse::json(400, &json!({"error": code, "error_description": description}));
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+            return oauth_error("unsupported_grant_type", "grant_type must be client_credentials");
+        }
+        if form.get("client_assertion_type").map(String::as_str) != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+            return oauth_error("invalid_request", "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        }
+        let Some(assertion) = form.get("client_assertion") else {
+            return oauth_error("invalid_request", "client_assertion is missing");
+        };
+        // The audience is the token endpoint: as the client reached this mock, or the account's own.
+        let host = request.header("host").unwrap_or("localhost");
+        let audiences = [format!("http://{host}{TOKEN_PATH}"), format!("{}{TOKEN_PATH}", self.host())];
+        if let Err(why) = oauth2::check_assertion(&self.system, assertion, &audiences, at) {
+            return oauth_error("invalid_client", &why);
+        }
+        let mut state = self.state.lock().expect("netsuite state");
+        let token = format!("eyJ.ns-access-token.{}", state.tokens.len() + 1);
+        state.tokens.insert(token.clone(), at);
+        MockResponse::json(200, &json!({"access_token": token, "expires_in": TOKEN_LIFETIME.as_secs(), "token_type": "Bearer"}))
+    }
+}
+
+impl MockBehaviour for Mock {
+    fn issued(&self) -> Vec<String> {
+        self.state.lock().expect("netsuite state").tokens.keys().cloned().collect()
+    }
+
+    fn gate(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse> {
+        if request.path == TOKEN_PATH {
+            // The token endpoint needs no token; its answer is the default one unless stubbed.
+            return None;
+        }
+        if let Some(refusal) = self.check_auth(request, at) {
+            return Some(refusal);
+        }
+        if request.path == SUITEQL_PATH && request.header("prefer") != Some("transient") {
+            return Some(error(400, "Bad Request", "INVALID_REQUEST", "The request could not be understood by the server due to malformed syntax. SuiteQL requires the header Prefer: transient.", None));
+        }
+        if let Some(endpoint) = self.system.endpoint(&request.method, &self.record_path(&request.path)) {
+            if endpoint.removed.is_some() {
+                return Some(self.not_found(request));
+            }
+            if let Some(schema) = &endpoint.request_schema {
+                let Some(body) = request.json() else {
+                    return Some(error(400, "Bad Request", "INVALID_REQUEST", "The request could not be understood by the server due to malformed syntax.", None));
+                };
+                if let Some(v) = schema.violations(&body).into_iter().next() {
+                    let path = error_path(&v.instance_path);
+                    let detail = format!("Error while accessing resource: Invalid content for field {}: {}", if path.is_empty() { "(body)" } else { &path }, v.message);
+                    return Some(error(400, "Bad Request", "INVALID_CONTENT", &detail, Some(&path)));
+                }
+            }
+        }
+        None
+    }
+
+    fn render(&self, request: &RecordedRequest, mut response: MockResponse, at: Duration) -> MockResponse {
+        // A stubbed token answer issues that token, so the flow can use it.
+        if request.path == TOKEN_PATH
+            && response.status == 200
+            && let Some(token) = serde_json::from_slice::<Value>(&response.body).ok().and_then(|b| b.get("access_token")?.as_str().map(str::to_string))
+        {
+            self.state.lock().expect("netsuite state").tokens.insert(token, at);
+        }
+        if response.status == 401
+            && response.header_value("www-authenticate").is_some_and(|h| h.contains("invalid_token"))
+            && let Some(token) = request.header("authorization").and_then(|a| a.strip_prefix("Bearer "))
+        {
+            self.state.lock().expect("netsuite state").revoked.insert(token.to_string());
+        }
+        // A stubbed 204 create without a Location gets one, as NetSuite always sends it.
+        let path = self.record_path(&request.path);
+        if response.status == 204 && request.method == "POST" && response.header_value("location").is_none()
+            && let Some(record) = path.strip_prefix(RECORD_PREFIX) {
+                let id = self.store(record, None, request.json());
+                response.set_header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host()));
+            }
+        response
+    }
+
+    fn default_response(&self, request: &RecordedRequest, at: Duration) -> Option<MockResponse> {
+        if request.path == TOKEN_PATH {
+            return Some(if request.method == "POST" { self.issue_token(request, at) } else { self.not_found(request) });
+        }
+        let path = self.record_path(&request.path);
+        let rest = path.strip_prefix(RECORD_PREFIX)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        match (request.method.as_str(), parts.as_slice()) {
+            ("POST", [record]) => {
+                let id = self.store(record, None, request.json());
+                Some(MockResponse::new(204).header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host())))
+            }
+            ("PUT", [record, key]) if key.starts_with("eid:") => {
+                let id = self.store(record, Some(&key[4..]), request.json());
+                Some(MockResponse::new(204).header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host())))
+            }
+            ("GET" | "PATCH" | "DELETE", [record, key]) => {
+                let state = self.state.lock().expect("netsuite state");
+                let id = match key.strip_prefix("eid:") {
+                    Some(eid) => state.external_ids.get(&(record.to_string(), eid.to_string())).cloned(),
+                    None => Some(key.to_string()),
+                };
+                let found = id.as_ref().and_then(|id| state.records.get(&(record.to_string(), id.clone())));
+                match (request.method.as_str(), found) {
+                    ("GET", Some(body)) => Some(MockResponse::json(200, &self.read_back(&state, record, body))),
+                    (_, Some(_)) => Some(MockResponse::new(204)),
+                    _ => Some(error(404, "Not Found", "NONEXISTENT_ID", "Record does not exist.", None)),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// SuiteQL is not executed: a query no stub answers finds nothing.
+    fn guess(&self, request: &RecordedRequest) -> Option<(MockResponse, &'static str)> {
+        (request.path == SUITEQL_PATH && request.method == "POST").then(|| (suiteql_page(&[], 0, 1000, request), "SuiteQL, 0 rows"))
+    }
+
+    fn not_found(&self, request: &RecordedRequest) -> MockResponse {
+        error(404, "Not Found", "NONEXISTENT_ID", &format!("The record type or path {} does not exist.", request.path), None)
+    }
+}
+
+impl Mock {
+    /// `path` with its record type spelt as the catalog spells it: NetSuite takes record type
+    /// names in any case (`salesorder` is `salesOrder`; its own links use lower case).
+    fn record_path(&self, path: &str) -> String {
+        let Some(rest) = path.strip_prefix(RECORD_PREFIX) else { return path.to_string() };
+        let (record, tail) = rest.split_once('/').map_or((rest, None), |(r, t)| (r, Some(t)));
+        let known = self.system.endpoints.iter().filter_map(|e| e.path.strip_prefix(RECORD_PREFIX)?.split('/').next()).find(|k| k.eq_ignore_ascii_case(record));
+        let record = known.unwrap_or(record);
+        match tail {
+            Some(t) => format!("{RECORD_PREFIX}{record}/{t}"),
+            None => format!("{RECORD_PREFIX}{record}"),
+        }
+    }
+
+    /// A stored record as NetSuite's GET answers it: `links` to itself (NetSuite's links spell the
+    /// record type in lower case), its `id`, and every reference `{id}` with the `refName` NetSuite
+    /// adds — the referenced record's name when this run created it, else its id.
+    fn read_back(&self, state: &State, record: &str, body: &Value) -> Value {
+        let mut out = body.clone();
+        if let Value::Object(o) = &mut out {
+            o.values_mut().for_each(|field| add_ref_names(field, state, 0));
+            let id = o.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+            let href = format!("{}{RECORD_PREFIX}{}/{id}", self.host(), record.to_ascii_lowercase());
+            o.insert("links".into(), json!([{"rel": "self", "href": href}]));
+        }
+        out
+    }
+
+    fn store(&self, record: &str, external_id: Option<&str>, body: Option<Value>) -> String {
+        let mut state = self.state.lock().expect("netsuite state");
+        let mut body = body.unwrap_or(Value::Null);
+        let eid = external_id.map(str::to_string).or_else(|| body.get("externalId").and_then(Value::as_str).map(str::to_string));
+        let existing = eid.as_ref().and_then(|e| state.external_ids.get(&(record.to_string(), e.clone())).cloned());
+        // Ids come from what is created, not from arrival order, so concurrent flows get the same
+        // ids run after run.
+        let id = existing.unwrap_or_else(|| {
+            let identity = eid.clone().unwrap_or_else(|| body.to_string());
+            let mut n = 1001 + fnv(&format!("{record}/{identity}")) % 899_000;
+            while state.records.contains_key(&(record.to_string(), n.to_string())) {
+                n += 1;
+            }
+            n.to_string()
+        });
+        if let Value::Object(o) = &mut body {
+            o.insert("id".into(), json!(id));
+        }
+        if let Some(e) = eid {
+            state.external_ids.insert((record.to_string(), e), id.clone());
+        }
+        state.records.insert((record.to_string(), id.clone()), body);
+        id
+    }
+}
+
+/// One SuiteQL page in NetSuite's collection shape.
+fn suiteql_page(items: &[Value], offset: usize, limit: usize, request: &RecordedRequest) -> MockResponse {
+    let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
+    let has_more = offset + page.len() < items.len();
+    let host = request.header("host").unwrap_or("localhost");
+    let link = |off: usize| format!("http://{host}{SUITEQL_PATH}?limit={limit}&offset={off}");
+    let mut links = vec![json!({"rel": "self", "href": link(offset)})];
+    if has_more {
+        links.push(json!({"rel": "next", "href": link(offset + limit)}));
+    }
+    MockResponse::json(
+        200,
+        &json!({"links": links, "count": page.len(), "hasMore": has_more, "items": page, "offset": offset, "totalResults": items.len()}),
+    )
+}
+
+/// The fields a record's name is read from, in order, for `refName`.
+const NAME_FIELDS: &[&str] = &["entityId", "companyName", "tranId", "itemId", "name"];
+
+/// `{id}` and `{externalId}` references in `v` get the `id` and `refName` NetSuite answers with.
+fn add_ref_names(v: &mut Value, state: &State, depth: usize) {
+    // Record bodies nest a few levels (sublists, addresses); deeper is not a record's shape.
+    if depth > 8 {
+        return;
+    }
+    match v {
+        Value::Object(o) if is_reference(o) => {
+            let eid = o.get("externalId").and_then(Value::as_str).map(str::to_string);
+            let id = o.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| eid.and_then(|e| state.external_ids.iter().find(|((_, x), _)| *x == e).map(|(_, id)| id.clone())));
+            if let Some(id) = id {
+                let name = state.records.iter().find(|((_, rid), _)| *rid == id).and_then(|(_, r)| record_name(r)).unwrap_or_else(|| id.clone());
+                o.insert("id".into(), json!(id));
+                o.entry("refName").or_insert_with(|| json!(name));
+            }
+        }
+        Value::Object(o) => o.values_mut().for_each(|c| add_ref_names(c, state, depth + 1)),
+        Value::Array(items) => items.iter_mut().for_each(|c| add_ref_names(c, state, depth + 1)),
+        _ => {}
+    }
+}
+
+/// An object holding only reference keys, at least `id` or `externalId`.
+fn is_reference(o: &serde_json::Map<String, Value>) -> bool {
+    !o.is_empty() && o.keys().all(|k| matches!(k.as_str(), "id" | "externalId" | "refName")) && (o.contains_key("id") || o.contains_key("externalId"))
+}
+
+/// What NetSuite shows as a record's name.
+fn record_name(record: &Value) -> Option<String> {
+    NAME_FIELDS.iter().find_map(|f| record.get(*f).and_then(Value::as_str).map(str::to_string)).or_else(|| {
+        let first = record.get("firstName").and_then(Value::as_str)?;
+        Some(match record.get("lastName").and_then(Value::as_str) {
+            Some(last) => format!("{first} {last}"),
+            None => first.to_string(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness_core::SystemId;
+
+    fn mock() -> Mock {
+        let catalog = crate::Catalog::builtin_only();
+        Mock::new(catalog.system(&SystemId::new("netsuite").unwrap(), "2026.2").unwrap())
+    }
+
+    fn request(method: &str, path: &str, body: Value) -> RecordedRequest {
+        RecordedRequest { method: method.into(), path: path.into(), query: String::new(), headers: vec![("Host".into(), "127.0.0.1:9".into())], body: serde_json::to_vec(&body).unwrap().into() }
+    }
+
+    #[test]
+    fn record_types_are_case_insensitive_and_reads_answer_links_and_ref_names() {
+        let m = mock();
+        assert_eq!(m.record_path("/services/rest/record/v1/salesorder/eid:X"), "/services/rest/record/v1/salesOrder/eid:X");
+        assert_eq!(m.record_path("/services/rest/record/v1/SALESORDER"), "/services/rest/record/v1/salesOrder");
+        let customer = m.default_response(&request("POST", "/services/rest/record/v1/customer", json!({"externalId": "C-1", "companyName": "Example Outfitters"})), Duration::ZERO).unwrap();
+        let customer_id = customer.header_value("location").unwrap().rsplit('/').next().unwrap().to_string();
+        let order = json!({"externalId": "SO-1", "entity": {"externalId": "C-1"}, "custbody17": {"items": [{"id": "3"}]}, "item": {"items": [{"item": {"id": "5102"}, "quantity": 1}]}});
+        let created = m.default_response(&request("POST", "/services/rest/record/v1/salesorder", order), Duration::ZERO).unwrap();
+        let location = created.header_value("location").unwrap().to_string();
+        assert!(location.contains("/record/v1/salesOrder/"), "{location}");
+        let id = location.rsplit('/').next().unwrap();
+        let read = m.default_response(&request("GET", &format!("/services/rest/record/v1/salesorder/{id}"), Value::Null), Duration::ZERO).unwrap();
+        let body: Value = serde_json::from_slice(&read.body).unwrap();
+        assert_eq!(body["id"], json!(id));
+        assert_eq!(body["links"][0]["href"], json!(format!("https://tstdrv1234567.suitetalk.api.netsuite.com/services/rest/record/v1/salesorder/{id}")));
+        assert_eq!(body["entity"], json!({"externalId": "C-1", "id": customer_id, "refName": "Example Outfitters"}));
+        assert_eq!(body["item"]["items"][0]["item"], json!({"id": "5102", "refName": "5102"}), "an item this run did not create is named by its id");
+    }
+
+    #[test]
+    fn custom_fields_of_both_forms_and_multi_selects_are_valid() {
+        let m = mock();
+        let order = json!({"entity": {"id": "4821"}, "item": {"items": [{"item": {"id": "5102"}, "custcol28": "gift", "custcol_gift_note": "Happy birthday"}]},
+                           "custbody17": "web", "custbody_channel": "Shopify", "custbody_tags": {"items": [{"id": "1"}, {"id": "2"}]}});
+        assert!(m.gate(&request("POST", "/services/rest/record/v1/salesorder", order), Duration::ZERO).is_some_and(|r| r.status == 401), "auth comes first");
+        let endpoint = m.system.endpoint("POST", "/services/rest/record/v1/salesOrder").unwrap();
+        let schema = endpoint.request_schema.as_ref().unwrap();
+        let valid = json!({"entity": {"id": "4821"}, "item": {"items": [{"item": {"id": "5102"}, "custcol28": "gift", "custcol_gift_note": "x"}]}, "custbody17": "web", "custbody_channel": "Shopify", "custbody_tags": {"items": [{"id": "1"}]}});
+        assert!(schema.violations(&valid).is_empty(), "{:?}", schema.violations(&valid).iter().map(|v| v.message.clone()).collect::<Vec<_>>());
+        assert!(!schema.violations(&json!({"entity": {"id": "1"}, "item": {"items": []}, "custbodyChannel": "x"})).is_empty(), "field ids are lower case");
+        let customer = m.system.endpoint("POST", "/services/rest/record/v1/customer").unwrap().request_schema.as_ref().unwrap();
+        let violations = customer.violations(&json!({"companyName": "Example Outfitters", "subsidiary": {"id": "1"}, "custentity5": "gold", "custentity_tier": "gold"}));
+        assert!(violations.iter().all(|v| !v.message.contains("custentity")), "{:?}", violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>());
+    }
+}

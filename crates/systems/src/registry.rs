@@ -1,0 +1,88 @@
+//! The systems a project can use, by id: the built-in ones and those the project declares. Adding
+//! a built-in system is one module and one line in [`Registry::builtin`]; a declared one is a
+//! system file with an `api:` block (see [`Registry::for_project`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use std::path::Path;
+
+use harness_core::{Diagnostic, SystemId, did_you_mean};
+use harness_syntax::Loc;
+
+use crate::System;
+use crate::catalog::Catalog;
+use crate::declared::Declared;
+
+#[derive(Clone)]
+pub struct Registry {
+    systems: BTreeMap<SystemId, Arc<dyn System>>,
+}
+
+impl Registry {
+    /// The systems the harness knows by itself.
+    pub fn builtin() -> Registry {
+        let systems: [Arc<dyn System>; 3] = [Arc::new(crate::shopify::Shopify::new()), Arc::new(crate::netsuite::NetSuite::new()), Arc::new(crate::peoplevox::Peoplevox::new())];
+        Registry { systems: systems.into_iter().map(|s| (s.id().clone(), s)).collect() }
+    }
+
+    /// The built-in systems and every one the project declares: a system the harness does not
+    /// know whose latest version's system file has an `api:` block.
+    pub fn for_project(catalog: &Catalog) -> Result<Registry, Vec<Diagnostic>> {
+        let mut registry = Registry::builtin();
+        let mut errors = Vec::new();
+        for name in catalog.systems() {
+            let Ok(id) = SystemId::new(&name) else { continue };
+            if registry.contains(&id) {
+                continue;
+            }
+            let Some(latest) = catalog.versions(&id).pop() else { continue };
+            match catalog.system(&id, &latest) {
+                Ok(version) => {
+                    if let Some(api) = &version.api {
+                        registry.systems.insert(id.clone(), Arc::new(Declared::new(id, api.clone())));
+                    }
+                }
+                Err(mut ds) => errors.append(&mut ds),
+            }
+        }
+        if errors.is_empty() { Ok(registry) } else { Err(errors) }
+    }
+
+    pub fn get(&self, id: &SystemId) -> Option<&Arc<dyn System>> {
+        self.systems.get(id)
+    }
+
+    /// The system `id` names; the caller has checked that it is registered.
+    pub fn system(&self, id: &SystemId) -> &Arc<dyn System> {
+        self.systems.get(id).unwrap_or_else(|| panic!("system `{id}` was checked to be registered"))
+    }
+
+    pub fn contains(&self, id: &SystemId) -> bool {
+        self.systems.contains_key(id)
+    }
+
+    /// The system a file names at `id`, or an error located there with the nearest name.
+    pub fn lookup(&self, id: &Loc<SystemId>, file: &Path, text: &str) -> Result<&Arc<dyn System>, Diagnostic> {
+        self.systems.get(&id.value).ok_or_else(|| self.unknown(id, file, text))
+    }
+
+    /// "unknown value `shopfy`", pointing at it, with the system it most likely means.
+    pub fn unknown(&self, id: &Loc<SystemId>, file: &Path, text: &str) -> Diagnostic {
+        let d = id.error(file, text, format!("unknown value `{}`", id.value));
+        match did_you_mean(id.as_str(), self.names()) {
+            Some(near) => d.label(format!("did you mean `{near}`?")),
+            None => d.help(format!("systems: {} (or declare one: an `api:` block in mocks/<system>/<version>/system.yaml)", self.names().join(", "))),
+        }
+    }
+
+    /// The names of the systems for which `has` holds, sorted.
+    pub fn names_where(&self, has: impl Fn(&dyn System) -> bool) -> Vec<&str> {
+        self.systems.iter().filter(|(_, s)| has(s.as_ref())).map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// Every registered system's name, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        self.systems.keys().map(SystemId::as_str).collect()
+    }
+}

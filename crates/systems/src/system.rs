@@ -1,0 +1,219 @@
+//! What the harness knows about one system beyond its recorded files: how its mock behaves, how a
+//! client authenticates to it, how its answers read (success, transient, refused, credentials
+//! expired), what a request creates (for duplicate detection), how it signs webhooks, how it
+//! pages, and what a snapshot keeps of its answers. Every stage asks the [`Registry`] for the
+//! system by its id; none matches on which system it is.
+//!
+//! [`Registry`]: crate::Registry
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness_core::{Exchange, MockResponse, SystemId};
+use harness_mock::MockBehaviour;
+use harness_syntax::system_file::KnownChange;
+use serde_json::Value;
+
+use crate::SystemVersion;
+use crate::client::{AuthScheme, OutgoingRequest};
+
+/// How a system answered, as a client must read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The system took the request. `rejected` says which parts of it it refused on their own
+    /// (Peoplevox rejects rows by reference while taking the call).
+    Accepted { rejected: Option<String> },
+    /// Worth trying again: a rate limit, a server error, a throttled query; with the wait the
+    /// system asked for, and why.
+    Transient { wait: Option<(Duration, &'static str)>, reason: String },
+    /// The credential is no longer valid (expired token, ended session): refresh and replay.
+    CredentialsExpired(String),
+    /// Refused for good: a validation error, a GraphQL `userErrors`, a Peoplevox `ResponseId -1`.
+    Refused(String),
+}
+
+impl Answer {
+    pub fn accepted(&self) -> bool {
+        matches!(self, Answer::Accepted { .. })
+    }
+}
+
+/// The reading every HTTP API shares, for systems to start from: 2xx taken, 401 expired
+/// credentials, 429 and 5xx transient (with `Retry-After`), other statuses refused.
+pub fn http_answer(status: u16, headers: &[(String, String)], summary: impl FnOnce() -> String) -> Answer {
+    match status {
+        200..=299 => Answer::Accepted { rejected: None },
+        401 => Answer::CredentialsExpired(summary()),
+        429 | 500..=599 => {
+            let wait = harness_core::find_header(headers, "retry-after").and_then(harness_core::clock::retry_after).map(|d| (d, "Retry-After"));
+            Answer::Transient { wait, reason: summary() }
+        }
+        _ => Answer::Refused(summary()),
+    }
+}
+
+/// A SOAP service's dialect, for systems that speak SOAP.
+pub trait Soap: Send + Sync {
+    /// A request for `operation` with `params` (the XML inside the operation element).
+    fn request(&self, version: &SystemVersion, operation: &str, params: &str) -> OutgoingRequest;
+    /// Element order the service's WSDL requires inside request type `element` (e.g. `getRequest`).
+    fn element_order(&self, element: &str) -> &'static [&'static str];
+}
+
+/// What one scenario's mock of a system starts from besides the version the flow asks for.
+#[derive(Debug, Clone, Default)]
+pub struct MockSetup {
+    /// The version that answers when the one asked for is no longer served as itself (Shopify
+    /// answers with its oldest supported version).
+    pub answering: Option<Arc<SystemVersion>>,
+    /// The state the scenario gives the mock to start from (`mocks.<system>.state`), as the
+    /// system's [`System::check_state`] accepted it.
+    pub state: Option<Value>,
+}
+
+pub trait System: Send + Sync {
+    fn id(&self) -> &SystemId;
+
+    /// The mock behaviour for one scenario run at `version`.
+    fn mock(&self, version: &Arc<SystemVersion>, setup: &MockSetup) -> Arc<dyn MockBehaviour>;
+
+    /// Whether a call for a version past its accessible-until date is answered by the oldest
+    /// supported version (Shopify) rather than refused.
+    fn falls_forward(&self) -> bool {
+        false
+    }
+
+    /// Why `state` (a scenario's `mocks.<system>.state`) cannot seed this system's mock, if it
+    /// cannot; systems without state refuse any.
+    fn check_state(&self, state: &Value) -> Result<(), String> {
+        let _ = state;
+        Err(format!("the {} mock keeps no state a scenario can seed", self.id()))
+    }
+
+    /// The documented changes in force at `version` that `request` breaks, each with the version
+    /// that made it: what impact analysis names as the cause of a refusal.
+    fn breaches(&self, version: &SystemVersion, request: &harness_core::RecordedRequest) -> Vec<(String, KnownChange)> {
+        let _ = (version, request);
+        Vec::new()
+    }
+
+    /// What a run should be told about how the system answered (a version answered by another, a
+    /// deprecated feature used), each once, from the exchanges with it.
+    fn notices(&self, exchanges: &[&Exchange]) -> Vec<String> {
+        let _ = exchanges;
+        Vec::new()
+    }
+
+    /// A canned answer a scenario names (`preset: rate-limited`).
+    fn preset(&self, version: &SystemVersion, name: &str) -> Option<MockResponse>;
+    /// Names of the presets, for messages and the README.
+    fn presets(&self, version: &SystemVersion) -> Vec<String>;
+
+    /// Auth methods a built-in flow may name for this system; the first is the default.
+    fn auth_methods(&self) -> Vec<&'static str>;
+    /// The scheme behind `method` (one of [`System::auth_methods`], or `none`).
+    fn auth(&self, method: &str, version: Arc<SystemVersion>, base_url: String) -> Option<Box<dyn AuthScheme>>;
+
+    /// How an answer to a request for `path` reads.
+    fn classify(&self, version: &SystemVersion, path: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> Answer;
+    /// The system's own words for an error answer, in one line (`INVALID_CONTENT at item.items[0].item: …`).
+    fn error_detail(&self, body: &[u8]) -> Option<String>;
+
+    /// What an accepted request created, as identities: two committed requests creating the same
+    /// identity are a duplicate (a retried create the system had already carried out).
+    fn created_identities(&self, exchange: &Exchange) -> Vec<String>;
+
+    /// The headers the system sends with a webhook delivery of `body` on `topic`; `None` when it
+    /// does not push webhooks.
+    fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8]) -> Option<Vec<(String, String)>> {
+        let _ = (version, topic, body);
+        None
+    }
+    /// The webhook payload a recording of one stands for, when the recording is another shape of it
+    /// (Shopify webhooks carry the resource itself: a REST answer `{"order": {…}}` is unwrapped).
+    fn webhook_body(&self, topic: &str, recorded: &Value) -> Option<Value> {
+        let _ = (topic, recorded);
+        None
+    }
+
+    /// Whether a delivery's signature verifies; `None` when the system does not sign deliveries.
+    fn verify_webhook(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<bool> {
+        let _ = (version, headers, body);
+        None
+    }
+
+    /// The next page of a paginated read, from its answer.
+    fn next_page(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<String> {
+        let _ = (version, headers, body);
+        None
+    }
+
+    /// Request headers a snapshot keeps for this system beyond the common ones (lower case): what
+    /// the API requires of every request, so a change in them shows.
+    fn snapshot_headers(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// What a snapshot keeps of an answer besides its status, when the status alone would hide
+    /// the verdict (a SOAP answer is HTTP 200 whatever happened).
+    fn response_summary(&self, response: &MockResponse) -> Option<String> {
+        let _ = response;
+        None
+    }
+
+    /// The path of its GraphQL endpoint (with `{$version}`), for systems with one.
+    fn graphql_path(&self) -> Option<&'static str> {
+        None
+    }
+    /// Its SOAP dialect, for systems that speak SOAP.
+    fn soap(&self) -> Option<&dyn Soap> {
+        None
+    }
+    /// An answer as a flow's `bind` expressions see it, when it is not plain JSON.
+    fn answer_value(&self, body: &[u8]) -> Option<Value> {
+        let _ = body;
+        None
+    }
+}
+
+impl dyn System + '_ {
+    /// An error answer in one line: status and the system's words for it.
+    pub fn error_summary(&self, status: u16, body: &[u8]) -> String {
+        match self.error_detail(body) {
+            Some(d) => format!("{status} {d}"),
+            None if body.is_empty() => format!("{status}"),
+            None => format!("{status} {}", String::from_utf8_lossy(&body[..body.len().min(200)])),
+        }
+    }
+
+    /// Whether the system took the request an exchange carried.
+    pub fn accepted(&self, version: &SystemVersion, exchange: &Exchange) -> bool {
+        let response = &exchange.response;
+        if response.fault.is_some_and(|f| !f.after_commit()) {
+            return false;
+        }
+        (200..300).contains(&response.status) && self.classify(version, &exchange.request.path, response.status, &response.headers, &response.body).accepted()
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header (RFC 8288), as Shopify and many REST APIs page.
+pub(crate) fn next_link(header: &str) -> Option<String> {
+    header.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
+        let (_, rest) = part.split_once('<')?;
+        let (url, _) = rest.split_once('>')?;
+        Some(url.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let h = r#"<https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc>; rel="next", <https://x/y?page_info=z>; rel="previous""#;
+        assert_eq!(next_link(h).as_deref(), Some("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"));
+        assert_eq!(next_link(r#"<https://x/y?page_info=z>; rel="previous""#), None);
+        assert_eq!(next_link(r#">broken<; rel="next""#), None);
+    }
+}
