@@ -48,7 +48,7 @@ fn generate(root: &Path, n: usize) {
     for i in 0..n {
         let (order, stub) = ORDERS[i % ORDERS.len()];
         let text = format!(
-            "description: generated bench case {i}\nflow: shopify-order-to-netsuite\nsystems:\n  shopify: 2025-01\n  netsuite: \"2025.1\"\ntrigger:\n  file: webhooks/orders-create/{order}.json\nmocks:\n  netsuite:\n    use: [{stub}]\n"
+            "description: generated bench case {i}\nflow: shopify-order-to-netsuite\nsystems:\n  shopify: 2026-01\n  netsuite: \"2026.2\"\ntrigger:\n  file: webhooks/orders-create/{order}.json\nmocks:\n  netsuite:\n    use: [{stub}]\n"
         );
         std::fs::write(dir.join(format!("case-{i:04}.yaml")), text).unwrap();
     }
