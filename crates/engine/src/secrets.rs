@@ -8,6 +8,7 @@
 //! variables named with `--secret`, and per case what its mocks issued (access tokens, session ids).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use harness_redact::SecretMask;
@@ -24,8 +25,7 @@ pub fn looks_secret(name: &str) -> bool {
 
 /// The secrets of a run.
 pub struct Secrets {
-    known: Vec<String>,
-    mask: SecretMask,
+    mask: Arc<SecretMask>,
 }
 
 impl Secrets {
@@ -41,7 +41,7 @@ impl Secrets {
         known.extend(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| looks_secret(k)).map(|(_, v)| v));
         known.sort();
         known.dedup();
-        Secrets { mask: SecretMask::new(known.iter().cloned()), known }
+        Secrets { mask: Arc::new(SecretMask::new(known)) }
     }
 
     /// The mask of every secret known for the run.
@@ -55,7 +55,7 @@ impl Secrets {
 
     /// The run's secrets and those a case's mocks issued.
     pub fn with_issued(&self, issued: Vec<String>) -> SecretMask {
-        SecretMask::new(self.known.iter().cloned().chain(issued))
+        SecretMask::over(self.mask.clone(), issued)
     }
 }
 

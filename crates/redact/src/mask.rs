@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine;
@@ -31,6 +32,8 @@ pub struct SecretMask {
     matcher: Option<AhoCorasick>,
     /// For each pattern, the position of its secret in the list given to [`SecretMask::new`].
     owners: Vec<usize>,
+    /// Secrets masked after these: a run's, shared by the masks of all its cases (see [`over`](Self::over)).
+    base: Option<Arc<SecretMask>>,
 }
 
 impl SecretMask {
@@ -59,7 +62,15 @@ impl SecretMask {
             // searching about as fast.
             AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).kind(Some(AhoCorasickKind::ContiguousNFA)).build(&patterns).expect("a list of secrets is far below aho-corasick's size limits")
         });
-        Self { matcher, owners }
+        Self { matcher, owners, base: None }
+    }
+
+    /// A mask for `more` secrets on top of `base`. Only the new secrets' forms are computed and
+    /// searched for first, then `base` masks the rest: a case's mask costs what its mocks issued,
+    /// not every secret of the run again. (An issued value containing a known one is still masked
+    /// whole; the reverse, a known secret containing an issued one, is left to the base's search.)
+    pub fn over(base: Arc<SecretMask>, more: impl IntoIterator<Item = String>) -> Self {
+        Self { base: Some(base), ..Self::new(more) }
     }
 
     /// `text` with every known secret replaced; borrowed, without copying, when none occurs.
@@ -69,6 +80,25 @@ impl SecretMask {
 
     /// [`mask`](Self::mask), also telling how many values were replaced.
     pub(super) fn mask_counting<'t>(&self, text: &'t str) -> (Cow<'t, str>, usize) {
+        let (own, count) = self.mask_own(text);
+        let Some(base) = &self.base else { return (own, count) };
+        match own {
+            Cow::Borrowed(text) => {
+                let (masked, more) = base.mask_counting(text);
+                (masked, count + more)
+            }
+            Cow::Owned(text) => {
+                let (masked, more) = base.mask_counting(&text);
+                let masked = match masked {
+                    Cow::Owned(masked) => masked,
+                    Cow::Borrowed(_) => text,
+                };
+                (Cow::Owned(masked), count + more)
+            }
+        }
+    }
+
+    fn mask_own<'t>(&self, text: &'t str) -> (Cow<'t, str>, usize) {
         let Some(matcher) = self.matcher.as_ref().filter(|m| m.is_match(text)) else {
             return (Cow::Borrowed(text), 0);
         };
@@ -82,7 +112,8 @@ impl SecretMask {
         (Cow::Owned(out), count)
     }
 
-    /// The positions (in the list given to [`new`](Self::new)) of the secrets found in `text`.
+    /// The positions (in the list given to [`new`](Self::new)) of the secrets found in `text`; a
+    /// base's secrets are not among them.
     pub(super) fn owners_in<'a>(&'a self, text: &'a str) -> impl Iterator<Item = usize> + 'a {
         self.matcher.iter().flat_map(move |m| m.find_iter(text)).map(|m| self.owners[m.pattern().as_usize()])
     }
@@ -191,5 +222,17 @@ mod tests {
         let text = format!("{SECRET} and harness-test-password and {SECRET}");
         assert_eq!(mask.mask_counting(&text).1, 3);
         assert_eq!(mask.owners_in(&text).collect::<Vec<_>>(), [0, 2, 0]);
+    }
+
+    #[test]
+    fn a_mask_over_a_base_masks_both_and_an_issued_value_whole() {
+        let issued = format!("tok-{SECRET}-issued");
+        let case = SecretMask::over(Arc::new(mask()), [issued.clone(), "issued-session-id".to_string()]);
+        let text = format!("a={issued} b=issued-session-id c={SECRET} d=harness-test-password");
+        let (masked, count) = case.mask_counting(&text);
+        assert_eq!(masked, "a=[redacted] b=[redacted] c=[redacted] d=[redacted]");
+        assert_eq!(count, 4);
+        assert!(matches!(case.mask("nothing here"), Cow::Borrowed(_)));
+        assert_eq!(SecretMask::over(Arc::new(mask()), []).mask(SECRET), "[redacted]");
     }
 }
