@@ -69,9 +69,17 @@ pub(super) enum Check {
 /// depends on the other two.
 #[derive(Debug, Default)]
 pub(super) struct Properties {
-    pub(super) named: BTreeMap<String, Node>,
+    pub(super) named: BTreeMap<String, Named>,
     pub(super) patterns: Vec<(Regex, Node)>,
     pub(super) additional: Additional,
+}
+
+/// A property `properties` names, and the `patternProperties` its name matches, found once here
+/// rather than on every request.
+#[derive(Debug)]
+pub(super) struct Named {
+    pub(super) node: Node,
+    pub(super) patterns: Vec<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -177,7 +185,7 @@ impl Compiler<'_> {
                 "type" => Check::Type(types(value, &here)?),
                 "properties" => {
                     for (name, sub) in object(value, &here)? {
-                        properties.named.insert(name.clone(), self.node(sub, &join(&here, name))?);
+                        properties.named.insert(name.clone(), Named { node: self.node(sub, &join(&here, name))?, patterns: Vec::new() });
                     }
                     has_properties = true;
                     continue;
@@ -242,6 +250,9 @@ impl Compiler<'_> {
             checks.push(check);
         }
         if has_properties {
+            for (name, named) in &mut properties.named {
+                named.patterns = properties.patterns.iter().enumerate().filter(|(_, (re, _))| re.is_match(name)).map(|(i, _)| i).collect();
+            }
             checks.push(Check::Properties(Box::new(properties)));
         }
         Ok(Node(checks))

@@ -92,6 +92,8 @@ mod tests {
         let s = schema(json!({"properties": {"memo": {"type": "string"}}, "patternProperties": {"^custbody[a-z0-9_]+$": {"type": "string"}}, "additionalProperties": false}));
         assert!(check(&s, json!({"memo": "m", "custbody_channel": "web"})).is_empty());
         assert_eq!(check(&s, json!({"custbody_x": 1, "custbodyX": "y"})), [r#": Additional properties are not allowed ('custbodyX' was unexpected)"#, r#"/custbody_x: 1 is not of type "string""#]);
+        let both = schema(json!({"properties": {"code_a": {"type": "string"}}, "patternProperties": {"^code_": {"maxLength": 2}}}));
+        assert_eq!(check(&both, json!({"code_a": "abc", "code_b": "abc"})), [r#"/code_a: "abc" is longer than 2 characters"#, r#"/code_b: "abc" is longer than 2 characters"#], "a named property is checked against the patterns it matches too");
     }
 
     #[test]

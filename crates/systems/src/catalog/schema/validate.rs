@@ -78,14 +78,18 @@ fn check_one(keyword: &Check, refs: &[Node], instance: &Value, place: &Place<'_>
             for (key, value) in members {
                 let here = Place::Key(place, key);
                 let mut known = false;
-                if let Some(node) = p.named.get(key) {
+                if let Some(named) = p.named.get(key) {
                     known = true;
-                    valid &= check(node, refs, value, &here, out.as_deref_mut());
-                }
-                for (re, node) in &p.patterns {
-                    if re.is_match(key) {
-                        known = true;
-                        valid &= check(node, refs, value, &here, out.as_deref_mut());
+                    valid &= check(&named.node, refs, value, &here, out.as_deref_mut());
+                    for &i in &named.patterns {
+                        valid &= check(&p.patterns[i].1, refs, value, &here, out.as_deref_mut());
+                    }
+                } else {
+                    for (re, node) in &p.patterns {
+                        if re.is_match(key) {
+                            known = true;
+                            valid &= check(node, refs, value, &here, out.as_deref_mut());
+                        }
                     }
                 }
                 if !known {
