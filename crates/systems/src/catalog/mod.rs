@@ -316,14 +316,13 @@ impl Catalog {
             if let Some(extension) = version.schema_extensions.get(rel) {
                 extend(&mut json_value, extension);
             }
-            // Formats (dates) are checked too: a target rejects `2025-13-40` however the draft treats them.
-            let validator = jsonschema::options().should_validate_formats(true).build(&json_value).map_err(|e| {
-                let at = e.instance_path().to_string();
+            Schema::compile(self.show(&path), json_value).map_err(|e| {
                 // An extension merged from system.yaml has no place in this file: point at the document.
-                let span = json::Spans::of(&text).value(&at).unwrap_or_default();
-                vec![span.diagnostic(&path, &text, format!("invalid JSON Schema at {at}: {e}")).relative_to(&self.root)]
-            })?;
-            Ok(Schema { file: self.show(&path), json: json_value, validator })
+                let spans = json::Spans::of(&text);
+                let span = if e.at_key { spans.key(&e.pointer) } else { spans.value(&e.pointer) };
+                let at = if e.pointer.is_empty() { "/" } else { &e.pointer };
+                vec![span.unwrap_or_default().diagnostic(&path, &text, format!("invalid JSON Schema at {at}: {e}")).relative_to(&self.root)]
+            })
         })
     }
 
