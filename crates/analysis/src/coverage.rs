@@ -79,7 +79,7 @@ pub fn coverage(project: &Project, jobs: usize) -> Result<Coverage, Error> {
     for l in &lineage.flows {
         let cases: Vec<_> = plan.cases.iter().filter(|c| c.flow.name == l.flow).collect();
         for t in l.fields.iter().filter(|t| !t.field.starts_with('(')) {
-            let snaps: Vec<&Value> = cases.iter().flat_map(|c| c.snapshots.iter().filter(|s| s.system == t.system).filter_map(|s| s.approved.as_ref().map(|a| &a.json))).collect();
+            let snaps: Vec<Value> = cases.iter().flat_map(|c| c.snapshots.iter().filter(|s| s.system == t.system).filter_map(|s| s.approved.as_ref().map(|a| a.json()))).collect();
             let segs = parse_path(&t.field);
             // `request` is the request line, filled whenever the request was sent.
             let filled_in = snaps.iter().filter(|snap| snap.as_array().into_iter().flatten().any(|entry| t.field == "request" || filled(entry, &segs))).count();

@@ -140,7 +140,7 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
             let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| n == flow) else { continue };
             if r.execution.run.succeeded() {
                 for snap in &r.verdict.snapshots {
-                    for (field, source) in tokens.find(&snap.produced.json) {
+                    for (field, source) in tokens.find(&snap.produced.json()) {
                         fields.entry((snap.system.clone(), field)).or_default().insert((source_system.clone(), source, Evidence::Tracing));
                     }
                 }
@@ -182,7 +182,7 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
         let Some(b) = base.get(id.as_str()) else { continue };
         let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| *n == b.case.flow.name) else { continue };
         for (old, new) in b.verdict.snapshots.iter().zip(&r.verdict.snapshots) {
-            for change in snapshot::changes(&old.produced.json, &new.produced.json) {
+            for change in snapshot::changes(&old.produced.json(), &new.produced.json()) {
                 if change.field.starts_with("headers") || change.field.starts_with("response") {
                     continue;
                 }

@@ -70,7 +70,7 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
                 }
             }
             Some(old) => {
-                for change in snapshot::changes(&old.json, &new.json) {
+                for change in snapshot::changes(&old.json(), &new.json()) {
                     writeln!(out, "  • {}", change.describe()).map_err(io)?;
                 }
                 for line in snapshot::line_diff(&old.body, &new.body, style.color).lines() {

@@ -40,7 +40,7 @@ pub(super) fn ablate(project: &Project, plan: &Plan, options: &ImpactOptions, ve
         let Some(b) = base.get(id.as_str()) else { continue };
         let traced = out.entry(id.clone()).or_default();
         for (old, new) in b.verdict.snapshots.iter().zip(&ablated.verdict.snapshots) {
-            for c in snapshot::changes(&old.produced.json, &new.produced.json) {
+            for c in snapshot::changes(&old.produced.json(), &new.produced.json()) {
                 let key = (old.system.clone(), super::model::field_key(&c));
                 traced.entry(key).or_default().push(change.clone());
             }

@@ -36,13 +36,13 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
 
     for (slot, produced) in case.snapshots.iter().zip(&replay.verdict.snapshots) {
         let approved = match &slot.approved {
-            Some(a) => a.json.clone(),
-            None => base.verdict.snapshots.iter().find(|s| s.system == slot.system).map(|s| s.produced.json.clone()).unwrap_or(Value::Null),
+            Some(a) => a.json(),
+            None => base.verdict.snapshots.iter().find(|s| s.system == slot.system).map(|s| s.produced.json()).unwrap_or(Value::Null),
         };
         // The version in a request path changes by design; compare what the requests carry.
         let approved = with_version(approved, &format!("/{}/", options.from), &format!("/{}/", options.to));
         let sent: Vec<&Exchange> = replay.execution.exchanges.iter().filter(|e| e.system == slot.system).collect();
-        for c in snapshot::changes(&approved, &produced.produced.json) {
+        for c in snapshot::changes(&approved, &produced.produced.json()) {
             let field = field_key(&c);
             let severity = classify(&c, options);
             let mut causes = Vec::new();
