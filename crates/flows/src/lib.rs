@@ -13,12 +13,13 @@ mod outcome;
 mod policy;
 mod program;
 mod reconcile;
+mod service;
 mod source;
 mod trigger;
 
-pub use driver::{CaseContext, FlowDriver, FlowInstance, JobContext, MappedField};
+pub use driver::{CaseContext, FlowDriver, FlowInstance, JobContext, MappedField, Traffic};
 pub use flow::{Flow, LoadedFlows, flow_names, load_flows};
-pub use outcome::{FlowRun, MissingField, RecordOutcome, RunStatus, Wait};
+pub use outcome::{DeliveryAnswer, FlowRun, MissingField, RecordOutcome, RunStatus, Wait};
 pub use policy::DeliveryPolicy;
 pub use reconcile::Reconcile;
 pub use program::kill_running_programs;

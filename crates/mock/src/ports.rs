@@ -41,6 +41,12 @@ impl MockPorts {
         Ok(url)
     }
 
+    /// The runtime the listeners run on, for other work that must go on between scenarios too
+    /// (reading the output of the service they answer).
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime.as_ref().expect("mock ports runtime").handle().clone()
+    }
+
     /// Between scenarios: every listener answers 503 and nothing is recorded.
     pub fn quiet(&self) {
         let idle: Arc<dyn Service> = Arc::new(Idle);
