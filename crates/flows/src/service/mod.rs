@@ -174,11 +174,9 @@ impl Instance {
         let tag = program::new_tag(&format!("service:{}", self.port))?;
         let child = self.program.spawn(command, &tag).await?;
         let running = Running::watch(child, tag, fingerprint, self.ports.handle());
-        let limit = deadline.min(Instant::now() + self.config.ready_timeout);
-        self.config.ready.wait(&running, &self.job, self.port, limit).await.map_err(|why| {
-            let waited = harness_core::duration::format(self.config.ready_timeout);
-            format!("the service `{}` {why} (within {waited}); the end of its output:\n{}", self.program.shown(), running.tail())
-        })?;
+        let now = Instant::now();
+        let (limit, waited) = if deadline < now + self.config.ready_timeout { (deadline, deadline - now) } else { (now + self.config.ready_timeout, self.config.ready_timeout) };
+        self.config.ready.wait(&running, &self.job, self.port, limit, waited).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
         Ok(running)
     }
 }

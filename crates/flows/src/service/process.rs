@@ -53,8 +53,8 @@ impl Ready {
         Ok(Ready::Tcp)
     }
 
-    /// Wait until the service is ready, or say why it is not by `limit`.
-    pub(super) async fn wait(&self, running: &Running, job: &JobContext, port: u16, limit: Instant) -> Result<(), String> {
+    /// Wait until the service is ready, or say why it is not by `limit` (`waited` after it started).
+    pub(super) async fn wait(&self, running: &Running, job: &JobContext, port: u16, limit: Instant, waited: Duration) -> Result<(), String> {
         loop {
             if let Some(how) = running.exited() {
                 return Err(format!("{how} before it was ready"));
@@ -71,10 +71,11 @@ impl Ready {
                 return Ok(());
             }
             if Instant::now() >= limit {
+                let waited = harness_core::duration::format(waited);
                 return Err(match self {
-                    Ready::Tcp => "never accepted a connection on its port (`HARNESS_SERVICE_PORT`)".to_string(),
-                    Ready::Http(path) => format!("never answered GET {path} with a 2xx"),
-                    Ready::Log(pattern) => format!("never printed a line matching `{pattern}`"),
+                    Ready::Tcp => format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}"),
+                    Ready::Http(path) => format!("never answered GET {path} with a 2xx within {waited}"),
+                    Ready::Log(pattern) => format!("never printed a line matching `{pattern}` within {waited}"),
                 });
             }
             tokio::time::sleep(POLL).await;
@@ -172,9 +173,26 @@ async fn collect(mut stream: Box<dyn tokio::io::AsyncRead + Send + Unpin>, into:
     }
 }
 
-/// A free port on 127.0.0.1 for a service to listen on.
+/// Where services may listen: below Linux's ephemeral range (32768–60999), so no port the kernel
+/// hands out — to a client's connection, or to `bind(0)` elsewhere — takes a service's port between
+/// choosing it and the service binding it.
+const SERVICE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free port on 127.0.0.1 for a service to listen on, never one this process chose before.
 pub(super) fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+    static CHOSEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut chosen = CHOSEN.lock().expect("chosen ports");
+    // Another run may be choosing too: start somewhere its own process would not.
+    let span = u32::from(SERVICE_PORTS.end - SERVICE_PORTS.start);
+    let start = (std::process::id().wrapping_mul(7919) + chosen.len() as u32 * 104_729) % span;
+    for step in 0..span {
+        let port = SERVICE_PORTS.start + ((start + step * 7) % span) as u16;
+        if !chosen.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            chosen.push(port);
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("no free port in {}–{}", SERVICE_PORTS.start, SERVICE_PORTS.end)))
 }
 
 /// What a service's environment depends on: the versions of the case and the mocks' URLs.
