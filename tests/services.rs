@@ -131,3 +131,28 @@ fn service_snapshots_and_junit_are_identical_with_1_and_4_jobs() {
     assert_eq!(runs[0].0, runs[1].0, "snapshots differ between -j 1 and -j 4");
     assert_eq!(runs[0].1, runs[1].1, "JUnit differs between -j 1 and -j 4");
 }
+
+#[test]
+fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
+    use std::io::{BufRead, Read, Write};
+    let p = project(&[]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["serve", "scenarios/orders/simple.yaml", "--port-base", "19420"])
+        .current_dir(p.path())
+        .env("HARNESS_NOW", common::FIXTURES_DAY)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let printed: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
+    let url = printed.iter().find_map(|l| l.trim().strip_prefix("HARNESS_NETSUITE_URL=")).unwrap_or_else(|| panic!("{printed:?}")).to_string();
+    assert!(url.starts_with("http://127.0.0.1:1942"), "fixed ports from --port-base: {printed:?}");
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    stream.write_all(b"GET /services/rest/record/v1/customer/77 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    let _ = stream.read_to_end(&mut Vec::new());
+    let arrived = lines.next().unwrap().unwrap();
+    assert!(arrived.starts_with("netsuite GET /services/rest/record/v1/customer/77 → "), "{arrived}");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C or SIGTERM is how serve ends");
+}
