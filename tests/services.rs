@@ -156,3 +156,16 @@ fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "Ctrl-C or SIGTERM is how serve ends");
 }
+
+#[test]
+fn restart_per_scenario_gives_each_scenario_a_fresh_service() {
+    let Some(p) = fixture() else { return };
+    let out = harness(p.path(), &["run", "-j", "1", "--color", "never", "--no-times", "services/count-1", "services/count-2"]);
+    assert_eq!(out.code, 0, "each scenario's delivery is its service's first:\n{}{}", out.stdout, out.stderr);
+    // The same service kept for the job would have answered the second scenario `delivery 2`.
+    let flow = p.path().join("flows/svc-count.yaml");
+    std::fs::write(&flow, std::fs::read_to_string(&flow).unwrap().replace("  restart: per-scenario\n", "")).unwrap();
+    let kept = harness(p.path(), &["run", "-j", "1", "--color", "never", "--no-times", "services/count-1", "services/count-2"]);
+    assert_eq!(kept.code, 1, "{}", kept.stdout);
+    assert!(kept.stdout.contains("the service's answer does not contain `delivery 1`"), "{}", kept.stdout);
+}
