@@ -30,12 +30,15 @@ pub struct JobContext {
     pub limits: harness_mock::Limits,
 }
 
+/// Whether the exchanges so far hold every request a scenario counts on.
+pub type Arrived<'a> = &'a dyn Fn(&[Exchange]) -> bool;
+
 /// What the mocks have seen of one case so far: for a flow that must itself tell when the
 /// integration is done (a service answers its delivery first and works on afterwards).
 pub struct Traffic<'a> {
     pub log: &'a ExchangeLog,
     /// Whether every request the scenario counts on has arrived; `None` when it counts none.
-    pub expected: Option<&'a dyn Fn(&[Exchange]) -> bool>,
+    pub expected: Option<Arrived<'a>>,
     /// Records the scenario expects an outcome for: a program that reports its records is not
     /// done before it has reported these.
     pub records: &'a [String],
