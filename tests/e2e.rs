@@ -10,14 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BUNDLED_DAY, copy_tree, harness, harness_on, harness_with as harness_env, project, repo};
-
-/// JUnit with the run-dependent `time` attributes removed.
-fn junit_without_times(path: &Path) -> String {
-    let xml = std::fs::read_to_string(path).unwrap();
-    let re = regex::Regex::new(r#" time="[0-9.]+""#).unwrap();
-    re.replace_all(&xml, "").into_owned()
-}
+use common::{BUNDLED_DAY, copy_tree, harness, harness_on, harness_with as harness_env, junit_without_times, project, repo, within};
 
 fn xmllint_validates(path: &Path) {
     let xsd = repo().join("tests/junit/junit-10.xsd");
@@ -651,21 +644,6 @@ fn pids_with_arg(arg: &str) -> Vec<i32> {
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes())))
         .collect()
-}
-
-/// Polls `f` every 20 ms until it holds or `limit` passes.
-fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
-    let started = std::time::Instant::now();
-    for _ in 0..10_000 {
-        if f() {
-            return true;
-        }
-        if started.elapsed() > limit {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    false
 }
 
 #[test]

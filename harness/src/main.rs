@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use harness::events::{AnalysisResult, Event, Reporter};
 use harness::report::{Destination, JsonReporter, JunitReporter, MarkdownReporter, TerminalReporter};
-use harness::{Error, Project, RunOptions, Style, SystemId, plan, review};
+use harness::{Error, Project, RunOptions, Style, SystemId, plan, review, serve};
 
 // The run path allocates many small short-lived values on several threads (JSON documents, jq
 // values, HTTP buffers); mimalloc measured faster than the system allocator there (BENCHMARKS.md).
@@ -50,6 +50,10 @@ enum ColorChoice {
 enum Command {
     /// Run scenarios (all under scenarios/, or the files and folders given).
     Run(RunArgs),
+    /// Start one scenario's mocks on fixed ports and print their URLs and each request as it
+    /// arrives, until Ctrl-C: for an integration the harness cannot start (in a debugger, a
+    /// container, another machine).
+    Serve(ServeArgs),
     /// Review pending snapshots (.snap.new): show each diff, then accept, reject or skip.
     Review(ReviewArgs),
     /// List the scenario cases that `run` would run, with their flow and API versions.
@@ -89,6 +93,15 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The scenario file (its first case, when it runs at several versions).
+    scenario: PathBuf,
+    /// The port of the first mock; the next ones follow, in the order printed.
+    #[arg(long, default_value_t = 18000)]
+    port_base: u16,
 }
 
 #[derive(clap::Args)]
@@ -481,6 +494,13 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             let listing = catalog.listing();
             let now = now()?;
             out(&if json { to_json(&harness::report::systems_json(&listing, &now)) } else { harness::report::systems_text(&listing, &now, &style) })?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Serve(args) => {
+            let project = open_project(&cli.root)?;
+            let plan = select(&project, &SelectArgs { paths: vec![args.scenario], tags: Vec::new(), partition: None })?;
+            let case = plan.cases.first().ok_or_else(|| Error::Usage("no scenario to serve".into()))?;
+            serve::serve(&project, case, &plan.registry, args.port_base, &mut |line| out(line))?;
             Ok(EXIT_PASSED)
         }
         Command::List(args) => {

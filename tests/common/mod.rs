@@ -74,3 +74,25 @@ pub fn harness_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn available(program: &str) -> bool {
     Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
 }
+
+/// JUnit with the run-dependent `time` attributes removed.
+pub fn junit_without_times(path: &Path) -> String {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let re = regex::Regex::new(r#" time="[0-9.]+""#).unwrap();
+    re.replace_all(&xml, "").into_owned()
+}
+
+/// Polls `f` every 20 ms until it holds or `limit` passes.
+pub fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    for _ in 0..10_000 {
+        if f() {
+            return true;
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness_core::{Error, Exchange, SystemId};
-use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, RunStatus, Wait};
+use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, RunStatus, Traffic, Wait};
 use harness_mock::ExchangeLog;
 use harness_systems::MockSetup;
 use harness_systems::client::HttpClient;
@@ -38,7 +38,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(root: std::path::PathBuf, registry: harness_systems::Registry, secrets: Arc<Secrets>, limits: harness_mock::Limits) -> Result<Shared, Error> {
         let reqwest = HttpClient::shared_reqwest().map_err(Error::Environment)?;
-        Ok(Shared { job: JobContext { root, registry, reqwest }, secrets, limits, instances: Mutex::default() })
+        Ok(Shared { job: JobContext { root, registry, reqwest, limits }, secrets, limits, instances: Mutex::default() })
     }
 
     /// The flow of `case`, prepared for this job on first use.
@@ -61,21 +61,43 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
     let mut servers = Vec::new();
     let mut behaviours = Vec::new();
     let mut base_urls = BTreeMap::new();
+    let instance = shared.instance(case);
+    // A long-running flow keeps its mocks' ports for the job: the case's answers go behind them.
+    let ports = instance.as_ref().ok().and_then(|i| i.mock_ports());
     let contacted = case.flow.contacted_systems();
     for (id, version) in case.systems.iter().filter(|(k, _)| contacted.as_ref().is_none_or(|c| c.contains(k))) {
         let stubs = case.stubs.get(id).cloned().unwrap_or_else(|| Arc::from(Vec::new()));
         let behaviour = registry.system(id).mock(version, case.setups.get(id).unwrap_or(&MockSetup::default()));
         behaviours.push(behaviour.clone());
-        let server = harness_mock::start(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time(), shared.limits)
-            .await
-            .map_err(|e| Error::Environment(format!("{}: cannot start the {id} mock on 127.0.0.1: {e}", case.id)))?;
-        base_urls.insert(id.clone(), server.base_url());
-        servers.push(server);
+        let cannot = |e: std::io::Error| Error::Environment(format!("{}: cannot start the {id} mock on 127.0.0.1: {e}", case.id));
+        let url = match ports {
+            Some(ports) => {
+                let handler = harness_mock::StubHandler::new(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time());
+                ports.serve(id, 0, Arc::new(handler)).await.map_err(cannot)?
+            }
+            None => {
+                let server = harness_mock::start(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time(), shared.limits).await.map_err(cannot)?;
+                let url = server.base_url();
+                servers.push(server);
+                url
+            }
+        };
+        base_urls.insert(id.clone(), url);
     }
 
+    // The requests the scenario counts on (at least one of), for a flow that waits for them.
+    let counted: Vec<(&SystemId, &harness_mock::Matcher, usize)> = case
+        .expect
+        .requests
+        .iter()
+        .zip(&case.expect.spec.requests)
+        .filter_map(|((matcher, _), spec)| Some((&spec.system.value, matcher, spec.count.or(spec.min).filter(|n| *n > 0)?)))
+        .collect();
+    let all_arrived = |exchanges: &[Exchange]| counted.iter().all(|(system, matcher, n)| exchanges.iter().filter(|e| &e.system == *system && matcher.matches(&e.request)).count() >= *n);
+    let records: Vec<String> = case.expect.spec.records.keys().cloned().collect();
     let backstop = case.timeout + driver.grace();
-    let mut run = match shared.instance(case) {
-        Err(message) => FlowRun::failed(message),
+    let mut run = match &instance {
+        Err(message) => FlowRun::failed(message.clone()),
         Ok(instance) => {
             let context = CaseContext {
                 id: &case.id,
@@ -86,10 +108,14 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
                 policy: &case.policy,
                 timeout: case.timeout,
                 seed: crate::plan::seed(&case.id),
+                traffic: Traffic { log: &log, expected: if counted.is_empty() { None } else { Some(&all_arrived) }, records: &records, settle: case.settle },
             };
             tokio::time::timeout(backstop, instance.run(context)).await.unwrap_or_else(|_| FlowRun::failed(String::new()))
         }
     };
+    if let Some(ports) = ports {
+        ports.quiet();
+    }
     // Also when the flow finished, but late: busy computing, it could not be stopped at its limit.
     if started.elapsed() >= backstop {
         run.status = RunStatus::TimedOut(case.timeout);
@@ -149,6 +175,9 @@ pub(crate) fn mask_execution(mask: &SecretMask, execution: &mut Execution) {
     secrets::mask_string(mask, &mut run.output);
     if let harness_flows::RunStatus::Failed(message) = &mut run.status {
         secrets::mask_string(mask, message);
+    }
+    for a in &mut run.answers {
+        secrets::mask_string(mask, &mut a.body);
     }
     for r in &mut run.records {
         for text in r.reason.iter_mut().chain(r.last_response.iter_mut()) {

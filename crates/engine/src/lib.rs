@@ -11,5 +11,6 @@ pub mod plan;
 pub mod review;
 pub mod runner;
 pub mod secrets;
+pub mod serve;
 pub mod snapshot;
 mod workers;

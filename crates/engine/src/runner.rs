@@ -113,7 +113,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Resolves with the signal's name when the run is interrupted.
-async fn interrupted() -> &'static str {
+pub(crate) async fn interrupted() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -256,7 +256,7 @@ async fn in_order(
 }
 
 /// The mocks' limits: `mocks:` in harness.yaml over the defaults.
-fn mock_limits(project: &Project) -> harness_mock::Limits {
+pub(crate) fn mock_limits(project: &Project) -> harness_mock::Limits {
     let (spec, default) = (&project.settings.mocks, harness_mock::Limits::default());
     harness_mock::Limits { max_connections: spec.max_connections.unwrap_or(default.max_connections).max(1), max_body: spec.max_body.as_ref().map_or(default.max_body, |b| b.value) }
 }

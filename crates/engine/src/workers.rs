@@ -47,6 +47,7 @@ pub(crate) struct Workers {
 
 struct Worker {
     jobs: mpsc::Sender<Job>,
+    thread: std::thread::JoinHandle<()>,
     budget: Arc<ThreadBudget>,
     evaluating: Arc<Evaluating>,
 }
@@ -57,6 +58,12 @@ pub(crate) const CASE_MEMORY: usize = 256 << 20;
 
 /// How often the watchdog looks at a busy case's memory.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
 
 impl Workers {
     pub(crate) fn new(root: PathBuf, registry: Registry, secrets: Arc<Secrets>, limits: harness_mock::Limits) -> Workers {
@@ -109,6 +116,16 @@ impl Workers {
         }
     }
 
+    /// End the idle workers, and wait until what their jobs kept running has stopped: when the
+    /// run ends, no service it started outlives it. Workers given up on are not waited for.
+    fn stop(&self) {
+        let idle = std::mem::take(&mut *self.idle.lock().expect("idle workers"));
+        for Worker { jobs, thread, .. } in idle {
+            drop(jobs);
+            let _ = thread.join();
+        }
+    }
+
     /// An evaluation as reports show it: its file relative to the project.
     fn shown(&self, evaluation: Option<Evaluation>) -> Option<Evaluation> {
         let mut e = evaluation?;
@@ -129,7 +146,7 @@ impl Workers {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (budget, evaluating) = (ThreadBudget::new(CASE_MEMORY), Arc::new(Evaluating::default()));
         let (thread_budget, thread_slot) = (budget.clone(), evaluating.clone());
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("harness-case".into())
             .spawn(move || {
                 ThreadBudget::install(&thread_budget);
@@ -139,8 +156,10 @@ impl Workers {
                     thread_budget.start();
                     job(&runtime, &shared);
                 }
+                // What the job's flows keep running (a service, its mocks) stops with it.
+                drop(shared);
             })
             .map_err(|e| environment("thread", &e))?;
-        Ok(Worker { jobs, budget, evaluating })
+        Ok(Worker { jobs, thread, budget, evaluating })
     }
 }

@@ -1,176 +1,39 @@
-//! External flows: a program the harness runs against the mocks.
+//! External flows: a program the harness runs against the mocks, once per case.
 //!
-//! The program gets the trigger body on stdin and, in its environment, each mock's base URL
-//! (`HARNESS_NETSUITE_URL`), API version (`HARNESS_SHOPIFY_VERSION`) and credentials
-//! (`HARNESS_NETSUITE_CLIENT_ID`, ...), the trigger's headers and parameters as JSON, the flow's
-//! own `env:` (the same values under the program's names) and `pass_env:` — and nothing else of the
-//! harness's environment but a minimal set (`harness_procs::minimal_env`), so the machine's tokens
-//! never reach it. It may report what happened to each record by printing JSON lines such as
+//! The program gets the trigger body on stdin and, in its environment, what every program of a
+//! flow gets ([`crate::program`]: each mock's URL, version and credentials, the flow's `env:` and
+//! `pass_env:`), plus the trigger's headers and parameters as JSON. It may report what happened
+//! to each record by printing JSON lines such as
 //! `{"record": "#1001", "outcome": "dead-lettered", "reason": "…"}`; otherwise only its exit status
 //! and what reached the mocks are judged. It carries its case's process tag, and when the case
 //! ends everything carrying it is killed, also what the program started in a session of its own.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use harness_core::{Diagnostic, Outcome, SystemId};
-use harness_procs::{Spawner, Tag};
-use harness_syntax::{Loc, Span};
+use harness_core::{Diagnostic, SystemId};
 use harness_systems::SystemVersion;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture};
+use crate::program::{self, Program, TagKill};
 use crate::source::FlowSource;
-use crate::{FlowRun, RecordOutcome, RunStatus};
+use crate::{FlowRun, RunStatus};
 
 #[derive(Debug)]
 pub(crate) struct CommandFlow {
-    argv: Vec<String>,
+    program: Arc<Program>,
     timeout: Option<Duration>,
-    env: Vec<(String, EnvValue)>,
-    /// Where the program runs: the project root or the flow's `cwd:`.
-    cwd: PathBuf,
-    pass_env: Vec<String>,
-    /// The flow file, to locate problems found once a case's system versions are known.
-    file: PathBuf,
-    text: Arc<str>,
-    root: PathBuf,
 }
 
-/// A value of `env:`: text with `{system.field}` holes.
-#[derive(Debug, Clone)]
-struct EnvValue {
-    parts: Vec<EnvPart>,
-    span: Span,
-}
-
-#[derive(Debug, Clone)]
-enum EnvPart {
-    Text(String),
-    Hole { system: SystemId, field: String, offset: usize, len: usize },
-}
-
-/// A command flow, checked: the program can be found, `env:` names known systems, `cwd:` is a
-/// folder of the project.
+/// A command flow, checked as [`Program::compile`] checks it.
 pub(crate) fn compile(source: &FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Vec<Diagnostic>> {
     let Some(command) = &source.spec.command else { unreachable!("compiled as a command flow because it has `command`") };
-    let Some(program) = command.first() else {
-        return Err(vec![source.error(command, "`command` needs at least the program to run")]);
-    };
-    let mut errors = Vec::new();
-    let root = &source.project.root;
-    let cwd = match &source.spec.cwd {
-        None => root.clone(),
-        Some(dir) => match source.project.contained(root, dir) {
-            Ok(path) if path.is_dir() => path,
-            Ok(_) => {
-                errors.push(source.error(dir, format!("`cwd`: `{}` is not a folder of the project", dir.value)));
-                root.clone()
-            }
-            Err(m) => {
-                errors.push(source.error(dir, format!("`cwd`: {m}")));
-                root.clone()
-            }
-        },
-    };
-    let mut env = Vec::new();
-    for (name, value) in &source.spec.env {
-        if !is_env_name(name) || name == harness_procs::TAG_VAR {
-            let at = harness_syntax::yaml::key_span(source.text, &["env", name]).unwrap_or(value.span);
-            let why = if is_env_name(name) { "is the harness's own process tag" } else { "is not a variable name (letters, digits and `_`, not starting with a digit)" };
-            errors.push(at.diagnostic(source.file, source.text, format!("`env`: `{name}` {why}")).relative_to(root));
-            continue;
-        }
-        match EnvValue::parse(value, source) {
-            Ok(v) => env.push((name.clone(), v)),
-            Err(mut ds) => errors.append(&mut ds),
-        }
-    }
-    let mut pass_env = Vec::new();
-    for pattern in &source.spec.pass_env {
-        let name = pattern.strip_suffix('*').unwrap_or(pattern);
-        if name.is_empty() && pattern.value != "*" || !name.is_empty() && !is_env_name(name) {
-            errors.push(source.error(pattern, format!("`pass_env`: `{}` is not a variable name or a prefix ending in `*`", pattern.value)));
-        }
-        pass_env.push(pattern.value.clone());
-    }
-    let flow = CommandFlow {
-        argv: command.iter().map(|a| a.value.clone()).collect(),
-        timeout: source.spec.timeout,
-        env,
-        cwd,
-        pass_env,
-        file: source.file.to_path_buf(),
-        text: Arc::from(source.text),
-        root: root.clone(),
-    };
-    if let Err(m) = flow.check_program(source.project) {
-        errors.push(source.error(program, m));
-    }
-    if errors.is_empty() { Ok(Arc::new(flow)) } else { Err(errors) }
-}
-
-fn is_env_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-impl EnvValue {
-    fn parse(value: &Loc<String>, source: &FlowSource<'_>) -> Result<EnvValue, Vec<Diagnostic>> {
-        let text = &value.value;
-        let inside = |offset: usize, len: usize, message: String| value.span.diagnostic_inside(source.file, source.text, offset, len, message).relative_to(&source.project.root);
-        let (mut parts, mut errors, mut rest, mut at) = (Vec::new(), Vec::new(), text.as_str(), 0);
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(EnvPart::Text(rest[..open].to_string()));
-            }
-            let Some(close) = rest[open..].find('}') else {
-                errors.push(inside(at + open, rest.len() - open, "`env`: `{` without its `}`".into()));
-                break;
-            };
-            let hole = &rest[open + 1..open + close];
-            let (offset, len) = (at + open, close + 1);
-            match hole.split_once('.') {
-                Some((system, field)) if !field.is_empty() => match SystemId::new(system).ok().filter(|id| source.registry.contains(id)) {
-                    Some(id) => parts.push(EnvPart::Hole { system: id, field: field.to_string(), offset, len }),
-                    None => errors.push(inside(offset, len, format!("`env`: unknown system `{system}` (systems: {})", source.registry.names().join(", ")))),
-                },
-                _ => errors.push(inside(offset, len, format!("`env`: `{{{hole}}}` should be `{{system.url}}`, `{{system.version}}` or `{{system.<credential>}}`"))),
-            }
-            at += open + close + 1;
-            rest = &rest[open + close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(EnvPart::Text(rest.to_string()));
-        }
-        if errors.is_empty() { Ok(EnvValue { parts, span: value.span }) } else { Err(errors) }
-    }
-
-    /// The value for one case, or the hole it cannot fill.
-    fn render(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, base_urls: &BTreeMap<SystemId, String>) -> Result<String, (usize, usize, String)> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                EnvPart::Text(t) => out.push_str(t),
-                EnvPart::Hole { system, field, offset, len } => {
-                    let missing = |why: String| (*offset, *len, why);
-                    let version = systems.get(system).ok_or_else(|| missing(format!("`env`: the scenario runs no {system} version")))?;
-                    let value = match field.as_str() {
-                        "version" => Some(version.version.as_str()),
-                        // Filled in at run time, when the mock listens; known to exist at plan time.
-                        "url" => Some(base_urls.get(system).map_or("", String::as_str)),
-                        credential => version.credentials.get(credential).map(String::as_str),
-                    };
-                    let known = || version.credentials.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
-                    out.push_str(value.ok_or_else(|| missing(format!("`env`: {} has no credential `{field}` (it has: url, version, {})", version.label(), known())))?);
-                }
-            }
-        }
-        Ok(out)
-    }
+    let program = Program::compile(source, command, false)?;
+    Ok(Arc::new(CommandFlow { program: Arc::new(program), timeout: source.spec.timeout }))
 }
 
 impl FlowDriver for CommandFlow {
@@ -187,90 +50,35 @@ impl FlowDriver for CommandFlow {
     }
 
     fn check_versions(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>) -> Vec<Diagnostic> {
-        self.env
-            .iter()
-            .filter_map(|(_, value)| value.render(systems, &BTreeMap::new()).err().map(|(offset, len, m)| value.span.diagnostic_inside(&self.file, &self.text, offset, len, m).relative_to(&self.root)))
-            .collect()
+        self.program.check_versions(systems)
     }
 
-    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
-        Ok(Arc::new(Program { argv: self.argv.clone(), timeout: self.timeout, root: job.root.clone(), cwd: self.cwd.clone(), env: self.env.clone(), pass_env: self.pass_env.clone() }))
+    fn prepare(&self, _job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
+        Ok(Arc::new(PerCase { program: self.program.clone(), timeout: self.timeout }))
     }
 }
 
 /// The program, run once per case.
-struct Program {
-    argv: Vec<String>,
+struct PerCase {
+    program: Arc<Program>,
     timeout: Option<Duration>,
-    root: PathBuf,
-    cwd: PathBuf,
-    env: Vec<(String, EnvValue)>,
-    pass_env: Vec<String>,
 }
 
-impl FlowInstance for Program {
+impl FlowInstance for PerCase {
     fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun> {
         Box::pin(self.run_case(case))
     }
 }
 
-/// The thread every program is started from: it lives as long as the process, so a program's
-/// parent-death signal fires when the harness dies, never when some runtime thread retires.
-fn spawner() -> Result<&'static Spawner, String> {
-    static SPAWNER: OnceLock<Result<Spawner, String>> = OnceLock::new();
-    SPAWNER.get_or_init(|| Spawner::start().map_err(|e| format!("cannot start the thread that starts programs: {e}"))).as_ref().map_err(Clone::clone)
-}
-
-/// Kills everything that carries the case's tag when dropped: at the end of the case however it
-/// ends — done, timed out here, or dropped by the scenario's limit.
-struct TagKill(Tag);
-
-impl Drop for TagKill {
-    fn drop(&mut self) {
-        // Blocks for milliseconds (a scan of /proc), on the case's own worker thread.
-        harness_procs::kill_tagged(self.0.as_str());
-    }
-}
-
-/// Hosts a program must reach without a proxy.
-const LOOPBACK: &str = "127.0.0.1,localhost";
-/// Most of a program's output kept for reports.
-const OUTPUT_LIMIT: usize = 64 * 1024;
-/// Most of its output read at all (record lines of large batches included).
-const READ_LIMIT: usize = 64 * 1024 * 1024;
-
-impl CommandFlow {
-    /// Whether the program can be found: a path relative to the project root (inside it), or a
-    /// name on `PATH`.
-    fn check_program(&self, project: &harness_syntax::Project) -> Result<(), String> {
-        let program = &self.argv[0];
-        if program.contains('/') {
-            let path = project.contained(&project.root, program).map_err(|m| format!("program: {m}"))?;
-            return if path.is_file() { Ok(()) } else { Err(format!("program `{program}` not found (paths are relative to the project root)")) };
-        }
-        let on_path = std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
-        if on_path { Ok(()) } else { Err(format!("program `{program}` is not on PATH")) }
-    }
-}
-
-impl Program {
+impl PerCase {
     async fn run_case(&self, env: CaseContext<'_>) -> FlowRun {
         let trigger = env.input;
         let limit = self.timeout.unwrap_or(env.timeout).min(env.timeout);
-        // A relative program path is the project's, wherever the program runs.
-        let program = if self.argv[0].contains('/') { self.root.join(&self.argv[0]) } else { PathBuf::from(&self.argv[0]) };
-        let mut command = tokio::process::Command::new(program);
-        command.args(&self.argv[1..]).current_dir(&self.cwd).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.kill_on_drop(true);
-        command.env_clear().envs(harness_procs::minimal_env(&self.pass_env));
-        for (id, system) in env.systems {
-            let prefix = id.env_prefix();
-            command.env(format!("{prefix}_VERSION"), &system.version);
-            if let Some(url) = env.base_urls.get(id) {
-                command.env(format!("{prefix}_URL"), url);
-            }
-            command.envs(system.credential_env());
-        }
+        let mut command = match self.program.command(env.systems, env.base_urls, None) {
+            Ok(c) => c,
+            Err(m) => return FlowRun::failed(m),
+        };
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let headers: serde_json::Map<String, Value> = trigger.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
         command
             .env("HARNESS_SCENARIO", env.id)
@@ -279,38 +87,20 @@ impl Program {
             .env("HARNESS_TRIGGER_HEADERS", Value::Object(headers).to_string())
             .env("HARNESS_TRIGGER_PARAMS", serde_json::to_string(&trigger.params).unwrap_or_default())
             // As Peoplevox fills a callback URL template: `TrackingNumber=…&SalesOrderNumber=…`.
-            .env("HARNESS_TRIGGER_QUERY", harness_core::encoding::encode_query(&trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()))
-            .env("HARNESS_NOW", harness_core::clock::rfc3339(harness_core::clock::EPOCH));
-        // The mocks are on loopback: a proxy configured for the machine must not stand between.
-        let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).map_or_else(|_| LOOPBACK.to_string(), |v| format!("{v},{LOOPBACK}"));
-        command.env("NO_PROXY", &no_proxy).env("no_proxy", &no_proxy);
-        // The flow's own names for the same values, last: they are what the program asked for.
-        for (name, value) in &self.env {
-            match value.render(env.systems, env.base_urls) {
-                Ok(v) => command.env(name, v),
-                Err((_, _, m)) => return FlowRun::failed(m),
-            };
-        }
+            .env("HARNESS_TRIGGER_QUERY", harness_core::encoding::encode_query(&trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()));
 
-        let shown = self.argv.join(" ");
-        // The same case may run several times at once (impact analysis replays it with fields
-        // removed): a counter keeps each run's programs apart, the id says whose they are.
-        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tag = match Tag::new(harness_procs::run_id(), &format!("{}#{run}", env.id.replace('/', ":"))) {
+        let shown = self.program.shown();
+        let tag = match program::new_tag(env.id) {
             Ok(t) => t,
             Err(e) => return FlowRun::failed(format!("cannot start `{shown}`: {e}")),
         };
-        let spawned = match spawner() {
-            Ok(s) => s.spawn(command, &tag).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
+        let spawned = self.program.spawn(command, &tag).await;
         // However this run ends — done, timed out here or cancelled by the scenario's limit — the
         // program and everything it started go with it.
         let _kill = TagKill(tag);
         let mut child = match spawned {
             Ok(c) => c,
-            Err(e) => return FlowRun::failed(format!("cannot start `{shown}`: {e}")),
+            Err(e) => return FlowRun::failed(e),
         };
         let mut stdin = child.stdin.take();
         let body = trigger.body.clone();
@@ -325,13 +115,13 @@ impl Program {
         let mut stderr = child.stderr.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let outcome = tokio::time::timeout(limit, async {
-            let (_, _, _, status) = tokio::join!(feed, read_limited(stdout.as_mut(), &mut out), read_limited(stderr.as_mut(), &mut err), child.wait());
+            let (_, _, _, status) = tokio::join!(feed, program::read_limited(stdout.as_mut(), &mut out), program::read_limited(stderr.as_mut(), &mut err), child.wait());
             status
         })
         .await;
         let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
-        let records = parse_records(&out);
-        let output = truncate(format!("{out}{err}"));
+        let records = program::parse_records(&out);
+        let output = program::truncate(format!("{out}{err}"));
         let status = match outcome {
             Err(_) => RunStatus::TimedOut(limit),
             Ok(status) => exit_status(status, &shown, &err),
@@ -354,65 +144,5 @@ fn exit_status(status: std::io::Result<std::process::ExitStatus>, shown: &str, e
             RunStatus::Failed(format!("`{shown}` {how}{last}"))
         }
         Err(e) => RunStatus::Failed(format!("`{shown}` could not be waited for: {e}")),
-    }
-}
-
-/// Read into `buf`, which the caller owns so that what was read survives a timeout.
-async fn read_limited<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>, buf: &mut Vec<u8>) {
-    let Some(reader) = reader else { return };
-    let mut chunk = [0u8; 8192];
-    loop {
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) if buf.len() < READ_LIMIT => buf.extend_from_slice(&chunk[..n]),
-            Ok(_) => {}
-        }
-    }
-}
-
-fn truncate(mut s: String) -> String {
-    if s.len() > OUTPUT_LIMIT {
-        let mut end = OUTPUT_LIMIT;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push_str("\n[output truncated]");
-    }
-    s
-}
-
-/// Kill every program the harness started that is still running, with everything they started
-/// (by their tags, so also daemons that left the process tree): on Ctrl-C and SIGTERM, when no
-/// case gets to end normally. Blocks for milliseconds.
-pub fn kill_running_programs() {
-    harness_procs::kill_tagged(harness_procs::run_id());
-}
-
-/// `{"record": "#1001", "outcome": "delivered"}` lines of the program's stdout.
-fn parse_records(stdout: &str) -> Vec<RecordOutcome> {
-    stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
-        .filter_map(|v| {
-            let key = v.get("record")?.as_str()?.to_string();
-            let outcome: Outcome = serde_json::from_value(v.get("outcome")?.clone()).ok()?;
-            let reason = v.get("reason").and_then(Value::as_str).map(str::to_string);
-            Some(RecordOutcome { key, outcome, reason, last_response: None })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_lines_are_read_and_other_output_ignored() {
-        let out = "starting\n{\"record\": \"#1\", \"outcome\": \"delivered\"}\n{\"record\": \"#2\", \"outcome\": \"dead-lettered\", \"reason\": \"400\"}\n{\"other\": 1}\n";
-        let records = parse_records(out);
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[1].outcome, Outcome::DeadLettered);
-        assert_eq!(records[1].reason.as_deref(), Some("400"));
     }
 }

@@ -8,8 +8,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness_core::{Diagnostic, SystemId};
+use harness_core::{Diagnostic, Exchange, SystemId};
 use harness_expr::FieldLineage;
+use harness_mock::{ExchangeLog, MockPorts};
 use harness_systems::{Registry, SystemVersion};
 
 use crate::{DeliveryPolicy, FlowRun, FlowTrigger, TriggerInput};
@@ -19,12 +20,30 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// A target field of a flow and the source paths that feed it: `(step, target system, lineage)`.
 pub type MappedField = (String, SystemId, FieldLineage);
 
-/// What lives as long as one job (one worker): the project, its systems, the worker's HTTP client.
+/// What lives as long as one job (one worker): the project, its systems, the worker's HTTP
+/// client, the mocks' limits.
 #[derive(Clone)]
 pub struct JobContext {
     pub root: PathBuf,
     pub registry: Registry,
     pub reqwest: reqwest::Client,
+    pub limits: harness_mock::Limits,
+}
+
+/// Whether the exchanges so far hold every request a scenario counts on.
+pub type Arrived<'a> = &'a dyn Fn(&[Exchange]) -> bool;
+
+/// What the mocks have seen of one case so far: for a flow that must itself tell when the
+/// integration is done (a service answers its delivery first and works on afterwards).
+pub struct Traffic<'a> {
+    pub log: &'a ExchangeLog,
+    /// Whether every request the scenario counts on has arrived; `None` when it counts none.
+    pub expected: Option<Arrived<'a>>,
+    /// Records the scenario expects an outcome for: a program that reports its records is not
+    /// done before it has reported these.
+    pub records: &'a [String],
+    /// The scenario's own settle window, over the flow's.
+    pub settle: Option<Duration>,
 }
 
 /// What a flow is given for one case.
@@ -41,6 +60,7 @@ pub struct CaseContext<'a> {
     pub timeout: Duration,
     /// Seed for backoff jitter (from the case id), so runs repeat exactly.
     pub seed: u64,
+    pub traffic: Traffic<'a>,
 }
 
 pub trait FlowDriver: Send + Sync + std::fmt::Debug {
@@ -90,11 +110,21 @@ pub trait FlowDriver: Send + Sync + std::fmt::Debug {
         let _ = systems;
         Vec::new()
     }
+    /// Whether the flow is delivered its trigger over HTTP and ends when the mocks settle, so a
+    /// scenario's `settle`, `trigger.times` and `expect.answer` apply to it.
+    fn delivers_over_http(&self) -> bool {
+        false
+    }
     /// What the flow needs for the cases of one job.
     fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String>;
 }
 
 /// A flow made ready for one job: it runs that job's cases one at a time.
 pub trait FlowInstance: Send + Sync {
+    /// Mocks that keep their ports for the whole job (a long-running integration was configured
+    /// with their URLs once); `None`: each case's mocks listen on fresh ports.
+    fn mock_ports(&self) -> Option<&MockPorts> {
+        None
+    }
     fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun>;
 }

@@ -15,7 +15,7 @@ use harness_systems::Registry;
 
 use crate::driver::{FlowDriver, MappedField};
 use crate::source::FlowSource;
-use crate::{FlowTrigger, Reconcile, RecordSplit, builtin, command};
+use crate::{FlowTrigger, Reconcile, RecordSplit, builtin, command, service};
 
 /// A loaded, compiled flow.
 #[derive(Debug)]
@@ -142,22 +142,27 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     }
 
     // The kinds of flow: the key a file declares one with, and how it compiles. One key, one kind.
-    let kinds: [(&str, bool, Compile); 2] = [("steps", spec.steps.is_some(), builtin::compile), ("command", spec.command.is_some(), command::compile)];
+    let kinds: [(&str, bool, Compile); 3] = [
+        ("steps", spec.steps.is_some(), builtin::compile),
+        ("command", spec.command.is_some(), command::compile),
+        ("service", spec.service.is_some(), service::compile),
+    ];
     let declared: Vec<&(&str, bool, Compile)> = kinds.iter().filter(|k| k.1).collect();
-    if spec.command.is_none() {
+    if spec.command.is_none() && spec.service.is_none() {
         // A program's settings in a flow that runs none would silently do nothing.
         let program_keys = [("env", !spec.env.is_empty()), ("cwd", spec.cwd.is_some()), ("pass_env", !spec.pass_env.is_empty())];
         if let Some((key, _)) = program_keys.iter().find(|k| k.1) {
             let at = yaml::key_span(&text, &[key]).unwrap_or_default();
-            return Err(vec![at.diagnostic(file, &text, format!("`{key}` is for external flows (`command`); a built-in flow runs no program")).relative_to(root)]);
+            return Err(vec![at.diagnostic(file, &text, format!("`{key}` is for flows that run a program (`command` or `service`); a built-in flow runs none")).relative_to(root)]);
         }
     }
     let driver = match declared.as_slice() {
-        [] => return Err(vec![Diagnostic::new(file, "a flow needs `steps` (a built-in flow) or `command` (an external program)").relative_to(root)]),
+        [] => return Err(vec![Diagnostic::new(file, "a flow needs `steps` (a built-in flow), `command` (an external program) or `service` (a web service)").relative_to(root)]),
         [(_, _, compile)] => compile(&source)?,
-        [_, ..] => {
-            let at = yaml::key_span(&text, &["command"]).unwrap_or_default();
-            return Err(vec![at.diagnostic(file, &text, "a flow has `steps` (built in) or `command` (external), not both").relative_to(root)]);
+        [_, (second, _, _), ..] => {
+            let keys: Vec<&str> = declared.iter().map(|k| k.0).collect();
+            let at = yaml::key_span(&text, &[second]).unwrap_or_default();
+            return Err(vec![at.diagnostic(file, &text, format!("a flow is of one kind: `{}`, not both", keys.join("` or `"))).relative_to(root)]);
         }
     };
     let mut reconcile = Vec::new();

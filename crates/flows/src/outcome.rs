@@ -42,6 +42,18 @@ pub struct Wait {
     pub reason: String,
 }
 
+/// How a service answered one delivery of the trigger, after the retries it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAnswer {
+    /// `POST /webhooks/orders-create`
+    pub request: String,
+    /// `None`: no answer in time, or the connection failed (`body` says which).
+    pub status: Option<u16>,
+    pub body: String,
+    /// Deliveries made, the first included.
+    pub attempts: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunStatus {
     /// The flow ran to its end (records may still have failed).
@@ -60,8 +72,11 @@ pub struct FlowRun {
     pub waits: Vec<Wait>,
     /// Credential refreshes per system (after the first credential).
     pub refreshes: BTreeMap<SystemId, usize>,
-    /// What an external program printed, for failure messages.
+    /// What an external program printed (a service: while this case ran), for failure messages
+    /// and reports.
     pub output: String,
+    /// A service's answers to the deliveries of the trigger, in order.
+    pub answers: Vec<DeliveryAnswer>,
     /// What the machine refused the flow (no file descriptor left to connect with): not the
     /// flow's fault, so the run stops as an environment problem instead of judging it.
     pub environment: Option<String>,
@@ -74,7 +89,7 @@ impl FlowRun {
 
     /// A run that ended normally, with nothing recorded yet.
     pub fn completed() -> FlowRun {
-        FlowRun { status: RunStatus::Completed, records: Vec::new(), missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: String::new(), environment: None }
+        FlowRun { status: RunStatus::Completed, records: Vec::new(), missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: String::new(), answers: Vec::new(), environment: None }
     }
 
     /// Every record delivered or filtered, and the flow completed.

@@ -46,6 +46,8 @@ pub struct TriggerInput {
     pub headers: Vec<(String, String)>,
     /// Peoplevox callback parameters, e.g. `TrackingNumber`.
     pub params: BTreeMap<String, String>,
+    /// How many times a service is delivered it (a redelivery is identical).
+    pub times: u32,
 }
 
 /// How a trigger payload divides into records, and what each is called in reports.

@@ -12,6 +12,7 @@ mod handler;
 mod listener;
 mod log;
 mod matcher;
+mod ports;
 mod stub;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use handler::{GUESSED, StubHandler};
 pub use listener::{BoxAnswer, Incoming, Limits, Listener, Service};
 pub use log::ExchangeLog;
 pub use matcher::{Matcher, graphql_operation, json_contains};
+pub use ports::MockPorts;
 pub use stub::Stub;
 
 /// Start a mock for `system` on an ephemeral 127.0.0.1 port, answering with `stubs` around

@@ -8,6 +8,8 @@ use harness_core::Exchange;
 #[derive(Default)]
 pub struct ExchangeLog {
     next_seq: AtomicUsize,
+    /// How many requests have been recorded, for those waiting for the mocks to settle.
+    arrivals: tokio::sync::watch::Sender<usize>,
     exchanges: Mutex<Vec<Exchange>>,
     /// Requests a mock crashed on (the client only saw the connection drop), and limits a flow
     /// exceeded: findings of the case.
@@ -43,6 +45,17 @@ impl ExchangeLog {
     pub fn push(&self, mut exchange: Exchange) {
         exchange.seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         self.exchanges.lock().expect("exchange log lock").push(exchange);
+        self.arrivals.send_modify(|n| *n += 1);
+    }
+
+    /// Changes each time a request has been recorded (the value: how many so far).
+    pub fn arrivals(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.arrivals.subscribe()
+    }
+
+    /// `judge` applied to what was recorded so far, which stays in the log.
+    pub fn inspect<T>(&self, judge: impl FnOnce(&[Exchange]) -> T) -> T {
+        judge(&self.exchanges.lock().expect("exchange log lock"))
     }
 
     pub fn environment_failed(&self, message: String) {

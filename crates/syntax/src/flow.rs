@@ -38,19 +38,22 @@ pub struct FlowSpec {
     pub delivery: Option<DeliverySpec>,
     /// External flow: the program and its arguments, run from the project root.
     pub command: Option<Loc<Vec<Loc<String>>>>,
+    /// Service flow: a long-running program the harness starts once and delivers triggers to
+    /// over HTTP.
+    pub service: Option<crate::service::ServiceSpec>,
     /// Sums and counts that must agree between source and targets in every scenario that expects
     /// the flow to succeed (same form as a scenario's `expect.reconcile`).
     #[serde(default)]
     pub reconcile: Vec<ReconcileSpec>,
-    /// External flow: environment variables for the program, name → text in which
+    /// External or service flow: environment variables for the program, name → text in which
     /// `{system.url}`, `{system.version}` and `{system.<credential>}` stand for the case's values,
     /// e.g. `NETSUITE_BASE_URL: "{netsuite.url}"`.
     #[serde(default)]
     pub env: BTreeMap<String, Loc<String>>,
-    /// External flow: the folder the program runs in, relative to the project root (default: the
+    /// External or service flow: the folder the program runs in, relative to the project root (default: the
     /// root); it must be inside the project.
     pub cwd: Option<Loc<String>>,
-    /// External flow: variables of the harness's own environment the program may also see: names,
+    /// External or service flow: variables of the harness's own environment the program may also see: names,
     /// or prefixes ending in `*` (`MYAPP_*`). Everything else is withheld.
     #[serde(default)]
     pub pass_env: Vec<Loc<String>>,

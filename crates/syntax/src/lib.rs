@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod project;
 pub mod reconcile;
 pub mod scenario;
+pub mod service;
 pub mod stub;
 pub mod system_file;
 pub mod yaml;

@@ -52,6 +52,11 @@ pub struct ScenarioSpec {
     /// (a SuiteQL query finding no rows), fails the scenario instead of warning (default from
     /// harness.yaml, else `false`).
     pub strict_stubs: Option<bool>,
+    /// Service flows: how long the mocks must see nothing new before the scenario is over, when
+    /// it expects no request counts (overrides the flow's `settle`).
+    #[serde(default, deserialize_with = "harness_core::duration::deserialize_opt")]
+    #[schemars(with = "Option<String>")]
+    pub settle: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -96,6 +101,9 @@ pub struct TriggerSpec {
     /// (`SalesOrderNumber`, `TrackingNumber`, `ItemCode`, `Available`, ...).
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// Service flows: deliver the trigger this many times, identically (a redelivery keeps its
+    /// `X-Shopify-Webhook-Id`); default 1.
+    pub times: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -143,6 +151,8 @@ pub struct ExpectSpec {
     /// Sums and counts that must agree between source and targets.
     #[serde(default)]
     pub reconcile: Vec<ReconcileSpec>,
+    /// Service flows: how the service must answer the delivery (default: 2xx at the first attempt).
+    pub answer: Option<crate::service::AnswerExpect>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -123,10 +123,11 @@ pub trait System: Send + Sync {
     /// identity are a duplicate (a retried create the system had already carried out).
     fn created_identities(&self, exchange: &Exchange) -> Vec<String>;
 
-    /// The headers the system sends with a webhook delivery of `body` on `topic`; `None` when it
-    /// does not push webhooks.
-    fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8]) -> Option<Vec<(String, String)>> {
-        let _ = (version, topic, body);
+    /// The headers the system sends with a webhook delivery of `body` on `topic` for the event
+    /// `event` (the scenario: each is an event of its own, whose redeliveries share its ids);
+    /// `None` when it does not push webhooks.
+    fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8], event: &str) -> Option<Vec<(String, String)>> {
+        let _ = (version, topic, body, event);
         None
     }
     /// The webhook payload a recording of one stands for, when the recording is another shape of it

@@ -75,7 +75,7 @@ pub(crate) fn with_trigger_payload(case: &Case, registry: &Registry, edit: impl 
             let mut trigger = (*case.trigger).clone();
             let version = case.systems.get(&case.flow.trigger.system)?;
             let topic = case.flow.trigger.topic();
-            if let Some(headers) = registry.system(&case.flow.trigger.system).webhook_headers(version, topic, &body) {
+            if let Some(headers) = registry.system(&case.flow.trigger.system).webhook_headers(version, topic, &body, &case.scenario.id) {
                 trigger.headers = headers;
             }
             trigger.body = body;

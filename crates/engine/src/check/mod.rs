@@ -2,6 +2,7 @@
 //! silent data loss, duplicates, waits, refreshes, reconciliations, snapshots — becomes a
 //! [`CheckResult`]; reporters only render them.
 
+mod answer;
 mod loss;
 mod reconcile;
 mod records;
@@ -32,6 +33,8 @@ pub enum CheckKind {
     /// Requests a mock answered with a guess (`strict_stubs` makes them fail).
     Guessed,
     Duplicates,
+    /// How a service answered the delivery of its trigger.
+    Answer,
     Outcome,
     Records,
     Conservation,
@@ -50,6 +53,7 @@ impl CheckKind {
     pub fn name(self) -> &'static str {
         match self {
             CheckKind::Outcome => "outcome",
+            CheckKind::Answer => "service answer",
             CheckKind::Records => "records",
             CheckKind::Conservation => "conservation",
             CheckKind::DeadLetters => "dead letters",
@@ -153,6 +157,7 @@ pub fn check(case: &Case, exec: &Execution, registry: &Registry, strict: bool) -
     let cx = Context { case, exec, registry, strict };
     let mut findings: Vec<Finding> = exec.mock_crashes.iter().map(Finding::internal).collect();
     check_outcome(&cx, &mut findings);
+    answer::check(&cx, &mut findings);
     records::check(&cx, &mut findings);
     requests::check(&cx, &mut findings);
     loss::check(&cx, &mut findings);

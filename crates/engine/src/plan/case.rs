@@ -172,6 +172,14 @@ impl Resolver<'_> {
             Some(d) => DeliveryPolicy::merged(&flow_policy, d),
             None => flow_policy,
         };
+        if !flow.driver.delivers_over_http() {
+            // Keys that only mean something to a service would silently do nothing.
+            let service_keys = [(&["settle"][..], spec.settle.is_some()), (&["trigger", "times"][..], spec.trigger.times.is_some()), (&["expect", "answer"][..], spec.expect.answer.is_some())];
+            if let Some((key, _)) = service_keys.iter().find(|k| k.1) {
+                let at = s.key(key);
+                errors.push(at.diagnostic(&s.path, &s.text, format!("`{}` is for scenarios of service flows (`service:` in the flow file)", key.join("."))).relative_to(&self.project.root));
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -189,6 +197,7 @@ impl Resolver<'_> {
             snapshots,
             redact,
             timeout,
+            settle: spec.settle,
             policy,
             strict_stubs: spec.strict_stubs.or(self.project.settings.strict_stubs).unwrap_or(false),
         })
@@ -221,7 +230,7 @@ impl Resolver<'_> {
         let spec = &s.spec.trigger;
         let here = |loc_span: harness_syntax::Span, message: String| loc_span.diagnostic(&s.path, &s.text, message).relative_to(root);
         let version = &systems[&flow.trigger.system];
-        let mut input = TriggerInput { body: Bytes::new(), json: None, headers: Vec::new(), params: spec.params.clone() };
+        let mut input = TriggerInput { body: Bytes::new(), json: None, headers: Vec::new(), params: spec.params.clone(), times: spec.times.unwrap_or(1) };
         let mut scope = None;
         let mut stub = None;
         let payload = match (&spec.file, &spec.body) {
@@ -274,7 +283,7 @@ impl Resolver<'_> {
                     Some(inner) => (Bytes::from(serde_json::to_vec(&inner).expect("JSON")), Some(Arc::new(inner))),
                     None => (body, json),
                 };
-                input.headers = system.webhook_headers(serving, topic, &body).unwrap_or_default();
+                input.headers = system.webhook_headers(serving, topic, &body, &s.id).unwrap_or_default();
                 for (k, v) in recorded_headers.iter().chain(&spec.headers) {
                     harness_core::set_header(&mut input.headers, k, v.clone());
                 }

@@ -43,6 +43,8 @@ pub struct Case {
     pub snapshots: Vec<SnapshotSlot>,
     pub redact: Vec<String>,
     pub timeout: Duration,
+    /// The scenario's settle window (service flows).
+    pub settle: Option<Duration>,
     pub policy: DeliveryPolicy,
     /// An answer a mock guessed fails the case rather than warning.
     pub strict_stubs: bool,

@@ -200,9 +200,11 @@ impl System for Shopify {
         }
     }
 
-    fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8]) -> Option<Vec<(String, String)>> {
+    fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8], event: &str) -> Option<Vec<(String, String)>> {
         let digest = hmac_sha256(version.credential("app_secret").as_bytes(), body);
-        let id = &hex(&hmac_sha256(b"webhook-id", body))[..32];
+        let identity = [event.as_bytes(), b"\0", body].concat();
+        let id = &hex(&hmac_sha256(b"webhook-id", &identity))[..32];
+        let event = &hex(&hmac_sha256(b"event-id", &identity))[..32];
         Some(vec![
             ("Content-Type".into(), "application/json".into()),
             ("X-Shopify-Topic".into(), topic.to_string()),
@@ -210,6 +212,9 @@ impl System for Shopify {
             ("X-Shopify-Shop-Domain".into(), version.credential("shop_domain").to_string()),
             ("X-Shopify-API-Version".into(), version.version.clone()),
             ("X-Shopify-Webhook-Id".into(), format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32])),
+            // Derived from the event and body too, so a replay carries the same ids every run.
+            ("X-Shopify-Event-Id".into(), format!("{}-{}-{}-{}-{}", &event[..8], &event[8..12], &event[12..16], &event[16..20], &event[20..32])),
+            ("X-Shopify-Triggered-At".into(), harness_core::clock::rfc3339(harness_core::clock::EPOCH)),
         ])
     }
 

@@ -1,0 +1,46 @@
+//! `harness serve`: one case's mocks on fixed ports until Ctrl-C, for an integration the harness
+//! cannot start itself (in a debugger, a container, another machine of the user's): their URLs are
+//! printed, then each request as it arrives. Nothing is checked or written.
+
+use std::sync::Arc;
+
+use harness_core::Error;
+use harness_mock::{ExchangeLog, MockPorts, StubHandler};
+use harness_syntax::Project;
+use harness_systems::{MockSetup, Registry};
+
+use crate::plan::Case;
+
+/// Serve `case`'s mocks, the n-th system (in the order printed) on `port_base + n`, and print through
+/// `print` until interrupted.
+pub fn serve(project: &Project, case: &Case, registry: &Registry, port_base: u16, print: &mut dyn FnMut(&str) -> Result<(), Error>) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    let ports = MockPorts::new(crate::runner::mock_limits(project)).map_err(|e| Error::Environment(format!("cannot start the mocks' thread: {e}")))?;
+    let log = ExchangeLog::new();
+    runtime.block_on(async {
+        print(&format!("mocks of {} ({}), until Ctrl-C:\n", case.id, case.versions_label()))?;
+        for (n, (id, version)) in case.systems.iter().enumerate() {
+            let port = u16::try_from(usize::from(port_base) + n).map_err(|_| Error::Usage(format!("--port-base {port_base} leaves no port for {id}")))?;
+            let stubs = case.stubs.get(id).cloned().unwrap_or_else(|| Arc::from(Vec::new()));
+            let behaviour = registry.system(id).mock(version, case.setups.get(id).unwrap_or(&MockSetup::default()));
+            let handler = StubHandler::new(id.clone(), behaviour, stubs, log.clone(), false);
+            let url = ports.serve(id, port, Arc::new(handler)).await.map_err(|e| Error::Environment(format!("cannot listen on 127.0.0.1:{port} for the {id} mock: {e}")))?;
+            print(&format!("  {}_URL={url}\n  {}_VERSION={}\n", id.env_prefix(), id.env_prefix(), version.version))?;
+        }
+        let mut arrivals = log.arrivals();
+        let mut shown = 0;
+        let interrupted = crate::runner::interrupted();
+        tokio::pin!(interrupted);
+        loop {
+            tokio::select! {
+                _ = &mut interrupted => return Ok(()),
+                changed = arrivals.changed() => if changed.is_err() { return Ok(()) },
+            }
+            let lines: Vec<String> = log.inspect(|exchanges| exchanges[shown.min(exchanges.len())..].iter().map(|e| format!("{} {} → {}\n", e.system, e.request.line(), e.response.status)).collect());
+            shown += lines.len();
+            for line in lines {
+                print(&line)?;
+            }
+        }
+    })
+}

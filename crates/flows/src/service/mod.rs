@@ -1,0 +1,182 @@
+//! Service flows: the integration is a web service. It is started once per job with the mocks'
+//! URLs in its environment (mocks that keep their ports for the whole job, their answers and
+//! records reset scenario by scenario), made ready, and then each case delivers the trigger to
+//! it over HTTP the way the source system would — a signed Shopify webhook, a Peoplevox callback
+//! — and ends once the service has answered and the mocks show it has finished its downstream
+//! calls ([`settle`]). A service that dies fails the case it was in and is started again for the
+//! next; `restart: per-scenario` starts a fresh one for every case.
+
+mod deliver;
+mod process;
+mod settle;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use harness_core::{Diagnostic, SystemId};
+use harness_mock::MockPorts;
+use harness_syntax::service::{Restart, ServiceSpec};
+use harness_systems::SystemVersion;
+
+use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture};
+use crate::program::{self, Program};
+use crate::source::FlowSource;
+use crate::{FlowRun, RunStatus};
+
+use deliver::Deliver;
+use process::{Ready, Running};
+
+/// How long a service may take to become ready, by default.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The quiet a settle window waits for, by default.
+const SETTLE: Duration = Duration::from_millis(200);
+
+#[derive(Debug)]
+pub(crate) struct ServiceFlow {
+    program: Arc<Program>,
+    config: Arc<Config>,
+}
+
+#[derive(Debug)]
+struct Config {
+    ready: Ready,
+    ready_timeout: Duration,
+    deliver: Deliver,
+    settle: Duration,
+    restart: Restart,
+}
+
+/// A service flow, checked: its program as a command's, `ready:` one condition, `deliver:` a
+/// path and method it can send.
+pub(crate) fn compile(source: &FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Vec<Diagnostic>> {
+    let Some(spec) = &source.spec.service else { unreachable!("compiled as a service flow because it has `service`") };
+    let ServiceSpec { command, ready, deliver, settle, restart } = spec;
+    let mut errors = Vec::new();
+    let program = Program::compile(source, command, true).map_err(|mut e| errors.append(&mut e)).ok();
+    let ready_check = Ready::compile(source, ready).map_err(|e| errors.push(e)).ok();
+    let deliver = Deliver::compile(source, deliver).map_err(|e| errors.push(e)).ok();
+    match (program, ready_check, deliver) {
+        (Some(program), Some(ready_check), Some(deliver)) if errors.is_empty() => Ok(Arc::new(ServiceFlow {
+            program: Arc::new(program),
+            config: Arc::new(Config { ready: ready_check, ready_timeout: ready.timeout.unwrap_or(READY_TIMEOUT), deliver, settle: settle.unwrap_or(SETTLE), restart: *restart }),
+        })),
+        _ => Err(errors),
+    }
+}
+
+impl FlowDriver for ServiceFlow {
+    fn virtual_time(&self) -> bool {
+        false
+    }
+
+    fn accounts_for_every_record(&self) -> bool {
+        false
+    }
+
+    fn check_versions(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>) -> Vec<Diagnostic> {
+        self.program.check_versions(systems)
+    }
+
+    fn delivers_over_http(&self) -> bool {
+        true
+    }
+
+    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
+        let ports = MockPorts::new(job.limits).map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
+        let port = process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
+        Ok(Arc::new(Instance { program: self.program.clone(), config: self.config.clone(), job: job.clone(), ports, port, running: Mutex::new(None) }))
+    }
+}
+
+/// A service for one job: its own mocks, its own port, the running process (if any).
+struct Instance {
+    program: Arc<Program>,
+    config: Arc<Config>,
+    job: JobContext,
+    ports: MockPorts,
+    /// Where the service listens, the same for every process of this job.
+    port: u16,
+    running: Mutex<Option<Running>>,
+}
+
+impl FlowInstance for Instance {
+    fn mock_ports(&self) -> Option<&MockPorts> {
+        Some(&self.ports)
+    }
+
+    fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun> {
+        Box::pin(self.run_case(case))
+    }
+}
+
+impl Instance {
+    async fn run_case(&self, case: CaseContext<'_>) -> FlowRun {
+        let started = Instant::now();
+        let deadline = started + case.timeout;
+        // A case runs alone on its job: the process is this case's until it gives it back.
+        let running = match self.service_for(&case, deadline).await {
+            Ok(r) => r,
+            Err(message) => return FlowRun::failed(message),
+        };
+        running.forget_output();
+        let mut run = FlowRun::completed();
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let delivered = tokio::select! {
+            answers = self.config.deliver.deliver(&self.job, &case, &url) => Some(answers),
+            _ = running.exit() => None,
+            _ = tokio::time::sleep_until(deadline.into()) => Some(Err(RunStatus::TimedOut(case.timeout))),
+        };
+        let outcome = match delivered {
+            Some(Ok(answers)) => {
+                run.answers = answers;
+                let settle = case.traffic.settle.unwrap_or(self.config.settle);
+                let reported = || {
+                    let reported = program::parse_records(&running.output());
+                    case.traffic.records.iter().all(|key| reported.iter().any(|r| &r.key == key))
+                };
+                tokio::select! {
+                    done = settle::done(&case.traffic, settle, deadline, reported) => done.map_err(|()| RunStatus::TimedOut(case.timeout)),
+                    _ = running.exit() => Err(RunStatus::Failed(String::new())),
+                }
+            }
+            Some(Err(status)) => Err(status),
+            None => Err(RunStatus::Failed(String::new())),
+        };
+        if let Err(status) = outcome {
+            run.status = status;
+        }
+        if let Some(how) = running.exited() {
+            run.status = RunStatus::Failed(format!("the service `{}` {how} during the scenario; the end of its output:\n{}", self.program.shown(), running.tail()));
+        }
+        let output = running.output();
+        run.records = program::parse_records(&output);
+        run.output = program::truncate(output);
+        if running.exited().is_none() && self.config.restart == Restart::PerRun {
+            *self.running.lock().expect("service") = Some(running);
+        }
+        run
+    }
+
+    /// The running service for `case`: the one of the job when it still runs with the same
+    /// systems, else a new one, ready.
+    async fn service_for(&self, case: &CaseContext<'_>, deadline: Instant) -> Result<Running, String> {
+        let fingerprint = process::fingerprint(case.systems, case.base_urls);
+        let kept = self.running.lock().expect("service").take();
+        if let Some(running) = kept
+            && running.exited().is_none()
+            && running.fingerprint == fingerprint
+        {
+            return Ok(running);
+        }
+        let mut command = self.program.command(case.systems, case.base_urls, Some(self.port))?;
+        command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let tag = program::new_tag(&format!("service:{}", self.port))?;
+        let child = self.program.spawn(command, &tag).await?;
+        let running = Running::watch(child, tag, fingerprint, self.ports.handle());
+        let now = Instant::now();
+        let (limit, waited) = if deadline < now + self.config.ready_timeout { (deadline, deadline - now) } else { (now + self.config.ready_timeout, self.config.ready_timeout) };
+        self.config.ready.wait(&running, &self.job, self.port, limit, waited).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
+        Ok(running)
+    }
+}

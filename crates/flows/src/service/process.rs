@@ -1,0 +1,203 @@
+//! A service's process while it runs: its output collected as it comes (on the mocks' thread, so
+//! it never blocks on a full pipe between scenarios), how it ended when it did, and whether it is
+//! ready for deliveries.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use harness_core::{Diagnostic, SystemId};
+use harness_procs::Tag;
+use harness_syntax::service::ReadySpec;
+use harness_systems::SystemVersion;
+use tokio::sync::watch;
+
+use crate::driver::JobContext;
+use crate::program::{self, TagKill};
+use crate::source::FlowSource;
+
+/// Lines of output shown when a service fails.
+const TAIL_LINES: usize = 20;
+/// How often readiness is looked at.
+const POLL: Duration = Duration::from_millis(5);
+
+/// When a service is ready for deliveries.
+#[derive(Debug)]
+pub(super) enum Ready {
+    Tcp,
+    Http(String),
+    Log(regex::Regex),
+}
+
+impl Ready {
+    pub(super) fn compile(source: &FlowSource<'_>, spec: &ReadySpec) -> Result<Ready, Diagnostic> {
+        let given: Vec<&str> = [("tcp", spec.tcp.is_some()), ("http", spec.http.is_some()), ("log", spec.log.is_some())].iter().filter(|k| k.1).map(|k| k.0).collect();
+        if given.len() > 1 {
+            let at = harness_syntax::yaml::key_span(source.text, &["service", "ready"]).unwrap_or_default();
+            return Err(at.diagnostic(source.file, source.text, format!("`ready` is one condition: `{}`, not several", given.join("`, `"))).relative_to(&source.project.root));
+        }
+        if let Some(tcp) = &spec.tcp
+            && !tcp.value
+        {
+            return Err(source.error(tcp, "`ready.tcp` can only be `true` (leave `ready` out for the same)"));
+        }
+        if let Some(path) = &spec.http {
+            if !path.starts_with('/') {
+                return Err(source.error(path, format!("`ready.http`: `{}` should be a path starting with `/`", path.value)));
+            }
+            return Ok(Ready::Http(path.value.clone()));
+        }
+        if let Some(pattern) = &spec.log {
+            return regex::Regex::new(pattern).map(Ready::Log).map_err(|e| source.error(pattern, format!("`ready.log`: not a regular expression: {e}")));
+        }
+        Ok(Ready::Tcp)
+    }
+
+    /// Wait until the service is ready, or say why it is not by `limit` (`waited` after it started).
+    pub(super) async fn wait(&self, running: &Running, job: &JobContext, port: u16, limit: Instant, waited: Duration) -> Result<(), String> {
+        loop {
+            if let Some(how) = running.exited() {
+                return Err(format!("{how} before it was ready"));
+            }
+            let ready = match self {
+                Ready::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok(),
+                Ready::Http(path) => {
+                    let asked = job.reqwest.get(format!("http://127.0.0.1:{port}{path}")).timeout(Duration::from_secs(1)).send();
+                    asked.await.is_ok_and(|r| r.status().is_success())
+                }
+                Ready::Log(pattern) => pattern.is_match(&running.output()),
+            };
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() >= limit {
+                let waited = harness_core::duration::format(waited);
+                return Err(match self {
+                    Ready::Tcp => format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}"),
+                    Ready::Http(path) => format!("never answered GET {path} with a 2xx within {waited}"),
+                    Ready::Log(pattern) => format!("never printed a line matching `{pattern}` within {waited}"),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// A started service. Dropping it kills the service and everything it started.
+pub(super) struct Running {
+    /// The systems and mocks it was started for: another set needs another process.
+    pub(super) fingerprint: String,
+    output: Arc<Mutex<Vec<u8>>>,
+    ended: watch::Receiver<Option<String>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _kill: TagKill,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Running {
+    /// Collect `child`'s output and its end on `runtime`.
+    pub(super) fn watch(mut child: tokio::process::Child, tag: Tag, fingerprint: String, runtime: tokio::runtime::Handle) -> Running {
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (report, ended) = watch::channel(None);
+        let mut tasks = Vec::new();
+        let streams: [Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>; 2] =
+            [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), child.stderr.take().map(|s| Box::new(s) as _)];
+        for stream in streams.into_iter().flatten() {
+            tasks.push(runtime.spawn(collect(stream, output.clone())));
+        }
+        tasks.push(runtime.spawn(async move {
+            let how = match child.wait().await {
+                Ok(s) => match s.code() {
+                    Some(code) => format!("exited with status {code}"),
+                    None => "was killed by a signal".to_string(),
+                },
+                Err(e) => format!("could not be waited for ({e})"),
+            };
+            let _ = report.send(Some(how));
+        }));
+        Running { fingerprint, output, ended, tasks, _kill: TagKill(tag) }
+    }
+
+    /// How it ended, once it has.
+    pub(super) fn exited(&self) -> Option<String> {
+        self.ended.borrow().clone()
+    }
+
+    /// Resolves when it ends.
+    pub(super) async fn exit(&self) {
+        let mut ended = self.ended.clone();
+        let _ = ended.wait_for(Option::is_some).await;
+    }
+
+    /// What it printed since it started, or since the last [`Running::forget_output`]: its log
+    /// for one case.
+    pub(super) fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().expect("service output")).into_owned()
+    }
+
+    /// Let go of what it printed so far (a case starts).
+    pub(super) fn forget_output(&self) {
+        self.output.lock().expect("service output").clear();
+    }
+
+    /// The last lines of its output, for a failure.
+    pub(super) fn tail(&self) -> String {
+        let all = self.output();
+        let lines: Vec<&str> = all.lines().collect();
+        let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
+        if tail.trim().is_empty() { "    (nothing)".into() } else { tail.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n") }
+    }
+}
+
+async fn collect(mut stream: Box<dyn tokio::io::AsyncRead + Send + Unpin>, into: Arc<Mutex<Vec<u8>>>) {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        let mut output = into.lock().expect("service output");
+        // A service that talks without end keeps only its latest output.
+        if output.len() > program::OUTPUT_LIMIT * 16 {
+            let keep = output.len() - program::OUTPUT_LIMIT;
+            output.drain(..keep);
+        }
+        output.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Where services may listen: below Linux's ephemeral range (32768–60999), so no port the kernel
+/// hands out — to a client's connection, or to `bind(0)` elsewhere — takes a service's port between
+/// choosing it and the service binding it.
+const SERVICE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free port on 127.0.0.1 for a service to listen on, never one this process chose before.
+pub(super) fn free_port() -> std::io::Result<u16> {
+    static CHOSEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut chosen = CHOSEN.lock().expect("chosen ports");
+    // Another run may be choosing too: start somewhere its own process would not.
+    let span = u32::from(SERVICE_PORTS.end - SERVICE_PORTS.start);
+    let start = (std::process::id().wrapping_mul(7919) + chosen.len() as u32 * 104_729) % span;
+    for step in 0..span {
+        let port = SERVICE_PORTS.start + ((start + step * 7) % span) as u16;
+        if !chosen.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            chosen.push(port);
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("no free port in {}–{}", SERVICE_PORTS.start, SERVICE_PORTS.end)))
+}
+
+/// What a service's environment depends on: the versions of the case and the mocks' URLs.
+pub(super) fn fingerprint(systems: &BTreeMap<SystemId, Arc<SystemVersion>>, base_urls: &BTreeMap<SystemId, String>) -> String {
+    let versions = systems.values().map(|s| s.label()).collect::<Vec<_>>().join(",");
+    let urls = base_urls.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+    format!("{versions} {urls}")
+}

@@ -1,0 +1,131 @@
+//! Mocks on stable ports: one listener per system for as long as a long-running integration (a
+//! service under test, or one pointed at the mocks by hand) is configured with their URLs, each
+//! scenario's answers swapped in behind the same port. The listeners run on a thread of their own,
+//! so they answer between scenarios too — with a 503 that no scenario records — instead of queueing
+//! a late request until the next scenario, which would then see another's traffic.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use harness_core::{MockResponse, SystemId};
+
+use crate::listener::{BoxAnswer, Incoming, Limits, Listener, Service};
+
+pub struct MockPorts {
+    /// `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+    listeners: Mutex<BTreeMap<SystemId, Listener>>,
+    limits: Limits,
+}
+
+impl MockPorts {
+    pub fn new(limits: Limits) -> io::Result<MockPorts> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("harness-mocks").enable_all().build()?;
+        Ok(MockPorts { runtime: Some(runtime), listeners: Mutex::default(), limits })
+    }
+
+    /// Answer `system`'s requests with `service` from now on, and its base URL. The listener is
+    /// bound on first use, on `port` (0: any free one), and keeps that port.
+    pub async fn serve(&self, system: &SystemId, port: u16, service: Arc<dyn Service>) -> io::Result<String> {
+        if let Some(listener) = self.listeners.lock().expect("mock ports").get(system) {
+            listener.set_service(service);
+            return Ok(listener.base_url());
+        }
+        let (addr, limits): (SocketAddr, Limits) = (([127, 0, 0, 1], port).into(), self.limits);
+        let runtime = self.runtime.as_ref().expect("mock ports runtime");
+        let listener = runtime.spawn(async move { Listener::bind(addr, service, limits).await }).await.map_err(io::Error::other)??;
+        let url = listener.base_url();
+        self.listeners.lock().expect("mock ports").insert(system.clone(), listener);
+        Ok(url)
+    }
+
+    /// The runtime the listeners run on, for other work that must go on between scenarios too
+    /// (reading the output of the service they answer).
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime.as_ref().expect("mock ports runtime").handle().clone()
+    }
+
+    /// Between scenarios: every listener answers 503 and nothing is recorded.
+    pub fn quiet(&self) {
+        let idle: Arc<dyn Service> = Arc::new(Idle);
+        for listener in self.listeners.lock().expect("mock ports").values() {
+            listener.set_service(idle.clone());
+        }
+    }
+}
+
+impl Drop for MockPorts {
+    fn drop(&mut self) {
+        self.listeners.lock().expect("mock ports").clear();
+        // Dropping a runtime blocks; this may run inside another runtime's task.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// What answers while no scenario runs.
+struct Idle;
+
+impl Service for Idle {
+    fn answer(&self, _: Incoming) -> BoxAnswer<'_> {
+        Box::pin(async { MockResponse::text(503, "text/plain", "no scenario is running") })
+    }
+    fn virtual_time(&self) -> bool {
+        false
+    }
+    fn crashed(&self, _: String) {}
+    fn limit_exceeded(&self, _: String) {}
+    fn environment_failed(&self, _: String) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ExchangeLog, MockBehaviour, StubHandler};
+
+    struct Echo;
+    impl MockBehaviour for Echo {
+        fn gate(&self, _: &harness_core::RecordedRequest, _: std::time::Duration) -> Option<MockResponse> {
+            None
+        }
+        fn default_response(&self, _: &harness_core::RecordedRequest, _: std::time::Duration) -> Option<MockResponse> {
+            Some(MockResponse::new(200))
+        }
+        fn not_found(&self, _: &harness_core::RecordedRequest) -> MockResponse {
+            MockResponse::new(404)
+        }
+    }
+
+    /// The status of a GET of `path`, on a connection of its own.
+    async fn get(url: &str, path: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.unwrap();
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+
+    fn handler(log: &Arc<ExchangeLog>) -> Arc<dyn Service> {
+        Arc::new(StubHandler::new(SystemId::new("netsuite").unwrap(), Arc::new(Echo), Arc::from(Vec::new()), log.clone(), false))
+    }
+
+    #[tokio::test]
+    async fn a_system_keeps_its_port_and_each_scenario_sees_only_its_own_requests() {
+        let ports = MockPorts::new(Limits::default()).unwrap();
+        let id = SystemId::new("netsuite").unwrap();
+        let (first, second) = (ExchangeLog::new(), ExchangeLog::new());
+        let url = ports.serve(&id, 0, handler(&first)).await.unwrap();
+        assert_eq!(get(&url, "/a").await, 200);
+        ports.quiet();
+        assert_eq!(get(&url, "/between").await, 503);
+        assert_eq!(ports.serve(&id, 0, handler(&second)).await.unwrap(), url);
+        assert_eq!(get(&url, "/b").await, 200);
+        let paths = |log: &ExchangeLog| log.take().into_iter().map(|e| e.request.path).collect::<Vec<_>>();
+        assert_eq!(paths(&first), ["/a"]);
+        assert_eq!(paths(&second), ["/b"]);
+    }
+}

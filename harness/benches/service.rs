@@ -1,0 +1,99 @@
+//! `cargo bench --bench service`: scenarios per second against the bundled web service
+//! (`flows/services/order-service.js`, a service flow) and what the harness itself adds to each.
+//!
+//! Generates N scenarios (default 200; `HARNESS_BENCH_SCENARIOS`) of the `order-service` flow,
+//! alternating a known and a new customer, each counting its sales order, and evaluates them at
+//! `HARNESS_BENCH_JOBS` jobs (default 2) after a warm-up that starts the services. A scenario's
+//! time splits into the service's — from the start of its mocks to the last request they
+//! received, which includes the delivery and everything the service does — and the harness's own
+//! after it: answering that request, the fixed 20 ms grace, settle detection, swapping the mocks
+//! back to idle and collecting the exchanges, plus setting the case's mocks up before. The overhead
+//! reported is that second part minus the grace. Needs `node`. Results go to stdout as Markdown.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use harness::{Project, evaluate, plan};
+
+#[global_allocator]
+static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
+
+/// The quiet the harness waits for after the last expected request (`service::settle::GRACE`).
+const GRACE: Duration = Duration::from_millis(20);
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn generate(root: &Path, n: usize) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    copy_tree(&repo.join("flows"), &root.join("flows"));
+    copy_tree(&repo.join("mocks"), &root.join("mocks"));
+    std::fs::copy(repo.join("harness.yaml"), root.join("harness.yaml")).unwrap();
+    let dir = root.join("scenarios/order-service");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..n {
+        let (order, stub) = if i % 2 == 0 { ("simple-order", "customer-found") } else { ("several-lines-discount", "customer-missing") };
+        let text = format!(
+            "flow: order-service\nsystems:\n  shopify: 2026-01\n  netsuite: \"2026.2\"\ntrigger:\n  file: webhooks/orders-create/{order}.json\nmocks:\n  netsuite:\n    use: [{stub}]\nexpect:\n  requests:\n    - {{system: netsuite, method: POST, path: /services/rest/record/v1/salesOrder, count: 1}}\n  snapshots: []\n"
+        );
+        std::fs::write(dir.join(format!("case-{i:04}.yaml")), text).unwrap();
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("HARNESS_BENCH_SCENARIOS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let jobs: usize = std::env::var("HARNESS_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let rounds: usize = std::env::var("HARNESS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), n);
+    let project = Project::open(dir.path()).unwrap();
+    let plan = plan::build(&project, &[]).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut walls = Vec::new();
+    let mut overheads = Vec::new();
+    let mut service_times = Vec::new();
+    for round in 0..=rounds {
+        let start = Instant::now();
+        let evaluated = evaluate(&project, &plan, &plan.cases, jobs, true).unwrap();
+        let wall = start.elapsed();
+        for e in &evaluated {
+            assert!(e.verdict.passed(), "{} failed: {:?}", e.case.id, e.verdict.findings);
+        }
+        // The first round starts the services and warms node up.
+        if round == 0 {
+            continue;
+        }
+        walls.push(wall);
+        for e in &evaluated {
+            let last = e.execution.exchanges.iter().map(|x| x.at).max().unwrap_or_default();
+            service_times.push(last);
+            overheads.push(e.execution.duration.saturating_sub(last).saturating_sub(GRACE));
+        }
+        eprintln!("round {round}: {wall:?}");
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let p90 = |v: &Vec<Duration>| v[v.len() * 9 / 10];
+    let wall = median(&mut walls);
+    let service = median(&mut service_times);
+    let overhead = median(&mut overheads);
+    println!("| metric | value |");
+    println!("| --- | --- |");
+    println!("| scenarios | {n} of `order-service` ({jobs} jobs, {rounds} runs after a warm-up, median) |");
+    println!("| wall clock per run | {:.0} ms |", wall.as_secs_f64() * 1000.0);
+    println!("| **scenarios per second** | **{:.1}** |", n as f64 / wall.as_secs_f64());
+    println!("| the service's time per scenario (delivery to its last request), median | {:.1} ms |", service.as_secs_f64() * 1000.0);
+    println!("| grace after the last expected request | {} ms |", GRACE.as_millis());
+    println!("| **harness overhead per scenario beyond the grace**, median / p90 | **{:.2} ms** / {:.2} ms |", overhead.as_secs_f64() * 1000.0, p90(&overheads).as_secs_f64() * 1000.0);
+}
