@@ -167,6 +167,10 @@ struct RunArgs {
     /// platform cannot isolate the run.
     #[arg(long)]
     require_isolation: bool,
+    /// Fail scenarios that rely on a recording older than `max_recording_age` (harness.yaml)
+    /// instead of warning.
+    #[arg(long)]
+    strict_recordings: bool,
     /// Leave timings out of the terminal report (for comparing outputs).
     #[arg(long, hide = true)]
     no_times: bool,
@@ -538,7 +542,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
                 return Err(Error::Usage("--junit needs a file; `--json -` prints a report on standard output".into()));
             }
             let secrets = args.secrets.iter().map(|name| std::env::var(name).map_err(|_| Error::Usage(format!("--secret {name}: no environment variable {name} is set")))).collect::<Result<_, _>>()?;
-            let options = RunOptions { accept: args.accept, retries: args.retries, secrets, ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict) };
+            let options = RunOptions { accept: args.accept, retries: args.retries, secrets, strict_recordings: args.strict_recordings, ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict) };
             let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
             // Report files that cannot be written stop the run before it starts.
             let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
