@@ -77,6 +77,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Find credentials and personal data left in recordings, stubs, scenarios and snapshots
+    /// (token shapes, bearer tokens, high-entropy values under credential names, emails outside
+    /// the test domains); exit 1 when any is found.
+    Lint,
     /// Print the JSON Schema of scenario files, for editors (validation, completion); with
     /// --report, that of the JSON run report.
     Schema {
@@ -487,6 +491,17 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             out(&if json { to_json(&harness::report::systems_json(&listing, &now)) } else { harness::report::systems_text(&listing, &now, &style) })?;
             Ok(EXIT_PASSED)
         }
+        Command::Lint => {
+            let project = open_project(&cli.root)?;
+            let leaks = harness::leaks::leaks(&project, &harness::Catalog::new(&project));
+            let mut text: String = leaks.iter().map(|l| format!("{l}\n")).collect();
+            text.push_str(&match leaks.len() {
+                0 => "lint: no credentials or personal data in mocks/, scenarios/ or snapshots/\n".to_string(),
+                n => format!("lint: {n} finding(s): replace them (`harness record` and `harness import` redact on the way in)\n"),
+            });
+            out(&text)?;
+            Ok(if leaks.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
+        }
         Command::List(args) => {
             let project = open_project(&cli.root)?;
             let plan = select(&project, &args)?;
@@ -538,6 +553,9 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         Command::Run(args) => {
             let project = open_project(&cli.root)?;
             let plan = select(&project, &args.select)?;
+            for leak in harness::leaks::leaks(&project, &plan.catalog) {
+                eprintln!("warning: {leak} (see `harness lint`)");
+            }
             if args.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
                 return Err(Error::Usage("--junit needs a file; `--json -` prints a report on standard output".into()));
             }
