@@ -54,6 +54,8 @@ impl Session {
     /// A session writing into the project's folder for `system@version`. Draft files that exist
     /// already are refused before anything is recorded: a session never overwrites one.
     pub fn new(project: &Project, system: SystemId, version: &str, source: &str, drafts: Drafts) -> Result<Session, Error> {
+        // Recordings of a version the catalog does not know would be read by nothing.
+        harness_systems::Catalog::new(project).system(&system, version).map_err(Error::from)?;
         let dir = project.mocks_dir().join(system.as_str()).join(version);
         let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, recorded: Vec::new() };
         for path in session.draft_paths() {

@@ -32,9 +32,12 @@ pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<Sys
     let Some(now) = catalog.now() else { return Vec::new() };
     let mut out = Vec::new();
     for version in systems.values() {
-        if let Some(SupportStatus::Unsupported { since } | SupportStatus::Inaccessible { since }) = version.support.as_ref().map(|s| s.status(now)) {
-            out.push(Stale { message: format!("{} is past its end of support ({since}): plan the upgrade", version.label()), recording: false });
-        }
+        let message = match version.support.as_ref().map(|s| s.status(now)) {
+            Some(SupportStatus::Unsupported { since }) => format!("{} is past its end of support ({since}): plan the upgrade", version.label()),
+            Some(SupportStatus::Inaccessible { since }) => format!("{} is past its end of support and no longer served as itself since {since}: plan the upgrade", version.label()),
+            _ => continue,
+        };
+        out.push(Stale { message, recording: false });
     }
     let Some(max) = project.settings.max_recording_age.as_ref() else { return out };
     let mut seen = Vec::new();
