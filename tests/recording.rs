@@ -32,6 +32,10 @@ const LAST: &str = "Realperson";
 const PHONE: &str = "7700 900123";
 const STREET: &str = "Hidden Lane";
 const COMMENT: &str = "leave it with the neighbour at number 9";
+/// Peoplevox's password travels base64-encoded inside SOAP; its session comes back in the answer.
+const PVX_PASSWORD: &str = "UGVvcGxldm94LXJlYWwtcGFzc3dvcmQ=";
+const PVX_SESSION: &str = "7f3c9a2e5b8d4f16a0c3e9b7d2f5a814";
+const PVX_PATH: &str = "/resources/integrationservicev4.asmx";
 
 /// A public address, built from its parts (source files hold no such literal).
 fn public_ip() -> String {
@@ -39,7 +43,7 @@ fn public_ip() -> String {
 }
 
 fn planted() -> Vec<String> {
-    [TOKEN, CONSUMER_KEY, OAUTH_TOKEN, SESSION, EMAIL, FIRST, LAST, PHONE, STREET, COMMENT].iter().map(|s| s.to_string()).chain([public_ip()]).collect()
+    [TOKEN, CONSUMER_KEY, OAUTH_TOKEN, SESSION, EMAIL, FIRST, LAST, PHONE, STREET, COMMENT, PVX_PASSWORD, PVX_SESSION].iter().map(|s| s.to_string()).chain([public_ip()]).collect()
 }
 
 /// The local NetSuite: answers only requests carrying the planted credentials.
@@ -61,7 +65,29 @@ fn answer(status: u16, headers: &[(&str, String)], body: Option<Value>) -> hyper
     r.header("Content-Type", "application/json").body(Full::new(Bytes::from(bytes))).unwrap()
 }
 
+fn soap(operation: &str, result: &str) -> hyper::Response<Full<Bytes>> {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><{operation}Response xmlns="http://www.peoplevox.net/"><{operation}Result><ResponseId>0</ResponseId><TotalCount>1</TotalCount><Detail>{result}</Detail></{operation}Result></{operation}Response></soap:Body></soap:Envelope>"#
+    );
+    hyper::Response::builder().status(200).header("Content-Type", "text/xml; charset=utf-8").body(Full::new(Bytes::from(body))).unwrap()
+}
+
+/// The local Peoplevox: `Authenticate` with the password gives the session, `GetData` needs it.
+fn peoplevox(action: &str, body: &str) -> hyper::Response<Full<Bytes>> {
+    match action {
+        "Authenticate" if body.contains(PVX_PASSWORD) => soap("Authenticate", &format!("acme,{PVX_SESSION}")),
+        "GetData" if body.contains(PVX_SESSION) => soap("GetData", &format!("Email,FirstName,LastName\n{EMAIL},{FIRST},{LAST}\n")),
+        _ => soap(action, "Authentication failed"),
+    }
+}
+
+/// Answers like NetSuite, and like Peoplevox on its SOAP path.
 async fn netsuite(req: hyper::Request<hyper::body::Incoming>, drift: Arc<AtomicBool>) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    if req.uri().path() == PVX_PATH {
+        let action = req.headers().get("soapaction").and_then(|v| v.to_str().ok()).unwrap_or_default().trim_matches('"').rsplit('/').next().unwrap_or_default().to_string();
+        let body = req.into_body().collect().await.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned()).unwrap_or_default();
+        return Ok(peoplevox(&action, &body));
+    }
     let authorized = req.headers().get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|a| a == format!("Bearer {TOKEN}") || (a.contains(CONSUMER_KEY) && a.contains(OAUTH_TOKEN)));
     let (method, path) = (req.method().as_str().to_string(), req.uri().path().to_string());
     let _ = req.into_body().collect().await;
@@ -310,6 +336,35 @@ fn record_redact_replay_and_check_for_drift() {
     let quiet = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth]);
     assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
     assert!(quiet.stdout.contains("0 changed field(s) read by flows"), "{}", quiet.stdout);
+}
+
+#[test]
+fn peoplevox_soap_sessions_are_recorded_without_credentials() {
+    let p = project(&["fixtures/recording"]);
+    let up = upstream();
+    let (rt, http) = client();
+    let mut rec = recorder(p.path(), &["record", "--system", "peoplevox", "--version", "v4", "--upstream", &format!("http://{}", up.http), "--stubs", "warehouse"], &[]);
+    let envelope = |header: &str, body: &str| format!(r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">{header}<soap:Body>{body}</soap:Body></soap:Envelope>"#);
+    let call = |action: &str, text: String| {
+        rt.block_on(async {
+            let r = http.post(format!("{}{PVX_PATH}", rec.url)).header("Content-Type", "text/xml; charset=utf-8").header("SOAPAction", format!("\"http://www.peoplevox.net/{action}\"")).body(text).send().await.unwrap();
+            r.text().await.unwrap()
+        })
+    };
+    let auth = call("Authenticate", envelope("", &format!(r#"<Authenticate xmlns="http://www.peoplevox.net/"><clientId>acme</clientId><username>integration</username><password>{PVX_PASSWORD}</password></Authenticate>"#)));
+    assert!(auth.contains(PVX_SESSION), "relayed unchanged: {auth}");
+    let session = format!(r#"<soap:Header><UserSessionCredentials xmlns="http://www.peoplevox.net/"><UserId>0</UserId><ClientId>acme</ClientId><SessionId>{PVX_SESSION}</SessionId></UserSessionCredentials></soap:Header>"#);
+    let data = call("GetData", envelope(&session, r#"<GetData xmlns="http://www.peoplevox.net/"><getRequest><TemplateName>Customers</TemplateName><PageNo>1</PageNo><ItemsPerPage>10</ItemsPerPage></getRequest></GetData>"#));
+    assert!(data.contains(EMAIL), "{data}");
+    for _ in 0..2 {
+        assert!(rec.next_line().contains("mocks/peoplevox/v4/recorded/post-resources-integrationservicev4-asmx"), "{:?}", rec.seen);
+    }
+    let out = rec.stop();
+    assert_nothing_planted(p.path(), &[&out]);
+    let stubs = std::fs::read_to_string(p.path().join("mocks/peoplevox/v4/stubs/warehouse.yaml")).unwrap();
+    assert!(stubs.contains(r#""soap_action":"Authenticate""#) && stubs.contains(r#""soap_action":"GetData""#), "told apart by operation: {stubs}");
+    let answer = json_file(&p.path().join("mocks/peoplevox/v4/recorded/post-resources-integrationservicev4-asmx.json"));
+    assert!(answer["body_text"].as_str().unwrap().contains("<Detail>acme,[redacted]</Detail>"), "{answer}");
 }
 
 #[test]
