@@ -9,17 +9,17 @@ use serde_json::Value;
 
 /// A request and its answer, with everything the system and the client sent.
 #[derive(Debug, Clone, Default)]
-pub struct Captured {
-    pub method: String,
+pub(crate) struct Captured {
+    pub(crate) method: String,
     /// Without the query.
-    pub path: String,
+    pub(crate) path: String,
     /// The raw query string, without `?`.
-    pub query: Option<String>,
-    pub request_headers: Vec<(String, String)>,
-    pub request_body: Vec<u8>,
-    pub status: u16,
-    pub response_headers: Vec<(String, String)>,
-    pub response_body: Vec<u8>,
+    pub(crate) query: Option<String>,
+    pub(crate) request_headers: Vec<(String, String)>,
+    pub(crate) request_body: Vec<u8>,
+    pub(crate) status: u16,
+    pub(crate) response_headers: Vec<(String, String)>,
+    pub(crate) response_body: Vec<u8>,
 }
 
 /// Request headers that shape the answer and are kept with the recorded request.
@@ -35,7 +35,7 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
 
 impl Captured {
     /// The request line as recordings name their endpoint: `POST /services/rest/query/v1/suiteql`.
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 

@@ -28,4 +28,3 @@ pub mod session;
 mod upstream;
 pub mod webhook;
 
-pub use capture::Captured;

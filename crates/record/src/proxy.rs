@@ -94,12 +94,16 @@ async fn exchange(req: Request<hyper::body::Incoming>, upstream: Arc<Upstream>, 
             return Ok(plain(502, format!("harness record: {} did not answer: {why}", upstream.base())));
         }
     };
-    let outcome = session.lock().map_err(|_| ()).and_then(|mut s| s.record(&answered, &harness_core::clock::now_rfc3339()).map_err(|e| say(&format!("  {} → {} (not recorded: {e})", request.endpoint(), answered.status))));
-    match outcome {
-        Ok(Outcome::Written(file)) => say(&format!("  {} → {}  {file}", request.endpoint(), answered.status)),
-        Ok(Outcome::Refused(labels)) => say(&format!("  {} → {}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), answered.status, labels.join(", "))),
-        Err(()) => {}
-    }
+    let recorded = match session.lock() {
+        Ok(mut s) => s.record(&answered, &harness_core::clock::now_rfc3339()),
+        Err(_) => Err(Error::Environment("an earlier exchange failed while recording".into())),
+    };
+    let status = answered.status;
+    say(&match recorded {
+        Ok(Outcome::Written(file)) => format!("  {} → {status}  {file}", request.endpoint()),
+        Ok(Outcome::Refused(labels)) => format!("  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), labels.join(", ")),
+        Err(e) => format!("  {} → {status}  not recorded: {e}", request.endpoint()),
+    });
     let mut response = Response::builder().status(answered.status);
     for (k, v) in answered.response_headers.iter().filter(|(k, _)| forwarded(k)) {
         response = response.header(k, v);

@@ -81,7 +81,7 @@ impl Session {
     }
 
     /// Redact `captured` and write it as a recording recorded at `now`, then the drafts.
-    pub fn record(&mut self, captured: &Captured, now: &str) -> Result<Outcome, Error> {
+    pub(crate) fn record(&mut self, captured: &Captured, now: &str) -> Result<Outcome, Error> {
         self.write(captured, now, None)
     }
 
