@@ -562,14 +562,7 @@ fn record(root: &Option<PathBuf>, args: RecordArgs) -> Result<u8, Error> {
         out(&drift.render(&format!("{} {} against {}", options.system, options.version, options.upstream)))?;
         return Ok(if drift.breaks_a_flow() { EXIT_FAILED } else { EXIT_PASSED });
     }
-    let now = now()?;
-    let stub_set = args.stubs.unwrap_or_else(|| format!("recorded-{}-{}", &now[..10], now[11..16].replace(':', "")));
-    let drafts = session::Drafts { stub_set: Some(stub_set), scenario: args.scenario.zip(args.trigger) };
-    if let Some((name, _)) = &drafts.scenario
-        && name.split('/').count() != 2
-    {
-        return Err(Error::Usage(format!("--scenario {name}: write FLOW/NAME (scenarios/FLOW/NAME.yaml)")));
-    }
+    let drafts = session::Drafts::new(args.stubs, args.scenario.zip(args.trigger), &now()?)?;
     let session = session::Session::new(&project, system, &version, &upstream, drafts)?;
     proxy::run(session, &proxy::ProxyOptions { port: args.port, upstream, upstream_ca: args.upstream_ca }, std::sync::Arc::new(say))?;
     Ok(EXIT_PASSED)

@@ -22,6 +22,28 @@ pub struct Drafts {
     pub scenario: Option<(String, String)>,
 }
 
+impl Drafts {
+    /// The drafts a recording session writes: the stub set `stub_set` (default
+    /// `recorded-<date>-<time>` of `now`), and the scenario `<flow>/<name>` with its trigger.
+    pub fn new(stub_set: Option<String>, scenario: Option<(String, String)>, now: &str) -> Result<Drafts, Error> {
+        if let Some((name, _)) = &scenario
+            && (name.split('/').count() != 2 || !name.split('/').all(plain))
+        {
+            return Err(Error::Usage(format!("--scenario {name}: write FLOW/NAME (scenarios/FLOW/NAME.yaml)")));
+        }
+        if let Some(name) = stub_set.as_deref().filter(|n| !plain(n)) {
+            return Err(Error::Usage(format!("--stubs {name}: write a name, without folders (stubs/NAME.yaml)")));
+        }
+        let stamp = || format!("recorded-{}-{}", now.get(..10).unwrap_or(now), now.get(11..16).unwrap_or_default().replace(':', ""));
+        Ok(Drafts { stub_set: Some(stub_set.unwrap_or_else(stamp)), scenario })
+    }
+}
+
+/// A file name that stays in its folder: no separators, not `.`/`..`, not hidden.
+fn plain(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', ':'])
+}
+
 /// What became of one exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -163,4 +185,22 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<(), Error> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draft_names_stay_in_their_folders() {
+        let now = "2026-12-02T01:40:00Z";
+        assert_eq!(Drafts::new(None, None, now).unwrap().stub_set.as_deref(), Some("recorded-2026-12-02-0140"));
+        assert!(Drafts::new(Some("lookup".into()), Some(("orders/recorded".into(), "webhooks/order.json".into())), now).is_ok());
+        for scenario in ["orders", "../x", "orders/../../x", "a/b/c", "/x"] {
+            assert!(Drafts::new(None, Some((scenario.into(), "t.json".into())), now).is_err(), "{scenario}");
+        }
+        for stubs in ["../x", "a/b", ".hidden", ""] {
+            assert!(Drafts::new(Some(stubs.into()), None, now).is_err(), "{stubs}");
+        }
+    }
 }
