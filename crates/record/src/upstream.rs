@@ -54,10 +54,19 @@ impl Upstream {
         if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
             return Err(bad());
         }
-        let (host, port) = match authority.rsplit_once(':').filter(|(h, _)| !h.ends_with(']') || h.starts_with('[')) {
-            Some((h, p)) if !h.contains(':') || h.starts_with('[') => (h.trim_matches(['[', ']']).to_string(), p.parse().map_err(|_| bad())?),
-            _ => (authority.trim_matches(['[', ']']).to_string(), if https { 443 } else { 80 }),
+        let default_port = if https { 443 } else { 80 };
+        let (host, port) = match authority.strip_prefix('[') {
+            // An IPv6 literal: `[::1]:8443`.
+            Some(rest) => {
+                let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+                (host, if after.is_empty() { default_port } else { after.strip_prefix(':').and_then(|p| p.parse().ok()).ok_or_else(bad)? })
+            }
+            None => match authority.rsplit_once(':') {
+                Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
+                None => (authority, default_port),
+            },
         };
+        let host = host.to_string();
         let tls = https.then(|| connector(extra_ca)).transpose()?;
         Ok(Upstream { base: base.to_string(), host, port, tls })
     }
@@ -147,7 +156,9 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port, u.tls.is_none()), ("127.0.0.1", 8080, true));
         let u = Upstream::new("http://localhost", None).unwrap();
         assert_eq!(u.port, 80);
-        for bad in ["ftp://x", "https://host/path", "host:443", "http://", "http://u@host"] {
+        let u = Upstream::new("http://[::1]:8443", None).unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("::1", 8443));
+        for bad in ["ftp://x", "http://host/path", "host:443", "http://", "http://u@host", "http://host:port", "http://[::1"] {
             assert!(Upstream::new(bad, None).is_err(), "{bad}");
         }
     }
