@@ -408,6 +408,17 @@ fn import_a_har_file() {
     assert_eq!(recorded["recording"]["recorded_at"], "2026-03-02T10:15:00Z");
     assert_eq!(recorded["recording"]["request"]["path"], "/admin/api/2025-01/orders/9001.json?fields=id,email");
     assert!(recorded["body"]["order"]["email"].as_str().unwrap().ends_with("@example.com"));
+
+    // A bare payload: a Shopify REST envelope, its version from harness.yaml.
+    let order = p.path().join("order-9003.json");
+    std::fs::write(&order, json!({"order": {"id": 9003, "email": EMAIL, "billing_address": {"address1": format!("12 {STREET}"), "phone": format!("+44 {PHONE}")}}}).to_string()).unwrap();
+    let out = harness(p.path(), &["import", "order-9003.json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    std::fs::remove_file(&order).unwrap();
+    assert_nothing_planted(p.path(), &[&out.stdout]);
+    let imported = json_file(&p.path().join("mocks/shopify/2025-01/imported/order-9003.json"));
+    assert!(imported["recording"].get("request").is_none(), "a payload alone has no request to send again: {imported}");
+    assert_eq!(imported["body"]["order"]["email"], recorded["body"]["order"]["email"], "the same customer, the same fake");
 }
 
 #[test]

@@ -121,19 +121,28 @@ struct Sessions<'p> {
 }
 
 impl Sessions<'_> {
-    fn record(&mut self, system: SystemId, version: String, source: &str, captured: &Captured, at: &str, out: &mut Imported) -> Result<(), Error> {
-        let session = match self.open.entry((system.clone(), version.clone())) {
+    /// An exchange, or with `payload` (its file name) a payload on its own.
+    fn record(&mut self, at_version: (SystemId, String), source: &str, captured: &Captured, at: &str, payload: Option<&str>, out: &mut Imported) -> Result<(), Error> {
+        let session = match self.open.entry(at_version) {
             Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => v.insert(Session::new(self.project, system, &version, source, Drafts::default())?),
+            Entry::Vacant(v) => {
+                let (system, version) = v.key().clone();
+                v.insert(Session::new(self.project, system, &version, source, Drafts::default())?)
+            }
         };
-        match session.record(captured, at)? {
+        let label = payload.map_or_else(|| captured.endpoint(), str::to_string);
+        let outcome = match payload {
+            Some(name) => session.record_payload(captured, at, None, &format!("imported/{name}"))?,
+            None => session.record(captured, at)?,
+        };
+        match outcome {
             Outcome::Written(file) => {
                 out.written += 1;
-                out.lines.push(format!("  {} → {file}", captured.endpoint()));
+                out.lines.push(format!("  {label} → {file}"));
             }
             Outcome::Refused(labels) => {
                 out.refused += 1;
-                out.lines.push(format!("  {} NOT imported: a credential ({}) would remain in it", captured.endpoint(), labels.join(", ")));
+                out.lines.push(format!("  {label} NOT imported: a credential ({}) would remain in it", labels.join(", ")));
             }
         }
         Ok(())
@@ -184,7 +193,7 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
             continue;
         };
         let at = entry.started_date_time.as_deref().and_then(utc_seconds).unwrap_or_else(|| options.now.clone());
-        sessions.record(system, version, &format!("{host} (HAR file {name})"), &captured, &at, out)?;
+        sessions.record((system, version), &format!("{host} (HAR file {name})"), &captured, &at, None, out)?;
     }
     Ok(())
 }
@@ -192,9 +201,10 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
 /// A file holding one payload, recorded as the answer it is.
 fn import_payload(sessions: &mut Sessions<'_>, options: &ImportOptions, file: &Path, text: &str, out: &mut Imported) -> Result<(), Error> {
     let system = options.system.clone().or_else(|| sniff(text).and_then(|s| SystemId::new(s).ok())).ok_or_else(|| Error::Usage(format!("{}: cannot tell which system sent it; name it with --system", file.display())))?;
+    let name = file.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let captured = Captured {
         method: "GET".into(),
-        path: format!("/{}", file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        path: format!("/{name}"),
         status: 200,
         response_headers: vec![("Content-Type".into(), if text.trim_start().starts_with('<') { "text/xml; charset=utf-8" } else { "application/json" }.into())],
         response_body: text.as_bytes().to_vec(),
@@ -202,7 +212,7 @@ fn import_payload(sessions: &mut Sessions<'_>, options: &ImportOptions, file: &P
     };
     let version = version_of(sessions.project, options, &system, &captured).ok_or_else(|| Error::Usage(format!("{}: no API version for {system}: name it with --version, or set one under `systems:` in harness.yaml", file.display())))?;
     let source = format!("imported from {}", file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    sessions.record(system, version, &source, &captured, &options.now, out)
+    sessions.record((system, version), &source, &captured, &options.now, Some(&name), out)
 }
 
 /// The system a bare payload comes from, by its shape.

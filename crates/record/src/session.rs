@@ -107,25 +107,30 @@ impl Session {
         self.write(captured, now, None)
     }
 
-    /// A delivery the system sent (a webhook: its body is `captured`'s answer), written as a
-    /// trigger recording for `endpoint` (`webhook orders/create`) under `folder`.
-    pub(crate) fn record_trigger(&mut self, captured: &Captured, now: &str, endpoint: &str, folder: &str) -> Result<Outcome, Error> {
-        self.write(captured, now, Some((endpoint, folder)))
+    /// A payload on its own — a webhook delivery, an imported body — written (its body is
+    /// `captured`'s answer) as `<base>.json` under the version folder, with no request to send
+    /// again; `endpoint` is what it stands for when known (`webhook orders/create`).
+    pub(crate) fn record_payload(&mut self, captured: &Captured, now: &str, endpoint: Option<&str>, base: &str) -> Result<Outcome, Error> {
+        self.write(captured, now, Some((endpoint, base)))
     }
 
-    fn write(&mut self, captured: &Captured, now: &str, trigger: Option<(&str, &str)>) -> Result<Outcome, Error> {
+    fn write(&mut self, captured: &Captured, now: &str, payload: Option<(Option<&str>, &str)>) -> Result<Outcome, Error> {
         let redacted = captured.redact(&mut self.redactor);
+        let endpoint = match payload {
+            Some((endpoint, _)) => endpoint.map(str::to_string),
+            None => Some(redacted.endpoint()),
+        };
         let meta = RecordingMeta {
             system: Some(self.system.clone()),
             version: Some(self.version.clone()),
-            endpoint: Some(trigger.map_or_else(|| redacted.endpoint(), |(e, _)| e.to_string())),
+            endpoint,
             provenance: Some("recorded by the harness from the real system; credentials removed, personal data replaced by consistent fakes".into()),
             recorded_at: Some(now.to_string()),
             source: Some(self.source.clone()),
             ..RecordingMeta::default()
         };
         let mut file = redacted.recording(meta);
-        if trigger.is_some() {
+        if payload.is_some() {
             file.recording.request = None;
         }
         let mut text = serde_json::to_string_pretty(&file).expect("recordings serialise");
@@ -134,8 +139,8 @@ impl Session {
         if !leaked.is_empty() {
             return Ok(Outcome::Refused(leaked));
         }
-        let rel = match trigger {
-            Some((_, folder)) => self.free_name(&format!("{folder}/delivery")),
+        let rel = match payload {
+            Some((_, base)) => self.free_name(base),
             None => {
                 let slug: String = redacted.path.split('/').filter(|s| !s.is_empty() && *s != self.version).collect::<Vec<_>>().join("-");
                 let slug: String = slug.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch.to_ascii_lowercase() } else { '-' }).collect();

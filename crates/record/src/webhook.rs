@@ -91,7 +91,7 @@ async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Recei
         return Ok(answer(401, "HMAC does not verify"));
     }
     let captured = Captured { method: "POST".into(), path: "/".into(), request_headers: headers, status: 200, response_headers: vec![("Content-Type".into(), "application/json".into())], response_body: body.to_vec(), ..Captured::default() };
-    let folder = format!("webhooks/{}", topic.replace('/', "-"));
+    let base = format!("webhooks/{}/delivery", topic.replace('/', "-"));
     let Receiver { project, system, sessions, .. } = &mut *r;
     let session = match sessions.entry(version.clone()) {
         std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
@@ -103,7 +103,7 @@ async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Recei
             }
         },
     };
-    match session.record_trigger(&captured, &harness_core::clock::now_rfc3339(), &format!("webhook {topic}"), &folder) {
+    match session.record_payload(&captured, &harness_core::clock::now_rfc3339(), Some(&format!("webhook {topic}")), &base) {
         Ok(Outcome::Written(file)) => say(&format!("  webhook {topic} ({version}) verified  {file}")),
         Ok(Outcome::Refused(labels)) => say(&format!("  webhook {topic} ({version}) NOT recorded: a credential ({}) would remain in it", labels.join(", "))),
         Err(e) => say(&format!("  webhook {topic}: not recorded: {e}")),
