@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -215,11 +215,9 @@ impl Recorder {
             assert!(Instant::now() < deadline, "the recorder did not stop on Ctrl-C");
             std::thread::sleep(Duration::from_millis(50));
         };
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(5)) {
-                Ok(l) => self.seen.push(l),
-                Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => break,
-            }
+        // The rest of its output, until it closes standard output (bounded: it has exited).
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(l);
         }
         assert!(status.success(), "{status}: {:?}", self.seen);
         self.seen.join("\n")
