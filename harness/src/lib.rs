@@ -21,8 +21,9 @@
 pub use harness_analysis::{coverage, impact, lineage};
 pub use harness_core::{Error, Style, SystemId};
 pub use harness_engine::runner::{RunOptions, evaluate, run};
-pub use harness_engine::{events, plan, review, serve};
+pub use harness_engine::{events, leaks, plan, review, serve};
 pub use harness_flows::flow_names;
+pub use harness_record as record;
 pub use harness_report as report;
 pub use harness_scaffold as scaffold;
 pub use harness_syntax::Project;

@@ -81,6 +81,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record a real system through a proxy on loopback: each exchange forwarded, answered
+    /// unchanged and written (redacted) under mocks/SYSTEM/VERSION/, with a draft stub set and
+    /// scenario; with --check, compare the live answers with the recordings instead.
+    Record(RecordArgs),
+    /// Bring captured traffic into the project, redacted: HAR files, webhook bodies, REST
+    /// answers, SOAP envelopes.
+    Import(ImportArgs),
+    /// List every recording with its age, version, support status and the scenarios using it.
+    Recordings,
+    /// Find credentials and personal data left in recordings, stubs, scenarios and snapshots
+    /// (token shapes, bearer tokens, high-entropy values under credential names, emails outside
+    /// the test domains); exit 1 when any is found.
+    Lint,
     /// Print the JSON Schema of scenario files, for editors (validation, completion); with
     /// --report, that of the JSON run report.
     Schema {
@@ -102,6 +115,92 @@ struct ServeArgs {
     /// The port of the first mock; the next ones follow, in the order printed.
     #[arg(long, default_value_t = 18000)]
     port_base: u16,
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct RecordArgs {
+    #[command(subcommand)]
+    webhook: Option<RecordCommand>,
+    /// The system recorded: shopify, netsuite, peoplevox or one the project declares.
+    #[arg(long, value_parser = parse_system)]
+    system: Option<SystemId>,
+    /// Its API version: recordings go to mocks/SYSTEM/VERSION/.
+    #[arg(long)]
+    version: Option<String>,
+    /// The real system's address, e.g. https://1234567.suitetalk.api.netsuite.com.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// PEM certificates of a private CA the upstream's certificate is signed by (besides the system's roots).
+    #[arg(long, value_name = "FILE")]
+    upstream_ca: Option<PathBuf>,
+    /// The local port on 127.0.0.1 (default: any free one; the URL is printed).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The draft stub set, mocks/SYSTEM/VERSION/stubs/NAME.yaml (default: recorded-<date>-<time>).
+    #[arg(long, value_name = "NAME")]
+    stubs: Option<String>,
+    /// Also write a draft scenario scenarios/FLOW/NAME.yaml replaying the recordings (needs --trigger).
+    #[arg(long, value_name = "FLOW/NAME", requires = "trigger")]
+    scenario: Option<String>,
+    /// The draft scenario's trigger payload, relative to the trigger system's version folder.
+    #[arg(long, value_name = "FILE", requires = "scenario")]
+    trigger: Option<String>,
+    /// Replay the recorded requests against the upstream and report what the answers add, remove
+    /// or retype, and which flows read it (exit 1 when a field a flow reads changed).
+    #[arg(long, conflicts_with_all = ["scenario", "stubs"])]
+    check: bool,
+    /// With --check: send recorded writes too (default: read-only calls only).
+    #[arg(long, requires = "check")]
+    allow_writes: bool,
+    /// With --check: a header sent with every request, `Name: value` (the credentials the
+    /// recordings no longer hold); repeatable.
+    #[arg(long = "header", value_name = "NAME: VALUE", requires = "check", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+}
+
+#[derive(Subcommand)]
+enum RecordCommand {
+    /// Receive real webhook deliveries (forwarded from a tunnel or the Shopify CLI), verify their
+    /// HMAC with the app secret, and store each body as a trigger recording.
+    Webhook(WebhookArgs),
+}
+
+#[derive(clap::Args)]
+struct WebhookArgs {
+    /// The system sending them (shopify).
+    #[arg(long, value_parser = parse_system)]
+    system: SystemId,
+    /// The local port on 127.0.0.1 (default: any free one; the URL is printed).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The environment variable holding the app's client secret, which signs the deliveries.
+    #[arg(long, value_name = "NAME", default_value = "SHOPIFY_API_SECRET")]
+    secret_env: String,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// HAR files, or files holding one payload each.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The system, for payloads and entries that do not say.
+    #[arg(long, value_parser = parse_system)]
+    system: Option<SystemId>,
+    /// The API version, for payloads and entries that do not say (else harness.yaml's).
+    #[arg(long)]
+    version: Option<String>,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once(':').ok_or("write `Name: value`")?;
+    Ok((name.trim().to_string(), value.trim().to_string()))
+}
+
+/// Prints a line on standard output at once (a proxy's user watches it as it records).
+fn say(line: &str) {
+    let _ = out(&format!("{line}\n"));
+    let _ = std::io::Write::flush(&mut Stdout);
 }
 
 #[derive(clap::Args)]
@@ -180,6 +279,10 @@ struct RunArgs {
     /// platform cannot isolate the run.
     #[arg(long)]
     require_isolation: bool,
+    /// Fail scenarios that rely on a recording older than `max_recording_age` (harness.yaml)
+    /// instead of warning.
+    #[arg(long)]
+    strict_recordings: bool,
     /// Leave timings out of the terminal report (for comparing outputs).
     #[arg(long, hide = true)]
     no_times: bool,
@@ -454,6 +557,30 @@ fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
     Ok(plan)
 }
 
+fn record(root: &Option<PathBuf>, args: RecordArgs) -> Result<u8, Error> {
+    use harness::record::{drift, proxy, session};
+    let project = open_project(root)?;
+    if let Some(RecordCommand::Webhook(w)) = args.webhook {
+        let secret = std::env::var(&w.secret_env).map_err(|_| Error::Usage(format!("set {} to the app's client secret: it verifies each delivery's HMAC", w.secret_env)))?;
+        harness::record::webhook::run(&project, &w.system, &secret, w.port, std::sync::Arc::new(say))?;
+        return Ok(EXIT_PASSED);
+    }
+    let missing = |flag: &str| Error::Usage(format!("harness record needs {flag}"));
+    let system = args.system.ok_or_else(|| missing("--system"))?;
+    let version = args.version.ok_or_else(|| missing("--version"))?;
+    let upstream = args.upstream.ok_or_else(|| missing("--upstream"))?;
+    if args.check {
+        let options = drift::DriftOptions { system, version, upstream, upstream_ca: args.upstream_ca, allow_writes: args.allow_writes, headers: args.headers, jobs: jobs(None)? };
+        let drift = drift::check(&project, &options)?;
+        out(&drift.render(&format!("{} {} against {}", options.system, options.version, options.upstream)))?;
+        return Ok(if drift.breaks_a_flow() { EXIT_FAILED } else { EXIT_PASSED });
+    }
+    let drafts = session::Drafts::new(args.stubs, args.scenario.zip(args.trigger), &now()?)?;
+    let session = session::Session::new(&project, system, &version, &upstream, drafts)?;
+    proxy::run(session, &proxy::ProxyOptions { port: args.port, upstream, upstream_ca: args.upstream_ca }, std::sync::Arc::new(say))?;
+    Ok(EXIT_PASSED)
+}
+
 fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
     match cli.command {
         Command::Schema { report } => {
@@ -502,6 +629,32 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             let case = plan.cases.first().ok_or_else(|| Error::Usage("no scenario to serve".into()))?;
             serve::serve(&project, case, &plan.registry, args.port_base, &mut |line| out(line))?;
             Ok(EXIT_PASSED)
+        }
+        Command::Record(args) => record(&cli.root, args),
+        Command::Import(args) => {
+            let project = open_project(&cli.root)?;
+            let options = harness::record::import::ImportOptions { files: args.files, system: args.system, version: args.version, now: now()? };
+            let imported = harness::record::import::import(&project, &options)?;
+            out(&imported.render())?;
+            Ok(if imported.refused > 0 { EXIT_FAILED } else { EXIT_PASSED })
+        }
+        Command::Recordings => {
+            let project = open_project(&cli.root)?;
+            let plan = select(&project, &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None })?;
+            let listed = harness::record::inventory::list(&project, &plan, &now()?)?;
+            out(&harness::record::inventory::render(&listed))?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Lint => {
+            let project = open_project(&cli.root)?;
+            let leaks = harness::leaks::leaks(&project, &harness::Catalog::new(&project));
+            let mut text: String = leaks.iter().map(|l| format!("{l}\n")).collect();
+            text.push_str(&match leaks.len() {
+                0 => "lint: no credentials or personal data in mocks/, scenarios/ or snapshots/\n".to_string(),
+                n => format!("lint: {n} finding(s): replace them (`harness record` and `harness import` redact on the way in)\n"),
+            });
+            out(&text)?;
+            Ok(if leaks.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
         }
         Command::List(args) => {
             let project = open_project(&cli.root)?;
@@ -554,11 +707,14 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         Command::Run(args) => {
             let project = open_project(&cli.root)?;
             let plan = select(&project, &args.select)?;
+            for leak in harness::leaks::leaks(&project, &plan.catalog) {
+                eprintln!("warning: {leak} (see `harness lint`)");
+            }
             if args.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
                 return Err(Error::Usage("--junit needs a file; `--json -` prints a report on standard output".into()));
             }
             let secrets = args.secrets.iter().map(|name| std::env::var(name).map_err(|_| Error::Usage(format!("--secret {name}: no environment variable {name} is set")))).collect::<Result<_, _>>()?;
-            let options = RunOptions { accept: args.accept, retries: args.retries, secrets, ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict) };
+            let options = RunOptions { accept: args.accept, retries: args.retries, secrets, strict_recordings: args.strict_recordings, ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict) };
             let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
             // Report files that cannot be written stop the run before it starts.
             let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();

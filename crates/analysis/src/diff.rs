@@ -311,6 +311,18 @@ fn compare(scope: &str, old: &Shape, new: &Shape, out: &mut Vec<FieldChange>) {
     }
 }
 
+/// Field changes between two payloads of the same endpoint (`old` recorded, `new` as answered
+/// now): removed, added, renamed and retyped fields, each reported at the top of its subtree.
+pub fn payload_changes(scope: &str, old: &Value, new: &Value) -> Vec<FieldChange> {
+    let (mut before, mut after) = (Shape::default(), Shape::default());
+    collect(old, &mut Vec::new(), &mut before);
+    collect(new, &mut Vec::new(), &mut after);
+    let mut out = Vec::new();
+    compare(scope, &before, &after, &mut out);
+    out.sort();
+    out
+}
+
 /// Recorded JSON payloads under a version folder: relative path → (endpoint, body). A recording
 /// that does not say its endpoint stands for what the scenarios use it as (`scopes`), else for
 /// its file.

@@ -87,11 +87,45 @@ pub fn rfc3339(unix_seconds: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Seconds since the Unix epoch of `2025-01-15T12:00:00Z` or `2025-01-15` (UTC; fractions of a
+/// second and offsets other than `Z` are not written by the harness and are refused).
+pub fn unix_seconds(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| std::str::from_utf8(b.get(r)?).ok()?.parse::<i64>().ok();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let seconds = match b.len() {
+        10 => 0,
+        20 if b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' => num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?,
+        _ => return None,
+    };
+    // Days-from-civil (Howard Hinnant's algorithm), the inverse of `rfc3339`.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + seconds).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn formats_utc_timestamps() {
         assert_eq!(rfc3339(EPOCH), "2025-01-15T12:00:00Z");
+        for t in [EPOCH, 0, 951_782_400, 1_795_000_123] {
+            assert_eq!(unix_seconds(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(unix_seconds("2025-01-15"), Some(EPOCH - 12 * 3600));
+        assert_eq!(unix_seconds("2025-13-01"), None);
+        assert_eq!(unix_seconds("2025-01-15T12:00:00+01:00"), None);
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }

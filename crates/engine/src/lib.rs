@@ -7,6 +7,7 @@
 pub mod check;
 pub mod events;
 pub mod execute;
+pub mod leaks;
 pub mod plan;
 pub mod review;
 pub mod runner;

@@ -35,11 +35,13 @@ pub struct RunOptions {
     /// More secret values to mask in everything written (`--secret`), besides those the run
     /// knows of itself (see [`crate::secrets`]).
     pub secrets: Vec<String>,
+    /// Recordings older than `max_recording_age` fail their cases instead of warning.
+    pub strict_recordings: bool,
 }
 
 impl RunOptions {
     pub fn new(jobs: usize, strict: bool) -> RunOptions {
-        RunOptions { jobs, accept: false, strict, retries: 0, slow_after: Duration::from_secs(15), secrets: Vec::new() }
+        RunOptions { jobs, accept: false, strict, retries: 0, slow_after: Duration::from_secs(15), secrets: Vec::new(), strict_recordings: false }
     }
 }
 
@@ -371,6 +373,8 @@ fn record(evaluated: Evaluated, options: &RunOptions, secrets: &Secrets) -> Resu
     if accept {
         findings.retain(|f| !f.kind.is_snapshot_difference());
     }
+    findings.extend(case.stale.iter().map(|s| check::Finding::stale(s, options.strict_recordings)));
+    findings.sort_by_key(|f| f.kind);
     let run = execution.run;
     Ok(CaseReport {
         snapshots,

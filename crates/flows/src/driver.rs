@@ -83,6 +83,11 @@ pub trait FlowDriver: Send + Sync + std::fmt::Debug {
         let _ = var;
         None
     }
+    /// What the expression binding `var` reads of that system's answer (`.items[0].id`).
+    fn bound_reads(&self, var: &str) -> Vec<harness_expr::ReadPath> {
+        let _ = var;
+        Vec::new()
+    }
     /// Whether the flow runs on the scenario's virtual clock: mocks report delays instead of
     /// taking them, and waits are the flow's own record rather than observed gaps.
     fn virtual_time(&self) -> bool;

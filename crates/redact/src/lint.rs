@@ -47,6 +47,11 @@ const MIN_CREDENTIAL_CHARS: usize = 16;
 /// `allowed`.
 const MIN_ENTROPY: f64 = 3.0;
 
+/// Names whose credentials have a scheme (`Bearer …`, `Basic …`), found by that shape instead: a
+/// bare value under them is something else — Shopify's transaction `authorization` is the
+/// payment processor's reference (`re_3Q95…`), and flagging it would bury real findings.
+const AUTH_HEADER_NAMES: [&str; 2] = ["authorization", "proxyauthorization"];
+
 /// Key–value syntaxes where a credential name meets its value: JSON, YAML (also `Name: value`
 /// header dumps), form/query/env (`key=value`) and XML elements. Group `k` is the name, `v` the
 /// value (YAML values may keep their quotes, stripped later).
@@ -122,7 +127,8 @@ fn credential_values(text: &str) -> Vec<(&str, Range<usize>)> {
             let (name, value) = (c.name("k")?, c.name("v")?);
             let quoted = value.as_str().len() >= 2 && (value.as_str().starts_with('"') || value.as_str().starts_with('\'')) && value.as_str().ends_with(&value.as_str()[..1]);
             let range = if quoted { value.start() + 1..value.end() - 1 } else { value.range() };
-            fields::is_credential(&fields::normalize(name.as_str())).then(|| (name.as_str(), range))
+            let normalized = fields::normalize(name.as_str());
+            (fields::is_credential(&normalized) && !AUTH_HEADER_NAMES.contains(&normalized.as_str())).then(|| (name.as_str(), range))
         })
         .collect()
 }
@@ -192,7 +198,7 @@ mod tests {
             assert_eq!(findings[0].len, secret.len());
             assert!(!findings[0].message.contains(&secret[4..]));
         }
-        for text in ["token_type: Zq8vR2mK9xL4pT7wB3nY", "password: ${PEOPLEVOX_PASSWORD_VALUE}", "password: changeme-changeme", "client_secret: \"[redacted]\"", "checkout_token: Zq8vR2mK9xL4pT7wB3nY"] {
+        for text in [r#""authorization": "re_3Q9500450003072""#, "token_type: Zq8vR2mK9xL4pT7wB3nY", "password: ${PEOPLEVOX_PASSWORD_VALUE}", "password: changeme-changeme", "client_secret: \"[redacted]\"", "checkout_token: Zq8vR2mK9xL4pT7wB3nY"] {
             assert_eq!(lint(text, &[]), [], "{text}");
         }
     }

@@ -34,6 +34,27 @@ pub struct Settings {
     /// Limits of each mock, so a runaway flow gets a clear finding instead of exhausting the machine.
     #[serde(default)]
     pub mocks: MockLimitsSpec,
+    /// Recordings older than this (`180d`, `26w`, `36h`) are stale: `run` warns about the
+    /// scenarios that use them, and fails them with `--strict-recordings`.
+    #[schemars(with = "Option<String>")]
+    #[serde(default, deserialize_with = "deserialize_age")]
+    pub max_recording_age: Option<Loc<u64>>,
+    /// What `record` and `import` redact beyond the built-in rules, and what they leave alone.
+    #[serde(default)]
+    pub redaction: RedactionSpec,
+}
+
+/// `redaction:` in `harness.yaml`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionSpec {
+    /// More values to replace by `[redacted]`, as dotted paths (`customer.note`,
+    /// `line_items[].properties[].value`, `Envelope.Body.*.Notes`).
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// Field names the personal-data rules never touch (`company`); credentials go regardless.
+    #[serde(default)]
+    pub keep: Vec<String>,
 }
 
 /// What a run is isolated from.
@@ -70,6 +91,28 @@ fn deserialize_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loc
         Size::Text(t) => parse_size(&t).map_err(serde::de::Error::custom)?,
     };
     Ok(Some(Loc { value: bytes, span: raw.span }))
+}
+
+fn deserialize_age<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loc<u64>>, D::Error> {
+    let Some(raw) = Option::<Loc<String>>::deserialize(d)? else { return Ok(None) };
+    let seconds = parse_age(&raw.value).map_err(serde::de::Error::custom)?;
+    Ok(Some(Loc { value: seconds, span: raw.span }))
+}
+
+/// `180d`, `26w`, `36h` as seconds.
+pub fn parse_age(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let bad = || format!("`{text}` is not an age: write e.g. `180d`, `26w` or `36h`");
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let factor = match unit {
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(factor).filter(|s| *s > 0).ok_or_else(bad)
 }
 
 /// `16MiB`, `512KiB`, `1GiB`, `1000`.
@@ -295,6 +338,16 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("1PiB").is_err());
         assert!(parse_size("99999999999GiB").is_err());
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("180d"), Ok(180 * 86_400));
+        assert_eq!(parse_age("2w"), Ok(14 * 86_400));
+        assert_eq!(parse_age("36h"), Ok(36 * 3600));
+        for bad in ["180", "0d", "6 months", "d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use harness_core::SystemId;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::loc::Loc;
@@ -296,15 +296,18 @@ pub struct StubSetFile {
 
 /// A recorded payload with what is known about it: a recording envelope. A payload file may also
 /// be the bare body as the system sent it; then only its folder says what it is.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordingFile {
     #[serde(default)]
     pub recording: RecordingMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
 }
 
@@ -328,22 +331,49 @@ impl RecordingFile {
 }
 
 /// What a recording says about itself; every field is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordingMeta {
     /// When given, it must be the system of the folder the file lives in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemId>,
     /// When given, it must be the version of the folder the file lives in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// What was called or delivered: `POST /services/rest/query/v1/suiteql`, `webhook orders/create`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// Where the payload comes from and how it was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// When it was recorded (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_at: Option<String>,
     /// Where it was recorded from (the upstream host, a HAR file).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The request it answers, as `harness record` or `import` saw it (redacted): what
+    /// `record --check` sends again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RecordedCall>,
+}
+
+/// A recorded request: method, path with its query, the headers that shape the answer, and the
+/// body (JSON, or text for SOAP and forms).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedCall {
+    pub method: String,
+    /// With the query string, as sent (`/admin/api/2026-01/orders.json?status=any`).
+    pub path: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
 }
 
 #[cfg(test)]

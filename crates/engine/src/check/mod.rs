@@ -44,6 +44,9 @@ pub enum CheckKind {
     Requests,
     Reconcile,
     Snapshot,
+    /// A recording past `max_recording_age` (fails with `--strict-recordings`), a version past
+    /// its end of support (never fails).
+    Stale,
     /// What a system said about how it answered: a version answered by another, a deprecated
     /// feature in use. Never fails a scenario.
     Notice,
@@ -69,6 +72,7 @@ impl CheckKind {
             CheckKind::Reconcile => "reconciliation",
             CheckKind::Snapshot => "snapshot",
             CheckKind::Emptied => "silent data loss",
+            CheckKind::Stale => "out of date",
             CheckKind::Notice => "notice",
         }
     }
@@ -95,6 +99,12 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// What a case's stale material comes to: a warning, unless it is an old recording and
+    /// recordings are strict.
+    pub fn stale(stale: &crate::plan::Stale, strict_recordings: bool) -> Self {
+        Finding { warning: !(stale.recording && strict_recordings), ..Finding::new(CheckKind::Stale, stale.message.clone()) }
+    }
+
     fn new(kind: CheckKind, message: impl Into<String>) -> Self {
         Finding { kind, warning: false, message: message.into(), details: Vec::new(), diff: None }
     }

@@ -13,7 +13,7 @@ use harness_syntax::stub::{MatchSpec, StubSpec};
 use harness_syntax::{Loc, Project};
 use harness_systems::{Catalog, MockSetup, Registry, SystemVersion};
 
-use super::{Case, Replay, SnapshotSlot, UsedRecording, expectations, relative, versions};
+use super::{Case, Replay, SnapshotSlot, UsedRecording, expectations, freshness, relative, versions};
 use crate::snapshot;
 
 pub(super) struct Resolver<'a> {
@@ -183,6 +183,7 @@ impl Resolver<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let stale = freshness::stale(self.project, self.catalog, &systems, &recordings);
         Ok(Case {
             id,
             scenario: s.clone(),
@@ -193,6 +194,7 @@ impl Resolver<'_> {
             trigger: Arc::new(trigger),
             trigger_scope,
             recordings,
+            stale,
             expect,
             snapshots,
             redact,

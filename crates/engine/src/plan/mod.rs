@@ -4,6 +4,7 @@
 
 mod case;
 mod expectations;
+mod freshness;
 mod versions;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ use harness_syntax::scenario::{self, ExpectSpec, ScenarioFile};
 use harness_systems::{Catalog, MockSetup, Registry, Schema, SystemVersion};
 
 use crate::snapshot::Snapshot;
+
+pub use freshness::{Stale, age_days};
 
 /// One runnable case: a scenario at one combination of API versions.
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub struct Case {
     pub trigger_scope: Option<String>,
     /// Every recording the case reads, with the endpoint it stands for.
     pub recordings: Vec<UsedRecording>,
+    /// Recordings past `max_recording_age` and versions past their end of support.
+    pub stale: Vec<Stale>,
     pub expect: Expectations,
     /// One per snapshotted system, with the approved snapshot when there is one.
     pub snapshots: Vec<SnapshotSlot>,

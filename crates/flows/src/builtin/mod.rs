@@ -171,6 +171,10 @@ impl FlowDriver for Builtin {
         self.0.steps.iter().find(|s| s.binds.iter().any(|(n, _)| n == var)).and_then(|s| s.call.as_ref().map(|c| c.system.clone()))
     }
 
+    fn bound_reads(&self, var: &str) -> Vec<harness_expr::ReadPath> {
+        self.0.steps.iter().flat_map(|s| &s.binds).filter(|(n, _)| n == var).flat_map(|(_, e)| e.reads().iter().cloned()).collect()
+    }
+
     fn virtual_time(&self) -> bool {
         true
     }

@@ -91,6 +91,11 @@ impl Catalog {
         self
     }
 
+    /// The day support windows and recording ages are judged at, when the catalog judges one.
+    pub fn now(&self) -> Option<&str> {
+        self.now.as_deref()
+    }
+
     /// The version that answers calls for `version` on the catalog's day when it is past its
     /// accessible-until date: the oldest supported stable version of the system. None when the
     /// version is still served as itself, or when the catalog judges no day.
