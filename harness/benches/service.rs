@@ -10,8 +10,10 @@
 //! back to idle and collecting the exchanges, plus setting the case's mocks up before. The overhead
 //! reported is that second part minus the grace. Needs `node`. Results go to stdout as Markdown.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use harness::{Project, evaluate, plan};
 
@@ -21,23 +23,8 @@ static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_c
 /// The quiet the harness waits for after the last expected request (`service::settle::GRACE`).
 const GRACE: Duration = Duration::from_millis(20);
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn generate(root: &Path, n: usize) {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    copy_tree(&repo.join("flows"), &root.join("flows"));
-    copy_tree(&repo.join("mocks"), &root.join("mocks"));
-    std::fs::copy(repo.join("harness.yaml"), root.join("harness.yaml")).unwrap();
+    common::bundled_project(root);
     let dir = root.join("scenarios/order-service");
     std::fs::create_dir_all(&dir).unwrap();
     for i in 0..n {

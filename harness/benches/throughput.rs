@@ -6,8 +6,10 @@
 //! reqwest round trips to a minimal hyper server on loopback. Results go to stdout as a Markdown
 //! table for BENCHMARKS.md.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use harness::{Project, RunOptions, plan, run};
 
@@ -26,23 +28,8 @@ const ORDERS: [(&str, &str); 8] = [
     ("simple-order", "customer-missing"),
 ];
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn generate(root: &Path, n: usize) {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    copy_tree(&repo.join("flows"), &root.join("flows"));
-    copy_tree(&repo.join("mocks"), &root.join("mocks"));
-    std::fs::copy(repo.join("harness.yaml"), root.join("harness.yaml")).unwrap();
+    common::bundled_project(root);
     let dir = root.join("scenarios/bench");
     std::fs::create_dir_all(&dir).unwrap();
     for i in 0..n {
