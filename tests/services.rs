@@ -169,3 +169,23 @@ fn restart_per_scenario_gives_each_scenario_a_fresh_service() {
     assert_eq!(kept.code, 1, "{}", kept.stdout);
     assert!(kept.stdout.contains("the service's answer does not contain `delivery 1`"), "{}", kept.stdout);
 }
+
+#[test]
+fn a_service_answering_5xx_is_delivered_again_and_the_scenario_counts_the_attempts() {
+    let Some(p) = fixture() else { return };
+    let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/flaky"]);
+    assert_eq!(out.code, 0, "two 503s, then the third delivery is answered:\n{}{}", out.stdout, out.stderr);
+    // Expecting a single delivery names the retries.
+    let scenario = p.path().join("scenarios/services/flaky.yaml");
+    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("attempts: 3", "attempts: 1")).unwrap();
+    let once = harness(p.path(), &["run", "--color", "never", "--no-times", "services/flaky"]);
+    assert_eq!(once.code, 1, "{}", once.stdout);
+    assert!(once.stdout.contains("delivered 3 time(s), expected 1 (it answered 5xx or not in time, and was delivered it again, as Shopify retries)"), "{}", once.stdout);
+    // With fewer retries than the service needs, the last answer is its 503.
+    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("attempts: 1", "attempts: 2")).unwrap();
+    let flow = p.path().join("flows/svc-flaky.yaml");
+    std::fs::write(&flow, std::fs::read_to_string(&flow).unwrap().replace("retries: 3", "retries: 1")).unwrap();
+    let gave_up = harness(p.path(), &["run", "--color", "never", "--no-times", "services/flaky"]);
+    assert_eq!(gave_up.code, 1, "{}", gave_up.stdout);
+    assert!(gave_up.stdout.contains("503"), "{}", gave_up.stdout);
+}
