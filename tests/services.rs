@@ -189,3 +189,20 @@ fn a_service_answering_5xx_is_delivered_again_and_the_scenario_counts_the_attemp
     assert_eq!(gave_up.code, 1, "{}", gave_up.stdout);
     assert!(gave_up.stdout.contains("503"), "{}", gave_up.stdout);
 }
+
+#[test]
+fn records_each_delivers_every_record_of_the_trigger_as_a_webhook_of_its_own() {
+    let Some(p) = fixture() else { return };
+    let out = harness(p.path(), &["run", "--color", "never", "--no-times", "--json", "report.json", "services/each"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
+    let output = report["cases"][0]["output"].as_str().unwrap_or_default();
+    assert!(output.contains("received #3101") && output.contains("received #3102"), "one delivery per record, in order: {output}");
+    assert!(output.find("received #3101") < output.find("received #3102"), "{output}");
+    // A fresh service counts them: the second record's delivery is its second.
+    let scenario = p.path().join("scenarios/services/each.yaml");
+    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("body: delivery}", "body: delivery 1}")).unwrap();
+    let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/each"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("the service's answer does not contain `delivery 1`"), "{}", out.stdout);
+}
