@@ -23,9 +23,10 @@ pub enum Language {
 }
 
 impl Language {
-    /// The repository's language, as its files show: Node when it has a `package.json`.
-    fn detect(dir: &Path) -> Language {
-        if dir.join("package.json").is_file() { Language::Node } else { Language::Python }
+    /// The repository's language, as its files show: Node when the project folder or the
+    /// repository's root has a `package.json`.
+    fn detect(dir: &Path, repository: &Path) -> Language {
+        if [dir, repository].iter().any(|d| d.join("package.json").is_file()) { Language::Node } else { Language::Python }
     }
 
     fn program(self) -> (&'static str, &'static str, &'static str) {
@@ -89,13 +90,15 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
         return Err(Error::Usage("the examples start from a Shopify order: --systems needs shopify and netsuite or peoplevox".into()));
     }
     let versions = current_versions(&catalog, &selected, &options.now);
-    let language = options.language.unwrap_or_else(|| Language::detect(&dir));
+    let repository = repository_root(&dir);
+    let language = options.language.unwrap_or_else(|| Language::detect(&dir, &repository));
     let shopify_version = &versions[&SystemId::new(SHOPIFY).expect("a valid name")];
 
     let mut files = Written::default();
     let systems_block: String = versions.iter().map(|(s, v)| format!("  {s}: \"{v}\"\n")).collect();
     files.file(&dir, "harness.yaml", include_str!("../templates/harness.yaml").replace("{{systems}}\n", &systems_block).as_bytes())?;
     files.file(&dir, &format!("mocks/{SHOPIFY}/{shopify_version}/webhooks/orders-create.json"), include_bytes!("../templates/orders-create.json"))?;
+    files.file(&dir, ".gitignore", b"# Pending snapshots of a failing run: review them (`harness review`), never commit them.\nsnapshots/**/*.snap.new\n")?;
     let mut scenarios = Vec::new();
     if has(NETSUITE) {
         let (interpreter, program, source) = language.program();
@@ -116,7 +119,6 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     files.file(&dir, &format!("{builtin_scenarios}/new-order.yaml"), scenario.as_bytes())?;
     scenarios.push(PathBuf::from(builtin_scenarios));
 
-    let repository = repository_root(&dir);
     let root = relative(&repository, &dir);
     let snapshots = if root == "." { "snapshots".to_string() } else { format!("{root}/snapshots") };
     let fill = |template: &str| template.replace("{{root}}", &root).replace("{{snapshots}}", &snapshots).replace("{{git}}", env!("CARGO_PKG_REPOSITORY")).replace("{{version}}", env!("CARGO_PKG_VERSION"));
@@ -206,7 +208,7 @@ impl InitReport {
         }
         if self.failed.is_empty() {
             out.push_str(&format!("first run passed; {} snapshot(s) approved: what the examples send, under snapshots/\n", self.approved));
-            out.push_str("next: `harness run` here");
+            out.push_str(&format!("next: `harness run` in {}", self.dir.display()));
             if self.files.written.iter().chain(&self.files.skipped).any(|f| f == "flows/order-to-netsuite.yaml") {
                 out.push_str("; make flows/order-to-netsuite.yaml run your own program");
             }
