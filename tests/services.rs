@@ -144,9 +144,20 @@ fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let printed: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
+    // The header: each mock's URL, version and fake credentials, then the trigger's headers.
+    let mut printed: Vec<String> = Vec::new();
+    for line in lines.by_ref().take(60) {
+        let line = line.unwrap();
+        let last = line.contains("X-Shopify-Triggered-At");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
     let url = printed.iter().find_map(|l| l.trim().strip_prefix("HARNESS_NETSUITE_URL=")).unwrap_or_else(|| panic!("{printed:?}")).to_string();
     assert!(url.starts_with("http://127.0.0.1:1942"), "fixed ports from --port-base: {printed:?}");
+    assert!(printed.iter().any(|l| l.trim().starts_with("HARNESS_NETSUITE_CLIENT_ID=")), "the fake account's credentials: {printed:?}");
+    assert!(printed.iter().any(|l| l.trim().starts_with("X-Shopify-Hmac-Sha256: ")), "the webhook's signature: {printed:?}");
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     stream.write_all(b"GET /services/rest/record/v1/customer/77 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
     let _ = stream.read_to_end(&mut Vec::new());

@@ -1,6 +1,7 @@
 //! `harness serve`: one case's mocks on fixed ports until Ctrl-C, for an integration the harness
 //! cannot start itself (in a debugger, a container, another machine of the user's): their URLs are
-//! printed, then each request as it arrives. Nothing is checked or written.
+//! printed with the fake test account's credentials (as the variables programs get) and the
+//! trigger's headers, then each request as it arrives. Nothing is checked or written.
 
 use std::sync::Arc;
 
@@ -26,6 +27,17 @@ pub fn serve(project: &Project, case: &Case, registry: &Registry, port_base: u16
             let handler = StubHandler::new(id.clone(), behaviour, stubs, log.clone(), false);
             let url = ports.serve(id, port, Arc::new(handler)).await.map_err(|e| Error::Environment(format!("cannot listen on 127.0.0.1:{port} for the {id} mock: {e}")))?;
             print(&format!("  {}_URL={url}\n  {}_VERSION={}\n", id.env_prefix(), id.env_prefix(), version.version))?;
+            for (name, value) in version.credential_env() {
+                print(&format!("  {name}={}\n", env_value(&value)))?;
+            }
+        }
+        if !case.trigger.headers.is_empty() {
+            // What a delivery of the scenario's trigger carries (for a webhook: its signature).
+            let payload = case.scenario.spec.trigger.file.as_ref().map_or_else(|| "(inline body)".to_string(), |f| format!("{}/{}", case.flow.trigger.system, f.value));
+            print(&format!("trigger {payload} (in the version's folder), delivered with:\n"))?;
+            for (name, value) in &case.trigger.headers {
+                print(&format!("  {name}: {value}\n"))?;
+            }
         }
         let mut arrivals = log.arrivals();
         let mut shown = 0;
@@ -43,4 +55,9 @@ pub fn serve(project: &Project, case: &Case, registry: &Registry, port_base: u16
             }
         }
     })
+}
+
+/// A value as an environment line shows it: PEM keys on one line, with `\n` for their newlines.
+fn env_value(value: &str) -> String {
+    if value.contains('\n') { format!("\"{}\"", value.trim_end().replace('\n', "\\n")) } else { value.to_string() }
 }
