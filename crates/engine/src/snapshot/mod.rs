@@ -88,12 +88,15 @@ impl Snapshot {
             return Err(fail(2, "the header has no `source:` (insta needs it)"));
         };
         let body: String = lines.collect();
-        // Checked as a whole document (a lighter check words some errors less precisely), then dropped.
-        serde_json::from_str::<Value>(&body).map_err(|e| {
+        // Checked without building the document; only a malformed body is parsed as a whole, since
+        // that words its errors more precisely.
+        if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_err()
+            && let Err(e) = serde_json::from_str::<Value>(&body)
+        {
             let line = line_no + e.line();
-            Diagnostic::new(path, format!("malformed snapshot body: {}", e.to_string().rsplit_once(" at line ").map_or(e.to_string(), |(m, _)| m.to_string())))
-                .at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1))
-        })?;
+            return Err(Diagnostic::new(path, format!("malformed snapshot body: {}", e.to_string().rsplit_once(" at line ").map_or(e.to_string(), |(m, _)| m.to_string())))
+                .at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1)));
+        }
         Ok(Snapshot { source, description: get("description").unwrap_or_default(), expression: get("expression").unwrap_or_default(), body })
     }
 }
