@@ -6,7 +6,6 @@
 //! reqwest round trips to a minimal hyper server on loopback. Results go to stdout as a Markdown
 //! table for BENCHMARKS.md.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -16,30 +15,6 @@ use harness::{Project, RunOptions, plan, run};
 // As in the binary.
 #[global_allocator]
 static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
-
-const ORDERS: [(&str, &str); 8] = [
-    ("simple-order", "customer-found"),
-    ("several-lines-discount", "customer-missing"),
-    ("free-shipping", "customer-found"),
-    ("multi-currency", "customer-missing"),
-    ("gift-card-payment", "customer-found"),
-    ("non-ascii-names", "customer-missing"),
-    ("norwegian-address", "customer-missing"),
-    ("simple-order", "customer-missing"),
-];
-
-fn generate(root: &Path, n: usize) {
-    common::bundled_project(root);
-    let dir = root.join("scenarios/bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 0..n {
-        let (order, stub) = ORDERS[i % ORDERS.len()];
-        let text = format!(
-            "description: generated bench case {i}\nflow: shopify-order-to-netsuite\nsystems:\n  shopify: 2026-01\n  netsuite: \"2026.2\"\ntrigger:\n  file: webhooks/orders-create/{order}.json\nmocks:\n  netsuite:\n    use: [{stub}]\n"
-        );
-        std::fs::write(dir.join(format!("case-{i:04}.yaml")), text).unwrap();
-    }
-}
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -84,7 +59,7 @@ fn main() {
     let n: usize = std::env::var("HARNESS_BENCH_SCENARIOS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let jobs: usize = std::env::var("HARNESS_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |p| p.get()));
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), n);
+    common::generate(dir.path(), n);
     let project = Project::open(dir.path()).unwrap();
 
     let plan_start = Instant::now();

@@ -18,6 +18,9 @@ pub fn serve(project: &Project, case: &Case, registry: &Registry, port_base: u16
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
     let ports = MockPorts::new(crate::runner::mock_limits(project)).map_err(|e| Error::Environment(format!("cannot start the mocks' thread: {e}")))?;
     let log = ExchangeLog::new();
+    // Watched from before the mocks start: a request answered while the header is printed (the
+    // mocks have their own thread) is still shown.
+    let mut arrivals = log.arrivals();
     runtime.block_on(async {
         print(&format!("mocks of {} ({}), until Ctrl-C:\n", case.id, case.versions_label()))?;
         for (n, (id, version)) in case.systems.iter().enumerate() {
@@ -39,7 +42,6 @@ pub fn serve(project: &Project, case: &Case, registry: &Registry, port_base: u16
                 print(&format!("  {name}: {value}\n"))?;
             }
         }
-        let mut arrivals = log.arrivals();
         let mut shown = 0;
         let interrupted = crate::runner::interrupted();
         tokio::pin!(interrupted);

@@ -1,4 +1,5 @@
-//! What both benches start from: a project holding the bundled flows, mocks and settings.
+//! What the benches start from: a project holding the bundled flows, mocks and settings, and the
+//! generated scenarios the throughput and scale benches run.
 
 use std::path::{Path, PathBuf};
 
@@ -20,4 +21,31 @@ pub(crate) fn bundled_project(root: &Path) {
     copy_tree(&repo.join("flows"), &root.join("flows"));
     copy_tree(&repo.join("mocks"), &root.join("mocks"));
     std::fs::copy(repo.join("harness.yaml"), root.join("harness.yaml")).unwrap();
+}
+
+const ORDERS: [(&str, &str); 8] = [
+    ("simple-order", "customer-found"),
+    ("several-lines-discount", "customer-missing"),
+    ("free-shipping", "customer-found"),
+    ("multi-currency", "customer-missing"),
+    ("gift-card-payment", "customer-found"),
+    ("non-ascii-names", "customer-missing"),
+    ("norwegian-address", "customer-missing"),
+    ("simple-order", "customer-missing"),
+];
+
+/// The bundled project with `n` scenarios of `shopify-order-to-netsuite` in `scenarios/bench/`,
+/// cycling through the recorded orders and both customer lookups.
+#[allow(dead_code, reason = "the service bench has its own scenarios")]
+pub(crate) fn generate(root: &Path, n: usize) {
+    bundled_project(root);
+    let dir = root.join("scenarios/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..n {
+        let (order, stub) = ORDERS[i % ORDERS.len()];
+        let text = format!(
+            "description: generated bench case {i}\nflow: shopify-order-to-netsuite\nsystems:\n  shopify: 2026-01\n  netsuite: \"2026.2\"\ntrigger:\n  file: webhooks/orders-create/{order}.json\nmocks:\n  netsuite:\n    use: [{stub}]\n"
+        );
+        std::fs::write(dir.join(format!("case-{i:04}.yaml")), text).unwrap();
+    }
 }

@@ -71,15 +71,21 @@ impl Resolver<'_> {
         if errors.is_empty() { Ok(cases) } else { Err(errors) }
     }
 
-    /// Every place the scenario names a system the registry does not know.
+    /// Every place the scenario names a system the registry does not know. Map keys carry no
+    /// span, so only an unknown one is looked up in the text (a lookup parses the file).
     fn unknown_systems(&self, s: &ScenarioFile) -> Vec<Diagnostic> {
         let spec = &s.spec;
         let expect = &spec.expect;
-        let keys = |map: &str, ids: Vec<&SystemId>| ids.into_iter().map(|id| s.system_key(&[map, id.as_str()], id)).collect::<Vec<_>>();
-        let keys = keys("systems", spec.systems.keys().collect())
+        let keyed = |map: &'static [&'static str], ids: Vec<&SystemId>| ids.into_iter().map(|id| (map, id.clone())).collect::<Vec<_>>();
+        let keys = keyed(&["systems"], spec.systems.keys().collect())
             .into_iter()
-            .chain(keys("mocks", spec.mocks.keys().collect()))
-            .chain(expect.refreshes.keys().map(|id| s.system_key(&["expect", "refreshes", id.as_str()], id)));
+            .chain(keyed(&["mocks"], spec.mocks.keys().collect()))
+            .chain(keyed(&["expect", "refreshes"], expect.refreshes.keys().collect()))
+            .filter(|(_, id)| !self.registry.contains(id))
+            .map(|(map, id)| {
+                let path: Vec<&str> = map.iter().copied().chain([id.as_str()]).collect();
+                s.system_key(&path, &id)
+            });
         let values = expect
             .requests
             .iter()
@@ -88,8 +94,9 @@ impl Resolver<'_> {
             .chain(expect.schemas.iter().map(|r| &r.system))
             .chain(expect.waits.iter().map(|w| &w.system))
             .chain(expect.reconcile.iter().map(|r| &r.system))
+            .filter(|id| !self.registry.contains(id))
             .cloned();
-        let unknown: Vec<Diagnostic> = keys.chain(values).filter(|id| !self.registry.contains(id)).map(|id| self.registry.unknown(&id, &s.path, &s.text)).collect();
+        let unknown: Vec<Diagnostic> = keys.chain(values).map(|id| self.registry.unknown(&id, &s.path, &s.text)).collect();
         relative(&self.project.root, unknown)
     }
 

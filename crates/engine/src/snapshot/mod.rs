@@ -54,7 +54,7 @@ impl Snapshot {
 
     /// Parse a snapshot file; problems are located in it.
     pub fn parse(path: &Path, text: &str) -> Result<Snapshot, Diagnostic> {
-        let text = text.replace("\r\n", "\n");
+        let text: std::borrow::Cow<str> = if text.contains('\r') { text.replace("\r\n", "\n").into() } else { text.into() };
         let fail = |line: usize, message: &str| {
             Diagnostic::new(path, format!("malformed snapshot: {message}")).at(SourceSpan::from_line_col(&text, line, 1, 3)).help(
                 "a snapshot is a YAML header between `---` lines, then the JSON body; delete the file and run with --accept to write it afresh",
@@ -66,28 +66,34 @@ impl Snapshot {
             return Err(fail(1, "the first line must be `---`"));
         }
         let (mut line_no, mut header_len) = (1, first.len());
-        let mut closed = false;
-        for line in lines.by_ref() {
+        let mut body_start = None;
+        for line in lines {
             line_no += 1;
             if line.trim_end() == "---" {
-                closed = true;
+                body_start = Some(header_len + line.len());
                 break;
             }
             header_len += line.len();
         }
-        if !closed {
+        let Some(body_start) = body_start else {
             return Err(fail(line_no, "the header is not closed by a `---` line"));
-        }
-        // The header with its opening `---` is a YAML document whose lines are the file's.
-        let header: BTreeMap<String, Value> = harness_syntax::yaml::parse(path, &text[..header_len]).map_err(|mut ds| {
-            let d = ds.remove(0);
-            Diagnostic { message: format!("malformed snapshot header: {}", d.message), ..d }
-        })?;
+        };
+        // The header with its opening `---` is a YAML document whose lines are the file's. The
+        // harness writes it as `key: "JSON string"` lines, read directly: a plan reads every
+        // approved snapshot, and a YAML parser per file is most of that time.
+        let header = match written_header(&text[first.len()..header_len]) {
+            Some(header) => header,
+            None => harness_syntax::yaml::parse(path, &text[..header_len]).map_err(|mut ds| {
+                let d = ds.remove(0);
+                Diagnostic { message: format!("malformed snapshot header: {}", d.message), ..d }
+            })?,
+        };
         let get = |key: &str| header.get(key).and_then(Value::as_str).map(str::to_string);
         let Some(source) = get("source") else {
             return Err(fail(2, "the header has no `source:` (insta needs it)"));
         };
-        let body: String = lines.collect();
+        // Sliced, not collected, so the plan holds it at its size.
+        let body = text[body_start..].to_string();
         // Checked without building the document; only a malformed body is parsed as a whole, since
         // that words its errors more precisely.
         if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_err()
@@ -99,6 +105,22 @@ impl Snapshot {
         }
         Ok(Snapshot { source, description: get("description").unwrap_or_default(), expression: get("expression").unwrap_or_default(), body })
     }
+}
+
+/// A header as [`Snapshot::render`] writes it, every line `key: "JSON string"`; None for anything
+/// else (insta's own headers, hand edits), which the YAML parser reads.
+fn written_header(lines: &str) -> Option<BTreeMap<String, Value>> {
+    let mut header = BTreeMap::new();
+    for line in lines.lines() {
+        let (key, value) = line.split_once(": ")?;
+        let plain_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let value: String = value.starts_with('"').then(|| serde_json::from_str(value).ok()).flatten().filter(|_| plain_key)?;
+        // A key twice is for the YAML parser to report.
+        if header.insert(key.to_string(), Value::String(value)).is_some() {
+            return None;
+        }
+    }
+    Some(header)
 }
 
 /// Entries read top-down like a request: line, query, headers, body, then the answer. Everything
@@ -212,6 +234,28 @@ mod tests {
         assert!(text.starts_with("---\nsource: \"scenarios/a/b.yaml\"\n"), "{text}");
         assert!(text.contains("\"name\": \"Zoë\""));
         assert_eq!(Snapshot::parse(Path::new("b.snap"), &text).unwrap(), s);
+    }
+
+    /// The direct reading of a written header and the YAML parser agree; anything else goes to
+    /// the parser.
+    #[test]
+    fn written_headers_read_as_yaml_reads_them() {
+        let tricky = ["plain", "quote \" and \\ backslash", "colon: in it", "tab\tand\nnewline", "Zoë 🚚 \u{2028}", "#not a comment", ""];
+        for value in tricky {
+            let s = Snapshot::new(value, value, &SystemId::new("netsuite").unwrap(), &json!([]));
+            let text = s.render();
+            let header_end = text.find("\n---\n").unwrap() + 1;
+            let by_yaml: BTreeMap<String, Value> = harness_syntax::yaml::parse(Path::new("x.snap"), &text[..header_end]).unwrap();
+            assert_eq!(written_header(&text[4..header_end]), Some(by_yaml), "{value:?}");
+            assert_eq!(Snapshot::parse(Path::new("x.snap"), &text).unwrap(), s);
+        }
+        for other in ["source: a\n", "source: \"a\"\nsource: \"b\"\n", "info:\n  x: \"1\"\n", "assertion_line: 12\n", "a b: \"c\"\n"] {
+            assert_eq!(written_header(other), None, "{other:?}");
+        }
+        let insta = Snapshot::parse(Path::new("x.snap"), "---\nsource: tests/a.rs\nassertion_line: 3\nexpression: x\n---\n[]\n").unwrap();
+        assert_eq!((insta.source.as_str(), insta.expression.as_str()), ("tests/a.rs", "x"));
+        let twice = Snapshot::parse(Path::new("x.snap"), "---\nsource: \"a\"\nsource: \"b\"\n---\n[]\n");
+        assert!(twice.is_err(), "{twice:?}");
     }
 
     #[test]

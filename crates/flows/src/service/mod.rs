@@ -119,7 +119,7 @@ impl Instance {
             Ok(r) => r,
             Err(message) => return FlowRun::failed(message),
         };
-        running.forget_output();
+        running.forget_output().await;
         let mut run = FlowRun::completed();
         let url = format!("http://127.0.0.1:{}", self.port);
         let delivered = tokio::select! {

@@ -1,8 +1,14 @@
 //! A service's process while it runs: its output collected as it comes (on the mocks' thread, so
 //! it never blocks on a full pipe between scenarios), how it ended when it did, and whether it is
 //! ready for deliveries.
+//!
+//! Output belongs to the case that is running when it is collected. What a service printed before
+//! a case starts (its "ready" line, usually written just before it answers the readiness probe)
+//! may still be in the pipe then: a case starts only once its pipes hold nothing unread, so that
+//! output never lands in the first case's log — or not, depending on the machine's load.
 
 use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,6 +16,7 @@ use harness_core::{Diagnostic, SystemId};
 use harness_procs::Tag;
 use harness_syntax::service::ReadySpec;
 use harness_systems::SystemVersion;
+use tokio::net::unix::pipe;
 use tokio::sync::watch;
 
 use crate::driver::JobContext;
@@ -20,6 +27,9 @@ use crate::source::FlowSource;
 const TAIL_LINES: usize = 20;
 /// How often readiness is looked at.
 const POLL: Duration = Duration::from_millis(5);
+/// How long a case waits for output already written to be collected; a service that never stops
+/// printing gets its case after this.
+const DRAIN_LIMIT: Duration = Duration::from_millis(200);
 
 /// When a service is ready for deliveries.
 #[derive(Debug)]
@@ -88,6 +98,8 @@ pub(super) struct Running {
     /// The systems and mocks it was started for: another set needs another process.
     pub(super) fingerprint: String,
     output: Arc<Mutex<Vec<u8>>>,
+    /// Its stdout and stderr, also held by the tasks collecting them.
+    pipes: Vec<Arc<pipe::Receiver>>,
     ended: watch::Receiver<Option<String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _kill: TagKill,
@@ -107,10 +119,11 @@ impl Running {
         let output = Arc::new(Mutex::new(Vec::new()));
         let (report, ended) = watch::channel(None);
         let mut tasks = Vec::new();
-        let streams: [Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>; 2] =
-            [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), child.stderr.take().map(|s| Box::new(s) as _)];
-        for stream in streams.into_iter().flatten() {
-            tasks.push(runtime.spawn(collect(stream, output.clone())));
+        let _reactor = runtime.enter();
+        let fds = [child.stdout.take().and_then(|s| s.into_owned_fd().ok()), child.stderr.take().and_then(|s| s.into_owned_fd().ok())];
+        let pipes: Vec<Arc<pipe::Receiver>> = fds.into_iter().flatten().filter_map(|fd| pipe::Receiver::from_owned_fd(fd).ok()).map(Arc::new).collect();
+        for pipe in &pipes {
+            tasks.push(runtime.spawn(collect(pipe.clone(), output.clone())));
         }
         tasks.push(runtime.spawn(async move {
             let how = match child.wait().await {
@@ -122,7 +135,7 @@ impl Running {
             };
             let _ = report.send(Some(how));
         }));
-        Running { fingerprint, output, ended, tasks, _kill: TagKill(tag) }
+        Running { fingerprint, output, pipes, ended, tasks, _kill: TagKill(tag) }
     }
 
     /// How it ended, once it has.
@@ -142,9 +155,19 @@ impl Running {
         String::from_utf8_lossy(&self.output.lock().expect("service output")).into_owned()
     }
 
-    /// Let go of what it printed so far (a case starts).
-    pub(super) fn forget_output(&self) {
-        self.output.lock().expect("service output").clear();
+    /// Let go of what it printed so far (a case starts), once nothing it wrote is left unread.
+    pub(super) async fn forget_output(&self) {
+        let until = Instant::now() + DRAIN_LIMIT;
+        loop {
+            // Under the lock the collectors cannot be between reading a chunk and keeping it.
+            let mut output = self.output.lock().expect("service output");
+            if self.pipes.iter().all(|p| unread(p) == 0) || Instant::now() >= until {
+                output.clear();
+                return;
+            }
+            drop(output);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// The last lines of its output, for a failure.
@@ -156,14 +179,26 @@ impl Running {
     }
 }
 
-async fn collect(mut stream: Box<dyn tokio::io::AsyncRead + Send + Unpin>, into: Arc<Mutex<Vec<u8>>>) {
-    use tokio::io::AsyncReadExt;
+/// Bytes written to `pipe` and not read yet.
+fn unread(pipe: &pipe::Receiver) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD stores the count of unread bytes in the int it is given; the descriptor is
+    // open while `pipe` lives.
+    let asked = unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &mut n) };
+    if asked < 0 { 0 } else { usize::try_from(n).unwrap_or(0) }
+}
+
+async fn collect(pipe: Arc<pipe::Receiver>, into: Arc<Mutex<Vec<u8>>>) {
     let mut chunk = [0u8; 8192];
-    while let Ok(n) = stream.read(&mut chunk).await {
-        if n == 0 {
-            break;
-        }
+    while pipe.readable().await.is_ok() {
+        // Read under the lock: see `Running::forget_output`.
         let mut output = into.lock().expect("service output");
+        let n = match pipe.try_read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => break,
+        };
         // A service that talks without end keeps only its latest output.
         if output.len() > program::OUTPUT_LIMIT * 16 {
             let keep = output.len() - program::OUTPUT_LIMIT;

@@ -54,6 +54,9 @@ pub struct Catalog {
     recordings: Cache<Recording>,
     stub_sets: Cache<StubSet>,
     schemas: Cache<Schema>,
+    /// The versions of each system, built-in and recorded: asked for by every stub a plan
+    /// resolves, and the folders do not change during one command.
+    versions: Mutex<HashMap<SystemId, Vec<String>>>,
     /// For replays at a new version: payloads recorded only at the old version are migrated.
     migration: Option<Migration>,
     /// The day support windows are judged at (RFC 3339 UTC), for runs: a version past its
@@ -80,6 +83,7 @@ impl Catalog {
             recordings: Mutex::default(),
             stub_sets: Mutex::default(),
             schemas: Mutex::default(),
+            versions: Mutex::default(),
             migration: None,
             now: None,
         }
@@ -142,10 +146,14 @@ impl Catalog {
     /// API versions known for `system`: the harness's own and those the project describes in a
     /// `system.yaml` of its own, sorted.
     pub fn versions(&self, system: &SystemId) -> Vec<String> {
+        if let Some(hit) = self.versions.lock().expect("catalog lock").get(system) {
+            return hit.clone();
+        }
         let project = self.mocks.iter().flat_map(|m| folders(&m.join(system.as_str()), |p| p.join("system.yaml").is_file()));
         let mut out: Vec<String> = builtin::versions(system.as_str()).into_iter().map(str::to_string).chain(project).collect();
         out.sort();
         out.dedup();
+        self.versions.lock().expect("catalog lock").insert(system.clone(), out.clone());
         out
     }
 
