@@ -76,16 +76,13 @@ impl Resolver<'_> {
     fn unknown_systems(&self, s: &ScenarioFile) -> Vec<Diagnostic> {
         let spec = &s.spec;
         let expect = &spec.expect;
-        let keyed = |map: &'static [&'static str], ids: Vec<&SystemId>| ids.into_iter().map(|id| (map, id.clone())).collect::<Vec<_>>();
-        let keys = keyed(&["systems"], spec.systems.keys().collect())
+        let maps: [(&[&str], Vec<&SystemId>); 3] =
+            [(&["systems"], spec.systems.keys().collect()), (&["mocks"], spec.mocks.keys().collect()), (&["expect", "refreshes"], expect.refreshes.keys().collect())];
+        let keys = maps
             .into_iter()
-            .chain(keyed(&["mocks"], spec.mocks.keys().collect()))
-            .chain(keyed(&["expect", "refreshes"], expect.refreshes.keys().collect()))
+            .flat_map(|(map, ids)| ids.into_iter().map(move |id| (map, id)))
             .filter(|(_, id)| !self.registry.contains(id))
-            .map(|(map, id)| {
-                let path: Vec<&str> = map.iter().copied().chain([id.as_str()]).collect();
-                s.system_key(&path, &id)
-            });
+            .map(|(map, id)| s.system_key(&[map, &[id.as_str()]].concat(), id));
         let values = expect
             .requests
             .iter()

@@ -114,7 +114,10 @@ fn written_header(lines: &str) -> Option<BTreeMap<String, Value>> {
     for line in lines.lines() {
         let (key, value) = line.split_once(": ")?;
         let plain_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let value: String = value.starts_with('"').then(|| serde_json::from_str(value).ok()).flatten().filter(|_| plain_key)?;
+        if !plain_key || !value.starts_with('"') {
+            return None;
+        }
+        let value: String = serde_json::from_str(value).ok()?;
         // A key twice is for the YAML parser to report.
         if header.insert(key.to_string(), Value::String(value)).is_some() {
             return None;
