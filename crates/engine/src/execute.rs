@@ -119,6 +119,7 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
     let exchanges = log.take();
     if !driver.virtual_time() {
         run.waits = observed_waits(&exchanges);
+        run.refreshes = observed_refreshes(&exchanges, case, registry);
     }
     let mut execution = Execution { run, exchanges, mock_crashes: log.take_crashes(), duration: started.elapsed() };
     // Before anything judges or shows it: what a mock issued is as secret as what it was given.
@@ -148,6 +149,20 @@ fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
         }
     }
     waits
+}
+
+/// A program's credential refreshes, as the mocks saw them: each system's token, session and
+/// refresh calls after the first.
+fn observed_refreshes(exchanges: &[Exchange], case: &Case, registry: &harness_systems::Registry) -> BTreeMap<SystemId, usize> {
+    let mut calls: BTreeMap<SystemId, usize> = BTreeMap::new();
+    for e in exchanges {
+        if let Some(version) = case.systems.get(&e.system)
+            && registry.system(&e.system).credential_call(version, &e.request)
+        {
+            *calls.entry(e.system.clone()).or_default() += 1;
+        }
+    }
+    calls.into_iter().filter(|(_, n)| *n > 1).map(|(k, n)| (k, n - 1)).collect()
 }
 
 /// Mask everything of an execution that later stages judge or show.
