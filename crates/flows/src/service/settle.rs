@@ -1,11 +1,13 @@
-//! When a service has finished a case: after its answer to the delivery, once the integration has
-//! been idle for the settle window. Idle means no request to a mock is being answered, none
-//! arrived, and nothing of the service's process tree (nor the mocks' thread) is running or
-//! waiting for a CPU — only then does quiet accumulate, and any activity starts it again. Quiet is
-//! counted from samples, each crediting at most two sampling periods, so a sampler held up on a
-//! busy machine credits less than the time that passed, never more: load lengthens the wait and
-//! cannot shorten it. The window only has to outlast the service's own timers (a retry after
-//! `Retry-After`), which run on wall time whatever the load. Request counts and records the
+//! When a service has finished a case: after its answer to the delivery, once it has spent the
+//! settle window asleep since its mocks last saw a request. Time counts only while no request to a
+//! mock is being answered and nothing of the service's process tree (nor the mocks' thread) is
+//! running or waiting for a CPU; a request arriving or in flight starts the window again, while a
+//! process that runs only pauses it (a service waking now and then for its own housekeeping — a
+//! server's poll loop — would otherwise never end a case on a loaded machine). Quiet is counted
+//! from samples, each crediting at most two sampling periods, so a sampler held up on a busy
+//! machine credits less than the time that passed, never more: load lengthens the wait and cannot
+//! shorten it. The window only has to outlast the service's own sleeps between requests (a retry
+//! after `Retry-After`), which run on wall time whatever the load. Request counts and records the
 //! scenario expects are assertions judged afterwards; they never end a case.
 
 use std::time::{Duration, Instant};
@@ -14,11 +16,12 @@ use harness_mock::ExchangeLog;
 use harness_procs::Activity;
 
 /// How often the integration is looked at.
-const POLL: Duration = Duration::from_millis(1);
+const POLL: Duration = Duration::from_millis(5);
 /// The most one sample credits, however late it comes.
-const CREDIT: Duration = Duration::from_millis(2);
+const CREDIT: Duration = Duration::from_millis(10);
 
-/// Resolves once the integration has been idle for `window` in all; `Err` at `deadline`.
+/// Resolves once the integration has been asleep for `window` since the last request; `Err` at
+/// `deadline`.
 pub(super) async fn quiet(log: &ExchangeLog, activity: &mut Activity, window: Duration, deadline: Instant) -> Result<(), ()> {
     let mut idle = Duration::ZERO;
     let mut seen = log.received();
@@ -30,9 +33,11 @@ pub(super) async fn quiet(log: &ExchangeLog, activity: &mut Activity, window: Du
         tokio::time::sleep_until((last + POLL).min(deadline).into()).await;
         let now = Instant::now();
         let arrived = log.received();
-        // The log first: a request counted in flight or arrived is never missed between the two.
-        let busy = arrived != seen || log.in_flight() > 0 || activity.busy();
-        idle = if busy { Duration::ZERO } else { idle + (now - last).min(CREDIT) };
+        if arrived != seen || log.in_flight() > 0 {
+            idle = Duration::ZERO;
+        } else if !activity.busy() {
+            idle += (now - last).min(CREDIT);
+        }
         if idle >= window {
             return Ok(());
         }
