@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// How often the processes a program started are looked for again (a scan of `/proc`); between
 /// scans a parent waiting for a child it just started counts as working.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-const RESCAN: Duration = Duration::from_millis(100);
+const RESCAN: Duration = Duration::from_millis(250);
 
 /// A program's process tree, and threads of the harness's own that work for it (the mocks'
 /// thread: while it is runnable, a request or an answer is on its way).
