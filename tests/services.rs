@@ -22,7 +22,7 @@ fn a_service_that_never_becomes_ready_fails_with_the_end_of_its_output() {
     std::fs::write(p.path().join("scenarios/services/never-ready.yaml"), std::fs::read_to_string(p.path().join("scenarios/services/never-ready.yaml")).unwrap().replace("  outcome: failed\n  error: never accepted a connection on its port\n", "")).unwrap();
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/never-ready"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("the service `python3 services/service.py never-ready` never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within 1s"), "{}", out.stdout);
+    assert!(out.stdout.contains("the service `python3 services/service.py never-ready` never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within 5s"), "{}", out.stdout);
     assert!(out.stdout.contains("starting in mode never-ready"), "the failure shows the service's output:\n{}", out.stdout);
 }
 

@@ -6,9 +6,10 @@
 //! `HARNESS_BENCH_JOBS` jobs (default 2) after a warm-up that starts the services. A scenario's
 //! time splits into the service's — from the start of its mocks to the last request they
 //! received, which includes the delivery and everything the service does — and the harness's own
-//! after it: answering that request, the fixed 20 ms grace, settle detection, swapping the mocks
-//! back to idle and collecting the exchanges, plus setting the case's mocks up before. The overhead
-//! reported is that second part minus the grace. Needs `node`. Results go to stdout as Markdown.
+//! after it: answering that request, the settle window of idle time (the flow's `settle`), telling
+//! idle from busy, swapping the mocks back to idle and collecting the exchanges, plus setting the
+//! case's mocks up before. The overhead reported is that second part minus the window. Needs
+//! `node`. Results go to stdout as Markdown.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -20,8 +21,8 @@ use harness::{Project, evaluate, plan};
 #[global_allocator]
 static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
 
-/// The quiet the harness waits for after the last expected request (`service::settle::GRACE`).
-const GRACE: Duration = Duration::from_millis(20);
+/// The idle time that ends a scenario of the flow (`settle:` in flows/order-service.yaml).
+const SETTLE: Duration = Duration::from_millis(300);
 
 fn generate(root: &Path, n: usize) {
     common::bundled_project(root);
@@ -63,7 +64,7 @@ fn main() {
         for e in &evaluated {
             let last = e.execution.exchanges.iter().map(|x| x.at).max().unwrap_or_default();
             service_times.push(last);
-            overheads.push(e.execution.duration.saturating_sub(last).saturating_sub(GRACE));
+            overheads.push(e.execution.duration.saturating_sub(last).saturating_sub(SETTLE));
         }
         eprintln!("round {round}: {wall:?}");
     }
@@ -81,6 +82,6 @@ fn main() {
     println!("| wall clock per run | {:.0} ms |", wall.as_secs_f64() * 1000.0);
     println!("| **scenarios per second** | **{:.1}** |", n as f64 / wall.as_secs_f64());
     println!("| the service's time per scenario (delivery to its last request), median | {:.1} ms |", service.as_secs_f64() * 1000.0);
-    println!("| grace after the last expected request | {} ms |", GRACE.as_millis());
-    println!("| **harness overhead per scenario beyond the grace**, median / p90 | **{:.2} ms** / {:.2} ms |", overhead.as_secs_f64() * 1000.0, p90(&overheads).as_secs_f64() * 1000.0);
+    println!("| settle window (idle time) after the last request | {} ms |", SETTLE.as_millis());
+    println!("| **harness overhead per scenario beyond the window**, median / p90 | **{:.2} ms** / {:.2} ms |", overhead.as_secs_f64() * 1000.0, p90(&overheads).as_secs_f64() * 1000.0);
 }

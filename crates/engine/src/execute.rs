@@ -85,16 +85,6 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
         base_urls.insert(id.clone(), url);
     }
 
-    // The requests the scenario counts on (at least one of), for a flow that waits for them.
-    let counted: Vec<(&SystemId, &harness_mock::Matcher, usize)> = case
-        .expect
-        .requests
-        .iter()
-        .zip(&case.expect.spec.requests)
-        .filter_map(|((matcher, _), spec)| Some((&spec.system.value, matcher, spec.count.or(spec.min).filter(|n| *n > 0)?)))
-        .collect();
-    let all_arrived = |exchanges: &[Exchange]| counted.iter().all(|(system, matcher, n)| exchanges.iter().filter(|e| &e.system == *system && matcher.matches(&e.request)).count() >= *n);
-    let records: Vec<String> = case.expect.spec.records.keys().cloned().collect();
     let backstop = case.timeout + driver.grace();
     let mut run = match &instance {
         Err(message) => FlowRun::failed(message.clone()),
@@ -108,13 +98,13 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
                 policy: &case.policy,
                 timeout: case.timeout,
                 seed: crate::plan::seed(&case.id),
-                traffic: Traffic { log: &log, expected: if counted.is_empty() { None } else { Some(&all_arrived) }, records: &records, settle: case.settle },
+                traffic: Traffic { log: &log, settle: case.settle, until_exit: case.expect.spec.outcome == Some(harness_syntax::scenario::ExpectedOutcome::Failed) },
             };
             tokio::time::timeout(backstop, instance.run(context)).await.unwrap_or_else(|_| FlowRun::failed(String::new()))
         }
     };
     if let Some(ports) = ports {
-        ports.quiet();
+        ports.quiet(&case.id);
     }
     // Also when the flow finished, but late: busy computing, it could not be stopped at its limit.
     if started.elapsed() >= backstop {
@@ -129,6 +119,7 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
     let exchanges = log.take();
     if !driver.virtual_time() {
         run.waits = observed_waits(&exchanges);
+        run.refreshes = observed_refreshes(&exchanges, case, registry);
     }
     let mut execution = Execution { run, exchanges, mock_crashes: log.take_crashes(), duration: started.elapsed() };
     // Before anything judges or shows it: what a mock issued is as secret as what it was given.
@@ -158,6 +149,20 @@ fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
         }
     }
     waits
+}
+
+/// A program's credential refreshes, as the mocks saw them: each system's token, session and
+/// refresh calls after the first.
+fn observed_refreshes(exchanges: &[Exchange], case: &Case, registry: &harness_systems::Registry) -> BTreeMap<SystemId, usize> {
+    let mut calls: BTreeMap<SystemId, usize> = BTreeMap::new();
+    for e in exchanges {
+        if let Some(version) = case.systems.get(&e.system)
+            && registry.system(&e.system).credential_call(version, &e.request)
+        {
+            *calls.entry(e.system.clone()).or_default() += 1;
+        }
+    }
+    calls.into_iter().filter(|(_, n)| *n > 1).map(|(k, n)| (k, n - 1)).collect()
 }
 
 /// Mask everything of an execution that later stages judge or show.

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness_core::{Diagnostic, Exchange, SystemId};
+use harness_core::{Diagnostic, SystemId};
 use harness_expr::FieldLineage;
 use harness_mock::{ExchangeLog, MockPorts};
 use harness_systems::{Registry, SystemVersion};
@@ -30,20 +30,15 @@ pub struct JobContext {
     pub limits: harness_mock::Limits,
 }
 
-/// Whether the exchanges so far hold every request a scenario counts on.
-pub type Arrived<'a> = &'a dyn Fn(&[Exchange]) -> bool;
-
-/// What the mocks have seen of one case so far: for a flow that must itself tell when the
-/// integration is done (a service answers its delivery first and works on afterwards).
+/// What the mocks see of one case: for a flow that must itself tell when the integration is done
+/// (a service answers its delivery first and works on afterwards).
 pub struct Traffic<'a> {
     pub log: &'a ExchangeLog,
-    /// Whether every request the scenario counts on has arrived; `None` when it counts none.
-    pub expected: Option<Arrived<'a>>,
-    /// Records the scenario expects an outcome for: a program that reports its records is not
-    /// done before it has reported these.
-    pub records: &'a [String],
     /// The scenario's own settle window, over the flow's.
     pub settle: Option<Duration>,
+    /// The scenario expects the flow to fail: a service that has reported no failed record is
+    /// waited for until it exits (or the scenario's limit).
+    pub until_exit: bool,
 }
 
 /// What a flow is given for one case.

@@ -80,6 +80,9 @@ pub struct FlowRun {
     /// What the machine refused the flow (no file descriptor left to connect with): not the
     /// flow's fault, so the run stops as an environment problem instead of judging it.
     pub environment: Option<String>,
+    /// Requests that reached a long-running integration's mocks after the scenario they belong
+    /// to had ended (the job's scenario before this one, or this one).
+    pub late: Vec<harness_mock::LateRequest>,
 }
 
 impl FlowRun {
@@ -89,7 +92,7 @@ impl FlowRun {
 
     /// A run that ended normally, with nothing recorded yet.
     pub fn completed() -> FlowRun {
-        FlowRun { status: RunStatus::Completed, records: Vec::new(), missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: String::new(), answers: Vec::new(), environment: None }
+        FlowRun { status: RunStatus::Completed, records: Vec::new(), missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: String::new(), answers: Vec::new(), environment: None, late: Vec::new() }
     }
 
     /// Every record delivered or filtered, and the flow completed.

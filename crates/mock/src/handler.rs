@@ -79,4 +79,8 @@ impl Service for StubHandler {
     fn environment_failed(&self, message: String) {
         self.log.environment_failed(format!("{}: {message}", self.system));
     }
+
+    fn begin(&self) -> Option<crate::log::InFlight> {
+        Some(self.log.begin())
+    }
 }

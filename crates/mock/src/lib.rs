@@ -22,9 +22,9 @@ use harness_core::SystemId;
 pub use behaviour::MockBehaviour;
 pub use handler::{GUESSED, StubHandler};
 pub use listener::{BoxAnswer, Incoming, Limits, Listener, Service};
-pub use log::ExchangeLog;
+pub use log::{ExchangeLog, InFlight};
 pub use matcher::{Matcher, graphql_operation, json_contains};
-pub use ports::MockPorts;
+pub use ports::{LateRequest, MockPorts};
 pub use stub::Stub;
 
 /// Start a mock for `system` on an ephemeral 127.0.0.1 port, answering with `stubs` around

@@ -49,6 +49,10 @@ pub trait Service: Send + Sync {
     /// The machine refused the listener something (no file descriptor left to accept with): the
     /// case cannot be judged, and the run stops as an environment problem.
     fn environment_failed(&self, message: String);
+    /// A request has begun: the log it belongs to counts it in flight while the guard lives.
+    fn begin(&self) -> Option<crate::log::InFlight> {
+        None
+    }
 }
 
 /// How much one mock takes, so that a runaway flow gets a clear finding instead of exhausting the
@@ -185,6 +189,9 @@ impl std::fmt::Display for Aborted {
 impl std::error::Error for Aborted {}
 
 async fn handle(req: Request<Body_>, service: Arc<dyn Service>, graceful: Arc<AtomicBool>, max_body: u64) -> Result<Response<Body>, Aborted> {
+    // In flight from its headers until its answer is handed to the connection (a scripted delay
+    // or a held-open timeout included); the mocks' thread writing it then is seen as busy itself.
+    let _in_flight = service.begin();
     let (parts, body) = req.into_parts();
     let too_large = || {
         service.limit_exceeded(format!("{} {}: request body larger than {} bytes (mocks.max_body in harness.yaml); answered 413", parts.method, parts.uri.path(), max_body));

@@ -16,6 +16,18 @@ pub struct ExchangeLog {
     crashes: Mutex<Vec<String>>,
     /// What the machine refused a mock (file descriptors): the first such problem.
     environment: Mutex<Option<String>>,
+    /// Requests being answered now (from their headers to their answer): the integration is
+    /// waiting for them, so its work is not over.
+    in_flight: AtomicUsize,
+}
+
+/// A request being answered, counted in its log's [`ExchangeLog::in_flight`] until dropped.
+pub struct InFlight(Arc<ExchangeLog>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl ExchangeLog {
@@ -33,6 +45,17 @@ impl ExchangeLog {
     /// How many requests have arrived since the log was made (what a settle detector watches).
     pub fn received(&self) -> usize {
         self.next_seq.load(Ordering::SeqCst)
+    }
+
+    /// A request has begun: counted as in flight until the returned guard is dropped.
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    /// Requests being answered right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// Why mocks crashed, if any did; emptied like `take`.

@@ -1,13 +1,15 @@
 //! Mocks on stable ports: one listener per system for as long as a long-running integration (a
 //! service under test, or one pointed at the mocks by hand) is configured with their URLs, each
 //! scenario's answers swapped in behind the same port. The listeners run on a thread of their own,
-//! so they answer between scenarios too — with a 503 that no scenario records — instead of queueing
-//! a late request until the next scenario, which would then see another's traffic.
+//! so they answer between scenarios too instead of queueing a late request until the next
+//! scenario, which would then see another's traffic. What arrives between scenarios is answered
+//! 503 and kept as late traffic of the scenario that ended last, for the next one to report.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use harness_core::{MockResponse, SystemId};
 
@@ -16,14 +18,41 @@ use crate::listener::{BoxAnswer, Incoming, Limits, Listener, Service};
 pub struct MockPorts {
     /// `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
+    /// The runtime's threads, which are busy while a request or an answer is on its way.
+    threads: Arc<Mutex<Vec<i32>>>,
     listeners: Mutex<BTreeMap<SystemId, Listener>>,
     limits: Limits,
+    late: Arc<Mutex<Vec<LateRequest>>>,
+}
+
+/// A request that reached the mocks after the scenario it belongs to had ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateRequest {
+    /// The scenario that ended before it.
+    pub scenario: String,
+    pub system: SystemId,
+    /// `POST /services/rest/record/v1/salesOrder`
+    pub request: String,
+    /// How long after that scenario ended it arrived.
+    pub after: Duration,
 }
 
 impl MockPorts {
     pub fn new(limits: Limits) -> io::Result<MockPorts> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("harness-mocks").enable_all().build()?;
-        Ok(MockPorts { runtime: Some(runtime), listeners: Mutex::default(), limits })
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        let started = threads.clone();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("harness-mocks")
+            .on_thread_start(move || started.lock().expect("mock threads").push(harness_procs::current_thread_id()))
+            .enable_all()
+            .build()?;
+        Ok(MockPorts { runtime: Some(runtime), threads, listeners: Mutex::default(), limits, late: Arc::default() })
+    }
+
+    /// The ids of the threads the mocks run on.
+    pub fn threads(&self) -> Vec<i32> {
+        self.threads.lock().expect("mock threads").clone()
     }
 
     /// Answer `system`'s requests with `service` from now on, and its base URL. The listener is
@@ -47,12 +76,18 @@ impl MockPorts {
         self.runtime.as_ref().expect("mock ports runtime").handle().clone()
     }
 
-    /// Between scenarios: every listener answers 503 and nothing is recorded.
-    pub fn quiet(&self) {
-        let idle: Arc<dyn Service> = Arc::new(Idle);
-        for listener in self.listeners.lock().expect("mock ports").values() {
-            listener.set_service(idle.clone());
+    /// Between scenarios, after `scenario` ended: every listener answers 503, and keeps what it
+    /// was asked as late traffic of `scenario`.
+    pub fn quiet(&self, scenario: &str) {
+        let ended = Instant::now();
+        for (system, listener) in self.listeners.lock().expect("mock ports").iter() {
+            listener.set_service(Arc::new(Idle { scenario: scenario.to_string(), system: system.clone(), ended, late: self.late.clone() }));
         }
+    }
+
+    /// The late requests kept since the last call, in arrival order.
+    pub fn take_late(&self) -> Vec<LateRequest> {
+        std::mem::take(&mut *self.late.lock().expect("late requests"))
     }
 }
 
@@ -67,11 +102,19 @@ impl Drop for MockPorts {
 }
 
 /// What answers while no scenario runs.
-struct Idle;
+struct Idle {
+    scenario: String,
+    system: SystemId,
+    ended: Instant,
+    late: Arc<Mutex<Vec<LateRequest>>>,
+}
 
 impl Service for Idle {
-    fn answer(&self, _: Incoming) -> BoxAnswer<'_> {
-        Box::pin(async { MockResponse::text(503, "text/plain", "no scenario is running") })
+    fn answer(&self, incoming: Incoming) -> BoxAnswer<'_> {
+        let after = self.ended.elapsed();
+        self.late.lock().expect("late requests").push(LateRequest { scenario: self.scenario.clone(), system: self.system.clone(), request: incoming.request.line(), after });
+        let text = format!("no scenario is running: `{}` ended {} ms ago", self.scenario, after.as_millis());
+        Box::pin(async move { MockResponse::text(503, "text/plain", text) })
     }
     fn virtual_time(&self) -> bool {
         false
@@ -120,8 +163,10 @@ mod tests {
         let (first, second) = (ExchangeLog::new(), ExchangeLog::new());
         let url = ports.serve(&id, 0, handler(&first)).await.unwrap();
         assert_eq!(get(&url, "/a").await, 200);
-        ports.quiet();
+        ports.quiet("first");
         assert_eq!(get(&url, "/between").await, 503);
+        let late = ports.take_late();
+        assert_eq!((late.len(), late[0].scenario.as_str(), late[0].request.as_str()), (1, "first", "GET /between"), "kept as the first scenario's late traffic");
         assert_eq!(ports.serve(&id, 0, handler(&second)).await.unwrap(), url);
         assert_eq!(get(&url, "/b").await, 200);
         let paths = |log: &ExchangeLog| log.take().into_iter().map(|e| e.request.path).collect::<Vec<_>>();

@@ -568,6 +568,10 @@ mod sys;
 #[path = "procs/other.rs"]
 mod sys;
 
+#[path = "procs/activity.rs"]
+mod activity;
+pub use activity::{Activity, current_thread_id};
+
 #[cfg(test)]
 #[path = "procs/tests.rs"]
 mod tests;

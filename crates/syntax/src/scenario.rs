@@ -52,8 +52,8 @@ pub struct ScenarioSpec {
     /// (a SuiteQL query finding no rows), fails the scenario instead of warning (default from
     /// harness.yaml, else `false`).
     pub strict_stubs: Option<bool>,
-    /// Service flows: how long the mocks must see nothing new before the scenario is over, when
-    /// it expects no request counts (overrides the flow's `settle`).
+    /// Service flows: how long the integration must be idle before the scenario is over
+    /// (overrides the flow's `settle`).
     #[serde(default, deserialize_with = "harness_core::duration::deserialize_opt")]
     #[schemars(with = "Option<String>")]
     pub settle: Option<Duration>,

@@ -21,8 +21,9 @@ pub struct ServiceSpec {
     pub ready: ReadySpec,
     /// How the trigger reaches the service.
     pub deliver: DeliverSpec,
-    /// How long the mocks must see nothing new before a scenario that expects no request counts
-    /// is over (default `200ms`); a scenario's `settle:` overrides it.
+    /// How long the integration must be idle (nothing in flight to the mocks, nothing of the
+    /// service's processes running) before a scenario is over (default `200ms`); a scenario's
+    /// `settle:` overrides it.
     #[serde(default, deserialize_with = "harness_core::duration::deserialize_opt")]
     #[schemars(with = "Option<String>")]
     pub settle: Option<Duration>,

@@ -97,6 +97,14 @@ pub trait System: Send + Sync {
         Vec::new()
     }
 
+    /// Whether `request` asks the system for a credential (a token, a session): every such call
+    /// after the first is a refresh, counted for `expect.refreshes` of flows the harness does not
+    /// run itself.
+    fn credential_call(&self, version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
+        let _ = (version, request);
+        false
+    }
+
     /// What a run should be told about how the system answered (a version answered by another, a
     /// deprecated feature used), each once, from the exchanges with it.
     fn notices(&self, exchanges: &[&Exchange]) -> Vec<String> {

@@ -3,6 +3,7 @@
 //! [`CheckResult`]; reporters only render them.
 
 mod answer;
+mod late;
 mod loss;
 mod reconcile;
 mod records;
@@ -33,6 +34,8 @@ pub enum CheckKind {
     /// Requests a mock answered with a guess (`strict_stubs` makes them fail).
     Guessed,
     Duplicates,
+    /// A request that reached a service's mocks after its scenario had ended.
+    Late,
     /// How a service answered the delivery of its trigger.
     Answer,
     Outcome,
@@ -57,6 +60,7 @@ impl CheckKind {
         match self {
             CheckKind::Outcome => "outcome",
             CheckKind::Answer => "service answer",
+            CheckKind::Late => "late traffic",
             CheckKind::Records => "records",
             CheckKind::Conservation => "conservation",
             CheckKind::DeadLetters => "dead letters",
@@ -168,6 +172,7 @@ pub fn check(case: &Case, exec: &Execution, registry: &Registry, strict: bool) -
     let mut findings: Vec<Finding> = exec.mock_crashes.iter().map(Finding::internal).collect();
     check_outcome(&cx, &mut findings);
     answer::check(&cx, &mut findings);
+    late::check(&cx, &mut findings);
     records::check(&cx, &mut findings);
     requests::check(&cx, &mut findings);
     loss::check(&cx, &mut findings);

@@ -86,8 +86,8 @@ pub(super) async fn run(flow: &BuiltinFlow, registry: &Registry, reqwest: &reqwe
         waits: run.waits.into_inner().expect("waits lock"),
         refreshes: run.auth.iter().map(|(k, a)| (k.clone(), a.refreshes())).filter(|(_, n)| *n > 0).collect(),
         output: String::new(),
-        answers: Vec::new(),
         environment: run.environment.into_inner().expect("environment lock"),
+        ..FlowRun::completed()
     }
 }
 

@@ -2,8 +2,8 @@
 //! URLs in its environment (mocks that keep their ports for the whole job, their answers and
 //! records reset scenario by scenario), made ready, and then each case delivers the trigger to
 //! it over HTTP the way the source system would — a signed Shopify webhook, a Peoplevox callback
-//! — and ends once the service has answered and the mocks show it has finished its downstream
-//! calls ([`settle`]). A service that dies fails the case it was in and is started again for the
+//! — and ends once the service has answered and then stayed idle for the settle window: nothing
+//! in flight to its mocks, nothing of its process tree running ([`settle`]). A service that dies fails the case it was in and is started again for the
 //! next; `restart: per-scenario` starts a fresh one for every case.
 
 mod deliver;
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use harness_core::{Diagnostic, SystemId};
+use harness_core::{Diagnostic, Outcome, SystemId};
 use harness_mock::MockPorts;
 use harness_syntax::service::{Restart, ServiceSpec};
 use harness_systems::SystemVersion;
@@ -120,7 +120,8 @@ impl Instance {
             Err(message) => return FlowRun::failed(message),
         };
         running.forget_output().await;
-        let mut run = FlowRun::completed();
+        // What reached the mocks after the job's previous case ended: reported, never dropped.
+        let mut run = FlowRun { late: self.ports.take_late(), ..FlowRun::completed() };
         let url = format!("http://127.0.0.1:{}", self.port);
         let delivered = tokio::select! {
             answers = self.config.deliver.deliver(&self.job, &case, &url) => Some(answers),
@@ -130,13 +131,9 @@ impl Instance {
         let outcome = match delivered {
             Some(Ok(answers)) => {
                 run.answers = answers;
-                let settle = case.traffic.settle.unwrap_or(self.config.settle);
-                let reported = || {
-                    let reported = program::parse_records(&running.output());
-                    case.traffic.records.iter().all(|key| reported.iter().any(|r| &r.key == key))
-                };
+                let window = case.traffic.settle.unwrap_or(self.config.settle);
                 tokio::select! {
-                    done = settle::done(&case.traffic, settle, deadline, reported) => done.map_err(|()| RunStatus::TimedOut(case.timeout)),
+                    done = self.finished(&running, &case, window, deadline) => done.map_err(|()| RunStatus::TimedOut(case.timeout)),
                     _ = running.exit() => Err(RunStatus::Failed(String::new())),
                 }
             }
@@ -149,13 +146,30 @@ impl Instance {
         if let Some(how) = running.exited() {
             run.status = RunStatus::Failed(format!("the service `{}` {how} during the scenario; the end of its output:\n{}", self.program.shown(), running.tail()));
         }
-        let output = running.output();
+        // Record lines written just before the end are the case's too.
+        let output = running.drained_output().await;
         run.records = program::parse_records(&output);
         run.output = program::truncate(output);
         if running.exited().is_none() && self.config.restart == Restart::PerRun {
             *self.running.lock().expect("service") = Some(running);
         }
         run
+    }
+
+    /// Resolves when the case is over: the integration idle for `window` ([`settle`]), and — when
+    /// the scenario expects the flow to fail and the service has reported no failed record —
+    /// the service's exit (the caller sees it), or `Err` at `deadline`.
+    async fn finished(&self, running: &Running, case: &CaseContext<'_>, window: Duration, deadline: Instant) -> Result<(), ()> {
+        let mut activity = running.activity(self.ports.threads());
+        settle::quiet(case.traffic.log, &mut activity, window, deadline).await?;
+        if case.traffic.until_exit {
+            let failed = program::parse_records(&running.drained_output().await).iter().any(|r| matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed));
+            if !failed {
+                tokio::time::sleep_until(deadline.into()).await;
+                return Err(());
+            }
+        }
+        Ok(())
     }
 
     /// The running service for `case`: the one of the job when it still runs with the same

@@ -97,6 +97,7 @@ impl Ready {
 pub(super) struct Running {
     /// The systems and mocks it was started for: another set needs another process.
     pub(super) fingerprint: String,
+    pid: u32,
     output: Arc<Mutex<Vec<u8>>>,
     /// Its stdout and stderr, also held by the tasks collecting them.
     pipes: Vec<Arc<pipe::Receiver>>,
@@ -117,6 +118,7 @@ impl Running {
     /// Collect `child`'s output and its end on `runtime`.
     pub(super) fn watch(mut child: tokio::process::Child, tag: Tag, fingerprint: String, runtime: tokio::runtime::Handle) -> Running {
         let output = Arc::new(Mutex::new(Vec::new()));
+        let pid = child.id().unwrap_or(0);
         let (report, ended) = watch::channel(None);
         let mut tasks = Vec::new();
         let _reactor = runtime.enter();
@@ -135,7 +137,7 @@ impl Running {
             };
             let _ = report.send(Some(how));
         }));
-        Running { fingerprint, output, pipes, ended, tasks, _kill: TagKill(tag) }
+        Running { fingerprint, pid, output, pipes, ended, tasks, _kill: TagKill(tag) }
     }
 
     /// How it ended, once it has.
@@ -157,17 +159,31 @@ impl Running {
 
     /// Let go of what it printed so far (a case starts), once nothing it wrote is left unread.
     pub(super) async fn forget_output(&self) {
+        self.drain().await.clear();
+    }
+
+    /// [`Running::output`], once everything it wrote so far has been read.
+    pub(super) async fn drained_output(&self) -> String {
+        String::from_utf8_lossy(&self.drain().await).into_owned()
+    }
+
+    /// Its output, once nothing it wrote is left unread in its pipes (or after [`DRAIN_LIMIT`]).
+    async fn drain(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
         let until = Instant::now() + DRAIN_LIMIT;
         loop {
             // Under the lock the collectors cannot be between reading a chunk and keeping it.
-            let mut output = self.output.lock().expect("service output");
+            let output = self.output.lock().expect("service output");
             if self.pipes.iter().all(|p| unread(p) == 0) || Instant::now() >= until {
-                output.clear();
-                return;
+                return output;
             }
             drop(output);
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+    }
+
+    /// What tells whether it is working: its process tree, and the mocks' `threads`.
+    pub(super) fn activity(&self, threads: Vec<i32>) -> harness_procs::Activity {
+        harness_procs::Activity::new(self.pid, threads)
     }
 
     /// The last lines of its output, for a failure.

@@ -1,47 +1,47 @@
-//! When a service has finished a case: after its answer to the delivery, either every request
-//! the scenario counts on has arrived (and every record it expects an outcome for has been
-//! reported) and the mocks then stay quiet for a short grace (so an extra request is still seen),
-//! or — when the scenario counts none — the mocks have seen nothing new for the settle window.
-//! No fixed sleep: the wait ends as soon as the mocks and the service's output say so.
+//! When a service has finished a case: after its answer to the delivery, once it has spent the
+//! settle window asleep since its mocks last saw a request. Time counts only while no request to a
+//! mock is being answered and nothing of the service's process tree (nor the mocks' thread) is
+//! running or waiting for a CPU; a request arriving or in flight starts the window again, while a
+//! process that runs only pauses it (a service waking now and then for its own housekeeping — a
+//! server's poll loop — would otherwise never end a case on a loaded machine). Quiet is counted
+//! from samples, each crediting at most two sampling periods, so a sampler held up on a busy
+//! machine credits less than the time that passed, never more: load lengthens the wait and cannot
+//! shorten it. The window only has to outlast the service's own sleeps between requests (a retry
+//! after `Retry-After`), which run on wall time whatever the load. Request counts and records the
+//! scenario expects are assertions judged afterwards; they never end a case.
 
 use std::time::{Duration, Instant};
 
-use crate::driver::Traffic;
+use harness_mock::ExchangeLog;
+use harness_procs::Activity;
 
-/// The quiet that must follow the last expected request.
-pub(super) const GRACE: Duration = Duration::from_millis(20);
-/// How often the output is looked at for records still to be reported (output has no signal).
-const POLL: Duration = Duration::from_millis(1);
+/// How often the integration is looked at.
+const POLL: Duration = Duration::from_millis(5);
+/// The most one sample credits, however late it comes.
+const CREDIT: Duration = Duration::from_millis(10);
 
-/// Resolves when the case's traffic is done; `Err` at `deadline`. `reported` says whether the
-/// service has reported every record the scenario expects.
-pub(super) async fn done(traffic: &Traffic<'_>, settle: Duration, deadline: Instant, reported: impl Fn() -> bool) -> Result<(), ()> {
-    let mut arrivals = traffic.log.arrivals();
-    let quiet = if traffic.expected.is_some() || !traffic.records.is_empty() {
-        loop {
-            let requests_in = traffic.expected.is_none_or(|expected| traffic.log.inspect(expected));
-            let records_in = traffic.records.is_empty() || reported();
-            if requests_in && records_in {
-                break GRACE;
-            }
-            let wake = if requests_in { Instant::now() + POLL } else { deadline };
-            match tokio::time::timeout_at(wake.min(deadline).into(), arrivals.changed()).await {
-                Err(_) if Instant::now() >= deadline => return Err(()),
-                _ => {}
-            }
-        }
-    } else {
-        settle
-    };
-    // Quiet for `quiet` since the last arrival.
-    arrivals.mark_unchanged();
+/// Resolves once the integration has been asleep for `window` since the last request; `Err` at
+/// `deadline`.
+pub(super) async fn quiet(log: &ExchangeLog, activity: &mut Activity, window: Duration, deadline: Instant) -> Result<(), ()> {
+    let mut idle = Duration::ZERO;
+    let mut seen = log.received();
+    let mut last = Instant::now();
     loop {
-        let until = (Instant::now() + quiet).min(deadline);
-        match tokio::time::timeout_at(until.into(), arrivals.changed()).await {
-            Err(_) if until < deadline => return Ok(()),
-            Err(_) => return Err(()),
-            Ok(_) => arrivals.mark_unchanged(),
+        if last >= deadline {
+            return Err(());
         }
+        tokio::time::sleep_until((last + POLL).min(deadline).into()).await;
+        let now = Instant::now();
+        let arrived = log.received();
+        if arrived != seen || log.in_flight() > 0 {
+            idle = Duration::ZERO;
+        } else if !activity.busy() {
+            idle += (now - last).min(CREDIT);
+        }
+        if idle >= window {
+            return Ok(());
+        }
+        (seen, last) = (arrived, now);
     }
 }
 
@@ -49,46 +49,45 @@ pub(super) async fn done(traffic: &Traffic<'_>, settle: Duration, deadline: Inst
 mod tests {
     use super::*;
     use harness_core::{Exchange, MockResponse, RecordedRequest, SystemId};
-    use harness_mock::ExchangeLog;
 
     fn exchange(path: &str) -> Exchange {
         let request = RecordedRequest { method: "POST".into(), path: path.into(), query: String::new(), headers: Vec::new(), body: bytes::Bytes::new() };
         Exchange { system: SystemId::new("netsuite").unwrap(), seq: 0, request, response: MockResponse::new(204), answered_by: None, step: None, at: Duration::ZERO }
     }
 
+    /// Nothing to watch but the mocks.
+    fn nothing() -> Activity {
+        Activity::new(0, Vec::new())
+    }
+
     #[tokio::test]
-    async fn quiet_mocks_settle_once_the_window_passes_without_a_request() {
+    async fn a_request_in_flight_keeps_the_case_open_and_an_arrival_restarts_the_window() {
         let log = ExchangeLog::new();
-        let traffic = Traffic { log: &log, expected: None, records: &[], settle: None };
-        let start = Instant::now();
+        let held = log.begin();
+        // In flight the whole time: never quiet, so the deadline ends it.
+        assert!(quiet(&log, &mut nothing(), Duration::from_millis(5), Instant::now() + Duration::from_millis(60)).await.is_err());
+        drop(held);
         let late = async {
             tokio::time::sleep(Duration::from_millis(30)).await;
             log.push(exchange("/late"));
         };
-        let (settled, ()) = tokio::join!(done(&traffic, Duration::from_millis(60), start + Duration::from_secs(5), || true), late);
+        let (start, mut activity) = (Instant::now(), nothing());
+        let (settled, ()) = tokio::join!(quiet(&log, &mut activity, Duration::from_millis(60), start + Duration::from_secs(5)), late);
         settled.unwrap();
-        // The request 30 ms in restarted the 60 ms window.
-        assert!(start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
+        // The request 30 ms in started the 60 ms of quiet again.
+        assert!(log.received() == 1 && start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
     }
 
     #[tokio::test]
-    async fn expected_requests_end_the_wait_after_the_grace_and_missing_ones_at_the_deadline() {
+    async fn a_running_process_keeps_the_case_open() {
         let log = ExchangeLog::new();
-        let order = |ex: &[Exchange]| ex.iter().any(|e| e.request.path == "/salesOrder");
-        let traffic = Traffic { log: &log, expected: Some(&order), records: &[], settle: None };
-        let start = Instant::now();
-        let arrives = async {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            log.push(exchange("/salesOrder"));
-        };
-        let (settled, ()) = tokio::join!(done(&traffic, Duration::from_secs(60), start + Duration::from_secs(5), || true), arrives);
-        settled.unwrap();
-        assert!(start.elapsed() < Duration::from_secs(1), "the settle window does not apply once the expected requests are in");
-        let empty = ExchangeLog::new();
-        let traffic = Traffic { log: &empty, expected: Some(&order), records: &[], settle: None };
-        assert!(done(&traffic, Duration::ZERO, Instant::now() + Duration::from_millis(50), || true).await.is_err());
-        let records = ["#1001".to_string()];
-        let traffic = Traffic { log: &empty, expected: None, records: &records, settle: None };
-        assert!(done(&traffic, Duration::ZERO, Instant::now() + Duration::from_millis(50), || false).await.is_err(), "a record never reported keeps the case waiting");
+        let mut spinning = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
+        let mut activity = Activity::new(spinning.id(), Vec::new());
+        let ended = quiet(&log, &mut activity, Duration::from_millis(20), Instant::now() + Duration::from_millis(200)).await;
+        spinning.kill().unwrap();
+        spinning.wait().unwrap();
+        if cfg!(target_os = "linux") {
+            assert!(ended.is_err(), "a process that never stops running never lets the case end");
+        }
     }
 }

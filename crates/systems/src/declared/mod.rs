@@ -44,6 +44,10 @@ impl System for Declared {
         &self.id
     }
 
+    fn credential_call(&self, version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
+        matches!(&self.api_of(version).auth, Auth::ClientCredentials { token_path, .. } if request.method == "POST" && request.path == *token_path)
+    }
+
     fn mock(&self, version: &Arc<SystemVersion>, _setup: &MockSetup) -> Arc<dyn MockBehaviour> {
         let api = version.api.clone().unwrap_or_else(|| self.api.clone());
         Arc::new(mock::Mock::new(version.clone(), api))

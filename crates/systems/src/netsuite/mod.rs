@@ -65,6 +65,10 @@ impl System for NetSuite {
         &self.id
     }
 
+    fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
+        request.method == "POST" && request.path == TOKEN_PATH
+    }
+
     fn mock(&self, version: &Arc<SystemVersion>, _setup: &MockSetup) -> Arc<dyn MockBehaviour> {
         Arc::new(mock::Mock::new(version.clone()))
     }

@@ -63,6 +63,10 @@ impl System for Peoplevox {
         &self.id
     }
 
+    fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
+        harness_core::xml::parse(&request.body_text()).ok().is_some_and(|e| e.operation().is_some_and(|op| op.name == "Authenticate"))
+    }
+
     fn mock(&self, version: &Arc<SystemVersion>, _setup: &MockSetup) -> Arc<dyn MockBehaviour> {
         Arc::new(mock::Mock::new(version.clone()))
     }

@@ -56,6 +56,10 @@ impl System for Shopify {
         &self.id
     }
 
+    fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
+        request.method == "POST" && request.path == tokens::TOKEN_PATH
+    }
+
     fn mock(&self, version: &Arc<SystemVersion>, setup: &MockSetup) -> Arc<dyn MockBehaviour> {
         Arc::new(mock::Mock::new(version.clone(), setup))
     }

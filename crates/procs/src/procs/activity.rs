@@ -1,0 +1,139 @@
+//! Whether a program the harness started is still working, as the kernel sees it: a thread of it
+//! (or of a process it started) that is running or waiting for a CPU (`R`), in uninterruptible
+//! I/O (`D`), a process waiting for its child to end, or one that has ended and is not yet
+//! collected. A program that waits for a timer, a socket or input sleeps (`S`) and is idle. On a
+//! busy machine a program waiting for a CPU is `R`, so load makes it look busier, never idle.
+
+use std::time::{Duration, Instant};
+
+/// How often the processes a program started are looked for again (a scan of `/proc`); between
+/// scans a parent waiting for a child it just started counts as working.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+const RESCAN: Duration = Duration::from_millis(250);
+
+/// A program's process tree, and threads of the harness's own that work for it (the mocks'
+/// thread: while it is runnable, a request or an answer is on its way).
+pub struct Activity {
+    /// `None`: no process to watch (a pid of 0, as for a program already gone).
+    root: Option<i32>,
+    own_threads: Vec<i32>,
+    tree: Vec<i32>,
+    scanned: Option<Instant>,
+}
+
+impl Activity {
+    pub fn new(root: u32, own_threads: Vec<i32>) -> Activity {
+        let root = i32::try_from(root).ok().filter(|&pid| pid > 0);
+        Activity { root, own_threads, tree: root.into_iter().collect(), scanned: None }
+    }
+
+    /// Whether any of it works right now. Elsewhere than on Linux nothing can be seen: `false`.
+    pub fn busy(&mut self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            if let Some(root) = self.root
+                && self.scanned.is_none_or(|at| at.elapsed() >= RESCAN)
+            {
+                self.tree = linux::tree(root);
+                self.scanned = Some(Instant::now());
+            }
+            self.tree.iter().any(|&pid| linux::process_busy(pid)) || self.own_threads.iter().any(|&tid| linux::own_thread_busy(tid))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+}
+
+/// The id of the calling thread, to watch it with [`Activity`].
+pub fn current_thread_id() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        unsafe { libc::gettid() }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::collections::HashMap;
+    use std::fs;
+
+    use super::super::sys::parse_stat;
+
+    /// States of a thread that is doing something: running or runnable, uninterruptible I/O.
+    fn working(state: u8) -> bool {
+        matches!(state, b'R' | b'D')
+    }
+
+    /// `root` and every live process below it.
+    pub(super) fn tree(root: i32) -> Vec<i32> {
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            if let Some(stat) = fs::read_to_string(format!("/proc/{pid}/stat")).ok().as_deref().and_then(parse_stat) {
+                children.entry(stat.ppid).or_default().push(pid);
+            }
+        }
+        let mut tree = vec![root];
+        let mut i = 0;
+        while let Some(&pid) = tree.get(i) {
+            tree.extend(children.get(&pid).into_iter().flatten().copied());
+            i += 1;
+        }
+        tree
+    }
+
+    /// Whether a thread of `pid` works, it waits for a child, or it ended uncollected. A process
+    /// that is gone is not busy.
+    pub(super) fn process_busy(pid: i32) -> bool {
+        let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+        let mut any = false;
+        for tid in threads.flatten() {
+            let Some(stat) = fs::read_to_string(tid.path().join("stat")).ok().as_deref().and_then(parse_stat) else { continue };
+            any = true;
+            if working(stat.state) || stat.state == b'Z' {
+                return true;
+            }
+        }
+        // A parent blocked until its child ends: the child (not yet scanned) works for it.
+        any && fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.trim() == "do_wait")
+    }
+
+    /// Whether a thread of the harness itself is running or runnable.
+    pub(super) fn own_thread_busy(tid: i32) -> bool {
+        fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok().as_deref().and_then(parse_stat).is_some_and(|s| working(s.state))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleeping_process_is_idle_a_spinning_one_busy_and_a_gone_one_idle() {
+        let mut sleeping = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut idle = Activity::new(sleeping.id(), Vec::new());
+        // `sleep` is idle once it has started sleeping.
+        let settled = (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(2));
+            !idle.busy()
+        });
+        sleeping.kill().unwrap();
+        sleeping.wait().unwrap();
+        assert!(settled, "a sleeping process never looked idle");
+
+        // A shell waiting for a busy loop it started: the loop is found below it and runs.
+        let mut shell = std::process::Command::new("sh").args(["-c", "i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done; :"]).spawn().unwrap();
+        let mut busy = Activity::new(shell.id(), Vec::new());
+        assert!(busy.busy(), "a spinning shell looked idle");
+        shell.kill().unwrap();
+        shell.wait().unwrap();
+        assert!(!busy.busy(), "a process that is gone is not busy");
+    }
+}
