@@ -156,7 +156,7 @@ impl Project {
         if !config.is_file() {
             return Err(Error::NoProject(root.to_path_buf()));
         }
-        let text = std::fs::read_to_string(&config).map_err(|e| Error::io(&config, e))?;
+        let text = read_text(root, &config)?;
         let settings = if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
             Settings::default()
         } else {
@@ -206,7 +206,7 @@ impl Project {
         }
         let flows = std::fs::read_dir(self.flows_dir()).into_iter().flatten().flatten().map(|e| e.path());
         self.settings.isolation == Some(Isolation::Network)
-            || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| std::fs::read_to_string(p).ok()).any(|text| {
+            || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| read_text(&self.root, &p).ok()).any(|text| {
                 serde_saphyr::from_str::<OnlyIsolation>(&text).is_ok_and(|f| f.isolation == Some(Isolation::Network))
             })
     }
@@ -227,8 +227,10 @@ pub fn display_path(root: &Path, path: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// Read a file the user pointed at, as a diagnostic naming it when it cannot be read.
+/// Read a file of the project, as a diagnostic naming it when it cannot be read or when it
+/// [leads outside the project](inside) (then nothing of it is read, so nothing of it is shown).
 pub fn read_text(root: &Path, path: &Path) -> Result<String, Diagnostic> {
+    inside(root, path).map_err(|message| Diagnostic::new(path, message).relative_to(root))?;
     std::fs::read_to_string(path).map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
@@ -259,9 +261,10 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Every `*.yaml` / `*.yml` file under `dir`, sorted, for deterministic loading order. Symlinks
-/// that lead outside `dir` are left out (a scenario file is never read from elsewhere), and a
-/// symlinked folder is visited once, so a link to a parent cannot loop.
+/// Every `*.yaml` / `*.yml` file under `dir`, sorted, for deterministic loading order. A symlink
+/// that leads outside `dir` is listed but never entered or read here: reading it is refused as
+/// [leading outside the project](inside), so it is an error, not a file silently left out. A
+/// symlinked folder inside is visited once, so a link to a parent cannot loop.
 pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let real_dir = std::fs::canonicalize(dir)?;
@@ -272,6 +275,9 @@ pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let entry = entry?;
             let path = entry.path();
             if entry.file_type()?.is_symlink() && !std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&real_dir)) {
+                if path.is_dir() || matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                    out.push(path);
+                }
                 continue;
             }
             if path.is_dir() {
@@ -311,15 +317,23 @@ pub fn contained(root: &Path, base: &Path, rel: &str) -> Result<PathBuf, String>
     if !joined.starts_with(root) {
         return Err(outside());
     }
-    // Then on disk: the deepest part that exists, with its symlinks resolved, must still be
-    // inside the (resolved) root.
-    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    if let Some(real) = joined.ancestors().find_map(|a| std::fs::canonicalize(a).ok())
-        && !real.starts_with(&real_root)
-    {
-        return Err(outside());
-    }
+    // Then on disk.
+    inside(root, &joined).map_err(|_| outside())?;
     Ok(joined)
+}
+
+/// Whether `path`, a file of the project (to read, or to write: it need not exist yet), resolves
+/// inside the project rooted at `root` after following symlinks — of the file itself and of the
+/// folders on the way: the deepest part of it that exists, resolved, must be inside the resolved
+/// root. Every file the harness reads from a project or writes into it passes here, so a link
+/// to `/proc/self/environ` or a snapshot folder linked elsewhere is refused, never followed.
+pub fn inside(root: &Path, path: &Path) -> Result<(), String> {
+    let Some(real) = path.ancestors().find_map(|a| std::fs::canonicalize(a).ok()) else { return Ok(()) };
+    // The root is usually already resolved (discovery resolves it): one system call per file.
+    if real.starts_with(root) || real.starts_with(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())) {
+        return Ok(());
+    }
+    Err(format!("`{}` leads outside the project (a symlink to a file elsewhere); the harness reads and writes only files inside the project", display_path(root, path)))
 }
 
 #[cfg(test)]
@@ -372,7 +386,7 @@ mod tests {
             assert!(err.contains("leads outside the project"), "{err}");
             std::os::unix::fs::symlink(&flows, flows.join("tables/loop")).unwrap();
             let found = yaml_files_under(&flows).unwrap();
-            assert!(found.is_empty(), "{found:?}");
+            assert_eq!(found, [flows.join("link")], "listed, to be refused when read");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

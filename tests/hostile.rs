@@ -1,0 +1,61 @@
+//! End-to-end tests of projects and programs that try to make the harness show a secret, stop
+//! the run, or write outside the project: the real binary on fixture projects.
+
+mod common;
+
+use std::path::Path;
+
+use common::{harness, project};
+
+/// A secret of the test's own, in a file outside the project, never a real one.
+const PLANTED: &str = "PLANTED-SECRET-7f3a9c";
+
+/// A folder outside the project holding a malformed file (YAML and JSON parsers would show an
+/// excerpt of it) that carries the planted secret.
+fn outside_secret() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("environ");
+    std::fs::write(&file, format!("GITHUB_TOKEN={PLANTED}\0AWS_SECRET_ACCESS_KEY={PLANTED}: [\n")).unwrap();
+    (dir, file)
+}
+
+fn link(target: &Path, at: &Path) {
+    let _ = std::fs::remove_file(at);
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+#[test]
+fn project_files_linked_outside_are_refused_without_showing_them() {
+    let (_outside, secret) = outside_secret();
+    for file in ["harness.yaml", "flows/orders.yaml", "scenarios/orders/simple.yaml", "snapshots/orders/simple.netsuite.snap", "mocks/shopify/2025-01/webhooks/order.json"] {
+        let p = project(&[]);
+        link(&secret, &p.path().join(file));
+        for args in [&["run", "--color", "never"][..], &["list"], &["lint"]] {
+            let out = harness(p.path(), args);
+            let shown = format!("{}{}", out.stdout, out.stderr);
+            assert!(!shown.contains(PLANTED), "{file}, {args:?}: the secret was shown:\n{shown}");
+            if args[0] == "run" {
+                assert_eq!(out.code, 2, "{file}: {shown}");
+                assert!(out.stderr.contains("leads outside the project"), "{file}: {shown}");
+            }
+        }
+    }
+}
+
+#[test]
+fn snapshots_are_never_written_through_a_folder_linked_outside() {
+    let outside = tempfile::tempdir().unwrap();
+    let p = project(&["fixtures/failing"]);
+    let snaps = p.path().join("snapshots/orders");
+    common::copy_tree(&snaps, outside.path());
+    std::fs::remove_dir_all(&snaps).unwrap();
+    link(outside.path(), &snaps);
+    let before = std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect::<std::collections::BTreeMap<_, _>>();
+    for args in [&["run", "--color", "never"][..], &["run", "--accept", "--color", "never"]] {
+        let out = harness(p.path(), args);
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains("`snapshots/orders/simple.netsuite.snap` leads outside the project"), "{}", out.stderr);
+    }
+    let after = std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(before, after, "nothing is written outside the project");
+}
