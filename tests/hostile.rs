@@ -59,3 +59,21 @@ fn snapshots_are_never_written_through_a_folder_linked_outside() {
     let after = std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect::<std::collections::BTreeMap<_, _>>();
     assert_eq!(before, after, "nothing is written outside the project");
 }
+
+#[test]
+fn byte_order_marks_are_read_and_control_characters_never_echoed() {
+    let p = project(&[]);
+    for file in ["harness.yaml", "flows/orders.yaml", "scenarios/orders/simple.yaml", "mocks/shopify/2025-01/webhooks/order.json", "snapshots/orders/simple.netsuite.snap"] {
+        let path = p.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+    }
+    let out = harness(p.path(), &["run", "--color", "never"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    let scenario = p.path().join("scenarios/orders/simple.yaml");
+    std::fs::write(&scenario, "flow: orders\ntrigger: {file: \"\u{1b}]0;owned\u{7}\u{1b}[2J\"}\nbogus: [\n").unwrap();
+    let out = harness(p.path(), &["run", "--color", "never"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}') && !out.stderr.contains('\u{7}'), "{:?}", out.stderr);
+}

@@ -231,14 +231,30 @@ pub fn display_path(root: &Path, path: &Path) -> String {
 /// [leads outside the project](inside) (then nothing of it is read, so nothing of it is shown).
 pub fn read_text(root: &Path, path: &Path) -> Result<String, Diagnostic> {
     inside(root, path).map_err(|message| Diagnostic::new(path, message).relative_to(root))?;
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
-            std::io::ErrorKind::InvalidData => "file is not valid UTF-8".to_string(),
             _ => e.to_string(),
         };
         let shown = path.strip_prefix(root).unwrap_or(path);
         Diagnostic::new(path, format!("cannot read {}: {reason}", shown.display())).relative_to(root)
+    })?;
+    decode(bytes).map_err(|(message, span)| Diagnostic::new(path, message).at(span).relative_to(root))
+}
+
+/// A file's bytes as text: a leading byte-order mark (editors on Windows write one) is dropped,
+/// and bytes that are not UTF-8 are an error at their line and column.
+fn decode(mut bytes: Vec<u8>) -> Result<String, (String, harness_core::SourceSpan)> {
+    if bytes.starts_with("\u{feff}".as_bytes()) {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        // The lossy text has the same bytes up to `at`.
+        let span = harness_core::SourceSpan::from_offset(&text, at, 1);
+        (format!("the file is not UTF-8 text: byte 0x{:02X} does not belong here; save it as UTF-8", bytes[at]), span)
     })
 }
 
@@ -342,6 +358,14 @@ mod tests {
 
     fn project(root: &Path) -> Project {
         Project { root: root.to_path_buf(), settings: Settings::default(), config_text: String::new() }
+    }
+
+    #[test]
+    fn text_is_utf8_without_a_byte_order_mark() {
+        assert_eq!(decode(b"\xEF\xBB\xBFflow: x\n".to_vec()).unwrap(), "flow: x\n");
+        let (message, span) = decode(b"flow: x\nname: Zo\xEB\n".to_vec()).unwrap_err();
+        assert_eq!((span.line, span.column), (2, 9));
+        assert!(message.contains("0xEB"), "{message}");
     }
 
     #[test]

@@ -249,12 +249,13 @@ pub fn pending_path(path: &Path) -> PathBuf {
 /// (the file or its folder a symlink to elsewhere) is refused: nothing is read from there, and
 /// since every case's snapshots are loaded before anything runs, nothing is written there either.
 pub fn load(root: &Path, path: &Path) -> Result<Option<Snapshot>, Diagnostic> {
-    harness_syntax::project::inside(root, path).map_err(|m| Diagnostic::new(path, m).relative_to(root))?;
-    match std::fs::read_to_string(path) {
-        Ok(text) => Snapshot::parse(path, &text).map(Some).map_err(|d| d.relative_to(root)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Diagnostic::new(path, format!("cannot read snapshot: {e}")).relative_to(root)),
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        // Not there; where it would be written must be inside the project too.
+        harness_syntax::project::inside(root, path).map_err(|m| Diagnostic::new(path, m).relative_to(root))?;
+        return Ok(None);
     }
+    let text = harness_syntax::project::read_text(root, path)?;
+    Snapshot::parse(path, &text).map(Some).map_err(|d| d.relative_to(root))
 }
 
 /// Write `content` to `path` atomically: a temporary file in the same folder, then a rename.
