@@ -77,3 +77,17 @@ fn byte_order_marks_are_read_and_control_characters_never_echoed() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(!out.stderr.contains('\u{1b}') && !out.stderr.contains('\u{7}'), "{:?}", out.stderr);
 }
+
+#[test]
+fn a_secret_in_a_description_reaches_no_report() {
+    let p = project(&[]);
+    let scenario = p.path().join("scenarios/orders/simple.yaml");
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    std::fs::write(&scenario, text.replace("description: Two lines for customer 77", &format!("description: Two lines, key {PLANTED}"))).unwrap();
+    let out = common::harness_with(p.path(), &["run", "--color", "never", "--junit", "junit.xml", "--json", "report.json"], &[("CI_DEPLOY_TOKEN", PLANTED)]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for report in ["junit.xml", "report.json"] {
+        let written = std::fs::read_to_string(p.path().join(report)).unwrap();
+        assert!(written.contains("Two lines, key [redacted]") && !written.contains(PLANTED), "{report}:\n{written}");
+    }
+}
