@@ -258,19 +258,9 @@ pub fn load(root: &Path, path: &Path) -> Result<Option<Snapshot>, Diagnostic> {
     Snapshot::parse(path, &text).map(Some).map_err(|d| d.relative_to(root))
 }
 
-/// Write `content` to `path` atomically: a temporary file in the same folder, then a rename.
+/// Write `content` to `path` atomically (see [`harness_core::files`]).
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    // A new file, never one that is there already: a leftover of a killed run is removed, and a
-    // symlink planted under the temporary name is removed, not written through.
-    let _ = std::fs::remove_file(&tmp);
-    let written = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
-    written.and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    harness_core::files::write_atomic(path, content.as_bytes())
 }
 
 /// Make the pending snapshot next to `path` the approved one.
