@@ -149,3 +149,33 @@ fn mutated_project_files_never_panic_hang_or_go_unlocated() {
     println!("{cases} mutated projects in {:?}", started.elapsed());
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n=====\n"));
 }
+
+/// Runaway expressions — recursion without end, values nested far too deep and then printed,
+/// compared, walked or parsed — fail their own case, naming the expression; the run goes on to
+/// its other cases and writes every report.
+#[test]
+fn deep_nesting_and_recursion_fail_their_case_and_the_run_goes_on() {
+    let runaways = [
+        "def f: 1 + f; f",
+        "reduce range(200000) as $i (0; [.]) | tojson",
+        "reduce range(200000) as $i (0; [.]) | . == .",
+        "reduce range(100000) as $i (0; {a: .}) | walk(.)",
+        "[range(100000) | \"[\"] | add | fromjson",
+        "reduce range(200000) as $i (0; [.])",
+    ];
+    for expression in runaways {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&common::repo().join("tests/fixtures/base"), dir.path());
+        let flow = dir.path().join("flows/orders.yaml");
+        let text = std::fs::read_to_string(&flow).unwrap();
+        let runaway = format!("memo: 'if .line_items | length > 1 then ({expression}) else empty end'");
+        std::fs::write(&flow, text.replace("memo: .note // empty", &runaway)).unwrap();
+        let out = common::harness(dir.path(), &["run", "--color", "never", "-j", "2", "--junit", "junit.xml", "--json", "report.json"]);
+        let shown = format!("{expression}:\n{}{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 1, "{shown}");
+        assert!(out.stdout.contains("FAIL") && out.stdout.contains("memo"), "{shown}");
+        let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+        assert_eq!(junit.matches("<testcase ").count(), 2, "{shown}\n{junit}");
+        assert!(dir.path().join("report.json").is_file(), "{shown}");
+    }
+}

@@ -5,13 +5,18 @@
 //! killed; this is how one runaway expression is kept from taking the run down. A thread the
 //! watchdog gave up on (past its time limit) is parked at its next allocation the same way.
 //!
+//! A budgeted thread may also guard its stack ([`ThreadBudget::guard_stack`]): an allocation made
+//! with less than the reserve left — deep recursion, such as a jq function calling itself without
+//! end — parks the thread the same way, before the stack overflows (which would abort the whole
+//! process), and the watchdog reports the case.
+//!
 //! The binary installs [`Counting`] as its global allocator; without it budgets are never
 //! enforced and everything else still works.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The budget of one thread, shared with whoever watches it.
 #[derive(Debug)]
@@ -19,6 +24,9 @@ pub struct ThreadBudget {
     limit: usize,
     exceeded: AtomicBool,
     abandoned: AtomicBool,
+    /// The lowest stack address an allocation may be made from (0: not guarded).
+    stack_floor: AtomicUsize,
+    stack_exhausted: AtomicBool,
 }
 
 thread_local! {
@@ -32,13 +40,27 @@ thread_local! {
 impl ThreadBudget {
     /// A budget of `limit` bytes, for the thread that [`install`](Self::install)s it.
     pub fn new(limit: usize) -> Arc<ThreadBudget> {
-        Arc::new(ThreadBudget { limit, exceeded: AtomicBool::new(false), abandoned: AtomicBool::new(false) })
+        Arc::new(ThreadBudget { limit, exceeded: AtomicBool::new(false), abandoned: AtomicBool::new(false), stack_floor: AtomicUsize::new(0), stack_exhausted: AtomicBool::new(false) })
     }
 
     /// Apply `budget` to the calling thread, from now on and for as long as it runs.
     pub fn install(budget: &Arc<ThreadBudget>) {
         let leaked = Arc::into_raw(budget.clone());
         CURRENT.with(|c| c.set(leaked));
+    }
+
+    /// Guard the calling thread's stack, `size` bytes (as the thread was built with; call first
+    /// thing on it): an allocation with less than `reserve` bytes of it left parks the thread. The
+    /// reserve is what recursion that does not allocate (dropping or comparing a deep value) may
+    /// still use.
+    pub fn guard_stack(&self, size: usize, reserve: usize) {
+        let floor = stack_pointer().saturating_sub(size.saturating_sub(reserve));
+        self.stack_floor.store(floor, Ordering::SeqCst);
+    }
+
+    /// Whether the thread ran out of stack (and is parked).
+    pub fn stack_exhausted(&self) -> bool {
+        self.stack_exhausted.load(Ordering::SeqCst)
     }
 
     /// Count from zero again (a new case on the same thread); call on the budgeted thread.
@@ -91,6 +113,18 @@ fn account(delta: isize) {
         budget.exceeded.store(true, Ordering::SeqCst);
         park();
     }
+    if delta > 0 && stack_pointer() < budget.stack_floor.load(Ordering::Relaxed) {
+        budget.stack_exhausted.store(true, Ordering::SeqCst);
+        park();
+    }
+}
+
+/// About where the calling thread's stack is now (stacks grow down on every platform Rust runs
+/// the harness on).
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let here = 0u8;
+    std::ptr::addr_of!(here) as usize
 }
 
 /// A global allocator that counts each thread's live bytes on top of `A`.

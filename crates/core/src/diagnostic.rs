@@ -51,6 +51,36 @@ impl SourceSpan {
     }
 }
 
+/// Characters of a source line shown around an error's column.
+const EXCERPT: usize = 200;
+/// Characters of a message shown: a message quoting a huge value shows its start and its end.
+const MAX_SHOWN: usize = 2000;
+
+/// `c` as it can be shown on a terminal: control characters (escape sequences among them) and
+/// the characters that reorder text are replaced by visible stand-ins, one for one, so columns
+/// still line up.
+fn printable(c: char) -> char {
+    match c {
+        '\t' => '\t',
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+        c => c,
+    }
+}
+
+/// `text` made printable (line breaks kept) and, past `max` characters, shortened in the middle.
+pub fn shown(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    let keep = |c: char| if c == '\n' { c } else { printable(c) };
+    if count <= max {
+        return text.chars().map(keep).collect();
+    }
+    let head: String = text.chars().take(max / 2).map(keep).collect();
+    let tail: String = text.chars().skip(count - max / 2).map(keep).collect();
+    format!("{head}… ({} characters left out) …{tail}", count - max)
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -101,31 +131,34 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "error: {}", shown(&self.message, MAX_SHOWN))?;
+        let help = self.help.as_deref().map(|h| shown(h, MAX_SHOWN));
         let Some(span) = &self.span else {
-            write!(f, "  --> {}", self.location())?;
-            if let Some(help) = &self.help {
+            write!(f, "  --> {}", shown(&self.location(), MAX_SHOWN))?;
+            if let Some(help) = &help {
                 write!(f, "\n  = help: {help}")?;
             }
             return Ok(());
         };
         let number = span.line.to_string();
         let pad = " ".repeat(number.len());
-        writeln!(f, "{pad}--> {}", self.location())?;
+        writeln!(f, "{pad}--> {}", shown(&self.location(), MAX_SHOWN))?;
         writeln!(f, "{pad} |")?;
-        writeln!(f, "{number} | {}", span.line_text)?;
+        // A window of the line around the column: a minified 50 MB document is one line.
+        let chars: Vec<char> = span.line_text.chars().collect();
+        let from = (span.column - 1).saturating_sub(EXCERPT / 2).min(chars.len().saturating_sub(EXCERPT));
+        let to = (from + EXCERPT).min(chars.len());
+        let excerpt: String = chars[from..to].iter().map(|&c| printable(c)).collect();
+        let (before, after) = (if from > 0 { "…" } else { "" }, if to < chars.len() { "…" } else { "" });
+        writeln!(f, "{number} | {before}{excerpt}{after}")?;
         // The caret goes under the same characters, so tabs in the line are kept as tabs.
-        let lead: String = span
-            .line_text
-            .chars()
-            .take(span.column - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        write!(f, "{pad} | {lead}{}", "^".repeat(span.width))?;
+        let lead: String = before.chars().chain(chars[from..(span.column - 1).clamp(from, to)].iter().copied()).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let width = if to < chars.len() { span.width.min(to.saturating_sub(span.column - 1).max(1)) } else { span.width };
+        write!(f, "{pad} | {lead}{}", "^".repeat(width))?;
         if let Some(label) = &self.label {
-            write!(f, " {label}")?;
+            write!(f, " {}", shown(label, MAX_SHOWN))?;
         }
-        if let Some(help) = &self.help {
+        if let Some(help) = &help {
             write!(f, "\n{pad} |\n{pad} = help: {help}")?;
         }
         Ok(())
@@ -171,6 +204,10 @@ impl fmt::Display for Diagnostics {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a plausible typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // A long word is no typo of a name, and comparing it would take time and memory by its length.
+    if word.len() > 64 {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -228,6 +265,21 @@ mod tests {
         assert_eq!((s.line, s.column, s.width), (2, 1, 3));
         let s = SourceSpan::from_offset(src, src.find('ë').unwrap(), 2);
         assert_eq!((s.line, s.column, s.width), (1, 9, 1));
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_printable() {
+        let long = format!("{{\"a\": \"\u{1b}[31m{}\", \"b\": }}", "x".repeat(100_000));
+        let d = Diagnostic::new("a.json", format!("bad value `{}`", "v".repeat(1_000_000))).at_offset(&long, long.len() - 1, 1);
+        let text = d.to_string();
+        assert!(text.len() < 3000, "{} bytes", text.len());
+        assert!(text.contains("(998012 characters left out)") && text.contains("…xxx"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let (excerpt, caret) = (lines[lines.len() - 2], lines[lines.len() - 1]);
+        assert_eq!(excerpt.find("}").map(|i| excerpt[..i].chars().count()), caret.find('^').map(|i| caret[..i].chars().count()), "{text}");
+        let d = Diagnostic::new("a.json", "x").at_offset("\u{1b}[2J\u{202e}bad", 7, 3);
+        assert!(!d.to_string().contains('\u{1b}') && !d.to_string().contains('\u{202e}'), "{d}");
+        assert_eq!(did_you_mean(&"x".repeat(4 << 20), ["flow"]), None);
     }
 
     #[test]

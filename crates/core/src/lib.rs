@@ -15,6 +15,7 @@ pub mod duration;
 pub mod encoding;
 pub mod error;
 pub mod exchange;
+pub mod files;
 pub mod outcome;
 pub mod style;
 pub mod system_id;

@@ -40,6 +40,10 @@ fn local(name: &str) -> String {
     name.rsplit(':').next().unwrap_or(name).to_string()
 }
 
+/// How deeply elements may nest: far more than any SOAP message, few enough that everything
+/// walking the tree recursively (comparing, dropping, printing it) stays well within a stack.
+pub const MAX_DEPTH: usize = 256;
+
 /// Parse an XML document into its root element.
 pub fn parse(xml: &str) -> Result<Element, String> {
     let mut reader = Reader::from_str(xml);
@@ -59,6 +63,8 @@ pub fn parse(xml: &str) -> Result<Element, String> {
                 let element = Element { name: local(start.name().as_ref()), attrs, ..Element::default() };
                 if empty {
                     close(&mut stack, &mut root, element);
+                } else if stack.len() >= MAX_DEPTH {
+                    return Err(format!("XML error at byte {}: elements nested deeper than {MAX_DEPTH} levels", reader.buffer_position()));
                 } else {
                     stack.push(element);
                 }
@@ -108,4 +114,15 @@ fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
 
 pub fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(super::parse(&nested(super::MAX_DEPTH)).is_ok());
+        let err = super::parse(&nested(50_000)).unwrap_err();
+        assert!(err.contains("nested deeper than 256 levels"), "{err}");
+    }
 }

@@ -210,6 +210,9 @@ impl Summary {
 pub(crate) fn mask_report(secrets: &Secrets, report: &mut CaseReport) {
     let mask = secrets.known();
     crate::secrets::mask_string(mask, &mut report.output);
+    if let Some(d) = &mut report.description {
+        crate::secrets::mask_string(mask, d);
+    }
     for f in &mut report.findings {
         for text in std::iter::once(&mut f.message).chain(f.details.iter_mut()).chain(f.diff.iter_mut()) {
             crate::secrets::mask_string(mask, text);

@@ -41,7 +41,7 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
     for folder in LINTED {
         let dir = project.root.join(folder);
         for rel in files_under(&dir) {
-            let Ok(text) = std::fs::read_to_string(dir.join(&rel)) else { continue };
+            let Ok(text) = harness_syntax::project::read_text(&project.root, &dir.join(&rel)) else { continue };
             out.extend(lint(&text, &allowed).into_iter().map(|finding| Leak { file: format!("{folder}/{rel}"), finding }));
         }
     }

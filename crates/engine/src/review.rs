@@ -57,7 +57,8 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
             writeln!(out, "{shown}").map_err(io)?;
             continue;
         }
-        let text = std::fs::read_to_string(pending_path).map_err(|e| Error::io(pending_path, e))?;
+        let text = harness_syntax::project::read_text(&project.root, pending_path)?;
+        harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m).relative_to(&project.root))?;
         let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
         let old = snapshot::load(&project.root, &approved_path)?;
         writeln!(out, "{}", style.bold(&format!("[{}/{}] {}", i + 1, files.len(), project.display_path(&approved_path)))).map_err(io)?;

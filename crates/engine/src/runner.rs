@@ -157,6 +157,10 @@ impl std::fmt::Display for Abandoned {
                 let what = e.as_ref().map_or_else(|| "the scenario".to_string(), named);
                 write!(f, "{what} used more than {} MiB and was stopped; the case was abandoned", limit >> 20)
             }
+            Abandoned::TooDeep(e) => {
+                let what = e.as_ref().map_or_else(|| "the scenario".to_string(), named);
+                write!(f, "{what} recursed too deeply (a function calling itself without end, or a value nested thousands of levels deep) and was stopped; the case was abandoned")
+            }
             Abandoned::NotRun { stuck } => write!(f, "not run: {stuck} scenario(s) before it are stuck computing and keep every CPU busy; fix those first"),
         }
     }
@@ -298,7 +302,7 @@ async fn watched<T>(index: usize, slow_after: Duration, progress: &dyn Fn(Progre
 fn abandoned_report(case: &Case, why: Abandoned) -> CaseReport {
     let duration = match why {
         Abandoned::Stuck(waited, _) => waited,
-        Abandoned::Panicked(_) | Abandoned::NotRun { .. } | Abandoned::OutOfMemory(..) => Duration::ZERO,
+        Abandoned::Panicked(_) | Abandoned::NotRun { .. } | Abandoned::OutOfMemory(..) | Abandoned::TooDeep(_) => Duration::ZERO,
     };
     CaseReport { abandoned: true, ..blank_report(case, duration, vec![check::Finding::internal(why.to_string())]) }
 }

@@ -23,6 +23,11 @@ pub fn looks_secret(name: &str) -> bool {
     upper.starts_with("AWS_") || ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "SESSION"].iter().any(|w| upper.contains(w))
 }
 
+/// The values of the environment's secret-looking variables (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`).
+pub(crate) fn environment() -> impl Iterator<Item = String> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| looks_secret(k)).map(|(_, v)| v)
+}
+
 /// The secrets of a run.
 pub struct Secrets {
     mask: Arc<SecretMask>,
@@ -38,7 +43,7 @@ impl Secrets {
                 known.extend(version.credentials.iter().filter(|(k, _)| looks_secret(k)).map(|(_, v)| v.clone()));
             }
         }
-        known.extend(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| looks_secret(k)).map(|(_, v)| v));
+        known.extend(environment());
         known.sort();
         known.dedup();
         Secrets { mask: Arc::new(SecretMask::new(known)) }

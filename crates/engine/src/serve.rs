@@ -38,8 +38,11 @@ pub fn serve(project: &Project, case: &Case, registry: &Registry, port_base: u16
             // What a delivery of the scenario's trigger carries (for a webhook: its signature).
             let payload = case.scenario.spec.trigger.file.as_ref().map_or_else(|| "(inline body)".to_string(), |f| format!("{}/{}", case.flow.trigger.system, f.value));
             print(&format!("trigger {payload} (in the version's folder), delivered with:\n"))?;
+            // The fake account's credentials above are meant to be shown; the CI's own secrets,
+            // should a scenario's headers carry one, are not.
+            let mask = harness_redact::SecretMask::new(crate::secrets::environment());
             for (name, value) in &case.trigger.headers {
-                print(&format!("  {name}: {value}\n"))?;
+                print(&format!("  {name}: {}\n", mask.mask(value)))?;
             }
         }
         let mut shown = 0;

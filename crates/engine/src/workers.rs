@@ -32,6 +32,8 @@ pub(crate) enum Abandoned {
     Stuck(Duration, Option<Evaluation>),
     /// Used more memory than a case may (bytes), evaluating this.
     OutOfMemory(usize, Option<Evaluation>),
+    /// Recursed deeper than a case's stack allows, evaluating this.
+    TooDeep(Option<Evaluation>),
     /// Not started: this many cases are stuck, one CPU each, and that is every CPU.
     NotRun { stuck: usize },
 }
@@ -55,6 +57,13 @@ struct Worker {
 /// How much memory one case's thread may hold: far more than any flow needs, far less than the
 /// machine has.
 pub(crate) const CASE_MEMORY: usize = 256 << 20;
+
+/// The stack of a case's thread, and how much of it is kept in reserve (see
+/// `ThreadBudget::guard_stack`): address space, of which only what a case uses is ever touched.
+/// Deep recursion — a jq function calling itself, a value built thousands of levels deep and then
+/// compared, printed or dropped — is stopped at the reserve instead of aborting the run.
+const CASE_STACK: usize = 1 << 30;
+const CASE_STACK_RESERVE: usize = 768 << 20;
 
 /// How often the watchdog looks at a busy case's memory.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
@@ -97,6 +106,9 @@ impl Workers {
                     // Parked in the allocator already: it will not answer.
                     if worker.budget.exceeded() {
                         return Ok(Err(Abandoned::OutOfMemory(worker.budget.limit(), self.shown(worker.evaluating.now()))));
+                    }
+                    if worker.budget.stack_exhausted() {
+                        return Ok(Err(Abandoned::TooDeep(self.shown(worker.evaluating.now()))));
                     }
                     if Instant::now() >= deadline {
                         // Parked at its next allocation, so it stops growing and computing.
@@ -148,7 +160,9 @@ impl Workers {
         let (thread_budget, thread_slot) = (budget.clone(), evaluating.clone());
         let thread = std::thread::Builder::new()
             .name("harness-case".into())
+            .stack_size(CASE_STACK)
             .spawn(move || {
+                thread_budget.guard_stack(CASE_STACK, CASE_STACK_RESERVE);
                 ThreadBudget::install(&thread_budget);
                 harness_expr::watch_this_thread(thread_slot);
                 // Ends when its sender is dropped: at the end of the run, or when given up.

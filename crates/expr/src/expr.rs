@@ -197,6 +197,9 @@ impl Expr {
         for item in self.filter.id.run((ctx, input.0.clone())).map(jaq_core::unwrap_valr) {
             // jaq keeps yielding the same error after the first one; stop there.
             let v = item.map_err(|e| error_text(e.into_val()))?;
+            if crate::values::too_deep(&v) {
+                return Err(format!("expression yields a value nested deeper than {} levels", crate::values::MAX_DEPTH));
+            }
             if out.len() == MAX_OUTPUTS {
                 return Err(format!("expression yields more than {MAX_OUTPUTS} values"));
             }
@@ -263,6 +266,20 @@ mod tests {
         let scope = Scope::new(&names, &json!({}));
         let e = Expr::compile(".a | tonumber", &names).unwrap();
         assert!(e.eval_doc(&Doc::new(&json!({"a": "x"})), &scope).unwrap_err().contains("cannot parse"));
+    }
+
+    #[test]
+    fn values_nested_too_deeply_are_errors() {
+        let names = names();
+        let scope = Scope::new(&names, &json!({}));
+        let e = Expr::compile("reduce range(100) as $i (0; [.])", &names).unwrap();
+        assert!(e.eval_one(&json!({}), &scope).is_ok());
+        // On a stack as large as a case's thread has: dropping the deep value recurses.
+        let deep = std::thread::Builder::new().stack_size(256 << 20).spawn(move || {
+            let e = Expr::compile("reduce range(5000) as $i (0; {a: .})", &names).unwrap();
+            e.eval_one(&json!({}), &scope).unwrap_err()
+        });
+        assert_eq!(deep.unwrap().join().unwrap(), "expression yields a value nested deeper than 100 levels");
     }
 
     #[test]

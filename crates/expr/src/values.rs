@@ -25,6 +25,23 @@ pub(crate) fn to_val(v: &Value) -> Val {
     }
 }
 
+/// How deeply a value an expression yields may nest: far more than any payload, and few enough
+/// that a snapshot holding it (a few levels more) reads back (serde_json reads 128) and that
+/// walking it recursively never strains a stack.
+pub(crate) const MAX_DEPTH: usize = 100;
+
+/// Whether `v` nests deeper than [`MAX_DEPTH`]; looks no deeper than that.
+pub(crate) fn too_deep(v: &Val) -> bool {
+    fn below(v: &Val, left: usize) -> bool {
+        match v {
+            Val::Arr(a) => left == 0 || a.iter().any(|x| below(x, left - 1)),
+            Val::Obj(o) => left == 0 || o.iter().any(|(_, x)| below(x, left - 1)),
+            _ => false,
+        }
+    }
+    below(v, MAX_DEPTH)
+}
+
 pub(crate) fn from_val(v: &Val) -> Value {
     match v {
         Val::Null => Value::Null,

@@ -169,6 +169,9 @@ fn current(service: &RwLock<Arc<dyn Service>>) -> Arc<dyn Service> {
 
 type Body = BoxBody<Bytes, io::Error>;
 
+/// How long a client may take to send a request's head: programs send theirs at once.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
 async fn serve(stream: TcpStream, service: Arc<RwLock<Arc<dyn Service>>>, limits: Limits) {
     let graceful = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(ClosingStream { inner: stream, graceful: graceful.clone() });
@@ -176,7 +179,14 @@ async fn serve(stream: TcpStream, service: Arc<RwLock<Arc<dyn Service>>>, limits
         let (service, graceful) = (current(&service), graceful.clone());
         async move { handle(req, service, graceful, limits.max_body).await }
     });
-    let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, handler).await;
+    // A client that trickles its request head (slowloris) is cut off, so it cannot hold one of
+    // the mock's connections for long.
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true)
+        .serve_connection(io, handler)
+        .await;
 }
 
 #[derive(Debug)]

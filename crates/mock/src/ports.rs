@@ -173,4 +173,19 @@ mod tests {
         assert_eq!(paths(&first), ["/a"]);
         assert_eq!(paths(&second), ["/b"]);
     }
+
+    /// A client that never finishes its request head is cut off rather than held for ever.
+    #[tokio::test]
+    async fn a_trickling_client_is_cut_off() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let ports = MockPorts::new(Limits::default()).unwrap();
+        let url = ports.serve(&SystemId::new("netsuite").unwrap(), 0, handler(&ExchangeLog::new())).await.unwrap();
+        let mut slow = tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.unwrap();
+        slow.write_all(b"GET /a HTTP/1.1\r\nhost: x\r\nx-slow: 1").await.unwrap();
+        let mut answer = Vec::new();
+        // Bounded far above the mock's header timeout, so a loaded machine does not matter.
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(120), slow.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "the mock still holds a connection that never sent its head");
+        assert_eq!(get(&url, "/b").await, 200);
+    }
 }

@@ -182,14 +182,10 @@ impl Session {
     }
 }
 
-/// Written whole to a temporary file and renamed, so a session stopped mid-write leaves the
-/// previous file or none.
+/// Written whole ([`harness_core::files`]), so a session stopped mid-write leaves the previous
+/// file or none, and no temporary file.
 pub(crate) fn write(path: &Path, text: &str) -> Result<(), Error> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    harness_core::files::write_atomic(path, text.as_bytes()).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod fields;
 mod lint;
 mod mask;
 mod patterns;
+mod personal;
 mod redactor;
 
 pub use lint::{LintFinding, LintKind, lint};

@@ -21,6 +21,8 @@ pub enum LintKind {
     CredentialValue,
     /// An email address outside the test domains.
     Email,
+    /// A card number or a bank account (IBAN).
+    PersonalData,
 }
 
 /// One finding. `line` and `column` are 1-based, `column` and `len` count characters; a finding

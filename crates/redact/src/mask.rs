@@ -11,6 +11,9 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::REDACTED;
+use decoded::Decoded;
+
+mod decoded;
 
 /// Shorter values are ignored: a 4-character password or a numeric id would also match ordinary
 /// text (order numbers, words) and mangle it, while every real credential these systems issue is
@@ -99,17 +102,14 @@ impl SecretMask {
     }
 
     fn mask_own<'t>(&self, text: &'t str) -> (Cow<'t, str>, usize) {
-        let Some(matcher) = self.matcher.as_ref().filter(|m| m.is_match(text)) else {
-            return (Cow::Borrowed(text), 0);
-        };
-        let mut count = 0;
-        let mut out = String::with_capacity(text.len());
-        matcher.replace_all_with(text, &mut out, |_, _, dst| {
-            dst.push_str(REDACTED);
-            count += 1;
-            true
-        });
-        (Cow::Owned(out), count)
+        let Some(matcher) = &self.matcher else { return (Cow::Borrowed(text), 0) };
+        // Escapes a program may use for any character (`\u0026`, `&#38;`) and MIME's line breaks
+        // in base64 are undone in a view of the text; what matches there is masked in the text.
+        if let Some((masked, count)) = Decoded::of(text).and_then(|view| view.masked(matcher)) {
+            let (rest, more) = mask_plain(matcher, &masked);
+            return (Cow::Owned(rest.into_owned()), count + more);
+        }
+        mask_plain(matcher, text)
     }
 
     /// The positions (in the list given to [`new`](Self::new)) of the secrets found in `text`; a
@@ -119,12 +119,29 @@ impl SecretMask {
     }
 }
 
+/// `text` with every match of `matcher` replaced.
+fn mask_plain<'t>(matcher: &AhoCorasick, text: &'t str) -> (Cow<'t, str>, usize) {
+    if !matcher.is_match(text) {
+        return (Cow::Borrowed(text), 0);
+    }
+    let mut count = 0;
+    let mut out = String::with_capacity(text.len());
+    matcher.replace_all_with(text, &mut out, |_, _, dst| {
+        dst.push_str(REDACTED);
+        count += 1;
+        true
+    });
+    (Cow::Owned(out), count)
+}
+
 fn forms(secret: &str) -> Vec<String> {
     let percent = utf8_percent_encode(secret, COMPONENT).to_string();
     let mut forms = vec![
         secret.to_string(),
         lowercase_escapes(&percent),
         percent.replace("%20", "+"),
+        // Encoded twice over (a URL inside a query parameter).
+        utf8_percent_encode(&percent, COMPONENT).to_string(),
         percent,
         json_escape(secret),
         quick_xml::escape::escape(secret).into_owned(),

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use regex::Regex;
 
 use super::LintKind;
+use super::personal;
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in patterns are valid")
@@ -51,9 +52,15 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         shape("Shopify token", LintKind::Token, r"\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})\b", any),
         shape("GitHub token", LintKind::Token, r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b", any),
         shape("GitHub token", LintKind::Token, r"\b(github_pat_[A-Za-z0-9_]{22,})", any),
+        // The key id with its secret, as `id:secret` credentials are written: both go.
+        shape("AWS access key pair", LintKind::Token, r"\b((?:AKIA|ASIA)[0-9A-Z]{16}:[A-Za-z0-9/+=]{40})", any),
         shape("AWS access key id", LintKind::Token, r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b", any),
         shape("Slack token", LintKind::Token, r"\b(xox[abpr]-[A-Za-z0-9-]{10,})", any),
         shape("JSON Web Token", LintKind::Token, r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)", any),
+        // Grouped as printed, or one run of digits; a card network's prefix and the Luhn check
+        // tell a card number from an order id.
+        shape("card number", LintKind::PersonalData, r"(?:^|[^\w/.-])((?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?:$|[^\w.-])", personal::card_number),
+        shape("IBAN", LintKind::PersonalData, r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b", personal::iban),
         // The whole block when its end is there (so the redactor removes the key, not just its
         // header); the lint reports the header line.
         shape("private key", LintKind::PrivateKey, r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?)", any),

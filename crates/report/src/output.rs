@@ -28,7 +28,7 @@ impl Destination {
             Destination::File(path) => {
                 let dir = parent(path);
                 std::fs::create_dir_all(dir)?;
-                let probe = temporary(path);
+                let probe = harness_core::files::temporary(path);
                 std::fs::write(&probe, b"")?;
                 std::fs::remove_file(&probe)
             }
@@ -40,21 +40,7 @@ fn parent(path: &Path) -> &Path {
     path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
-fn temporary(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    parent(path).join(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// `content` to `path` atomically: a temporary file in the same folder, then a rename.
+/// `content` to `path` atomically (see [`harness_core::files`]).
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(parent(path))?;
-    let tmp = temporary(path);
-    let written = std::fs::File::create(&tmp).and_then(|f| {
-        let mut w = std::io::BufWriter::new(f);
-        w.write_all(content.as_bytes())?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    });
-    written.and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    harness_core::files::write_atomic(path, content.as_bytes())
 }

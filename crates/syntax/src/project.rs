@@ -156,7 +156,7 @@ impl Project {
         if !config.is_file() {
             return Err(Error::NoProject(root.to_path_buf()));
         }
-        let text = std::fs::read_to_string(&config).map_err(|e| Error::io(&config, e))?;
+        let text = read_text(root, &config)?;
         let settings = if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
             Settings::default()
         } else {
@@ -206,7 +206,7 @@ impl Project {
         }
         let flows = std::fs::read_dir(self.flows_dir()).into_iter().flatten().flatten().map(|e| e.path());
         self.settings.isolation == Some(Isolation::Network)
-            || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| std::fs::read_to_string(p).ok()).any(|text| {
+            || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| read_text(&self.root, &p).ok()).any(|text| {
                 serde_saphyr::from_str::<OnlyIsolation>(&text).is_ok_and(|f| f.isolation == Some(Isolation::Network))
             })
     }
@@ -227,16 +227,34 @@ pub fn display_path(root: &Path, path: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// Read a file the user pointed at, as a diagnostic naming it when it cannot be read.
+/// Read a file of the project, as a diagnostic naming it when it cannot be read or when it
+/// [leads outside the project](inside) (then nothing of it is read, so nothing of it is shown).
 pub fn read_text(root: &Path, path: &Path) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(path).map_err(|e| {
+    inside(root, path).map_err(|message| Diagnostic::new(path, message).relative_to(root))?;
+    let bytes = std::fs::read(path).map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
-            std::io::ErrorKind::InvalidData => "file is not valid UTF-8".to_string(),
             _ => e.to_string(),
         };
         let shown = path.strip_prefix(root).unwrap_or(path);
         Diagnostic::new(path, format!("cannot read {}: {reason}", shown.display())).relative_to(root)
+    })?;
+    decode(bytes).map_err(|(message, span)| Diagnostic::new(path, message).at(span).relative_to(root))
+}
+
+/// A file's bytes as text: a leading byte-order mark (editors on Windows write one) is dropped,
+/// and bytes that are not UTF-8 are an error at their line and column.
+fn decode(mut bytes: Vec<u8>) -> Result<String, (String, harness_core::SourceSpan)> {
+    if bytes.starts_with("\u{feff}".as_bytes()) {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        // The lossy text has the same bytes up to `at`.
+        let span = harness_core::SourceSpan::from_offset(&text, at, 1);
+        (format!("the file is not UTF-8 text: byte 0x{:02X} does not belong here; save it as UTF-8", bytes[at]), span)
     })
 }
 
@@ -259,9 +277,10 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Every `*.yaml` / `*.yml` file under `dir`, sorted, for deterministic loading order. Symlinks
-/// that lead outside `dir` are left out (a scenario file is never read from elsewhere), and a
-/// symlinked folder is visited once, so a link to a parent cannot loop.
+/// Every `*.yaml` / `*.yml` file under `dir`, sorted, for deterministic loading order. A symlink
+/// that leads outside `dir` is listed but never entered or read here: reading it is refused as
+/// [leading outside the project](inside), so it is an error, not a file silently left out. A
+/// symlinked folder inside is visited once, so a link to a parent cannot loop.
 pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let real_dir = std::fs::canonicalize(dir)?;
@@ -272,6 +291,9 @@ pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let entry = entry?;
             let path = entry.path();
             if entry.file_type()?.is_symlink() && !std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&real_dir)) {
+                if path.is_dir() || matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                    out.push(path);
+                }
                 continue;
             }
             if path.is_dir() {
@@ -311,15 +333,23 @@ pub fn contained(root: &Path, base: &Path, rel: &str) -> Result<PathBuf, String>
     if !joined.starts_with(root) {
         return Err(outside());
     }
-    // Then on disk: the deepest part that exists, with its symlinks resolved, must still be
-    // inside the (resolved) root.
-    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    if let Some(real) = joined.ancestors().find_map(|a| std::fs::canonicalize(a).ok())
-        && !real.starts_with(&real_root)
-    {
-        return Err(outside());
-    }
+    // Then on disk.
+    inside(root, &joined).map_err(|_| outside())?;
     Ok(joined)
+}
+
+/// Whether `path`, a file of the project (to read, or to write: it need not exist yet), resolves
+/// inside the project rooted at `root` after following symlinks — of the file itself and of the
+/// folders on the way: the deepest part of it that exists, resolved, must be inside the resolved
+/// root. Every file the harness reads from a project or writes into it passes here, so a link
+/// to `/proc/self/environ` or a snapshot folder linked elsewhere is refused, never followed.
+pub fn inside(root: &Path, path: &Path) -> Result<(), String> {
+    let Some(real) = path.ancestors().find_map(|a| std::fs::canonicalize(a).ok()) else { return Ok(()) };
+    // The root is usually already resolved (discovery resolves it): one system call per file.
+    if real.starts_with(root) || real.starts_with(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())) {
+        return Ok(());
+    }
+    Err(format!("`{}` leads outside the project (a symlink to a file elsewhere); the harness reads and writes only files inside the project", display_path(root, path)))
 }
 
 #[cfg(test)]
@@ -328,6 +358,14 @@ mod tests {
 
     fn project(root: &Path) -> Project {
         Project { root: root.to_path_buf(), settings: Settings::default(), config_text: String::new() }
+    }
+
+    #[test]
+    fn text_is_utf8_without_a_byte_order_mark() {
+        assert_eq!(decode(b"\xEF\xBB\xBFflow: x\n".to_vec()).unwrap(), "flow: x\n");
+        let (message, span) = decode(b"flow: x\nname: Zo\xEB\n".to_vec()).unwrap_err();
+        assert_eq!((span.line, span.column), (2, 9));
+        assert!(message.contains("0xEB"), "{message}");
     }
 
     #[test]
@@ -372,7 +410,7 @@ mod tests {
             assert!(err.contains("leads outside the project"), "{err}");
             std::os::unix::fs::symlink(&flows, flows.join("tables/loop")).unwrap();
             let found = yaml_files_under(&flows).unwrap();
-            assert!(found.is_empty(), "{found:?}");
+            assert_eq!(found, [flows.join("link")], "listed, to be refused when read");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

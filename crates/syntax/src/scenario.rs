@@ -326,7 +326,9 @@ pub fn discover(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Er
             return Err(Error::Usage(format!("no scenario file or folder at {}", p.display())));
         }
     }
-    let mut canonical: Vec<PathBuf> = out.into_iter().map(|p| std::fs::canonicalize(&p).unwrap_or(p)).collect();
+    // A link leading outside keeps its own name, for the error that refuses it.
+    let canonical = |p: PathBuf| std::fs::canonicalize(&p).ok().filter(|c| project::inside(&project.root, c).is_ok()).unwrap_or(p);
+    let mut canonical: Vec<PathBuf> = out.into_iter().map(canonical).collect();
     canonical.sort();
     canonical.dedup();
     Ok(canonical)

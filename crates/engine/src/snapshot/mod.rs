@@ -94,16 +94,62 @@ impl Snapshot {
         };
         // Sliced, not collected, so the plan holds it at its size.
         let body = text[body_start..].to_string();
-        // Checked without building the document; only a malformed body is parsed as a whole, since
-        // that words its errors more precisely.
-        if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_err()
-            && let Err(e) = serde_json::from_str::<Value>(&body)
-        {
+        // Checked as `json` will read it, without building the document.
+        if let Err(e) = serde_json::from_str::<Readable>(&body) {
             let line = line_no + e.line();
-            return Err(Diagnostic::new(path, format!("malformed snapshot body: {}", e.to_string().rsplit_once(" at line ").map_or(e.to_string(), |(m, _)| m.to_string())))
-                .at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1)));
+            let message = e.to_string();
+            let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+            let message = match message {
+                "recursion limit exceeded" => "nested deeper than 128 levels",
+                "number out of range" => "a number too large to read (beyond ±1.8e308)",
+                m => m,
+            };
+            return Err(Diagnostic::new(path, format!("malformed snapshot body: {message}")).at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1)));
         }
         Ok(Snapshot { source, description: get("description").unwrap_or_default(), expression: get("expression").unwrap_or_default(), body })
+    }
+}
+
+/// A JSON document that reads as a [`Value`] — every number a finite float, nested no deeper than
+/// serde_json reads — checked without building it (a plan checks every approved snapshot).
+struct Readable;
+
+impl<'de> serde::Deserialize<'de> for Readable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Readable)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Readable {
+    type Value = Readable;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_unit<E>(self) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Readable, A::Error> {
+        while seq.next_element::<Readable>()?.is_some() {}
+        Ok(Readable)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Readable, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, Readable>()?.is_some() {}
+        Ok(Readable)
     }
 }
 
@@ -199,25 +245,22 @@ pub fn pending_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Read the approved snapshot at `path`, if there is one.
+/// Read the approved snapshot at `path`, if there is one. A path that leads outside the project
+/// (the file or its folder a symlink to elsewhere) is refused: nothing is read from there, and
+/// since every case's snapshots are loaded before anything runs, nothing is written there either.
 pub fn load(root: &Path, path: &Path) -> Result<Option<Snapshot>, Diagnostic> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Snapshot::parse(path, &text).map(Some).map_err(|d| d.relative_to(root)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Diagnostic::new(path, format!("cannot read snapshot: {e}")).relative_to(root)),
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        // Not there; where it would be written must be inside the project too.
+        harness_syntax::project::inside(root, path).map_err(|m| Diagnostic::new(path, m).relative_to(root))?;
+        return Ok(None);
     }
+    let text = harness_syntax::project::read_text(root, path)?;
+    Snapshot::parse(path, &text).map(Some).map_err(|d| d.relative_to(root))
 }
 
-/// Write `content` to `path` atomically: a temporary file in the same folder, then a rename.
+/// Write `content` to `path` atomically (see [`harness_core::files`]).
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, content)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    harness_core::files::write_atomic(path, content.as_bytes())
 }
 
 /// Make the pending snapshot next to `path` the approved one.
@@ -271,5 +314,10 @@ mod tests {
         assert!(d.message.contains("not closed"), "{}", d.message);
         let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n[]\n").unwrap_err();
         assert_eq!(d.location(), "x.snap:3:1");
+        let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n---\n[1e400]\n").unwrap_err();
+        assert_eq!((d.location().as_str(), d.message.as_str()), ("x.snap:4:6", "malformed snapshot body: a number too large to read (beyond ±1.8e308)"));
+        let deep = format!("---\nsource: a\n---\n{}{}\n", "[".repeat(200), "]".repeat(200));
+        let d = Snapshot::parse(Path::new("x.snap"), &deep).unwrap_err();
+        assert_eq!((d.location().as_str(), d.message.as_str()), ("x.snap:4:128", "malformed snapshot body: nested deeper than 128 levels"));
     }
 }
