@@ -120,7 +120,7 @@ impl MockBehaviour for Mock {
                 }
             }
         }
-        None
+        self.refuse_create(request)
     }
 
     fn render(&self, request: &RecordedRequest, mut response: MockResponse, at: Duration) -> MockResponse {
@@ -191,6 +191,31 @@ impl MockBehaviour for Mock {
 }
 
 impl Mock {
+    /// What NetSuite refuses of a create whatever the schema says: a transaction without lines,
+    /// and a second record of a type with an `externalId` already used.
+    fn refuse_create(&self, request: &RecordedRequest) -> Option<MockResponse> {
+        let path = self.record_path(&request.path);
+        let rest = path.strip_prefix(RECORD_PREFIX)?;
+        let (record, upsert_of) = match (request.method.as_str(), rest.split_once('/')) {
+            ("POST", None) => (rest, None),
+            ("PUT", Some((record, key))) => (record, Some(key.strip_prefix("eid:")?)),
+            _ => return None,
+        };
+        let body = request.json()?;
+        let state = self.state.lock().expect("netsuite state");
+        let eid = upsert_of.map(str::to_string).or_else(|| member(&body, "externalId").and_then(Value::as_str).map(str::to_string));
+        let exists = eid.is_some_and(|e| state.external_ids.contains_key(&(record.to_string(), e)));
+        if exists && upsert_of.is_none() {
+            return Some(error(400, "Bad Request", "DUP_RCRD", DUPLICATE_DETAIL, None));
+        }
+        // An upsert of an existing record updates it, and may leave its lines alone.
+        let lines = member(&body, "item").and_then(|i| member(i, "items")).and_then(Value::as_array).map_or(0, Vec::len);
+        if !exists && lines == 0 && TRANSACTIONS_WITH_LINES.iter().any(|t| t.eq_ignore_ascii_case(record)) {
+            return Some(error(400, "Bad Request", "USER_ERROR", NO_LINES_DETAIL, None));
+        }
+        None
+    }
+
     /// `path` with its record type spelt as the catalog spells it: NetSuite takes record type
     /// names in any case (`salesorder` is `salesOrder`; its own links use lower case).
     fn record_path(&self, path: &str) -> String {
@@ -244,6 +269,18 @@ impl Mock {
     }
 }
 
+/// Transactions NetSuite creates only with at least one item line.
+const TRANSACTIONS_WITH_LINES: &[&str] = &["salesOrder", "invoice", "cashSale", "creditMemo", "cashRefund", "estimate", "returnAuthorization"];
+
+const NO_LINES_DETAIL: &str = "Error while accessing resource: You must enter at least one line item for this transaction.";
+
+const DUPLICATE_DETAIL: &str = "Error while accessing resource: This record already exists.";
+
+/// `v`'s member `name`, in any case: NetSuite matches field ids so.
+fn member<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    v.get(name).or_else(|| v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
 /// One SuiteQL page in NetSuite's collection shape.
 fn suiteql_page(items: &[Value], offset: usize, limit: usize, request: &RecordedRequest) -> MockResponse {
     let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
@@ -272,7 +309,9 @@ fn add_ref_names(v: &mut Value, state: &State, depth: usize) {
     match v {
         Value::Object(o) if is_reference(o) => {
             let eid = o.get("externalId").and_then(Value::as_str).map(str::to_string);
-            let id = o.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| eid.and_then(|e| state.external_ids.iter().find(|((_, x), _)| *x == e).map(|(_, id)| id.clone())));
+            // NetSuite takes ids as strings or numbers, and answers them as strings.
+            let written = o.get("id").and_then(|id| id.as_str().map(str::to_string).or_else(|| id.as_u64().map(|n| n.to_string())));
+            let id = written.or_else(|| eid.and_then(|e| state.external_ids.iter().find(|((_, x), _)| *x == e).map(|(_, id)| id.clone())));
             if let Some(id) = id {
                 let name = state.records.iter().find(|((_, rid), _)| *rid == id).and_then(|(_, r)| record_name(r)).unwrap_or_else(|| id.clone());
                 o.insert("id".into(), json!(id));
@@ -345,9 +384,55 @@ mod tests {
         let schema = endpoint.request_schema.as_ref().unwrap();
         let valid = json!({"entity": {"id": "4821"}, "item": {"items": [{"item": {"id": "5102"}, "custcol28": "gift", "custcol_gift_note": "x"}]}, "custbody17": "web", "custbody_channel": "Shopify", "custbody_tags": {"items": [{"id": "1"}]}});
         assert!(schema.violations(&valid).is_empty(), "{:?}", schema.violations(&valid).iter().map(|v| v.message.clone()).collect::<Vec<_>>());
-        assert!(!schema.violations(&json!({"entity": {"id": "1"}, "item": {"items": []}, "custbodyChannel": "x"})).is_empty(), "field ids are lower case");
+        assert!(!schema.violations(&json!({"entity": {"id": "1"}, "item": {"items": []}, "custbody-channel": "x"})).is_empty(), "field ids are letters, digits and _");
         let customer = m.system.endpoint("POST", "/services/rest/record/v1/customer").unwrap().request_schema.as_ref().unwrap();
         let violations = customer.violations(&json!({"companyName": "Example Outfitters", "subsidiary": {"id": "1"}, "custentity5": "gold", "custentity_tier": "gold"}));
         assert!(violations.iter().all(|v| !v.message.contains("custentity")), "{:?}", violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>());
+    }
+
+    fn violations(m: &Mock, record: &str, body: &Value) -> Vec<String> {
+        let endpoint = m.system.endpoint("POST", &format!("/services/rest/record/v1/{record}")).unwrap();
+        endpoint.request_schema.as_ref().unwrap().violations(body).into_iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect()
+    }
+
+    /// Bodies as Oracle's Help Center writes them: field ids in lower case, ids as numbers.
+    /// Provenance: the order after the INVALID_CONTENT example of "Error Handling and the Error
+    /// Response Format" (`{"entity": {"id": 107}, "location": {"id": 1}, "item": {"items": [{"item":
+    /// {"id": …}, "amount": 1}]}}`, a valid item id here) with `otherrefnum` and `memo` as the
+    /// "Sales Order" record page and the invoice transform example write them; the customer is the
+    /// "Creating a Record Instance" example (`entityid`, `companyname`, `subsidiary`), names fake.
+    #[test]
+    fn oracle_sample_bodies_are_accepted() {
+        let m = mock();
+        let order = json!({"entity": {"id": 107}, "location": {"id": 1}, "otherrefnum": "4343399", "memo": "REST", "item": {"items": [{"item": {"id": 98}, "amount": 1}]}});
+        assert_eq!(violations(&m, "salesOrder", &order), Vec::<String>::new());
+        let customer = json!({"entityid": "New Customer", "companyname": "My Company", "subsidiary": {"id": "1"}});
+        assert_eq!(violations(&m, "customer", &customer), Vec::<String>::new());
+        let refused = violations(&m, "salesOrder", &json!({"Entity": {"id": 107}, "item": {"items": [{"item": {"id": true}}]}, "otherRefNumber": "x"}));
+        assert_eq!(refused, [
+            ": Additional properties are not allowed ('otherRefNumber' was unexpected)",
+            "/item/items/0/item/id: true is not of types \"integer\", \"string\"",
+        ], "unknown fields and wrong types are still refused, named as the body spells them");
+    }
+
+    #[test]
+    fn transactions_without_lines_and_second_creates_are_refused_as_netsuite_refuses_them() {
+        let m = mock();
+        let refusal = |r: Option<MockResponse>| {
+            let r = r.expect("refused");
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            (r.status, body["o:errorDetails"][0]["o:errorCode"].as_str().unwrap().to_string())
+        };
+        let no_lines = request("POST", "/services/rest/record/v1/salesorder", json!({"entity": {"id": "107"}, "item": {"items": []}}));
+        assert_eq!(refusal(m.refuse_create(&no_lines)), (400, "USER_ERROR".to_string()));
+        let invoice = request("POST", "/services/rest/record/v1/invoice", json!({"entity": {"id": "107"}}));
+        assert_eq!(refusal(m.refuse_create(&invoice)), (400, "USER_ERROR".to_string()));
+        let customer = json!({"externalId": "C-1", "companyName": "Example Outfitters", "subsidiary": {"id": "1"}});
+        assert!(m.refuse_create(&request("POST", "/services/rest/record/v1/customer", customer.clone())).is_none());
+        m.default_response(&request("POST", "/services/rest/record/v1/customer", customer.clone()), Duration::ZERO).unwrap();
+        assert_eq!(refusal(m.refuse_create(&request("POST", "/services/rest/record/v1/customer", customer.clone()))), (400, "DUP_RCRD".to_string()));
+        assert!(m.refuse_create(&request("PUT", "/services/rest/record/v1/customer/eid:C-1", customer)).is_none(), "an upsert updates the record");
+        let order = json!({"externalId": "SO-1", "entity": {"id": "107"}, "item": {"items": [{"item": {"id": "98"}}]}});
+        assert!(m.refuse_create(&request("POST", "/services/rest/record/v1/salesOrder", order)).is_none(), "another record type has its own external ids");
     }
 }
