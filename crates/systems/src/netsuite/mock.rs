@@ -13,6 +13,7 @@ use harness_mock::MockBehaviour;
 use serde_json::{Value, json};
 
 use super::read::{self, TRANSACTIONS_WITH_LINES, TRANSFORMS};
+use super::soap;
 use super::{LOGIN_DETAIL, RECORD_PREFIX, SUITEQL_PATH, TOKEN_LIFETIME, TOKEN_PATH, error, error_path, invalid_token, oauth2, tba};
 use crate::SystemVersion;
 use crate::crypto::fnv;
@@ -101,6 +102,10 @@ impl MockBehaviour for Mock {
         if request.path == TOKEN_PATH {
             // The token endpoint needs no token; its answer is the default one unless stubbed.
             return None;
+        }
+        // SOAP carries its credentials in the envelope, and is answered from stubs and recordings.
+        if request.path.starts_with(soap::PORT_PREFIX) {
+            return soap::refuse(request);
         }
         if let Some(refusal) = self.check_auth(request, at) {
             return Some(refusal);

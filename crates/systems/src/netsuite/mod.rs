@@ -18,11 +18,16 @@
 //! (PS256/384/512, ES256/384/512 — RS256 refused), `kid` the certificate id, `aud` the token
 //! endpoint, checked for expiry.
 //!
-//! Not reproduced: SuiteQL is not executed, its answers come from stubs.
+//! SOAP requests (`/services/NetSuitePort_*`) are answered from stubs and recordings; one without
+//! credentials gets NetSuite's `invalidCredentialsFault`.
+//!
+//! Not reproduced: SuiteQL is not executed, its answers come from stubs; SOAP operations are not
+//! executed and their token passports not verified.
 
 mod mock;
 mod oauth2;
 mod read;
+mod soap;
 mod tba;
 
 use std::sync::Arc;
