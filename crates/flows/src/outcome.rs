@@ -27,6 +27,9 @@ pub struct MissingField {
     pub target: String,
     /// `line_items[].sku`
     pub source: String,
+    /// Read from the answer of `system` (a `bind:`), not from the trigger's payload; `target` is
+    /// then the bound variable.
+    pub from_answer: bool,
 }
 
 /// A wait the flow made before retrying (on the virtual clock for built-in flows).

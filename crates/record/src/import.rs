@@ -130,6 +130,7 @@ impl Sessions<'_> {
                 v.insert(Session::new(self.project, system, &version, source, Drafts::default())?)
             }
         };
+        session.set_source(source);
         let label = payload.map_or_else(|| captured.endpoint(), str::to_string);
         let outcome = match payload {
             Some(name) => session.record_payload(captured, at, None, &format!("imported/{name}"))?,

@@ -98,6 +98,12 @@ impl Session {
         harness_syntax::project::display_path(&self.root, path)
     }
 
+    /// Where the next recordings come from: an import reads several files into one session, and
+    /// each recording names its own.
+    pub(crate) fn set_source(&mut self, source: &str) {
+        self.source = source.to_string();
+    }
+
     pub fn summary(&self) -> Summary {
         self.redactor.summary()
     }

@@ -130,6 +130,24 @@ const ADDRESS_TEXT_ENDINGS: &[&str] = &["addrtext", "addresstext", "defaultaddre
 
 const PHONE_ENDINGS: &[&str] = &["phone", "phonenumber", "mobile", "mobilenumber", "fax", "faxnumber"];
 
+/// Business values whose names end like a person's field (`credit_card_company` is the card
+/// brand, `tracking_company` the carrier): mappings route on them and they name no one.
+const BUSINESS_ENDINGS: &[&str] = &["cardcompany", "trackingcompany", "carriercompany", "shippingcompany"];
+
+/// References whose `refName` is a person's or a customer's name (NetSuite's `entity`,
+/// `customer`, `contact`, `employee`, `salesRep`, custom fields ending so), by the reference's
+/// name; other references name items, locations, currencies and stay.
+const PERSON_REFERENCE_ENDINGS: &[&str] = &["entity", "customer", "contact", "employee", "salesrep", "requestor", "approver", "buyer"];
+
+/// What the field names alone say of business values and person references, before the
+/// personal endings are tried: `Some(Free)` keeps a business value from them.
+fn business_or_reference(field: &str, parent: Option<&str>) -> Option<Field> {
+    if BUSINESS_ENDINGS.iter().any(|e| field.ends_with(e)) {
+        return Some(Field::Free);
+    }
+    (field == "refname" && parent.is_some_and(|p| PERSON_REFERENCE_ENDINGS.iter().any(|e| p.ends_with(e)))).then_some(Field::Personal(Personal::FullName))
+}
+
 pub(super) fn is_credential(field: &str) -> bool {
     CREDENTIAL_NAMES.contains(&field) || CREDENTIAL_ENDINGS.iter().any(|e| field.ends_with(e))
 }
@@ -146,6 +164,9 @@ pub(super) fn is_single_use(field: &str) -> bool {
 pub(super) fn classify(field: &str, parent: Option<&str>) -> Field {
     if is_credential(field) {
         return Field::Credential;
+    }
+    if let Some(class) = business_or_reference(field, parent) {
+        return class;
     }
     if let Some((_, kind)) = NAME_ENDINGS.iter().find(|(e, _)| field.ends_with(e)) {
         return Field::Personal(*kind);
@@ -210,5 +231,16 @@ mod tests {
         for name in ["city", "zip", "province", "province_code", "country_code", "ShippingAddressPostcode", "email", "browser_ip"] {
             assert_eq!(class(name, None), Field::Free, "{name}");
         }
+    }
+
+    #[test]
+    fn business_values_stay_and_person_references_are_names() {
+        assert_eq!(class("creditcardcompany", Some("paymentdetails")), Field::Free, "the card brand");
+        assert_eq!(class("trackingcompany", None), Field::Free, "the carrier");
+        assert_eq!(class("company", Some("billingaddress")), Field::Personal(Personal::LastName));
+        assert_eq!(class("refname", Some("entity")), Field::Personal(Personal::FullName));
+        assert_eq!(class("refname", Some("custbodysalesrep")), Field::Personal(Personal::FullName));
+        assert_eq!(class("refname", Some("item")), Field::Free);
+        assert_eq!(class("refname", Some("currency")), Field::Free);
     }
 }

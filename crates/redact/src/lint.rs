@@ -23,6 +23,8 @@ pub enum LintKind {
     Email,
     /// A card number or a bank account (IBAN).
     PersonalData,
+    /// A person's name where the redactor fakes one (the `refName` of a customer reference).
+    PersonName,
 }
 
 /// One finding. `line` and `column` are 1-based, `column` and `len` count characters; a finding
@@ -87,6 +89,8 @@ pub fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
             hits.push((range, LintKind::CredentialValue, format!("high-entropy value ({entropy:.1} bits/char) under credential name `{name}`: `{}`", preview(value))));
         }
     }
+    url_credentials(text, &is_allowed, &mut hits);
+    person_references(text, &is_allowed, &mut hits);
     for email in EMAIL.find_iter(text) {
         if !patterns::is_test_email(email.as_str()) && !is_allowed(email.as_str()) {
             hits.push((email.range(), LintKind::Email, format!("email address outside the test domains: `{}`", preview(email.as_str()))));
@@ -118,6 +122,39 @@ pub fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
             }
         })
         .collect()
+}
+
+type Hits = Vec<(Range<usize>, LintKind, String)>;
+
+/// Credentials in URL queries (`?key=…`), judged as values under a credential name are: a
+/// placeholder (`key=harness`) passes.
+fn url_credentials(text: &str, is_allowed: &dyn Fn(&str) -> bool, hits: &mut Hits) {
+    for (name, range) in patterns::url_credentials(text) {
+        let value = &text[range.clone()];
+        if secret_entropy(value).is_some() && !is_allowed(value) {
+            hits.push((range, LintKind::CredentialValue, format!("credential in a URL query (`{name}=`): `{}`", preview(value))));
+        }
+    }
+}
+
+/// The `refName` of a reference to a person or customer (NetSuite's `"entity": {"id": …,
+/// "refName": …}`), in JSON text.
+static PERSON_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(?P<k>[A-Za-z0-9_]+)"\s*:\s*\{[^{}]*?"refName"\s*:\s*"(?P<v>[^"\\]+)""#).expect("built-in pattern is valid")
+});
+
+/// A person's name where the redactor fakes one: a `refName` under a person reference that is
+/// neither an id nor a name the redactor makes.
+fn person_references(text: &str, is_allowed: &dyn Fn(&str) -> bool, hits: &mut Hits) {
+    for c in PERSON_REFERENCE.captures_iter(text) {
+        let (Some(k), Some(v)) = (c.name("k"), c.name("v")) else { continue };
+        let field = fields::normalize(k.as_str());
+        let person = fields::classify("refname", Some(&field)) == fields::Field::Personal(fields::Personal::FullName);
+        let value = v.as_str();
+        if person && !value.chars().all(|ch| ch.is_ascii_digit()) && !super::fake::is_fake_name(value) && !is_allowed(value) {
+            hits.push((v.range(), LintKind::PersonName, format!("a person's name as the refName of `{}`: `{}`", k.as_str(), preview(value))));
+        }
+    }
 }
 
 /// `(name, value range)` for every value under a credential name.
@@ -211,5 +248,13 @@ mod tests {
         let text = format!("Authorization: Bearer abcdefghij0123456789\nkey: -----BEGIN {kind}-----\nMIIE\n-----END {kind}-----\nto: Jane.Doe@gmail.com\n", kind = "RSA PRIVATE KEY");
         let found: Vec<(usize, usize, usize, LintKind)> = lint(&text, &[]).iter().map(|f| (f.line, f.column, f.len, f.kind)).collect();
         assert_eq!(found, [(1, 23, 20, LintKind::AuthHeader), (2, 6, 31, LintKind::PrivateKey), (5, 5, 18, LintKind::Email)]);
+    }
+
+    #[test]
+    fn url_keys_and_people_in_references() {
+        let text = "{\"order_status_url\": \"https://shop.example/1/orders/ab/authenticate?key=9f8e7d6c5b4a39281706f5e4d3c2\",\n \"entity\": {\"id\": \"7\", \"refName\": \"Tom Example\"},\n \"item\": {\"id\": \"5\", \"refName\": \"Blue Mug\"}, \"customer\": {\"refName\": \"Sam Vance\"}}";
+        let found: Vec<(usize, LintKind)> = lint(text, &[]).into_iter().map(|f| (f.line, f.kind)).collect();
+        assert_eq!(found, [(1, LintKind::CredentialValue), (2, LintKind::PersonName)], "a fake name and an item's name pass");
+        assert!(lint("https://shop.example/1/orders/ab/authenticate?key=harness", &[]).is_empty(), "a placeholder key passes");
     }
 }

@@ -101,6 +101,26 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
     found
 }
 
+/// A query parameter inside a URL in free text (`…/authenticate?key=…&token=…`).
+static URL_QUERY_PARAM: LazyLock<Regex> = LazyLock::new(|| regex(r#"[?&](?P<k>[A-Za-z0-9_.-]+)=(?P<v>[^&#\s"'<>\\]+)"#));
+
+/// Query parameters that unlock something on their own: Shopify's order status page `key`, a
+/// signed URL's `signature`/`sig`, any `token`; and every parameter named as a credential.
+const URL_CREDENTIAL_PARAMS: &[&str] = &["key", "sig", "token", "signature", "accesstoken", "apikey"];
+
+/// `(parameter, value range)` of every credential in a URL's query inside `text`.
+pub(super) fn url_credentials(text: &str) -> Vec<(String, Range<usize>)> {
+    URL_QUERY_PARAM
+        .captures_iter(text)
+        .filter_map(|c| {
+            let (name, value) = (c.name("k")?.as_str(), c.name("v")?);
+            let normal = super::fields::normalize(name);
+            let credential = URL_CREDENTIAL_PARAMS.contains(&normal.as_str()) || super::fields::is_credential(&normal);
+            (credential && value.as_str() != crate::REDACTED).then(|| (name.to_string(), value.range()))
+        })
+        .collect()
+}
+
 /// A run of characters an IP address is made of, holding at least one separator.
 static ADDRESS_RUN: LazyLock<Regex> = LazyLock::new(|| regex(r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*"));
 
@@ -189,5 +209,13 @@ mod tests {
     #[test]
     fn splice_drops_overlaps() {
         assert_eq!(splice("abcdef", vec![(3..4, "D".into()), (0..2, "AB".into()), (1..3, "x".into())]), "ABcDef");
+    }
+
+    #[test]
+    fn credentials_in_url_queries() {
+        let text = "see https://shop.example/1/orders/ab12/authenticate?key=9f8e7d6c5b4a&utm=mail and /x?a=1&signature=s1g&page=2";
+        let found: Vec<(String, &str)> = url_credentials(text).into_iter().map(|(k, r)| (k, &text[r])).collect();
+        assert_eq!(found, [("key".to_string(), "9f8e7d6c5b4a"), ("signature".to_string(), "s1g")]);
+        assert!(url_credentials("https://x.example/?key=[redacted]").is_empty());
     }
 }

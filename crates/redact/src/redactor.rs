@@ -285,6 +285,7 @@ impl Redactor {
             edits.push((token.range, REDACTED.to_string()));
         }
         let free = |edits: &[(Range<usize>, String)], range: &Range<usize>| edits.iter().all(|(e, _)| e.end <= range.start || range.end <= e.start);
+        self.url_credentials(text, &mut edits);
         for email in EMAIL.find_iter(text) {
             if !patterns::is_test_email(email.as_str()) && free(&edits, &email.range()) {
                 self.summary.emails += 1;
@@ -298,6 +299,18 @@ impl Redactor {
             }
         }
         (!edits.is_empty()).then(|| patterns::splice(text, edits))
+    }
+
+    /// Credentials in the query of URLs inside free text (`order_status_url`'s `key=`), removed
+    /// and then looked for everywhere else.
+    fn url_credentials(&mut self, text: &str, edits: &mut Vec<(Range<usize>, String)>) {
+        for (name, range) in patterns::url_credentials(text) {
+            if edits.iter().all(|(e, _)| e.end <= range.start || range.end <= e.start) {
+                self.remember(&name, &text[range.clone()]);
+                self.summary.credentials += 1;
+                edits.push((range, REDACTED.to_string()));
+            }
+        }
     }
 
     /// Rebuilds the mask when new credentials were seen. Every public entry point ends with it,
@@ -542,3 +555,5 @@ fn matches_within(pattern: &[PathPattern], path: &[Seg]) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod business_tests;

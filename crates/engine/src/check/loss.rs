@@ -10,12 +10,19 @@ use super::{CheckKind, Context, Finding};
 pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let trigger_system = &cx.case.flow.trigger.system;
     for m in &cx.exec.run.missing {
-        let mut f = Finding::new(
-            CheckKind::DataLoss,
-            format!("{} {} would be empty: the mapping reads {trigger_system} `{}`, which the payload does not have", m.system, m.target, m.source),
-        );
+        let mut f = if m.from_answer {
+            let mut f = Finding::new(CheckKind::DataLoss, format!("{} would be null: step {} binds it from the {} answer's `{}`, which the answer does not have", m.target, m.step, m.system, m.source));
+            f.details.push(format!("record {}: a field the stub or recording lacks (renamed, removed, or never recorded) — every use of {} gets null instead of failing", m.record, m.target));
+            f
+        } else {
+            let mut f = Finding::new(
+                CheckKind::DataLoss,
+                format!("{} {} would be empty: the mapping reads {trigger_system} `{}`, which the payload does not have", m.system, m.target, m.source),
+            );
+            f.details.push(format!("record {}, step {}: a renamed or removed source field — the target field arrives empty instead of failing", m.record, m.step));
+            f
+        };
         f.warning = !cx.strict;
-        f.details.push(format!("record {}, step {}: a renamed or removed source field — the target field arrives empty instead of failing", m.record, m.step));
         findings.push(f);
     }
     if cx.case.expect.spec.no_duplicates.unwrap_or(true) {

@@ -185,6 +185,7 @@ impl<'a> Run<'a> {
             scope.set("status", &json!(response.status));
             let headers: serde_json::Map<String, Value> = response.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect();
             scope.set("headers", &Value::Object(headers));
+            self.note_missing_in_answer(key, step, call, &parsed);
             let parsed = Doc::new(&parsed);
             for (name, expr) in &step.binds {
                 match expr.eval_one_doc(&parsed, &scope) {
@@ -202,7 +203,27 @@ impl<'a> Run<'a> {
             .required_reads
             .iter()
             .filter_map(|(target, segs)| {
-                missing_key(record, segs).map(|gap| MissingField { record: key.to_string(), step: step.name.clone(), system: call.system.clone(), target: target.clone(), source: path_text(&gap) })
+                missing_key(record, segs).map(|gap| MissingField { record: key.to_string(), step: step.name.clone(), system: call.system.clone(), target: target.clone(), source: path_text(&gap), from_answer: false })
+            })
+            .collect();
+        if !found.is_empty() {
+            self.missing.lock().expect("missing lock").extend(found);
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Record every path a `bind:` reads unconditionally from the answer that the answer lacks:
+    /// the variable would be silently null wherever the flow uses it, as a trigger's missing field.
+    fn note_missing_in_answer(&self, key: &str, step: &Step, call: &Call, answer: &Value) {
+        let found: Vec<MissingField> = step
+            .binds
+            .iter()
+            .flat_map(|(name, expr)| expr.reads().iter().map(move |r| (name, r)))
+            .filter(|(_, r)| r.required && r.var.is_none() && r.segs.first() != Some(&harness_expr::Seg::Each))
+            .filter_map(|(name, r)| {
+                let gap = missing_key(answer, &r.segs)?;
+                Some(MissingField { record: key.to_string(), step: step.name.clone(), system: call.system.clone(), target: format!("${name}"), source: path_text(&gap), from_answer: true })
             })
             .collect();
         if !found.is_empty() {

@@ -12,6 +12,8 @@ use harness_core::{MockResponse, RecordedRequest};
 use harness_mock::MockBehaviour;
 use serde_json::{Value, json};
 
+use super::read::{self, TRANSACTIONS_WITH_LINES, TRANSFORMS};
+use super::soap;
 use super::{LOGIN_DETAIL, RECORD_PREFIX, SUITEQL_PATH, TOKEN_LIFETIME, TOKEN_PATH, error, error_path, invalid_token, oauth2, tba};
 use crate::SystemVersion;
 use crate::crypto::fnv;
@@ -32,6 +34,8 @@ struct State {
     records: BTreeMap<(String, String), Value>,
     /// (type, externalId) → id
     external_ids: BTreeMap<(String, String), String>,
+    /// (type, id) → when (on the request clock) it was created and last changed.
+    stamps: BTreeMap<(String, String), (Duration, Duration)>,
 }
 
 impl Mock {
@@ -99,6 +103,10 @@ impl MockBehaviour for Mock {
             // The token endpoint needs no token; its answer is the default one unless stubbed.
             return None;
         }
+        // SOAP carries its credentials in the envelope, and is answered from stubs and recordings.
+        if request.path.starts_with(soap::PORT_PREFIX) {
+            return soap::refuse(request);
+        }
         if let Some(refusal) = self.check_auth(request, at) {
             return Some(refusal);
         }
@@ -120,7 +128,7 @@ impl MockBehaviour for Mock {
                 }
             }
         }
-        None
+        self.refuse_create(request)
     }
 
     fn render(&self, request: &RecordedRequest, mut response: MockResponse, at: Duration) -> MockResponse {
@@ -141,7 +149,7 @@ impl MockBehaviour for Mock {
         let path = self.record_path(&request.path);
         if response.status == 204 && request.method == "POST" && response.header_value("location").is_none()
             && let Some(record) = path.strip_prefix(RECORD_PREFIX) {
-                let id = self.store(record, None, request.json());
+                let id = self.store(record, None, request.json(), at);
                 response.set_header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host()));
             }
         response
@@ -156,25 +164,37 @@ impl MockBehaviour for Mock {
         let parts: Vec<&str> = rest.split('/').collect();
         match (request.method.as_str(), parts.as_slice()) {
             ("POST", [record]) => {
-                let id = self.store(record, None, request.json());
+                let id = self.store(record, None, request.json(), at);
                 Some(MockResponse::new(204).header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host())))
             }
             ("PUT", [record, key]) if key.starts_with("eid:") => {
-                let id = self.store(record, Some(&key[4..]), request.json());
+                let id = self.store(record, Some(&key[4..]), request.json(), at);
                 Some(MockResponse::new(204).header("Location", format!("{}{RECORD_PREFIX}{record}/{id}", self.host())))
             }
             ("GET" | "PATCH" | "DELETE", [record, key]) => {
                 let state = self.state.lock().expect("netsuite state");
-                let id = match key.strip_prefix("eid:") {
-                    Some(eid) => state.external_ids.get(&(record.to_string(), eid.to_string())).cloned(),
-                    None => Some(key.to_string()),
-                };
-                let found = id.as_ref().and_then(|id| state.records.get(&(record.to_string(), id.clone())));
+                let found = state.find(record, key);
+                let expand = request.query_pairs().iter().any(|(k, v)| k == "expandSubResources" && v == "true");
                 match (request.method.as_str(), found) {
-                    ("GET", Some(body)) => Some(MockResponse::json(200, &self.read_back(&state, record, body))),
+                    ("GET", Some((id, body))) => Some(MockResponse::json(200, &self.read_back(&state, record, &id, &body, expand))),
                     (_, Some(_)) => Some(MockResponse::new(204)),
-                    _ => Some(error(404, "Not Found", "NONEXISTENT_ID", "Record does not exist.", None)),
+                    _ => Some(nonexistent()),
                 }
+            }
+            ("GET", [record, key, name]) => {
+                let state = self.state.lock().expect("netsuite state");
+                let (id, body) = state.find(record, key)?;
+                let items = read::sublist_of(&body, name)?;
+                let href = format!("{}/{name}", self.href(record, &id));
+                Some(MockResponse::json(200, &read::sublist(&href, items, true)))
+            }
+            ("POST", [record, key, transform, to]) if matches!(*transform, "!transform" | "%21transform") => {
+                let to = TRANSFORMS.iter().find(|(f, t)| f.eq_ignore_ascii_case(record) && t.eq_ignore_ascii_case(to)).map(|(_, t)| *t);
+                let Some(to) = to else { return Some(self.not_found(request)) };
+                let source = self.state.lock().expect("netsuite state").find(record, key);
+                let Some((id, source)) = source else { return Some(nonexistent()) };
+                let created = self.store(to, None, Some(read::transformed(&source, &id, to, request.json())), at);
+                Some(MockResponse::new(204).header("Location", format!("{}{RECORD_PREFIX}{to}/{created}", self.host())))
             }
             _ => None,
         }
@@ -191,6 +211,31 @@ impl MockBehaviour for Mock {
 }
 
 impl Mock {
+    /// What NetSuite refuses of a create whatever the schema says: a transaction without lines,
+    /// and a second record of a type with an `externalId` already used.
+    fn refuse_create(&self, request: &RecordedRequest) -> Option<MockResponse> {
+        let path = self.record_path(&request.path);
+        let rest = path.strip_prefix(RECORD_PREFIX)?;
+        let (record, upsert_of) = match (request.method.as_str(), rest.split_once('/')) {
+            ("POST", None) => (rest, None),
+            ("PUT", Some((record, key))) => (record, Some(key.strip_prefix("eid:")?)),
+            _ => return None,
+        };
+        let body = request.json()?;
+        let state = self.state.lock().expect("netsuite state");
+        let eid = upsert_of.map(str::to_string).or_else(|| member(&body, "externalId").and_then(Value::as_str).map(str::to_string));
+        let exists = eid.is_some_and(|e| state.external_ids.contains_key(&(record.to_string(), e)));
+        if exists && upsert_of.is_none() {
+            return Some(error(400, "Bad Request", "DUP_RCRD", DUPLICATE_DETAIL, None));
+        }
+        // An upsert of an existing record updates it, and may leave its lines alone.
+        let lines = member(&body, "item").and_then(|i| member(i, "items")).and_then(Value::as_array).map_or(0, Vec::len);
+        if !exists && lines == 0 && TRANSACTIONS_WITH_LINES.iter().any(|t| t.eq_ignore_ascii_case(record)) {
+            return Some(error(400, "Bad Request", "USER_ERROR", NO_LINES_DETAIL, None));
+        }
+        None
+    }
+
     /// `path` with its record type spelt as the catalog spells it: NetSuite takes record type
     /// names in any case (`salesorder` is `salesOrder`; its own links use lower case).
     fn record_path(&self, path: &str) -> String {
@@ -204,21 +249,33 @@ impl Mock {
         }
     }
 
-    /// A stored record as NetSuite's GET answers it: `links` to itself (NetSuite's links spell the
-    /// record type in lower case), its `id`, and every reference `{id}` with the `refName` NetSuite
-    /// adds — the referenced record's name when this run created it, else its id.
-    fn read_back(&self, state: &State, record: &str, body: &Value) -> Value {
+    /// Where NetSuite's links say a record is (they spell the record type in lower case).
+    fn href(&self, record: &str, id: &str) -> String {
+        format!("{}{RECORD_PREFIX}{}/{id}", self.host(), record.to_ascii_lowercase())
+    }
+
+    /// A stored record as NetSuite's GET answers it: `links` to itself, its `id`, every reference
+    /// `{id}` with the `refName` NetSuite adds (the referenced record's name when this run created
+    /// it, else its id) and a link when its type is known, the fields NetSuite computes, the
+    /// dates it stamps, and sublists as links unless `expand`.
+    fn read_back(&self, state: &State, record: &str, id: &str, body: &Value, expand: bool) -> Value {
         let mut out = body.clone();
         if let Value::Object(o) = &mut out {
-            o.values_mut().for_each(|field| add_ref_names(field, state, 0));
-            let id = o.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-            let href = format!("{}{RECORD_PREFIX}{}/{id}", self.host(), record.to_ascii_lowercase());
-            o.insert("links".into(), json!([{"rel": "self", "href": href}]));
+            o.values_mut().for_each(|field| self.add_ref_names(field, state, 0));
+            let href = self.href(record, id);
+            let entity_subsidiary = o.get("entity").and_then(|e| e.get("id")).and_then(Value::as_str).and_then(|e| state.records.get(&("customer".to_string(), e.to_string()))).and_then(|c| c.get("subsidiary")).cloned();
+            read::computed(o, record, id, entity_subsidiary);
+            if let Some((created, modified)) = state.stamps.get(&(record.to_string(), id.to_string())) {
+                o.entry("createdDate").or_insert_with(|| json!(read::date(*created)));
+                o.insert("lastModifiedDate".into(), json!(read::date(*modified)));
+            }
+            read::sublists(o, &href, expand);
+            o.insert("links".into(), read::links(&href));
         }
         out
     }
 
-    fn store(&self, record: &str, external_id: Option<&str>, body: Option<Value>) -> String {
+    fn store(&self, record: &str, external_id: Option<&str>, body: Option<Value>, at: Duration) -> String {
         let mut state = self.state.lock().expect("netsuite state");
         let mut body = body.unwrap_or(Value::Null);
         let eid = external_id.map(str::to_string).or_else(|| body.get("externalId").and_then(Value::as_str).map(str::to_string));
@@ -239,9 +296,65 @@ impl Mock {
         if let Some(e) = eid {
             state.external_ids.insert((record.to_string(), e), id.clone());
         }
-        state.records.insert((record.to_string(), id.clone()), body);
+        let key = (record.to_string(), id.clone());
+        state.stamps.entry(key.clone()).and_modify(|(_, modified)| *modified = at).or_insert((at, at));
+        state.records.insert(key, body);
         id
     }
+
+    /// `{id}` and `{externalId}` references in `v` get the `id` and `refName` NetSuite answers
+    /// with, and the link to the record when this run created it.
+    fn add_ref_names(&self, v: &mut Value, state: &State, depth: usize) {
+        // Record bodies nest a few levels (sublists, addresses); deeper is not a record's shape.
+        if depth > 8 {
+            return;
+        }
+        match v {
+            Value::Object(o) if is_reference(o) => {
+                let eid = o.get("externalId").and_then(Value::as_str).map(str::to_string);
+                // NetSuite takes ids as strings or numbers, and answers them as strings.
+                let written = o.get("id").and_then(|id| id.as_str().map(str::to_string).or_else(|| id.as_u64().map(|n| n.to_string())));
+                let id = written.or_else(|| eid.and_then(|e| state.external_ids.iter().find(|((_, x), _)| *x == e).map(|(_, id)| id.clone())));
+                if let Some(id) = id {
+                    let created = state.records.iter().find(|((_, rid), _)| *rid == id);
+                    let name = created.and_then(|(_, r)| record_name(r)).unwrap_or_else(|| id.clone());
+                    if let Some(((record, _), _)) = created {
+                        o.insert("links".into(), read::links(&self.href(record, &id)));
+                    }
+                    o.insert("id".into(), json!(id));
+                    o.entry("refName").or_insert_with(|| json!(name));
+                }
+            }
+            Value::Object(o) => o.values_mut().for_each(|c| self.add_ref_names(c, state, depth + 1)),
+            Value::Array(items) => items.iter_mut().for_each(|c| self.add_ref_names(c, state, depth + 1)),
+            _ => {}
+        }
+    }
+}
+
+impl State {
+    /// The record `key` (an id or `eid:` an external id) of type `record`, with its id.
+    fn find(&self, record: &str, key: &str) -> Option<(String, Value)> {
+        let id = match key.strip_prefix("eid:") {
+            Some(eid) => self.external_ids.get(&(record.to_string(), eid.to_string()))?.clone(),
+            None => key.to_string(),
+        };
+        let body = self.records.get(&(record.to_string(), id.clone()))?.clone();
+        Some((id, body))
+    }
+}
+
+fn nonexistent() -> MockResponse {
+    error(404, "Not Found", "NONEXISTENT_ID", "Record does not exist.", None)
+}
+
+const NO_LINES_DETAIL: &str = "Error while accessing resource: You must enter at least one line item for this transaction.";
+
+const DUPLICATE_DETAIL: &str = "Error while accessing resource: This record already exists.";
+
+/// `v`'s member `name`, in any case: NetSuite matches field ids so.
+fn member<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    v.get(name).or_else(|| v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 /// One SuiteQL page in NetSuite's collection shape.
@@ -262,28 +375,6 @@ fn suiteql_page(items: &[Value], offset: usize, limit: usize, request: &Recorded
 
 /// The fields a record's name is read from, in order, for `refName`.
 const NAME_FIELDS: &[&str] = &["entityId", "companyName", "tranId", "itemId", "name"];
-
-/// `{id}` and `{externalId}` references in `v` get the `id` and `refName` NetSuite answers with.
-fn add_ref_names(v: &mut Value, state: &State, depth: usize) {
-    // Record bodies nest a few levels (sublists, addresses); deeper is not a record's shape.
-    if depth > 8 {
-        return;
-    }
-    match v {
-        Value::Object(o) if is_reference(o) => {
-            let eid = o.get("externalId").and_then(Value::as_str).map(str::to_string);
-            let id = o.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| eid.and_then(|e| state.external_ids.iter().find(|((_, x), _)| *x == e).map(|(_, id)| id.clone())));
-            if let Some(id) = id {
-                let name = state.records.iter().find(|((_, rid), _)| *rid == id).and_then(|(_, r)| record_name(r)).unwrap_or_else(|| id.clone());
-                o.insert("id".into(), json!(id));
-                o.entry("refName").or_insert_with(|| json!(name));
-            }
-        }
-        Value::Object(o) => o.values_mut().for_each(|c| add_ref_names(c, state, depth + 1)),
-        Value::Array(items) => items.iter_mut().for_each(|c| add_ref_names(c, state, depth + 1)),
-        _ => {}
-    }
-}
 
 /// An object holding only reference keys, at least `id` or `externalId`.
 fn is_reference(o: &serde_json::Map<String, Value>) -> bool {
@@ -327,12 +418,21 @@ mod tests {
         let location = created.header_value("location").unwrap().to_string();
         assert!(location.contains("/record/v1/salesOrder/"), "{location}");
         let id = location.rsplit('/').next().unwrap();
-        let read = m.default_response(&request("GET", &format!("/services/rest/record/v1/salesorder/{id}"), Value::Null), Duration::ZERO).unwrap();
+        let mut get = request("GET", &format!("/services/rest/record/v1/salesorder/{id}"), Value::Null);
+        let read = m.default_response(&get, Duration::from_secs(90)).unwrap();
         let body: Value = serde_json::from_slice(&read.body).unwrap();
+        let href = format!("https://tstdrv1234567.suitetalk.api.netsuite.com/services/rest/record/v1/salesorder/{id}");
         assert_eq!(body["id"], json!(id));
-        assert_eq!(body["links"][0]["href"], json!(format!("https://tstdrv1234567.suitetalk.api.netsuite.com/services/rest/record/v1/salesorder/{id}")));
-        assert_eq!(body["entity"], json!({"externalId": "C-1", "id": customer_id, "refName": "Example Outfitters"}));
-        assert_eq!(body["item"]["items"][0]["item"], json!({"id": "5102", "refName": "5102"}), "an item this run did not create is named by its id");
+        assert_eq!(body["links"][0]["href"], json!(href));
+        let customer_href = format!("https://tstdrv1234567.suitetalk.api.netsuite.com/services/rest/record/v1/customer/{customer_id}");
+        assert_eq!(body["entity"], json!({"externalId": "C-1", "id": customer_id, "refName": "Example Outfitters", "links": [{"rel": "self", "href": customer_href}]}));
+        assert_eq!(body["item"], json!({"links": [{"rel": "self", "href": format!("{href}/item")}]}), "sublists are links unless expanded");
+        assert_eq!((body["tranId"].clone(), body["status"]["refName"].clone(), body["createdDate"].clone()), (json!(format!("SO{id}")), json!("Pending Fulfillment"), json!("2026-01-05T00:00:00Z")));
+        get.query = "expandSubResources=true".into();
+        let expanded: Value = serde_json::from_slice(&m.default_response(&get, Duration::ZERO).unwrap().body).unwrap();
+        assert_eq!(expanded["item"]["items"][0]["item"], json!({"id": "5102", "refName": "5102"}), "an item this run did not create is named by its id");
+        let lines: Value = serde_json::from_slice(&m.default_response(&request("GET", &format!("/services/rest/record/v1/salesOrder/{id}/item"), Value::Null), Duration::ZERO).unwrap().body).unwrap();
+        assert_eq!(lines["totalResults"], 1);
     }
 
     #[test]
@@ -345,9 +445,75 @@ mod tests {
         let schema = endpoint.request_schema.as_ref().unwrap();
         let valid = json!({"entity": {"id": "4821"}, "item": {"items": [{"item": {"id": "5102"}, "custcol28": "gift", "custcol_gift_note": "x"}]}, "custbody17": "web", "custbody_channel": "Shopify", "custbody_tags": {"items": [{"id": "1"}]}});
         assert!(schema.violations(&valid).is_empty(), "{:?}", schema.violations(&valid).iter().map(|v| v.message.clone()).collect::<Vec<_>>());
-        assert!(!schema.violations(&json!({"entity": {"id": "1"}, "item": {"items": []}, "custbodyChannel": "x"})).is_empty(), "field ids are lower case");
+        assert!(!schema.violations(&json!({"entity": {"id": "1"}, "item": {"items": []}, "custbody-channel": "x"})).is_empty(), "field ids are letters, digits and _");
         let customer = m.system.endpoint("POST", "/services/rest/record/v1/customer").unwrap().request_schema.as_ref().unwrap();
         let violations = customer.violations(&json!({"companyName": "Example Outfitters", "subsidiary": {"id": "1"}, "custentity5": "gold", "custentity_tier": "gold"}));
         assert!(violations.iter().all(|v| !v.message.contains("custentity")), "{:?}", violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>());
+    }
+
+    fn violations(m: &Mock, record: &str, body: &Value) -> Vec<String> {
+        let endpoint = m.system.endpoint("POST", &format!("/services/rest/record/v1/{record}")).unwrap();
+        endpoint.request_schema.as_ref().unwrap().violations(body).into_iter().map(|v| format!("{}: {}", v.instance_path, v.message)).collect()
+    }
+
+    /// Bodies as Oracle's Help Center writes them: field ids in lower case, ids as numbers.
+    /// Provenance: the order after the INVALID_CONTENT example of "Error Handling and the Error
+    /// Response Format" (`{"entity": {"id": 107}, "location": {"id": 1}, "item": {"items": [{"item":
+    /// {"id": …}, "amount": 1}]}}`, a valid item id here) with `otherrefnum` and `memo` as the
+    /// "Sales Order" record page and the invoice transform example write them; the customer is the
+    /// "Creating a Record Instance" example (`entityid`, `companyname`, `subsidiary`), names fake.
+    #[test]
+    fn oracle_sample_bodies_are_accepted() {
+        let m = mock();
+        let order = json!({"entity": {"id": 107}, "location": {"id": 1}, "otherrefnum": "4343399", "memo": "REST", "item": {"items": [{"item": {"id": 98}, "amount": 1}]}});
+        assert_eq!(violations(&m, "salesOrder", &order), Vec::<String>::new());
+        let customer = json!({"entityid": "New Customer", "companyname": "My Company", "subsidiary": {"id": "1"}});
+        assert_eq!(violations(&m, "customer", &customer), Vec::<String>::new());
+        let refused = violations(&m, "salesOrder", &json!({"Entity": {"id": 107}, "item": {"items": [{"item": {"id": true}}]}, "otherRefNumber": "x"}));
+        assert_eq!(refused, [
+            ": Additional properties are not allowed ('otherRefNumber' was unexpected)",
+            "/item/items/0/item/id: true is not of types \"integer\", \"string\"",
+        ], "unknown fields and wrong types are still refused, named as the body spells them");
+    }
+
+    #[test]
+    fn transactions_without_lines_and_second_creates_are_refused_as_netsuite_refuses_them() {
+        let m = mock();
+        let refusal = |r: Option<MockResponse>| {
+            let r = r.expect("refused");
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            (r.status, body["o:errorDetails"][0]["o:errorCode"].as_str().unwrap().to_string())
+        };
+        let no_lines = request("POST", "/services/rest/record/v1/salesorder", json!({"entity": {"id": "107"}, "item": {"items": []}}));
+        assert_eq!(refusal(m.refuse_create(&no_lines)), (400, "USER_ERROR".to_string()));
+        let invoice = request("POST", "/services/rest/record/v1/invoice", json!({"entity": {"id": "107"}}));
+        assert_eq!(refusal(m.refuse_create(&invoice)), (400, "USER_ERROR".to_string()));
+        let customer = json!({"externalId": "C-1", "companyName": "Example Outfitters", "subsidiary": {"id": "1"}});
+        assert!(m.refuse_create(&request("POST", "/services/rest/record/v1/customer", customer.clone())).is_none());
+        m.default_response(&request("POST", "/services/rest/record/v1/customer", customer.clone()), Duration::ZERO).unwrap();
+        assert_eq!(refusal(m.refuse_create(&request("POST", "/services/rest/record/v1/customer", customer.clone()))), (400, "DUP_RCRD".to_string()));
+        assert!(m.refuse_create(&request("PUT", "/services/rest/record/v1/customer/eid:C-1", customer)).is_none(), "an upsert updates the record");
+        let order = json!({"externalId": "SO-1", "entity": {"id": "107"}, "item": {"items": [{"item": {"id": "98"}}]}});
+        assert!(m.refuse_create(&request("POST", "/services/rest/record/v1/salesOrder", order)).is_none(), "another record type has its own external ids");
+    }
+
+    #[test]
+    fn a_sales_order_transforms_into_a_fulfillment_an_invoice_or_a_cash_sale() {
+        let m = mock();
+        let order = json!({"externalId": "SO-9", "entity": {"id": "107"}, "item": {"items": [{"item": {"id": "98"}, "quantity": 2, "rate": 5}]}});
+        m.default_response(&request("POST", "/services/rest/record/v1/salesOrder", order), Duration::ZERO).unwrap();
+        for to in ["itemFulfillment", "invoice", "cashSale"] {
+            let made = m.default_response(&request("POST", &format!("/services/rest/record/v1/salesorder/eid:SO-9/!transform/{to}"), json!({"memo": "t"})), Duration::ZERO).unwrap();
+            assert_eq!(made.status, 204, "{to}");
+            let location = made.header_value("location").unwrap().to_string();
+            assert!(location.contains(&format!("/record/v1/{to}/")), "{location}");
+            let path = location.split(".com").nth(1).unwrap().to_string();
+            let body: Value = serde_json::from_slice(&m.default_response(&request("GET", &path, Value::Null), Duration::ZERO).unwrap().body).unwrap();
+            assert_eq!((body["memo"].clone(), body["entity"]["id"].clone()), (json!("t"), json!("107")), "{to}");
+        }
+        let missing = m.default_response(&request("POST", "/services/rest/record/v1/salesOrder/1/!transform/invoice", json!({})), Duration::ZERO).unwrap();
+        assert_eq!(missing.status, 404);
+        let unknown = m.default_response(&request("POST", "/services/rest/record/v1/salesOrder/eid:SO-9/!transform/vendorBill", json!({})), Duration::ZERO).unwrap();
+        assert_eq!(unknown.status, 404);
     }
 }

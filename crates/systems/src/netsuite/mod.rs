@@ -1,8 +1,13 @@
 //! NetSuite REST web services: record API v1, SuiteQL, OAuth 2.0 client credentials and
 //! token-based authentication (OAuth 1.0).
 //!
-//! Reproduced: create answers 204 with a `Location` naming the new id; get returns what was created;
-//! upsert by `PUT …/eid:{externalId}`; SuiteQL requires `Prefer: transient` and pages with `links`,
+//! Reproduced: create answers 204 with a `Location` naming the new id; get returns what was created
+//! as NetSuite shows it (links, references named, computed fields, dates, sublists as links unless
+//! `expandSubResources=true`, each sublist readable at its link); `!transform` from a sales order
+//! to an item fulfillment, invoice or cash sale (and invoice to credit memo, cash sale to cash
+//! refund); upsert by `PUT …/eid:{externalId}`; a transaction without lines and a second create
+//! with a used `externalId` refused (`USER_ERROR`, `DUP_RCRD`); field ids in any case and
+//! reference ids as numbers accepted; SuiteQL requires `Prefer: transient` and pages with `links`,
 //! `hasMore`, `offset`, `count`, `totalResults`; errors are `{type, title, status, o:errorDetails}`
 //! with `application/vnd.oracle.resource+json; type=error`; request bodies are validated against
 //! the version's record schemas and answered with `INVALID_CONTENT` naming the `o:errorPath`;
@@ -13,10 +18,16 @@
 //! (PS256/384/512, ES256/384/512 — RS256 refused), `kid` the certificate id, `aud` the token
 //! endpoint, checked for expiry.
 //!
-//! Not reproduced: SuiteQL is not executed, its answers come from stubs.
+//! SOAP requests (`/services/NetSuitePort_*`) are answered from stubs and recordings; one without
+//! credentials gets NetSuite's `invalidCredentialsFault`.
+//!
+//! Not reproduced: SuiteQL is not executed, its answers come from stubs; SOAP operations are not
+//! executed and their token passports not verified.
 
 mod mock;
 mod oauth2;
+mod read;
+mod soap;
 mod tba;
 
 use std::sync::Arc;
