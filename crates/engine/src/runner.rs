@@ -69,7 +69,14 @@ pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut
     let reporters = RefCell::new(reporters);
     let finished: RefCell<Vec<CaseReport>> = RefCell::new(Vec::new());
     let started = Instant::now();
-    let summary = |cases: Vec<CaseReport>| Summary { cases, duration: started.elapsed(), jobs: options.jobs.max(1), planned: plan.cases.len() };
+    let summary = |cases: Vec<CaseReport>| Summary {
+        cases,
+        duration: started.elapsed(),
+        jobs: options.jobs.max(1),
+        planned: plan.cases.len(),
+        selected: plan.cases.iter().map(|c| c.id.clone()).collect(),
+        sharing: plan.sharing.clone(),
+    };
     let secrets = Arc::new(Secrets::for_run(plan, &options.secrets));
     runtime()?.block_on(async {
         let work = run_cases(project, plan, options, &secrets, &reporters, &finished);
