@@ -83,9 +83,10 @@ pub enum SuiteVerdict {
 
 #[derive(Debug, Clone)]
 pub struct RetriedAttempt {
+    /// The check that failed it first (`failure` when none did).
+    pub kind: String,
     pub message: String,
     pub body: String,
-    pub time: Duration,
 }
 
 /// What became of a snapshot after the run.

@@ -90,7 +90,15 @@ fn case_suite(c: &CaseJson) -> Suite {
         out.push_str(&c.failure_text());
     }
     out.push_str(&c.output);
-    let retries = c.retries.iter().map(|r| RetriedAttempt { message: r.first_failure().unwrap_or_default(), body: r.failure_text(), time: Duration::from_millis(r.duration_ms) }).collect();
+    let retries = c
+        .retries
+        .iter()
+        .map(|r| RetriedAttempt {
+            kind: r.failures().next().map_or("failure", |f| f.check.as_str()).to_string(),
+            message: r.first_failure().unwrap_or_default(),
+            body: format!("attempt took {} ms\n{}", r.duration_ms, r.failure_text()),
+        })
+        .collect();
     let case = SuiteCase {
         name: c.id.rsplit('/').next().unwrap_or(&c.id).to_string(),
         classname: c.flow.clone(),
@@ -141,9 +149,10 @@ fn test_case(c: &SuiteCase) -> TestCase {
     };
     for r in &c.retries {
         let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+        // Surefire's schema gives an attempt a required `type` and no `time`.
+        rerun.set_type(xml_text(&r.kind));
         rerun.set_message(xml_text(&r.message));
         rerun.set_description(xml_text(&r.body));
-        rerun.set_time(r.time);
         status.add_rerun(rerun);
     }
     let mut case = TestCase::new(xml_text(&c.name), status);
