@@ -34,6 +34,7 @@ fn generated_ci_installs_the_runtime_shards_merges_and_matches_the_published_sch
         assert!(gitlab.contains("parallel: 2") && gitlab.contains("--partition auto"), "{gitlab}");
         assert!(gitlab.contains("harness merge harness-share-*.json --junit harness-junit.xml") && gitlab.contains("junit: harness-junit.xml"), "{gitlab}");
         assert!(gitlab.contains("snapshots/**/*.snap.new") && github.contains("snapshots/**/*.snap.new"), "pending snapshots are kept");
+        assert!(gitlab.contains("- harness.html") && github.contains("            harness.html"), "the HTML page is kept");
         for (schema, file) in [("vendor.github-workflows", &github_file), ("vendor.gitlab-ci", &gitlab_file)] {
             match schema_check(schema, file) {
                 Some((valid, output)) => assert!(valid, "{language}: {} against {schema}:\n{output}", file.display()),

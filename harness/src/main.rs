@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use harness::events::{AnalysisResult, Event, Reporter};
-use harness::report::{Destination, JsonReporter, JunitReporter, Links, MarkdownReporter, SummaryReporter, TerminalReporter};
+use harness::report::{Destination, HtmlReporter, JsonReporter, JunitReporter, Links, MarkdownReporter, SummaryReporter, TerminalReporter};
 use harness::{Error, Project, RunOptions, Style, SystemId, plan, review, serve};
 
 // The run path allocates many small short-lived values on several threads (JSON documents, jq
@@ -270,6 +270,9 @@ struct MergeArgs {
     /// Append a Markdown summary to FILE (default: `GITHUB_STEP_SUMMARY` when set).
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -291,6 +294,9 @@ struct RunArgs {
     /// Append a Markdown summary to FILE (default: `GITHUB_STEP_SUMMARY` when set).
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Report silent data loss as warnings instead of failures (strict is the default).
     #[arg(long)]
     no_strict: bool,
@@ -690,8 +696,11 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             if let Some(p) = &args.junit {
                 checked(p)?.deliver(&harness::report::run_junit("harness", &merged, None).map_err(Error::Environment)?).map_err(written)?;
             }
+            if let Some(p) = &args.html {
+                checked(p)?.deliver(&harness::report::html_page(&merged)).map_err(written)?;
+            }
             if let Some(p) = summary_file(args.summary) {
-                harness::report::append_summary(&p, &harness::report::summary_markdown(&merged, &Links::from_env(&env_var, None), harness::report::SUMMARY_LIMIT)).map_err(written)?;
+                harness::report::append_summary(&p, &harness::report::summary_markdown(&merged, &Links::from_env(&env_var, args.html.as_deref()), harness::report::SUMMARY_LIMIT)).map_err(written)?;
             }
             out(&format!("merged {} report(s): {} passed, {} failed, {} total\n", args.files.len(), merged.passed, merged.failed, merged.total))?;
             Ok(if merged.all_passed() { EXIT_PASSED } else { EXIT_FAILED })
@@ -761,8 +770,11 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             if let Some(p) = &args.json {
                 reporters.push(Box::new(JsonReporter::new(checked(p)?)));
             }
+            if let Some(p) = &args.html {
+                reporters.push(Box::new(HtmlReporter::new(checked(p)?)));
+            }
             if let Some(p) = summary_file(args.summary) {
-                reporters.push(Box::new(SummaryReporter::new(p, Links::from_env(&env_var, None))));
+                reporters.push(Box::new(SummaryReporter::new(p, Links::from_env(&env_var, args.html.as_deref()))));
             }
             let mut borrowed: Vec<&mut dyn Reporter> = reporters.iter_mut().map(|r| r.as_mut() as &mut dyn Reporter).collect();
             let summary = harness::run(&project, &plan, &options, &mut borrowed)?;

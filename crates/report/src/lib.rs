@@ -1,6 +1,7 @@
-//! Reporters: the terminal, JUnit, JSON, Markdown and job-summary renderings of the event stream of runs and
+//! Reporters: the terminal, JUnit, JSON, HTML, Markdown and job-summary renderings of the event stream of runs and
 //! analyses. They render; what passed was decided before the event reached them.
 
+mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -10,6 +11,7 @@ mod summary;
 mod systems;
 mod terminal;
 
+pub use html::{HtmlReporter, page as html_page};
 pub use json::{CaseJson, FORMAT, JsonReporter, PlanJson, RunReport, RunStatus, ShareJson, schema as report_schema};
 pub use junit::{JunitReporter, run_junit};
 pub use merge::{MergeError, merge, merge_files};
