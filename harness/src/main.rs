@@ -254,6 +254,9 @@ struct SelectArgs {
     /// Balance the shares by the durations an earlier run recorded (its JSON or JUnit report).
     #[arg(long, value_name = "FILE", requires = "partition")]
     timings: Option<PathBuf>,
+    /// Only scenarios whose inputs changed since the git ref REF (files changed, staged or new).
+    #[arg(long, value_name = "REF")]
+    changed_since: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -577,8 +580,10 @@ fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
 fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
     let catalog = std::sync::Arc::new(harness::Catalog::new(project).at(now()?));
     let mut plan = plan::build_with(project, &args.paths, catalog, None)?;
-    let selection = plan::Selection { tags: args.tags.clone(), share: args.partition, timings: args.timings.clone() };
-    plan.select(&selection, &env_var)?;
+    let selection = plan::Selection { tags: args.tags.clone(), share: args.partition, timings: args.timings.clone(), changed_since: args.changed_since.clone() };
+    if let (Some(changed), Some(since)) = (plan.select(project, &selection, &env_var)?, &args.changed_since) {
+        eprint!("{}", changed.render(since));
+    }
     Ok(plan)
 }
 
@@ -650,7 +655,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         }
         Command::Serve(args) => {
             let project = open_project(&cli.root)?;
-            let plan = select(&project, &SelectArgs { paths: vec![args.scenario], tags: Vec::new(), partition: None, timings: None })?;
+            let plan = select(&project, &SelectArgs { paths: vec![args.scenario], tags: Vec::new(), partition: None, timings: None, changed_since: None })?;
             let case = plan.cases.first().ok_or_else(|| Error::Usage("no scenario to serve".into()))?;
             serve::serve(&project, case, &plan.registry, args.port_base, &mut |line| out(line))?;
             Ok(EXIT_PASSED)
@@ -665,7 +670,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         }
         Command::Recordings => {
             let project = open_project(&cli.root)?;
-            let plan = select(&project, &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None, timings: None })?;
+            let plan = select(&project, &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None, timings: None, changed_since: None })?;
             let listed = harness::record::inventory::list(&project, &plan, &now()?)?;
             out(&harness::record::inventory::render(&listed))?;
             Ok(EXIT_PASSED)

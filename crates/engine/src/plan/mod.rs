@@ -3,6 +3,7 @@
 //! expectations, reading every file once. All problems of all files are reported together.
 
 mod case;
+mod changed;
 mod expectations;
 mod freshness;
 mod partition;
@@ -22,6 +23,7 @@ use harness_systems::{Catalog, MockSetup, Registry, Schema, SystemVersion};
 
 use crate::snapshot::Snapshot;
 
+pub use changed::ChangedSelection;
 pub use freshness::{Stale, age_days};
 pub use partition::{Selection, ShareSpec, Sharing, Timings, parse_share, read_timings};
 
@@ -103,14 +105,21 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Keep the cases `selection` asks for: those with its tags, then this machine's share.
-    /// `var` reads the environment (`--partition auto`).
-    pub fn select(&mut self, selection: &Selection, var: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    /// Keep the cases `selection` asks for: those with its tags, whose inputs changed (with what
+    /// changed and why each was chosen), then this machine's share. `var` reads the environment
+    /// (`--partition auto`).
+    pub fn select(&mut self, project: &Project, selection: &Selection, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<ChangedSelection>, Error> {
         if !selection.tags.is_empty() {
             self.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| selection.tags.contains(t)));
             if self.cases.is_empty() {
                 return Err(Error::Usage(format!("no scenario has the tag {}", selection.tags.join(" or "))));
             }
+        }
+        let mut changed = None;
+        if let Some(since) = &selection.changed_since {
+            let (kept, why) = changed::keep_changed(project, std::mem::take(&mut self.cases), since)?;
+            self.cases = kept;
+            changed = Some(why);
         }
         self.sharing = Sharing::whole(&self.cases);
         if let Some(spec) = selection.share {
@@ -120,7 +129,7 @@ impl Plan {
             self.cases = kept;
             self.sharing = sharing;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// The endpoint each recording of `system` at `version` stands for, by file, as the cases use

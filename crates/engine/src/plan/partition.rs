@@ -172,6 +172,8 @@ pub struct Selection {
     pub share: Option<ShareSpec>,
     /// An earlier run's report, to balance the shares by time.
     pub timings: Option<PathBuf>,
+    /// Only the cases whose inputs changed since this git ref.
+    pub changed_since: Option<String>,
 }
 
 #[cfg(test)]
