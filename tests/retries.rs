@@ -1,4 +1,4 @@
-//! `--retries`: a program's scenario that fails and then passes is reported flaky everywhere,
+//! `--retries` and a flow's `retries:`: a program's scenario that fails and then passes is reported flaky everywhere,
 //! never silently green; built-in flows are deterministic and never run twice.
 
 mod common;
@@ -43,6 +43,14 @@ fn a_program_passing_on_a_retry_is_flaky_in_every_report() {
     let junit = std::fs::read_to_string(p.path().join("junit.xml")).unwrap();
     assert!(junit.contains("<flakyFailure"), "{junit}");
     xmllint_validates(&p.path().join("junit.xml"));
+
+    // The same from the flow's own `retries:`.
+    std::fs::remove_file(p.path().join("failed-once")).unwrap();
+    let flow = p.path().join("flows/script-order-to-netsuite.yaml");
+    std::fs::write(&flow, std::fs::read_to_string(&flow).unwrap() + "retries: 1\n").unwrap();
+    let out = harness_on(BUNDLED_DAY, p.path(), &["run", "--color", "never"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("FLAKY  script-order-to-netsuite/new-customer"), "{}", out.stdout);
 }
 
 #[test]

@@ -239,7 +239,7 @@ async fn in_order(
                 let mut failed = Vec::new();
                 // Built-in flows run on the virtual clock with seeded jitter: a second attempt
                 // would fail the same way, so only programs (services, commands) are retried.
-                let retries = if case.flow.driver.virtual_time() { 0 } else { retries };
+                let retries = if case.flow.driver.virtual_time() { 0 } else { retries.max(case.flow.retries) };
                 let last = loop {
                     let attempt = watched(index, slow_after, progress, attempt(workers, plan, &case, strict)).await;
                     match attempt {
