@@ -100,7 +100,8 @@ pub fn evaluate(project: &Project, plan: &Plan, cases: &[Arc<Case>], jobs: usize
     let secrets = Arc::new(Secrets::for_run(plan, &[]));
     runtime()?.block_on(async {
         let mut out = Vec::with_capacity(cases.len());
-        let work = in_order(project, plan, &secrets, cases, jobs, strict, 0, Duration::MAX, &|_| Ok(()), |case, attempts| {
+        // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
+        let work = in_order(project, plan, &secrets, cases, jobs, strict, None, Duration::MAX, &|_| Ok(()), |case, attempts| {
             out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
             Ok(())
         });
@@ -186,7 +187,7 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
         Progress::Started(i) => emit(reporters, &Event::CaseStarted { id: &plan.cases[i].id }),
         Progress::Slow(i, elapsed) => emit(reporters, &Event::CaseSlow { id: &plan.cases[i].id, elapsed }),
     };
-    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, options.retries, options.slow_after, &progress, |case, attempts| {
+    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, attempts| {
         let retries: Vec<CaseReport> = attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
         for (n, r) in retries.iter().enumerate() {
             emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
@@ -210,6 +211,9 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
 /// A case that panics, or is still busy well past its limit, is handed over as abandoned, so one
 /// broken case neither takes the run down with it nor hangs it. Each stuck case keeps a CPU busy;
 /// once as many are stuck as there are CPUs, the remaining cases are not started.
+///
+/// A failed case of a program's flow runs again up to `retries` times (or its flow's `retries:`,
+/// whichever is more); `None` never retries.
 #[allow(clippy::too_many_arguments)]
 async fn in_order(
     project: &Project,
@@ -218,7 +222,7 @@ async fn in_order(
     cases: &[Arc<Case>],
     jobs: usize,
     strict: bool,
-    retries: u32,
+    retries: Option<u32>,
     slow_after: Duration,
     progress: &dyn Fn(Progress) -> Result<(), Error>,
     mut done: impl FnMut(&Case, Attempts) -> Result<(), Error>,
@@ -239,7 +243,10 @@ async fn in_order(
                 let mut failed = Vec::new();
                 // Built-in flows run on the virtual clock with seeded jitter: a second attempt
                 // would fail the same way, so only programs (services, commands) are retried.
-                let retries = if case.flow.driver.virtual_time() { 0 } else { retries.max(case.flow.retries) };
+                let retries = match retries {
+                    Some(asked) if !case.flow.driver.virtual_time() => asked.max(case.flow.retries),
+                    _ => 0,
+                };
                 let last = loop {
                     let attempt = watched(index, slow_after, progress, attempt(workers, plan, &case, strict)).await;
                     match attempt {
