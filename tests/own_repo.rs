@@ -24,7 +24,7 @@ fn init_writes_a_project_whose_first_run_passes_and_never_overwrites() {
         assert!(repo.path().join(file).is_file(), "{file} written");
     }
     let workflow = std::fs::read_to_string(repo.path().join(".github/workflows/harness.yml")).unwrap();
-    assert!(workflow.contains("harness run --root . --junit"), "{workflow}");
+    assert!(workflow.contains("harness run --root . --partition ${{ matrix.share }}/2"), "{workflow}");
     let run = harness_on(BUNDLED_DAY, repo.path(), &["run", "--color", "never"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("2 passed"), "{}", run.stdout);

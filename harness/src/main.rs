@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use harness::events::{AnalysisResult, Event, Reporter};
-use harness::report::{Destination, JsonReporter, JunitReporter, MarkdownReporter, TerminalReporter};
+use harness::report::{Destination, HtmlReporter, JsonReporter, JunitReporter, Links, MarkdownReporter, SummaryReporter, TerminalReporter};
 use harness::{Error, Project, RunOptions, Style, SystemId, plan, review, serve};
 
 // The run path allocates many small short-lived values on several threads (JSON documents, jq
@@ -58,6 +58,9 @@ enum Command {
     Review(ReviewArgs),
     /// List the scenario cases that `run` would run, with their flow and API versions.
     List(SelectArgs),
+    /// Combine the JSON reports of a plan's shards (`run --partition … --json`) into one run's
+    /// reports; exit 2, merging nothing, when they do not make one whole run.
+    Merge(MergeArgs),
     /// Before an upgrade: replay every scenario using SYSTEM@FROM at TO and report, per flow and
     /// target field, what breaks or loses data and which changed source field causes it.
     Impact(ImpactArgs),
@@ -244,9 +247,35 @@ struct SelectArgs {
     /// Only scenarios with this tag (repeatable: any of them).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
-    /// Only the K-th of N equal shares of the cases, e.g. `2/4`, to split a suite across CI machines.
-    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
-    partition: Option<(usize, usize)>,
+    /// Only the K-th of N shares of the cases, e.g. `2/4`, to split a suite across CI machines;
+    /// `auto` reads the share from GitLab, Buildkite, CircleCI or Bazel variables.
+    #[arg(long, value_name = "K/N", value_parser = plan::parse_share)]
+    partition: Option<plan::ShareSpec>,
+    /// Balance the shares by the durations an earlier run recorded (its JSON or JUnit report).
+    #[arg(long, value_name = "FILE", requires = "partition")]
+    timings: Option<PathBuf>,
+    /// Only scenarios whose inputs changed since the git ref REF (files changed, staged or new).
+    #[arg(long, value_name = "REF")]
+    changed_since: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The shards' JSON reports.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write the merged JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the merged JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Append a Markdown summary to FILE (default: `GITHUB_STEP_SUMMARY` when set).
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -265,6 +294,12 @@ struct RunArgs {
     /// Write a JSON report to FILE (`-` for standard output, replacing the terminal report).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Append a Markdown summary to FILE (default: `GITHUB_STEP_SUMMARY` when set).
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Report silent data loss as warnings instead of failures (strict is the default).
     #[arg(long)]
     no_strict: bool,
@@ -417,6 +452,15 @@ fn render_analysis(result: &dyn AnalysisResult, style: Style, markdown: &Option<
     Ok(())
 }
 
+/// `--summary FILE`, else the job summary of GitHub Actions.
+fn summary_file(given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 fn parse_system(s: &str) -> Result<SystemId, String> {
     SystemId::new(s)
 }
@@ -434,15 +478,6 @@ struct ReviewArgs {
     /// Only list pending snapshots.
     #[arg(long)]
     list: bool,
-}
-
-fn parse_partition(s: &str) -> Result<(usize, usize), String> {
-    let (k, n) = s.split_once('/').ok_or("write K/N, e.g. 1/3")?;
-    let (k, n): (usize, usize) = (k.parse().map_err(|_| "K is not a number")?, n.parse().map_err(|_| "N is not a number")?);
-    if n == 0 || k == 0 || k > n {
-        return Err(format!("partition {k}/{n} is out of range: need 1 ≤ K ≤ N"));
-    }
-    Ok((k, n))
 }
 
 fn main() -> ExitCode {
@@ -545,14 +580,9 @@ fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
 fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
     let catalog = std::sync::Arc::new(harness::Catalog::new(project).at(now()?));
     let mut plan = plan::build_with(project, &args.paths, catalog, None)?;
-    if !args.tags.is_empty() {
-        plan.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| args.tags.contains(t)));
-        if plan.cases.is_empty() {
-            return Err(Error::Usage(format!("no scenario has the tag {}", args.tags.join(" or "))));
-        }
-    }
-    if let Some((k, n)) = args.partition {
-        plan.cases = plan.cases.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();
+    let selection = plan::Selection { tags: args.tags.clone(), share: args.partition, timings: args.timings.clone(), changed_since: args.changed_since.clone() };
+    if let (Some(changed), Some(since)) = (plan.select(project, &selection, &env_var)?, &args.changed_since) {
+        eprint!("{}", changed.render(since));
     }
     Ok(plan)
 }
@@ -625,7 +655,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         }
         Command::Serve(args) => {
             let project = open_project(&cli.root)?;
-            let plan = select(&project, &SelectArgs { paths: vec![args.scenario], tags: Vec::new(), partition: None })?;
+            let plan = select(&project, &SelectArgs { paths: vec![args.scenario], tags: Vec::new(), partition: None, timings: None, changed_since: None })?;
             let case = plan.cases.first().ok_or_else(|| Error::Usage("no scenario to serve".into()))?;
             serve::serve(&project, case, &plan.registry, args.port_base, &mut |line| out(line))?;
             Ok(EXIT_PASSED)
@@ -640,7 +670,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
         }
         Command::Recordings => {
             let project = open_project(&cli.root)?;
-            let plan = select(&project, &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None })?;
+            let plan = select(&project, &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None, timings: None, changed_since: None })?;
             let listed = harness::record::inventory::list(&project, &plan, &now()?)?;
             out(&harness::record::inventory::render(&listed))?;
             Ok(EXIT_PASSED)
@@ -661,6 +691,24 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             let plan = select(&project, &args)?;
             out(&plan.cases.iter().map(|case| format!("{}  [{}]  {}\n", case.id, case.flow.name, case.versions_label())).collect::<String>())?;
             Ok(EXIT_PASSED)
+        }
+        Command::Merge(args) => {
+            let merged = harness::report::merge_files(&args.files)?;
+            let written = |e: std::io::Error| Error::Environment(format!("cannot write a report: {e}"));
+            if let Some(p) = &args.json {
+                checked(p)?.deliver(&to_json(&merged)).map_err(written)?;
+            }
+            if let Some(p) = &args.junit {
+                checked(p)?.deliver(&harness::report::run_junit("harness", &merged, None).map_err(Error::Environment)?).map_err(written)?;
+            }
+            if let Some(p) = &args.html {
+                checked(p)?.deliver(&harness::report::html_page(&merged)).map_err(written)?;
+            }
+            if let Some(p) = summary_file(args.summary) {
+                harness::report::append_summary(&p, &harness::report::summary_markdown(&merged, &Links::from_env(&env_var, args.html.as_deref()), harness::report::SUMMARY_LIMIT)).map_err(written)?;
+            }
+            out(&format!("merged {} report(s): {} passed, {} failed, {} total\n", args.files.len(), merged.passed, merged.failed, merged.total))?;
+            Ok(if merged.all_passed() { EXIT_PASSED } else { EXIT_FAILED })
         }
         Command::Review(args) => {
             let project = open_project(&cli.root)?;
@@ -726,6 +774,12 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             }
             if let Some(p) = &args.json {
                 reporters.push(Box::new(JsonReporter::new(checked(p)?)));
+            }
+            if let Some(p) = &args.html {
+                reporters.push(Box::new(HtmlReporter::new(checked(p)?)));
+            }
+            if let Some(p) = summary_file(args.summary) {
+                reporters.push(Box::new(SummaryReporter::new(p, Links::from_env(&env_var, args.html.as_deref()))));
             }
             let mut borrowed: Vec<&mut dyn Reporter> = reporters.iter_mut().map(|r| r.as_mut() as &mut dyn Reporter).collect();
             let summary = harness::run(&project, &plan, &options, &mut borrowed)?;

@@ -120,6 +120,7 @@ impl AnalysisResult for Coverage {
             .map(|t| SuiteCase {
                 name: format!("{} {}", t.system, t.field),
                 classname: t.flow.clone(),
+                file: None,
                 time: None,
                 verdict: if t.filled_in > 0 {
                     SuiteVerdict::Passed

@@ -426,6 +426,7 @@ impl AnalysisResult for Lineage {
                     .map(|t| SuiteCase {
                         name: format!("{} {}", t.system, t.field),
                         classname: f.flow.clone(),
+                        file: None,
                         time: None,
                         verdict: SuiteVerdict::Passed,
                         retries: Vec::new(),

@@ -10,6 +10,7 @@ use harness_flows::{RecordOutcome, Wait};
 
 use crate::secrets::Secrets;
 use crate::check::{Finding, SnapshotState};
+use crate::plan::Sharing;
 
 /// What a reporter is told.
 pub enum Event<'a> {
@@ -63,6 +64,8 @@ pub struct Suite {
 pub struct SuiteCase {
     pub name: String,
     pub classname: String,
+    /// The file it comes from, project-relative (GitLab shows it).
+    pub file: Option<String>,
     pub time: Option<Duration>,
     pub verdict: SuiteVerdict,
     /// Earlier attempts that failed, for a case that passed or failed after retries.
@@ -80,9 +83,10 @@ pub enum SuiteVerdict {
 
 #[derive(Debug, Clone)]
 pub struct RetriedAttempt {
+    /// The check that failed it first (`failure` when none did).
+    pub kind: String,
     pub message: String,
     pub body: String,
-    pub time: Duration,
 }
 
 /// What became of a snapshot after the run.
@@ -148,35 +152,6 @@ impl CaseReport {
     pub fn flaky(&self) -> bool {
         self.passed && !self.retries.is_empty()
     }
-
-    /// The findings as plain text, one block each: the JUnit failure body and the terminal details.
-    pub fn failure_text(&self) -> String {
-        let mut out = String::new();
-        for f in &self.findings {
-            let mark = if f.warning { "warning" } else { "✗" };
-            out.push_str(&format!("{mark} {}: {}\n", f.kind.name(), f.message));
-            for line in f.details.iter().flat_map(|d| d.lines()) {
-                out.push_str(&format!("    {line}\n"));
-            }
-            if let Some(diff) = &f.diff {
-                for line in diff.lines() {
-                    out.push_str(&format!("    {line}\n"));
-                }
-            }
-        }
-        let dead: Vec<&RecordOutcome> = self.dead_letters().collect();
-        if !dead.is_empty() {
-            out.push_str("dead letters:\n");
-            for r in dead {
-                out.push_str(&format!("    {}: {}", r.key, r.reason.as_deref().unwrap_or("")));
-                if let Some(last) = &r.last_response {
-                    out.push_str(&format!(" (last response: {last})"));
-                }
-                out.push('\n');
-            }
-        }
-        out
-    }
 }
 
 /// The whole run.
@@ -188,6 +163,10 @@ pub struct Summary {
     pub jobs: usize,
     /// Cases the run would have run, finished or not (less than `cases` when cancelled).
     pub planned: usize,
+    /// Their ids, in order.
+    pub selected: Vec<String>,
+    /// The share of the whole plan they are.
+    pub sharing: Sharing,
 }
 
 impl Summary {

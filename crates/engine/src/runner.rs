@@ -69,7 +69,14 @@ pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut
     let reporters = RefCell::new(reporters);
     let finished: RefCell<Vec<CaseReport>> = RefCell::new(Vec::new());
     let started = Instant::now();
-    let summary = |cases: Vec<CaseReport>| Summary { cases, duration: started.elapsed(), jobs: options.jobs.max(1), planned: plan.cases.len() };
+    let summary = |cases: Vec<CaseReport>| Summary {
+        cases,
+        duration: started.elapsed(),
+        jobs: options.jobs.max(1),
+        planned: plan.cases.len(),
+        selected: plan.cases.iter().map(|c| c.id.clone()).collect(),
+        sharing: plan.sharing.clone(),
+    };
     let secrets = Arc::new(Secrets::for_run(plan, &options.secrets));
     runtime()?.block_on(async {
         let work = run_cases(project, plan, options, &secrets, &reporters, &finished);
@@ -93,7 +100,8 @@ pub fn evaluate(project: &Project, plan: &Plan, cases: &[Arc<Case>], jobs: usize
     let secrets = Arc::new(Secrets::for_run(plan, &[]));
     runtime()?.block_on(async {
         let mut out = Vec::with_capacity(cases.len());
-        let work = in_order(project, plan, &secrets, cases, jobs, strict, 0, Duration::MAX, &|_| Ok(()), |case, attempts| {
+        // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
+        let work = in_order(project, plan, &secrets, cases, jobs, strict, None, Duration::MAX, &|_| Ok(()), |case, attempts| {
             out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
             Ok(())
         });
@@ -183,7 +191,7 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
         Progress::Started(i) => emit(reporters, &Event::CaseStarted { id: &plan.cases[i].id }),
         Progress::Slow(i, elapsed) => emit(reporters, &Event::CaseSlow { id: &plan.cases[i].id, elapsed }),
     };
-    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, options.retries, options.slow_after, &progress, |case, attempts| {
+    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, attempts| {
         let retries: Vec<CaseReport> = attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
         for (n, r) in retries.iter().enumerate() {
             emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
@@ -207,6 +215,9 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
 /// A case that panics, or is still busy well past its limit, is handed over as abandoned, so one
 /// broken case neither takes the run down with it nor hangs it. Each stuck case keeps a CPU busy;
 /// once as many are stuck as there are CPUs, the remaining cases are not started.
+///
+/// A failed case of a program's flow runs again up to `retries` times (or its flow's `retries:`,
+/// whichever is more); `None` never retries.
 #[allow(clippy::too_many_arguments)]
 async fn in_order(
     project: &Project,
@@ -215,7 +226,7 @@ async fn in_order(
     cases: &[Arc<Case>],
     jobs: usize,
     strict: bool,
-    retries: u32,
+    retries: Option<u32>,
     slow_after: Duration,
     progress: &dyn Fn(Progress) -> Result<(), Error>,
     mut done: impl FnMut(&Case, Attempts) -> Result<(), Error>,
@@ -234,6 +245,12 @@ async fn in_order(
                     return (index, Err(e));
                 }
                 let mut failed = Vec::new();
+                // Built-in flows run on the virtual clock with seeded jitter: a second attempt
+                // would fail the same way, so only programs (services, commands) are retried.
+                let retries = match retries {
+                    Some(asked) if !case.flow.driver.virtual_time() => asked.max(case.flow.retries),
+                    _ => 0,
+                };
                 let last = loop {
                     let attempt = watched(index, slow_after, progress, attempt(workers, plan, &case, strict)).await;
                     match attempt {

@@ -30,6 +30,8 @@ pub struct Flow {
     pub redact: Vec<String>,
     /// Invariants between source and targets checked in every scenario expecting success.
     pub reconcile: Vec<Reconcile>,
+    /// Times a failed scenario of a program's flow is run again (`retries:`).
+    pub retries: u32,
     pub driver: Arc<dyn FlowDriver>,
 }
 
@@ -150,7 +152,7 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     let declared: Vec<&(&str, bool, Compile)> = kinds.iter().filter(|k| k.1).collect();
     if spec.command.is_none() && spec.service.is_none() {
         // A program's settings in a flow that runs none would silently do nothing.
-        let program_keys = [("env", !spec.env.is_empty()), ("cwd", spec.cwd.is_some()), ("pass_env", !spec.pass_env.is_empty())];
+        let program_keys = [("env", !spec.env.is_empty()), ("cwd", spec.cwd.is_some()), ("pass_env", !spec.pass_env.is_empty()), ("retries", spec.retries.is_some())];
         if let Some((key, _)) = program_keys.iter().find(|k| k.1) {
             let at = yaml::key_span(&text, &[key]).unwrap_or_default();
             return Err(vec![at.diagnostic(file, &text, format!("`{key}` is for flows that run a program (`command` or `service`); a built-in flow runs none")).relative_to(root)]);
@@ -186,6 +188,7 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
         targets: spec.targets.iter().map(|t| t.value.clone()).collect(),
         redact: spec.redact.clone(),
         reconcile,
+        retries: spec.retries.unwrap_or(0),
         driver,
     })
 }

@@ -7,7 +7,7 @@ use harness_core::Outcome;
 use harness_engine::check::SnapshotState;
 use harness_engine::events::{CaseReport, Event, Reporter, SnapshotAction, Summary};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::output::Destination;
 
@@ -15,7 +15,7 @@ use crate::output::Destination;
 pub const FORMAT: u32 = 1;
 
 /// The whole run.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RunReport {
     /// The report format ([`FORMAT`]).
     pub format: u32,
@@ -26,11 +26,34 @@ pub struct RunReport {
     pub total: usize,
     pub planned: usize,
     pub duration_ms: u64,
+    /// The whole plan this run is part of.
+    pub plan: PlanJson,
+    /// The share of the plan this run made (`--partition`); none when it ran the whole plan.
+    pub share: Option<ShareJson>,
     /// In scenario id order.
     pub cases: Vec<CaseJson>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanJson {
+    /// Of the plan's case ids and how they were split: the same on every share of one plan.
+    pub fingerprint: String,
+    /// Cases in the whole plan, all shares together.
+    pub cases: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ShareJson {
+    /// 1-based.
+    pub index: usize,
+    pub total: usize,
+    /// `count` (every N-th case) or `timings` (balanced by an earlier run's durations).
+    pub by: String,
+    /// The ids of the cases this share was given, run or not.
+    pub cases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Passed,
@@ -39,7 +62,7 @@ pub enum RunStatus {
     Cancelled,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CaseJson {
     /// `flow/scenario`, with `@system-version` when the scenario runs at several versions.
     pub id: String,
@@ -69,7 +92,7 @@ pub struct CaseJson {
     pub retries: Vec<CaseJson>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FindingJson {
     pub check: String,
     /// A warning does not fail the case.
@@ -79,7 +102,7 @@ pub struct FindingJson {
     pub diff: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SnapshotJson {
     pub system: String,
     pub path: String,
@@ -89,7 +112,7 @@ pub struct SnapshotJson {
     pub action: String,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RecordJson {
     pub key: String,
     pub outcome: Outcome,
@@ -97,7 +120,7 @@ pub struct RecordJson {
     pub last_response: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WaitJson {
     pub system: String,
     pub record: String,
@@ -124,8 +147,63 @@ impl RunReport {
             total: summary.cases.len(),
             planned: summary.planned,
             duration_ms: summary.duration.as_millis() as u64,
+            plan: PlanJson { fingerprint: summary.sharing.fingerprint.clone(), cases: summary.sharing.whole },
+            share: (summary.sharing.total > 1).then(|| ShareJson { index: summary.sharing.index, total: summary.sharing.total, by: summary.sharing.by.into(), cases: summary.selected.clone() }),
             cases: summary.cases.iter().map(case).collect(),
         }
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+impl CaseJson {
+    /// The findings that fail the case.
+    pub fn failures(&self) -> impl Iterator<Item = &FindingJson> {
+        self.findings.iter().filter(|f| !f.warning)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &FindingJson> {
+        self.findings.iter().filter(|f| f.warning)
+    }
+
+    pub fn dead_letters(&self) -> impl Iterator<Item = &RecordJson> {
+        self.records.iter().filter(|r| r.outcome == Outcome::DeadLettered)
+    }
+
+    /// `check: message` of the first failure, or nothing.
+    pub fn first_failure(&self) -> Option<String> {
+        self.failures().next().map(|f| format!("{}: {}", f.check, f.message))
+    }
+
+    /// The pending snapshots (`.snap.new`) the case wrote, project-relative.
+    pub fn pending_snapshots(&self) -> impl Iterator<Item = String> + '_ {
+        self.snapshots.iter().filter(|s| s.action == "pending-written").map(|s| format!("{}.new", s.path))
+    }
+
+    /// The findings as plain text, one block each: the JUnit failure body.
+    pub fn failure_text(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            let mark = if f.warning { "warning" } else { "✗" };
+            out.push_str(&format!("{mark} {}: {}\n", f.check, f.message));
+            for line in f.details.iter().flat_map(|d| d.lines()).chain(f.diff.iter().flat_map(|d| d.lines())) {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        let dead: Vec<&RecordJson> = self.dead_letters().collect();
+        if !dead.is_empty() {
+            out.push_str("dead letters:\n");
+            for r in dead {
+                out.push_str(&format!("    {}: {}", r.key, r.reason.as_deref().unwrap_or("")));
+                if let Some(last) = &r.last_response {
+                    out.push_str(&format!(" (last response: {last})"));
+                }
+                out.push('\n');
+            }
+        }
+        out
     }
 }
 

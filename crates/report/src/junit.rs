@@ -5,9 +5,12 @@
 //! schema allows properties on suites only, and each scenario's properties (file, flow, API
 //! versions, tags) are what a dashboard needs to lead back to it.
 
-use harness_engine::events::{CaseReport, Event, Reporter, RetriedAttempt, Suite, SuiteCase, SuiteVerdict, Summary};
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+use std::time::Duration;
 
+use harness_engine::events::{Event, Reporter, RetriedAttempt, Suite, SuiteCase, SuiteVerdict};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite, XmlString};
+
+use crate::json::{CaseJson, RunReport};
 use crate::output::Destination;
 
 pub struct JunitReporter {
@@ -23,25 +26,30 @@ impl JunitReporter {
 
 impl Reporter for JunitReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        let (name, suites, total) = match event {
-            Event::RunFinished { summary } => (self.name.clone(), run_suites(summary, None), Some(summary.duration)),
-            Event::RunCancelled { summary, signal } => (self.name.clone(), run_suites(summary, Some(signal)), Some(summary.duration)),
-            Event::AnalysisFinished { result } => (result.title(), result.suites(), None),
+        let xml = match event {
+            Event::RunFinished { summary } => run_junit(&self.name, &RunReport::of(summary, false), None),
+            Event::RunCancelled { summary, signal } => run_junit(&self.name, &RunReport::of(summary, true), Some(signal)),
+            Event::AnalysisFinished { result } => render(&result.title(), &result.suites(), None),
             _ => return Ok(()),
         };
-        let xml = render(&name, &suites, total).map_err(std::io::Error::other)?;
-        self.destination.deliver(&xml)
+        self.destination.deliver(&xml.map_err(std::io::Error::other)?)
     }
 }
 
+/// The JUnit XML of a run, also of one merged from shards.
+pub fn run_junit(name: &str, report: &RunReport, cancelled: Option<&str>) -> Result<String, String> {
+    render(name, &run_suites(report, cancelled), Some(Duration::from_millis(report.duration_ms)))
+}
+
 /// The suites of a run: one per case; when the run was cancelled, one more saying so.
-fn run_suites(summary: &Summary, cancelled: Option<&str>) -> Vec<Suite> {
-    let mut suites: Vec<Suite> = summary.cases.iter().map(case_suite).collect();
+fn run_suites(report: &RunReport, cancelled: Option<&str>) -> Vec<Suite> {
+    let mut suites: Vec<Suite> = report.cases.iter().map(case_suite).collect();
     if let Some(signal) = cancelled {
-        let message = format!("run cancelled by {signal}: {} of {} case(s) finished", summary.cases.len(), summary.planned);
+        let message = format!("run cancelled by {signal}: {} of {} case(s) finished", report.total, report.planned);
         let case = SuiteCase {
             name: "run cancelled".into(),
             classname: "harness".into(),
+            file: None,
             time: None,
             verdict: SuiteVerdict::Error { kind: "cancelled".into(), message: message.clone(), body: message },
             retries: Vec::new(),
@@ -52,7 +60,7 @@ fn run_suites(summary: &Summary, cancelled: Option<&str>) -> Vec<Suite> {
     suites
 }
 
-fn case_suite(c: &CaseReport) -> Suite {
+fn case_suite(c: &CaseJson) -> Suite {
     let mut properties = vec![("scenario.file".to_string(), c.file.clone()), ("flow".to_string(), c.flow.clone())];
     for (system, version) in &c.versions {
         properties.push((format!("version.{system}"), version.clone()));
@@ -71,11 +79,13 @@ fn case_suite(c: &CaseReport) -> Suite {
         SuiteVerdict::Passed
     } else {
         let first = c.failures().next();
-        let message = first.map_or_else(String::new, |f| format!("{}: {}", f.kind.name(), f.message));
-        let kind = first.map_or("failure", |f| f.kind.name()).to_string();
+        let message = c.first_failure().unwrap_or_default();
+        let kind = first.map_or("failure", |f| f.check.as_str()).to_string();
         if c.abandoned { SuiteVerdict::Error { kind, message, body: c.failure_text() } } else { SuiteVerdict::Failed { kind, message, body: c.failure_text() } }
     };
-    let mut out = String::new();
+    // GitLab and Jenkins show `[[ATTACHMENT|path]]` lines as links to the file: here the pending
+    // snapshot a reviewer compares.
+    let mut out: String = c.pending_snapshots().map(|path| format!("[[ATTACHMENT|{path}]]\n")).collect();
     if c.passed && (c.warnings().next().is_some() || c.dead_letters().next().is_some()) {
         out.push_str(&c.failure_text());
     }
@@ -83,17 +93,22 @@ fn case_suite(c: &CaseReport) -> Suite {
     let retries = c
         .retries
         .iter()
-        .map(|r| RetriedAttempt { message: r.failures().next().map_or_else(String::new, |f| format!("{}: {}", f.kind.name(), f.message)), body: r.failure_text(), time: r.duration })
+        .map(|r| RetriedAttempt {
+            kind: r.failures().next().map_or("failure", |f| f.check.as_str()).to_string(),
+            message: r.first_failure().unwrap_or_default(),
+            body: format!("attempt took {} ms\n{}", r.duration_ms, r.failure_text()),
+        })
         .collect();
     let case = SuiteCase {
         name: c.id.rsplit('/').next().unwrap_or(&c.id).to_string(),
         classname: c.flow.clone(),
-        time: Some(c.duration),
+        file: Some(c.file.clone()),
+        time: Some(Duration::from_millis(c.duration_ms)),
         verdict,
         retries,
         output: (!out.is_empty()).then_some(out),
     };
-    Suite { name: c.id.clone(), time: Some(c.duration), properties, cases: vec![case] }
+    Suite { name: c.id.clone(), time: Some(Duration::from_millis(c.duration_ms)), properties, cases: vec![case] }
 }
 
 /// The XML of `suites`.
@@ -134,13 +149,17 @@ fn test_case(c: &SuiteCase) -> TestCase {
     };
     for r in &c.retries {
         let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+        // Surefire's schema gives an attempt a required `type` and no `time`.
+        rerun.set_type(xml_text(&r.kind));
         rerun.set_message(xml_text(&r.message));
         rerun.set_description(xml_text(&r.body));
-        rerun.set_time(r.time);
         status.add_rerun(rerun);
     }
     let mut case = TestCase::new(xml_text(&c.name), status);
     case.set_classname(xml_text(&c.classname));
+    if let Some(file) = &c.file {
+        case.extra.insert(XmlString::new("file"), XmlString::new(xml_text(file)));
+    }
     if let Some(t) = c.time {
         case.set_time(t);
     }

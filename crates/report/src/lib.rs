@@ -1,15 +1,21 @@
-//! Reporters: the terminal, JUnit, JSON and Markdown renderings of the event stream of runs and
+//! Reporters: the terminal, JUnit, JSON, HTML, Markdown and job-summary renderings of the event stream of runs and
 //! analyses. They render; what passed was decided before the event reached them.
 
+mod html;
 mod json;
 mod junit;
 mod markdown;
+mod merge;
 mod output;
+mod summary;
 mod systems;
 mod terminal;
 
-pub use json::{FORMAT, JsonReporter, RunReport, schema as report_schema};
-pub use junit::JunitReporter;
+pub use html::{HtmlReporter, page as html_page};
+pub use json::{CaseJson, FORMAT, JsonReporter, PlanJson, RunReport, RunStatus, ShareJson, schema as report_schema};
+pub use junit::{JunitReporter, run_junit};
+pub use merge::{MergeError, merge, merge_files};
+pub use summary::{LIMIT as SUMMARY_LIMIT, Links, SummaryReporter, append as append_summary, markdown as summary_markdown};
 pub use markdown::MarkdownReporter;
 pub use output::{Destination, write_atomic};
 pub use systems::{systems_json, systems_text};

@@ -35,6 +35,21 @@ impl Language {
             Language::Node => ("node", "flows/order_to_netsuite.js", include_str!("../templates/flows/order_to_netsuite.js")),
         }
     }
+
+    /// How the CI jobs get the program's runtime: a GitHub Actions step, and a GitLab script line
+    /// for the Rust image (Debian, with neither Node.js nor always Python).
+    fn ci_runtime(self) -> (&'static str, &'static str) {
+        match self {
+            Language::Python => (
+                "      - uses: actions/setup-python@v5\n        with:\n          python-version: \"3.12\"",
+                "command -v python3 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends python3)",
+            ),
+            Language::Node => (
+                "      - uses: actions/setup-node@v4\n        with:\n          node-version: 22",
+                "command -v node || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs)",
+            ),
+        }
+    }
 }
 
 pub struct InitOptions {
@@ -121,7 +136,8 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
 
     let root = relative(&repository, &dir);
     let snapshots = if root == "." { "snapshots".to_string() } else { format!("{root}/snapshots") };
-    let fill = |template: &str| template.replace("{{root}}", &root).replace("{{snapshots}}", &snapshots).replace("{{git}}", env!("CARGO_PKG_REPOSITORY")).replace("{{version}}", env!("CARGO_PKG_VERSION"));
+    let (github_runtime, gitlab_runtime) = language.ci_runtime();
+    let fill = |template: &str| template.replace("{{github_runtime}}", github_runtime).replace("{{gitlab_runtime}}", gitlab_runtime).replace("{{root}}", &root).replace("{{snapshots}}", &snapshots).replace("{{git}}", env!("CARGO_PKG_REPOSITORY")).replace("{{version}}", env!("CARGO_PKG_VERSION"));
     let mut ci = Written::default();
     ci.file(&repository, ".github/workflows/harness.yml", fill(include_str!("../templates/ci/github.yml")).as_bytes())?;
     ci.file(&repository, ".gitlab-ci.yml", fill(include_str!("../templates/ci/gitlab.yml")).as_bytes())?;

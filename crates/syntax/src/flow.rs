@@ -60,6 +60,9 @@ pub struct FlowSpec {
     /// `network`: every run of a scenario of this flow is isolated from every network but
     /// loopback (the whole run, as `isolation` in `harness.yaml`).
     pub isolation: Option<crate::project::Isolation>,
+    /// External or service flow: run a failed scenario again up to this many times (as
+    /// `--retries`, which can ask for more); one that passes then is reported flaky.
+    pub retries: Option<u32>,
     /// External flow: wall-clock limit of the program (default: the scenario's timeout).
     #[serde(default, deserialize_with = "harness_core::duration::deserialize_opt")]
     #[schemars(with = "Option<String>")]

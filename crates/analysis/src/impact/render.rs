@@ -173,7 +173,7 @@ fn suites(report: &ImpactReport) -> Vec<Suite> {
     let mut out = Vec::new();
     for flow in &report.flows {
         let properties = vec![("system".to_string(), report.system.to_string()), ("from".to_string(), report.from.clone()), ("to".to_string(), report.to.clone())];
-        let case = |name: String, verdict: SuiteVerdict| SuiteCase { name, classname: flow.flow.clone(), time: None, verdict, retries: Vec::new(), output: None };
+        let case = |name: String, verdict: SuiteVerdict| SuiteCase { name, classname: flow.flow.clone(), file: None, time: None, verdict, retries: Vec::new(), output: None };
         let fields = flow.fields();
         let mut cases = Vec::new();
         if fields.is_empty() {

@@ -3,8 +3,10 @@
 //! expectations, reading every file once. All problems of all files are reported together.
 
 mod case;
+mod changed;
 mod expectations;
 mod freshness;
+mod partition;
 mod versions;
 
 use std::collections::BTreeMap;
@@ -21,7 +23,9 @@ use harness_systems::{Catalog, MockSetup, Registry, Schema, SystemVersion};
 
 use crate::snapshot::Snapshot;
 
+pub use changed::ChangedSelection;
 pub use freshness::{Stale, age_days};
+pub use partition::{Selection, ShareSpec, Sharing, Timings, parse_share, read_timings};
 
 /// One runnable case: a scenario at one combination of API versions.
 #[derive(Debug, Clone)]
@@ -96,9 +100,38 @@ pub struct Plan {
     pub cases: Vec<Arc<Case>>,
     pub catalog: Arc<Catalog>,
     pub registry: Registry,
+    /// How the cases were chosen from the whole plan (all of it, until [`Plan::select`]).
+    pub sharing: Sharing,
 }
 
 impl Plan {
+    /// Keep the cases `selection` asks for: those with its tags, whose inputs changed (with what
+    /// changed and why each was chosen), then this machine's share. `var` reads the environment
+    /// (`--partition auto`).
+    pub fn select(&mut self, project: &Project, selection: &Selection, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<ChangedSelection>, Error> {
+        if !selection.tags.is_empty() {
+            self.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| selection.tags.contains(t)));
+            if self.cases.is_empty() {
+                return Err(Error::Usage(format!("no scenario has the tag {}", selection.tags.join(" or "))));
+            }
+        }
+        let mut changed = None;
+        if let Some(since) = &selection.changed_since {
+            let (kept, why) = changed::keep_changed(project, std::mem::take(&mut self.cases), since)?;
+            self.cases = kept;
+            changed = Some(why);
+        }
+        self.sharing = Sharing::whole(&self.cases);
+        if let Some(spec) = selection.share {
+            let (index, total) = spec.resolve(var)?;
+            let timings = selection.timings.as_deref().map(read_timings).transpose()?;
+            let (kept, sharing) = partition::split(std::mem::take(&mut self.cases), index, total, timings.as_ref());
+            self.cases = kept;
+            self.sharing = sharing;
+        }
+        Ok(changed)
+    }
+
     /// The endpoint each recording of `system` at `version` stands for, by file, as the cases use
     /// them (the first use wins when two disagree).
     pub fn recording_scopes(&self, system: &SystemId, version: &str) -> BTreeMap<String, String> {
@@ -178,7 +211,8 @@ pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, r
     if !errors.is_empty() {
         return Err(Error::from(errors));
     }
-    Ok(Plan { cases, catalog, registry })
+    let sharing = Sharing::whole(&cases);
+    Ok(Plan { cases, catalog, registry, sharing })
 }
 
 /// `f` of every item, in their order, on as many threads as there are cores: loading and
