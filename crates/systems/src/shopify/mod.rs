@@ -221,11 +221,11 @@ impl System for Shopify {
     }
 
     /// `orders/create` carries an order: `{"order": {…}}` (the REST answer) stands for it.
-    fn webhook_body(&self, topic: &str, recorded: &Value) -> Option<Value> {
+    fn webhook_envelope(&self, topic: &str, recorded: &Value) -> Option<String> {
         let resource = topic.split('/').next()?;
         let singular = resource.strip_suffix('s').unwrap_or(resource);
         match recorded.as_object() {
-            Some(o) if o.len() == 1 => o.get(singular).filter(|v| v.is_object()).cloned(),
+            Some(o) if o.len() == 1 && o.get(singular).is_some_and(Value::is_object) => Some(singular.to_string()),
             _ => None,
         }
     }
