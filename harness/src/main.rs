@@ -657,8 +657,10 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
                 0 => "lint: no credentials or personal data in mocks/, scenarios/ or snapshots/\n".to_string(),
                 n => format!("lint: {n} finding(s): replace them (`harness record` and `harness import` redact on the way in)\n"),
             });
+            let off_version = harness::plan::off_version_recordings(&harness::plan::build(&project, &[])?);
+            text.push_str(&harness::plan::render_off_version(&off_version));
             out(&text)?;
-            Ok(if leaks.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
+            Ok(if leaks.is_empty() && off_version.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
         }
         Command::List(args) => {
             let project = open_project(&cli.root)?;

@@ -52,7 +52,7 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
     let scopes = plan::build(project, &[])?.recording_scopes(system, from);
     let version_diff = diff::diff(&catalog, &old, &new, &scopes);
 
-    let requirements = version_diff.changes.iter().filter(|c| c.source == Source::Catalog && !c.kind.is_loss()).cloned().collect();
+    let requirements = version_diff.changes.iter().filter(|c| c.source == Source::Catalog && matches!(c.kind, ChangeKind::NewlyRequired | ChangeKind::Deprecated)).cloned().collect();
     let mut out = AddedVersion { system: system.clone(), from: from.into(), to: to.into(), files, migrated: Vec::new(), requirements };
     for rel in harness_syntax::project::files_under(&old_dir).into_iter().filter(|r| r != "system.yaml") {
         let text = std::fs::read(old_dir.join(&rel)).map_err(|e| Error::io(&old_dir.join(&rel), e))?;

@@ -21,7 +21,7 @@ use harness_systems::{Catalog, MockSetup, Registry, Schema, SystemVersion};
 
 use crate::snapshot::Snapshot;
 
-pub use freshness::{Stale, age_days};
+pub use freshness::{Stale, age_days, off_version_recordings, render_off_version};
 
 /// One runnable case: a scenario at one combination of API versions.
 #[derive(Debug, Clone)]

@@ -172,6 +172,13 @@ impl Catalog {
         payloads::table(system.as_str())?.fields(topic, version)
     }
 
+    /// What a payload recorded for webhook `topic` at `version` carries that the version does not
+    /// send, by the vendor's schemas (a field no longer sent, one always sent missing, a value of
+    /// the wrong type), one message each naming the field, the topic and the version.
+    pub fn check_webhook_payload(system: &SystemId, topic: &str, version: &str, payload: &Value) -> Vec<String> {
+        payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
+    }
+
     /// The versions the vendor's webhook schemas describe (oldest first) and where they come from.
     pub fn webhook_schemas(system: &SystemId) -> Option<(&'static [&'static str], &'static str)> {
         payloads::table(system.as_str()).map(|t| (t.versions(), t.source.as_str()))

@@ -128,6 +128,96 @@ impl PayloadTable {
     }
 }
 
+impl PayloadTable {
+    /// What `payload`, a recording of `topic` at `version`, carries that the version does not
+    /// send as the schemas describe it: a field an earlier version sent and this one no longer
+    /// does, a field the topic sends at every version missing (inside an object that is there),
+    /// a value of another type than the version sends (null always passes: the schemas were
+    /// written from examples, which leave most nulls out). Nothing for a topic or version the
+    /// table does not describe.
+    pub(crate) fn check(&self, topic: &str, version: &str, payload: &serde_json::Value) -> Vec<String> {
+        let (Some(at), Some(index)) = (self.fields(topic, version), self.versions.iter().position(|v| *v == version)) else { return Vec::new() };
+        let Some(rows) = self.topics.get(topic).map(|t| &t.rows) else { return Vec::new() };
+        let earlier = (1u64 << index) - 1;
+        let mut seen: BTreeMap<String, Vec<&serde_json::Value>> = BTreeMap::new();
+        leaves(payload, String::new(), &mut seen);
+        let mut out = Vec::new();
+        for (path, values) in &seen {
+            match at.get(path.as_str()) {
+                None => {
+                    let last = rows.iter().filter(|r| r.path == path && r.versions & earlier != 0).map(|r| 63 - (r.versions & earlier).leading_zeros() as usize).max();
+                    // Only the topmost field of a removed subtree is worth a line.
+                    let top = parent(path).is_empty() || at.contains_key(parent(path));
+                    if let Some(last) = last.filter(|_| top) {
+                        out.push(format!("`{path}` is not sent by {topic} at {version} (last sent at {}, by Shopify's webhook schemas)", self.versions[last]));
+                    }
+                }
+                Some(field) => {
+                    if let Some(bad) = values.iter().find(|v| !v.is_null() && !field.admits(v)) {
+                        out.push(format!("`{path}` is {} {}, but {topic} at {version} sends {}", article(bad), json_type(bad), field.types.replace('|', " or ")));
+                    }
+                }
+            }
+        }
+        let always = |path: &str| rows.iter().filter(|r| r.path == path && r.field.required).fold(0u64, |acc, r| acc | r.versions) == self.topics[topic].versions;
+        for path in at.keys().filter(|p| always(p)) {
+            let up = parent(path);
+            let parent_there = up.is_empty() || seen.get(up).is_some_and(|vs| vs.iter().any(|v| v.is_object()));
+            if parent_there && !seen.contains_key(*path) {
+                out.push(format!("`{path}` is missing: {topic} sends it at every version"));
+            }
+        }
+        out
+    }
+}
+
+/// Every field path of `v` (`a.b[].c`) with the values found there.
+fn leaves<'a>(v: &'a serde_json::Value, prefix: String, out: &mut BTreeMap<String, Vec<&'a serde_json::Value>>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                out.entry(path.clone()).or_default().push(child);
+                leaves(child, path, out);
+            }
+        }
+        Value::Array(items) => {
+            let path = format!("{prefix}[]");
+            for item in items {
+                out.entry(path.clone()).or_default().push(item);
+                leaves(item, path.clone(), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `a.b[].c` → `a.b[]`; `a.b[]` → `a.b`; `a` → ``.
+fn parent(path: &str) -> &str {
+    if let Some(p) = path.strip_suffix("[]") {
+        return p;
+    }
+    path.rfind('.').map_or("", |i| &path[..i])
+}
+
+fn json_type(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn article(v: &serde_json::Value) -> &'static str {
+    if matches!(json_type(v), "integer" | "array" | "object") { "an" } else { "a" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +232,18 @@ mod tests {
         assert!(after.contains_key("line_items[].sku"));
         assert!(table.fields("orders/create", "2022-04").is_none(), "older than the schemas");
         assert!(table.fields("no/such", "2026-04").is_none());
+    }
+
+    #[test]
+    fn recordings_are_checked_against_their_version() {
+        let table = table("shopify").expect("the generated table parses");
+        let order = serde_json::json!({"id": 1, "checkout_id": 2, "checkout_token": "t", "total_price": 10.5, "line_items": [{"id": 3, "quantity": 1}]});
+        let found = table.check("orders/create", "2026-04", &order);
+        assert!(found.iter().any(|m| m.starts_with("`checkout_id` is not sent by orders/create at 2026-04 (last sent at 2026-01")), "{found:?}");
+        assert!(found.iter().any(|m| m == "`total_price` is a number, but orders/create at 2026-04 sends string"), "{found:?}");
+        assert!(found.iter().any(|m| m.starts_with("`line_items[].sku` is missing")), "{found:?}");
+        assert!(!table.check("orders/create", "2026-01", &order).iter().any(|m| m.contains("checkout_id")), "2026-01 still sends it");
+        assert!(table.check("orders/create", "2022-04", &order).is_empty(), "older than the schemas: nothing to say");
     }
 
     #[test]
