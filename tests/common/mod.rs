@@ -33,6 +33,17 @@ pub fn project(overlays: &[&str]) -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the project's own flows, recordings, scenarios and snapshots.
+pub fn bundled_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["flows", "mocks", "scenarios", "snapshots"] {
+        std::fs::create_dir_all(dir.path().join(part)).unwrap();
+        copy_tree(&repo().join(part), &dir.path().join(part));
+    }
+    std::fs::copy(repo().join("harness.yaml"), dir.path().join("harness.yaml")).unwrap();
+    dir
+}
+
 pub struct Output {
     pub code: i32,
     pub stdout: String,

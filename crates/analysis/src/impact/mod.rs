@@ -86,7 +86,7 @@ fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], optio
     for case in cases {
         let scopes = used.entry(case.flow.name.clone()).or_default();
         for r in case.recordings.iter().filter(|r| r.system == options.system && r.version == options.from) {
-            scopes.entry(r.scope.clone()).or_default().insert(r.file.clone());
+            scopes.entry(endpoint_template(&r.scope)).or_default().insert(r.file.clone());
         }
         if let Some(scope) = case.trigger_scope.as_ref().filter(|_| case.flow.trigger.system == options.system) {
             scopes.entry(scope.clone()).or_default();
@@ -109,6 +109,12 @@ fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], optio
         out.insert(flow, missing);
     }
     out
+}
+
+/// A stub's path with its ids as `{id}`: `GET /orders/6112450003001/x.json` is one endpoint
+/// whatever order it fetched.
+fn endpoint_template(scope: &str) -> String {
+    scope.split('/').map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg }).collect::<Vec<_>>().join("/")
 }
 
 /// Payload files of the case that exist only at the old version.

@@ -108,7 +108,8 @@ fn terminal(report: &ImpactReport, style: Style) -> String {
         };
         let _ = writeln!(out, "\n{} — {head}", style.bold(&flow.flow));
         for u in &flow.unverified {
-            let _ = writeln!(out, "  {} {}", style.yellow("warning:"), u.message);
+            let line = if report.allow_unverified { style.yellow(&format!("warning: {}", u.message)) } else { style.red(&u.message) };
+            let _ = writeln!(out, "  {line}");
         }
         for ((system, request, field), hits) in flow.fields() {
             let worst = hits.iter().map(|(_, f)| f.severity).min().unwrap_or(Severity::Cosmetic);

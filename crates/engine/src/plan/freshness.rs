@@ -77,15 +77,18 @@ pub(super) fn off_version(catalog: &Catalog, version: &SystemVersion, used: &Use
     Catalog::check_webhook_payload(&version.system, topic, &version.version, payload).into_iter().map(|m| format!("{}: {m}", recording.file)).collect()
 }
 
-/// Every webhook recording the plan's scenarios use, checked against its version (see
-/// [`off_version`]), each file once, sorted.
+/// Every webhook recording of the project checked against its version (see [`off_version`]):
+/// those that say their topic, and those the plan's scenarios use as one. Sorted.
 pub fn off_version_recordings(plan: &super::Plan) -> Vec<String> {
+    let catalog = &plan.catalog;
     let mut out = std::collections::BTreeSet::new();
-    let mut checked = std::collections::BTreeSet::new();
-    for case in &plan.cases {
-        for used in &case.recordings {
-            if let Some(version) = case.systems.get(&used.system).filter(|_| checked.insert((used.system.clone(), used.version.clone(), used.file.clone()))) {
-                out.extend(off_version(&plan.catalog, version, used));
+    for id in catalog.systems().iter().filter_map(|s| SystemId::new(s).ok()) {
+        for version in catalog.versions(&id) {
+            let Ok(at) = catalog.system(&id, &version) else { continue };
+            let scopes = plan.recording_scopes(&id, &version);
+            for file in harness_syntax::project::files_under(&at.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/")) {
+                let Some(scope) = catalog.recording(&at, &file).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&file).cloned()) else { continue };
+                out.extend(off_version(catalog, &at, &UsedRecording { system: id.clone(), version: version.clone(), file, scope }));
             }
         }
     }
