@@ -346,6 +346,10 @@ struct ImpactArgs {
     /// Write a JUnit report to FILE: one test case per flow and affected target field.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Warn about topics and endpoints whose changes nothing tells (no catalog knowledge, no
+    /// recordings at both versions) instead of failing.
+    #[arg(long)]
+    allow_unverified: bool,
 }
 
 #[derive(clap::Args)]
@@ -683,8 +687,10 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
                 0 => "lint: no credentials or personal data in mocks/, scenarios/ or snapshots/\n".to_string(),
                 n => format!("lint: {n} finding(s): replace them (`harness record` and `harness import` redact on the way in)\n"),
             });
+            let off_version = harness::plan::off_version_recordings(&harness::plan::build(&project, &[])?);
+            text.push_str(&harness::plan::render_off_version(&off_version));
             out(&text)?;
-            Ok(if leaks.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
+            Ok(if leaks.is_empty() && off_version.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
         }
         Command::List(args) => {
             let project = open_project(&cli.root)?;
@@ -747,10 +753,10 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             if args.from == args.to {
                 return Err(Error::Usage(format!("--from and --to are both {}: name the version you are upgrading to", args.from)));
             }
-            let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)? };
+            let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)?, allow_unverified: args.allow_unverified };
             let report = harness::impact::analyse(&project, &options)?;
             render_analysis(&report, style, &args.markdown, &args.json, &args.junit)?;
-            Ok(if report.blocks_upgrade() { EXIT_FAILED } else { EXIT_PASSED })
+            Ok(if report.fails() { EXIT_FAILED } else { EXIT_PASSED })
         }
         Command::Run(args) => {
             let project = open_project(&cli.root)?;

@@ -139,21 +139,27 @@ impl VersionDiff {
             .find(|c| path == c.path || path.starts_with(&format!("{}.", c.path)) || path.starts_with(&format!("{}[", c.path)))
     }
 
-    /// Apply the diff to an old payload of `scope`: removed fields go, renamed ones move.
+    /// Apply the diff to an old payload of `scope`: removed fields go, renamed ones move. A
+    /// webhook recorded as another shape of its payload (`{"order": {…}}`) is changed inside.
     pub fn migrate(&self, scope: &str, body: &Value) -> Value {
-        let mut out = body.clone();
+        let mut whole = body.clone();
+        let envelope = self.system.as_ref().and_then(|system| harness_systems::webhook_payload(system, scope, body).1);
+        let out = match &envelope {
+            Some(key) => &mut whole[key.as_str()],
+            None => &mut whole,
+        };
         for c in self.losses().filter(|c| c.applies_to(scope)) {
             let segs = parse_path(&c.path);
             match (c.kind, &c.detail) {
                 (ChangeKind::Renamed, Some(new_path)) => {
                     let new_segs = parse_path(new_path);
-                    move_field(&mut out, &segs, &new_segs);
+                    move_field(out, &segs, &new_segs);
                 }
-                (ChangeKind::Removed, _) => remove_field(&mut out, &segs),
+                (ChangeKind::Removed, _) => remove_field(out, &segs),
                 _ => {}
             }
         }
-        out
+        whole
     }
 }
 
@@ -333,7 +339,8 @@ fn recordings(catalog: &Catalog, system: &SystemVersion, scopes: &BTreeMap<Strin
             && let Some(json) = &rec.json
         {
             let scope = rec.scope().or_else(|| scopes.get(&rel).cloned()).unwrap_or_else(|| format!("file {rel}"));
-            out.insert(rel, (scope, json.as_ref().clone()));
+            let payload = harness_systems::webhook_payload(&system.system, &scope, json).0.clone();
+            out.insert(rel, (scope, payload));
         }
     }
     out
@@ -358,9 +365,18 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion, scopes:
             None => unpaired.push(rel.clone()),
         }
     }
+    // Webhooks the vendor's own schemas describe at both versions: those changes are known
+    // whatever the project recorded, and stand for the recorded ones.
+    let webhooks: BTreeSet<&str> = old_recs.values().map(|(s, _)| s.as_str()).chain(scopes.values().map(String::as_str)).filter(|s| s.starts_with("webhook ")).collect();
+    let mut vendor = Vec::new();
+    for scope in webhooks {
+        vendor.extend(vendor_schema_changes(&old.system, scope, &old.version, &new.version).into_iter().flatten());
+    }
     for (scope, (o, n)) in &shapes {
         compare(scope, o, n, &mut changes);
     }
+    changes.retain(|c| !vendor.iter().any(|v| v.scope == c.scope && v.kind == c.kind && v.path == c.path));
+    changes.append(&mut vendor);
     // Request schemas of endpoints both versions declare.
     for e_old in &old.endpoints {
         let path_new = e_old.path.replace(&old.version, &new.version);
@@ -398,6 +414,63 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion, scopes:
     VersionDiff { system: Some(old.system.clone()), from: old.version.clone(), to: new.version.clone(), changes, unpaired }
 }
 
+/// The webhook fields of `scope` (`webhook orders/create`) at `version`, as a shape.
+fn vendor_shape(system: &SystemId, topic: &str, version: &str) -> Option<Shape> {
+    let fields = Catalog::webhook_fields(system, topic, version)?;
+    let mut shape = Shape::default();
+    for (path, field) in fields {
+        shape.types.insert(path.to_string(), field.types.split('|').map(|t| if t == "integer" { "number" } else { t }).collect::<BTreeSet<&str>>().into_iter().map(static_type).collect());
+    }
+    Some(shape)
+}
+
+/// JSON type names as `type_name` spells them, for comparing shapes.
+fn static_type(t: &str) -> &'static str {
+    ["null", "boolean", "number", "string", "array", "object"].into_iter().find(|k| *k == t).unwrap_or("any")
+}
+
+/// Changes to webhook `scope` between `from` and `to` derived from the vendor's schemas, each
+/// with the version that made it; None when the schemas do not describe the topic at both.
+pub fn vendor_schema_changes(system: &SystemId, scope: &str, from: &str, to: &str) -> Option<Vec<FieldChange>> {
+    let topic = scope.strip_prefix("webhook ")?;
+    // Before the schemas begin, the catalog's changelog speaks (see `catalog_knowledge`).
+    let (versions, _) = Catalog::webhook_schemas(system)?;
+    let from = versions.first().filter(|first| from < **first).map_or(from, |first| *first);
+    let (old, new) = (vendor_shape(system, topic, from)?, vendor_shape(system, topic, to)?);
+    let mut out = Vec::new();
+    compare(scope, &old, &new, &mut out);
+    let steps: Vec<(&str, Shape)> = versions.iter().filter(|v| **v > from && **v <= to).filter_map(|v| Some((*v, vendor_shape(system, topic, v)?))).collect();
+    for c in &mut out {
+        c.source = Source::Catalog;
+        // The first version at which the field is as it is at `to`.
+        let now = new.types.get(&c.path);
+        c.since = steps.iter().find(|(_, at)| at.types.get(&c.path) == now).map(|(v, _)| v.to_string());
+    }
+    Some(out)
+}
+
+/// Whether the catalog knows how webhook `scope` changed between `from` and `to` without any
+/// recording: the vendor's schemas describe the topic at both versions — or at `to` and at their
+/// first version, when `from` predates them and the catalog's changelog documents changes to the
+/// topic in the versions between.
+pub fn catalog_knowledge(catalog: &Catalog, system: &SystemId, scope: &str, from: &str, to: &str) -> bool {
+    let Some(topic) = scope.strip_prefix("webhook ") else { return false };
+    let Some(first) = Catalog::webhook_schemas(system).and_then(|(versions, _)| versions.first().copied()) else { return false };
+    if Catalog::webhook_fields(system, topic, to).is_none() {
+        return false;
+    }
+    if from >= first {
+        return Catalog::webhook_fields(system, topic, from).is_some();
+    }
+    Catalog::webhook_fields(system, topic, first).is_some()
+        && catalog
+            .versions(system)
+            .iter()
+            .filter(|v| v.as_str() > from && v.as_str() <= first)
+            .filter_map(|v| catalog.system(system, v).ok())
+            .any(|at| at.changes.iter().any(|c| scope_matches(&c.scope, scope)))
+}
+
 /// A change the catalog documents for `version`. When the recordings show it too, the recorded
 /// change gains what the catalog knows (the version, what to use instead) and stands alone.
 fn documented(known: &KnownChange, version: &str, changes: &mut Vec<FieldChange>) {
@@ -410,8 +483,8 @@ fn documented(known: &KnownChange, version: &str, changes: &mut Vec<FieldChange>
         ChangeSaid::Deprecated(path) => (ChangeKind::Deprecated, path.value.clone(), None),
     };
     let mut seen = false;
-    for c in changes.iter_mut().filter(|c| c.source == Source::Recorded && c.kind == kind && c.path == path && scope_matches(&known.scope, &c.scope)) {
-        c.since = Some(version.to_string());
+    for c in changes.iter_mut().filter(|c| c.source != Source::Schema && c.kind == kind && c.path == path && scope_matches(&known.scope, &c.scope)) {
+        c.since.get_or_insert_with(|| version.to_string());
         c.instead.clone_from(&known.instead);
         seen = true;
     }

@@ -8,6 +8,7 @@
 //! task on the shared runtime gives more cheaply than wiremock's thread per server.
 
 mod behaviour;
+pub mod graphql;
 mod handler;
 mod listener;
 mod log;

@@ -118,17 +118,13 @@ impl Matcher {
     }
 }
 
-/// The operation name of a GraphQL request: `operationName`, else the name after
-/// `query`/`mutation` in the document.
+/// The operation name of a GraphQL request: `operationName`, else the name of the operation its
+/// document runs (read by [`crate::graphql`]).
 pub fn graphql_operation(request: &Value) -> Option<String> {
     if let Some(name) = request.get("operationName").and_then(Value::as_str) {
         return Some(name.to_string());
     }
-    let doc = request.get("query")?.as_str()?;
-    let rest = doc.trim_start();
-    let rest = rest.strip_prefix("mutation").or_else(|| rest.strip_prefix("query"))?;
-    let name: String = rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    (!name.is_empty()).then_some(name)
+    crate::graphql::operation(request.get("query")?.as_str()?, None)?.name
 }
 
 /// `actual` contains `expected`: objects by subset of keys, arrays element-wise with equal length,
@@ -185,5 +181,6 @@ mod tests {
         assert_eq!(graphql_operation(&json!({"query": "mutation inventorySet($input: X!) { a }"})).as_deref(), Some("inventorySet"));
         assert_eq!(graphql_operation(&json!({"query": "{ shop { name } }"})), None);
         assert_eq!(graphql_operation(&json!({"operationName": "Op", "query": "query Other { a }"})).as_deref(), Some("Op"));
+        assert_eq!(graphql_operation(&json!({"query": "# stock\nfragment F on X { id }\nmutation inventorySet { a { ...F } }"})).as_deref(), Some("inventorySet"));
     }
 }

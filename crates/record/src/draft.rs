@@ -49,17 +49,9 @@ fn split_query(path: &str) -> (&str, BTreeMap<String, String>) {
     (path, params)
 }
 
-/// The GraphQL operation a request names: `operationName`, else the name after `query` or
-/// `mutation`.
+/// The GraphQL operation a request names (what the mocks match on).
 fn graphql_operation(call: &RecordedCall) -> Option<String> {
-    let body = call.body.as_ref()?;
-    if let Some(name) = body.get("operationName").and_then(Value::as_str) {
-        return Some(name.to_string());
-    }
-    let query = body.get("query")?.as_str()?.trim_start();
-    let rest = query.strip_prefix("mutation").or_else(|| query.strip_prefix("query"))?;
-    let name: String = rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    (!name.is_empty()).then_some(name)
+    harness_mock::graphql_operation(call.body.as_ref()?)
 }
 
 fn soap_action(call: &RecordedCall) -> Option<String> {

@@ -102,8 +102,11 @@ fn read_only(call: &RecordedCall) -> bool {
     if method == "POST" && path.ends_with("/query/v1/suiteql") {
         return true;
     }
-    if let Some(query) = call.body.as_ref().and_then(|b| b.get("query")).and_then(Value::as_str) {
-        return path.ends_with("/graphql.json") && !query.trim_start().starts_with("mutation");
+    if let Some(body) = call.body.as_ref().filter(|b| b.get("query").is_some_and(Value::is_string)) {
+        // A document the reader cannot make out is taken as one that may write.
+        let query = body["query"].as_str().unwrap_or_default();
+        let kind = harness_mock::graphql::operation(query, body.get("operationName").and_then(Value::as_str)).map(|op| op.kind);
+        return path.ends_with("/graphql.json") && kind == Some("query");
     }
     call.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("soapaction") && v.trim_matches('"').rsplit('/').next().is_some_and(|a| a.starts_with("Get")))
 }

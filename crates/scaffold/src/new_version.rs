@@ -10,7 +10,7 @@ use harness_core::{Error, SystemId};
 use harness_engine::plan;
 use harness_syntax::Project;
 use harness_syntax::system_file::{RecordingFile, SystemFile};
-use harness_systems::Catalog;
+use harness_systems::{CARRIED, Catalog};
 
 use crate::files::Written;
 use crate::json_edit;
@@ -52,14 +52,14 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
     let scopes = plan::build(project, &[])?.recording_scopes(system, from);
     let version_diff = diff::diff(&catalog, &old, &new, &scopes);
 
-    let requirements = version_diff.changes.iter().filter(|c| c.source == Source::Catalog && !c.kind.is_loss()).cloned().collect();
+    let requirements = version_diff.changes.iter().filter(|c| c.source == Source::Catalog && matches!(c.kind, ChangeKind::NewlyRequired | ChangeKind::Deprecated)).cloned().collect();
     let mut out = AddedVersion { system: system.clone(), from: from.into(), to: to.into(), files, migrated: Vec::new(), requirements };
     for rel in harness_syntax::project::files_under(&old_dir).into_iter().filter(|r| r != "system.yaml") {
         let text = std::fs::read(old_dir.join(&rel)).map_err(|e| Error::io(&old_dir.join(&rel), e))?;
         let contents = match std::str::from_utf8(&text) {
             Ok(t) if rel.ends_with(".json") && !rel.starts_with("schemas/") => {
                 let scope = catalog.recording(&old, &rel).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&rel).cloned());
-                let (migrated, done) = migrate(t, scope.as_deref(), &version_diff, from, to);
+                let (migrated, done) = migrate(t, system, scope.as_deref(), &version_diff, from, to);
                 if !done.is_empty() {
                     out.migrated.push((rel.clone(), done));
                 }
@@ -82,20 +82,27 @@ fn renamed_version(path: &Path, text: &str, to: &str) -> Result<String, Error> {
 
 /// A recording with the known changes that apply to its scope made, and what they did. Envelope
 /// fields naming the old version (its `version`, endpoint, `Link` headers) move to the new one.
-fn migrate(text: &str, scope: Option<&str>, version_diff: &VersionDiff, from: &str, to: &str) -> (String, Vec<String>) {
+/// The recording's provenance says it was carried, not recorded at the new version (impact
+/// analysis then does not take it for knowledge of that version).
+fn migrate(text: &str, system: &SystemId, scope: Option<&str>, version_diff: &VersionDiff, from: &str, to: &str) -> (String, Vec<String>) {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return (text.to_string(), Vec::new()) };
     let envelope = value.as_object().is_some_and(|o| RecordingFile::is_envelope(o.keys().map(String::as_str)));
     let mut out = text.to_string();
     if envelope {
         let at_new = |s: &str| s.replace(&format!("/{from}/"), &format!("/{to}/"));
         out = json_edit::edit_string(&out, "/recording/version", |v| if v == from { to.to_string() } else { v.to_string() });
+        out = json_edit::edit_string(&out, "/recording/provenance", |p| if p.contains(CARRIED) { p.to_string() } else { format!("{p} ({CARRIED} from {from}: not recorded at {to})") });
         out = json_edit::edit_string(&out, "/recording/endpoint", at_new);
         for header in value.get("headers").and_then(|h| h.as_object()).into_iter().flat_map(|h| h.keys()) {
             out = json_edit::edit_string(&out, &format!("/headers/{}", header.replace('~', "~0").replace('/', "~1")), at_new);
         }
     }
     let Some(scope) = scope else { return (out, Vec::new()) };
-    let prefix = if envelope { "/body" } else { "" };
+    let body = if envelope { &value["body"] } else { &value };
+    // A webhook recorded as another shape of its payload (`{"order": {…}}`) is changed inside.
+    let inner = harness_systems::webhook_payload(system, scope, body).1.map_or(String::new(), |key| format!("/{key}"));
+    let prefix = format!("{}{inner}", if envelope { "/body" } else { "" });
+    let prefix = prefix.as_str();
     let mut done = Vec::new();
     for change in version_diff.losses().filter(|c| c.applies_to(scope)) {
         let members = json_edit::members(&out, prefix, &parse_path(&change.path));

@@ -138,9 +138,10 @@ pub trait System: Send + Sync {
         let _ = (version, topic, body, event);
         None
     }
-    /// The webhook payload a recording of one stands for, when the recording is another shape of it
-    /// (Shopify webhooks carry the resource itself: a REST answer `{"order": {…}}` is unwrapped).
-    fn webhook_body(&self, topic: &str, recorded: &Value) -> Option<Value> {
+    /// The member of a recording that holds the webhook payload, when the recording is another
+    /// shape of it (Shopify webhooks carry the resource itself: a REST answer `{"order": {…}}`
+    /// holds it under `order`). Read through [`webhook_payload`], the one place that unwraps.
+    fn webhook_envelope(&self, topic: &str, recorded: &Value) -> Option<String> {
         let _ = (topic, recorded);
         None
     }
@@ -202,6 +203,20 @@ impl dyn System + '_ {
             return false;
         }
         (200..300).contains(&response.status) && self.classify(version, &exchange.request.path, response.status, &response.headers, &response.body).accepted()
+    }
+}
+
+/// The webhook payload a recording for `scope` (`webhook orders/create`) holds, and the member it
+/// sits under when the recording is another shape of it (`{"order": {…}}`, the REST answer). Every
+/// reader of webhook recordings — delivery, version diff, migration, cause tracing, lineage, the
+/// version check — unwraps through this one function, so they all see the same payload.
+pub fn webhook_payload<'a>(system: &SystemId, scope: &str, recorded: &'a Value) -> (&'a Value, Option<String>) {
+    static BUILTIN: std::sync::OnceLock<crate::Registry> = std::sync::OnceLock::new();
+    let Some(topic) = scope.strip_prefix("webhook ") else { return (recorded, None) };
+    let registry = BUILTIN.get_or_init(crate::Registry::builtin);
+    match registry.get(system).and_then(|s| s.webhook_envelope(topic, recorded)) {
+        Some(key) => (&recorded[key.as_str()], Some(key)),
+        None => (recorded, None),
     }
 }
 

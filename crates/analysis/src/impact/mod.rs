@@ -12,16 +12,16 @@ mod model;
 mod render;
 
 pub(crate) use ablate::with_trigger_payload;
-pub use model::{FieldImpact, FlowImpact, ImpactOptions, ImpactReport, ScenarioImpact, Severity, TargetField};
+pub use model::{FieldImpact, FlowImpact, ImpactOptions, ImpactReport, ScenarioImpact, Severity, TargetField, Unverified};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use harness_core::Error;
 use harness_engine::plan::{self, Case, Replay};
 use harness_engine::runner::{self, Evaluated};
 use harness_syntax::Project;
-use harness_systems::{Catalog, Migration};
+use harness_systems::{Catalog, Migration, SystemVersion};
 
 use crate::diff;
 
@@ -65,8 +65,56 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
             migrated,
         });
     }
-    let flows = flows.into_iter().map(|(flow, scenarios)| FlowImpact { flow, scenarios }).collect();
-    Ok(ImpactReport { system: options.system.clone(), from: options.from.clone(), to: options.to.clone(), diff: (*version_diff).clone(), flows })
+    let mut unverified = unverified(&catalog, &new, &baseline_cases, options);
+    let flows = flows.into_iter().map(|(flow, scenarios)| FlowImpact { unverified: unverified.remove(&flow).unwrap_or_default(), flow, scenarios }).collect();
+    Ok(ImpactReport {
+        system: options.system.clone(),
+        from: options.from.clone(),
+        to: options.to.clone(),
+        diff: (*version_diff).clone(),
+        flows,
+        allow_unverified: options.allow_unverified,
+    })
+}
+
+/// Per flow, the topics and endpoints of the upgraded system it uses whose change between the
+/// versions is known to nothing: not to the catalog (the vendor's schemas, the changelog before
+/// them) and not to recordings made at both versions. A recording `versions add` carried over
+/// was not made at the new version, so it knows nothing either.
+fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], options: &ImpactOptions) -> BTreeMap<String, Vec<Unverified>> {
+    let mut used: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for case in cases {
+        let scopes = used.entry(case.flow.name.clone()).or_default();
+        for r in case.recordings.iter().filter(|r| r.system == options.system && r.version == options.from) {
+            scopes.entry(endpoint_template(&r.scope)).or_default().insert(r.file.clone());
+        }
+        if let Some(scope) = case.trigger_scope.as_ref().filter(|_| case.flow.trigger.system == options.system) {
+            scopes.entry(scope.clone()).or_default();
+        }
+    }
+    let recorded_at_new = |file: &String| {
+        new.dir.join(file).is_file() && catalog.recording(new, file).is_ok_and(|r| !r.meta.provenance.as_deref().is_some_and(|p| p.contains(harness_systems::CARRIED)))
+    };
+    let mut out = BTreeMap::new();
+    for (flow, scopes) in used {
+        let mut missing = Vec::new();
+        for (scope, files) in scopes {
+            let recorded = !files.is_empty() && files.iter().all(recorded_at_new);
+            if recorded || diff::catalog_knowledge(catalog, &options.system, &scope, &options.from, &options.to) {
+                continue;
+            }
+            let message = format!("not verified: no knowledge of changes to {scope} between {} and {}", options.from, options.to);
+            missing.push(Unverified { scope, message });
+        }
+        out.insert(flow, missing);
+    }
+    out
+}
+
+/// A stub's path with its ids as `{id}`: `GET /orders/6112450003001/x.json` is one endpoint
+/// whatever order it fetched.
+fn endpoint_template(scope: &str) -> String {
+    scope.split('/').map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg }).collect::<Vec<_>>().join("/")
 }
 
 /// Payload files of the case that exist only at the old version.

@@ -68,6 +68,18 @@ pub struct ScenarioImpact {
 pub struct FlowImpact {
     pub flow: String,
     pub scenarios: Vec<ScenarioImpact>,
+    /// What the flow uses of the upgraded system whose changes between the versions nothing
+    /// tells: neither the catalog nor recordings at both versions. The replay cannot see them.
+    pub unverified: Vec<Unverified>,
+}
+
+/// A topic or endpoint of the upgraded system whose changes between the versions are unknown.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Unverified {
+    /// `webhook refunds/create`, `GET /admin/api/{version}/orders.json`
+    pub scope: String,
+    /// `not verified: no knowledge of changes to … between A and B`
+    pub message: String,
 }
 
 impl FlowImpact {
@@ -97,6 +109,8 @@ pub struct ImpactReport {
     pub to: String,
     pub diff: VersionDiff,
     pub flows: Vec<FlowImpact>,
+    /// Unverified topics and endpoints are warnings, not a failed verdict (`--allow-unverified`).
+    pub allow_unverified: bool,
 }
 
 impl ImpactReport {
@@ -108,6 +122,17 @@ impl ImpactReport {
     pub fn blocks_upgrade(&self) -> bool {
         self.count(Severity::Breaking) + self.count(Severity::DataLoss) > 0
     }
+
+    /// Topics and endpoints flows use whose changes nothing tells, counted once per flow.
+    pub fn unverified(&self) -> usize {
+        self.flows.iter().map(|f| f.unverified.len()).sum()
+    }
+
+    /// Whether the run fails: something breaks or loses data, or something the flows use could
+    /// not be verified (unless that is allowed). Never "clean" about what it cannot see.
+    pub fn fails(&self) -> bool {
+        self.blocks_upgrade() || (self.unverified() > 0 && !self.allow_unverified)
+    }
 }
 
 pub struct ImpactOptions {
@@ -115,6 +140,8 @@ pub struct ImpactOptions {
     pub from: String,
     pub to: String,
     pub jobs: usize,
+    /// Report unverified topics and endpoints as warnings instead of failing.
+    pub allow_unverified: bool,
 }
 
 /// For every case whose trigger comes from the upgraded system: which target fields change when

@@ -22,7 +22,8 @@ impl AnalysisResult for ImpactReport {
     fn json(&self) -> Value {
         let mut value = serde_json::to_value(self).expect("reports serialise");
         value["verdict"] = serde_json::json!({
-            "clean": !self.blocks_upgrade(),
+            "clean": !self.fails(),
+            "unverified": self.unverified(),
             "breaking": self.count(Severity::Breaking),
             "data_loss": self.count(Severity::DataLoss),
             "deprecated": self.count(Severity::Deprecated),
@@ -71,10 +72,17 @@ fn verdict(report: &ImpactReport) -> String {
         n => format!("{n} deprecated, "),
     };
     let affected = report.flows.iter().filter(|f| f.worst().is_some_and(Severity::blocks)).count();
+    let unverified = match report.flows.iter().filter(|f| !f.unverified.is_empty()).count() {
+        0 => String::new(),
+        n if report.allow_unverified => format!("; {n} flow(s) not verified (allowed)"),
+        n => format!("; {n} flow(s) not verified"),
+    };
     if report.blocks_upgrade() {
-        format!("NOT CLEAN: {b} breaking, {d} data-loss, {deprecated}{c} cosmetic finding(s); {affected} of {} flow(s) affected", report.flows.len())
+        format!("NOT CLEAN: {b} breaking, {d} data-loss, {deprecated}{c} cosmetic finding(s); {affected} of {} flow(s) affected{unverified}", report.flows.len())
+    } else if report.fails() {
+        format!("NOT VERIFIED: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s){unverified}: the replay cannot see changes nothing tells", report.flows.len())
     } else {
-        format!("clean: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s)", report.flows.len())
+        format!("clean: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s){unverified}", report.flows.len())
     }
 }
 
@@ -99,6 +107,10 @@ fn terminal(report: &ImpactReport, style: Style) -> String {
             Some(s) => style.red(&format!("{} ({} field(s) affected)", s.as_str().to_uppercase(), flow.fields().len())),
         };
         let _ = writeln!(out, "\n{} — {head}", style.bold(&flow.flow));
+        for u in &flow.unverified {
+            let line = if report.allow_unverified { style.yellow(&format!("warning: {}", u.message)) } else { style.red(&u.message) };
+            let _ = writeln!(out, "  {line}");
+        }
         for ((system, request, field), hits) in flow.fields() {
             let worst = hits.iter().map(|(_, f)| f.severity).min().unwrap_or(Severity::Cosmetic);
             let label = format!("{:<10}", worst.as_str());
@@ -140,6 +152,13 @@ fn markdown(report: &ImpactReport) -> String {
         let fields = flow.fields();
         let verdict = flow.worst().map_or("clean".to_string(), |s| s.as_str().to_string());
         let _ = writeln!(out, "| `{}` | {verdict} | {} |", flow.flow, fields.len());
+    }
+    let unverified: Vec<(&str, &str)> = report.flows.iter().flat_map(|f| f.unverified.iter().map(move |u| (f.flow.as_str(), u.message.as_str()))).collect();
+    if !unverified.is_empty() {
+        let _ = writeln!(out, "\n### Not verified\n");
+        for (flow, message) in unverified {
+            let _ = writeln!(out, "- `{flow}`: {message}");
+        }
     }
     for flow in report.flows.iter().filter(|f| f.worst().is_some()) {
         let _ = writeln!(out, "\n### `{}`\n", flow.flow);
@@ -198,6 +217,14 @@ fn suites(report: &ImpactReport) -> Vec<Suite> {
                 SuiteVerdict::Failed { kind: worst.as_str().to_string(), message, body }
             };
             cases.push(case(format!("{system} {request} {field}"), verdict));
+        }
+        for u in &flow.unverified {
+            let verdict = if report.allow_unverified {
+                SuiteVerdict::Passed
+            } else {
+                SuiteVerdict::Failed { kind: "not verified".into(), message: u.message.clone(), body: String::new() }
+            };
+            cases.push(case(format!("not verified: {}", u.scope), verdict));
         }
         out.push(Suite { name: flow.flow.clone(), time: None, properties, cases });
     }

@@ -285,7 +285,11 @@ impl Resolver<'_> {
                 let topic = flow.trigger.topic();
                 let system = self.registry.system(&flow.trigger.system);
                 // A REST answer recorded for a webhook (`{"order": {…}}`) is delivered as the webhook carries it.
-                let (body, json) = match json.as_ref().and_then(|j| system.webhook_body(topic, j)) {
+                let inner = json.as_ref().and_then(|j| {
+                    let (payload, envelope) = harness_systems::webhook_payload(&flow.trigger.system, &format!("webhook {topic}"), j);
+                    envelope.map(|_| payload.clone())
+                });
+                let (body, json) = match inner {
                     Some(inner) => (Bytes::from(serde_json::to_vec(&inner).expect("JSON")), Some(Arc::new(inner))),
                     None => (body, json),
                 };

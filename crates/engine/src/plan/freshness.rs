@@ -39,6 +39,13 @@ pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<Sys
         };
         out.push(Stale { message, recording: false });
     }
+    let mut checked = Vec::new();
+    for used in recordings {
+        if let Some(version) = systems.get(&used.system).filter(|_| !checked.contains(&(&used.system, &used.file))) {
+            checked.push((&used.system, &used.file));
+            out.extend(off_version(catalog, version, used).into_iter().map(|message| Stale { message, recording: true }));
+        }
+    }
     let Some(max) = project.settings.max_recording_age.as_ref() else { return out };
     let mut seen = Vec::new();
     for used in recordings {
@@ -56,6 +63,45 @@ pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<Sys
             });
         }
     }
+    out
+}
+
+/// What a webhook recording carries that its version does not send, by the vendor's schemas
+/// (`checkout_id` in an order at 2026-04), one message each naming the file, field, topic and
+/// version. Warnings in a run (`--strict-recordings` fails them), findings of `harness lint`.
+pub(super) fn off_version(catalog: &Catalog, version: &SystemVersion, used: &UsedRecording) -> Vec<String> {
+    let Some(topic) = used.scope.strip_prefix("webhook ") else { return Vec::new() };
+    let Ok(recording) = catalog.recording(version, &used.file) else { return Vec::new() };
+    let Some(json) = &recording.json else { return Vec::new() };
+    let payload = harness_systems::webhook_payload(&version.system, &used.scope, json).0;
+    Catalog::check_webhook_payload(&version.system, topic, &version.version, payload).into_iter().map(|m| format!("{}: {m}", recording.file)).collect()
+}
+
+/// Every webhook recording of the project checked against its version (see [`off_version`]):
+/// those that say their topic, and those the plan's scenarios use as one. Sorted.
+pub fn off_version_recordings(plan: &super::Plan) -> Vec<String> {
+    let catalog = &plan.catalog;
+    let mut out = std::collections::BTreeSet::new();
+    for id in catalog.systems().iter().filter_map(|s| SystemId::new(s).ok()) {
+        for version in catalog.versions(&id) {
+            let Ok(at) = catalog.system(&id, &version) else { continue };
+            let scopes = plan.recording_scopes(&id, &version);
+            for file in harness_syntax::project::files_under(&at.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/")) {
+                let Some(scope) = catalog.recording(&at, &file).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&file).cloned()) else { continue };
+                out.extend(off_version(catalog, &at, &UsedRecording { system: id.clone(), version: version.clone(), file, scope }));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `harness lint`'s lines for [`off_version_recordings`].
+pub fn render_off_version(found: &[String]) -> String {
+    let mut out: String = found.iter().map(|f| format!("{f}\n")).collect();
+    out.push_str(&match found.len() {
+        0 => "lint: every webhook recording matches its version's schema\n".to_string(),
+        n => format!("lint: {n} recording finding(s): record them again at their version, or move them to the version that sends them\n"),
+    });
     out
 }
 

@@ -24,7 +24,7 @@ use harness_systems::{Catalog, MockSetup, Registry, Schema, SystemVersion};
 use crate::snapshot::Snapshot;
 
 pub use changed::ChangedSelection;
-pub use freshness::{Stale, age_days};
+pub use freshness::{Stale, age_days, off_version_recordings, render_off_version};
 pub use partition::{Selection, ShareSpec, Sharing, Timings, parse_share, read_timings};
 
 /// One runnable case: a scenario at one combination of API versions.

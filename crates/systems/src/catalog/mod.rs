@@ -11,12 +11,13 @@
 
 mod builtin;
 mod listing;
+mod payloads;
 mod recording;
 mod schema;
 mod stubs;
 mod version;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +33,8 @@ use harness_syntax::{Loc, json, yaml};
 use serde_json::Value;
 
 pub use listing::{Listed, Origin};
-pub use recording::{Migrate, Migration, Recording, endpoint_scope};
+pub use payloads::PayloadField;
+pub use recording::{CARRIED, Migrate, Migration, Recording, endpoint_scope};
 pub use schema::{Schema, Violation};
 pub use version::{Endpoint, SystemVersion};
 
@@ -161,6 +163,25 @@ impl Catalog {
     /// for a version the harness does not know lays over.
     pub fn newest_builtin_before(system: &SystemId, version: &str) -> Option<&'static str> {
         builtin::base_version(system.as_str(), version)
+    }
+
+    /// Every field the webhook `topic` of `system` sends at `version`, by path
+    /// (`line_items[].sku`), from the vendor's own schemas; None where the harness has no schema
+    /// of that topic at that version.
+    pub fn webhook_fields(system: &SystemId, topic: &str, version: &str) -> Option<BTreeMap<&'static str, PayloadField>> {
+        payloads::table(system.as_str())?.fields(topic, version)
+    }
+
+    /// What a payload recorded for webhook `topic` at `version` carries that the version does not
+    /// send, by the vendor's schemas (a field no longer sent, one always sent missing, a value of
+    /// the wrong type), one message each naming the field, the topic and the version.
+    pub fn check_webhook_payload(system: &SystemId, topic: &str, version: &str, payload: &Value) -> Vec<String> {
+        payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
+    }
+
+    /// The versions the vendor's webhook schemas describe (oldest first) and where they come from.
+    pub fn webhook_schemas(system: &SystemId) -> Option<(&'static [&'static str], &'static str)> {
+        payloads::table(system.as_str()).map(|t| (t.versions(), t.source.as_str()))
     }
 
     /// Whether the harness itself knows `system` at `version`.

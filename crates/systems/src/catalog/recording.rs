@@ -34,6 +34,10 @@ impl Recording {
     }
 }
 
+/// What a recording's provenance says when `harness versions add` carried it from an older
+/// version: it was not recorded at its own, so it tells nothing about that version.
+pub const CARRIED: &str = "carried over by `harness versions add`";
+
 /// `endpoint` with `version` replaced by `{version}` and the query left out.
 pub fn endpoint_scope(endpoint: &str, version: &str) -> String {
     let e = endpoint.replace(version, "{version}");

@@ -3,182 +3,18 @@
 //! `@idempotent` directive it made mandatory — each answered with the error Shopify returns — and
 //! the deprecated fields a query selects, for `X-Shopify-API-Deprecated-Reason`.
 //!
-//! The query is read only as far as these rules need: the operation's root fields with their
-//! arguments and directives. An argument given inline rather than as a variable is checked by
-//! the names it mentions.
+//! The request is read by the harness's one GraphQL reader (`harness_mock::graphql`): the
+//! operation it runs (by `operationName` among several), with its root fields, arguments and
+//! directives. An argument given inline rather than as a variable is checked by the names it
+//! mentions.
 
+use harness_mock::graphql::{Operation, RootField};
 use harness_syntax::system_file::{ChangeSaid, KnownChange};
 use serde_json::{Value, json};
 
-/// One root field of an operation: `inventorySetQuantities(input: $input) @idempotent(key: $k)`.
-#[derive(Debug, PartialEq)]
-pub(super) struct RootField<'q> {
-    pub(super) name: &'q str,
-    /// Where the name starts in the query, for `locations`.
-    pub(super) at: usize,
-    /// Argument name → its value as written (`$input`, `{name: "available"}`).
-    pub(super) args: Vec<(&'q str, &'q str)>,
-    /// Directive names without `@`.
-    pub(super) directives: Vec<&'q str>,
-}
-
-#[derive(Debug, PartialEq)]
-pub(super) struct Operation<'q> {
-    /// `query` or `mutation`.
-    pub(super) kind: &'q str,
-    pub(super) name: Option<&'q str>,
-    pub(super) fields: Vec<RootField<'q>>,
-}
-
-/// The bytes of `query` with strings and comments blanked, so brackets and names can be found
-/// by position.
-fn code_only(query: &str) -> Vec<u8> {
-    let mut out = query.as_bytes().to_vec();
-    let mut i = 0;
-    while i < out.len() {
-        match out[i] {
-            b'"' => {
-                let mut j = i + 1;
-                while j < out.len() && out[j] != b'"' {
-                    j += if out[j] == b'\\' { 2 } else { 1 };
-                }
-                for b in out.iter_mut().take(j.min(query.len())).skip(i + 1) {
-                    *b = b' ';
-                }
-                i = j + 1;
-            }
-            b'#' => {
-                while i < out.len() && out[i] != b'\n' {
-                    out[i] = b' ';
-                    i += 1;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
-
-fn is_name(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// The end of the bracketed group opening at `open` (the index after its closing bracket).
-fn group_end(code: &[u8], open: usize) -> usize {
-    let mut depth = 0usize;
-    for (i, b) in code.iter().enumerate().skip(open) {
-        match b {
-            b'{' | b'(' | b'[' => depth += 1,
-            b'}' | b')' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    code.len()
-}
-
-fn skip_space(code: &[u8], mut i: usize) -> usize {
-    while i < code.len() && (code[i].is_ascii_whitespace() || code[i] == b',') {
-        i += 1;
-    }
-    i
-}
-
-fn name_at(code: &[u8], i: usize) -> usize {
-    let mut j = i;
-    while j < code.len() && is_name(code[j]) {
-        j += 1;
-    }
-    j
-}
-
-/// `name: value` pairs of an argument list between `open` and `end` (the brackets excluded).
-fn arguments<'q>(query: &'q str, code: &[u8], open: usize, end: usize) -> Vec<(&'q str, &'q str)> {
-    let mut args = Vec::new();
-    let mut i = skip_space(code, open + 1);
-    while i < end - 1 {
-        let name_end = name_at(code, i);
-        if name_end == i {
-            break;
-        }
-        let mut j = skip_space(code, name_end);
-        if code.get(j) != Some(&b':') {
-            break;
-        }
-        j = skip_space(code, j + 1);
-        let value_end = match code.get(j) {
-            Some(b'{' | b'[' | b'(') => group_end(code, j),
-            // A string's inside is blanked in `code`; its closing quote is kept.
-            Some(b'"') => code[j + 1..].iter().position(|b| *b == b'"').map_or(code.len(), |k| j + k + 2),
-            _ => {
-                let mut k = j;
-                while k < end - 1 && !(code[k].is_ascii_whitespace() || code[k] == b',') {
-                    k += 1;
-                }
-                k
-            }
-        };
-        args.push((&query[i..name_end], query[j..value_end].trim()));
-        i = skip_space(code, value_end);
-    }
-    args
-}
-
-/// The operation `query` holds, read as far as its root fields; `None` when it is not GraphQL.
-pub(super) fn operation(query: &str) -> Option<Operation<'_>> {
-    let code = code_only(query);
-    let open = code.iter().position(|b| *b == b'{')?;
-    let header = std::str::from_utf8(&code[..open]).ok()?;
-    let mut words = header.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
-    let kind = match words.next() {
-        Some("mutation") => "mutation",
-        Some("subscription") => "subscription",
-        _ => "query",
-    };
-    let name = if header.trim_start().starts_with(kind) { words.next().and_then(|w| query.get(header.find(w)?..header.find(w)? + w.len())) } else { None };
-    let end = group_end(&code, open) - 1;
-    let mut fields = Vec::new();
-    let mut i = skip_space(&code, open + 1);
-    // Each pass reads one root field; a field always moves `i` forward.
-    while i < end {
-        let mut name_start = i;
-        let mut name_end = name_at(&code, i);
-        if name_end == i {
-            i += 1;
-            continue;
-        }
-        let mut j = skip_space(&code, name_end);
-        if code.get(j) == Some(&b':') {
-            // `alias: field`
-            name_start = skip_space(&code, j + 1);
-            name_end = name_at(&code, name_start);
-            j = skip_space(&code, name_end);
-        }
-        let mut field = RootField { name: &query[name_start..name_end], at: name_start, args: Vec::new(), directives: Vec::new() };
-        if code.get(j) == Some(&b'(') {
-            let args_end = group_end(&code, j);
-            field.args = arguments(query, &code, j, args_end);
-            j = skip_space(&code, args_end);
-        }
-        while code.get(j) == Some(&b'@') {
-            let d_end = name_at(&code, j + 1);
-            field.directives.push(&query[j + 1..d_end]);
-            j = skip_space(&code, d_end);
-            if code.get(j) == Some(&b'(') {
-                j = skip_space(&code, group_end(&code, j));
-            }
-        }
-        if code.get(j) == Some(&b'{') {
-            j = group_end(&code, j);
-        }
-        fields.push(field);
-        i = skip_space(&code, j.max(name_end));
-    }
-    Some(Operation { kind, name, fields })
+/// The operation a GraphQL request body (`{query, variables, operationName}`) runs.
+pub(super) fn operation(body: &Value) -> Option<Operation> {
+    harness_mock::graphql::operation(body.get("query")?.as_str()?, body.get("operationName").and_then(Value::as_str))
 }
 
 /// `{line, column}` of byte `at` in `query`, as GraphQL errors give `locations`.
@@ -208,9 +44,9 @@ fn holders(value: &Value, path: &str, found: &mut Vec<bool>) {
 /// Whether an argument (as written, with the request's variables) holds the field at `path`:
 /// `Some(true)` where every object that should hold it does, `Some(false)` where one lacks it,
 /// `None` where the argument is not there to say.
-fn argument_has(field: &RootField<'_>, variables: &Value, path: &str) -> Option<bool> {
+fn argument_has(field: &RootField, variables: &Value, path: &str) -> Option<bool> {
     let (arg, rest) = path.split_once('.')?;
-    let written = field.args.iter().find(|(name, _)| *name == arg)?.1;
+    let written = field.args.iter().find(|(name, _)| name == arg)?.1.as_str();
     match written.strip_prefix('$') {
         Some(var) => {
             let mut found = Vec::new();
@@ -226,9 +62,9 @@ fn argument_has(field: &RootField<'_>, variables: &Value, path: &str) -> Option<
 }
 
 /// Whether any object an argument path reaches holds its last field.
-fn argument_mentions(field: &RootField<'_>, variables: &Value, path: &str) -> bool {
+fn argument_mentions(field: &RootField, variables: &Value, path: &str) -> bool {
     let Some((arg, rest)) = path.split_once('.') else { return false };
-    let Some(written) = field.args.iter().find(|(name, _)| *name == arg).map(|(_, w)| *w) else { return false };
+    let Some(written) = field.args.iter().find(|(name, _)| name == arg).map(|(_, w)| w.as_str()) else { return false };
     match written.strip_prefix('$') {
         Some(var) => {
             let mut found = Vec::new();
@@ -251,11 +87,13 @@ pub(super) struct Breach<'c> {
     pub(super) field: Option<String>,
 }
 
-/// The documented changes in force that `query` (with `variables`) breaks.
-pub(super) fn breaches<'c>(query: &str, variables: &Value, in_force: &'c [(String, KnownChange)]) -> Vec<Breach<'c>> {
-    let Some(op) = operation(query) else { return Vec::new() };
+/// The documented changes in force that a GraphQL request body breaks.
+pub(super) fn breaches<'c>(body: &Value, in_force: &'c [(String, KnownChange)]) -> Vec<Breach<'c>> {
+    let Some(op) = operation(body) else { return Vec::new() };
+    let query = body.get("query").and_then(Value::as_str).unwrap_or("");
+    let variables = body.get("variables").unwrap_or(&Value::Null);
     let mut out = Vec::new();
-    let op_path = |field: &str| match op.name {
+    let op_path = |field: &str| match &op.name {
         Some(n) => json!([format!("{} {n}", op.kind), field]),
         None => json!([field]),
     };
@@ -264,14 +102,15 @@ pub(super) fn breaches<'c>(query: &str, variables: &Value, in_force: &'c [(Strin
             let change = &entry.1;
             let scope = change.scope.value.as_str();
             let Some(said) = change.what() else { continue };
-            let on_field = op.kind == "mutation" && scope.strip_prefix("mutation ") == Some(field.name);
+            let name = field.name.as_str();
+            let on_field = op.kind == "mutation" && scope.strip_prefix("mutation ") == Some(name);
             let (error, runtime) = match said {
-                ChangeSaid::Removed(removed) if op.kind == "mutation" && scope == "type Mutation" && removed.value == field.name => (
+                ChangeSaid::Removed(removed) if op.kind == "mutation" && scope == "type Mutation" && removed.value == name => (
                     json!({
                         "message": format!("Field '{}' doesn't exist on type 'Mutation'", field.name),
                         "locations": location(query, field.at),
-                        "path": op_path(field.name),
-                        "extensions": {"code": "undefinedField", "typeName": "Mutation", "fieldName": field.name},
+                        "path": op_path(name),
+                        "extensions": {"code": "undefinedField", "typeName": "Mutation", "fieldName": name},
                     }),
                     false,
                 ),
@@ -285,11 +124,11 @@ pub(super) fn breaches<'c>(query: &str, variables: &Value, in_force: &'c [(Strin
                     });
                     (error, false)
                 }
-                ChangeSaid::Required(path) if on_field && path.value == "@idempotent" && !field.directives.contains(&"idempotent") => (
+                ChangeSaid::Required(path) if on_field && path.value == "@idempotent" && !field.directives.iter().any(|d| d == "idempotent") => (
                     json!({
                         "message": "The @idempotent directive is required for this mutation but was not provided.",
                         "locations": location(query, field.at),
-                        "path": [field.name],
+                        "path": [name],
                         "extensions": {"code": "BAD_REQUEST"},
                     }),
                     true,
@@ -299,14 +138,14 @@ pub(super) fn breaches<'c>(query: &str, variables: &Value, in_force: &'c [(Strin
                     let error = json!({
                         "message": format!("{} must include the following argument: {key}.", change.input_type.as_deref().unwrap_or("The input")),
                         "locations": location(query, field.at),
-                        "path": [field.name],
+                        "path": [name],
                         "extensions": {"code": "INVALID_FIELD_ARGUMENTS"},
                     });
                     (error, true)
                 }
                 _ => continue,
             };
-            out.push(Breach { change: entry, error, field: runtime.then(|| field.name.to_string()) });
+            out.push(Breach { change: entry, error, field: runtime.then(|| field.name.clone()) });
         }
     }
     out
@@ -326,23 +165,16 @@ pub(super) fn refusal(breaches: &[Breach<'_>]) -> Option<Value> {
 }
 
 /// `Type.field` for each deprecated field in force that `query` selects, as Shopify names them in
-/// `X-Shopify-API-Deprecated-Reason`. A field is taken as selected when its name stands alone in
-/// the query.
+/// `X-Shopify-API-Deprecated-Reason`.
 pub(super) fn deprecated_fields(query: &str, in_force: &[(String, KnownChange)]) -> Vec<String> {
-    let code = code_only(query);
+    let selected = harness_mock::graphql::selected_fields(query);
     let mut out: Vec<String> = in_force
         .iter()
         .filter_map(|(_, c)| match (c.what(), c.scope.value.strip_prefix("type ")) {
             (Some(ChangeSaid::Deprecated(field)), Some(ty)) => Some((ty, field.value.as_str())),
             _ => None,
         })
-        .filter(|(_, field)| {
-            query.match_indices(field).any(|(at, _)| {
-                let before = at.checked_sub(1).map(|b| code[b]);
-                let after = code.get(at + field.len()).copied();
-                code[at] != b' ' && !before.is_some_and(is_name) && !after.is_some_and(is_name)
-            })
-        })
+        .filter(|(_, field)| selected.iter().any(|s| s == field))
         .map(|(ty, field)| format!("{ty}.{field}"))
         .collect();
     out.sort();
@@ -382,48 +214,66 @@ mod tests {
 
     const SET: &str = "mutation inventorySetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {\n  inventorySetQuantities(input: $input) @idempotent(key: $key) { userErrors { code } }\n}";
 
+    /// A request body as the mock receives it.
+    fn request(query: &str, variables: &Value) -> Value {
+        json!({"query": query, "variables": variables})
+    }
+
     #[test]
     fn root_fields_with_arguments_and_directives() {
-        let op = operation(SET).unwrap();
-        assert_eq!((op.kind, op.name), ("mutation", Some("inventorySetQuantities")));
+        let op = operation(&request(SET, &Value::Null)).unwrap();
+        assert_eq!((op.kind, op.name.as_deref()), ("mutation", Some("inventorySetQuantities")));
         assert_eq!(op.fields.len(), 1);
         assert_eq!(op.fields[0].name, "inventorySetQuantities");
-        assert_eq!(op.fields[0].args, vec![("input", "$input")]);
+        assert_eq!(op.fields[0].args, vec![("input".to_string(), "$input".to_string())]);
         assert_eq!(op.fields[0].directives, vec!["idempotent"]);
-        let q = operation(r#"{ a: productVariants(first: 2, query: "sku:{x}") { nodes { sku } } shop { name } }"#).unwrap();
+        let q = operation(&request(r#"{ a: productVariants(first: 2, query: "sku:{x}") { nodes { sku } } shop { name } }"#, &Value::Null)).unwrap();
         assert_eq!(q.kind, "query");
-        assert_eq!(q.fields.iter().map(|f| f.name).collect::<Vec<_>>(), ["productVariants", "shop"]);
-        assert_eq!(q.fields[0].args, vec![("first", "2"), ("query", r#""sku:{x}""#)]);
+        assert_eq!(q.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["productVariants", "shop"]);
+        assert_eq!(q.fields[0].args, vec![("first".to_string(), "2".to_string()), ("query".to_string(), r#""sku:{x}""#.to_string())]);
+    }
+
+    /// The document shapes Shopify clients send: the mutation is found whatever stands before it.
+    #[test]
+    fn a_fragment_first_mutation_without_idempotent_is_refused() {
+        let doc = "# generated by the client\nfragment Errors on InventorySetQuantitiesPayload { userErrors { code field message } }\nmutation Set($input: InventorySetQuantitiesInput!) {\n  inventorySetQuantities(input: $input) { ...Errors }\n}";
+        let vars = json!({"input": {"quantities": [{"inventoryItemId": "i", "locationId": "l", "quantity": 1, "changeFromQuantity": 0}]}});
+        let body = refusal(&breaches(&request(doc, &vars), &rules())).unwrap();
+        assert!(body.to_string().contains("The @idempotent directive is required"), "{body}");
+        let several = json!({"query": format!("query Stock {{ shop {{ name }} }}\n{doc}"), "variables": vars, "operationName": "Set"});
+        assert!(refusal(&breaches(&several, &rules())).is_some(), "the operation operationName names");
+        let other = json!({"query": format!("query Stock {{ shop {{ name }} }}\n{doc}"), "variables": vars, "operationName": "Stock"});
+        assert!(refusal(&breaches(&other, &rules())).is_none());
     }
 
     #[test]
     fn what_2026_04_refuses() {
         let ok = json!({"input": {"name": "available", "quantities": [{"inventoryItemId": "i", "changeFromQuantity": 3}]}, "key": "k"});
-        assert_eq!(refusal(&breaches(SET, &ok, &rules())), None);
+        assert_eq!(refusal(&breaches(&request(SET, &ok), &rules())), None);
         let null_is_stated = json!({"input": {"quantities": [{"changeFromQuantity": null}]}});
-        assert_eq!(refusal(&breaches(SET, &null_is_stated, &rules())), None, "an explicit null states the quantity is not checked");
+        assert_eq!(refusal(&breaches(&request(SET, &null_is_stated), &rules())), None, "an explicit null states the quantity is not checked");
 
         let missing = json!({"input": {"quantities": [{"inventoryItemId": "i", "quantity": 3}]}});
-        let body = refusal(&breaches(SET, &missing, &rules())).unwrap();
+        let body = refusal(&breaches(&request(SET, &missing), &rules())).unwrap();
         assert_eq!(body["errors"][0]["message"], "InventoryQuantityInput must include the following argument: changeFromQuantity.");
         assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_FIELD_ARGUMENTS");
         assert_eq!(body["errors"][0]["locations"], json!([{"line": 2, "column": 3}]));
         assert_eq!(body["data"], json!({"inventorySetQuantities": null}));
 
         let no_directive = SET.replace(" @idempotent(key: $key)", "");
-        let body = refusal(&breaches(&no_directive, &ok, &rules())).unwrap();
+        let body = refusal(&breaches(&request(&no_directive, &ok), &rules())).unwrap();
         assert_eq!(body["errors"][0]["message"], "The @idempotent directive is required for this mutation but was not provided.");
         assert_eq!(body["errors"][0]["path"], json!(["inventorySetQuantities"]));
 
         let old_flag = json!({"input": {"ignoreCompareQuantity": true, "quantities": [{"changeFromQuantity": 1}]}});
-        let body = refusal(&breaches(SET, &old_flag, &rules())).unwrap();
+        let body = refusal(&breaches(&request(SET, &old_flag), &rules())).unwrap();
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("Field is not defined on InventorySetQuantitiesInput"));
         assert!(body.get("data").is_none(), "a validation error answers no data");
     }
 
     #[test]
     fn removed_mutations_and_deprecated_fields() {
-        let body = refusal(&breaches("mutation { inventorySetScheduledChanges(input: {}) { userErrors { code } } }", &json!({}), &rules())).unwrap();
+        let body = refusal(&breaches(&request("mutation { inventorySetScheduledChanges(input: {}) { userErrors { code } } }", &json!({})), &rules())).unwrap();
         assert_eq!(body["errors"][0]["extensions"]["code"], "undefinedField");
         assert_eq!(deprecated_fields("{ productVariants(first: 2) { nodes { sku barcode } } }", &rules()), ["ProductVariant.barcode"]);
         assert!(deprecated_fields("{ productVariants(first: 2) { nodes { barcodes(first: 5) { nodes { code } } } } }", &rules()).is_empty());

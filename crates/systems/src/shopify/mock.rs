@@ -51,23 +51,20 @@ impl Mock {
 
     /// What the GraphQL layer refuses before any stub: what the version's documented changes rule out.
     fn refusal(&self, body: &Value) -> Option<MockResponse> {
-        let query = body.get("query")?.as_str()?;
-        let variables = body.get("variables").cloned().unwrap_or(Value::Null);
-        graphql::refusal(&graphql::breaches(query, &variables, &self.serving.in_force)).map(|r| MockResponse::json(200, &r))
+        graphql::refusal(&graphql::breaches(body, &self.serving.in_force)).map(|r| MockResponse::json(200, &r))
     }
 
     /// An inventory mutation no stub answers, answered from the shop's inventory when it keeps
     /// the levels touched.
     fn inventory(&self, body: &Value) -> Option<MockResponse> {
-        let query = body.get("query")?.as_str()?;
         let variables = body.get("variables").cloned().unwrap_or(Value::Null);
-        let op = graphql::operation(query)?;
+        let op = graphql::operation(body)?;
         let [field] = op.fields.as_slice() else { return None };
-        let input = match field.args.iter().find(|(name, _)| *name == "input")?.1.strip_prefix('$') {
+        let input = match field.args.iter().find(|(name, _)| name == "input")?.1.strip_prefix('$') {
             Some(var) => variables.get(var)?.clone(),
             None => return None,
         };
-        self.inventory.answer(field.name, &input).map(|answer| MockResponse::json(200, &answer))
+        self.inventory.answer(&field.name, &input).map(|answer| MockResponse::json(200, &answer))
     }
 }
 

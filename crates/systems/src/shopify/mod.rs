@@ -74,9 +74,7 @@ impl System for Shopify {
 
     fn breaches(&self, version: &SystemVersion, request: &harness_core::RecordedRequest) -> Vec<(String, KnownChange)> {
         let Some(body) = request.json().filter(|_| is_graphql(&request.path)) else { return Vec::new() };
-        let query = body.get("query").and_then(Value::as_str).unwrap_or("");
-        let variables = body.get("variables").cloned().unwrap_or(Value::Null);
-        graphql::breaches(query, &variables, &version.in_force).into_iter().map(|b| b.change.clone()).collect()
+        graphql::breaches(&body, &version.in_force).into_iter().map(|b| b.change.clone()).collect()
     }
 
     /// A request answered by another version than its path names (fall-forward), and the
@@ -225,11 +223,11 @@ impl System for Shopify {
     }
 
     /// `orders/create` carries an order: `{"order": {…}}` (the REST answer) stands for it.
-    fn webhook_body(&self, topic: &str, recorded: &Value) -> Option<Value> {
+    fn webhook_envelope(&self, topic: &str, recorded: &Value) -> Option<String> {
         let resource = topic.split('/').next()?;
         let singular = resource.strip_suffix('s').unwrap_or(resource);
         match recorded.as_object() {
-            Some(o) if o.len() == 1 => o.get(singular).filter(|v| v.is_object()).cloned(),
+            Some(o) if o.len() == 1 && o.get(singular).is_some_and(Value::is_object) => Some(singular.to_string()),
             _ => None,
         }
     }
@@ -252,8 +250,8 @@ impl System for Shopify {
 /// `query inventoryItemBySku` for a GraphQL exchange.
 fn graphql_name(e: &Exchange) -> Option<String> {
     let body = e.request.json()?;
-    let op = graphql::operation(body.get("query")?.as_str()?)?;
-    Some(format!("{} {}", op.kind, op.name.or_else(|| op.fields.first().map(|f| f.name))?))
+    let op = graphql::operation(&body)?;
+    Some(format!("{} {}", op.kind, op.name.or_else(|| op.fields.first().map(|f| f.name.clone()))?))
 }
 
 impl Shopify {
