@@ -120,11 +120,12 @@ fn compile(shown: &Path, file: &Path, text: &str, catalog: &Catalog, registry: &
             Err(d) => problems.extend(d),
         }
     }
+    let declared: Vec<&SystemId> = spec.systems.keys().collect();
     let s = &spec.source;
-    let source = side(shown, text, &systems, &s.system, &s.list, &s.key, &s.at);
+    let source = side(shown, text, &declared, &s.system, &s.list, &s.key, &s.at);
     let mut targets = Vec::new();
     for t in &spec.targets {
-        let side = side(shown, text, &systems, &t.system, &t.list, &t.key, &t.at);
+        let side = side(shown, text, &declared, &t.system, &t.list, &t.key, &t.at);
         let lines = t.lines.as_ref().map(|l| expr(shown, text, l, "lines"));
         let compares = |list: &[CompareSpec]| list.iter().map(|c| compare(shown, text, c)).collect::<Vec<_>>();
         let (fields, totals) = (compares(&t.fields), compares(&t.totals));
@@ -208,9 +209,9 @@ fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &Connec
 }
 
 #[allow(clippy::too_many_arguments)]
-fn side(shown: &Path, text: &str, systems: &BTreeMap<SystemId, Connection>, system: &Loc<SystemId>, list: &ListSpec, key: &Loc<String>, at: &Option<Loc<String>>) -> Result<Side, Vec<Diagnostic>> {
+fn side(shown: &Path, text: &str, declared: &[&SystemId], system: &Loc<SystemId>, list: &ListSpec, key: &Loc<String>, at: &Option<Loc<String>>) -> Result<Side, Vec<Diagnostic>> {
     let mut problems = Vec::new();
-    if !systems.contains_key(&system.value) {
+    if !declared.contains(&&system.value) {
         problems.push(system.error(shown, text, format!("`{}` is not under systems: (declare how to reach it)", system.value)));
     }
     let lister = Lister::compile(&system.value, list, shown, text).map_err(|d| problems.push(d)).ok();
