@@ -191,3 +191,17 @@ fn a_write_in_the_file_is_refused_at_load_with_exit_2() {
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("a POST to /services/rest/record/v1/salesOrder is a write"), "{}", out.stderr);
 }
+
+#[test]
+fn init_writes_a_starter_reconciliation_for_the_systems_it_sets_up() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let init = harness_with(repo.path(), &["init", "--systems", "shopify,netsuite", "--language", "python"], &[("HARNESS_NOW", common::BUNDLED_DAY)]);
+    assert!(init.stdout.contains("reconcile/orders-daily.yaml"), "{}{}", init.stdout, init.stderr);
+    let starter = std::fs::read_to_string(repo.path().join("reconcile/orders-daily.yaml")).unwrap();
+    assert!(starter.contains("netsuite sales orders") && !starter.contains("peoplevox") && !starter.contains("{{"), "{starter}");
+    // It loads: what stops it is the credential not exported yet, named.
+    let out = harness_with(repo.path(), &["reconcile"], &[]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("SHOPIFY_ACCESS_TOKEN is not set") || out.stderr.contains("NETSUITE_ACCOUNT_ID is not set"), "{}", out.stderr);
+}

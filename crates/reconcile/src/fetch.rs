@@ -108,10 +108,9 @@ impl Client {
             let response = self.http.send(&self.base, &sent).await.map_err(|e| self.environment(format!("unreachable: {e}")))?;
             match self.system.classify(&self.version, &sent.path, response.status, &response.headers, &response.body) {
                 Answer::Accepted { .. } => return Ok(response.body),
-                Answer::Transient { wait, reason } if attempt < MAX_ATTEMPTS => {
+                Answer::Transient { wait, .. } if attempt < MAX_ATTEMPTS => {
                     let (wait, why) = wait.unwrap_or((Duration::from_secs(1), "server error"));
                     let why = if response.status == 429 { format!("429 {why}") } else { why.to_string() };
-                    let _ = reason;
                     tokio::time::sleep(stats.wait(&why, wait)).await;
                 }
                 Answer::Transient { reason, .. } => return Err(self.environment(format!("still throttled or failing after {MAX_ATTEMPTS} tries: {reason}"))),
@@ -132,7 +131,7 @@ impl Client {
         let mut stats = Stats::default();
         let mut at = Position::Start;
         loop {
-            let body = self.send(lister.request(&self.version, window, &at), &mut stats).await?;
+            let body = self.send(lister.request(self.system.as_ref(), &self.version, window, &at), &mut stats).await?;
             let page = lister.read(&at, &body).map_err(|e| self.environment(format!("page {}: {e}", stats.pages + 1)))?;
             drop(body);
             stats.pages += 1;

@@ -246,13 +246,14 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
         detail,
         accepted: None,
     };
-    let source_relation = format!("{} (source)", r.source.system);
+    let source_relation = r.source_relation();
     for (key, s) in &source.records {
         if s.count > 1 {
             out.push(finding(Kind::Duplicate, &source_relation, &r.source.system, Some(key), format!("{} records with this key in {}", s.count, r.source.system)));
         }
     }
-    let mut offset = 0;
+    // Where each target's values and totals start in the source's, flattened.
+    let (mut offset, mut first_total) = (0, 0);
     for (t, reduced) in r.targets.iter().zip(targets) {
         let system = &t.side.system;
         for (key, s) in &source.records {
@@ -292,7 +293,6 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
         for key in reduced.records.keys().filter(|k| !source.records.contains_key(*k)) {
             out.push(finding(Kind::Orphan, &t.name, system, Some(key), format!("in {system} with no record in {} for the window", r.source.system)));
         }
-        let first_total: usize = r.targets.iter().take_while(|x| !std::ptr::eq(*x, t)).map(|x| x.totals.len()).sum();
         for (i, c) in t.totals.iter().enumerate() {
             let (a, b) = (source.totals[first_total + i], reduced.totals[i]);
             if (a - b).abs() > c.tolerance {
@@ -301,6 +301,7 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
             }
         }
         offset += t.fields.len() + 1;
+        first_total += t.totals.len();
     }
     out.sort_by(|a, b| (&a.relation, a.kind, &a.key, &a.field).cmp(&(&b.relation, b.kind, &b.key, &b.field)));
     out

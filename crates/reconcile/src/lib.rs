@@ -108,7 +108,7 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::C
     let clients: Vec<Client> = clients.into_iter().map(|c| c.masking(mask.clone())).collect();
     let window = &options.window;
 
-    let source_label = format!("{} (source)", r.source.system);
+    let source_label = r.source_relation();
     let mut source = SourceReducer::new(r);
     let mut targets: Vec<TargetReducer> = r.targets.iter().map(TargetReducer::new).collect();
     let source_listing = {

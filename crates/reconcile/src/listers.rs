@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use harness_core::{Diagnostic, SystemId};
 use harness_syntax::Loc;
-use harness_systems::SystemVersion;
+use harness_systems::{System, SystemVersion};
 use harness_systems::client::OutgoingRequest;
 use serde_json::{Value, json};
 
@@ -117,17 +117,8 @@ impl Lister {
                     Lister::RecordList { path: p.value.clone(), page_size: page_size(1000, 1000)? }
                 }
                 (Some(m), None, _) => return Err(m.error(file, text, "method: GET needs the record collection's `path:`")),
-                (None, None, q) => {
-                    let q = q.as_ref().map_or(DEFAULT_SUITEQL.to_string(), |q| {
-                        q.value.clone()
-                    });
-                    if let Some(s) = &list.suiteql
-                        && !is_select(&s.value)
-                    {
-                        return Err(s.error(file, text, "SuiteQL here only reads: write a SELECT (or WITH … SELECT)"));
-                    }
-                    Lister::SuiteQl { q, page_size: page_size(1000, 1000)? }
-                }
+                (None, None, Some(q)) if !is_select(&q.value) => return Err(q.error(file, text, "SuiteQL here only reads: write a SELECT (or WITH … SELECT)")),
+                (None, None, q) => Lister::SuiteQl { q: q.as_ref().map_or(DEFAULT_SUITEQL.to_string(), |q| q.value.clone()), page_size: page_size(1000, 1000)? },
             },
             Kind::Peoplevox => Lister::GetData {
                 template: list.template.as_ref().map_or(DEFAULT_TEMPLATE.to_string(), |t| t.value.clone()),
@@ -138,7 +129,7 @@ impl Lister {
     }
 
     /// The request for the page at `at`.
-    pub(crate) fn request(&self, version: &SystemVersion, window: &Window, at: &Position) -> OutgoingRequest {
+    pub(crate) fn request(&self, system_api: &dyn System, version: &SystemVersion, window: &Window, at: &Position) -> OutgoingRequest {
         let system = version.system.clone();
         match self {
             Lister::Graphql { query, search, page_size } => {
@@ -180,9 +171,7 @@ impl Lister {
                     esc(template),
                     esc(&clause)
                 );
-                let registry = harness_systems::Registry::builtin();
-                let soap = registry.system(&version.system).soap().expect("peoplevox speaks SOAP");
-                soap.request(version, "GetData", &params)
+                system_api.soap().expect("peoplevox speaks SOAP").request(version, "GetData", &params)
             }
         }
     }

@@ -41,6 +41,13 @@ pub(crate) enum Reach {
     Live { url: String, auth: String, credentials: BTreeMap<String, String> },
 }
 
+impl Reconciliation {
+    /// The source's own relation, for its duplicates and its listing.
+    pub(crate) fn source_relation(&self) -> String {
+        format!("{} (source)", self.source.system)
+    }
+}
+
 pub(crate) struct Side {
     pub system: SystemId,
     pub lister: Lister,
@@ -164,10 +171,7 @@ fn compile(shown: &Path, file: &Path, text: &str, catalog: &Catalog, registry: &
 }
 
 fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &ConnectionSpec, catalog: &Catalog, registry: &Registry) -> Result<Connection, Vec<Diagnostic>> {
-    let at_key = || {
-        let span = harness_syntax::yaml::key_span(text, &["systems", id.as_str()]).unwrap_or_default();
-        span
-    };
+    let at_key = || harness_syntax::yaml::key_span(text, &["systems", id.as_str()]).unwrap_or_default();
     let Some(system) = registry.get(id) else {
         return Err(vec![at_key().diagnostic(shown, text, format!("unknown system `{id}` (known: {})", registry.names().join(", ")))]);
     };
@@ -192,7 +196,12 @@ fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &Connec
         }
         (None, Some(u)) => {
             let parsed = reqwest::Url::parse(&u.value).map_err(|e| vec![u.error(shown, text, format!("url: {e}"))])?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() || parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty() {
+            // The systems' clients speak plain HTTP (the mocks need nothing else); TLS to the live
+            // systems is for a TLS-terminating proxy on loopback until they speak it themselves.
+            if parsed.scheme() == "https" {
+                return Err(vec![u.error(shown, text, "url: https is not spoken yet: reach the system through a TLS-terminating proxy on loopback (`http://127.0.0.1:PORT`; see the README, \"The daily check\")")]);
+            }
+            if parsed.scheme() != "http" || parsed.host().is_none() || parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty() {
                 return Err(vec![u.error(shown, text, "url: write the system's base address only, `https://host[:port]`")]);
             }
             let methods = system.auth_methods();
