@@ -8,31 +8,15 @@
 //! scenario costs (the growth of peak RSS from the size before, or from a two-scenario project).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
 /// Wall clock and peak RSS (KiB) of `harness ARGS` in `root`, which must succeed.
-#[allow(clippy::zombie_processes, reason = "reaped by wait4, which also gives its peak RSS")]
 fn measure(root: &Path, args: &[&str]) -> (Duration, u64) {
-    let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .args(["--color", "never"])
-        .current_dir(root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start harness");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pid is our own unwaited child; status and usage are live locals.
-    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert!(waited > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "harness {args:?} in {} failed (status {status})", root.display());
-    (wall, usage.ru_maxrss as u64)
+    let (wall, rss, code) = common::measure(root, args);
+    assert_eq!(code, 0, "harness {args:?} in {} failed", root.display());
+    (wall, rss)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -24,6 +24,7 @@ pub use harness_engine::runner::{RunOptions, evaluate, run};
 pub use harness_engine::{events, leaks, plan, review, serve};
 pub use harness_flows::flow_names;
 pub use harness_record as record;
+pub use harness_reconcile as reconcile;
 pub use harness_report as report;
 pub use harness_scaffold as scaffold;
 pub use harness_syntax::Project;

@@ -84,6 +84,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The daily check across the live systems: list each reconciliation's records for a window
+    /// (read-only), join them by key and report what is missing, duplicated, orphaned, different,
+    /// off in total or late (exit 1), against the accepted baseline.
+    Reconcile(ReconcileArgs),
     /// Record a real system through a proxy on loopback: each exchange forwarded, answered
     /// unchanged and written (redacted) under mocks/SYSTEM/VERSION/, with a draft stub set and
     /// scenario; with --check, compare the live answers with the recordings instead.
@@ -160,6 +164,40 @@ struct RecordArgs {
     /// recordings no longer hold); repeatable.
     #[arg(long = "header", value_name = "NAME: VALUE", requires = "check", value_parser = parse_header)]
     headers: Vec<(String, String)>,
+}
+
+#[derive(clap::Args)]
+struct ReconcileArgs {
+    /// Reconciliations to check (names of reconcile/NAME.yaml; default: all).
+    names: Vec<String>,
+    /// The window's start, e.g. 2026-12-06T00:00Z or 2026-12-06 (UTC).
+    #[arg(long, value_name = "TIME", conflicts_with = "last")]
+    since: Option<String>,
+    /// The window's end (default: now).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// The window as a span before its end: 24h (the default), 7d, 90m.
+    #[arg(long, value_name = "SPAN")]
+    last: Option<String>,
+    /// Accept the current findings: write them to reconcile/NAME.baseline.json, so later runs
+    /// report only new ones.
+    #[arg(long)]
+    accept: bool,
+    /// List the accepted discrepancies instead of checking.
+    #[arg(long, conflicts_with = "accept")]
+    baseline: bool,
+    /// Show the compared text values in findings (default: only the join key and amounts).
+    #[arg(long)]
+    show_values: bool,
+    /// Write a JUnit report to FILE: a test case per relation and finding kind.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the report as JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the report as Markdown to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -665,6 +703,19 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             Ok(EXIT_PASSED)
         }
         Command::Record(args) => record(&cli.root, args),
+        Command::Reconcile(args) => {
+            let project = open_project(&cli.root)?;
+            if args.baseline {
+                out(&harness::reconcile::baselines(&project, &args.names)?)?;
+                return Ok(EXIT_PASSED);
+            }
+            let now = now()?;
+            let window = harness::reconcile::Window::new(args.since.as_deref(), args.until.as_deref(), args.last.as_deref(), &now).map_err(Error::Usage)?;
+            let options = harness::reconcile::ReconcileOptions { names: args.names, window, accept: args.accept, show_values: args.show_values, now };
+            let report = harness::reconcile::reconcile(&project, &options)?;
+            render_analysis(&report, style, &args.markdown, &args.json, &args.junit)?;
+            Ok(if report.new_findings() == 0 { EXIT_PASSED } else { EXIT_FAILED })
+        }
         Command::Import(args) => {
             let project = open_project(&cli.root)?;
             let options = harness::record::import::ImportOptions { files: args.files, system: args.system, version: args.version, now: now()? };

@@ -129,6 +129,8 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     } else {
         ("order-to-netsuite-steps", include_str!("../templates/flows/order-to-netsuite-steps.yaml"), include_str!("../templates/scenarios/order-to-netsuite-steps/new-order.yaml"))
     };
+    let reconciliation = sections(include_str!("../templates/reconcile/orders-daily.yaml"), &[("netsuite", has(NETSUITE)), ("peoplevox", has(PEOPLEVOX))]);
+    files.file(&dir, "reconcile/orders-daily.yaml", reconciliation.as_bytes())?;
     let builtin_scenarios = format!("scenarios/{builtin_flow}");
     files.file(&dir, &format!("flows/{builtin_flow}.yaml"), flow.as_bytes())?;
     files.file(&dir, &format!("{builtin_scenarios}/new-order.yaml"), scenario.as_bytes())?;
@@ -145,6 +147,22 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     // The files stay written whatever the first run finds: the report says what to fix.
     let (approved, failed) = first_run(&dir, &scenarios, options.jobs).unwrap_or_else(|e| (0, vec![("first run".into(), e.to_string())]));
     Ok(InitReport { dir, repository, files, ci, versions, language, approved, failed })
+}
+
+/// `template` with each `{{#name}}`…`{{/name}}` block kept (without its markers) or dropped.
+fn sections(template: &str, keep: &[(&str, bool)]) -> String {
+    let mut out = String::new();
+    let mut dropping = false;
+    for line in template.split_inclusive('\n') {
+        let marker = line.trim().strip_prefix("{{").and_then(|m| m.strip_suffix("}}"));
+        match marker {
+            Some(m) if m.starts_with('#') => dropping = !keep.iter().any(|(name, on)| *on && m[1..] == **name),
+            Some(m) if m.starts_with('/') => dropping = false,
+            _ if !dropping => out.push_str(line),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// For each system, the newest built-in version supported at `now` (else the newest stable one).

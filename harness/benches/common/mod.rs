@@ -2,6 +2,30 @@
 //! generated scenarios the throughput and scale benches run.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Wall clock, peak RSS (KiB) and exit code of the real `harness ARGS` run in `root`.
+#[allow(dead_code, clippy::zombie_processes, reason = "for the benches that run the binary; reaped by wait4, which also gives its peak RSS")]
+pub(crate) fn measure(root: &Path, args: &[&str]) -> (Duration, u64, i32) {
+    let start = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .args(["--color", "never"])
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start harness");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own unwaited child; status and usage are live locals.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(waited > 0 && libc::WIFEXITED(status), "harness {args:?} in {} did not exit (status {status})", root.display());
+    (wall, usage.ru_maxrss as u64, libc::WEXITSTATUS(status))
+}
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -1,0 +1,152 @@
+//! Reading one system: the listing loop (page after page, each record handed on and dropped),
+//! over the systems' own HTTP client and authentication, with their reading of answers —
+//! rate limits and Shopify's `THROTTLED` waited out as asked, refused credentials and an
+//! unreachable system reported by name, never with a secret.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use harness_core::{Error, SystemId};
+use harness_core::clock::VirtualClock;
+use harness_redact::SecretMask;
+use harness_systems::client::{ClientAuth, HttpClient, NoAuth, OutgoingRequest};
+use harness_systems::{Answer, Registry, System, SystemVersion};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::listers::{Lister, Position, read_only};
+use crate::load::{Connection, Reach};
+use crate::window::Window;
+
+/// Tries of one page before the system is reported as failing.
+const MAX_ATTEMPTS: u32 = 8;
+/// The longest single wait honoured; a system asking for more is waited this long and asked again.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// A listing that goes on this long is going in circles.
+const MAX_PAGES: u64 = 1_000_000;
+
+/// What reading one system took.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub pages: u64,
+    pub records: u64,
+    /// Answers that asked to wait (429 with Retry-After, Shopify THROTTLED, the query cost
+    /// bucket running low), by what asked.
+    pub throttled: BTreeMap<String, u64>,
+    /// The waits they asked for, in milliseconds.
+    pub waited_ms: u64,
+    /// How many records the system said the listing holds, when it says.
+    pub reported_total: Option<u64>,
+}
+
+impl Stats {
+    fn wait(&mut self, why: &str, d: Duration) -> Duration {
+        let d = d.min(MAX_WAIT);
+        *self.throttled.entry(why.to_string()).or_default() += 1;
+        self.waited_ms += d.as_millis() as u64;
+        d
+    }
+}
+
+pub(crate) struct Client {
+    system: Arc<dyn System>,
+    version: Arc<SystemVersion>,
+    base: String,
+    http: HttpClient,
+    auth: ClientAuth,
+    /// `netsuite (http://127.0.0.1:4000)`: how errors name the system.
+    label: String,
+    mask: Arc<SecretMask>,
+}
+
+impl Client {
+    /// A client of `id` at `base` (its fixture's loopback address, or the live URL).
+    pub(crate) fn new(id: &SystemId, connection: &Connection, base: String, http: reqwest::Client, mask: &mut Vec<String>) -> Result<Client, Error> {
+        let registry = Registry::builtin();
+        let system = registry.system(id).clone();
+        let label = format!("{id} ({base})");
+        let (version, auth): (Arc<SystemVersion>, ClientAuth) = match &connection.reach {
+            Reach::Fixture(_) => (connection.version.clone(), ClientAuth::new(Box::new(NoAuth))),
+            Reach::Live { auth, credentials, .. } => {
+                let mut version = (*connection.version).clone();
+                version.credentials.clear();
+                for (key, var) in credentials {
+                    let value = std::env::var(var).map_err(|_| Error::Environment(format!("{label}: credential `{key}`: the environment variable {var} is not set")))?;
+                    mask.push(value.clone());
+                    version.credentials.insert(key.clone(), value);
+                }
+                let version = Arc::new(version);
+                let scheme = system.auth(auth, version.clone(), base.clone()).ok_or_else(|| Error::Usage(format!("{id} has no authentication `{auth}`")))?;
+                (version, ClientAuth::new(scheme))
+            }
+        };
+        let http = HttpClient::new(http, Arc::new(VirtualClock::default()), MAX_WAIT);
+        Ok(Client { system, version, base, http, auth, label, mask: Arc::new(SecretMask::new(Vec::new())) })
+    }
+
+    /// Mask these values in every message from now on.
+    pub(crate) fn masking(mut self, mask: Arc<SecretMask>) -> Client {
+        self.mask = mask;
+        self
+    }
+
+    fn environment(&self, message: impl std::fmt::Display) -> Error {
+        Error::Environment(self.mask.mask(&format!("{}: {message}", self.label)).into_owned())
+    }
+
+    /// Send a read, as often as the system asks to wait (up to [`MAX_ATTEMPTS`]).
+    async fn send(&self, request: OutgoingRequest, stats: &mut Stats) -> Result<Bytes, Error> {
+        read_only(&request).map_err(|e| Error::Usage(format!("{}: {e}", self.label)))?;
+        let mut refreshed = false;
+        for attempt in 1..=MAX_ATTEMPTS {
+            let mut sent = request.clone();
+            let generation = self.auth.authorize(&self.http, &mut sent).await.map_err(|e| self.environment(format!("credentials refused: {e}")))?;
+            stats.requests += 1;
+            let response = self.http.send(&self.base, &sent).await.map_err(|e| self.environment(format!("unreachable: {e}")))?;
+            match self.system.classify(&self.version, &sent.path, response.status, &response.headers, &response.body) {
+                Answer::Accepted { .. } => return Ok(response.body),
+                Answer::Transient { wait, .. } if attempt < MAX_ATTEMPTS => {
+                    let (wait, why) = wait.unwrap_or((Duration::from_secs(1), "server error"));
+                    let why = if response.status == 429 { format!("429 {why}") } else { why.to_string() };
+                    tokio::time::sleep(stats.wait(&why, wait)).await;
+                }
+                Answer::Transient { reason, .. } => return Err(self.environment(format!("still throttled or failing after {MAX_ATTEMPTS} tries: {reason}"))),
+                Answer::CredentialsExpired(_) if self.auth.refreshable() && !refreshed => {
+                    refreshed = true;
+                    self.auth.expired(generation).await;
+                }
+                Answer::CredentialsExpired(reason) => return Err(self.environment(format!("credentials refused: {reason}"))),
+                Answer::Refused(reason) if matches!(response.status, 401 | 403) => return Err(self.environment(format!("credentials refused: {reason}"))),
+                Answer::Refused(reason) => return Err(self.environment(format!("refused the listing request: {reason}"))),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// List every record of `lister` for `window`, page by page, handing each to `each`.
+    pub(crate) async fn list(&self, lister: &Lister, window: &Window, mut each: impl FnMut(Value), mut progress: impl FnMut(&Stats)) -> Result<Stats, Error> {
+        let mut stats = Stats::default();
+        let mut at = Position::Start;
+        loop {
+            let body = self.send(lister.request(self.system.as_ref(), &self.version, window, &at), &mut stats).await?;
+            let page = lister.read(&at, &body).map_err(|e| self.environment(format!("page {}: {e}", stats.pages + 1)))?;
+            drop(body);
+            stats.pages += 1;
+            stats.records += page.records.len() as u64;
+            stats.reported_total = page.total.or(stats.reported_total);
+            page.records.into_iter().for_each(&mut each);
+            progress(&stats);
+            if let Some(pause) = page.pause {
+                tokio::time::sleep(stats.wait("query cost", pause)).await;
+            }
+            match page.next {
+                Some(next) if next != at && stats.pages < MAX_PAGES => at = next,
+                Some(_) => return Err(self.environment("the listing does not advance (the same page was offered again)")),
+                None => return Ok(stats),
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The time window a check covers, and the instants records carry, as Unix seconds (UTC).
+
+use harness_core::clock::{rfc3339, unix_seconds};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub since: u64,
+    pub until: u64,
+    /// When the check runs: a record younger than the lag at this instant is not yet missing.
+    pub now: u64,
+}
+
+impl Window {
+    /// From `--since`/`--until` or `--last` (default the last 24 hours), ending at `now` unless
+    /// `--until` says otherwise.
+    pub fn new(since: Option<&str>, until: Option<&str>, last: Option<&str>, now: &str) -> Result<Window, String> {
+        let now = instant(now).ok_or_else(|| format!("cannot read the current time `{now}`"))?;
+        let until = match until {
+            Some(u) => instant(u).ok_or_else(|| format!("--until `{u}`: write e.g. 2026-12-07T00:00Z or 2026-12-07"))?,
+            None => now,
+        };
+        let since = match (since, last) {
+            (Some(s), _) => instant(s).ok_or_else(|| format!("--since `{s}`: write e.g. 2026-12-06T00:00Z or 2026-12-06"))?,
+            (None, Some(l)) => until.checked_sub(span(l)?).ok_or_else(|| format!("--last {l} reaches before 1970"))?,
+            (None, None) => until.saturating_sub(24 * 3600),
+        };
+        if since >= until {
+            return Err(format!("the window is empty: {} is not before {}", rfc3339(since), rfc3339(until)));
+        }
+        Ok(Window { since, until, now })
+    }
+
+    pub fn since_text(&self) -> String {
+        rfc3339(self.since)
+    }
+
+    pub fn until_text(&self) -> String {
+        rfc3339(self.until)
+    }
+
+    /// `2026-12-06 00:00:00`, as SuiteQL's TO_TIMESTAMP reads it.
+    pub(crate) fn since_sql(&self) -> String {
+        sql(self.since)
+    }
+
+    pub(crate) fn until_sql(&self) -> String {
+        sql(self.until)
+    }
+
+    /// `DateTime(2026,12,06,00,00,00)`, as Peoplevox search clauses write instants.
+    pub(crate) fn since_pvx(&self) -> String {
+        pvx(self.since)
+    }
+
+    pub(crate) fn until_pvx(&self) -> String {
+        pvx(self.until)
+    }
+}
+
+fn sql(t: u64) -> String {
+    rfc3339(t).replace('T', " ").trim_end_matches('Z').to_string()
+}
+
+fn pvx(t: u64) -> String {
+    let text = rfc3339(t);
+    let n: Vec<&str> = text.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+    format!("DateTime({})", n.join(","))
+}
+
+/// `24h`, `7d`, `90m`.
+fn span(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = number.parse().map_err(|_| format!("--last `{text}`: write e.g. 24h, 7d or 90m"))?;
+    let unit = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("--last `{text}`: the unit is m, h or d")),
+    };
+    match n * unit {
+        0 => Err("--last: the window must not be empty".into()),
+        s => Ok(s),
+    }
+}
+
+/// Seconds since the epoch of an instant as systems write it: RFC 3339 with or without seconds,
+/// fractions or an offset (`2026-12-06T10:15:00.123-05:00`), a space for the `T`
+/// (`2026-12-06 10:15:00`), or a date alone; or a number of seconds.
+pub(crate) fn instant(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if t.len() == 10 {
+        return unix_seconds(t);
+    }
+    if t.len() < 16 || !t.is_char_boundary(16) {
+        return None;
+    }
+    let (date_time, rest) = t.split_at(16);
+    let mut rest = rest;
+    let mut seconds = "00";
+    if let Some(r) = rest.strip_prefix(':') {
+        seconds = r.get(..2)?;
+        rest = &r[2..];
+    }
+    if let Some(r) = rest.strip_prefix('.') {
+        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let base = unix_seconds(&format!("{}T{}:{seconds}Z", &date_time[..10], &date_time[11..16]))? as i64;
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
+            let h: i64 = o[1..3].parse().ok()?;
+            let m: i64 = o[4..6].parse().ok()?;
+            let s = h * 3600 + m * 60;
+            if o.starts_with('+') { s } else { -s }
+        }
+        _ => return None,
+    };
+    u64::try_from(base - offset).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_as_systems_write_them() {
+        let t = unix_seconds("2026-12-06T10:15:00Z").unwrap();
+        assert_eq!(instant("2026-12-06T10:15:00Z"), Some(t));
+        assert_eq!(instant("2026-12-06T10:15Z"), Some(t));
+        assert_eq!(instant("2026-12-06 10:15:00"), Some(t));
+        assert_eq!(instant("2026-12-06T10:15:00.250Z"), Some(t));
+        assert_eq!(instant("2026-12-06T05:15:00-05:00"), Some(t));
+        assert_eq!(instant("soon"), None);
+    }
+
+    #[test]
+    fn windows_from_the_command_line() {
+        let w = Window::new(Some("2026-12-06T00:00Z"), Some("2026-12-07T00:00Z"), None, "2026-12-07T08:00:00Z").unwrap();
+        assert_eq!(w.until - w.since, 86_400);
+        assert_eq!(w.since_sql(), "2026-12-06 00:00:00");
+        assert_eq!(w.since_pvx(), "DateTime(2026,12,06,00,00,00)");
+        let last = Window::new(None, None, Some("24h"), "2026-12-07T08:00:00Z").unwrap();
+        assert_eq!(last.since_text(), "2026-12-06T08:00:00Z");
+        assert!(Window::new(Some("2026-12-07"), Some("2026-12-06"), None, "2026-12-07T08:00:00Z").is_err());
+        assert!(Window::new(None, None, Some("3w"), "2026-12-07T08:00:00Z").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! End-to-end tests of `harness reconcile`: the real binary on the bundled example and on copies
+//! of it, every system served on loopback (fixtures, or a tiny server the test starts).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+use common::{copy_tree, harness_with, project, repo};
+
+/// After the example's day, so every planted order is older than the lag.
+const NOW: &str = "2026-12-07T08:00:00Z";
+const DAY: [&str; 4] = ["--since", "2026-12-06T00:00Z", "--until", "2026-12-07T00:00Z"];
+
+fn reconcile(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> common::Output {
+    let mut args = vec!["reconcile", "--color", "never"];
+    args.extend(DAY);
+    args.extend(extra);
+    let mut env = env.to_vec();
+    env.push(("HARNESS_NOW", NOW));
+    harness_with(dir, &args, &env)
+}
+
+/// A project holding the bundled example.
+fn example() -> tempfile::TempDir {
+    let p = project(&[]);
+    std::fs::create_dir_all(p.path().join("reconcile")).unwrap();
+    copy_tree(&repo().join("reconcile"), &p.path().join("reconcile"));
+    p
+}
+
+#[test]
+fn the_bundled_example_exits_1_naming_each_planted_discrepancy() {
+    let out = reconcile(&repo(), &[], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for planted in [
+        "missing        netsuite sales orders  #1042",
+        "duplicate      netsuite sales orders  #1077",
+        "field differs  netsuite sales orders  #1150 shipping cost  5.95 in the source, 4.95 downstream",
+        "field differs  peoplevox order lines  #1101 lines  2 line(s) in shopify, 1 in peoplevox",
+        "total differs  peoplevox sales orders   day's total",
+        "off by -10.00",
+        "orders-daily: 5 new finding(s)",
+    ] {
+        assert!(out.stdout.contains(planted), "`{planted}` not in:\n{}", out.stdout);
+    }
+    // Every lister went through every page of its fixture.
+    for listed in ["shopify (source): 250 record(s) in 3 page(s)", "netsuite sales orders: 250 record(s) in 3 page(s)", "peoplevox sales orders: 250 record(s) in 3 page(s)", "peoplevox order lines: 498 record(s) in 3 page(s)"] {
+        assert!(out.stdout.contains(listed), "`{listed}` not in:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn reports_go_to_junit_json_and_markdown() {
+    let p = example();
+    let out = reconcile(p.path(), &["--junit", "out/junit.xml", "--json", "out/report.json", "--markdown", "out/report.md"], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains(r#"<testcase name="missing" classname="orders-daily.netsuite sales orders">"#), "{junit}");
+    assert!(junit.contains(r#"failures="5""#), "{junit}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
+    let findings = json["checks"][0]["findings"].as_array().unwrap();
+    let kinds: Vec<&str> = findings.iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["missing", "duplicate", "field-differs", "field-differs", "total-differs"]);
+    assert_eq!(findings[2]["source"]["jq"], ".totalShippingPriceSet.shopMoney.amount");
+    assert_eq!(findings[2]["target"]["value"], "4.95");
+    let markdown = std::fs::read_to_string(p.path().join("out/report.md")).unwrap();
+    assert!(markdown.contains("| ❌ | missing | netsuite sales orders | #1042 |"), "{markdown}");
+}
+
+#[test]
+fn accepted_discrepancies_are_not_reported_again() {
+    let p = example();
+    let accept = reconcile(p.path(), &["--accept"], &[]);
+    assert_eq!(accept.code, 0, "{}{}", accept.stdout, accept.stderr);
+    assert!(p.path().join("reconcile/orders-daily.baseline.json").is_file());
+    let again = reconcile(p.path(), &[], &[]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("orders-daily: clean, 5 accepted in the baseline"), "{}", again.stdout);
+    let listed = harness_with(p.path(), &["reconcile", "--baseline"], &[]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(listed.stdout.contains("orders-daily: 5 accepted discrepancies"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("netsuite sales orders: missing #1042"), "{}", listed.stdout);
+    // A new discrepancy still fails: the order in NetSuite after all is not in the source.
+    let netsuite = p.path().join("reconcile/orders-daily/netsuite/page-3.json");
+    let text = std::fs::read_to_string(&netsuite).unwrap().replacen("\"#1210\"", "\"#9999\"", 1);
+    std::fs::write(&netsuite, text).unwrap();
+    let new = reconcile(p.path(), &[], &[]);
+    assert_eq!(new.code, 1, "{}{}", new.stdout, new.stderr);
+    assert!(new.stdout.contains("orphan         netsuite sales orders  #9999"), "{}", new.stdout);
+    assert!(new.stdout.contains("missing        netsuite sales orders  #1210"), "{}", new.stdout);
+}
+
+#[test]
+fn throttling_answers_are_waited_out_and_reported() {
+    let p = example();
+    let dir = p.path().join("reconcile/orders-daily");
+    // Shopify's THROTTLED with its cost: 100 points short at 100 a second is a second's wait.
+    let throttled = serde_json::json!({
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+        "extensions": {"cost": {"requestedQueryCost": 102, "actualQueryCost": null, "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 2, "restoreRate": 100.0}}}
+    });
+    std::fs::write(dir.join("shopify/page-2.throttled.json"), throttled.to_string()).unwrap();
+    let limit = serde_json::json!({"type": "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html", "title": "Bad Request", "status": 429, "o:errorCode": "USER_ERROR",
+        "o:errorDetails": [{"detail": "Concurrent request limit exceeded. Request blocked.", "o:errorCode": "CONCURRENCY_LIMIT_EXCEEDED"}]});
+    std::fs::write(dir.join("netsuite/page-3.429.json"), limit.to_string()).unwrap();
+    let out = reconcile(p.path(), &[], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("shopify (source): 250 record(s) in 3 page(s), 4 request(s); throttled 1× GraphQL throttle — waited 1s"), "{}", out.stdout);
+    assert!(out.stdout.contains("netsuite sales orders: 250 record(s) in 3 page(s), 4 request(s); throttled 1× 429 Retry-After — waited 1s"), "{}", out.stdout);
+    assert!(out.stdout.contains("orders-daily: 5 new finding(s)"), "the same findings after waiting:\n{}", out.stdout);
+}
+
+/// A project whose reconciliation reads Shopify at `url` with the token in SHOP_TOKEN.
+fn live(url: &str) -> tempfile::TempDir {
+    let p = example();
+    let file = p.path().join("reconcile/orders-daily.yaml");
+    let text = std::fs::read_to_string(&file).unwrap().replace("    fixture: orders-daily/shopify\n", &format!("    url: {url}\n    credentials: {{access_token: SHOP_TOKEN}}\n"));
+    std::fs::write(&file, text).unwrap();
+    p
+}
+
+#[test]
+fn an_unreachable_system_is_exit_3_naming_it() {
+    // A port nobody listens on: bound, then let go.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let p = live(&format!("http://127.0.0.1:{port}"));
+    let out = reconcile(p.path(), &[], &[("SHOP_TOKEN", "shpat_0123456789abcdef")]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&format!("shopify (http://127.0.0.1:{port}): unreachable")), "{}", out.stderr);
+}
+
+#[test]
+fn a_refused_credential_is_exit_3_and_appears_in_no_output() {
+    const TOKEN: &str = "shpat_planted5f2c9e71d04b8a63";
+    // A Shopify that refuses the token, quoting it back as some servers do.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in server.incoming().flatten().take(4) {
+            let mut reader = BufReader::new(&stream);
+            let mut token = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("x-shopify-access-token:") {
+                    token = line[line.len() - v.len()..].trim().to_string();
+                }
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = format!("{{\"errors\":\"[API] Invalid API key or access token (unrecognized login or wrong password): {token}\"}}");
+            let _ = (&stream).write_all(format!("HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len()).as_bytes());
+        }
+    });
+    let p = live(&url);
+    let out = reconcile(p.path(), &["--json", "out.json", "--junit", "out.xml"], &[("SHOP_TOKEN", TOKEN)]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("shopify") && out.stderr.contains("credentials refused"), "{}", out.stderr);
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(!text.contains(TOKEN), "the token is in {name}:\n{text}");
+    }
+    for report in ["out.json", "out.xml"] {
+        let text = std::fs::read_to_string(p.path().join(report)).unwrap_or_default();
+        assert!(!text.contains(TOKEN), "the token is in {report}");
+    }
+}
+
+#[test]
+fn a_write_in_the_file_is_refused_at_load_with_exit_2() {
+    let p = example();
+    let file = p.path().join("reconcile/orders-daily.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mutation = text.replace("  list:\n    page_size: 100\n  key: .name", "  list:\n    graphql: 'mutation { orderCancel(orderId: \"gid://shopify/Order/1\") { job { id } } }'\n  key: .name");
+    std::fs::write(&file, &mutation).unwrap();
+    let out = reconcile(p.path(), &[], &[]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("a GraphQL mutation is a write") && out.stderr.contains("reconcile/orders-daily.yaml:24:"), "{}", out.stderr);
+    let (before, after) = text.split_once("      suiteql: >-").unwrap();
+    let post = format!("{before}      method: POST\n      path: /services/rest/record/v1/salesOrder\n      page_size: 100{}", after.split_once("      page_size: 100").unwrap().1);
+    std::fs::write(&file, post).unwrap();
+    let out = reconcile(p.path(), &[], &[]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("a POST to /services/rest/record/v1/salesOrder is a write"), "{}", out.stderr);
+}
+
+#[test]
+fn init_writes_a_starter_reconciliation_for_the_systems_it_sets_up() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let init = harness_with(repo.path(), &["init", "--systems", "shopify,netsuite", "--language", "python"], &[("HARNESS_NOW", common::BUNDLED_DAY)]);
+    assert!(init.stdout.contains("reconcile/orders-daily.yaml"), "{}{}", init.stdout, init.stderr);
+    let starter = std::fs::read_to_string(repo.path().join("reconcile/orders-daily.yaml")).unwrap();
+    assert!(starter.contains("netsuite sales orders") && !starter.contains("peoplevox") && !starter.contains("{{"), "{starter}");
+    // It loads: what stops it is the credential not exported yet, named.
+    let out = harness_with(repo.path(), &["reconcile"], &[]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("SHOPIFY_ACCESS_TOKEN is not set") || out.stderr.contains("NETSUITE_ACCOUNT_ID is not set"), "{}", out.stderr);
+}
