@@ -177,7 +177,7 @@ impl AnalysisResult for ReconcileReport {
                                 body: found.iter().map(|f| format!("{} {}\n", f.id(), f.detail)).collect(),
                             },
                         };
-                        cases.push(SuiteCase { name: kind.name().to_string(), classname: format!("{}.{relation}", c.name), time: None, verdict, retries: Vec::new(), output: None });
+                        cases.push(SuiteCase { name: kind.name().to_string(), classname: format!("{}.{relation}", c.name), file: Some(c.file.clone()), time: None, verdict, retries: Vec::new(), output: None });
                     }
                 }
                 // The source's own duplicates.
@@ -187,6 +187,7 @@ impl AnalysisResult for ReconcileReport {
                     cases.push(SuiteCase {
                         name: Kind::Duplicate.name().to_string(),
                         classname: format!("{}.{relation}", c.name),
+                        file: Some(c.file.clone()),
                         time: None,
                         verdict: SuiteVerdict::Failed { kind: "duplicate".into(), message: format!("{} duplicate key(s) in the source", source_dupes.len()), body: source_dupes.iter().map(|f| format!("{}\n", f.id())).collect() },
                         retries: Vec::new(),
