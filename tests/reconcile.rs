@@ -57,7 +57,7 @@ fn reports_go_to_junit_json_and_markdown() {
     let out = reconcile(p.path(), &["--junit", "out/junit.xml", "--json", "out/report.json", "--markdown", "out/report.md"], &[]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
-    assert!(junit.contains(r#"<testcase name="missing" classname="orders-daily.netsuite sales orders">"#), "{junit}");
+    assert!(junit.contains(r#"<testcase name="missing" classname="orders-daily.netsuite sales orders" file="reconcile/orders-daily.yaml">"#), "{junit}");
     assert!(junit.contains(r#"failures="5""#), "{junit}");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
     let findings = json["checks"][0]["findings"].as_array().unwrap();

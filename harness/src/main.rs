@@ -741,7 +741,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             let off_version = harness::plan::off_version_recordings(&harness::plan::build(&project, &[])?);
             text.push_str(&harness::plan::render_off_version(&off_version));
             out(&text)?;
-            Ok(if leaks.is_empty() && off_version.is_empty() { EXIT_PASSED } else { EXIT_FAILED })
+            Ok(if leaks.is_empty() && off_version.iter().all(|o| o.trimmed) { EXIT_PASSED } else { EXIT_FAILED })
         }
         Command::List(args) => {
             let project = open_project(&cli.root)?;

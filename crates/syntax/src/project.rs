@@ -284,7 +284,8 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let real_dir = std::fs::canonicalize(dir)?;
-    let mut visited = std::collections::BTreeSet::new();
+    // The folder itself counts as visited, so a link back up to it is not walked again.
+    let mut visited = std::collections::BTreeSet::from([real_dir.clone()]);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d)? {

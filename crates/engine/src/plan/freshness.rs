@@ -7,7 +7,7 @@ use std::sync::Arc;
 use harness_core::SystemId;
 use harness_syntax::Project;
 use harness_syntax::system_file::SupportStatus;
-use harness_systems::{Catalog, SystemVersion};
+use harness_systems::{Catalog, PayloadOffence, SystemVersion};
 
 use super::UsedRecording;
 
@@ -43,7 +43,7 @@ pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<Sys
     for used in recordings {
         if let Some(version) = systems.get(&used.system).filter(|_| !checked.contains(&(&used.system, &used.file))) {
             checked.push((&used.system, &used.file));
-            out.extend(off_version(catalog, version, used).into_iter().map(|message| Stale { message, recording: true }));
+            out.extend(off_version(catalog, version, used).into_iter().map(|o| Stale { message: o.message, recording: true }));
         }
     }
     let Some(max) = project.settings.max_recording_age.as_ref() else { return out };
@@ -69,17 +69,21 @@ pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<Sys
 /// What a webhook recording carries that its version does not send, by the vendor's schemas
 /// (`checkout_id` in an order at 2026-04), one message each naming the file, field, topic and
 /// version. Warnings in a run (`--strict-recordings` fails them), findings of `harness lint`.
-pub(super) fn off_version(catalog: &Catalog, version: &SystemVersion, used: &UsedRecording) -> Vec<String> {
+pub(super) fn off_version(catalog: &Catalog, version: &SystemVersion, used: &UsedRecording) -> Vec<PayloadOffence> {
     let Some(topic) = used.scope.strip_prefix("webhook ") else { return Vec::new() };
     let Ok(recording) = catalog.recording(version, &used.file) else { return Vec::new() };
     let Some(json) = &recording.json else { return Vec::new() };
     let payload = harness_systems::webhook_payload(&version.system, &used.scope, json).0;
-    Catalog::check_webhook_payload(&version.system, topic, &version.version, payload).into_iter().map(|m| format!("{}: {m}", recording.file)).collect()
+    let mut found = Catalog::check_webhook_payload(&version.system, topic, &version.version, payload);
+    for o in &mut found {
+        o.message = format!("{}: {}", recording.file, o.message);
+    }
+    found
 }
 
 /// Every webhook recording of the project checked against its version (see [`off_version`]):
 /// those that say their topic, and those the plan's scenarios use as one. Sorted.
-pub fn off_version_recordings(plan: &super::Plan) -> Vec<String> {
+pub fn off_version_recordings(plan: &super::Plan) -> Vec<PayloadOffence> {
     let catalog = &plan.catalog;
     let mut out = std::collections::BTreeSet::new();
     for id in catalog.systems().iter().filter_map(|s| SystemId::new(s).ok()) {
@@ -95,10 +99,11 @@ pub fn off_version_recordings(plan: &super::Plan) -> Vec<String> {
     out.into_iter().collect()
 }
 
-/// `harness lint`'s lines for [`off_version_recordings`].
-pub fn render_off_version(found: &[String]) -> String {
-    let mut out: String = found.iter().map(|f| format!("{f}\n")).collect();
-    out.push_str(&match found.len() {
+/// `harness lint`'s lines for [`off_version_recordings`]: what a recording carries that its
+/// version does not send is a finding; fields a trimmed recording lacks are a note.
+pub fn render_off_version(found: &[PayloadOffence]) -> String {
+    let mut out: String = found.iter().map(|f| if f.trimmed { format!("note: {}\n", f.message) } else { format!("{}\n", f.message) }).collect();
+    out.push_str(&match found.iter().filter(|f| !f.trimmed).count() {
         0 => "lint: every webhook recording matches its version's schema\n".to_string(),
         n => format!("lint: {n} recording finding(s): record them again at their version, or move them to the version that sends them\n"),
     });

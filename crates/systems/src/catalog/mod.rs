@@ -33,7 +33,7 @@ use harness_syntax::{Loc, json, yaml};
 use serde_json::Value;
 
 pub use listing::{Listed, Origin};
-pub use payloads::PayloadField;
+pub use payloads::{PayloadField, PayloadOffence};
 pub use recording::{CARRIED, Migrate, Migration, Recording, endpoint_scope};
 pub use schema::{Schema, Violation};
 pub use version::{Endpoint, SystemVersion};
@@ -175,7 +175,7 @@ impl Catalog {
     /// What a payload recorded for webhook `topic` at `version` carries that the version does not
     /// send, by the vendor's schemas (a field no longer sent, one always sent missing, a value of
     /// the wrong type), one message each naming the field, the topic and the version.
-    pub fn check_webhook_payload(system: &SystemId, topic: &str, version: &str, payload: &Value) -> Vec<String> {
+    pub fn check_webhook_payload(system: &SystemId, topic: &str, version: &str, payload: &Value) -> Vec<PayloadOffence> {
         payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
     }
 
