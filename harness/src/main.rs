@@ -198,6 +198,9 @@ struct ReconcileArgs {
     /// Write the report as Markdown to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Write a self-contained HTML page of the report to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -378,6 +381,9 @@ struct ImpactArgs {
     /// Write the report as Markdown to FILE (`-` for standard output), e.g. for a pull-request comment.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Write a self-contained HTML page of the report to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Write the report as JSON to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -469,10 +475,10 @@ fn checked(path: &std::path::Path) -> Result<Destination, Error> {
 
 /// The reporters for an analysis: each report option that is given, and the terminal unless one of
 /// them writes to standard output.
-fn render_analysis(result: &dyn AnalysisResult, style: Style, markdown: &Option<PathBuf>, json: &Option<PathBuf>, junit: &Option<PathBuf>) -> Result<(), Error> {
-    let to_stdout = [markdown, json, junit].iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count();
+fn render_analysis(result: &dyn AnalysisResult, style: Style, markdown: &Option<PathBuf>, json: &Option<PathBuf>, junit: &Option<PathBuf>, html: &Option<PathBuf>) -> Result<(), Error> {
+    let to_stdout = [markdown, json, junit, html].iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count();
     if to_stdout > 1 {
-        return Err(Error::Usage("only one of --markdown, --json and --junit can write to standard output (-)".into()));
+        return Err(Error::Usage("only one of --markdown, --json, --junit and --html can write to standard output (-)".into()));
     }
     let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
     if let Some(p) = markdown {
@@ -483,6 +489,9 @@ fn render_analysis(result: &dyn AnalysisResult, style: Style, markdown: &Option<
     }
     if let Some(p) = junit {
         reporters.push(Box::new(JunitReporter::new(checked(p)?, result.title())));
+    }
+    if let Some(p) = html {
+        reporters.push(Box::new(HtmlReporter::new(checked(p)?)));
     }
     if to_stdout == 0 {
         reporters.push(Box::new(TerminalReporter::new(Stdout, style, true)));
@@ -713,7 +722,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             let window = harness::reconcile::Window::new(args.since.as_deref(), args.until.as_deref(), args.last.as_deref(), &now).map_err(Error::Usage)?;
             let options = harness::reconcile::ReconcileOptions { names: args.names, window, accept: args.accept, show_values: args.show_values, now };
             let report = harness::reconcile::reconcile(&project, &options)?;
-            render_analysis(&report, style, &args.markdown, &args.json, &args.junit)?;
+            render_analysis(&report, style, &args.markdown, &args.json, &args.junit, &args.html)?;
             Ok(if report.new_findings() == 0 { EXIT_PASSED } else { EXIT_FAILED })
         }
         Command::Import(args) => {
@@ -790,13 +799,13 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             }
             let options = harness::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: jobs(args.jobs)? };
             let lineage = harness::lineage::compute(&project, &options)?;
-            render_analysis(&lineage, style, &None, &args.json, &None)?;
+            render_analysis(&lineage, style, &None, &args.json, &None, &None)?;
             Ok(EXIT_PASSED)
         }
         Command::Coverage(args) => {
             let project = open_project(&cli.root)?;
             let coverage = harness::coverage::coverage(&project, jobs(args.jobs)?)?;
-            render_analysis(&coverage, style, &None, &args.json, &None)?;
+            render_analysis(&coverage, style, &None, &args.json, &None, &None)?;
             Ok(EXIT_PASSED)
         }
         Command::Impact(args) => {
@@ -806,7 +815,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             }
             let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)?, allow_unverified: args.allow_unverified };
             let report = harness::impact::analyse(&project, &options)?;
-            render_analysis(&report, style, &args.markdown, &args.json, &args.junit)?;
+            render_analysis(&report, style, &args.markdown, &args.json, &args.junit, &args.html)?;
             Ok(if report.fails() { EXIT_FAILED } else { EXIT_PASSED })
         }
         Command::Run(args) => {

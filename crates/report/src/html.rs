@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use harness_engine::events::{Event, Reporter};
+use harness_engine::events::{AnalysisResult, Event, Reporter, Suite, SuiteCase, SuiteVerdict};
 
 use crate::json::{CaseJson, RunReport, RunStatus};
 use crate::output::Destination;
@@ -39,25 +39,18 @@ pub fn page(report: &RunReport) -> String {
         RunStatus::Cancelled => "cancelled",
     };
     let flaky = report.cases.iter().filter(|c| c.flaky).count();
+    head(&mut html, &format!("harness: {} passed, {} failed", report.passed, report.failed));
     let _ = write!(
         html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>harness: {} passed, {} failed</title><style>{STYLE}</style></head><body>\n<h1>harness run: <span class=\"{status}\">{status}</span></h1>\n\
+        "<h1>harness run: <span class=\"{status}\">{status}</span></h1>\n\
 <p class=\"counts\"><span class=\"passed\">{} passed</span><span class=\"failed\">{} failed</span><span class=\"flaky\">{flaky} flaky</span><span>{} of {} planned</span><span>{}</span></p>\n",
-        report.passed,
-        report.failed,
         report.passed,
         report.failed,
         report.total,
         report.planned,
         harness_core::duration::format(std::time::Duration::from_millis(report.duration_ms)),
     );
-    let flows: BTreeSet<&str> = report.cases.iter().map(|c| c.flow.as_str()).collect();
-    html.push_str("<div class=\"filters\"><label>status <select id=\"status\"><option value=\"all\">all</option><option value=\"failed\">failed</option><option value=\"flaky\">flaky</option><option value=\"passed\">passed</option></select></label><label>flow <select id=\"flow\"><option value=\"all\">all</option>");
-    for flow in &flows {
-        let _ = write!(html, "<option>{}</option>", escape(flow));
-    }
-    html.push_str("</select></label><span class=\"meta\"><span id=\"shown\"></span> shown</span></div>\n");
+    filters(&mut html, "flow", report.cases.iter().map(|c| c.flow.as_str()).collect());
     // Failures first, then flaky, then passed; by id within each.
     let mut cases: Vec<&CaseJson> = report.cases.iter().collect();
     cases.sort_by_key(|c| (rank(c), c.id.as_str()));
@@ -65,8 +58,89 @@ pub fn page(report: &RunReport) -> String {
         scenario(&mut html, c);
     }
     slowest(&mut html, report);
-    let _ = write!(html, "<script>{SCRIPT}</script>\n</body></html>\n");
+    tail(&mut html);
     html
+}
+
+/// The page of an analysis (impact, reconcile, record --check): a summary, then its findings as
+/// the JUnit report has them — one case per field, relation or kind, grouped by suite (a flow, a
+/// reconciliation) — failures first. Rendered from the same cases, so it shows no value the
+/// other reports hide.
+pub(crate) fn analysis_page(result: &dyn AnalysisResult) -> String {
+    let suites = result.suites();
+    let failed_in = |s: &Suite| s.cases.iter().filter(|c| !matches!(c.verdict, SuiteVerdict::Passed)).count();
+    let failed: usize = suites.iter().map(failed_in).sum();
+    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let status = if failed == 0 { "passed" } else { "failed" };
+    let title = result.title();
+    let mut html = String::new();
+    head(&mut html, &format!("harness {title}: {failed} failed"));
+    let _ = write!(
+        html,
+        "<h1>harness {}: <span class=\"{status}\">{status}</span></h1>\n<p class=\"counts\"><span class=\"passed\">{} passed</span><span class=\"failed\">{failed} failed</span><span>{total} checked</span></p>\n\
+<table><tr><th>of</th><th>passed</th><th>failed</th></tr>\n",
+        escape(&title),
+        total - failed,
+    );
+    for s in &suites {
+        let properties: Vec<String> = s.properties.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(html, "<tr><td>{} <span class=\"meta\">{}</span></td><td>{}</td><td>{}</td></tr>", escape(&s.name), escape(&properties.join(", ")), s.cases.len() - failed_in(s), failed_in(s));
+    }
+    html.push_str("</table>\n");
+    filters(&mut html, "of", suites.iter().map(|s| s.name.as_str()).collect());
+    let mut cases: Vec<(&Suite, &SuiteCase)> = suites.iter().flat_map(|s| s.cases.iter().map(move |c| (s, c))).collect();
+    cases.sort_by_key(|(_, c)| matches!(c.verdict, SuiteVerdict::Passed));
+    for (s, c) in cases {
+        let (status, finding) = match &c.verdict {
+            SuiteVerdict::Passed => ("passed", None),
+            SuiteVerdict::Failed { kind, message, body } | SuiteVerdict::Error { kind, message, body } => ("failed", Some((kind, message, body))),
+        };
+        let open = if finding.is_some() { " open" } else { "" };
+        let _ = writeln!(
+            html,
+            "<details class=\"case\" data-status=\"{status}\" data-flow=\"{}\"{open}><summary><span class=\"status {status}\">{}</span> {} <span class=\"meta\">{}</span></summary>",
+            escape(&s.name),
+            status.to_uppercase(),
+            escape(&c.name),
+            escape(&c.classname),
+        );
+        if let Some(file) = &c.file {
+            let _ = writeln!(html, "<p class=\"meta\">{}</p>", escape(file));
+        }
+        if let Some((kind, message, body)) = finding {
+            let _ = writeln!(html, "<p><span class=\"failed\">✗</span> <b>{}</b>: {}</p>", escape(kind), escape(message));
+            if !body.is_empty() {
+                let _ = writeln!(html, "<pre>{}</pre>", escape(body.trim_end()));
+            }
+        }
+        html.push_str("</details>\n");
+    }
+    tail(&mut html);
+    html
+}
+
+/// The page's start: its head with the inline style.
+fn head(html: &mut String, title: &str) {
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>{}</title><style>{STYLE}</style></head><body>\n",
+        escape(title)
+    );
+}
+
+/// The status filter and the filter by group (a run's flows, an analysis's suites).
+fn filters(html: &mut String, label: &str, groups: BTreeSet<&str>) {
+    let _ = write!(html, "<div class=\"filters\"><label>status <select id=\"status\"><option value=\"all\">all</option><option value=\"failed\">failed</option><option value=\"flaky\">flaky</option><option value=\"passed\">passed</option></select></label><label>{label} <select id=\"flow\"><option value=\"all\">all</option>");
+    for group in &groups {
+        let _ = write!(html, "<option>{}</option>", escape(group));
+    }
+    html.push_str("</select></label><span class=\"meta\"><span id=\"shown\"></span> shown</span></div>\n");
+}
+
+/// The page's end: the filter script.
+fn tail(html: &mut String) {
+    let _ = write!(html, "<script>{SCRIPT}</script>\n</body></html>\n");
 }
 
 fn rank(c: &CaseJson) -> u8 {
@@ -166,7 +240,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// Writes a run's page when it ends (also when it is cancelled).
+/// Writes a run's page when it ends (also when it is cancelled), or an analysis's page.
 pub struct HtmlReporter {
     destination: Destination,
 }
@@ -182,6 +256,7 @@ impl Reporter for HtmlReporter {
         let report = match event {
             Event::RunFinished { summary } => RunReport::of(summary, false),
             Event::RunCancelled { summary, .. } => RunReport::of(summary, true),
+            Event::AnalysisFinished { result } => return self.destination.deliver(&analysis_page(*result)),
             _ => return Ok(()),
         };
         self.destination.deliver(&page(&report))
