@@ -322,8 +322,12 @@ fn record_redact_replay_and_check_for_drift() {
     // The live answers change: the field the flow binds is retyped, one is added.
     up.drift.store(true, Ordering::SeqCst);
     let auth = format!("Authorization: Bearer {TOKEN}");
-    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth]);
+    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth, "--html", "report/drift.html"]);
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    let page = std::fs::read_to_string(p.path().join("report/drift.html")).unwrap();
+    assert!(page.contains("<h1>harness record --check netsuite 2025.1: <span class=\"failed\">failed</span></h1>"), "{page}");
+    assert!(page.contains("type changed items[].id (string → number)\n  read by orders → netsuite body.entity"), "{page}");
+    assert!(page.contains("not sent: it writes") && !page.contains(TOKEN), "{page}");
     assert!(check.stdout.contains("type changed items[].id (string → number)"), "{}", check.stdout);
     assert!(check.stdout.contains("read by orders → netsuite body.entity"), "{}", check.stdout);
     assert!(check.stdout.contains("added items[].externalId"), "{}", check.stdout);

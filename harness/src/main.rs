@@ -164,6 +164,9 @@ struct RecordArgs {
     /// recordings no longer hold); repeatable.
     #[arg(long = "header", value_name = "NAME: VALUE", requires = "check", value_parser = parse_header)]
     headers: Vec<(String, String)>,
+    /// With --check: write a self-contained HTML page of the report to FILE.
+    #[arg(long, value_name = "FILE", requires = "check")]
+    html: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -654,6 +657,9 @@ fn record(root: &Option<PathBuf>, args: RecordArgs) -> Result<u8, Error> {
         let options = drift::DriftOptions { system, version, upstream, upstream_ca: args.upstream_ca, allow_writes: args.allow_writes, headers: args.headers, jobs: jobs(None)? };
         let drift = drift::check(&project, &options)?;
         out(&drift.render(&format!("{} {} against {}", options.system, options.version, options.upstream)))?;
+        if let Some(p) = &args.html {
+            HtmlReporter::new(checked(p)?).report(&Event::AnalysisFinished { result: &drift }).map_err(|e| Error::Environment(format!("cannot write a report: {e}")))?;
+        }
         return Ok(if drift.breaks_a_flow() { EXIT_FAILED } else { EXIT_PASSED });
     }
     let drafts = session::Drafts::new(args.stubs, args.scenario.zip(args.trigger), &now()?)?;

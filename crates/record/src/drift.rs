@@ -16,7 +16,9 @@ use harness_syntax::Project;
 use harness_syntax::project::files_under;
 use harness_syntax::system_file::RecordedCall;
 use harness_systems::Catalog;
-use serde_json::Value;
+use harness_core::Style;
+use harness_engine::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
+use serde_json::{Value, json};
 
 use crate::capture::{Captured, split_body};
 use crate::upstream::Upstream;
@@ -43,6 +45,8 @@ pub struct Drifted {
 
 #[derive(Debug, Default)]
 pub struct Drift {
+    /// `record --check SYSTEM VERSION`.
+    pub title: String,
     /// Per recording: its file, endpoint and what happened.
     pub checked: Vec<(String, String, Checked)>,
 }
@@ -58,37 +62,85 @@ pub enum Checked {
 impl Drift {
     /// Whether a field some flow reads changed (or a read call now answers another status).
     pub fn breaks_a_flow(&self) -> bool {
-        self.checked.iter().any(|(_, _, c)| match c {
-            Checked::Changed { status, fields } => status.is_some() || fields.iter().any(|d| !d.read_by.is_empty() && d.change.kind != ChangeKind::Added),
-            _ => false,
-        })
+        self.checked.iter().any(|(_, _, c)| c.breaks_a_flow())
     }
 
     pub fn render(&self, header: &str) -> String {
         let mut out = format!("{header}\n");
         for (file, endpoint, checked) in &self.checked {
             out.push_str(&format!("  {endpoint}  ({file})\n"));
-            match checked {
-                Checked::Same => out.push_str("    unchanged\n"),
-                Checked::Skipped(why) => out.push_str(&format!("    not sent: {why}\n")),
-                Checked::Failed(why) => out.push_str(&format!("    no answer: {why}\n")),
-                Checked::Changed { status, fields } => {
-                    if let Some((was, now)) = status {
-                        out.push_str(&format!("    status {was} → {now}\n"));
-                    }
-                    for d in fields {
-                        let detail = d.change.detail.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
-                        out.push_str(&format!("    {} {}{detail}\n", d.change.kind.as_str(), d.change.path));
-                        for r in &d.read_by {
-                            out.push_str(&format!("      read by {r}\n"));
-                        }
-                    }
-                }
+            for line in checked.lines() {
+                out.push_str(&format!("    {line}\n"));
             }
         }
-        let read: usize = self.checked.iter().map(|(_, _, c)| if let Checked::Changed { fields, .. } = c { fields.iter().filter(|d| !d.read_by.is_empty()).count() } else { 0 }).sum();
-        out.push_str(&format!("{read} changed field(s) read by flows\n"));
+        out.push_str(&format!("{} changed field(s) read by flows\n", self.read()));
         out
+    }
+
+    /// Changed fields some flow reads.
+    fn read(&self) -> usize {
+        self.checked.iter().map(|(_, _, c)| if let Checked::Changed { fields, .. } = c { fields.iter().filter(|d| !d.read_by.is_empty()).count() } else { 0 }).sum()
+    }
+}
+
+impl Checked {
+    fn breaks_a_flow(&self) -> bool {
+        match self {
+            Checked::Changed { status, fields } => status.is_some() || fields.iter().any(|d| !d.read_by.is_empty() && d.change.kind != ChangeKind::Added),
+            _ => false,
+        }
+    }
+
+    /// What happened to one recording, a line each (`read by` lines indented under their field).
+    fn lines(&self) -> Vec<String> {
+        match self {
+            Checked::Same => vec!["unchanged".into()],
+            Checked::Skipped(why) => vec![format!("not sent: {why}")],
+            Checked::Failed(why) => vec![format!("no answer: {why}")],
+            Checked::Changed { status, fields } => {
+                let mut out: Vec<String> = status.iter().map(|(was, now)| format!("status {was} → {now}")).collect();
+                for d in fields {
+                    let detail = d.change.detail.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
+                    out.push(format!("{} {}{detail}", d.change.kind.as_str(), d.change.path));
+                    out.extend(d.read_by.iter().map(|r| format!("  read by {r}")));
+                }
+                out
+            }
+        }
+    }
+}
+
+/// As analyses are reported: the terminal's text, and for the HTML page one case per recording,
+/// failed when it breaks a flow.
+impl AnalysisResult for Drift {
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+
+    fn terminal(&self, _style: Style) -> String {
+        self.render(&self.title)
+    }
+
+    fn json(&self) -> Value {
+        let checked: Vec<Value> = self.checked.iter().map(|(file, endpoint, c)| json!({"file": file, "endpoint": endpoint, "breaks_a_flow": c.breaks_a_flow(), "lines": c.lines()})).collect();
+        json!({"title": self.title, "checked": checked, "read_by_flows": self.read()})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        let cases = self
+            .checked
+            .iter()
+            .map(|(file, endpoint, c)| {
+                let body = c.lines().join("\n");
+                let (verdict, output) = if c.breaks_a_flow() {
+                    (SuiteVerdict::Failed { kind: "drift".into(), message: "a field a flow reads changed".into(), body }, None)
+                } else {
+                    (SuiteVerdict::Passed, Some(body))
+                };
+                SuiteCase { name: endpoint.clone(), classname: self.title.clone(), file: Some(file.clone()), time: None, verdict, retries: Vec::new(), output }
+            })
+            .collect();
+        vec![Suite { name: self.title.clone(), time: None, properties: Vec::new(), cases }]
     }
 }
 
@@ -118,7 +170,7 @@ pub fn check(project: &Project, options: &DriftOptions) -> Result<Drift, Error> 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(e.to_string()))?;
     // Worked out once, when the first field has changed.
     let mut readers_of: Option<(Lineage, harness_engine::plan::Plan)> = None;
-    let mut drift = Drift::default();
+    let mut drift = Drift { title: format!("record --check {} {}", options.system, options.version), ..Drift::default() };
     for rel in files_under(&version.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/") && !f.starts_with("stubs/")) {
         let Ok(recording) = catalog.recording(&version, &rel) else { continue };
         let Some(call) = recording.meta.request.clone() else { continue };

@@ -63,7 +63,7 @@ pub fn page(report: &RunReport) -> String {
 }
 
 /// The page of an analysis (impact, reconcile, record --check): a summary, then its findings as
-/// the JUnit report has them — one case per field, relation or kind, grouped by suite (a flow, a
+/// the JUnit report has them (and a passing case's notes) — one case per field, relation or kind, grouped by suite (a flow, a
 /// reconciliation) — failures first. Rendered from the same cases, so it shows no value the
 /// other reports hide.
 pub(crate) fn analysis_page(result: &dyn AnalysisResult) -> String {
@@ -112,6 +112,9 @@ pub(crate) fn analysis_page(result: &dyn AnalysisResult) -> String {
             if !body.is_empty() {
                 let _ = writeln!(html, "<pre>{}</pre>", escape(body.trim_end()));
             }
+        }
+        if let Some(output) = &c.output {
+            let _ = writeln!(html, "<pre class=\"meta\">{}</pre>", escape(output.trim_end()));
         }
         html.push_str("</details>\n");
     }
