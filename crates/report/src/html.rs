@@ -299,4 +299,31 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.matches("<script>").count() == 1);
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains(" src="), "nothing fetched");
     }
+
+    struct Analysis;
+
+    impl AnalysisResult for Analysis {
+        fn title(&self) -> String {
+            "impact <x>".into()
+        }
+        fn terminal(&self, _style: harness_core::Style) -> String {
+            String::new()
+        }
+        fn json(&self) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+        fn suites(&self) -> Vec<Suite> {
+            let case = |name: &str, verdict: SuiteVerdict| SuiteCase { name: name.into(), classname: "orders".into(), file: None, time: None, verdict, retries: Vec::new(), output: None };
+            let failed = SuiteVerdict::Failed { kind: "breaking".into(), message: "`memo` removed".into(), body: "cause: <b>memo</b>\n".into() };
+            vec![Suite { name: "orders".into(), time: None, properties: Vec::new(), cases: vec![case("clean field", SuiteVerdict::Passed), case("memo", failed)] }]
+        }
+    }
+
+    #[test]
+    fn an_analysis_page_puts_findings_first_and_escapes_them() {
+        let html = analysis_page(&Analysis);
+        assert!(html.contains("<h1>harness impact &lt;x&gt;: <span class=\"failed\">failed</span></h1>"), "{html}");
+        assert!(html.find("memo <span").unwrap() < html.find("clean field").unwrap(), "the failure first: {html}");
+        assert!(html.contains("<pre>cause: &lt;b&gt;memo&lt;/b&gt;</pre>") && html.matches("<script>").count() == 1, "{html}");
+    }
 }
