@@ -44,6 +44,8 @@ fn the_page_is_self_contained_and_renders_the_failing_diff_first() {
     assert!(dom.contains("data-ready=\"yes\""), "the page's script ran:\n{dom}");
     assert!(dom.contains(r#"<span class="del">-    "request": "POST /services/rest/record/v1/salesOrder",</span>"#), "the diff is rendered:\n{dom}");
     assert!(dom.contains("<span id=\"shown\">2</span>"), "the filter counted the scenarios:\n{dom}");
+    let exchange = "<tr><td>netsuite</td><td><code>POST /services/rest/query/v1/suiteql</code></td><td>200</td><td>customer 77</td></tr>";
+    assert!(dom.contains(exchange), "the scenario's requests, with what answered them:\n{dom}");
 }
 
 /// The page `harness ARGS --html report/page.html` writes in `dir` (exit 1: it has findings), and

@@ -108,6 +108,45 @@ pub struct SnapshotReport {
     pub action: SnapshotAction,
 }
 
+/// One request a mock received, as the reports list it: no headers or bodies (the snapshot keeps
+/// what matters of those), the target masked like every output. Listed sorted, not in arrival
+/// order, which depends on scheduling when a program sends concurrently.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExchangeLine {
+    pub system: SystemId,
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// The status code, or the connection fault played instead.
+    pub answer: String,
+    /// The stub or rule that answered (see [`harness_core::Exchange::answered_by`]).
+    pub answered_by: Option<String>,
+}
+
+impl ExchangeLine {
+    /// The lines of a case's exchanges, masked and sorted.
+    pub fn list(exchanges: &[harness_core::Exchange], mask: impl Fn(&str) -> String) -> Vec<ExchangeLine> {
+        let mut lines: Vec<ExchangeLine> = exchanges
+            .iter()
+            .map(|e| {
+                let query = if e.request.query.is_empty() { String::new() } else { format!("?{}", e.request.query) };
+                ExchangeLine {
+                    system: e.system.clone(),
+                    method: e.request.method.clone(),
+                    target: mask(&format!("{}{query}", e.request.path)),
+                    answer: match e.response.fault {
+                        Some(fault) => format!("{fault:?}").to_lowercase(),
+                        None => e.response.status.to_string(),
+                    },
+                    answered_by: e.answered_by.as_deref().map(&mask),
+                }
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
 /// Everything reporters need about one case.
 #[derive(Debug, Clone)]
 pub struct CaseReport {
@@ -126,6 +165,8 @@ pub struct CaseReport {
     pub refreshes: BTreeMap<SystemId, usize>,
     /// Requests the mocks received.
     pub requests: usize,
+    /// Those requests, one line each, in a fixed order (see [`ExchangeLine`]).
+    pub exchanges: Vec<ExchangeLine>,
     /// What an external program printed.
     pub output: String,
     /// Attempts that failed before this one (with `--retries`).

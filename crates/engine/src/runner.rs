@@ -13,7 +13,7 @@ use harness_core::Error;
 use harness_syntax::Project;
 
 use crate::check::{self, SnapshotState};
-use crate::events::{CaseReport, Event, Reporter, SnapshotAction, SnapshotReport, Summary};
+use crate::events::{CaseReport, Event, ExchangeLine, Reporter, SnapshotAction, SnapshotReport, Summary};
 use crate::execute;
 use crate::plan::{Case, Plan};
 use crate::secrets::Secrets;
@@ -341,6 +341,7 @@ fn blank_report(case: &Case, duration: Duration, findings: Vec<check::Finding>) 
         waits: Vec::new(),
         refreshes: BTreeMap::new(),
         requests: 0,
+        exchanges: Vec::new(),
         output: String::new(),
         retries: Vec::new(),
         abandoned: false,
@@ -403,6 +404,7 @@ fn record(evaluated: Evaluated, options: &RunOptions, secrets: &Secrets) -> Resu
         waits: run.waits,
         refreshes: run.refreshes,
         requests: execution.exchanges.len(),
+        exchanges: ExchangeLine::list(&execution.exchanges, |text| secrets.mask(text).into_owned()),
         output: run.output,
         ..blank_report(case, execution.duration, findings)
     })

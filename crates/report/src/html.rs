@@ -210,11 +210,32 @@ fn scenario(html: &mut String, c: &CaseJson) {
     if !c.retries.is_empty() {
         let _ = writeln!(html, "<p class=\"meta\">{} failed attempt(s) before this one: {}</p>", c.retries.len(), escape(&c.retries.iter().filter_map(CaseJson::first_failure).collect::<Vec<_>>().join("; ")));
     }
-    let _ = writeln!(html, "<p class=\"meta\">{} request(s) to the mocks</p>", c.requests);
+    exchanges(html, c);
     if !c.output.is_empty() {
         let _ = writeln!(html, "<details><summary>program output</summary><pre>{}</pre></details>", escape(&c.output));
     }
     html.push_str("</details>\n");
+}
+
+/// The requests the mocks received, one row each.
+fn exchanges(html: &mut String, c: &CaseJson) {
+    if c.exchanges.is_empty() {
+        let _ = writeln!(html, "<p class=\"meta\">{} request(s) to the mocks</p>", c.requests);
+        return;
+    }
+    let _ = writeln!(html, "<details class=\"exchanges\"><summary>{} request(s) to the mocks</summary><table><tr><th>system</th><th>request</th><th>answer</th><th>answered by</th></tr>", c.requests);
+    for e in &c.exchanges {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><code>{} {}</code></td><td>{}</td><td>{}</td></tr>",
+            escape(&e.system),
+            escape(&e.method),
+            escape(&e.target),
+            escape(&e.answer),
+            escape(e.answered_by.as_deref().unwrap_or("nothing matched"))
+        );
+    }
+    html.push_str("</table></details>\n");
 }
 
 fn slowest(html: &mut String, report: &RunReport) {

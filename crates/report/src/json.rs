@@ -86,6 +86,9 @@ pub struct CaseJson {
     pub refreshes: BTreeMap<String, usize>,
     /// Requests the mocks received.
     pub requests: usize,
+    /// Those requests, one line each, sorted.
+    #[serde(default)]
+    pub exchanges: Vec<ExchangeJson>,
     /// What an external program printed.
     pub output: String,
     /// Failed attempts before the reported one.
@@ -100,6 +103,17 @@ pub struct FindingJson {
     pub message: String,
     pub details: Vec<String>,
     pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExchangeJson {
+    pub system: String,
+    pub method: String,
+    /// Path and query, with secrets masked.
+    pub target: String,
+    /// The status code, or the connection fault played instead.
+    pub answer: String,
+    pub answered_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -248,6 +262,11 @@ fn case(c: &CaseReport) -> CaseJson {
             .collect(),
         refreshes: c.refreshes.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         requests: c.requests,
+        exchanges: c
+            .exchanges
+            .iter()
+            .map(|e| ExchangeJson { system: e.system.to_string(), method: e.method.clone(), target: e.target.clone(), answer: e.answer.clone(), answered_by: e.answered_by.clone() })
+            .collect(),
         output: c.output.clone(),
         retries: c.retries.iter().map(case).collect(),
     }
