@@ -179,7 +179,12 @@ impl PayloadTable {
                 }
             }
         }
-        let always = |path: &str| rows.iter().filter(|r| r.path == path && r.field.required).fold(0u64, |acc, r| acc | r.versions) == self.topics[topic].versions;
+        // One pass over the rows, not one per field: the versions at which each field is required.
+        let mut required: BTreeMap<&str, u64> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.field.required) {
+            *required.entry(r.path).or_default() |= r.versions;
+        }
+        let always = |path: &str| required.get(path) == Some(&self.topics[topic].versions);
         let missing: Vec<&str> = at
             .keys()
             .filter(|p| always(p) && !seen.contains_key(**p))
