@@ -18,4 +18,4 @@ mod system;
 pub use catalog::{CARRIED, Catalog, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
 pub use registry::Registry;
 pub use client::AuthScheme;
-pub use system::{Answer, MockSetup, Soap, System, http_answer, webhook_payload};
+pub use system::{Answer, MockSetup, Soap, System, Webhooks, http_answer, webhook_payload};

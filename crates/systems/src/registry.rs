@@ -76,6 +76,20 @@ impl Registry {
         }
     }
 
+    /// The system an exchange with `host` (a port allowed) at `path` went to: the first, in
+    /// listing order, that recognises it.
+    pub fn recognise(&self, host: &str, path: &str) -> Option<&Arc<dyn System>> {
+        let host = host.to_ascii_lowercase();
+        let host = host.split(':').next().unwrap_or_default();
+        self.systems.values().find(|s| s.recognises(host, path))
+    }
+
+    /// The system that sends `text`, a payload on its own: the first, in listing order, that
+    /// says it does.
+    pub fn sender_of(&self, text: &str) -> Option<&Arc<dyn System>> {
+        self.systems.values().find(|s| s.sent(text))
+    }
+
     /// The names of the systems for which `has` holds, sorted.
     pub fn names_where(&self, has: impl Fn(&dyn System) -> bool) -> Vec<&str> {
         self.systems.iter().filter(|(_, s)| has(s.as_ref())).map(|(id, _)| id.as_str()).collect()
@@ -84,5 +98,26 @@ impl Registry {
     /// Every registered system's name, sorted.
     pub fn names(&self) -> Vec<&str> {
         self.systems.keys().map(SystemId::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_is_told_apart_in_listing_order() {
+        let registry = Registry::builtin();
+        let recognised = |host: &str, path: &str| registry.recognise(host, path).map(|s| s.id().to_string());
+        assert_eq!(recognised("ACME.myshopify.com:443", "/x").as_deref(), Some("shopify"));
+        assert_eq!(recognised("127.0.0.1:8080", "/admin/api/2026-01/orders.json").as_deref(), Some("shopify"));
+        assert_eq!(recognised("1234567.suitetalk.api.netsuite.com", "/x").as_deref(), Some("netsuite"));
+        assert_eq!(recognised("qac.peoplevox.net", "/x").as_deref(), Some("peoplevox"));
+        assert_eq!(recognised("www.example.org", "/index.html"), None);
+        let sender = |text: &str| registry.sender_of(text).map(|s| s.id().to_string());
+        assert_eq!(sender(r#"{"order": {"id": 1}, "links": [], "items": []}"#).as_deref(), Some("shopify"));
+        assert_eq!(sender(r#"{"links": [], "items": []}"#).as_deref(), Some("netsuite"));
+        assert_eq!(sender("<soap:Envelope xmlns=\"http://www.peoplevox.net/\"/>").as_deref(), Some("peoplevox"));
+        assert_eq!(sender("[1, 2]"), None);
     }
 }
