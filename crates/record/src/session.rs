@@ -64,6 +64,8 @@ pub struct Session {
     redactor: Redactor,
     drafts: Drafts,
     recorded: Vec<Drafted>,
+    /// Headers recordings keep for this system besides the common ones.
+    own_headers: &'static [&'static str],
 }
 
 /// The redactor a project's settings and key make.
@@ -79,7 +81,8 @@ impl Session {
         // Recordings of a version the catalog does not know would be read by nothing.
         harness_systems::Catalog::new(project).system(&system, version).map_err(Error::from)?;
         let dir = project.mocks_dir().join(system.as_str()).join(version);
-        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, recorded: Vec::new() };
+        let own_headers = harness_systems::Registry::builtin().get(&system).map_or(&[][..], |s| s.recorded_headers());
+        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, recorded: Vec::new(), own_headers };
         for path in session.draft_paths() {
             if path.exists() {
                 return Err(Error::Usage(format!("{} exists already: name another draft (--stubs NAME, --scenario FLOW/NAME)", session.show(&path))));
@@ -135,7 +138,7 @@ impl Session {
             source: Some(self.source.clone()),
             ..RecordingMeta::default()
         };
-        let mut file = redacted.recording(meta);
+        let mut file = redacted.recording(meta, self.own_headers);
         if payload.is_some() {
             file.recording.request = None;
         }

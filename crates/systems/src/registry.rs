@@ -76,18 +76,23 @@ impl Registry {
         }
     }
 
+    /// Every registered system, in listing order.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn System>> {
+        self.systems.values()
+    }
+
     /// The system an exchange with `host` (a port allowed) at `path` went to: the first, in
     /// listing order, that recognises it.
     pub fn recognise(&self, host: &str, path: &str) -> Option<&Arc<dyn System>> {
         let host = host.to_ascii_lowercase();
         let host = host.split(':').next().unwrap_or_default();
-        self.systems.values().find(|s| s.recognises(host, path))
+        self.all().find(|s| s.recognises(host, path))
     }
 
     /// The system that sends `text`, a payload on its own: the first, in listing order, that
     /// says it does.
     pub fn sender_of(&self, text: &str) -> Option<&Arc<dyn System>> {
-        self.systems.values().find(|s| s.sent(text))
+        self.all().find(|s| s.sent(text))
     }
 
     /// The names of the systems for which `has` holds, sorted.
