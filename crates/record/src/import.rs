@@ -19,7 +19,7 @@ use harness_systems::Registry;
 use serde::Deserialize;
 
 use crate::capture::Captured;
-use crate::session::{Drafts, Outcome, Session};
+use crate::session::{Drafts, Recorded, Session};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -40,7 +40,7 @@ pub struct Imported {
     pub written: usize,
     pub refused: usize,
     /// Redaction counts over every session, by system version.
-    pub summaries: Vec<(String, harness_redact::Summary)>,
+    pub summaries: Vec<(String, harness_redact::Redactions)>,
 }
 
 impl Imported {
@@ -140,11 +140,11 @@ impl Sessions<'_> {
             None => session.record(captured, at)?,
         };
         match outcome {
-            Outcome::Written(file) => {
+            Recorded::Written(file) => {
                 out.written += 1;
                 out.lines.push(format!("  {label} → {file}"));
             }
-            Outcome::Refused(labels) => {
+            Recorded::Refused(labels) => {
                 out.refused += 1;
                 out.lines.push(format!("  {label} NOT imported: a credential ({}) would remain in it", labels.join(", ")));
             }

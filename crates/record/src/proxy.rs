@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::capture::Captured;
-use crate::session::{Outcome, Session};
+use crate::session::{Recorded, Session};
 use crate::upstream::{MAX_BODY, Upstream, forwarded};
 
 /// Where lines for the user go (the command's standard output).
@@ -100,8 +100,8 @@ async fn exchange(req: Request<hyper::body::Incoming>, upstream: Arc<Upstream>, 
     };
     let status = answered.status;
     say(&match recorded {
-        Ok(Outcome::Written(file)) => format!("  {} → {status}  {file}", request.endpoint()),
-        Ok(Outcome::Refused(labels)) => format!("  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), labels.join(", ")),
+        Ok(Recorded::Written(file)) => format!("  {} → {status}  {file}", request.endpoint()),
+        Ok(Recorded::Refused(labels)) => format!("  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), labels.join(", ")),
         Err(e) => format!("  {} → {status}  not recorded: {e}", request.endpoint()),
     });
     let mut response = Response::builder().status(answered.status);

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::capture::{Captured, header};
 use crate::proxy::{Say, stopped};
-use crate::session::{Drafts, Outcome, Session};
+use crate::session::{Drafts, Recorded, Session};
 use crate::upstream::MAX_BODY;
 
 struct Receiver {
@@ -97,8 +97,8 @@ async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Recei
         },
     };
     match session.record_payload(&captured, &harness_core::clock::now_rfc3339(), Some(&format!("webhook {topic}")), &base) {
-        Ok(Outcome::Written(file)) => say(&format!("  webhook {topic} ({version}) verified  {file}")),
-        Ok(Outcome::Refused(labels)) => say(&format!("  webhook {topic} ({version}) NOT recorded: a credential ({}) would remain in it", labels.join(", "))),
+        Ok(Recorded::Written(file)) => say(&format!("  webhook {topic} ({version}) verified  {file}")),
+        Ok(Recorded::Refused(labels)) => say(&format!("  webhook {topic} ({version}) NOT recorded: a credential ({}) would remain in it", labels.join(", "))),
         Err(e) => say(&format!("  webhook {topic}: not recorded: {e}")),
     }
     Ok(answer(200, "ok"))
