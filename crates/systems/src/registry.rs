@@ -1,6 +1,6 @@
 //! The systems a project can use, by id: the built-in ones and those the project declares. Adding
-//! a built-in system is one module and one line in [`Registry::builtin`]; a declared one is a
-//! system file with an `api:` block (see [`Registry::for_project`]).
+//! a built-in system is its folder and one line in `builtin_systems!` (`lib.rs`); a declared one
+//! is a system file with an `api:` block (see [`Registry::for_project`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,8 +22,7 @@ pub struct Registry {
 impl Registry {
     /// The systems the harness knows by itself.
     pub fn builtin() -> Registry {
-        let systems: [Arc<dyn System>; 3] = [Arc::new(crate::shopify::Shopify::new()), Arc::new(crate::netsuite::NetSuite::new()), Arc::new(crate::peoplevox::Peoplevox::new())];
-        Registry { systems: systems.into_iter().map(|s| (s.id().clone(), s)).collect() }
+        Registry { systems: crate::builtin_systems().into_iter().map(|s| (s.id().clone(), s)).collect() }
     }
 
     /// The built-in systems and every one the project declares: a system the harness does not
