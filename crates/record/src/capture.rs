@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use harness_redact::Redactor;
+use http_body_util::{BodyExt, Limited};
+use hyper::Request;
 use harness_syntax::system_file::{RecordedCall, RecordingFile, RecordingMeta};
 use serde_json::Value;
 
@@ -36,6 +38,22 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
 }
 
 impl Captured {
+    /// A request received on loopback (by the proxy, by the webhook receiver), read whole: its
+    /// method, path, query, headers and body, which may be at most `MAX_BODY` long.
+    pub(crate) async fn received(req: Request<hyper::body::Incoming>) -> Result<Captured, String> {
+        let (parts, body) = req.into_parts();
+        let request_headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+        let body = Limited::new(body, crate::upstream::MAX_BODY).collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok(Captured {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            request_headers,
+            request_body: body.to_vec(),
+            ..Captured::default()
+        })
+    }
+
     /// The request line as recordings name their endpoint: `POST /services/rest/query/v1/suiteql`.
     pub(crate) fn endpoint(&self) -> String {
         format!("{} {}", self.method, self.path)

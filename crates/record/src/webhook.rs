@@ -13,7 +13,7 @@ use bytes::Bytes;
 use harness_core::{Error, SystemId};
 use harness_syntax::Project;
 use harness_systems::{Registry, System, Webhooks};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -22,7 +22,6 @@ use tokio::net::TcpListener;
 use crate::capture::{Captured, header};
 use crate::proxy::{Say, stopped};
 use crate::session::{Drafts, Recorded, Session};
-use crate::upstream::MAX_BODY;
 
 struct Receiver {
     project: Project,
@@ -69,9 +68,7 @@ pub fn run(project: &Project, system: &SystemId, secret: &str, port: u16, say: S
 }
 
 async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Receiver>>, say: Say) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let headers: Vec<(String, String)> = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await.map(|b| b.to_bytes()) else { return Ok(answer(413, "body too large")) };
+    let Ok(Captured { request_headers: headers, request_body: body, .. }) = Captured::received(req).await else { return Ok(answer(413, "body too large")) };
     let Ok(mut r) = receiver.lock() else { return Ok(answer(500, "receiver failed")) };
     let w = r.webhooks;
     let (topic, version) = (header(&headers, w.topic_header).unwrap_or_default().to_string(), header(&headers, w.version_header).unwrap_or_default().to_string());
@@ -83,7 +80,7 @@ async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Recei
         say(&format!("  webhook {topic} ({version}): HMAC does not verify with the app secret, rejected"));
         return Ok(answer(401, "HMAC does not verify"));
     }
-    let captured = Captured { method: "POST".into(), path: "/".into(), request_headers: headers, status: 200, response_headers: vec![("Content-Type".into(), "application/json".into())], response_body: body.to_vec(), ..Captured::default() };
+    let captured = Captured { method: "POST".into(), path: "/".into(), request_headers: headers, status: 200, response_headers: vec![("Content-Type".into(), "application/json".into())], response_body: body, ..Captured::default() };
     let base = format!("webhooks/{}/delivery", topic.replace('/', "-"));
     let Receiver { project, system, sessions, .. } = &mut *r;
     let session = match sessions.entry(version.clone()) {
