@@ -124,4 +124,21 @@ mod tests {
         assert_eq!(sender("<soap:Envelope xmlns=\"http://www.peoplevox.net/\"/>").as_deref(), Some("peoplevox"));
         assert_eq!(sender("[1, 2]"), None);
     }
+
+    #[test]
+    fn webhooks_signed_by_a_system_verify_with_its_secret() {
+        let registry = Registry::builtin();
+        let shopify = registry.system(&SystemId::new("shopify").unwrap());
+        let version = crate::SystemVersion::for_tests("shopify", "2026-01", &[("app_secret", "app-secret")]);
+        let headers = shopify.webhook_headers(&version, "orders/create", b"{\"id\":1}", "e").unwrap();
+        assert_eq!(shopify.verify_webhook(&version, &headers, b"{\"id\":1}"), Some(true));
+        assert_eq!(shopify.verify_webhook(&version, &headers, b"{\"id\":2}"), Some(false));
+        assert_eq!(shopify.verify_webhook(&version, &[], b"{\"id\":1}"), Some(false), "no signature");
+        let webhooks = shopify.webhooks().unwrap();
+        let topic = headers.iter().find(|(k, _)| k == webhooks.topic_header).map(|(_, v)| v.as_str());
+        assert_eq!(topic, Some("orders/create"), "deliveries carry the headers the receiver reads");
+        let netsuite = registry.system(&SystemId::new("netsuite").unwrap());
+        let version = crate::SystemVersion::for_tests("netsuite", "2026.1", &[]);
+        assert_eq!((netsuite.webhooks(), netsuite.verify_webhook(&version, &headers, b"{}")), (None, None), "signs no deliveries");
+    }
 }
