@@ -1,8 +1,9 @@
 //! What the harness knows about one system beyond its recorded files: how its mock behaves, how a
 //! client authenticates to it, how its answers read (success, transient, refused, credentials
-//! expired), what a request creates (for duplicate detection), how it signs webhooks, how it
-//! pages, and what a snapshot keeps of its answers. Every stage asks the [`Registry`] for the
-//! system by its id; none matches on which system it is.
+//! expired), what a request creates (for duplicate detection), how it signs and verifies webhooks,
+//! how it pages, what a snapshot and a recording keep of its traffic, and how its traffic is
+//! recognised when imported. Every stage asks the [`Registry`] for the system by its id (or for
+//! the system an exchange belongs to); none matches on which system it is.
 //!
 //! [`Registry`]: crate::Registry
 
