@@ -191,7 +191,12 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
         Progress::Started(i) => emit(reporters, &Event::CaseStarted { id: &plan.cases[i].id }),
         Progress::Slow(i, elapsed) => emit(reporters, &Event::CaseSlow { id: &plan.cases[i].id, elapsed }),
     };
-    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, attempts| {
+    // A scenario's versions are compared in plan order, before any of them is written or accepted.
+    let mut versions = check::Ledger::default();
+    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, mut attempts| {
+        if let Ok(evaluated) = &mut attempts.last {
+            versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
+        }
         let retries: Vec<CaseReport> = attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
         for (n, r) in retries.iter().enumerate() {
             emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;

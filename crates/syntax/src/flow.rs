@@ -74,7 +74,7 @@ pub struct FlowTriggerSpec {
     /// The system the trigger comes from.
     pub system: Loc<SystemId>,
     /// Webhook topic (Shopify, e.g. `orders/create`) or Peoplevox event (`TrackingNumberReceived`).
-    pub event: Option<String>,
+    pub event: Option<Loc<String>>,
     /// Instead of a pushed event, the flow polls: the request it starts with.
     pub fetch: Option<Fetch>,
     /// jq: the records in the trigger payload (default `.`, the payload is one record).

@@ -169,6 +169,7 @@ impl Resolver<'_> {
             }
         }
         errors.extend(flow.driver.check_versions(&systems));
+        errors.extend(super::events::check(self.project, s, flow, &systems[&flow.trigger.system]));
         let redact = flow.redact.iter().chain(&spec.redact).cloned().collect();
         let timeout = spec.timeout.unwrap_or(self.project.timeout());
         let flow_policy = flow.driver.policy();
