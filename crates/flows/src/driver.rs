@@ -110,11 +110,6 @@ pub trait FlowDriver: Send + Sync + std::fmt::Debug {
         let _ = systems;
         Vec::new()
     }
-    /// Whether the flow is delivered its trigger over HTTP and ends when the mocks settle, so a
-    /// scenario's `settle`, `trigger.times` and `expect.answer` apply to it.
-    fn delivers_over_http(&self) -> bool {
-        false
-    }
     /// What the flow needs for the cases of one job.
     fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String>;
 }

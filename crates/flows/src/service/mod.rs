@@ -78,10 +78,6 @@ impl FlowDriver for ServiceFlow {
         self.program.check_versions(systems)
     }
 
-    fn delivers_over_http(&self) -> bool {
-        true
-    }
-
     fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
         let ports = MockPorts::new(job.limits).map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
         let port = process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
