@@ -122,4 +122,9 @@ pub trait FlowInstance: Send + Sync {
         None
     }
     fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun>;
+    /// At the end of the run, once the job's last case is over: what reached the mocks after it
+    /// ended (a long-running integration still working), for the run to report, never drop.
+    fn finish(&self) -> LocalBoxFuture<'_, Vec<harness_mock::LateRequest>> {
+        Box::pin(async { Vec::new() })
+    }
 }

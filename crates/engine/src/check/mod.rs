@@ -3,7 +3,7 @@
 //! [`CheckResult`]; reporters only render them.
 
 mod answer;
-mod late;
+pub(crate) mod late;
 mod loss;
 mod reconcile;
 mod records;
