@@ -202,19 +202,21 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     };
     // A key of one kind of flow in a flow of another would silently do nothing.
     const PROGRAMS: &[FlowKind] = &[FlowKind::Command, FlowKind::Service];
-    let kind_keys: [(&str, bool, &[FlowKind]); 8] = [
-        ("env", !spec.env.is_empty(), PROGRAMS),
-        ("cwd", spec.cwd.is_some(), PROGRAMS),
-        ("pass_env", !spec.pass_env.is_empty(), PROGRAMS),
-        ("retries", spec.retries.is_some(), PROGRAMS),
-        ("timeout", spec.timeout.is_some(), &[FlowKind::Command]),
-        ("auth", !spec.auth.is_empty(), &[FlowKind::Builtin]),
-        ("tables", !spec.tables.is_empty(), &[FlowKind::Builtin]),
-        ("delivery", spec.delivery.is_some(), &[FlowKind::Builtin]),
+    let kind_keys: [(&[&str], bool, &[FlowKind]); 9] = [
+        (&["env"], !spec.env.is_empty(), PROGRAMS),
+        (&["cwd"], spec.cwd.is_some(), PROGRAMS),
+        (&["pass_env"], !spec.pass_env.is_empty(), PROGRAMS),
+        (&["retries"], spec.retries.is_some(), PROGRAMS),
+        (&["timeout"], spec.timeout.is_some(), &[FlowKind::Command]),
+        (&["auth"], !spec.auth.is_empty(), &[FlowKind::Builtin]),
+        (&["tables"], !spec.tables.is_empty(), &[FlowKind::Builtin]),
+        (&["delivery"], spec.delivery.is_some(), &[FlowKind::Builtin]),
+        // A built-in flow's poll is a plain request; a program makes its own SOAP call.
+        (&["trigger", "fetch", "soap_action"], spec.trigger.fetch.as_ref().is_some_and(|f| f.soap_action.is_some()), PROGRAMS),
     ];
     if let Some((key, _, for_kinds)) = kind_keys.iter().find(|(_, given, for_kinds)| *given && !for_kinds.contains(&kind)) {
-        let at = yaml::key_span(&text, &[key]).unwrap_or_default();
-        return Err(vec![at.diagnostic(file, &text, format!("`{key}` is for {}; this flow is {}", FlowKind::list(for_kinds), kind.describe())).relative_to(root)]);
+        let at = yaml::key_span(&text, key).unwrap_or_default();
+        return Err(vec![at.diagnostic(file, &text, format!("`{}` is for {}; this flow is {}", key.join("."), FlowKind::list(for_kinds), kind.describe())).relative_to(root)]);
     }
     let driver = compile(&source)?;
     let mut reconcile = Vec::new();

@@ -275,8 +275,10 @@ impl Resolver<'_> {
                 for (k, v) in &recorded_headers {
                     response.set_header(k, v.clone());
                 }
+                // An answer that is not JSON (a SOAP GetData) holds its records as the system reads it.
+                let json = json.or_else(|| self.registry.system(&flow.trigger.system).answer_value(&body).filter(|v| !v.is_null()).map(Arc::new));
                 response.body = body;
-                let route = MatchSpec { method: Some(fetch.method.clone()), path: Loc::unlocated(fetch.path_for(&version.version)), ..MatchSpec::default() };
+                let route = MatchSpec { method: Some(fetch.method.clone()), path: Loc::unlocated(fetch.path_for(&version.version)), soap_action: fetch.soap_action.clone(), ..MatchSpec::default() };
                 match Matcher::compile(&route) {
                     Ok(matcher) => stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None }),
                     // The flow's loading checked the path; a version can still make it unmatchable.
