@@ -203,9 +203,7 @@ impl Instance {
         let tag = program::new_tag(&format!("service:{}", self.port))?;
         let child = self.program.spawn(command, &tag).await?;
         let running = Running::watch(child, tag, fingerprint, self.ports.handle());
-        let now = Instant::now();
-        let (limit, waited) = if deadline < now + self.config.ready_timeout { (deadline, deadline - now) } else { (now + self.config.ready_timeout, self.config.ready_timeout) };
-        self.config.ready.wait(&running, &self.job, self.port, limit, waited).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
+        self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout, deadline).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
         Ok(running)
     }
 }
