@@ -115,6 +115,7 @@ pub fn evaluate(project: &Project, plan: &Plan, cases: &[Arc<Case>], jobs: usize
         for l in late {
             if let Some(e) = out.iter_mut().find(|e| e.case.id == l.scenario) {
                 e.verdict.findings.push(check::late::finding(&l));
+                e.verdict.findings.sort_by_key(|f| f.kind);
             }
         }
         Ok(out)
