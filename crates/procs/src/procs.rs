@@ -572,6 +572,10 @@ mod sys;
 mod activity;
 pub use activity::{Activity, current_thread_id};
 
+#[path = "procs/clock.rs"]
+mod clock;
+pub use clock::limit_reached;
+
 #[cfg(test)]
 #[path = "procs/tests.rs"]
 mod tests;

@@ -31,18 +31,38 @@ impl Activity {
     pub fn busy(&mut self) -> bool {
         #[cfg(target_os = "linux")]
         {
-            if let Some(root) = self.root
-                && self.scanned.is_none_or(|at| at.elapsed() >= RESCAN)
-            {
-                self.tree = linux::tree(root);
-                self.scanned = Some(Instant::now());
-            }
-            self.tree.iter().any(|&pid| linux::process_busy(pid)) || self.own_threads.iter().any(|&tid| linux::own_thread_busy(tid))
+            self.tree().iter().any(|&pid| linux::process_busy(pid)) || self.own_threads.iter().any(|&tid| linux::own_thread_busy(tid))
         }
         #[cfg(not(target_os = "linux"))]
         {
             false
         }
+    }
+
+    /// How long each thread of each process of the tree has waited for a CPU since it started
+    /// (nanoseconds, by process, then by thread id). Elsewhere than on Linux nothing can be seen:
+    /// no process.
+    pub(crate) fn run_queue_waits(&mut self) -> Vec<Vec<(i32, u64)>> {
+        #[cfg(target_os = "linux")]
+        {
+            self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// The processes of the tree, looked for again once [`RESCAN`] has passed.
+    #[cfg(target_os = "linux")]
+    fn tree(&mut self) -> &[i32] {
+        if let Some(root) = self.root
+            && self.scanned.is_none_or(|at| at.elapsed() >= RESCAN)
+        {
+            self.tree = linux::tree(root);
+            self.scanned = Some(Instant::now());
+        }
+        &self.tree
     }
 }
 
@@ -103,6 +123,20 @@ mod linux {
         }
         // A parent blocked until its child ends: the child (not yet scanned) works for it.
         any && fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.trim() == "do_wait")
+    }
+
+    /// Each thread of `pid` and how long it has waited for a CPU (the second field of its
+    /// `schedstat`, nanoseconds); none for a process that is gone or a kernel without schedstats.
+    pub(super) fn run_queue_waits(pid: i32) -> Vec<(i32, u64)> {
+        let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+        threads
+            .flatten()
+            .filter_map(|t| {
+                let tid = t.file_name().to_str()?.parse().ok()?;
+                let waited = fs::read_to_string(t.path().join("schedstat")).ok()?.split_whitespace().nth(1)?.parse().ok()?;
+                Some((tid, waited))
+            })
+            .collect()
     }
 
     /// Whether a thread of the harness itself is running or runnable.
