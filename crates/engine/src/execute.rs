@@ -95,7 +95,7 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
         base_urls.insert(id.clone(), url);
     }
 
-    let backstop = case.timeout + driver.grace();
+    let backstop = driver.grace().map(|grace| case.timeout + grace);
     let mut run = match &instance {
         Err(message) => FlowRun::failed(message.clone()),
         Ok(instance) => {
@@ -110,14 +110,18 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
                 seed: crate::plan::seed(&case.id),
                 traffic: Traffic { log: &log, settle: case.settle, until_exit: case.expect.spec.outcome == Some(harness_syntax::scenario::ExpectedOutcome::Failed) },
             };
-            tokio::time::timeout(backstop, instance.run(context)).await.unwrap_or_else(|_| FlowRun::failed(String::new()))
+            let run = instance.run(context);
+            match backstop {
+                Some(backstop) => tokio::time::timeout(backstop, run).await.unwrap_or_else(|_| FlowRun::failed(String::new())),
+                None => run.await,
+            }
         }
     };
     if let Some(ports) = ports {
         ports.quiet(&case.id);
     }
     // Also when the flow finished, but late: busy computing, it could not be stopped at its limit.
-    if started.elapsed() >= backstop {
+    if backstop.is_some_and(|backstop| started.elapsed() >= backstop) {
         run.status = RunStatus::TimedOut(case.timeout);
     }
     drop(servers);

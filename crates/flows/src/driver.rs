@@ -93,10 +93,11 @@ pub trait FlowDriver: Send + Sync + std::fmt::Debug {
     /// Whether the flow itself accounts for every record of the trigger. A program reports what it
     /// did, and may forget a record: then the harness checks none vanished.
     fn accounts_for_every_record(&self) -> bool;
-    /// How long past the scenario's limit the harness waits for a run to come back (a program
-    /// stops itself at the limit, keeping what it printed).
-    fn grace(&self) -> Duration {
-        Duration::ZERO
+    /// How long past the scenario's limit the harness waits for a run to come back; `None`: as
+    /// long as it takes, the flow ending itself at its limit (an external program's limit, which
+    /// load must not shorten, is not wall time).
+    fn grace(&self) -> Option<Duration> {
+        Some(Duration::ZERO)
     }
     /// Whether its deliveries may reach a target in any order (records delivered concurrently),
     /// so snapshots list them by content.
