@@ -26,6 +26,9 @@ use crate::client::{ClientAuth, HttpClient, OutgoingRequest};
 /// Where the metadata catalog answers.
 pub const CATALOG_PATH: &str = "/services/rest/record/v1/metadata-catalog";
 
+/// How long the account may take to describe its records.
+const CATALOG_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The credentials each authentication method signs with, as the account's `credentials` name them.
 pub fn credentials_for(auth: &str) -> &'static [&'static str] {
     match auth {
@@ -42,8 +45,14 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
     let netsuite = NetSuite::new();
     let scheme = netsuite.auth(auth, account.clone(), base.to_string()).ok_or_else(|| format!("netsuite has no authentication `{auth}` (oauth2, tba)"))?;
     let auth = ClientAuth::new(scheme);
-    let reqwest = HttpClient::shared_reqwest()?;
-    let http = HttpClient::new(reqwest, Arc::new(VirtualClock::default()), Duration::from_secs(120));
+    // The metadata of a few records takes seconds; of many, minutes (Oracle advises `select`).
+    let reqwest = reqwest::Client::builder()
+        .timeout(CATALOG_TIMEOUT)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let http = HttpClient::new(reqwest, Arc::new(VirtualClock::default()), CATALOG_TIMEOUT);
     let mut request = OutgoingRequest::new(netsuite.id().clone(), "GET", CATALOG_PATH);
     request.query.push(("select".into(), records.join(",")));
     request.set_header("accept", "application/swagger+json");
