@@ -105,11 +105,11 @@ pub fn read(root: &Path, path: &Path, text: &str) -> Result<Metadata, Diagnostic
             return Err(at("", format!("not an OpenAPI 3 document ({hint}): save NetSuite's metadata catalog with `Accept: application/swagger+json`")));
         }
     }
-    let schemas = match top.get("components").map(|c| (c, c.get("schemas"))) {
+    let schemas = match top.get("components").map(|c| c.get("schemas")) {
         None => return Err(at("", "no `components`: the document describes no record (ask the metadata catalog for the records, `?select=salesorder,customer`)".into())),
-        Some((_, None)) => return Err(at("/components", "no `components.schemas`: the document describes no record".into())),
-        Some((_, Some(Value::Object(s)))) => s,
-        Some((_, Some(_))) => return Err(at("/components/schemas", "`components.schemas` must be an object of schemas by name".into())),
+        Some(None) => return Err(at("/components", "no `components.schemas`: the document describes no record".into())),
+        Some(Some(Value::Object(s))) => s,
+        Some(Some(_)) => return Err(at("/components/schemas", "`components.schemas` must be an object of schemas by name".into())),
     };
     let mut out = BTreeMap::new();
     for (name, schema) in schemas {
