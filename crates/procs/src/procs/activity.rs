@@ -3,6 +3,8 @@
 //! I/O (`D`), a process waiting for its child to end, or one that has ended and is not yet
 //! collected. A program that waits for a timer, a socket or input sleeps (`S`) and is idle. On a
 //! busy machine a program waiting for a CPU is `R`, so load makes it look busier, never idle.
+//! It also tells how long the tree's threads waited for a CPU, for a program's time limit that
+//! load cannot cut short (clock.rs).
 
 use std::time::{Duration, Instant};
 
