@@ -431,8 +431,8 @@ pub(crate) struct LineageArgs {
 
 #[derive(clap::Args)]
 pub(crate) struct CoverageArgs {
-    /// Write JSON to FILE (`-` for standard output).
-    #[arg(long, value_name = "FILE")]
+    /// Write JSON to FILE (`-`, or no FILE, for standard output).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub(crate) json: Option<PathBuf>,
     /// Scenarios run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
