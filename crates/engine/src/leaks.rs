@@ -110,3 +110,41 @@ impl AnalysisResult for Lint {
 fn case(name: String, file: Option<String>, verdict: SuiteVerdict) -> SuiteCase {
     SuiteCase { name, classname: "lint".into(), file, time: None, verdict, retries: Vec::new(), output: None }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness_redact::LintKind;
+
+    fn leak() -> Leak {
+        Leak { file: "mocks/shopify/2025-01/order.json".into(), finding: LintFinding { line: 3, column: 7, len: 38, kind: LintKind::Token, message: "a Shopify token (shpa…)".into() } }
+    }
+
+    #[test]
+    fn a_note_on_a_trimmed_recording_passes_and_a_leak_fails() {
+        let note = PayloadOffence { message: "trimmed".into(), trimmed: true };
+        let clean = Lint { leaks: Vec::new(), off_version: vec![note.clone()] };
+        assert!(clean.passed());
+        assert!(clean.suites()[0].cases.iter().all(|c| matches!(c.verdict, SuiteVerdict::Passed)));
+        assert_eq!(clean.terminal(Style::default()).lines().next(), Some("lint: no credentials or personal data in mocks/, scenarios/ or snapshots/"));
+
+        let leaking = Lint { leaks: vec![leak()], off_version: vec![note] };
+        assert!(!leaking.passed());
+        let suite = &leaking.suites()[0];
+        assert_eq!(suite.cases.len(), 2);
+        assert!(matches!(&suite.cases[0].verdict, SuiteVerdict::Failed { kind, .. } if kind == "leak"));
+        assert_eq!(suite.cases[0].file.as_deref(), Some("mocks/shopify/2025-01/order.json"));
+        let json = leaking.json();
+        assert_eq!(json["leaks"][0]["line"], 3);
+        assert_eq!(json["recordings"][0]["note"], true);
+        assert_eq!(json["passed"], false);
+        assert!(leaking.terminal(Style::default()).starts_with("mocks/shopify/2025-01/order.json:3:7: a Shopify token (shpa…)\nlint: 1 finding(s)"));
+    }
+
+    #[test]
+    fn nothing_found_is_one_passing_case() {
+        let suites = Lint::default().suites();
+        assert_eq!(suites[0].cases.len(), 1);
+        assert!(matches!(suites[0].cases[0].verdict, SuiteVerdict::Passed));
+    }
+}

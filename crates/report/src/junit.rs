@@ -200,4 +200,32 @@ mod tests {
         assert_eq!(xml_text("ok\tline\n"), "ok\tline\n");
         assert_eq!(xml_text("bad\u{FFFE}\u{1}end"), "bad\u{FFFD}\u{FFFD}end");
     }
+
+    #[test]
+    fn the_root_loses_skipped_and_nothing_else() {
+        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" skipped=\"0\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>".to_string();
+        assert_eq!(for_jenkins(xml), "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>");
+        assert_eq!(for_jenkins("<testsuites name=\"h\">".into()), "<testsuites name=\"h\">");
+        assert_eq!(for_jenkins("not xml".into()), "not xml");
+    }
+
+    #[test]
+    fn a_failed_case_carries_its_file_retries_and_output() {
+        let case = SuiteCase {
+            name: "simple".into(),
+            classname: "orders".into(),
+            file: Some("scenarios/orders/simple.yaml".into()),
+            time: Some(Duration::from_millis(1500)),
+            verdict: SuiteVerdict::Failed { kind: "snapshot".into(), message: "netsuite changed".into(), body: "- a\n+ b".into() },
+            retries: vec![RetriedAttempt { kind: "outcome".into(), message: "first try".into(), body: "timed out".into() }],
+            output: Some("program said \u{1}hi".into()),
+        };
+        let suite = Suite { name: "orders/simple".into(), time: None, properties: vec![("flow".into(), "orders".into())], cases: vec![case] };
+        let xml = render("harness", &[suite], Some(Duration::from_secs(2))).unwrap();
+        for part in ["file=\"scenarios/orders/simple.yaml\"", "classname=\"orders\"", "type=\"snapshot\"", "message=\"netsuite changed\"", "<rerunFailure", "first try", "<property name=\"flow\" value=\"orders\"", "program said \u{FFFD}hi"] {
+            assert!(xml.contains(part), "{part} in {xml}");
+        }
+        let root = &xml[xml.find("<testsuites").unwrap()..];
+        assert!(!root[..root.find('>').unwrap()].contains("skipped"), "{xml}");
+    }
 }

@@ -304,7 +304,7 @@ fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagno
     let message = plain_words(&strip_location(&raw));
     let mut diagnostic = Diagnostic::new(file, message.clone());
     if let Some(loc) = error.location() {
-        let (line, column) = if message.contains("found a tab") { tab_after(text, loc.line() as usize, loc.column() as usize) } else { (loc.line() as usize, loc.column() as usize) };
+        let (line, column) = if raw.contains("found a tab") { tab_after(text, loc.line() as usize, loc.column() as usize) } else { (loc.line() as usize, loc.column() as usize) };
         diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, 1));
     }
     if let Some((what, found)) = friendly_type(&message, text, error) {
@@ -363,6 +363,9 @@ fn plain_words(message: &str) -> String {
             "Versions" => "expected a version, or a list of versions".into(),
             _ => "this value has none of the accepted shapes (see `harness schema`)".into(),
         };
+    }
+    if message.ends_with("found a tab") {
+        return "a tab: YAML indents with spaces only".into();
     }
     match message {
         "expected sequence start" => "expected a list (`[a, b]`, or lines starting with `- `)".into(),
@@ -437,6 +440,7 @@ mod tests {
         let d = one("country_code: NO\nversion: v1\n\tlines: []\n");
         let span = d.span.expect("located");
         assert_eq!((span.line, span.column), (3, 1), "{}", d.message);
+        assert_eq!(d.message, "a tab: YAML indents with spaces only");
     }
 
     #[test]
