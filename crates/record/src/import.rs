@@ -41,7 +41,7 @@ pub struct Imported {
     pub written: usize,
     pub refused: usize,
     /// Redaction counts over every session, by system version.
-    pub summaries: Vec<(String, harness_redact::Summary)>,
+    pub summaries: Vec<(String, harness_redact::Redactions)>,
 }
 
 /// Not a gate: no JUnit suites; the exit code says whether a payload was refused.

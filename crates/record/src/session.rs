@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use harness_core::{Error, SystemId};
-use harness_redact::{RedactionConfig, Redactor, Summary};
+use harness_redact::{RedactionConfig, Redactor, Redactions};
 use harness_syntax::Project;
 use harness_syntax::system_file::RecordingMeta;
 
@@ -104,7 +104,7 @@ impl Session {
         self.source = source.to_string();
     }
 
-    pub fn summary(&self) -> Summary {
+    pub fn summary(&self) -> Redactions {
         self.redactor.summary()
     }
 

@@ -28,7 +28,7 @@ mod redactor;
 
 pub use lint::{LintFinding, LintKind, lint};
 pub use mask::SecretMask;
-pub use redactor::{RedactionConfig, Redactor, Summary};
+pub use redactor::{RedactionConfig, Redactor, Redactions};
 
 /// What every removed credential and custom-redacted value becomes. The same placeholder the
 /// snapshots use, so a redacted recording and its snapshot read alike.

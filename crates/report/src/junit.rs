@@ -37,7 +37,7 @@ impl Reporter for JunitReporter {
 }
 
 /// The JUnit XML of a run, also of one merged from shards.
-pub fn run_junit(name: &str, report: &RunReport, cancelled: Option<&str>) -> Result<String, String> {
+pub fn run_junit(name: &str, report: &RunReport, cancelled: Option<&str>) -> Result<String, JunitError> {
     render(name, &run_suites(report, cancelled), Some(Duration::from_millis(report.duration_ms)))
 }
 
@@ -112,7 +112,18 @@ fn case_suite(c: &CaseJson) -> Suite {
 }
 
 /// The XML of `suites`.
-fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> Result<String, String> {
+/// A report quick-junit could not serialise: the harness's fault, not the user's files.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serialise the JUnit report: {0}")]
+pub struct JunitError(#[from] quick_junit::SerializeError);
+
+impl From<JunitError> for harness_core::Error {
+    fn from(e: JunitError) -> Self {
+        harness_core::Error::Environment(e.to_string())
+    }
+}
+
+fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> Result<String, JunitError> {
     let mut report = Report::new(xml_text(name));
     if let Some(t) = total {
         report.set_time(t);
@@ -130,7 +141,7 @@ fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> R
         }
         report.add_test_suite(suite);
     }
-    let xml = report.to_string().map_err(|e| format!("cannot serialise the JUnit report: {e}"))?;
+    let xml = report.to_string()?;
     Ok(for_jenkins(xml))
 }
 

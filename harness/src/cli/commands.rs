@@ -140,7 +140,7 @@ pub(crate) fn reconcile(root: &Option<PathBuf>, args: ReconcileArgs, style: Styl
         return Ok(true);
     }
     let now = now()?;
-    let window = harness::reconcile::Window::new(args.since.as_deref(), args.until.as_deref(), args.last.as_deref(), &now).map_err(Error::Usage)?;
+    let window = harness::reconcile::Window::new(args.since.as_deref(), args.until.as_deref(), args.last.as_deref(), &now)?;
     let options = harness::reconcile::ReconcileOptions { names: args.names, window, accept: args.accept, show_values: args.show_values, now };
     let report = harness::reconcile::reconcile(&project, &options)?;
     render_analysis(&report, style, &args.markdown, &args.json, &args.junit, &args.html)?;
@@ -184,7 +184,7 @@ pub(crate) fn merge(args: MergeArgs) -> Result<Passed, Error> {
         checked(p)?.deliver(&to_json(&merged)).map_err(written)?;
     }
     if let Some(p) = &args.junit {
-        checked(p)?.deliver(&harness::report::run_junit("harness", &merged, None).map_err(Error::Environment)?).map_err(written)?;
+        checked(p)?.deliver(&harness::report::run_junit("harness", &merged, None)?).map_err(written)?;
     }
     if let Some(p) = &args.html {
         checked(p)?.deliver(&harness::report::html_page(&merged)).map_err(written)?;

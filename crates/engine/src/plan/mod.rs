@@ -25,7 +25,7 @@ use crate::snapshot::Snapshot;
 
 pub use changed::ChangedSelection;
 pub use freshness::{Stale, age_days, off_version_recordings, render_off_version};
-pub use partition::{Selection, ShareSpec, Sharing, Timings, parse_share, read_timings};
+pub use partition::{Selection, ShareError, ShareSpec, Sharing, Timings, parse_share, read_timings};
 
 /// One runnable case: a scenario at one combination of API versions.
 #[derive(Debug, Clone)]

@@ -5,10 +5,9 @@
 
 use harness_core::encoding::form_pairs;
 use harness_core::{Exchange, xml};
+use harness_redact::REDACTED;
 use harness_systems::Registry;
 use serde_json::{Map, Value, json};
-
-pub const REDACTED: &str = "[redacted]";
 
 /// Headers kept in snapshots; every other header is transport detail.
 const KEPT_HEADERS: &[&str] = &["content-type", "prefer", "soapaction", "authorization", "x-shopify-access-token", "idempotency-key"];
