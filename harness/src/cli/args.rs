@@ -439,7 +439,7 @@ pub(crate) struct CoverageArgs {
     pub(crate) jobs: Option<usize>,
 }
 
-fn parse_system(s: &str) -> Result<SystemId, String> {
+fn parse_system(s: &str) -> Result<SystemId, harness_core::system_id::BadSystemName> {
     SystemId::new(s)
 }
 
