@@ -106,8 +106,11 @@ impl<'a> Run<'a> {
         let version = self.case.systems.get(&trigger.system).ok_or("the trigger system has no mock")?;
         let system = self.system(&trigger.system);
         let Some(fetch) = &trigger.fetch else {
-            if trigger.verify_signature && system.verify_webhook(version, &input.headers, &input.body) == Some(false) {
-                return Err("webhook signature (X-Shopify-Hmac-Sha256) does not verify: the integration refuses the delivery".into());
+            if trigger.verify_signature
+                && let Some(webhooks) = system.webhooks()
+                && system.verify_webhook(version, &input.headers, &input.body) == Some(false)
+            {
+                return Err(format!("webhook signature ({}) does not verify: the integration refuses the delivery", webhooks.signature_header));
             }
             if !input.params.is_empty() {
                 return Ok(vec![Cow::Owned(serde_json::to_value(&input.params).unwrap_or(Value::Null))]);
@@ -129,9 +132,9 @@ impl<'a> Run<'a> {
                 Some(url) if seen.contains(&url) => return Err(format!("pagination loops: the next page {url} was already fetched")),
                 Some(url) => {
                     seen.push(url.clone());
-                    let (path, query) = split_url(&url);
-                    request.path = path;
-                    request.query = harness_core::encoding::form_pairs(&query);
+                    let (_, path, query) = harness_core::encoding::split_url(&url);
+                    request.path = path.to_string();
+                    request.query = harness_core::encoding::form_pairs(query.unwrap_or_default());
                 }
                 None => break,
             }
@@ -229,26 +232,5 @@ impl Run<'_> {
         if !found.is_empty() {
             self.missing.lock().expect("missing lock").extend(found);
         }
-    }
-}
-
-/// `http://host/path?query` → (`/path`, `query`).
-fn split_url(url: &str) -> (String, String) {
-    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path_and_query = without_scheme.find('/').map_or("/", |i| &without_scheme[i..]);
-    match path_and_query.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (path_and_query.to_string(), String::new()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_page_urls_split_into_path_and_query() {
-        assert_eq!(split_url("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"), ("/admin/api/2025-01/orders.json".to_string(), "limit=50&page_info=abc".to_string()));
-        assert_eq!(split_url("http://127.0.0.1:4000/x"), ("/x".to_string(), String::new()));
     }
 }

@@ -17,7 +17,7 @@ mod schema;
 mod stubs;
 mod version;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -179,6 +179,21 @@ impl Catalog {
         payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
     }
 
+    /// The events (webhook topics) `version` pushes: those its webhook schemas describe at that
+    /// version (every topic they know, for a version they do not describe) and those its
+    /// `system.yaml` files list. None when it lists none: the harness cannot tell.
+    pub fn events(version: &SystemVersion) -> Option<BTreeSet<String>> {
+        let schemas = payloads::table(version.system.as_str()).map(|t| t.topics(&version.version)).unwrap_or_default();
+        let all: BTreeSet<String> = schemas.into_iter().map(str::to_string).chain(version.events.iter().cloned()).collect();
+        (!all.is_empty()).then_some(all)
+    }
+
+    /// The versions at which the vendor's webhook schemas describe `topic` (none when they do not
+    /// know it, or the system has none).
+    pub fn event_versions(system: &SystemId, topic: &str) -> Vec<&'static str> {
+        payloads::table(system.as_str()).map(|t| t.topic_versions(topic)).unwrap_or_default()
+    }
+
     /// The versions the vendor's webhook schemas describe (oldest first) and where they come from.
     pub fn webhook_schemas(system: &SystemId) -> Option<(&'static [&'static str], &'static str)> {
         payloads::table(system.as_str()).map(|t| (t.versions(), t.source.as_str()))
@@ -237,6 +252,7 @@ impl Catalog {
             credentials: Default::default(),
             endpoints: Vec::new(),
             templates: Default::default(),
+            events: Default::default(),
             support: None,
             schema_extensions: Default::default(),
             builtin: builtin.map(str::to_string),
@@ -275,6 +291,7 @@ impl Catalog {
         }
         into.credentials.extend(spec.credentials);
         into.templates.extend(spec.templates);
+        into.events.extend(spec.events);
         into.schema_extensions.extend(spec.schema_extensions);
         if let Some(api) = &spec.api {
             if builtin::systems().contains(&into.system.as_str()) {
