@@ -11,7 +11,7 @@ use harness::{Error, Style};
 
 mod cli;
 
-use cli::args::{Cli, ColorChoice, Command, VersionsCommand};
+use cli::args::{Cli, ColorChoice, Command, SchemasCommand, VersionsCommand};
 use cli::commands::{self, Passed, open_project};
 
 // The run path allocates many small short-lived values on several threads (JSON documents, jq
@@ -110,6 +110,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<Passed, Error> {
         Command::Completions { shell } => commands::completions(shell),
         Command::Init(args) => commands::init(args, style),
         Command::Versions(VersionsCommand::Add { system, new, from, json }) => commands::versions_add(root, system, new, from, json, style),
+        Command::Schemas(SchemasCommand::Import { system: _, file, from_account, auth, version }) => commands::schemas_import(root, file, from_account, auth, version),
         Command::Systems { json } => commands::systems(root, json, style),
         Command::Serve(args) => commands::serve(root, args),
         Command::Record(args) => commands::record(root, args, style),

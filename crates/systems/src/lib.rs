@@ -34,6 +34,7 @@ builtin_systems![
 ];
 
 pub use catalog::{CARRIED, Catalog, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
+pub use netsuite::metadata as netsuite_metadata;
 pub use registry::Registry;
 pub use client::AuthScheme;
 pub use system::{Answer, MockSetup, Soap, System, Webhooks, http_answer, webhook_payload};

@@ -232,6 +232,13 @@ pub trait System: Send + Sync {
         let _ = body;
         None
     }
+    /// The columns the rows of `request`'s answer (`rows[]` of [`System::answer_value`]) can
+    /// have, and what defines them (`template Despatches`), when the version says: a flow reading
+    /// another column is told so by name at the step, not by what goes wrong after.
+    fn answer_columns(&self, version: &SystemVersion, request: &OutgoingRequest) -> Option<(String, Vec<String>)> {
+        let _ = (version, request);
+        None
+    }
 }
 
 impl dyn System + '_ {

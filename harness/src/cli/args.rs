@@ -58,6 +58,9 @@ pub(crate) enum Command {
     /// Manage the project's API-version folders.
     #[command(subcommand)]
     Versions(VersionsCommand),
+    /// Bring an account's own record definitions into the project's schema extensions.
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
     /// List the systems and API versions the harness and the project know, with where each
     /// stands today (supported until, unsupported, release candidate).
     Systems {
@@ -291,6 +294,31 @@ pub(crate) enum VersionsCommand {
         /// Write what was done as JSON to FILE (`-` for standard output).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SchemasCommand {
+    /// From NetSuite's REST metadata catalog (OpenAPI 3, `Accept: application/swagger+json`):
+    /// the records the flows send, custom fields included, written to
+    /// mocks/netsuite/VERSION/system.yaml `schema_extensions:`.
+    Import {
+        /// netsuite
+        #[arg(value_parser = ["netsuite"])]
+        system: String,
+        /// The saved metadata document (`metadata-catalog?select=salesorder,customer`).
+        #[arg(required_unless_present = "from_account", conflicts_with = "from_account")]
+        file: Option<PathBuf>,
+        /// Fetch it from the account at URL (read-only GET), with the credentials in
+        /// HARNESS_NETSUITE_<KEY> (oauth2: CLIENT_ID, CERTIFICATE_ID, CERTIFICATE_PRIVATE_KEY).
+        #[arg(long, value_name = "URL")]
+        from_account: Option<String>,
+        /// The authentication for --from-account: oauth2 or tba.
+        #[arg(long, default_value = "oauth2", requires = "from_account")]
+        auth: String,
+        /// The version folder written (default: the project's newest NetSuite version).
+        #[arg(long)]
+        version: Option<String>,
     },
 }
 

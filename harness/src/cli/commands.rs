@@ -88,6 +88,18 @@ pub(crate) fn versions_add(root: &Option<PathBuf>, system: SystemId, new: String
     Ok(true)
 }
 
+pub(crate) fn schemas_import(root: &Option<PathBuf>, file: Option<PathBuf>, from_account: Option<String>, auth: String, version: Option<String>) -> Result<Passed, Error> {
+    let project = open_project(root)?;
+    let source = match (file, from_account) {
+        (Some(file), _) => harness::scaffold::Source::File(file),
+        (None, Some(url)) => harness::scaffold::Source::Account { url, auth },
+        (None, None) => return Err(Error::Usage("give FILE or --from-account URL".into())),
+    };
+    let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { source, version })?;
+    out(&imported.render())?;
+    Ok(true)
+}
+
 pub(crate) fn systems(root: &Option<PathBuf>, json: bool, style: Style) -> Result<Passed, Error> {
     // Outside a project the built-in catalog alone is listed.
     let catalog = match open_project(root) {

@@ -184,6 +184,9 @@ impl<'a> Run<'a> {
                 let summary = system.error_summary(response.status, &response.body);
                 return done(Outcome::DeadLettered, Some(format!("step {}: {} {}: {reason}", step.name, request.method, request.path)), Some(summary));
             }
+            if let Some(reason) = unknown_column(system, version, &request, step) {
+                return done(Outcome::DeadLettered, Some(format!("step {}: {reason}", step.name)), None);
+            }
             let parsed = codec::answer(system, &response.body);
             scope.set("status", &json!(response.status));
             let headers: serde_json::Map<String, Value> = response.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect();
@@ -233,4 +236,20 @@ impl Run<'_> {
             self.missing.lock().expect("missing lock").extend(found);
         }
     }
+}
+
+/// A `bind:` reading a column of the answer's rows (`.rows[].PackageTrackingNumber`) that what
+/// defines them (a Peoplevox template) does not have: named here, where it is read, rather than
+/// by whatever the missing values make go wrong further on.
+fn unknown_column(system: &dyn System, version: &SystemVersion, request: &OutgoingRequest, step: &Step) -> Option<String> {
+    let (what, columns) = system.answer_columns(version, request)?;
+    step.binds.iter().find_map(|(name, expr)| {
+        expr.reads().iter().filter(|r| r.var.is_none()).find_map(|r| match r.segs.as_slice() {
+            [harness_expr::Seg::Key(rows), harness_expr::Seg::Each | harness_expr::Seg::Index(_), harness_expr::Seg::Key(column), ..] if rows == "rows" && !columns.contains(column) => {
+                let near = harness_core::did_you_mean(column, columns.iter().map(String::as_str)).map(|m| format!("; did you mean `{m}`?")).unwrap_or_default();
+                Some(format!("bind `{name}` reads column `{column}`, which the {} {what} does not have{near} (its columns: {})", system.id(), columns.join(", ")))
+            }
+            _ => None,
+        })
+    })
 }

@@ -24,6 +24,7 @@
 //! Not reproduced: SuiteQL is not executed, its answers come from stubs; SOAP operations are not
 //! executed and their token passports not verified.
 
+pub mod metadata;
 mod mock;
 mod oauth2;
 mod read;

@@ -175,6 +175,15 @@ impl System for Peoplevox {
         Some(self)
     }
 
+    /// A `GetData` of a template the version knows: the template's columns.
+    fn answer_columns(&self, version: &SystemVersion, request: &OutgoingRequest) -> Option<(String, Vec<String>)> {
+        let envelope = xml::parse(&String::from_utf8_lossy(&request.body)).ok()?;
+        let op = envelope.operation().filter(|op| op.name == "GetData")?;
+        let name = op.text_at(&["getRequest", "TemplateName"])?;
+        let template = version.templates.get(name)?;
+        Some((format!("template `{name}`"), template.columns.clone()))
+    }
+
     /// `{response_id, total, detail, statuses, rows}`, with CSV rows keyed by header.
     fn answer_value(&self, body: &[u8]) -> Option<Value> {
         let Ok(r) = soap::read_result(&String::from_utf8_lossy(body)) else { return Some(Value::Null) };
