@@ -209,11 +209,11 @@ impl Lister {
             }
             Lister::GetData { page_size, .. } => {
                 let text = String::from_utf8_lossy(body);
-                let envelope = harness_core::xml::parse(&text)?;
+                let envelope = harness_core::xml::parse(&text).map_err(|e| e.to_string())?;
                 let result = envelope.operation().and_then(|op| op.children.first()).ok_or("no GetData result in the answer")?;
                 let total: u64 = result.text_at(&["TotalCount"]).and_then(|t| t.trim().parse().ok()).unwrap_or(0);
                 let detail = result.text_at(&["Detail"]).unwrap_or("");
-                let rows = if detail.trim().is_empty() { Vec::new() } else { harness_core::csv_text::csv_rows(detail)? };
+                let rows = if detail.trim().is_empty() { Vec::new() } else { harness_core::csv_text::csv_rows(detail).map_err(|e| e.to_string())? };
                 let page = match at {
                     Position::PageNo(n) => *n,
                     _ => 1,

@@ -106,7 +106,7 @@ pub fn read_timings(path: &Path) -> Result<Timings, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let bad = |why: String| Error::Usage(format!("--timings {}: {why}", path.display()));
     if text.trim_start().starts_with('<') {
-        let root = harness_core::xml::parse(&text).map_err(bad)?;
+        let root = harness_core::xml::parse(&text).map_err(|e| bad(e.to_string()))?;
         let mut timings = Timings::new();
         junit_suites(&root, &mut timings);
         return Ok(timings);
