@@ -282,7 +282,7 @@ impl Resolver<'_> {
                 match Matcher::compile(&route) {
                     Ok(matcher) => stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None }),
                     // The flow's loading checked the path; a version can still make it unmatchable.
-                    Err(m) => errors.push(Diagnostic::new(&flow.file, m).relative_to(root)),
+                    Err(m) => errors.push(Diagnostic::new(&flow.file, m.to_string()).relative_to(root)),
                 }
                 // The flow fetches it itself; the checks still see it as the source payload.
                 input.json = json;

@@ -312,7 +312,7 @@ impl Catalog {
         }
         for e in spec.endpoints {
             let path = e.path.replace("{version}", &into.version);
-            let route = Matcher::route(&e.method, &path).map_err(|m| here(e.path.span, m))?;
+            let route = Matcher::route(&e.method, &path).map_err(|m| here(e.path.span, m.to_string()))?;
             let request_schema = match &e.request_schema {
                 Some(rel) => Some(self.schema(into, rel).map_err(|ds| self.point_at(ds, rel, file, text))?),
                 None => None,
