@@ -131,7 +131,7 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
 fn load_pair(project: &Project, pending_path: &Path) -> Result<(Snapshot, Option<Snapshot>), Error> {
     let approved_path = approved_path(pending_path);
     let text = harness_syntax::project::read_text(&project.root, pending_path)?;
-    harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m).relative_to(&project.root))?;
+    harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m.to_string()).relative_to(&project.root))?;
     let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
     Ok((new, snapshot::load(&project.root, &approved_path)?))
 }

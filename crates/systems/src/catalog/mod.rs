@@ -341,7 +341,7 @@ impl Catalog {
     /// read what lies outside it. The message is for the caller to locate.
     fn inside(&self, dir: &Path, rel: &str) -> Result<PathBuf, Diagnostic> {
         match &self.mocks {
-            Some(_) => project::contained(&self.root, dir, rel).map_err(|m| Diagnostic::new(dir.join("…"), m).relative_to(&self.root)),
+            Some(_) => project::contained(&self.root, dir, rel).map_err(|m| Diagnostic::new(dir.join("…"), m.to_string()).relative_to(&self.root)),
             None => Ok(dir.join(rel)),
         }
     }
