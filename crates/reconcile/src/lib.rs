@@ -6,8 +6,6 @@
 //! through the same reporters as runs. `fixture:` folders of recorded listings are served by the
 //! harness's own loopback mocks, so the check runs hermetically too.
 
-#![allow(clippy::result_large_err)]
-
 mod baseline;
 mod fetch;
 mod fixture;

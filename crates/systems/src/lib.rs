@@ -3,8 +3,6 @@
 //! schemas, recordings, stub sets), and the client side built-in flows use to talk to them
 //! ([`client`]).
 
-#![allow(clippy::result_large_err)]
-
 mod catalog;
 pub mod client;
 mod crypto;
