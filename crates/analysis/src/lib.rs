@@ -4,6 +4,7 @@
 
 #![allow(clippy::result_large_err)]
 
+mod ablation;
 pub mod coverage;
 pub mod diff;
 pub mod impact;

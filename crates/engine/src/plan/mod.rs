@@ -132,6 +132,20 @@ impl Plan {
         Ok(changed)
     }
 
+    /// `case` delivering another trigger payload (the webhook or callback body, or the recorded
+    /// answer to a polling flow's fetch): a variant an analysis runs (a field taken away, values
+    /// made unique), built by the code that builds every case, so it is signed by the version
+    /// that answers and keeps the scenario's stubs and header overrides. `None` when the case has
+    /// no trigger payload.
+    pub fn vary(&self, project: &Project, case: &Case, payload: &serde_json::Value) -> Result<Option<Arc<Case>>, Error> {
+        if case.trigger.json.is_none() {
+            return Ok(None);
+        }
+        let resolver = case::Resolver { project, catalog: &self.catalog, registry: &self.registry };
+        let varied = resolver.case(&case.scenario, &case.flow, case.systems.clone(), case.id.clone(), Some(payload)).map_err(Error::from)?;
+        Ok(Some(Arc::new(varied)))
+    }
+
     /// The endpoint each recording of `system` at `version` stands for, by file, as the cases use
     /// them (the first use wins when two disagree).
     pub fn recording_scopes(&self, system: &SystemId, version: &str) -> BTreeMap<String, String> {
