@@ -75,7 +75,7 @@ pub struct LineageOptions {
     /// Only these flows (all when empty).
     pub flows: Vec<String>,
     /// Also remove and alter every source field in turn (one run each: thorough but slow).
-    /// Value tracing (one run per scenario) is always done.
+    /// Value tracing (a run per scenario, more where values must stay as they are) is always done.
     pub ablate: bool,
     /// Passing scenario cases per flow to trace (and ablate) on.
     pub cases_per_flow: usize,
@@ -151,40 +151,51 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
         }
     }
 
-    // Value tracing: runs with groups of source values made unique; each unique value found in a
-    // target field names its source. A group whose run fails (a value the flow looks up, parses or
-    // validates) is halved until the one field that must stay as it is is found.
-    let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
-    for (i, b) in baseline.iter().enumerate() {
-        let leaves = leaf_paths(b.case.trigger.json.as_deref().unwrap_or(&Value::Null));
-        pending.extend(leaves.chunks(16).map(|c| (i, c.to_vec())));
-    }
-    while !pending.is_empty() {
-        let mut variants = Vec::new();
-        for (base, group) in pending.drain(..) {
-            let mut tokens = Tokens::default();
-            let only: BTreeSet<&str> = group.iter().map(String::as_str).collect();
-            if let Some(payload) = baseline[base].case.trigger.json.as_ref().map(|p| tokens.taint(p, &only)) {
-                variants.push(Variant { base, label: (group, tokens), payload });
+    // Value tracing: a run with every source value made unique; each unique value found in a
+    // target field names its source. A run that fails (a value the flow looks up, parses or
+    // validates) is halved until the fields that must stay as they are are found. A flow's first
+    // scenario is traced first, and its other scenarios keep those fields as they are from the
+    // start: one run each where they agree.
+    let mut first: BTreeSet<&str> = BTreeSet::new();
+    let (lead, rest): (Vec<usize>, Vec<usize>) = (0..baseline.len()).partition(|&i| first.insert(baseline[i].case.flow.name.as_str()));
+    let mut fixed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for phase in [lead, rest] {
+        let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
+        for i in phase {
+            let keep = fixed.get(&baseline[i].case.flow.name);
+            let leaves: Vec<String> = leaf_paths(baseline[i].case.trigger.json.as_deref().unwrap_or(&Value::Null)).into_iter().filter(|l| keep.is_none_or(|k| !k.contains(l))).collect();
+            if !leaves.is_empty() {
+                pending.push((i, leaves));
             }
         }
-        for a in ablation::run(project, &plan, &baseline, variants, options.jobs, false)? {
-            let (group, tokens) = a.label;
-            let flow = &baseline[a.base].case.flow.name;
-            let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| n == flow) else { continue };
-            if a.run.execution.run.succeeded() {
-                for snap in &a.run.verdict.snapshots {
-                    for (field, source) in tokens.find(&snap.produced.json()) {
-                        fields.entry((snap.system.clone(), field)).or_default().insert((source_system.clone(), source, Evidence::Tracing));
-                    }
+        while !pending.is_empty() {
+            let mut variants = Vec::new();
+            for (base, group) in pending.drain(..) {
+                let mut tokens = Tokens::default();
+                let only: BTreeSet<&str> = group.iter().map(String::as_str).collect();
+                if let Some(payload) = baseline[base].case.trigger.json.as_ref().map(|p| tokens.taint(p, &only)) {
+                    variants.push(Variant { base, label: (group, tokens), payload });
                 }
-            } else if group.len() > 1 {
-                let (x, y) = group.split_at(group.len() / 2);
-                pending.push((a.base, x.to_vec()));
-                pending.push((a.base, y.to_vec()));
-            } else {
-                let target = baseline[a.base].case.snapshots.first().map_or_else(|| source_system.clone(), |s| s.system.clone());
-                fields.entry((target, "(the run succeeds)".into())).or_default().insert((source_system.clone(), group[0].clone(), Evidence::Tracing));
+            }
+            for a in ablation::run(project, &plan, &baseline, variants, options.jobs, false)? {
+                let (group, tokens) = a.label;
+                let flow = &baseline[a.base].case.flow.name;
+                let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| n == flow) else { continue };
+                if a.run.execution.run.succeeded() {
+                    for snap in &a.run.verdict.snapshots {
+                        for (field, source) in tokens.find(&snap.produced.json()) {
+                            fields.entry((snap.system.clone(), field)).or_default().insert((source_system.clone(), source, Evidence::Tracing));
+                        }
+                    }
+                } else if group.len() > 1 {
+                    let (x, y) = group.split_at(group.len() / 2);
+                    pending.push((a.base, x.to_vec()));
+                    pending.push((a.base, y.to_vec()));
+                } else {
+                    let target = baseline[a.base].case.snapshots.first().map_or_else(|| source_system.clone(), |s| s.system.clone());
+                    fields.entry((target, "(the run succeeds)".into())).or_default().insert((source_system.clone(), group[0].clone(), Evidence::Tracing));
+                    fixed.entry(flow.clone()).or_default().insert(group[0].clone());
+                }
             }
         }
     }

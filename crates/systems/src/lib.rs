@@ -15,7 +15,7 @@ mod registry;
 mod shopify;
 mod system;
 
-pub use catalog::{CARRIED, Catalog, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
+pub use catalog::{CARRIED, CARRIED_LIST, Catalog, carried_line, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
 pub use registry::Registry;
 pub use client::AuthScheme;
 pub use system::{Answer, MockSetup, Soap, System, http_answer, webhook_payload};

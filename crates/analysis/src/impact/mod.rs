@@ -133,7 +133,7 @@ fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], optio
         }
     }
     let recorded_at_new = |file: &String| {
-        new.dir.join(file).is_file() && catalog.recording(new, file).is_ok_and(|r| !r.meta.provenance.as_deref().is_some_and(|p| p.contains(harness_systems::CARRIED)))
+        new.dir.join(file).is_file() && catalog.recording(new, file).is_ok() && !catalog.carried(new, file)
     };
     let mut out = BTreeMap::new();
     for (flow, scopes) in used {
