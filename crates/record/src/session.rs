@@ -216,7 +216,7 @@ fn draft_versions(project: &Project, catalog: &harness_systems::Catalog, name: &
             Some(default.value.clone())
         } else {
             let folder = |v: &String| project.mocks_dir().join(id.as_str()).join(v);
-            catalog.versions(id).into_iter().filter(|v| folder(v).is_dir() && (*id != trigger_system || folder(v).join(trigger).is_file())).next_back()
+            catalog.versions(id).into_iter().rfind(|v| folder(v).is_dir() && (*id != trigger_system || folder(v).join(trigger).is_file()))
         };
         out.extend(chosen.map(|v| (id.clone(), v)));
     }
