@@ -322,8 +322,12 @@ fn record_redact_replay_and_check_for_drift() {
     // The live answers change: the field the flow binds is retyped, one is added.
     up.drift.store(true, Ordering::SeqCst);
     let auth = format!("Authorization: Bearer {TOKEN}");
-    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth, "--html", "report/drift.html"]);
+    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth, "--html", "report/drift.html", "--json", "report/drift.json", "--junit", "report/drift.xml"]);
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report/drift.json")).unwrap()).unwrap();
+    assert!(json["checked"].as_array().unwrap().iter().any(|c| c["breaks_a_flow"] == true), "{json}");
+    let junit = std::fs::read_to_string(p.path().join("report/drift.xml")).unwrap();
+    assert!(junit.contains("<failure") && !junit.contains(TOKEN), "{junit}");
     let page = std::fs::read_to_string(p.path().join("report/drift.html")).unwrap();
     assert!(page.contains("<h1>harness record --check netsuite 2025.1: <span class=\"failed\">failed</span></h1>"), "{page}");
     assert!(page.contains("type changed items[].id (string → number)\n  read by orders → netsuite body.entity"), "{page}");

@@ -12,9 +12,20 @@ use crate::snapshot::{self, Snapshot};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Interactive,
-    AcceptAll,
+    AcceptAll(Confirm),
     RejectAll,
     List,
+}
+
+/// Whether `--accept-all` may approve snapshots that lose data (a field that had a value has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `--yes`.
+    Given,
+    /// Asked on the terminal.
+    Ask,
+    /// No terminal to ask on, and no `--yes`: a usage error, nothing approved.
+    Refused,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -50,6 +61,17 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
         writeln!(out, "no pending snapshots").map_err(io)?;
         return Ok(done);
     }
+    if let Mode::AcceptAll(confirm) = mode {
+        let mut losing = 0;
+        for pending_path in &files {
+            let (new, old) = load_pair(project, pending_path)?;
+            losing += usize::from(old.is_some_and(|old| snapshot::changes(&old.json(), &new.json()).iter().any(|c| c.emptied())));
+        }
+        if losing > 0 && !confirmed(losing, files.len(), confirm, input, out)? {
+            writeln!(out, "nothing accepted").map_err(io)?;
+            return Ok(done);
+        }
+    }
     for (i, pending_path) in files.iter().enumerate() {
         let approved_path = approved_path(pending_path);
         let shown = project.display_path(pending_path);
@@ -57,10 +79,7 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
             writeln!(out, "{shown}").map_err(io)?;
             continue;
         }
-        let text = harness_syntax::project::read_text(&project.root, pending_path)?;
-        harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m).relative_to(&project.root))?;
-        let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
-        let old = snapshot::load(&project.root, &approved_path)?;
+        let (new, old) = load_pair(project, pending_path)?;
         writeln!(out, "{}", style.bold(&format!("[{}/{}] {}", i + 1, files.len(), project.display_path(&approved_path)))).map_err(io)?;
         writeln!(out, "  source: {}", new.source).map_err(io)?;
         match &old {
@@ -80,7 +99,7 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
             }
         }
         let decision = match mode {
-            Mode::AcceptAll => 'a',
+            Mode::AcceptAll(_) => 'a',
             Mode::RejectAll => 'r',
             Mode::List => unreachable!("listed above"),
             Mode::Interactive => ask(input, out).map_err(io)?,
@@ -106,6 +125,35 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
         writeln!(out, "\n{} accepted, {} rejected, {} skipped", done.accepted, done.rejected, done.skipped).map_err(io)?;
     }
     Ok(done)
+}
+
+/// A pending snapshot and the approved one it would replace, if any.
+fn load_pair(project: &Project, pending_path: &Path) -> Result<(Snapshot, Option<Snapshot>), Error> {
+    let approved_path = approved_path(pending_path);
+    let text = harness_syntax::project::read_text(&project.root, pending_path)?;
+    harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m).relative_to(&project.root))?;
+    let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
+    Ok((new, snapshot::load(&project.root, &approved_path)?))
+}
+
+/// Says how many of the snapshots `--accept-all` approves lose data, and whether it may.
+fn confirmed(losing: usize, total: usize, confirm: Confirm, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<bool, Error> {
+    let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
+    let what = format!("{losing} of the {total} pending snapshot(s) lose data: a field that had a value has none");
+    match confirm {
+        Confirm::Given => {
+            writeln!(out, "approving {what}").map_err(io)?;
+            Ok(true)
+        }
+        Confirm::Refused => Err(Error::Usage(format!("review --accept-all: {what}; add --yes to approve them without a terminal, or review them one by one (`harness review`)"))),
+        Confirm::Ask => {
+            write!(out, "{what}. Approve them all (y/N)? ").map_err(io)?;
+            out.flush().map_err(io)?;
+            let mut line = String::new();
+            input.read_line(&mut line).map_err(io)?;
+            Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+        }
+    }
 }
 
 /// `x.snap.new` → `x.snap`

@@ -174,6 +174,9 @@ mod tests {
         assert!(!matcher("path: /q\nbody: {x: {y: 2}}").matches(&r));
         assert!(matcher("path: /q\nbody_contains: FROM customer").matches(&r));
         assert!(matcher("path: /q\nsoap_action: GetData").matches(&r));
+        // A SOAP stub may leave the path out: the service has one endpoint.
+        assert!(matcher("soap_action: GetData").matches(&r));
+        assert!(!matcher("soap_action: SaveData").matches(&r));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::window::{Window, instant};
 
 /// What one side keeps of a record.
 #[derive(Debug, Default)]
-pub(crate) struct Summary {
+pub(crate) struct Kept {
     pub at: Option<u64>,
     /// Records (or lines) with this key.
     pub count: u32,
@@ -23,7 +23,7 @@ pub(crate) struct Summary {
 /// What one side keeps of its whole listing.
 #[derive(Debug, Default)]
 pub(crate) struct Reduced {
-    pub records: HashMap<String, Summary>,
+    pub records: HashMap<String, Kept>,
     /// Sums for the totals.
     pub totals: Vec<f64>,
     /// Records without a key.

@@ -6,11 +6,13 @@
 use std::path::Path;
 
 use harness_analysis::diff::{self, ChangeKind, FieldChange, Source, VersionDiff, parse_path};
-use harness_core::{Error, SystemId};
+use harness_core::{Error, Style, SystemId};
+use harness_engine::events::{AnalysisResult, Suite};
 use harness_engine::plan;
 use harness_syntax::Project;
 use harness_syntax::system_file::{RecordingFile, SystemFile};
 use harness_systems::{CARRIED, Catalog};
+use serde_json::{Value, json};
 
 use crate::files::Written;
 use crate::json_edit;
@@ -139,9 +141,13 @@ fn describe(change: &FieldChange, count: usize) -> String {
     format!("{what}{times}{since}{instead}")
 }
 
-impl AddedVersion {
-    /// What `versions add` did, for the terminal.
-    pub fn render(&self) -> String {
+/// Not a gate: no JUnit suites.
+impl AnalysisResult for AddedVersion {
+    fn title(&self) -> String {
+        format!("versions add {} {}", self.system, self.to)
+    }
+
+    fn terminal(&self, _style: Style) -> String {
         let mut out = format!("mocks/{}/{} made from {}:\n", self.system, self.to, self.from);
         let migrated: Vec<&str> = self.migrated.iter().map(|(f, _)| f.as_str()).collect();
         for (file, done) in &self.migrated {
@@ -163,5 +169,15 @@ impl AddedVersion {
         }
         out.push_str(&format!("next: harness impact --system {} --from {} --to {}\n", self.system, self.from, self.to));
         out
+    }
+
+    fn json(&self) -> Value {
+        let migrated: Vec<Value> = self.migrated.iter().map(|(file, done)| json!({"file": file, "changes": done})).collect();
+        let requirements: Vec<String> = self.requirements.iter().map(ToString::to_string).collect();
+        json!({"system": self.system.as_str(), "from": self.from, "to": self.to, "written": self.files.written, "migrated": migrated, "skipped": self.files.skipped, "requirements": requirements})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        Vec::new()
     }
 }

@@ -317,15 +317,16 @@ fn branches<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
 }
 
 fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let raw = error.to_string();
     let message = match original(error) {
         // The parser's own texts name its functions and types; say what is wrong with the file.
         serde_saphyr::Error::MultipleDocuments { .. } => "a second YAML document starts here (after `---`): a harness file holds one document".to_string(),
         serde_saphyr::Error::Budget { breach, .. } => limit_words(breach),
-        _ => plain_words(&strip_location(&error.to_string())),
+        _ => plain_words(&strip_location(&raw)),
     };
     let mut diagnostic = Diagnostic::new(file, message.clone());
     if let Some(loc) = error.location() {
-        let (line, column) = (loc.line() as usize, loc.column() as usize);
+        let (line, column) = if raw.contains("found a tab") { tab_after(text, loc.line() as usize, loc.column() as usize) } else { (loc.line() as usize, loc.column() as usize) };
         diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, 1));
     }
     if let Some((what, found)) = friendly_type(&message, text, error) {
@@ -377,6 +378,18 @@ fn limit_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     }
 }
 
+/// The tab a scanner error is about: the scanner marks where the token it was reading began, and
+/// the tab it found is the first one from there (on a later line when the token ended its line).
+fn tab_after(text: &str, line: usize, column: usize) -> (usize, usize) {
+    for (n, l) in text.lines().enumerate().skip(line.saturating_sub(1)) {
+        let from = if n + 1 == line { column.saturating_sub(1) } else { 0 };
+        if let Some(i) = l.chars().skip(from).position(|c| c == '\t') {
+            return (n + 1, from + i + 1);
+        }
+    }
+    (line, column)
+}
+
 /// serde-saphyr ends messages with " at line N, column M"; the diagnostic shows the position itself.
 fn strip_location(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message).trim();
@@ -398,6 +411,9 @@ fn plain_words(message: &str) -> String {
             "Versions" => "expected a version, or a list of versions".into(),
             _ => "this value has none of the accepted shapes (see `harness schema`)".into(),
         };
+    }
+    if message.ends_with("found a tab") {
+        return "a tab: YAML indents with spaces only".into();
     }
     match message {
         "expected sequence start" => "expected a list (`[a, b]`, or lines starting with `- `)".into(),
@@ -465,6 +481,14 @@ mod tests {
         let mut all = parse::<Address>(Path::new("a.yaml"), text).unwrap_err();
         assert_eq!(all.len(), 1, "{all:?}");
         all.remove(0)
+    }
+
+    #[test]
+    fn a_tab_is_reported_at_its_own_line() {
+        let d = one("country_code: NO\nversion: v1\n\tlines: []\n");
+        let span = d.span.expect("located");
+        assert_eq!((span.line, span.column), (3, 1), "{}", d.message);
+        assert_eq!(d.message, "a tab: YAML indents with spaces only");
     }
 
     #[test]

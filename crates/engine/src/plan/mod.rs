@@ -26,7 +26,7 @@ use crate::snapshot::Snapshot;
 
 pub use changed::ChangedSelection;
 pub use freshness::{Stale, age_days, off_version_recordings, render_off_version};
-pub use partition::{Selection, ShareSpec, Sharing, Timings, parse_share, read_timings};
+pub use partition::{Selection, ShareError, ShareSpec, Sharing, Timings, parse_share, read_timings};
 
 /// One runnable case: a scenario at one combination of API versions.
 #[derive(Debug, Clone)]
@@ -111,10 +111,7 @@ impl Plan {
     /// (`--partition auto`).
     pub fn select(&mut self, project: &Project, selection: &Selection, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<ChangedSelection>, Error> {
         if !selection.tags.is_empty() {
-            self.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| selection.tags.contains(t)));
-            if self.cases.is_empty() {
-                return Err(Error::Usage(format!("no scenario has the tag {}", selection.tags.join(" or "))));
-            }
+            self.cases = keep_tagged(std::mem::take(&mut self.cases), &selection.tags)?;
         }
         let mut changed = None;
         if let Some(since) = &selection.changed_since {
@@ -151,6 +148,27 @@ pub struct Replay {
     pub system: SystemId,
     pub from: String,
     pub to: String,
+}
+
+/// The cases `run` and `list` are asked for: every scenario under `paths` with each system version
+/// judged at `now` (one past its accessible-until date is answered as the system answers it
+/// then), narrowed by `selection` (see [`Plan::select`]).
+pub fn build_selected(project: &Project, paths: &[PathBuf], selection: &Selection, now: String, var: &dyn Fn(&str) -> Option<String>) -> Result<(Plan, Option<ChangedSelection>), Error> {
+    let mut plan = build_with(project, paths, Arc::new(Catalog::new(project).at(now)), None)?;
+    let changed = plan.select(project, selection, var)?;
+    Ok((plan, changed))
+}
+
+/// The cases with any of `tags`; none is a usage error, with the tag meant when one was misspelt.
+fn keep_tagged(cases: Vec<Arc<Case>>, tags: &[String]) -> Result<Vec<Arc<Case>>, Error> {
+    let known: std::collections::BTreeSet<&str> = cases.iter().flat_map(|c| c.scenario.spec.tags.iter().map(String::as_str)).collect();
+    let kept: Vec<Arc<Case>> = cases.iter().filter(|c| c.scenario.spec.tags.iter().any(|t| tags.contains(t))).cloned().collect();
+    if !kept.is_empty() {
+        return Ok(kept);
+    }
+    let hints: Vec<String> = tags.iter().filter(|t| !known.contains(t.as_str())).filter_map(|t| did_you_mean(t, known.iter().copied())).map(|m| format!("`{m}`")).collect();
+    let hint = if hints.is_empty() { String::new() } else { format!("; did you mean {}?", hints.join(" or ")) };
+    Err(Error::Usage(format!("no scenario has the tag {}{hint}", tags.join(" or "))))
 }
 
 /// Load and resolve the scenarios at `paths` (all when empty).
