@@ -186,6 +186,14 @@ fn keep_tagged(cases: Vec<Arc<Case>>, tags: &[String]) -> Result<Vec<Arc<Case>>,
 }
 
 /// Load and resolve the scenarios at `paths` (all when empty).
+/// Flow `name`'s trigger system and every system it talks to, when it loads (for a draft
+/// scenario that must name a version of each).
+pub fn flow_systems(project: &Project, catalog: &Catalog, name: &str) -> Option<(SystemId, Vec<SystemId>)> {
+    let registry = Registry::for_project(catalog).ok()?;
+    let loaded = harness_flows::load_flows(project, &registry, Some(&[name.to_string()]));
+    loaded.flows.get(name).map(|flow| (flow.trigger.system.clone(), flow.systems()))
+}
+
 pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
     build_with(project, paths, Arc::new(Catalog::new(project)), None)
 }
