@@ -3,9 +3,15 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
 use common::{copy_tree, harness_with, project, repo};
 
@@ -172,6 +178,92 @@ fn a_refused_credential_is_exit_3_and_appears_in_no_output() {
         let text = std::fs::read_to_string(p.path().join(report)).unwrap_or_default();
         assert!(!text.contains(TOKEN), "the token is in {report}");
     }
+}
+
+/// The example's Shopify pages over HTTPS on loopback, with a certificate for `localhost` signed
+/// by a CA made here; only a request carrying `token` is answered. Records each request's Host.
+struct HttpsShopify {
+    port: u16,
+    ca: tempfile::NamedTempFile,
+    hosts: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn https_shopify(token: &'static str) -> HttpsShopify {
+    // The page each cursor leads to (the first page: no cursor), as the fixture pages say.
+    let mut pages: HashMap<Option<String>, Bytes> = HashMap::new();
+    let mut after = None;
+    for n in 1.. {
+        let Ok(text) = std::fs::read_to_string(repo().join(format!("reconcile/orders-daily/shopify/page-{n}.json"))) else { break };
+        let page: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let next = page["data"]["orders"]["pageInfo"]["endCursor"].as_str().map(str::to_string);
+        pages.insert(after, Bytes::from(text));
+        after = next;
+    }
+    let pages = Arc::new(pages);
+    let (acceptor, ca) = common::test_tls(&["localhost"]);
+    let mut ca_file = tempfile::NamedTempFile::new().unwrap();
+    ca_file.write_all(ca.as_bytes()).unwrap();
+    let hosts = Arc::new(Mutex::new(Vec::new()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = hosts.clone();
+    runtime.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, pages, seen) = (acceptor.clone(), pages.clone(), seen.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (pages, seen) = (pages.clone(), seen.clone());
+                    async move {
+                        seen.lock().unwrap().push(req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string());
+                        let authorized = req.headers().get("x-shopify-access-token").is_some_and(|t| t == token);
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let asked: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                        let page = pages.get(&asked["variables"]["after"].as_str().map(str::to_string));
+                        let (status, body) = match page {
+                            Some(page) if authorized => (200, page.clone()),
+                            Some(_) => (401, Bytes::from_static(br#"{"errors":"[API] Invalid API key or access token"}"#)),
+                            None => (404, Bytes::from_static(br#"{"errors":"Not Found"}"#)),
+                        };
+                        Ok::<_, std::convert::Infallible>(hyper::Response::builder().status(status).header("Content-Type", "application/json").body(Full::new(body)).unwrap())
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    HttpsShopify { port, ca: ca_file, hosts, _runtime: runtime }
+}
+
+#[test]
+fn a_live_system_over_https_is_read_when_its_certificate_is_trusted_and_named_when_not() {
+    const TOKEN: &str = "shpat_plantedtls7c41e0a9b2d8";
+    let server = https_shopify(TOKEN);
+    let url = format!("https://localhost:{}", server.port);
+    let p = live(&url);
+    let trusted = server.ca.path().to_str().unwrap();
+    let out = reconcile(p.path(), &["--json", "out.json"], &[("SHOP_TOKEN", TOKEN), ("SSL_CERT_FILE", trusted)]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("shopify (source): 250 record(s) in 3 page(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("orders-daily: 5 new finding(s)"), "the same findings as from the fixture:\n{}", out.stdout);
+    let hosts = server.hosts.lock().unwrap().clone();
+    assert_eq!(hosts, vec![format!("localhost:{}", server.port); 3], "every request to the declared host, one per page");
+    let report = std::fs::read_to_string(p.path().join("out.json")).unwrap();
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr), ("the JSON report", &report)] {
+        assert!(!text.contains(TOKEN), "the token is in {name}");
+    }
+
+    // A CA that did not sign the server's certificate: the system is named, nothing is read.
+    let (_, other) = common::test_tls(&["localhost"]);
+    let mut untrusted = tempfile::NamedTempFile::new().unwrap();
+    untrusted.write_all(other.as_bytes()).unwrap();
+    let out = reconcile(p.path(), &[], &[("SHOP_TOKEN", TOKEN), ("SSL_CERT_FILE", untrusted.path().to_str().unwrap())]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&format!("shopify ({url}): unreachable")) && out.stderr.contains("not trusted"), "{}", out.stderr);
+    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "the token is in the output");
+    assert_eq!(server.hosts.lock().unwrap().len(), 3, "no request went over the untrusted connection");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use harness_core::{Error, SystemId};
 use harness_core::clock::VirtualClock;
 use harness_redact::SecretMask;
 use harness_systems::client::{ClientAuth, HttpClient, NoAuth, OutgoingRequest};
+use harness_systems::tls::TlsConnector;
 use harness_systems::{Answer, Registry, System, SystemVersion};
 use serde::Serialize;
 use serde_json::Value;
@@ -51,6 +52,9 @@ impl Stats {
     }
 }
 
+/// The TLS of every system reached over HTTPS, made for the first (the machine's roots read once).
+pub(crate) type Tls = std::sync::OnceLock<Result<TlsConnector, String>>;
+
 pub(crate) struct Client {
     system: Arc<dyn System>,
     version: Arc<SystemVersion>,
@@ -64,7 +68,7 @@ pub(crate) struct Client {
 
 impl Client {
     /// A client of `id` at `base` (its fixture's loopback address, or the live URL).
-    pub(crate) fn new(id: &SystemId, connection: &Connection, base: String, http: reqwest::Client, mask: &mut Vec<String>) -> Result<Client, Error> {
+    pub(crate) fn new(id: &SystemId, connection: &Connection, base: String, http: reqwest::Client, tls: &Tls, mask: &mut Vec<String>) -> Result<Client, Error> {
         let registry = Registry::builtin();
         let system = registry.system(id).clone();
         let label = format!("{id} ({base})");
@@ -84,6 +88,12 @@ impl Client {
             }
         };
         let http = HttpClient::new(http, Arc::new(VirtualClock::default()), MAX_WAIT);
+        let http = if base.starts_with("https:") {
+            let tls = tls.get_or_init(|| harness_systems::tls::connector(Vec::new())).as_ref().map_err(|e| Error::Environment(format!("{label}: {e}")))?;
+            http.with_tls(tls.clone())
+        } else {
+            http
+        };
         Ok(Client { system, version, base, http, auth, label, mask: Arc::new(SecretMask::new(Vec::new())) })
     }
 

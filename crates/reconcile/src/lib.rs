@@ -52,10 +52,12 @@ pub fn reconcile(project: &Project, options: &ReconcileOptions) -> Result<Reconc
     let loaded = load::load_all(project, &options.names)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("harness-reconcile").enable_all().build().map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
     let http = harness_systems::client::HttpClient::shared_reqwest().map_err(Error::Environment)?;
+    // Made when a system is first reached over HTTPS: the machine's roots are read only then.
+    let tls = std::sync::OnceLock::new();
     let progress = Progress::new(std::io::stderr().is_terminal());
     let mut checks = Vec::new();
     for r in &loaded {
-        let mut checked = runtime.block_on(check(r, options, &http, &progress))?;
+        let mut checked = runtime.block_on(check(r, options, &http, &tls, &progress))?;
         let path = baseline::path(&project.root, &r.file);
         let base = baseline::read(&path)?;
         if options.accept {
@@ -81,7 +83,7 @@ pub fn baselines(project: &Project, names: &[String]) -> Result<String, Error> {
     Ok(out)
 }
 
-async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::Client, progress: &Progress) -> Result<Checked, Error> {
+async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::Client, tls: &fetch::Tls, progress: &Progress) -> Result<Checked, Error> {
     // Fixtures are served for as long as the check runs; dropping the listeners stops them.
     let mut listeners: Vec<Listener> = Vec::new();
     let mut bases = std::collections::BTreeMap::new();
@@ -102,7 +104,7 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::C
     let mut secrets = Vec::new();
     let mut clients = Vec::new();
     for side in std::iter::once(&r.source).chain(r.targets.iter().map(|t| &t.side)) {
-        clients.push(Client::new(&side.system, &r.systems[&side.system], bases[&side.system].clone(), http.clone(), &mut secrets)?);
+        clients.push(Client::new(&side.system, &r.systems[&side.system], bases[&side.system].clone(), http.clone(), tls, &mut secrets)?);
     }
     let mask = Arc::new(SecretMask::new(secrets));
     let clients: Vec<Client> = clients.into_iter().map(|c| c.masking(mask.clone())).collect();

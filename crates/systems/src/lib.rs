@@ -14,6 +14,7 @@ mod peoplevox;
 mod registry;
 mod shopify;
 mod system;
+pub mod tls;
 
 pub use catalog::{CARRIED, Catalog, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
 pub use registry::Registry;
