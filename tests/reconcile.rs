@@ -38,7 +38,9 @@ fn example() -> tempfile::TempDir {
 
 #[test]
 fn the_bundled_example_exits_1_naming_each_planted_discrepancy() {
-    let out = reconcile(&repo(), &[], &[]);
+    // On a copy: a run with findings leaves a pending baseline beside the file.
+    let p = example();
+    let out = reconcile(p.path(), &[], &[]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     for planted in [
         "missing        netsuite sales orders  #1042",
@@ -75,6 +77,36 @@ fn reports_go_to_junit_json_and_markdown() {
     assert!(markdown.contains("| ❌ | missing | netsuite sales orders | #1042 |"), "{markdown}");
 }
 
+/// `check-jsonschema --schemafile SCHEMA FILE`: None when the tool is not installed.
+fn validates(schema: &Path, file: &Path) -> Option<Result<(), String>> {
+    let out = std::process::Command::new("check-jsonschema").arg("--schemafile").arg(schema).arg(file).output().ok()?;
+    Some(if out.status.success() { Ok(()) } else { Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))) })
+}
+
+#[test]
+fn the_json_report_validates_against_its_schema() {
+    let p = example();
+    let out = reconcile(p.path(), &["--json", "out/report.json"], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let schema = harness_with(p.path(), &["schema", "--reconcile"], &[]);
+    assert_eq!(schema.code, 0, "{}", schema.stderr);
+    let parsed: serde_json::Value = serde_json::from_str(&schema.stdout).unwrap();
+    assert_eq!(parsed["title"], "ReconcileReport", "{}", schema.stdout);
+    let (schema_file, report) = (p.path().join("out/schema.json"), p.path().join("out/report.json"));
+    std::fs::write(&schema_file, &schema.stdout).unwrap();
+    // A report with a kind of finding the schema does not know must not validate.
+    let tampered = p.path().join("out/tampered.json");
+    std::fs::write(&tampered, std::fs::read_to_string(&report).unwrap().replacen("\"kind\": \"missing\"", "\"kind\": \"vanished\"", 1)).unwrap();
+    match (validates(&schema_file, &report), validates(&schema_file, &tampered)) {
+        (Some(good), Some(bad)) => {
+            assert_eq!(good, Ok(()), "the bundled example's report does not validate");
+            assert!(bad.is_err(), "a finding of an unknown kind validates");
+        }
+        // .ci/run installs check-jsonschema; a developer machine without it still runs the rest.
+        _ => eprintln!("check-jsonschema not installed: the reconcile report's schema check is skipped"),
+    }
+}
+
 #[test]
 fn accepted_discrepancies_are_not_reported_again() {
     let p = example();
@@ -96,6 +128,50 @@ fn accepted_discrepancies_are_not_reported_again() {
     assert_eq!(new.code, 1, "{}{}", new.stdout, new.stderr);
     assert!(new.stdout.contains("orphan         netsuite sales orders  #9999"), "{}", new.stdout);
     assert!(new.stdout.contains("missing        netsuite sales orders  #1210"), "{}", new.stdout);
+}
+
+#[test]
+fn review_shows_the_pending_baseline_and_accepts_or_rejects_it() {
+    let p = example();
+    let pending = p.path().join("reconcile/orders-daily.baseline.json.new");
+    let approved = p.path().join("reconcile/orders-daily.baseline.json");
+    let first = reconcile(p.path(), &[], &[]);
+    assert_eq!(first.code, 1, "{}{}", first.stdout, first.stderr);
+    assert!(first.stdout.contains("pending baseline: reconcile/orders-daily.baseline.json.new (`harness review`"), "{}", first.stdout);
+    assert!(pending.is_file() && !approved.exists());
+    let listed = harness_with(p.path(), &["review", "--list"], &[]);
+    assert_eq!((listed.code, listed.stdout.as_str()), (0, "reconcile/orders-daily.baseline.json.new\n"), "{}", listed.stderr);
+    // Scenario folders filter it out; its own folder keeps it.
+    assert!(harness_with(p.path(), &["review", "--list", "scenarios/"], &[]).stdout.contains("no pending snapshots"));
+    assert!(harness_with(p.path(), &["review", "--list", "reconcile/"], &[]).stdout.contains("orders-daily.baseline.json.new"));
+
+    let rejected = harness_with(p.path(), &["review", "--reject-all"], &[]);
+    assert_eq!(rejected.code, 0, "{}", rejected.stderr);
+    assert!(rejected.stdout.contains("[1/1] reconcile/orders-daily.baseline.json") && rejected.stdout.contains("+ netsuite sales orders: missing #1042"), "{}", rejected.stdout);
+    assert!(rejected.stdout.contains("0 accepted, 1 rejected, 0 skipped"), "{}", rejected.stdout);
+    assert!(!pending.exists() && !approved.exists(), "rejecting deletes the pending baseline only");
+
+    assert_eq!(reconcile(p.path(), &[], &[]).code, 1);
+    // Without an answer on standard input, review skips and changes nothing.
+    let skipped = harness_with(p.path(), &["review"], &[]);
+    assert!(skipped.stdout.contains("0 accepted, 0 rejected, 1 skipped") && pending.is_file(), "{}", skipped.stdout);
+    let accepted = harness_with(p.path(), &["review", "--accept-all"], &[]);
+    assert!(accepted.stdout.contains("accepted discrepancies: 0 now, 5 if accepted") && accepted.stdout.contains("1 accepted, 0 rejected"), "{}", accepted.stdout);
+    assert!(approved.is_file() && !pending.exists());
+    let clean = reconcile(p.path(), &[], &[]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    assert!(clean.stdout.contains("orders-daily: clean, 5 accepted in the baseline") && !pending.exists(), "{}", clean.stdout);
+
+    // One fixed discrepancy and one new: review shows both, and the explanations written stay.
+    let text = std::fs::read_to_string(&approved).unwrap().replacen("\"explanation\": \"\"", "\"explanation\": \"test order, cancelled\"", 1);
+    std::fs::write(&approved, text).unwrap();
+    let netsuite = p.path().join("reconcile/orders-daily/netsuite/page-3.json");
+    std::fs::write(&netsuite, std::fs::read_to_string(&netsuite).unwrap().replacen("\"#1210\"", "\"#9999\"", 1)).unwrap();
+    assert_eq!(reconcile(p.path(), &[], &[]).code, 1);
+    let shown = harness_with(p.path(), &["review", "--reject-all"], &[]);
+    for line in ["+ netsuite sales orders: orphan #9999", "+ netsuite sales orders: missing #1210", "(test order, cancelled)"] {
+        assert!(shown.stdout.contains(line), "`{line}` not in:\n{}", shown.stdout);
+    }
 }
 
 #[test]

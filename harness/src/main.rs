@@ -102,11 +102,14 @@ enum Command {
     /// the test domains); exit 1 when any is found.
     Lint,
     /// Print the JSON Schema of scenario files, for editors (validation, completion); with
-    /// --report, that of the JSON run report.
+    /// --report, that of the JSON run report; with --reconcile, that of the reconcile report.
     Schema {
         /// The JSON run report's schema instead.
         #[arg(long)]
         report: bool,
+        /// The JSON reconcile report's schema instead (`harness reconcile --json`).
+        #[arg(long, conflicts_with = "report")]
+        reconcile: bool,
     },
     /// Print shell completions.
     Completions {
@@ -670,8 +673,9 @@ fn record(root: &Option<PathBuf>, args: RecordArgs) -> Result<u8, Error> {
 
 fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
     match cli.command {
-        Command::Schema { report } => {
-            out(&to_json(&if report { harness::schema::report() } else { harness::schema::scenario() }))?;
+        Command::Schema { report, reconcile } => {
+            let schema = if reconcile { harness::schema::reconcile() } else if report { harness::schema::report() } else { harness::schema::scenario() };
+            out(&to_json(&schema))?;
             Ok(EXIT_PASSED)
         }
         Command::Completions { shell } => {
@@ -794,7 +798,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
                 review::Mode::Interactive
             };
             let stdin = std::io::stdin();
-            review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut Stdout)?;
+            review::review(&project, &args.paths, &harness::reconcile::pending_baselines(&project, &args.paths), mode, style, &mut stdin.lock(), &mut Stdout)?;
             Ok(EXIT_PASSED)
         }
         Command::Lineage(args) => {

@@ -29,7 +29,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 const MAX_PAGES: u64 = 1_000_000;
 
 /// What reading one system took.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Stats {
     pub requests: u64,
     pub pages: u64,

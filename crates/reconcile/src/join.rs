@@ -152,7 +152,7 @@ pub(crate) fn number(v: &Value) -> Option<f64> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// In the source, older than the lag, and not downstream.
@@ -185,7 +185,7 @@ impl Kind {
 }
 
 /// One discrepancy.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub kind: Kind,
     /// The relation (target) it is about.
@@ -211,7 +211,7 @@ pub struct Finding {
 }
 
 /// One side of a difference.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Observed {
     pub jq: String,
     /// `null` when hidden (text values are shown only with `--show-values`).

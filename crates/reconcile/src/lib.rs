@@ -28,8 +28,9 @@ use harness_syntax::Project;
 
 pub use fetch::Stats;
 pub use join::{Finding, Kind, Observed};
-pub use report::{Checked, Listed, ReconcileReport};
+pub use report::{Checked, Listed, ReconcileReport, schema};
 pub use window::Window;
+pub use baseline::pending as pending_baselines;
 
 use crate::fetch::Client;
 use crate::join::{Reduced, SourceReducer, TargetReducer};
@@ -66,6 +67,14 @@ pub fn reconcile(project: &Project, options: &ReconcileOptions) -> Result<Reconc
         }
         let accepted = if options.accept { baseline::read(&path)? } else { base };
         baseline::apply(&accepted, &mut checked.findings);
+        // New findings leave what --accept would write, for `harness review`; else none is left.
+        if checked.findings.iter().any(|f| f.accepted.is_none()) {
+            let pending = baseline::pending_path(&path);
+            baseline::accept(&pending, &accepted, &checked.findings, &options.now)?;
+            checked.pending_baseline = Some(pending.strip_prefix(&project.root).unwrap_or(&pending).display().to_string());
+        } else {
+            baseline::clear_pending(&path)?;
+        }
         checks.push(checked);
     }
     progress.clear();
@@ -154,6 +163,7 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::C
         findings,
         notes,
         baseline_written: None,
+        pending_baseline: None,
     })
 }
 
