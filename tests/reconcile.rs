@@ -175,6 +175,29 @@ fn review_shows_the_pending_baseline_and_accepts_or_rejects_it() {
 }
 
 #[test]
+fn a_source_record_from_the_lag_before_the_window_answers_for_its_copies_but_is_not_due() {
+    let p = example();
+    let dir = p.path().join("reconcile/orders-daily");
+    // #1001 was created 15 minutes before the window: in NetSuite (in the window) it is no orphan;
+    // gone from Peoplevox, it is not missing there (it belongs to the day before).
+    let page = dir.join("shopify/page-1.json");
+    let mut shopify: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&page).unwrap()).unwrap();
+    let order = shopify["data"]["orders"]["nodes"].as_array_mut().unwrap().iter_mut().find(|o| o["name"] == "#1001").unwrap();
+    order["createdAt"] = "2026-12-05T23:45:00Z".into();
+    std::fs::write(&page, shopify.to_string()).unwrap();
+    for template in ["sales-orders", "sales-order-items"] {
+        let page = dir.join(format!("peoplevox/{template}/page-1.xml"));
+        let text = std::fs::read_to_string(&page).unwrap();
+        let kept: Vec<&str> = text.split('\n').filter(|l| !l.starts_with("#1001,")).collect();
+        assert!(kept.len() < text.split('\n').count(), "#1001 is in {template}");
+        std::fs::write(&page, kept.join("\n")).unwrap();
+    }
+    let out = reconcile(p.path(), &[], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("orders-daily: 5 new finding(s)") && !out.stdout.contains("#1001"), "only the planted findings:\n{}", out.stdout);
+}
+
+#[test]
 fn throttling_answers_are_waited_out_and_reported() {
     let p = example();
     let dir = p.path().join("reconcile/orders-daily");
@@ -257,11 +280,13 @@ fn a_refused_credential_is_exit_3_and_appears_in_no_output() {
 }
 
 /// The example's Shopify pages over HTTPS on loopback, with a certificate for `localhost` signed
-/// by a CA made here; only a request carrying `token` is answered. Records each request's Host.
+/// by a CA made here; only a request carrying `token` is answered. Records each request's Host
+/// and search.
 struct HttpsShopify {
     port: u16,
     ca: tempfile::NamedTempFile,
     hosts: Arc<Mutex<Vec<String>>>,
+    searches: Arc<Mutex<Vec<String>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -280,23 +305,24 @@ fn https_shopify(token: &'static str) -> HttpsShopify {
     let (acceptor, ca) = common::test_tls(&["localhost"]);
     let mut ca_file = tempfile::NamedTempFile::new().unwrap();
     ca_file.write_all(ca.as_bytes()).unwrap();
-    let hosts = Arc::new(Mutex::new(Vec::new()));
+    let (hosts, searches) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let seen = hosts.clone();
+    let seen = (hosts.clone(), searches.clone());
     runtime.spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (acceptor, pages, seen) = (acceptor.clone(), pages.clone(), seen.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(stream).await else { return };
                 let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (pages, seen) = (pages.clone(), seen.clone());
+                    let (pages, (seen, searched)) = (pages.clone(), seen.clone());
                     async move {
                         seen.lock().unwrap().push(req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string());
                         let authorized = req.headers().get("x-shopify-access-token").is_some_and(|t| t == token);
                         let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                         let asked: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                        searched.lock().unwrap().push(asked["variables"]["query"].as_str().unwrap_or_default().to_string());
                         let page = pages.get(&asked["variables"]["after"].as_str().map(str::to_string));
                         let (status, body) = match page {
                             Some(page) if authorized => (200, page.clone()),
@@ -310,7 +336,7 @@ fn https_shopify(token: &'static str) -> HttpsShopify {
             });
         }
     });
-    HttpsShopify { port, ca: ca_file, hosts, _runtime: runtime }
+    HttpsShopify { port, ca: ca_file, hosts, searches, _runtime: runtime }
 }
 
 #[test]
@@ -326,6 +352,9 @@ fn a_live_system_over_https_is_read_when_its_certificate_is_trusted_and_named_wh
     assert!(out.stdout.contains("orders-daily: 5 new finding(s)"), "the same findings as from the fixture:\n{}", out.stdout);
     let hosts = server.hosts.lock().unwrap().clone();
     assert_eq!(hosts, vec![format!("localhost:{}", server.port); 3], "every request to the declared host, one per page");
+    // The source is listed from the lag (30m) before the window, so nothing downstream from then is an orphan.
+    let search = server.searches.lock().unwrap()[0].clone();
+    assert_eq!(search, "created_at:>='2026-12-05T23:30:00Z' AND created_at:<'2026-12-07T00:00:00Z'");
     let report = std::fs::read_to_string(p.path().join("out.json")).unwrap();
     for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr), ("the JSON report", &report)] {
         assert!(!text.contains(TOKEN), "the token is in {name}");

@@ -120,12 +120,14 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::C
     let window = &options.window;
 
     let source_label = r.source_relation();
-    let mut source = SourceReducer::new(r);
+    let mut source = SourceReducer::new(r, window);
+    let source_window = window.reaching_back(r.lag.as_secs());
     let mut targets: Vec<TargetReducer> = r.targets.iter().map(TargetReducer::new).collect();
     let source_listing = {
         let label = source_label.clone();
         let source = &mut source;
         let client = &clients[0];
+        let window = &source_window;
         async move { client.list(&r.source.lister, window, |rec| source.add(rec), |s| progress.update(&label, s)).await }
     };
     let target_listings = targets.iter_mut().zip(&r.targets).zip(&clients[1..]).map(|((reducer, t), client)| {
