@@ -198,6 +198,23 @@ fn a_source_record_from_the_lag_before_the_window_answers_for_its_copies_but_is_
 }
 
 #[test]
+fn netsuite_pages_read_several_at_once_give_the_same_check() {
+    let p = example();
+    let file = p.path().join("reconcile/orders-daily.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (before, after) = text.split_once("      page_size: 100\n    key: .otherrefnum").unwrap();
+    std::fs::write(&file, format!("{before}      page_size: 100\n      concurrency: 3\n    key: .otherrefnum{after}")).unwrap();
+    let limit = serde_json::json!({"title": "Bad Request", "status": 429, "o:errorDetails": [{"detail": "Concurrent request limit exceeded. Request blocked.", "o:errorCode": "CONCURRENCY_LIMIT_EXCEEDED"}]});
+    std::fs::write(p.path().join("reconcile/orders-daily/netsuite/page-2.429.json"), limit.to_string()).unwrap();
+    let sequential = reconcile(example().path(), &[], &[]);
+    let concurrent = reconcile(p.path(), &[], &[]);
+    assert_eq!(concurrent.code, 1, "{}{}", concurrent.stdout, concurrent.stderr);
+    assert!(concurrent.stdout.contains("netsuite sales orders: 250 record(s) in 3 page(s), 4 request(s); throttled 1× 429 Retry-After"), "{}", concurrent.stdout);
+    let findings = |out: &str| out.lines().skip_while(|l| !l.contains("reconcile orders-daily")).filter(|l| l.contains("  ✗ ")).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(findings(&concurrent.stdout), findings(&sequential.stdout), "the same findings in the same order");
+}
+
+#[test]
 fn throttling_answers_are_waited_out_and_reported() {
     let p = example();
     let dir = p.path().join("reconcile/orders-daily");

@@ -17,7 +17,9 @@ use harness_systems::{Answer, Registry, System, SystemVersion};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::listers::{Lister, Position, read_only};
+use futures_util::StreamExt;
+
+use crate::listers::{Lister, Page, Position, read_only};
 use crate::load::{Connection, Reach};
 use crate::window::Window;
 
@@ -44,6 +46,15 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Add what reading one page at the same time as others took.
+    fn absorb(&mut self, other: Stats) {
+        self.requests += other.requests;
+        self.waited_ms += other.waited_ms;
+        for (why, n) in other.throttled {
+            *self.throttled.entry(why).or_default() += n;
+        }
+    }
+
     fn wait(&mut self, why: &str, d: Duration) -> Duration {
         let d = d.min(MAX_WAIT);
         *self.throttled.entry(why.to_string()).or_default() += 1;
@@ -136,27 +147,54 @@ impl Client {
         unreachable!("the last attempt returns")
     }
 
-    /// List every record of `lister` for `window`, page by page, handing each to `each`.
+    /// List every record of `lister` for `window`, page by page, handing each to `each` in the
+    /// order the system lists them. Pages known ahead (NetSuite's, by offset) are read as many at
+    /// once as the lister allows, and handed on in order.
     pub(crate) async fn list(&self, lister: &Lister, window: &Window, mut each: impl FnMut(Value), mut progress: impl FnMut(&Stats)) -> Result<Stats, Error> {
         let mut stats = Stats::default();
         let mut at = Position::Start;
         loop {
-            let body = self.send(lister.request(self.system.as_ref(), &self.version, window, &at), &mut stats).await?;
-            let page = lister.read(&at, &body).map_err(|e| self.environment(format!("page {}: {e}", stats.pages + 1)))?;
-            drop(body);
-            stats.pages += 1;
-            stats.records += page.records.len() as u64;
-            stats.reported_total = page.total.or(stats.reported_total);
-            page.records.into_iter().for_each(&mut each);
-            progress(&stats);
-            if let Some(pause) = page.pause {
-                tokio::time::sleep(stats.wait("query cost", pause)).await;
+            let page = self.page(lister, window, &at, stats.pages + 1, &mut stats).await?;
+            let mut next = self.hand_on(page, &mut stats, &mut each, &mut progress).await;
+            if let Some((ahead, concurrency)) = next.as_ref().and_then(|n| lister.ahead(n, stats.reported_total)) {
+                let first = stats.pages + 1;
+                let mut pages = futures_util::stream::iter(ahead.into_iter().enumerate())
+                    .map(|(i, position)| async move {
+                        let mut own = Stats::default();
+                        let page = self.page(lister, window, &position, first + i as u64, &mut own).await;
+                        (position, own, page)
+                    })
+                    .buffered(concurrency);
+                while let Some((position, own, page)) = pages.next().await {
+                    stats.absorb(own);
+                    at = position;
+                    next = self.hand_on(page?, &mut stats, &mut each, &mut progress).await;
+                }
             }
-            match page.next {
+            match next {
                 Some(next) if next != at && stats.pages < MAX_PAGES => at = next,
                 Some(_) => return Err(self.environment("the listing does not advance (the same page was offered again)")),
                 None => return Ok(stats),
             }
         }
+    }
+
+    /// The page at `at` (the `number`th), read.
+    async fn page(&self, lister: &Lister, window: &Window, at: &Position, number: u64, stats: &mut Stats) -> Result<Page, Error> {
+        let body = self.send(lister.request(self.system.as_ref(), &self.version, window, at), stats).await?;
+        lister.read(at, &body).map_err(|e| self.environment(format!("page {number}: {e}")))
+    }
+
+    /// Hand a page's records on, count them, and wait as long as the page asked: where the next starts.
+    async fn hand_on(&self, page: Page, stats: &mut Stats, each: &mut impl FnMut(Value), progress: &mut impl FnMut(&Stats)) -> Option<Position> {
+        stats.pages += 1;
+        stats.records += page.records.len() as u64;
+        stats.reported_total = page.total.or(stats.reported_total);
+        page.records.into_iter().for_each(each);
+        progress(stats);
+        if let Some(pause) = page.pause {
+            tokio::time::sleep(stats.wait("query cost", pause)).await;
+        }
+        page.next
     }
 }
