@@ -181,7 +181,7 @@ fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &Connec
     let version = match &c.version {
         Some(v) => catalog.system(id, v).map_err(|_| vec![v.error(shown, text, format!("{id} has no version `{}` (known: {})", v.value, catalog.versions(id).join(", ")))])?,
         None => {
-            let newest = catalog.versions(id).into_iter().filter(|v| Catalog::is_builtin(id, v)).next_back();
+            let newest = catalog.versions(id).into_iter().rfind(|v| Catalog::is_builtin(id, v));
             let newest = newest.ok_or_else(|| vec![at_key().diagnostic(shown, text, format!("no version of {id} is known"))])?;
             catalog.system(id, &newest)?
         }

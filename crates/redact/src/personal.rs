@@ -15,7 +15,7 @@ pub(super) fn card_number(text: &str) -> bool {
         return false;
     }
     let sum: u32 = digits.iter().rev().enumerate().map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }).sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An IBAN: 15 to 34 characters whose ISO 13616 check (mod 97) holds.
