@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use harness_core::{Error, SystemId};
 use harness_core::clock::VirtualClock;
 use harness_redact::SecretMask;
@@ -16,8 +17,6 @@ use harness_systems::tls::TlsConnector;
 use harness_systems::{Answer, Registry, System, SystemVersion};
 use serde::Serialize;
 use serde_json::Value;
-
-use futures_util::StreamExt;
 
 use crate::listers::{Lister, Page, Position, read_only};
 use crate::load::{Connection, Reach};
