@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use harness_core::{Error, SystemId};
 use harness_core::clock::VirtualClock;
 use harness_redact::SecretMask;
-use harness_systems::client::{ClientAuth, HttpClient, NoAuth, OutgoingRequest};
+use harness_systems::client::{ClientAuth, HttpClient, HttpError, NoAuth, OutgoingRequest};
 use harness_systems::tls::TlsConnector;
 use harness_systems::{Answer, Registry, System, SystemVersion};
 use serde::Serialize;
@@ -125,7 +125,15 @@ impl Client {
             let mut sent = request.clone();
             let generation = self.auth.authorize(&self.http, &mut sent).await.map_err(|e| self.environment(format!("credentials refused: {e}")))?;
             stats.requests += 1;
-            let response = self.http.send(&self.base, &sent).await.map_err(|e| self.environment(format!("unreachable: {e}")))?;
+            let response = match self.http.send(&self.base, &sent).await {
+                Ok(response) => response,
+                // A read that got no answer in time is asked again, as a server error would be.
+                Err(HttpError::Timeout(_)) if attempt < MAX_ATTEMPTS => {
+                    tokio::time::sleep(stats.wait("no answer in time", Duration::from_secs(1))).await;
+                    continue;
+                }
+                Err(e) => return Err(self.environment(format!("unreachable: {e}"))),
+            };
             match self.system.classify(&self.version, &sent.path, response.status, &response.headers, &response.body) {
                 Answer::Accepted { .. } => return Ok(response.body),
                 Answer::Transient { wait, .. } if attempt < MAX_ATTEMPTS => {
