@@ -432,7 +432,7 @@ fn an_interrupted_run_stops_the_programs_it_started() {
         .unwrap();
     let started = std::time::Instant::now();
     while !lingering() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(15), "the program never started");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the program never started");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
@@ -441,7 +441,7 @@ fn an_interrupted_run_stops_the_programs_it_started() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"), "{}", String::from_utf8_lossy(&out.stderr));
     let stopped = std::time::Instant::now();
     while lingering() {
-        assert!(stopped.elapsed() < std::time::Duration::from_secs(2), "the program's own child outlived the interrupted run");
+        assert!(stopped.elapsed() < std::time::Duration::from_secs(10), "the program's own child outlived the interrupted run");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -2,7 +2,7 @@
 //! bundled order service's scenarios, and a fixture service that calls two targets while its
 //! scenarios count only the first, run at `-j 1`, `-j 2` and `-j 8` while two busy loops keep the
 //! cores busy, several times, with identical verdicts, snapshots and JUnit reports every time
-//! (times aside); and, on a quiet machine, the whole bundled suite passes at `-j 16`.
+//! (times aside); and the whole bundled suite passes at `-j 16`, with its wall-clock limits raised.
 
 mod common;
 
@@ -146,11 +146,11 @@ fn service_verdicts_snapshots_and_junit_hold_under_load_at_any_thread_count() {
     }
 }
 
-/// Sixteen jobs on a machine of two cores is load enough on its own: on a machine others are also
-/// using, services may not become ready within their `ready.timeout`. Run it on a quiet machine
-/// with `cargo test --test load -- --ignored`.
+/// Sixteen jobs on a machine of two cores, also on one others are using: a service's
+/// `ready.timeout` counts only the time it sleeps unready, so a start-up slowed by load cannot fail
+/// it. Wall-clock limits remain — each scenario's `timeout` and the external program's — and
+/// are raised, as a CI machine this busy would raise them; the verdicts are the point.
 #[test]
-#[ignore = "needs a quiet machine"]
 fn the_bundled_suite_passes_at_16_jobs() {
     if !available("node") || !available("python3") {
         eprintln!("skipped: node and python3 are needed");
@@ -162,6 +162,13 @@ fn the_bundled_suite_passes_at_16_jobs() {
     // limit per scenario is raised; the verdicts are the point.
     let settings = std::fs::read_to_string(dir.path().join("harness.yaml")).unwrap().replace("timeout: 30s", "timeout: 120s");
     std::fs::write(dir.path().join("harness.yaml"), settings).unwrap();
+    // The limits that scenarios and the external program set for themselves too.
+    for file in ["flows/script-order-to-netsuite.yaml", "scenarios/script-order-to-netsuite/rate-limited-retry.yaml"] {
+        let path = dir.path().join(file);
+        let raised = std::fs::read_to_string(&path).unwrap().replace("\ntimeout: 10s\n", "\ntimeout: 120s\n");
+        assert!(raised.contains("\ntimeout: 120s\n"), "{file} sets its own limit");
+        std::fs::write(path, raised).unwrap();
+    }
     let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "-j", "16", "--color", "never", "--no-times"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }

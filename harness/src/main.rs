@@ -77,6 +77,9 @@ enum Command {
     /// Manage the project's API-version folders.
     #[command(subcommand)]
     Versions(VersionsCommand),
+    /// Bring an account's own record definitions into the project's schema extensions.
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
     /// List the systems and API versions the harness and the project know, with where each
     /// stands today (supported until, unsupported, release candidate).
     Systems {
@@ -284,6 +287,31 @@ enum VersionsCommand {
         /// The version whose folder is copied.
         #[arg(long)]
         from: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemasCommand {
+    /// From NetSuite's REST metadata catalog (OpenAPI 3, `Accept: application/swagger+json`):
+    /// the records the flows send, custom fields included, written to
+    /// mocks/netsuite/VERSION/system.yaml `schema_extensions:`.
+    Import {
+        /// netsuite
+        #[arg(value_parser = ["netsuite"])]
+        system: String,
+        /// The saved metadata document (`metadata-catalog?select=salesorder,customer`).
+        #[arg(required_unless_present = "from_account", conflicts_with = "from_account")]
+        file: Option<PathBuf>,
+        /// Fetch it from the account at URL (read-only GET), with the credentials in
+        /// HARNESS_NETSUITE_<KEY> (oauth2: CLIENT_ID, CERTIFICATE_ID, CERTIFICATE_PRIVATE_KEY).
+        #[arg(long, value_name = "URL")]
+        from_account: Option<String>,
+        /// The authentication for --from-account: oauth2 or tba.
+        #[arg(long, default_value = "oauth2", requires = "from_account")]
+        auth: String,
+        /// The version folder written (default: the project's newest NetSuite version).
+        #[arg(long)]
+        version: Option<String>,
     },
 }
 
@@ -700,6 +728,17 @@ fn dispatch(cli: Cli, style: Style) -> Result<u8, Error> {
             }
             let added = harness::scaffold::add_version(&project, &system, &from, &new)?;
             out(&added.render())?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Schemas(SchemasCommand::Import { system: _, file, from_account, auth, version }) => {
+            let project = open_project(&cli.root)?;
+            let source = match (file, from_account) {
+                (Some(file), _) => harness::scaffold::Source::File(file),
+                (None, Some(url)) => harness::scaffold::Source::Account { url, auth },
+                (None, None) => return Err(Error::Usage("give FILE or --from-account URL".into())),
+            };
+            let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { source, version })?;
+            out(&imported.render())?;
             Ok(EXIT_PASSED)
         }
         Command::Systems { json } => {

@@ -1,4 +1,5 @@
-//! Percent-encoding as query strings, form bodies and OAuth 1.0 signatures need it.
+//! Percent-encoding as query strings, form bodies and OAuth 1.0 signatures need it, and URLs
+//! taken apart.
 
 /// Decode `a=1&b=x%20y` (also `+` as space), as in query strings and form bodies.
 pub fn form_pairs(text: &str) -> Vec<(String, String)> {
@@ -23,6 +24,18 @@ pub fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
+/// `https://host:443/a/b?c=d#e` → (`host:443`, `/a/b`, `c=d`): the host, the path (`/` when the
+/// URL has none) and the query, the fragment dropped (it is never sent).
+pub fn split_url(url: &str) -> (&str, &str, Option<&str>) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (host, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let path = path.split('#').next().unwrap_or(path);
+    match path.split_once('?') {
+        Some((path, query)) => (host, path, Some(query)),
+        None => (host, path, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +45,14 @@ mod tests {
         let pairs = vec![("q".to_string(), "a b&c".to_string()), ("n".to_string(), "1".to_string())];
         assert_eq!(encode_query(&pairs), "q=a%20b%26c&n=1");
         assert_eq!(form_pairs("q=a+b%26c&n=1&flag"), vec![("q".into(), "a b&c".into()), ("n".into(), "1".into()), ("flag".into(), String::new())]);
+    }
+
+    #[test]
+    fn urls_split_into_host_path_and_query() {
+        assert_eq!(split_url("https://acme.myshopify.com/admin/api/2026-01/orders.json?status=any#x"), ("acme.myshopify.com", "/admin/api/2026-01/orders.json", Some("status=any")));
+        assert_eq!(split_url("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"), ("shop.myshopify.com", "/admin/api/2025-01/orders.json", Some("limit=50&page_info=abc")));
+        assert_eq!(split_url("http://127.0.0.1:4000/x"), ("127.0.0.1:4000", "/x", None));
+        assert_eq!(split_url("http://127.0.0.1:8080"), ("127.0.0.1:8080", "/", None));
+        assert_eq!(split_url("/relative?a=1"), ("", "/relative", Some("a=1")));
     }
 }

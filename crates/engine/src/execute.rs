@@ -51,6 +51,16 @@ impl Shared {
         instances.insert(case.flow.name.clone(), instance.clone());
         Ok(instance)
     }
+
+    /// What the job's flows report once its last case is over ([`FlowInstance::finish`]).
+    pub(crate) async fn finish(&self) -> Vec<harness_mock::LateRequest> {
+        let instances: Vec<Arc<dyn FlowInstance>> = self.instances.lock().expect("flow instances").values().cloned().collect();
+        let mut late = Vec::new();
+        for instance in instances {
+            late.extend(instance.finish().await);
+        }
+        late
+    }
 }
 
 pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {

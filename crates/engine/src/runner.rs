@@ -105,11 +105,17 @@ pub fn evaluate(project: &Project, plan: &Plan, cases: &[Arc<Case>], jobs: usize
             out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
             Ok(())
         });
-        tokio::select! {
+        let late = tokio::select! {
             done = work => done?,
             _ = interrupted() => {
                 harness_flows::kill_running_programs();
                 return Err(Error::Interrupted);
+            }
+        };
+        for l in late {
+            if let Some(e) = out.iter_mut().find(|e| e.case.id == l.scenario) {
+                e.verdict.findings.push(check::late::finding(&l));
+                e.verdict.findings.sort_by_key(|f| f.kind);
             }
         }
         Ok(out)
@@ -191,7 +197,12 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
         Progress::Started(i) => emit(reporters, &Event::CaseStarted { id: &plan.cases[i].id }),
         Progress::Slow(i, elapsed) => emit(reporters, &Event::CaseSlow { id: &plan.cases[i].id, elapsed }),
     };
-    in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, attempts| {
+    // A scenario's versions are compared in plan order, before any of them is written or accepted.
+    let mut versions = check::Ledger::default();
+    let late = in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, mut attempts| {
+        if let Ok(evaluated) = &mut attempts.last {
+            versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
+        }
         let retries: Vec<CaseReport> = attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
         for (n, r) in retries.iter().enumerate() {
             emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
@@ -205,11 +216,39 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
         finished.borrow_mut().push(report);
         Ok(())
     })
-    .await
+    .await?;
+    for l in late {
+        late_after_last(plan, secrets, &mut finished.borrow_mut(), &l)?;
+    }
+    Ok(())
+}
+
+/// A request that reached a service's mocks after its job's last case ended fails that case,
+/// already reported: its entry in the summary — what the failures list, the report files and the
+/// exit code read — says so, and a snapshot this run accepted for it is taken back (pending).
+fn late_after_last(plan: &Plan, secrets: &Secrets, finished: &mut [CaseReport], late: &harness_mock::LateRequest) -> Result<(), Error> {
+    let Some(report) = finished.iter_mut().find(|r| r.id == late.scenario) else { return Ok(()) };
+    let mut finding = check::late::finding(late);
+    finding.message = secrets.mask(&format!("{} (after the last scenario its service ran)", finding.message)).into_owned();
+    report.findings.push(finding);
+    report.findings.sort_by_key(|f| f.kind);
+    report.passed = false;
+    let Some(case) = plan.cases.iter().find(|c| c.id == late.scenario) else { return Ok(()) };
+    for taken in report.snapshots.iter_mut().filter(|s| s.action == SnapshotAction::Accepted) {
+        let Some(slot) = case.snapshots.iter().find(|s| s.system == taken.system) else { continue };
+        let io = |e: std::io::Error| Error::Environment(format!("cannot write {}: {e}", slot.display));
+        std::fs::rename(&slot.path, snapshot::pending_path(&slot.path)).map_err(io)?;
+        if let Some(approved) = &slot.approved {
+            snapshot::write_atomic(&slot.path, &approved.render()).map_err(io)?;
+        }
+        taken.action = SnapshotAction::PendingWritten;
+    }
+    Ok(())
 }
 
 /// Execute and check every case, `jobs` at a time on worker threads, and hand the results to
-/// `done` in case order (early finishers wait for those before them). Files are written only by
+/// `done` in case order (early finishers wait for those before them); then what reached a
+/// service's mocks after its job's last case. Files are written only by
 /// `done`, on this thread: a case given up on can never write after it was reported.
 ///
 /// A case that panics, or is still busy well past its limit, is handed over as abandoned, so one
@@ -230,7 +269,7 @@ async fn in_order(
     slow_after: Duration,
     progress: &dyn Fn(Progress) -> Result<(), Error>,
     mut done: impl FnMut(&Case, Attempts) -> Result<(), Error>,
-) -> Result<(), Error> {
+) -> Result<Vec<harness_mock::LateRequest>, Error> {
     let workers = Workers::new(project.root.clone(), plan.registry.clone(), secrets.clone(), mock_limits(project));
     let stuck = std::cell::Cell::new(0);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -275,7 +314,8 @@ async fn in_order(
             next += 1;
         }
     }
-    Ok(())
+    // What services sent after their job's last case, before the workers stop them.
+    Ok(workers.finish().await)
 }
 
 /// The mocks' limits: `mocks:` in harness.yaml over the defaults.

@@ -3,7 +3,7 @@
 //! reports — in any encoding they take (`harness_redact::SecretMask`).
 //!
 //! Known secrets: the credentials of every system version in the run whose names say they are
-//! secrets (see [`looks_secret`]; identifiers such as `account_id` or `client_id` stay readable),
+//! secrets (see [`harness_redact::is_secret_variable`]; identifiers such as `account_id` or `client_id` stay readable),
 //! the values of the harness's environment variables whose names say so, the values of the
 //! variables named with `--secret`, and per case what its mocks issued (access tokens, session ids).
 
@@ -11,21 +11,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use harness_redact::SecretMask;
+use harness_redact::{SecretMask, is_secret_variable};
 
 use crate::plan::Plan;
 
-/// Whether a credential or environment variable holds a secret, by its name: it contains `TOKEN`,
-/// `SECRET`, `PASSWORD`, `PASSWD`, `KEY`, `CREDENTIAL`, `PRIVATE` or `SESSION`, or starts with
-/// `AWS_` (case-insensitive).
-pub fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    upper.starts_with("AWS_") || ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "SESSION"].iter().any(|w| upper.contains(w))
-}
-
 /// The values of the environment's secret-looking variables (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`).
 pub(crate) fn environment() -> impl Iterator<Item = String> {
-    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| looks_secret(k)).map(|(_, v)| v)
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| is_secret_variable(k)).map(|(_, v)| v)
 }
 
 /// The secrets of a run.
@@ -40,7 +32,7 @@ impl Secrets {
         let mut known: Vec<String> = extra.to_vec();
         for case in &plan.cases {
             for version in case.systems.values() {
-                known.extend(version.credentials.iter().filter(|(k, _)| looks_secret(k)).map(|(_, v)| v.clone()));
+                known.extend(version.credentials.iter().filter(|(k, _)| is_secret_variable(k)).map(|(_, v)| v.clone()));
             }
         }
         known.extend(environment());
@@ -76,20 +68,5 @@ pub(crate) fn mask_bytes(mask: &SecretMask, bytes: &mut Bytes) {
         && let Cow::Owned(masked) = mask.mask(text)
     {
         *bytes = Bytes::from(masked);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_names() {
-        for name in ["GITHUB_TOKEN", "client_secret", "DB_PASSWORD", "api_key", "AWS_REGION", "GOOGLE_APPLICATION_CREDENTIALS", "token_id", "access_token"] {
-            assert!(looks_secret(name), "{name}");
-        }
-        for name in ["PATH", "HOME", "account_id", "client_id", "shop_domain", "username", "LANG"] {
-            assert!(!looks_secret(name), "{name}");
-        }
     }
 }

@@ -128,6 +128,28 @@ impl Workers {
         }
     }
 
+    /// Once every case has run: what the flows of each worker's job report at its end (requests
+    /// a service sent after its job's last case), from all workers at once.
+    pub(crate) async fn finish(&self) -> Vec<harness_mock::LateRequest> {
+        let idle = std::mem::take(&mut *self.idle.lock().expect("idle workers"));
+        let mut answers = Vec::new();
+        for worker in &idle {
+            let (reply, answer) = oneshot::channel();
+            let job: Job = Box::new(move |runtime, shared| {
+                let _ = reply.send(runtime.block_on(shared.finish()));
+            });
+            if worker.jobs.send(job).is_ok() {
+                answers.push(answer);
+            }
+        }
+        self.idle.lock().expect("idle workers").extend(idle);
+        let mut late = Vec::new();
+        for answer in answers {
+            late.extend(answer.await.unwrap_or_default());
+        }
+        late
+    }
+
     /// End the idle workers, and wait until what their jobs kept running has stopped: when the
     /// run ends, no service it started outlives it. Workers given up on are not waited for.
     fn stop(&self) {

@@ -83,7 +83,7 @@ impl PerCase {
         command
             .env("HARNESS_SCENARIO", env.id)
             .env("HARNESS_TRIGGER_SYSTEM", env.trigger.system.as_str())
-            .env("HARNESS_TRIGGER_EVENT", env.trigger.event.as_deref().unwrap_or(""))
+            .env("HARNESS_TRIGGER_EVENT", env.trigger.event.as_ref().map_or("", |e| e.value.as_str()))
             .env("HARNESS_TRIGGER_HEADERS", Value::Object(headers).to_string())
             .env("HARNESS_TRIGGER_PARAMS", serde_json::to_string(&trigger.params).unwrap_or_default())
             // As Peoplevox fills a callback URL template: `TrackingNumber=…&SalesOrderNumber=…`.

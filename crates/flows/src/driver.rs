@@ -110,11 +110,6 @@ pub trait FlowDriver: Send + Sync + std::fmt::Debug {
         let _ = systems;
         Vec::new()
     }
-    /// Whether the flow is delivered its trigger over HTTP and ends when the mocks settle, so a
-    /// scenario's `settle`, `trigger.times` and `expect.answer` apply to it.
-    fn delivers_over_http(&self) -> bool {
-        false
-    }
     /// What the flow needs for the cases of one job.
     fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String>;
 }
@@ -127,4 +122,9 @@ pub trait FlowInstance: Send + Sync {
         None
     }
     fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun>;
+    /// At the end of the run, once the job's last case is over: what reached the mocks after it
+    /// ended (a long-running integration still working), for the run to report, never drop.
+    fn finish(&self) -> LocalBoxFuture<'_, Vec<harness_mock::LateRequest>> {
+        Box::pin(async { Vec::new() })
+    }
 }

@@ -32,7 +32,48 @@ pub struct Flow {
     pub reconcile: Vec<Reconcile>,
     /// Times a failed scenario of a program's flow is run again (`retries:`).
     pub retries: u32,
+    /// Which kind the file declares, for messages about keys of another kind.
+    pub kind: FlowKind,
     pub driver: Arc<dyn FlowDriver>,
+}
+
+/// The kinds of flow, each declared by its own key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowKind {
+    Builtin,
+    Command,
+    Service,
+}
+
+impl FlowKind {
+    /// The key a flow file declares the kind with.
+    pub fn key(self) -> &'static str {
+        match self {
+            FlowKind::Builtin => "steps",
+            FlowKind::Command => "command",
+            FlowKind::Service => "service",
+        }
+    }
+
+    /// `a built-in flow (`steps`)`: what messages call it.
+    pub fn describe(self) -> String {
+        let what = match self {
+            FlowKind::Builtin => "a built-in flow",
+            FlowKind::Command => "an external program",
+            FlowKind::Service => "a web service",
+        };
+        format!("{what} (`{}`)", self.key())
+    }
+
+    /// `built-in flows (`steps`)`, `external programs (`command`) or web services (`service`)`.
+    pub fn list(kinds: &[FlowKind]) -> String {
+        let plural = |k: &FlowKind| match k {
+            FlowKind::Builtin => "built-in flows (`steps`)",
+            FlowKind::Command => "external programs (`command`)",
+            FlowKind::Service => "web services (`service`)",
+        };
+        kinds.iter().map(plural).collect::<Vec<_>>().join(" or ")
+    }
 }
 
 impl Flow {
@@ -144,29 +185,40 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     }
 
     // The kinds of flow: the key a file declares one with, and how it compiles. One key, one kind.
-    let kinds: [(&str, bool, Compile); 3] = [
-        ("steps", spec.steps.is_some(), builtin::compile),
-        ("command", spec.command.is_some(), command::compile),
-        ("service", spec.service.is_some(), service::compile),
+    let kinds: [(FlowKind, bool, Compile); 3] = [
+        (FlowKind::Builtin, spec.steps.is_some(), builtin::compile),
+        (FlowKind::Command, spec.command.is_some(), command::compile),
+        (FlowKind::Service, spec.service.is_some(), service::compile),
     ];
-    let declared: Vec<&(&str, bool, Compile)> = kinds.iter().filter(|k| k.1).collect();
-    if spec.command.is_none() && spec.service.is_none() {
-        // A program's settings in a flow that runs none would silently do nothing.
-        let program_keys = [("env", !spec.env.is_empty()), ("cwd", spec.cwd.is_some()), ("pass_env", !spec.pass_env.is_empty()), ("retries", spec.retries.is_some())];
-        if let Some((key, _)) = program_keys.iter().find(|k| k.1) {
-            let at = yaml::key_span(&text, &[key]).unwrap_or_default();
-            return Err(vec![at.diagnostic(file, &text, format!("`{key}` is for flows that run a program (`command` or `service`); a built-in flow runs none")).relative_to(root)]);
-        }
-    }
-    let driver = match declared.as_slice() {
+    let declared: Vec<&(FlowKind, bool, Compile)> = kinds.iter().filter(|k| k.1).collect();
+    let (kind, compile) = match declared.as_slice() {
         [] => return Err(vec![Diagnostic::new(file, "a flow needs `steps` (a built-in flow), `command` (an external program) or `service` (a web service)").relative_to(root)]),
-        [(_, _, compile)] => compile(&source)?,
+        [(kind, _, compile)] => (*kind, compile),
         [_, (second, _, _), ..] => {
-            let keys: Vec<&str> = declared.iter().map(|k| k.0).collect();
-            let at = yaml::key_span(&text, &[second]).unwrap_or_default();
+            let keys: Vec<&str> = declared.iter().map(|k| k.0.key()).collect();
+            let at = yaml::key_span(&text, &[second.key()]).unwrap_or_default();
             return Err(vec![at.diagnostic(file, &text, format!("a flow is of one kind: `{}`, not both", keys.join("` or `"))).relative_to(root)]);
         }
     };
+    // A key of one kind of flow in a flow of another would silently do nothing.
+    const PROGRAMS: &[FlowKind] = &[FlowKind::Command, FlowKind::Service];
+    let kind_keys: [(&[&str], bool, &[FlowKind]); 9] = [
+        (&["env"], !spec.env.is_empty(), PROGRAMS),
+        (&["cwd"], spec.cwd.is_some(), PROGRAMS),
+        (&["pass_env"], !spec.pass_env.is_empty(), PROGRAMS),
+        (&["retries"], spec.retries.is_some(), PROGRAMS),
+        (&["timeout"], spec.timeout.is_some(), &[FlowKind::Command]),
+        (&["auth"], !spec.auth.is_empty(), &[FlowKind::Builtin]),
+        (&["tables"], !spec.tables.is_empty(), &[FlowKind::Builtin]),
+        (&["delivery"], spec.delivery.is_some(), &[FlowKind::Builtin]),
+        // A built-in flow's poll is a plain request; a program makes its own SOAP call.
+        (&["trigger", "fetch", "soap_action"], spec.trigger.fetch.as_ref().is_some_and(|f| f.soap_action.is_some()), PROGRAMS),
+    ];
+    if let Some((key, _, for_kinds)) = kind_keys.iter().find(|(_, given, for_kinds)| *given && !for_kinds.contains(&kind)) {
+        let at = yaml::key_span(&text, key).unwrap_or_default();
+        return Err(vec![at.diagnostic(file, &text, format!("`{}` is for {}; this flow is {}", key.join("."), FlowKind::list(for_kinds), kind.describe())).relative_to(root)]);
+    }
+    let driver = compile(&source)?;
     let mut reconcile = Vec::new();
     for r in &spec.reconcile {
         match Reconcile::compile(r, file, &text) {
@@ -189,6 +241,7 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
         redact: spec.redact.clone(),
         reconcile,
         retries: spec.retries.unwrap_or(0),
+        kind,
         driver,
     })
 }

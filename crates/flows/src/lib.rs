@@ -18,7 +18,7 @@ mod source;
 mod trigger;
 
 pub use driver::{CaseContext, FlowDriver, FlowInstance, JobContext, MappedField, Traffic};
-pub use flow::{Flow, LoadedFlows, flow_names, load_flows};
+pub use flow::{Flow, FlowKind, LoadedFlows, flow_names, load_flows};
 pub use outcome::{DeliveryAnswer, FlowRun, MissingField, RecordOutcome, RunStatus, Wait};
 pub use policy::DeliveryPolicy;
 pub use reconcile::Reconcile;

@@ -12,8 +12,9 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct FlowTrigger {
     pub system: SystemId,
-    /// Webhook topic (`orders/create`) or Peoplevox event (`TrackingNumberReceived`).
-    pub event: Option<String>,
+    /// Webhook topic (`orders/create`) or Peoplevox event (`TrackingNumberReceived`), with where
+    /// the flow file names it.
+    pub event: Option<harness_syntax::Loc<String>>,
     /// A poll of the source: the request whose recorded answer starts the flow.
     pub fetch: Option<Fetch>,
     /// Check the webhook signature before anything else.
@@ -24,7 +25,7 @@ pub struct FlowTrigger {
 impl FlowTrigger {
     /// The webhook topic the flow is delivered (`orders/create` when the flow does not say).
     pub fn topic(&self) -> &str {
-        self.event.as_deref().unwrap_or("orders/create")
+        self.event.as_ref().map_or("orders/create", |e| e.value.as_str())
     }
 
     /// What a trigger payload stands for, version-free: the poll it answers or the webhook it is.

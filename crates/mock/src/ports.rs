@@ -85,6 +85,11 @@ impl MockPorts {
         }
     }
 
+    /// How many late requests are kept now.
+    pub fn late_received(&self) -> usize {
+        self.late.lock().expect("late requests").len()
+    }
+
     /// The late requests kept since the last call, in arrival order.
     pub fn take_late(&self) -> Vec<LateRequest> {
         std::mem::take(&mut *self.late.lock().expect("late requests"))

@@ -107,18 +107,19 @@ async fn kills_descendants_that_dropped_the_tag() {
     let (untagged, program) = (format!("300.{n}"), format!("301.{n}"));
     let script = format!("env -i \"$(command -v sleep)\" {untagged} & exec sleep {program}");
     let mut child = shell(&script, &tag).spawn().expect("spawn");
-    assert!(wait_until(Duration::from_secs(5), || pids_with_arg(
-        &untagged
-    )
-    .len()
-        == 1
-        && pids_with_arg(&program).len() == 1));
-    let untagged_pid = pids_with_arg(&untagged)[0];
-    let environ = std::fs::read(format!("/proc/{untagged_pid}/environ")).expect("environ");
+    // Until `env -i` has exec'd `sleep`, the process still carries the tag in its environment.
+    let untagged_sleep = || {
+        pids_with_arg(&untagged).into_iter().find(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|e| !String::from_utf8_lossy(&e).contains("HARNESS_PROCESS_TAG"))
+        })
+    };
     assert!(
-        !String::from_utf8_lossy(&environ).contains("HARNESS_PROCESS_TAG"),
-        "premise: env -i dropped the tag"
+        wait_until(Duration::from_secs(5), || untagged_sleep().is_some()
+            && pids_with_arg(&program).len() == 1),
+        "premise: a descendant that dropped the tag with env -i"
     );
+    let untagged_pid = untagged_sleep().expect("still running");
 
     assert_eq!(kill_blocking(&run).await, 2);
     assert!(wait_until(Duration::from_secs(3), || !alive(untagged_pid)));

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use harness_redact::Redactor;
+use http_body_util::{BodyExt, Limited};
+use hyper::Request;
 use harness_syntax::system_file::{RecordedCall, RecordingFile, RecordingMeta};
 use serde_json::Value;
 
@@ -22,18 +24,36 @@ pub(crate) struct Captured {
     pub(crate) response_body: Vec<u8>,
 }
 
-/// Request headers that shape the answer and are kept with the recorded request.
-const KEPT_REQUEST_HEADERS: &[&str] = &["content-type", "soapaction", "accept", "x-shopify-api-version", "prefer"];
+/// Request headers that shape the answer and are kept with the recorded request, besides the
+/// system's own (`System::recorded_headers`).
+const KEPT_REQUEST_HEADERS: &[&str] = &["content-type", "soapaction", "accept", "prefer"];
 
 /// Response headers a replay needs (what the answer is, where the next page or the created record
-/// is, how long to wait); the rest (dates, lengths, cookies, tracing ids) vary by call.
-const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "location", "link", "retry-after", "x-shopify-api-version", "www-authenticate"];
+/// is, how long to wait), besides the system's own; the rest (dates, lengths, cookies, tracing
+/// ids) vary by call.
+const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "location", "link", "retry-after", "www-authenticate"];
 
 pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 impl Captured {
+    /// A request received on loopback (by the proxy, by the webhook receiver), read whole: its
+    /// method, path, query, headers and body, which may be at most `MAX_BODY` long.
+    pub(crate) async fn received(req: Request<hyper::body::Incoming>) -> Result<Captured, String> {
+        let (parts, body) = req.into_parts();
+        let request_headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+        let body = Limited::new(body, crate::upstream::MAX_BODY).collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok(Captured {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            request_headers,
+            request_body: body.to_vec(),
+            ..Captured::default()
+        })
+    }
+
     /// The request line as recordings name their endpoint: `POST /services/rest/query/v1/suiteql`.
     pub(crate) fn endpoint(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -54,10 +74,11 @@ impl Captured {
         Captured { method: self.method.clone(), path, query, request_headers, request_body, status: self.status, response_headers, response_body }
     }
 
-    /// The recording file of this (redacted) exchange.
-    pub(crate) fn recording(&self, meta: RecordingMeta) -> RecordingFile {
+    /// The recording file of this (redacted) exchange, keeping the common headers and `own`, the
+    /// system's.
+    pub(crate) fn recording(&self, meta: RecordingMeta, own: &[&str]) -> RecordingFile {
         let kept = |headers: &[(String, String)], names: &[&str]| -> BTreeMap<String, String> {
-            headers.iter().filter(|(k, _)| names.contains(&k.to_ascii_lowercase().as_str())).map(|(k, v)| (canonical(k), v.clone())).collect()
+            headers.iter().filter(|(k, _)| names.iter().chain(own).any(|n| k.eq_ignore_ascii_case(n))).map(|(k, v)| (canonical(k), v.clone())).collect()
         };
         let (body, body_text) = split_body(&self.response_body);
         let (request_body, request_text) = split_body(&self.request_body);
@@ -114,8 +135,10 @@ mod tests {
             response_headers: vec![("content-type".into(), "application/json".into()), ("date".into(), "today".into())],
             response_body: br#"{"items": []}"#.to_vec(),
         };
-        let file = c.recording(RecordingMeta::default());
+        let file = c.recording(RecordingMeta::default(), &[]);
         assert_eq!(file.headers.keys().collect::<Vec<_>>(), ["Content-Type"]);
+        let own = c.recording(RecordingMeta::default(), &["date"]);
+        assert_eq!(own.headers.keys().collect::<Vec<_>>(), ["Content-Type", "Date"], "the system's own headers kept too");
         let request = file.recording.request.unwrap();
         assert_eq!(request.path, "/services/rest/query/v1/suiteql?limit=5");
         assert_eq!(request.headers.keys().collect::<Vec<_>>(), ["Content-Type"], "no Authorization kept");

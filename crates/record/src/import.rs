@@ -3,8 +3,9 @@
 //! exchanges; any other file is one payload — a webhook body, a Shopify REST envelope, a NetSuite
 //! REST answer, a Peoplevox SOAP envelope — recorded as the answer it is.
 //!
-//! The system and version come from each exchange's host, path and headers (see `detect.rs`),
-//! else from `--system` / `--version`, else from the defaults in `harness.yaml`. HAR entries for
+//! The system and version come from each exchange's host, path and headers (each system says
+//! what it recognises: `System::recognises`, `System::version_named`), else from `--system` /
+//! `--version`, else from the defaults in `harness.yaml`. HAR entries for
 //! hosts the harness does not know are skipped and listed.
 
 use std::collections::{BTreeMap, btree_map::Entry};
@@ -14,11 +15,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use harness_core::{Error, SystemId};
 use harness_syntax::Project;
+use harness_systems::Registry;
 use serde::Deserialize;
 
 use crate::capture::Captured;
-use crate::detect;
-use crate::session::{Drafts, Outcome, Session};
+use crate::session::{Drafts, Recorded, Session};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -39,7 +40,7 @@ pub struct Imported {
     pub written: usize,
     pub refused: usize,
     /// Redaction counts over every session, by system version.
-    pub summaries: Vec<(String, harness_redact::Summary)>,
+    pub summaries: Vec<(String, harness_redact::Redactions)>,
 }
 
 impl Imported {
@@ -117,6 +118,8 @@ struct HarContent {
 /// Sessions by system version, made as exchanges of each arrive.
 struct Sessions<'p> {
     project: &'p Project,
+    /// The systems whose traffic is recognised.
+    registry: Registry,
     open: BTreeMap<(SystemId, String), Session>,
 }
 
@@ -137,11 +140,11 @@ impl Sessions<'_> {
             None => session.record(captured, at)?,
         };
         match outcome {
-            Outcome::Written(file) => {
+            Recorded::Written(file) => {
                 out.written += 1;
                 out.lines.push(format!("  {label} → {file}"));
             }
-            Outcome::Refused(labels) => {
+            Recorded::Refused(labels) => {
                 out.refused += 1;
                 out.lines.push(format!("  {label} NOT imported: a credential ({}) would remain in it", labels.join(", ")));
             }
@@ -152,7 +155,7 @@ impl Sessions<'_> {
 
 pub fn import(project: &Project, options: &ImportOptions) -> Result<Imported, Error> {
     let mut out = Imported::default();
-    let mut sessions = Sessions { project, open: BTreeMap::new() };
+    let mut sessions = Sessions { project, registry: Registry::builtin(), open: BTreeMap::new() };
     for file in &options.files {
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -169,11 +172,12 @@ pub fn import(project: &Project, options: &ImportOptions) -> Result<Imported, Er
 
 fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, har: Har, out: &mut Imported) -> Result<(), Error> {
     for entry in har.log.entries {
-        let (host, path, query) = split_url(&entry.request.url);
-        let Some(system) = options.system.clone().or_else(|| detect::system(&host, &path).and_then(|s| SystemId::new(s).ok())) else {
-            *out.skipped.entry(host).or_default() += 1;
+        let (host, path, query) = harness_core::encoding::split_url(&entry.request.url);
+        let Some(system) = options.system.clone().or_else(|| sessions.registry.recognise(host, path).map(|s| s.id().clone())) else {
+            *out.skipped.entry(host.to_string()).or_default() += 1;
             continue;
         };
+        let (host, path, query) = (host.to_string(), path.to_string(), query.map(str::to_string));
         let body = match entry.response.content.encoding.as_deref() {
             Some("base64") => STANDARD.decode(entry.response.content.text.trim()).unwrap_or_default(),
             _ => entry.response.content.text.into_bytes(),
@@ -189,7 +193,7 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
             response_headers: headers(entry.response.headers),
             response_body: body,
         };
-        let Some(version) = version_of(sessions.project, options, &system, &captured) else {
+        let Some(version) = version_of(sessions, options, &system, &captured) else {
             out.lines.push(format!("  {} skipped: no API version in it for {system}; name one with --version", captured.endpoint()));
             continue;
         };
@@ -201,7 +205,7 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
 
 /// A file holding one payload, recorded as the answer it is.
 fn import_payload(sessions: &mut Sessions<'_>, options: &ImportOptions, file: &Path, text: &str, out: &mut Imported) -> Result<(), Error> {
-    let system = options.system.clone().or_else(|| sniff(text).and_then(|s| SystemId::new(s).ok())).ok_or_else(|| Error::Usage(format!("{}: cannot tell which system sent it; name it with --system", file.display())))?;
+    let system = options.system.clone().or_else(|| sessions.registry.sender_of(text).map(|s| s.id().clone())).ok_or_else(|| Error::Usage(format!("{}: cannot tell which system sent it; name it with --system", file.display())))?;
     let name = file.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let captured = Captured {
         method: "GET".into(),
@@ -211,39 +215,14 @@ fn import_payload(sessions: &mut Sessions<'_>, options: &ImportOptions, file: &P
         response_body: text.as_bytes().to_vec(),
         ..Captured::default()
     };
-    let version = version_of(sessions.project, options, &system, &captured).ok_or_else(|| Error::Usage(format!("{}: no API version for {system}: name it with --version, or set one under `systems:` in harness.yaml", file.display())))?;
+    let version = version_of(sessions, options, &system, &captured).ok_or_else(|| Error::Usage(format!("{}: no API version for {system}: name it with --version, or set one under `systems:` in harness.yaml", file.display())))?;
     let source = format!("imported from {}", file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     sessions.record((system, version), &source, &captured, &options.now, Some(&name), out)
 }
 
-/// The system a bare payload comes from, by its shape.
-fn sniff(text: &str) -> Option<&'static str> {
-    let t = text.trim_start();
-    if t.starts_with('<') {
-        return t.to_ascii_lowercase().contains("peoplevox").then_some("peoplevox");
-    }
-    let value: serde_json::Value = serde_json::from_str(t).ok()?;
-    let object = value.as_object()?;
-    if text.contains("admin_graphql_api_id") || ["order", "orders", "refund", "fulfillment", "product", "customer"].iter().any(|k| object.contains_key(*k)) {
-        Some("shopify")
-    } else if object.contains_key("links") && (object.contains_key("items") || object.contains_key("id")) {
-        Some("netsuite")
-    } else {
-        None
-    }
-}
-
-fn version_of(project: &Project, options: &ImportOptions, system: &SystemId, c: &Captured) -> Option<String> {
-    options.version.clone().or_else(|| detect::version(system, c)).or_else(|| project.settings.systems.get(system).map(|v| v.value.clone()))
-}
-
-/// `https://host:443/a/b?c=d` → (`host:443`, `/a/b`, `c=d`).
-fn split_url(url: &str) -> (String, String, Option<String>) {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (host, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
-    let path = path.split('#').next().unwrap_or(path);
-    let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q.to_string())));
-    (host.to_string(), path.to_string(), query)
+fn version_of(sessions: &Sessions<'_>, options: &ImportOptions, system: &SystemId, c: &Captured) -> Option<String> {
+    let named = || sessions.registry.get(system).and_then(|s| s.version_named(&c.path, &c.response_headers, &c.request_headers));
+    options.version.clone().or_else(named).or_else(|| sessions.project.settings.systems.get(system).map(|v| v.value.clone()))
 }
 
 /// HAR times (`2026-03-02T10:15:00.123Z`, `…+00:00`) as the harness writes them; other offsets
@@ -267,14 +246,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_times_and_shapes() {
-        assert_eq!(split_url("https://acme.myshopify.com/admin/api/2026-01/orders.json?status=any#x"), ("acme.myshopify.com".into(), "/admin/api/2026-01/orders.json".into(), Some("status=any".into())));
-        assert_eq!(split_url("http://127.0.0.1:8080"), ("127.0.0.1:8080".into(), "/".into(), None));
+    fn times() {
         assert_eq!(utc_seconds("2026-03-02T10:15:00.123Z").as_deref(), Some("2026-03-02T10:15:00Z"));
         assert_eq!(utc_seconds("2026-03-02T11:15:00+01:00").as_deref(), Some("2026-03-02T10:15:00Z"));
-        assert_eq!(sniff(r#"{"order": {"id": 1}}"#), Some("shopify"));
-        assert_eq!(sniff(r#"{"links": [], "items": []}"#), Some("netsuite"));
-        assert_eq!(sniff("<soap:Envelope xmlns=\"http://www.peoplevox.net/\"/>"), Some("peoplevox"));
-        assert_eq!(sniff("[1, 2]"), None);
     }
 }

@@ -17,7 +17,6 @@
 #![allow(clippy::result_large_err)]
 
 mod capture;
-mod detect;
 mod draft;
 pub mod drift;
 pub mod import;

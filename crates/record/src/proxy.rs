@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use harness_core::Error;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::capture::Captured;
-use crate::session::{Outcome, Session};
-use crate::upstream::{MAX_BODY, Upstream, forwarded};
+use crate::session::{Recorded, Session};
+use crate::upstream::{Upstream, forwarded};
 
 /// Where lines for the user go (the command's standard output).
 pub type Say = Arc<dyn Fn(&str) + Send + Sync>;
@@ -73,19 +73,9 @@ pub(crate) async fn stopped() {
 }
 
 async fn exchange(req: Request<hyper::body::Incoming>, upstream: Arc<Upstream>, session: Arc<Mutex<Session>>, say: Say) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let request_headers: Vec<(String, String)> = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
+    let request = match Captured::received(req).await {
+        Ok(r) => r,
         Err(e) => return Ok(plain(413, format!("harness record: cannot read the request: {e}"))),
-    };
-    let request = Captured {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().map(str::to_string),
-        request_headers,
-        request_body: body.to_vec(),
-        ..Captured::default()
     };
     let answered = match upstream.call(&request).await {
         Ok(a) => a,
@@ -100,8 +90,8 @@ async fn exchange(req: Request<hyper::body::Incoming>, upstream: Arc<Upstream>, 
     };
     let status = answered.status;
     say(&match recorded {
-        Ok(Outcome::Written(file)) => format!("  {} → {status}  {file}", request.endpoint()),
-        Ok(Outcome::Refused(labels)) => format!("  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), labels.join(", ")),
+        Ok(Recorded::Written(file)) => format!("  {} → {status}  {file}", request.endpoint()),
+        Ok(Recorded::Refused(labels)) => format!("  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), labels.join(", ")),
         Err(e) => format!("  {} → {status}  not recorded: {e}", request.endpoint()),
     });
     let mut response = Response::builder().status(answered.status);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use harness_core::{Error, SystemId};
-use harness_redact::{RedactionConfig, Redactor, Summary};
+use harness_redact::{RedactionConfig, Redactions, Redactor};
 use harness_syntax::Project;
 use harness_syntax::system_file::RecordingMeta;
 
@@ -46,7 +46,7 @@ fn plain(name: &str) -> bool {
 
 /// What became of one exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Recorded {
     /// Written to this project-relative file.
     Written(String),
     /// Not written: a credential that was forwarded would still be in it (labels, never values).
@@ -64,6 +64,8 @@ pub struct Session {
     redactor: Redactor,
     drafts: Drafts,
     recorded: Vec<Drafted>,
+    /// Headers recordings keep for this system besides the common ones.
+    own_headers: &'static [&'static str],
 }
 
 /// The redactor a project's settings and key make.
@@ -79,7 +81,8 @@ impl Session {
         // Recordings of a version the catalog does not know would be read by nothing.
         harness_systems::Catalog::new(project).system(&system, version).map_err(Error::from)?;
         let dir = project.mocks_dir().join(system.as_str()).join(version);
-        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, recorded: Vec::new() };
+        let own_headers = harness_systems::Registry::builtin().get(&system).map_or(&[][..], |s| s.recorded_headers());
+        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, recorded: Vec::new(), own_headers };
         for path in session.draft_paths() {
             if path.exists() {
                 return Err(Error::Usage(format!("{} exists already: name another draft (--stubs NAME, --scenario FLOW/NAME)", session.show(&path))));
@@ -104,23 +107,23 @@ impl Session {
         self.source = source.to_string();
     }
 
-    pub fn summary(&self) -> Summary {
+    pub fn summary(&self) -> Redactions {
         self.redactor.summary()
     }
 
     /// Redact `captured` and write it as a recording recorded at `now`, then the drafts.
-    pub(crate) fn record(&mut self, captured: &Captured, now: &str) -> Result<Outcome, Error> {
+    pub(crate) fn record(&mut self, captured: &Captured, now: &str) -> Result<Recorded, Error> {
         self.write(captured, now, None)
     }
 
     /// A payload on its own — a webhook delivery, an imported body — written (its body is
     /// `captured`'s answer) as `<base>.json` under the version folder, with no request to send
     /// again; `endpoint` is what it stands for when known (`webhook orders/create`).
-    pub(crate) fn record_payload(&mut self, captured: &Captured, now: &str, endpoint: Option<&str>, base: &str) -> Result<Outcome, Error> {
+    pub(crate) fn record_payload(&mut self, captured: &Captured, now: &str, endpoint: Option<&str>, base: &str) -> Result<Recorded, Error> {
         self.write(captured, now, Some((endpoint, base)))
     }
 
-    fn write(&mut self, captured: &Captured, now: &str, payload: Option<(Option<&str>, &str)>) -> Result<Outcome, Error> {
+    fn write(&mut self, captured: &Captured, now: &str, payload: Option<(Option<&str>, &str)>) -> Result<Recorded, Error> {
         let redacted = captured.redact(&mut self.redactor);
         let endpoint = match payload {
             Some((endpoint, _)) => endpoint.map(str::to_string),
@@ -135,7 +138,7 @@ impl Session {
             source: Some(self.source.clone()),
             ..RecordingMeta::default()
         };
-        let mut file = redacted.recording(meta);
+        let mut file = redacted.recording(meta, self.own_headers);
         if payload.is_some() {
             file.recording.request = None;
         }
@@ -143,7 +146,7 @@ impl Session {
         text.push('\n');
         let leaked = self.redactor.leaked(&text);
         if !leaked.is_empty() {
-            return Ok(Outcome::Refused(leaked));
+            return Ok(Recorded::Refused(leaked));
         }
         let rel = match payload {
             Some((_, base)) => self.free_name(base),
@@ -159,7 +162,7 @@ impl Session {
             self.recorded.push(Drafted { file: rel, call });
             self.write_drafts(now)?;
         }
-        Ok(Outcome::Written(self.show(&path)))
+        Ok(Recorded::Written(self.show(&path)))
     }
 
     /// `<base>.json` (`recorded/post-services-rest-query-v1-suiteql.json`), numbered when taken.

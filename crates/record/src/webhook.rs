@@ -1,54 +1,45 @@
 //! `harness record webhook`: real webhook deliveries received on loopback (forwarded from a
-//! tunnel or `shopify app webhook trigger`), their HMAC verified with the app's secret, each body
-//! stored redacted as a trigger recording of its topic at the API version it was sent for:
-//! `mocks/shopify/<version>/webhooks/<topic>/delivery.json`.
+//! tunnel or `shopify app webhook trigger`), their signature verified with the app's secret, each
+//! body stored redacted as a trigger recording of its topic at the API version it was sent for:
+//! `mocks/<system>/<version>/webhooks/<topic>/delivery.json`. What a delivery looks like and how
+//! it is signed is the system's to say (`System::webhooks`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use harness_core::{Error, SystemId};
 use harness_syntax::Project;
-use hmac::{Hmac, Mac};
-use http_body_util::{BodyExt, Full, Limited};
+use harness_systems::{Registry, System, Webhooks};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use sha2::Sha256;
 use tokio::net::TcpListener;
 
 use crate::capture::{Captured, header};
 use crate::proxy::{Say, stopped};
-use crate::session::{Drafts, Outcome, Session};
-use crate::upstream::MAX_BODY;
-
-/// Whether `signature` (base64, as in `X-Shopify-Hmac-Sha256`) is the HMAC-SHA256 of `body`
-/// under `secret`; compared in constant time.
-fn verified(secret: &str, body: &[u8], signature: &str) -> bool {
-    let Ok(expected) = STANDARD.decode(signature.trim()) else { return false };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
-}
+use crate::session::{Drafts, Recorded, Session};
 
 struct Receiver {
     project: Project,
-    system: SystemId,
+    system: Arc<dyn System>,
+    webhooks: Webhooks,
     secret: String,
     /// One session per API version deliveries arrive for.
     sessions: BTreeMap<String, Session>,
 }
 
 pub fn run(project: &Project, system: &SystemId, secret: &str, port: u16, say: Say) -> Result<(), Error> {
-    if system.as_str() != "shopify" {
-        return Err(Error::Usage(format!("harness record webhook receives Shopify deliveries; {system} sends none the harness can verify")));
-    }
+    let registry = Registry::builtin();
+    let Some((sender, webhooks)) = registry.get(system).and_then(|s| Some((s.clone(), s.webhooks()?))) else {
+        let senders: Vec<&str> = registry.all().filter_map(|s| s.webhooks()).map(|w| w.name).collect();
+        return Err(Error::Usage(format!("harness record webhook receives {} deliveries; {system} sends none the harness can verify", senders.join(" or "))));
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(e.to_string()))?;
-    let receiver = Arc::new(Mutex::new(Receiver { project: project.clone(), system: system.clone(), secret: secret.to_string(), sessions: BTreeMap::new() }));
+    let receiver = Arc::new(Mutex::new(Receiver { project: project.clone(), system: sender, webhooks, secret: secret.to_string(), sessions: BTreeMap::new() }));
     runtime.block_on(async {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await.map_err(|e| Error::Environment(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
         let local = listener.local_addr().map_err(|e| Error::Environment(e.to_string()))?;
@@ -77,25 +68,24 @@ pub fn run(project: &Project, system: &SystemId, secret: &str, port: u16, say: S
 }
 
 async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Receiver>>, say: Say) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let headers: Vec<(String, String)> = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await.map(|b| b.to_bytes()) else { return Ok(answer(413, "body too large")) };
+    let Ok(Captured { request_headers: headers, request_body: body, .. }) = Captured::received(req).await else { return Ok(answer(413, "body too large")) };
     let Ok(mut r) = receiver.lock() else { return Ok(answer(500, "receiver failed")) };
-    let (topic, version) = (header(&headers, "x-shopify-topic").unwrap_or_default().to_string(), header(&headers, "x-shopify-api-version").unwrap_or_default().to_string());
+    let w = r.webhooks;
+    let (topic, version) = (header(&headers, w.topic_header).unwrap_or_default().to_string(), header(&headers, w.version_header).unwrap_or_default().to_string());
     if topic.is_empty() || version.is_empty() {
-        say("  delivery without X-Shopify-Topic and X-Shopify-API-Version: not a Shopify webhook, rejected");
-        return Ok(answer(400, "not a Shopify webhook"));
+        say(&format!("  delivery without {} and {}: not a {} webhook, rejected", w.topic_header, w.version_header, w.name));
+        return Ok(answer(400, format!("not a {} webhook", w.name)));
     }
-    if !header(&headers, "x-shopify-hmac-sha256").is_some_and(|sig| verified(&r.secret, &body, sig)) {
+    if !header(&headers, w.signature_header).is_some_and(|sig| r.system.webhook_signature_verifies(&r.secret, &body, sig)) {
         say(&format!("  webhook {topic} ({version}): HMAC does not verify with the app secret, rejected"));
         return Ok(answer(401, "HMAC does not verify"));
     }
-    let captured = Captured { method: "POST".into(), path: "/".into(), request_headers: headers, status: 200, response_headers: vec![("Content-Type".into(), "application/json".into())], response_body: body.to_vec(), ..Captured::default() };
+    let captured = Captured { method: "POST".into(), path: "/".into(), request_headers: headers, status: 200, response_headers: vec![("Content-Type".into(), "application/json".into())], response_body: body, ..Captured::default() };
     let base = format!("webhooks/{}/delivery", topic.replace('/', "-"));
     let Receiver { project, system, sessions, .. } = &mut *r;
     let session = match sessions.entry(version.clone()) {
         std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-        std::collections::btree_map::Entry::Vacant(v) => match Session::new(project, system.clone(), &version, "webhook delivery", Drafts::default()) {
+        std::collections::btree_map::Entry::Vacant(v) => match Session::new(project, system.id().clone(), &version, "webhook delivery", Drafts::default()) {
             Ok(s) => v.insert(s),
             Err(e) => {
                 say(&format!("  webhook {topic}: {e}"));
@@ -104,31 +94,15 @@ async fn delivery(req: Request<hyper::body::Incoming>, receiver: Arc<Mutex<Recei
         },
     };
     match session.record_payload(&captured, &harness_core::clock::now_rfc3339(), Some(&format!("webhook {topic}")), &base) {
-        Ok(Outcome::Written(file)) => say(&format!("  webhook {topic} ({version}) verified  {file}")),
-        Ok(Outcome::Refused(labels)) => say(&format!("  webhook {topic} ({version}) NOT recorded: a credential ({}) would remain in it", labels.join(", "))),
+        Ok(Recorded::Written(file)) => say(&format!("  webhook {topic} ({version}) verified  {file}")),
+        Ok(Recorded::Refused(labels)) => say(&format!("  webhook {topic} ({version}) NOT recorded: a credential ({}) would remain in it", labels.join(", "))),
         Err(e) => say(&format!("  webhook {topic}: not recorded: {e}")),
     }
     Ok(answer(200, "ok"))
 }
 
-fn answer(status: u16, text: &'static str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+fn answer(status: u16, text: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(text.into()));
     *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hmac_is_checked() {
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"app-secret").unwrap();
-        mac.update(b"{\"id\":1}");
-        let good = STANDARD.encode(mac.finalize().into_bytes());
-        assert!(verified("app-secret", b"{\"id\":1}", &good));
-        assert!(!verified("app-secret", b"{\"id\":2}", &good));
-        assert!(!verified("other", b"{\"id\":1}", &good));
-        assert!(!verified("app-secret", b"{\"id\":1}", "not base64!"));
-    }
 }

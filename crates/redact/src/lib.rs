@@ -28,8 +28,62 @@ mod redactor;
 
 pub use lint::{LintFinding, LintKind, lint};
 pub use mask::SecretMask;
-pub use redactor::{RedactionConfig, Redactor, Summary};
+pub use redactor::{RedactionConfig, Redactions, Redactor};
+
+/// Whether a field, parameter, element or header of this name holds a credential — the one
+/// decision of which names in traffic are secret, for recordings and snapshots alike (names
+/// compared normalised: `X-Shopify-Access-Token`, `client_secret`, `SessionId`).
+pub fn is_credential_name(name: &str) -> bool {
+    // Asked of every key of every snapshotted body: normalised on the stack, not in a new String.
+    let mut normal = [0u8; 64];
+    let mut len = 0;
+    for b in name.bytes().filter(u8::is_ascii_alphanumeric) {
+        let Some(slot) = normal.get_mut(len) else { return fields::is_credential(&fields::normalize(name)) };
+        *slot = b.to_ascii_lowercase();
+        len += 1;
+    }
+    std::str::from_utf8(&normal[..len]).is_ok_and(fields::is_credential)
+}
+
+/// Whether a credential of a system file or an environment variable holds a secret, by its name:
+/// it contains `TOKEN`, `SECRET`, `PASSWORD`, `PASSWD`, `KEY`, `CREDENTIAL`, `PRIVATE` or
+/// `SESSION`, or starts with `AWS_` (case-insensitive). Broader than [`is_credential_name`] on
+/// purpose: these names are labels people choose (`GITHUB_TOKEN`, `AWS_REGION`), not an API's
+/// fields, and masking a value too many costs nothing; identifiers (`account_id`, `client_id`)
+/// stay readable.
+pub fn is_secret_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("AWS_") || ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "SESSION"].iter().any(|w| upper.contains(w))
+}
 
 /// What every removed credential and custom-redacted value becomes. The same placeholder the
 /// snapshots use, so a redacted recording and its snapshot read alike.
 pub const REDACTED: &str = "[redacted]";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_in_traffic() {
+        for name in ["X-Shopify-Access-Token", "client_assertion", "client_secret", "password", "SessionId", "access_token", "refresh_token", "nonce", "consumerKey"] {
+            assert!(is_credential_name(name), "{name}");
+        }
+        for name in ["content-type", "idempotency-key", "soapaction", "prefer", "checkout_token", "client_assertion_type", "grant_type", "tranDate"] {
+            assert!(!is_credential_name(name), "{name}");
+        }
+        let long = format!("{}_password", "x".repeat(80));
+        assert!(is_credential_name(&long), "names longer than the stack buffer");
+        assert!(is_credential_name("Client-Secret") && !is_credential_name("Pass-Wörd"), "compared normalised");
+    }
+
+    #[test]
+    fn secret_variable_names() {
+        for name in ["GITHUB_TOKEN", "client_secret", "DB_PASSWORD", "api_key", "AWS_REGION", "GOOGLE_APPLICATION_CREDENTIALS", "token_id", "access_token"] {
+            assert!(is_secret_variable(name), "{name}");
+        }
+        for name in ["PATH", "HOME", "account_id", "client_id", "shop_domain", "username", "LANG"] {
+            assert!(!is_secret_variable(name), "{name}");
+        }
+    }
+}

@@ -45,7 +45,7 @@ pub struct RedactionConfig {
 
 /// How many values of each kind were replaced. Never the values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Summary {
+pub struct Redactions {
     pub credentials: usize,
     pub emails: usize,
     pub phones: usize,
@@ -56,7 +56,7 @@ pub struct Summary {
     pub custom: usize,
 }
 
-impl fmt::Display for Summary {
+impl fmt::Display for Redactions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { credentials, emails, phones, names, streets, ips, custom } = self;
         write!(f, "credentials {credentials}, emails {emails}, phones {phones}, names {names}, streets {streets}, ips {ips}, custom {custom}")
@@ -70,7 +70,7 @@ pub struct Redactor {
     faker: Faker,
     keep: Vec<String>,
     extra: Vec<Vec<PathPattern>>,
-    summary: Summary,
+    summary: Redactions,
     /// `(label, value)` of every credential seen: label is the header, field or shape it came
     /// from, for [`leaked`](Self::leaked).
     known: Vec<(String, String)>,
@@ -122,7 +122,7 @@ impl Redactor {
             faker: Faker::new(key),
             keep: config.keep_fields.iter().map(|f| fields::normalize(f)).collect(),
             extra: config.extra_paths.iter().map(|p| parse_path(p)).filter(|p| !p.is_empty()).collect(),
-            summary: Summary::default(),
+            summary: Redactions::default(),
             known: Vec::new(),
             mask: SecretMask::new([]),
             mask_stale: false,
@@ -194,7 +194,7 @@ impl Redactor {
     }
 
     /// What this redactor has replaced so far.
-    pub fn summary(&self) -> Summary {
+    pub fn summary(&self) -> Redactions {
         self.summary
     }
 

@@ -74,7 +74,7 @@ pub struct FlowTriggerSpec {
     /// The system the trigger comes from.
     pub system: Loc<SystemId>,
     /// Webhook topic (Shopify, e.g. `orders/create`) or Peoplevox event (`TrackingNumberReceived`).
-    pub event: Option<String>,
+    pub event: Option<Loc<String>>,
     /// Instead of a pushed event, the flow polls: the request it starts with.
     pub fetch: Option<Fetch>,
     /// jq: the records in the trigger payload (default `.`, the payload is one record).
@@ -96,6 +96,9 @@ pub struct Fetch {
     /// Query parameters sent with it.
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// The SOAP operation it calls, for a system that speaks SOAP (Peoplevox `GetData`): the
+    /// recorded answer is served to that operation only, and its rows are the records.
+    pub soap_action: Option<String>,
     /// Follow further pages, the way the system pages (Shopify's `Link` header, NetSuite's
     /// `links`, a declared system's cursor).
     #[serde(default)]

@@ -28,6 +28,10 @@ pub struct SystemFile {
     /// Endpoints with their request schemas; every request a flow sends there is validated.
     #[serde(default)]
     pub endpoints: Vec<EndpointSpec>,
+    /// The events (webhook topics) the system pushes at this version, which flows triggered by it
+    /// may name as `event:` (Shopify's come from its webhook schemas; a project adds to them).
+    #[serde(default)]
+    pub events: Vec<String>,
     /// Peoplevox import/export templates by name.
     #[serde(default)]
     pub templates: BTreeMap<String, TemplateSpec>,

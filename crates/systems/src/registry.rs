@@ -1,6 +1,6 @@
 //! The systems a project can use, by id: the built-in ones and those the project declares. Adding
-//! a built-in system is one module and one line in [`Registry::builtin`]; a declared one is a
-//! system file with an `api:` block (see [`Registry::for_project`]).
+//! a built-in system is its folder and one line in `builtin_systems!` (`lib.rs`); a declared one
+//! is a system file with an `api:` block (see [`Registry::for_project`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,8 +22,7 @@ pub struct Registry {
 impl Registry {
     /// The systems the harness knows by itself.
     pub fn builtin() -> Registry {
-        let systems: [Arc<dyn System>; 3] = [Arc::new(crate::shopify::Shopify::new()), Arc::new(crate::netsuite::NetSuite::new()), Arc::new(crate::peoplevox::Peoplevox::new())];
-        Registry { systems: systems.into_iter().map(|s| (s.id().clone(), s)).collect() }
+        Registry { systems: crate::builtin_systems().into_iter().map(|s| (s.id().clone(), s)).collect() }
     }
 
     /// The built-in systems and every one the project declares: a system the harness does not
@@ -76,6 +75,25 @@ impl Registry {
         }
     }
 
+    /// Every registered system, in listing order.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn System>> {
+        self.systems.values()
+    }
+
+    /// The system an exchange with `host` (a port allowed) at `path` went to: the first, in
+    /// listing order, that recognises it.
+    pub fn recognise(&self, host: &str, path: &str) -> Option<&Arc<dyn System>> {
+        let host = host.to_ascii_lowercase();
+        let host = host.split(':').next().unwrap_or_default();
+        self.all().find(|s| s.recognises(host, path))
+    }
+
+    /// The system that sends `text`, a payload on its own: the first, in listing order, that
+    /// says it does.
+    pub fn sender_of(&self, text: &str) -> Option<&Arc<dyn System>> {
+        self.all().find(|s| s.sent(text))
+    }
+
     /// The names of the systems for which `has` holds, sorted.
     pub fn names_where(&self, has: impl Fn(&dyn System) -> bool) -> Vec<&str> {
         self.systems.iter().filter(|(_, s)| has(s.as_ref())).map(|(id, _)| id.as_str()).collect()
@@ -84,5 +102,43 @@ impl Registry {
     /// Every registered system's name, sorted.
     pub fn names(&self) -> Vec<&str> {
         self.systems.keys().map(SystemId::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_is_told_apart_in_listing_order() {
+        let registry = Registry::builtin();
+        let recognised = |host: &str, path: &str| registry.recognise(host, path).map(|s| s.id().to_string());
+        assert_eq!(recognised("ACME.myshopify.com:443", "/x").as_deref(), Some("shopify"));
+        assert_eq!(recognised("127.0.0.1:8080", "/admin/api/2026-01/orders.json").as_deref(), Some("shopify"));
+        assert_eq!(recognised("1234567.suitetalk.api.netsuite.com", "/x").as_deref(), Some("netsuite"));
+        assert_eq!(recognised("qac.peoplevox.net", "/x").as_deref(), Some("peoplevox"));
+        assert_eq!(recognised("www.example.org", "/index.html"), None);
+        let sender = |text: &str| registry.sender_of(text).map(|s| s.id().to_string());
+        assert_eq!(sender(r#"{"order": {"id": 1}, "links": [], "items": []}"#).as_deref(), Some("shopify"));
+        assert_eq!(sender(r#"{"links": [], "items": []}"#).as_deref(), Some("netsuite"));
+        assert_eq!(sender("<soap:Envelope xmlns=\"http://www.peoplevox.net/\"/>").as_deref(), Some("peoplevox"));
+        assert_eq!(sender("[1, 2]"), None);
+    }
+
+    #[test]
+    fn webhooks_signed_by_a_system_verify_with_its_secret() {
+        let registry = Registry::builtin();
+        let shopify = registry.system(&SystemId::new("shopify").unwrap());
+        let version = crate::SystemVersion::for_tests("shopify", "2026-01", &[("app_secret", "app-secret")]);
+        let headers = shopify.webhook_headers(&version, "orders/create", b"{\"id\":1}", "e").unwrap();
+        assert_eq!(shopify.verify_webhook(&version, &headers, b"{\"id\":1}"), Some(true));
+        assert_eq!(shopify.verify_webhook(&version, &headers, b"{\"id\":2}"), Some(false));
+        assert_eq!(shopify.verify_webhook(&version, &[], b"{\"id\":1}"), Some(false), "no signature");
+        let webhooks = shopify.webhooks().unwrap();
+        let topic = headers.iter().find(|(k, _)| k == webhooks.topic_header).map(|(_, v)| v.as_str());
+        assert_eq!(topic, Some("orders/create"), "deliveries carry the headers the receiver reads");
+        let netsuite = registry.system(&SystemId::new("netsuite").unwrap());
+        let version = crate::SystemVersion::for_tests("netsuite", "2026.1", &[]);
+        assert_eq!((netsuite.webhooks(), netsuite.verify_webhook(&version, &headers, b"{}")), (None, None), "signs no deliveries");
     }
 }

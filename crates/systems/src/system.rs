@@ -1,8 +1,9 @@
 //! What the harness knows about one system beyond its recorded files: how its mock behaves, how a
 //! client authenticates to it, how its answers read (success, transient, refused, credentials
-//! expired), what a request creates (for duplicate detection), how it signs webhooks, how it
-//! pages, and what a snapshot keeps of its answers. Every stage asks the [`Registry`] for the
-//! system by its id; none matches on which system it is.
+//! expired), what a request creates (for duplicate detection), how it signs and verifies webhooks,
+//! how it pages, what a snapshot and a recording keep of its traffic, and how its traffic is
+//! recognised when imported. Every stage asks the [`Registry`] for the system by its id (or for
+//! the system an exchange belongs to); none matches on which system it is.
 //!
 //! [`Registry`]: crate::Registry
 
@@ -58,6 +59,19 @@ pub trait Soap: Send + Sync {
     fn request(&self, version: &SystemVersion, operation: &str, params: &str) -> OutgoingRequest;
     /// Element order the service's WSDL requires inside request type `element` (e.g. `getRequest`).
     fn element_order(&self, element: &str) -> &'static [&'static str];
+}
+
+/// How a system's webhook deliveries name their topic and API version and carry their signature
+/// (headers as the system spells them; looked up in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Webhooks {
+    /// The system as its users write it (`Shopify`), for messages.
+    pub name: &'static str,
+    pub topic_header: &'static str,
+    pub version_header: &'static str,
+    pub signature_header: &'static str,
+    /// The credential of a system file that signs deliveries (`app_secret`).
+    pub secret_credential: &'static str,
 }
 
 /// What one scenario's mock of a system starts from besides the version the flow asks for.
@@ -146,10 +160,44 @@ pub trait System: Send + Sync {
         None
     }
 
-    /// Whether a delivery's signature verifies; `None` when the system does not sign deliveries.
-    fn verify_webhook(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<bool> {
-        let _ = (version, headers, body);
+    /// How the system's webhook deliveries say what they are and who signed them; `None` when it
+    /// sends none the harness can verify.
+    fn webhooks(&self) -> Option<Webhooks> {
         None
+    }
+
+    /// Whether `signature` (the value of [`Webhooks::signature_header`]) signs `body` under
+    /// `secret`; only asked of systems with [`System::webhooks`].
+    fn webhook_signature_verifies(&self, secret: &str, body: &[u8], signature: &str) -> bool {
+        let _ = (secret, body, signature);
+        false
+    }
+
+    /// Whether an exchange with `host` (lower case, without its port) at `path` went to this
+    /// system: how imported traffic is told apart.
+    fn recognises(&self, host: &str, path: &str) -> bool {
+        let _ = (host, path);
+        false
+    }
+
+    /// The API version an exchange with the system names, in its path or its answer's or
+    /// request's headers; `None` when it names none.
+    fn version_named(&self, path: &str, response_headers: &[(String, String)], request_headers: &[(String, String)]) -> Option<String> {
+        let _ = (path, response_headers, request_headers);
+        None
+    }
+
+    /// Whether `text`, a payload on its own (a webhook body, an answer saved to a file), is one
+    /// this system sends.
+    fn sent(&self, text: &str) -> bool {
+        let _ = text;
+        false
+    }
+
+    /// Request and response headers a recording keeps for this system beyond the common ones
+    /// (lower case): those that shape or describe the answer.
+    fn recorded_headers(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// The next page of a paginated read, from its answer.
@@ -184,6 +232,13 @@ pub trait System: Send + Sync {
         let _ = body;
         None
     }
+    /// The columns the rows of `request`'s answer (`rows[]` of [`System::answer_value`]) can
+    /// have, and what defines them (`template Despatches`), when the version says: a flow reading
+    /// another column is told so by name at the step, not by what goes wrong after.
+    fn answer_columns(&self, version: &SystemVersion, request: &OutgoingRequest) -> Option<(String, Vec<String>)> {
+        let _ = (version, request);
+        None
+    }
 }
 
 impl dyn System + '_ {
@@ -194,6 +249,14 @@ impl dyn System + '_ {
             None if body.is_empty() => format!("{status}"),
             None => format!("{status} {}", String::from_utf8_lossy(&body[..body.len().min(200)])),
         }
+    }
+
+    /// Whether a delivery's signature verifies with the secret its system file holds; `None` when
+    /// the system does not sign deliveries.
+    pub fn verify_webhook(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<bool> {
+        let webhooks = self.webhooks()?;
+        let secret = version.credential(webhooks.secret_credential);
+        Some(harness_core::find_header(headers, webhooks.signature_header).is_some_and(|signature| self.webhook_signature_verifies(secret, body, signature)))
     }
 
     /// Whether the system took the request an exchange carried.

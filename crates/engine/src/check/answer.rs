@@ -1,12 +1,14 @@
 //! How a service answered the deliveries of its trigger: the status and body the scenario
 //! expects (by default a 2xx), at the attempt it expects (by default the first: a retried
-//! delivery means the service answered 5xx or too slowly, and Shopify would have retried it).
+//! delivery means the service answered 5xx or too slowly, and the system sending webhooks would
+//! have retried it).
 
 use super::{CheckKind, Context, Finding};
 
 pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let expect = cx.case.expect.spec.answer.clone().unwrap_or_default();
     let attempts = expect.attempts.unwrap_or(1);
+    let sender = cx.registry.get(&cx.case.flow.trigger.system).and_then(|s| s.webhooks()).map_or_else(String::new, |w| format!(", as {} retries", w.name));
     for answer in &cx.exec.run.answers {
         let got = answer.status.map_or_else(|| answer.body.clone(), |s| format!("{s}"));
         let status_ok = match (expect.status, answer.status) {
@@ -28,7 +30,7 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             findings.push(f);
         }
         if answer.attempts != attempts {
-            let why = if answer.attempts > attempts { " (it answered 5xx or not in time, and was delivered it again, as Shopify retries)" } else { "" };
+            let why = if answer.attempts > attempts { format!(" (it answered 5xx or not in time, and was delivered it again{sender})") } else { String::new() };
             findings.push(Finding::new(CheckKind::Answer, format!("{}: delivered {} time(s), expected {attempts}{why}", answer.request, answer.attempts)));
         }
     }

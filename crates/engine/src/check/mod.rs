@@ -3,12 +3,13 @@
 //! [`CheckResult`]; reporters only render them.
 
 mod answer;
-mod late;
+pub(crate) mod late;
 mod loss;
 mod reconcile;
 mod records;
 mod requests;
 mod snapshots;
+mod versions;
 
 use harness_core::{Exchange, Outcome, SystemId};
 use harness_syntax::scenario::ExpectedOutcome;
@@ -19,6 +20,7 @@ use crate::plan::Case;
 use crate::snapshot::{Change, Snapshot};
 
 pub use requests::{SchemaBreach, schema_breaches};
+pub(crate) use versions::Ledger;
 
 /// Kinds of findings, in the order reports list them: causes (lost data, broken contracts) before
 /// their symptoms (a failed outcome, a changed snapshot).

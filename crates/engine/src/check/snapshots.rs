@@ -103,7 +103,7 @@ fn nothing_sent<'a>(cx: &Context<'a>, findings: &mut Vec<Finding>) -> Vec<&'a Sy
 }
 
 /// The source paths that feed a changed target field, from the flow's mapping.
-fn explain(change: &Change, system: &SystemId, source_system: &SystemId, sent: &[&Exchange], lineage: &[MappedField]) -> Option<String> {
+pub(super) fn explain(change: &Change, system: &SystemId, source_system: &SystemId, sent: &[&Exchange], lineage: &[MappedField]) -> Option<String> {
     let step = sent.get(change.entry).and_then(|e| e.step.clone())?;
     let field = template_field(&change.field);
     let best = lineage

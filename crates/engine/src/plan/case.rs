@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use harness_core::{Diagnostic, MockResponse, SystemId, did_you_mean};
-use harness_flows::{DeliveryPolicy, Flow, TriggerInput};
+use harness_flows::{DeliveryPolicy, Flow, FlowKind, TriggerInput};
 use harness_mock::{Matcher, Stub};
 use harness_syntax::scenario::{MockSpec, ScenarioFile};
 use harness_syntax::stub::{MatchSpec, StubSpec};
@@ -169,6 +169,7 @@ impl Resolver<'_> {
             }
         }
         errors.extend(flow.driver.check_versions(&systems));
+        errors.extend(super::events::check(self.project, s, flow, &systems[&flow.trigger.system]));
         let redact = flow.redact.iter().chain(&spec.redact).cloned().collect();
         let timeout = spec.timeout.unwrap_or(self.project.timeout());
         let flow_policy = flow.driver.policy();
@@ -176,13 +177,16 @@ impl Resolver<'_> {
             Some(d) => DeliveryPolicy::merged(&flow_policy, d),
             None => flow_policy,
         };
-        if !flow.driver.delivers_over_http() {
-            // Keys that only mean something to a service would silently do nothing.
-            let service_keys = [(&["settle"][..], spec.settle.is_some()), (&["trigger", "times"][..], spec.trigger.times.is_some()), (&["expect", "answer"][..], spec.expect.answer.is_some())];
-            if let Some((key, _)) = service_keys.iter().find(|k| k.1) {
-                let at = s.key(key);
-                errors.push(at.diagnostic(&s.path, &s.text, format!("`{}` is for scenarios of service flows (`service:` in the flow file)", key.join("."))).relative_to(&self.project.root));
-            }
+        // Keys only one kind of flow reads would silently do nothing in a scenario of another.
+        let kind_keys: [(&[&str], bool, FlowKind); 4] = [
+            (&["delivery"], spec.delivery.is_some(), FlowKind::Builtin),
+            (&["settle"], spec.settle.is_some(), FlowKind::Service),
+            (&["trigger", "times"], spec.trigger.times.is_some(), FlowKind::Service),
+            (&["expect", "answer"], spec.expect.answer.is_some(), FlowKind::Service),
+        ];
+        if let Some((key, _, for_kind)) = kind_keys.iter().find(|(_, given, for_kind)| *given && *for_kind != flow.kind) {
+            let message = format!("`{}` is for scenarios of {}; flow `{}` is {}", key.join("."), FlowKind::list(&[*for_kind]), flow.name, flow.kind.describe());
+            errors.push(s.key(key).diagnostic(&s.path, &s.text, message).relative_to(&self.project.root));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -271,8 +275,10 @@ impl Resolver<'_> {
                 for (k, v) in &recorded_headers {
                     response.set_header(k, v.clone());
                 }
+                // An answer that is not JSON (a SOAP GetData) holds its records as the system reads it.
+                let json = json.or_else(|| self.registry.system(&flow.trigger.system).answer_value(&body).filter(|v| !v.is_null()).map(Arc::new));
                 response.body = body;
-                let route = MatchSpec { method: Some(fetch.method.clone()), path: Loc::unlocated(fetch.path_for(&version.version)), ..MatchSpec::default() };
+                let route = MatchSpec { method: Some(fetch.method.clone()), path: Loc::unlocated(fetch.path_for(&version.version)), soap_action: fetch.soap_action.clone(), ..MatchSpec::default() };
                 match Matcher::compile(&route) {
                     Ok(matcher) => stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None }),
                     // The flow's loading checked the path; a version can still make it unmatchable.

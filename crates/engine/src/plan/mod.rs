@@ -4,6 +4,7 @@
 
 mod case;
 mod changed;
+mod events;
 mod expectations;
 mod freshness;
 mod partition;

@@ -5,17 +5,14 @@
 
 use harness_core::encoding::form_pairs;
 use harness_core::{Exchange, xml};
+use harness_redact::{REDACTED, is_credential_name};
 use harness_systems::Registry;
 use serde_json::{Map, Value, json};
 
-pub const REDACTED: &str = "[redacted]";
-
-/// Headers kept in snapshots; every other header is transport detail.
-const KEPT_HEADERS: &[&str] = &["content-type", "prefer", "soapaction", "authorization", "x-shopify-access-token", "idempotency-key"];
-/// Headers whose value is a secret: kept to show they were sent, value redacted.
-const SECRET_HEADERS: &[&str] = &["x-shopify-access-token"];
-/// Form and XML fields whose value is a secret or changes every run.
-const SECRET_FIELDS: &[&str] = &["client_assertion", "client_secret", "password", "SessionId", "access_token", "refresh_token"];
+/// Headers kept in snapshots besides the system's own (`System::snapshot_headers`); every other
+/// header is transport detail. Those that hold credentials (`is_credential_name`) are kept to show
+/// they were sent, their value redacted.
+const KEPT_HEADERS: &[&str] = &["content-type", "prefer", "soapaction", "authorization", "idempotency-key"];
 
 /// The canonical entries for `exchanges` (all sent to one system), redacted by `rules`.
 pub fn entries(exchanges: &[&Exchange], rules: &[String], registry: &Registry) -> Value {
@@ -37,11 +34,11 @@ fn entry(exchange: &Exchange, registry: &Registry) -> Value {
         if !KEPT_HEADERS.contains(&name.as_str()) && !own.contains(&name) {
             continue;
         }
-        let shown = if SECRET_HEADERS.contains(&name.as_str()) {
-            REDACTED.to_string()
-        } else if name == "authorization" {
+        let shown = if name == "authorization" {
             // The scheme says how the flow authenticates (a change worth seeing); the rest is secret.
             format!("{} {REDACTED}", value.split_whitespace().next().unwrap_or(""))
+        } else if is_credential_name(&name) {
+            REDACTED.to_string()
         } else {
             value.clone()
         };
@@ -81,7 +78,7 @@ fn response(exchange: &Exchange, registry: &Registry) -> Value {
 fn pairs_object(pairs: &[(String, String)]) -> Value {
     let mut map = Map::new();
     for (k, v) in pairs {
-        let v = if SECRET_FIELDS.contains(&k.as_str()) { REDACTED.to_string() } else { v.clone() };
+        let v = if is_credential_name(k) { REDACTED.to_string() } else { v.clone() };
         match map.get_mut(k) {
             Some(Value::Array(items)) => items.push(json!(v)),
             Some(existing) => *existing = json!([existing.clone(), v]),
@@ -121,7 +118,7 @@ fn redact_secrets(v: &mut Value) {
     match v {
         Value::Object(o) => {
             for (k, child) in o.iter_mut() {
-                if SECRET_FIELDS.contains(&k.as_str()) && child.is_string() {
+                if is_credential_name(k) && child.is_string() {
                     *child = Value::String(REDACTED.to_string());
                 } else {
                     redact_secrets(child);
@@ -137,7 +134,7 @@ fn redact_secrets(v: &mut Value) {
 /// arrays); CSV text becomes rows keyed by column header.
 fn element(e: &xml::Element) -> Value {
     if e.children.is_empty() {
-        if SECRET_FIELDS.contains(&e.name.as_str()) && !e.text.is_empty() {
+        if is_credential_name(&e.name) && !e.text.is_empty() {
             return json!(REDACTED);
         }
         if (e.name == "CsvData" || looks_like_csv(&e.text))
@@ -270,6 +267,19 @@ mod tests {
                 "response": 204
             }])
         );
+    }
+
+    #[test]
+    fn a_systems_own_headers_are_kept_and_credentials_redacted_by_name() {
+        let mut e = exchange(&[("X-Shopify-Access-Token", "shpat_x"), ("x-request-id", "1")], "client_secret=s&refresh_token=r&grant_type=refresh_token");
+        e.request.query = String::new();
+        e.system = SystemId::new("shopify").unwrap();
+        let v = entries(&[&e], &[], &Registry::builtin());
+        assert_eq!(v[0]["headers"], json!({"x-shopify-access-token": REDACTED}), "the header is Shopify's own: kept, value redacted");
+        e.system = SystemId::new("netsuite").unwrap();
+        assert_eq!(entries(&[&e], &[], &Registry::builtin())[0].get("headers"), None, "another system's traffic does not keep it");
+        let form = body("application/x-www-form-urlencoded", b"client_secret=s&refresh_token=r&grant_type=refresh_token").unwrap();
+        assert_eq!(form, json!({"client_secret": REDACTED, "refresh_token": REDACTED, "grant_type": "refresh_token"}));
     }
 
     #[test]

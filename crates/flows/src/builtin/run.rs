@@ -106,8 +106,11 @@ impl<'a> Run<'a> {
         let version = self.case.systems.get(&trigger.system).ok_or("the trigger system has no mock")?;
         let system = self.system(&trigger.system);
         let Some(fetch) = &trigger.fetch else {
-            if trigger.verify_signature && system.verify_webhook(version, &input.headers, &input.body) == Some(false) {
-                return Err("webhook signature (X-Shopify-Hmac-Sha256) does not verify: the integration refuses the delivery".into());
+            if trigger.verify_signature
+                && let Some(webhooks) = system.webhooks()
+                && system.verify_webhook(version, &input.headers, &input.body) == Some(false)
+            {
+                return Err(format!("webhook signature ({}) does not verify: the integration refuses the delivery", webhooks.signature_header));
             }
             if !input.params.is_empty() {
                 return Ok(vec![Cow::Owned(serde_json::to_value(&input.params).unwrap_or(Value::Null))]);
@@ -129,9 +132,9 @@ impl<'a> Run<'a> {
                 Some(url) if seen.contains(&url) => return Err(format!("pagination loops: the next page {url} was already fetched")),
                 Some(url) => {
                     seen.push(url.clone());
-                    let (path, query) = split_url(&url);
-                    request.path = path;
-                    request.query = harness_core::encoding::form_pairs(&query);
+                    let (_, path, query) = harness_core::encoding::split_url(&url);
+                    request.path = path.to_string();
+                    request.query = harness_core::encoding::form_pairs(query.unwrap_or_default());
                 }
                 None => break,
             }
@@ -180,6 +183,9 @@ impl<'a> Run<'a> {
             if let Err(reason) = self.accept(&request, step, &response) {
                 let summary = system.error_summary(response.status, &response.body);
                 return done(Outcome::DeadLettered, Some(format!("step {}: {} {}: {reason}", step.name, request.method, request.path)), Some(summary));
+            }
+            if let Some(reason) = unknown_column(system, version, &request, step) {
+                return done(Outcome::DeadLettered, Some(format!("step {}: {reason}", step.name)), None);
             }
             let parsed = codec::answer(system, &response.body);
             scope.set("status", &json!(response.status));
@@ -232,23 +238,18 @@ impl Run<'_> {
     }
 }
 
-/// `http://host/path?query` → (`/path`, `query`).
-fn split_url(url: &str) -> (String, String) {
-    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path_and_query = without_scheme.find('/').map_or("/", |i| &without_scheme[i..]);
-    match path_and_query.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (path_and_query.to_string(), String::new()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_page_urls_split_into_path_and_query() {
-        assert_eq!(split_url("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"), ("/admin/api/2025-01/orders.json".to_string(), "limit=50&page_info=abc".to_string()));
-        assert_eq!(split_url("http://127.0.0.1:4000/x"), ("/x".to_string(), String::new()));
-    }
+/// A `bind:` reading a column of the answer's rows (`.rows[].PackageTrackingNumber`) that what
+/// defines them (a Peoplevox template) does not have: named here, where it is read, rather than
+/// by whatever the missing values make go wrong further on.
+fn unknown_column(system: &dyn System, version: &SystemVersion, request: &OutgoingRequest, step: &Step) -> Option<String> {
+    let (what, columns) = system.answer_columns(version, request)?;
+    step.binds.iter().find_map(|(name, expr)| {
+        expr.reads().iter().filter(|r| r.var.is_none()).find_map(|r| match r.segs.as_slice() {
+            [harness_expr::Seg::Key(rows), harness_expr::Seg::Each | harness_expr::Seg::Index(_), harness_expr::Seg::Key(column), ..] if rows == "rows" && !columns.contains(column) => {
+                let near = harness_core::did_you_mean(column, columns.iter().map(String::as_str)).map(|m| format!("; did you mean `{m}`?")).unwrap_or_default();
+                Some(format!("bind `{name}` reads column `{column}`, which the {} {what} does not have{near} (its columns: {})", system.id(), columns.join(", ")))
+            }
+            _ => None,
+        })
+    })
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness_core::{Diagnostic, Outcome, SystemId};
-use harness_mock::MockPorts;
+use harness_mock::{LateRequest, MockPorts};
 use harness_syntax::service::{Restart, ServiceSpec};
 use harness_systems::SystemVersion;
 
@@ -78,10 +78,6 @@ impl FlowDriver for ServiceFlow {
         self.program.check_versions(systems)
     }
 
-    fn delivers_over_http(&self) -> bool {
-        true
-    }
-
     fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
         let ports = MockPorts::new(job.limits).map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
         let port = process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
@@ -108,7 +104,26 @@ impl FlowInstance for Instance {
     fn run<'a>(&'a self, case: CaseContext<'a>) -> LocalBoxFuture<'a, FlowRun> {
         Box::pin(self.run_case(case))
     }
+
+    fn finish(&self) -> LocalBoxFuture<'_, Vec<LateRequest>> {
+        Box::pin(async move {
+            // The service still running is given the settle window, measured as in a case, for
+            // what it still sends after the job's last case; then it is stopped with the job.
+            let running = self.running.lock().expect("service").take();
+            if let Some(running) = running {
+                if running.exited().is_none() {
+                    let mut activity = running.activity(self.ports.threads());
+                    let _ = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, self.config.settle, Instant::now() + FINISH_LIMIT).await;
+                }
+                *self.running.lock().expect("service") = Some(running);
+            }
+            self.ports.take_late()
+        })
+    }
 }
+
+/// The longest the end of a run waits for a service's last requests.
+const FINISH_LIMIT: Duration = Duration::from_secs(10);
 
 impl Instance {
     async fn run_case(&self, case: CaseContext<'_>) -> FlowRun {
@@ -161,7 +176,7 @@ impl Instance {
     /// the service's exit (the caller sees it), or `Err` at `deadline`.
     async fn finished(&self, running: &Running, case: &CaseContext<'_>, window: Duration, deadline: Instant) -> Result<(), ()> {
         let mut activity = running.activity(self.ports.threads());
-        settle::quiet(case.traffic.log, &mut activity, window, deadline).await?;
+        settle::quiet(settle::of(case.traffic.log), &mut activity, window, deadline).await?;
         if case.traffic.until_exit {
             let failed = program::parse_records(&running.drained_output().await).iter().any(|r| matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed));
             if !failed {
@@ -188,9 +203,7 @@ impl Instance {
         let tag = program::new_tag(&format!("service:{}", self.port))?;
         let child = self.program.spawn(command, &tag).await?;
         let running = Running::watch(child, tag, fingerprint, self.ports.handle());
-        let now = Instant::now();
-        let (limit, waited) = if deadline < now + self.config.ready_timeout { (deadline, deadline - now) } else { (now + self.config.ready_timeout, self.config.ready_timeout) };
-        self.config.ready.wait(&running, &self.job, self.port, limit, waited).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
+        self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout, deadline).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
         Ok(running)
     }
 }

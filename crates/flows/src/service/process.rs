@@ -27,6 +27,10 @@ use crate::source::FlowSource;
 const TAIL_LINES: usize = 20;
 /// How often readiness is looked at.
 const POLL: Duration = Duration::from_millis(5);
+/// The most one look at a starting service credits besides its ready check, however late it
+/// comes: twenty looks' worth, so that a look held up on a busy machine still credits the sleep
+/// of a service that never becomes ready, and its failure comes when `ready.timeout` says.
+const CREDIT: Duration = Duration::from_millis(100);
 /// How long a case waits for output already written to be collected; a service that never stops
 /// printing gets its case after this.
 const DRAIN_LIMIT: Duration = Duration::from_millis(200);
@@ -63,12 +67,21 @@ impl Ready {
         Ok(Ready::Tcp)
     }
 
-    /// Wait until the service is ready, or say why it is not by `limit` (`waited` after it started).
-    pub(super) async fn wait(&self, running: &Running, job: &JobContext, port: u16, limit: Instant, waited: Duration) -> Result<(), String> {
+    /// Wait until the service is ready, or say why it is not once it has spent `patience` asleep
+    /// without being ready, or at `deadline` (the scenario's). Time the service spends working or
+    /// waiting for a CPU does not count against `patience`: a loaded machine slows a start-up
+    /// down, and must not fail it. Each look credits at most what passed since the last, and no
+    /// more than [`CREDIT`] beyond its own ready check (a health request the service is slow to
+    /// answer while asleep), so a look delayed by load credits less, never more.
+    pub(super) async fn wait(&self, running: &Running, job: &JobContext, port: u16, patience: Duration, deadline: Instant) -> Result<(), String> {
+        let (started, mut asleep) = (Instant::now(), Duration::ZERO);
+        let mut activity = running.activity(Vec::new());
+        let mut last = started;
         loop {
             if let Some(how) = running.exited() {
                 return Err(format!("{how} before it was ready"));
             }
+            let asked = Instant::now();
             let ready = match self {
                 Ready::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok(),
                 Ready::Http(path) => {
@@ -80,8 +93,13 @@ impl Ready {
             if ready {
                 return Ok(());
             }
-            if Instant::now() >= limit {
-                let waited = harness_core::duration::format(waited);
+            let now = Instant::now();
+            if !activity.busy() {
+                asleep += (now - last).min(CREDIT + (now - asked));
+            }
+            last = now;
+            if asleep >= patience || now >= deadline {
+                let waited = harness_core::duration::format(if asleep >= patience { patience } else { now - started });
                 return Err(match self {
                     Ready::Tcp => format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}"),
                     Ready::Http(path) => format!("never answered GET {path} with a 2xx within {waited}"),

@@ -20,11 +20,16 @@ const POLL: Duration = Duration::from_millis(5);
 /// The most one sample credits, however late it comes.
 const CREDIT: Duration = Duration::from_millis(10);
 
-/// Resolves once the integration has been asleep for `window` since the last request; `Err` at
-/// `deadline`.
-pub(super) async fn quiet(log: &ExchangeLog, activity: &mut Activity, window: Duration, deadline: Instant) -> Result<(), ()> {
+/// A case's traffic as [`quiet`] watches it: requests received so far, and in flight.
+pub(super) fn of(log: &ExchangeLog) -> impl Fn() -> (usize, usize) + '_ {
+    || (log.received(), log.in_flight())
+}
+
+/// Resolves once the integration has been asleep for `window` since the last request `traffic`
+/// counted; `Err` at `deadline`.
+pub(super) async fn quiet(traffic: impl Fn() -> (usize, usize), activity: &mut Activity, window: Duration, deadline: Instant) -> Result<(), ()> {
     let mut idle = Duration::ZERO;
-    let mut seen = log.received();
+    let mut seen = traffic().0;
     let mut last = Instant::now();
     loop {
         if last >= deadline {
@@ -32,8 +37,8 @@ pub(super) async fn quiet(log: &ExchangeLog, activity: &mut Activity, window: Du
         }
         tokio::time::sleep_until((last + POLL).min(deadline).into()).await;
         let now = Instant::now();
-        let arrived = log.received();
-        if arrived != seen || log.in_flight() > 0 {
+        let (arrived, in_flight) = traffic();
+        if arrived != seen || in_flight > 0 {
             idle = Duration::ZERO;
         } else if !activity.busy() {
             idle += (now - last).min(CREDIT);
@@ -65,14 +70,14 @@ mod tests {
         let log = ExchangeLog::new();
         let held = log.begin();
         // In flight the whole time: never quiet, so the deadline ends it.
-        assert!(quiet(&log, &mut nothing(), Duration::from_millis(5), Instant::now() + Duration::from_millis(60)).await.is_err());
+        assert!(quiet(of(&log), &mut nothing(), Duration::from_millis(5), Instant::now() + Duration::from_millis(60)).await.is_err());
         drop(held);
         let late = async {
             tokio::time::sleep(Duration::from_millis(30)).await;
             log.push(exchange("/late"));
         };
         let (start, mut activity) = (Instant::now(), nothing());
-        let (settled, ()) = tokio::join!(quiet(&log, &mut activity, Duration::from_millis(60), start + Duration::from_secs(5)), late);
+        let (settled, ()) = tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60), start + Duration::from_secs(5)), late);
         settled.unwrap();
         // The request 30 ms in started the 60 ms of quiet again.
         assert!(log.received() == 1 && start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
@@ -83,7 +88,7 @@ mod tests {
         let log = ExchangeLog::new();
         let mut spinning = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
         let mut activity = Activity::new(spinning.id(), Vec::new());
-        let ended = quiet(&log, &mut activity, Duration::from_millis(20), Instant::now() + Duration::from_millis(200)).await;
+        let ended = quiet(of(&log), &mut activity, Duration::from_millis(20), Instant::now() + Duration::from_millis(200)).await;
         spinning.kill().unwrap();
         spinning.wait().unwrap();
         if cfg!(target_os = "linux") {

@@ -17,7 +17,7 @@ mod schema;
 mod stubs;
 mod version;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -179,6 +179,21 @@ impl Catalog {
         payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
     }
 
+    /// The events (webhook topics) `version` pushes: those its webhook schemas describe at that
+    /// version (every topic they know, for a version they do not describe) and those its
+    /// `system.yaml` files list. None when it lists none: the harness cannot tell.
+    pub fn events(version: &SystemVersion) -> Option<BTreeSet<String>> {
+        let schemas = payloads::table(version.system.as_str()).map(|t| t.topics(&version.version)).unwrap_or_default();
+        let all: BTreeSet<String> = schemas.into_iter().map(str::to_string).chain(version.events.iter().cloned()).collect();
+        (!all.is_empty()).then_some(all)
+    }
+
+    /// The versions at which the vendor's webhook schemas describe `topic` (none when they do not
+    /// know it, or the system has none).
+    pub fn event_versions(system: &SystemId, topic: &str) -> Vec<&'static str> {
+        payloads::table(system.as_str()).map(|t| t.topic_versions(topic)).unwrap_or_default()
+    }
+
     /// The versions the vendor's webhook schemas describe (oldest first) and where they come from.
     pub fn webhook_schemas(system: &SystemId) -> Option<(&'static [&'static str], &'static str)> {
         payloads::table(system.as_str()).map(|t| (t.versions(), t.source.as_str()))
@@ -237,6 +252,7 @@ impl Catalog {
             credentials: Default::default(),
             endpoints: Vec::new(),
             templates: Default::default(),
+            events: Default::default(),
             support: None,
             schema_extensions: Default::default(),
             builtin: builtin.map(str::to_string),
@@ -244,6 +260,10 @@ impl Catalog {
             api: None,
             in_force: Vec::new(),
         };
+        // Extensions apply to every endpoint's schema, the lower layers' included.
+        for (_, _, spec, _) in &files {
+            version_out.schema_extensions.extend(spec.schema_extensions.clone());
+        }
         for (file, text, mut spec, inherited) in files {
             if inherited {
                 // An older version's support window and changes say nothing about this one.
@@ -275,7 +295,7 @@ impl Catalog {
         }
         into.credentials.extend(spec.credentials);
         into.templates.extend(spec.templates);
-        into.schema_extensions.extend(spec.schema_extensions);
+        into.events.extend(spec.events);
         if let Some(api) = &spec.api {
             if builtin::systems().contains(&into.system.as_str()) {
                 let span = yaml::key_span(text, &["api"]).unwrap_or(spec.system.span);
@@ -338,14 +358,13 @@ impl Catalog {
     /// The request schema `rel` of a version (the project's file, else the built-in one), compiled,
     /// with the version's schema extensions applied.
     pub fn schema(&self, version: &SystemVersion, rel: &str) -> Result<Arc<Schema>, Vec<Diagnostic>> {
-        let (path, text) = match self.project_file(&version.dir, rel)? {
-            Some(found) => found,
-            None => match version.builtin.as_deref().and_then(|base| self.builtin_file(&version.system, base, rel)) {
-                Some(found) => found,
-                None => return Err(vec![Diagnostic::new(version.dir.join(rel), format!("cannot read {}: file not found", self.show(&version.dir.join(rel)))).relative_to(&self.root)]),
-            },
+        let (path, text) = self.schema_file(version, rel)?;
+        // One file serves every version that inherits it; extended, it is that version's own.
+        let key = match version.schema_extensions.contains_key(rel) {
+            true => path.join(format!("#extended-for-{}", version.dir.display())),
+            false => path.clone(),
         };
-        cached(&self.schemas, &path, || {
+        cached(&self.schemas, &key, || {
             let mut json_value: Value = json::parse_value(&self.root, &path, &text).map_err(|d| vec![d])?;
             if let Some(extension) = version.schema_extensions.get(rel) {
                 extend(&mut json_value, extension);
@@ -358,6 +377,24 @@ impl Catalog {
                 vec![span.unwrap_or_default().diagnostic(&path, &text, format!("invalid JSON Schema at {at}: {e}")).relative_to(&self.root)]
             })
         })
+    }
+
+    /// The request schema `rel` of a version as its file says, before the version's schema
+    /// extensions (what an import of the account's own definitions extends).
+    pub fn schema_source(&self, version: &SystemVersion, rel: &str) -> Result<Value, Vec<Diagnostic>> {
+        let (path, text) = self.schema_file(version, rel)?;
+        json::parse_value(&self.root, &path, &text).map_err(|d| vec![d])
+    }
+
+    /// The file of the request schema `rel`: the project's, else the built-in one.
+    fn schema_file(&self, version: &SystemVersion, rel: &str) -> Result<(PathBuf, String), Vec<Diagnostic>> {
+        match self.project_file(&version.dir, rel)? {
+            Some(found) => Ok(found),
+            None => match version.builtin.as_deref().and_then(|base| self.builtin_file(&version.system, base, rel)) {
+                Some(found) => Ok(found),
+                None => Err(vec![Diagnostic::new(version.dir.join(rel), format!("cannot read {}: file not found", self.show(&version.dir.join(rel)))).relative_to(&self.root)]),
+            },
+        }
     }
 
     /// A recorded payload, relative to `system`'s folder.

@@ -120,6 +120,18 @@ impl PayloadTable {
         &self.versions
     }
 
+    /// The topics sent at `version`; every topic for a version the table does not describe.
+    pub(crate) fn topics(&self, version: &str) -> Vec<&'static str> {
+        let bit = self.versions.iter().position(|v| *v == version).map_or(u64::MAX, |i| 1u64 << i);
+        self.topics.iter().filter(|(_, t)| t.versions & bit != 0).map(|(name, _)| *name).collect()
+    }
+
+    /// The versions at which `topic` is sent, oldest first.
+    pub(crate) fn topic_versions(&self, topic: &str) -> Vec<&'static str> {
+        let Some(t) = self.topics.get(topic) else { return Vec::new() };
+        self.versions.iter().enumerate().filter(|(i, _)| t.versions & (1u64 << i) != 0).map(|(_, v)| *v).collect()
+    }
+
     /// Every field `topic` sends at `version` by path (`line_items[].sku`), or None when the
     /// table does not describe the topic at that version.
     pub(crate) fn fields(&self, topic: &str, version: &str) -> Option<BTreeMap<&'static str, PayloadField>> {
@@ -267,6 +279,11 @@ mod tests {
         assert!(after.contains_key("line_items[].sku"));
         assert!(table.fields("orders/create", "2022-04").is_none(), "older than the schemas");
         assert!(table.fields("no/such", "2026-04").is_none());
+        let (at, undescribed) = (table.topics("2023-07"), table.topics("2022-04"));
+        assert!(at.contains(&"orders/create") && !at.contains(&"app/scopes_update"), "app/scopes_update came at 2024-10");
+        assert!(undescribed.contains(&"app/scopes_update"), "a version the schemas do not describe: every topic");
+        assert_eq!(table.topic_versions("app/scopes_update").first(), Some(&"2024-10"));
+        assert!(table.topic_versions("orders/creat").is_empty());
     }
 
     #[test]

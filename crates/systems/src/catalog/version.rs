@@ -23,6 +23,8 @@ pub struct SystemVersion {
     pub endpoints: Vec<Endpoint>,
     /// Peoplevox import/export templates by name.
     pub templates: BTreeMap<String, TemplateSpec>,
+    /// The events it pushes, as its `system.yaml` files list them (see [`crate::Catalog::events`]).
+    pub events: std::collections::BTreeSet<String>,
     pub support: Option<Support>,
     /// Properties the project adds to request schemas, by schema file.
     pub schema_extensions: BTreeMap<String, Value>,
@@ -84,6 +86,7 @@ impl SystemVersion {
             credentials: credentials.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             endpoints: Vec::new(),
             templates: BTreeMap::new(),
+            events: Default::default(),
             support: None,
             schema_extensions: BTreeMap::new(),
             builtin: None,

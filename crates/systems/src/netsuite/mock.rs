@@ -228,8 +228,13 @@ impl Mock {
         if exists && upsert_of.is_none() {
             return Some(error(400, "Bad Request", "DUP_RCRD", DUPLICATE_DETAIL, None));
         }
-        // An upsert of an existing record updates it, and may leave its lines alone.
-        let lines = member(&body, "item").and_then(|i| member(i, "items")).and_then(Value::as_array).map_or(0, Vec::len);
+        // An upsert of an existing record updates it, and may leave its lines alone. Billable
+        // costs and time are lines too (Oracle's invoice and cash sale samples bill only those).
+        let lines: usize = ["item", "itemCost", "expCost", "time"]
+            .iter()
+            .filter_map(|sublist| member(&body, sublist).and_then(|i| member(i, "items")).and_then(Value::as_array))
+            .map(Vec::len)
+            .sum();
         if !exists && lines == 0 && TRANSACTIONS_WITH_LINES.iter().any(|t| t.eq_ignore_ascii_case(record)) {
             return Some(error(400, "Bad Request", "USER_ERROR", NO_LINES_DETAIL, None));
         }
@@ -474,6 +479,45 @@ mod tests {
             ": Additional properties are not allowed ('otherRefNumber' was unexpected)",
             "/item/items/0/item/id: true is not of types \"integer\", \"string\"",
         ], "unknown fields and wrong types are still refused, named as the body spells them");
+    }
+
+    /// Oracle's Help Center code samples of the "Invoice" and "Cash Sale" record pages
+    /// (docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_161488248489.html and
+    /// section_161487969808.html), as written there: lower-case field ids, billable lines only.
+    #[test]
+    fn oracle_invoice_and_cash_sale_samples_are_accepted() {
+        let m = mock();
+        let invoices = [
+            json!({"asofdate": "2021-03-15", "enddate": "2021-06-15", "entity": {"id": "220"}, "item": {"items": [{"amount": 1000.0, "item": {"id": "144"}}]}, "startdate": "2021-03-15", "subsidiary": {"id": "1"}, "terms": {"id": "1"}}),
+            json!({"asofdate": "2021-03-15", "entity": {"id": "221"}, "itemcost": {"items": [{"apply": true, "doc": {"id": "310"}, "line": 1}]}}),
+            json!({"entity": {"id": "220"}, "time": {"items": [{"apply": true, "doc": {"id": "312"}, "line": 1}]}}),
+        ];
+        let cash_sales = [
+            json!({"asofdate": "2021-03-15", "enddate": "2021-06-15", "entity": {"id": "217"}, "item": {"items": [{"amount": 1000, "item": {"id": "143"}}]}, "startdate": "2021-03-15"}),
+            json!({"asofdate": "2021-03-15", "entity": {"id": "218"}, "itemcost": {"items": [{"apply": true, "doc": {"id": "305"}, "line": 1}]}}),
+            json!({"entity": {"id": "217"}, "expcost": {"items": [{"apply": true, "doc": {"id": "303"}, "line": 1}]}}),
+        ];
+        for (record, bodies) in [("invoice", &invoices), ("cashSale", &cash_sales)] {
+            for body in bodies {
+                assert_eq!(violations(&m, record, body), Vec::<String>::new(), "{record}: {body}");
+                let create = request("POST", &format!("/services/rest/record/v1/{}", record.to_ascii_lowercase()), body.clone());
+                assert!(m.refuse_create(&create).is_none(), "billable lines are lines: {body}");
+            }
+        }
+        // The cash sale update sample (PATCH) names the line it changes.
+        assert_eq!(violations(&m, "cashSale", &json!({"item": {"items": [{"line": 1, "quantity": 5}]}, "startDate": "2021-03-05", "endDate": "2021-04-05"}))
+            .into_iter().filter(|v| !v.contains("entity")).collect::<Vec<_>>(), Vec::<String>::new());
+        assert!(!violations(&m, "invoice", &json!({"entity": {"id": "220"}, "invoiceNumber": "x"})).is_empty(), "unknown fields are still refused");
+    }
+
+    /// Every record type the catalog validates, with the fields NetSuite's REST API Browser lists.
+    #[test]
+    fn every_catalogued_record_has_its_schema() {
+        let m = mock();
+        for (record, some_standard_field) in [("salesOrder", "shipDate"), ("customer", "companyName"), ("invoice", "dueDate"), ("itemFulfillment", "shipStatus"), ("cashSale", "undepFunds"), ("creditMemo", "autoApply"), ("inventoryItem", "itemId"), ("cashRefund", "refundCheck")] {
+            let schema = m.system.endpoint("POST", &format!("/services/rest/record/v1/{record}")).and_then(|e| e.request_schema.as_ref()).unwrap_or_else(|| panic!("{record} has no schema"));
+            assert!(schema.json["properties"].get(some_standard_field).is_some(), "{record}.{some_standard_field}");
+        }
     }
 
     #[test]

@@ -24,11 +24,13 @@
 //! Not reproduced: SuiteQL is not executed, its answers come from stubs; SOAP operations are not
 //! executed and their token passports not verified.
 
+pub mod metadata;
 mod mock;
 mod oauth2;
 mod read;
 mod soap;
 mod tba;
+mod traffic;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +76,14 @@ impl NetSuite {
 impl System for NetSuite {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn recognises(&self, host: &str, path: &str) -> bool {
+        traffic::recognises(host, path)
+    }
+
+    fn sent(&self, text: &str) -> bool {
+        traffic::sent(text)
     }
 
     fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {

@@ -12,6 +12,7 @@
 
 mod mock;
 mod soap;
+mod traffic;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +62,18 @@ fn service_path(version: &SystemVersion) -> String {
 impl System for Peoplevox {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn recognises(&self, host: &str, path: &str) -> bool {
+        traffic::recognises(host, path)
+    }
+
+    fn version_named(&self, _path: &str, _response_headers: &[(String, String)], _request_headers: &[(String, String)]) -> Option<String> {
+        Some(traffic::VERSION.to_string())
+    }
+
+    fn sent(&self, text: &str) -> bool {
+        traffic::sent(text)
     }
 
     fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
@@ -160,6 +173,15 @@ impl System for Peoplevox {
 
     fn soap(&self) -> Option<&dyn Soap> {
         Some(self)
+    }
+
+    /// A `GetData` of a template the version knows: the template's columns.
+    fn answer_columns(&self, version: &SystemVersion, request: &OutgoingRequest) -> Option<(String, Vec<String>)> {
+        let envelope = xml::parse(&String::from_utf8_lossy(&request.body)).ok()?;
+        let op = envelope.operation().filter(|op| op.name == "GetData")?;
+        let name = op.text_at(&["getRequest", "TemplateName"])?;
+        let template = version.templates.get(name)?;
+        Some((format!("template `{name}`"), template.columns.clone()))
     }
 
     /// `{response_id, total, detail, statuses, rows}`, with CSV rows keyed by header.

@@ -13,6 +13,7 @@ mod graphql;
 mod inventory;
 mod mock;
 mod tokens;
+mod traffic;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::crypto::{hex, hmac_sha256};
 use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
-use crate::system::{Answer, System, http_answer};
+use crate::system::{Answer, System, Webhooks, http_answer};
 use crate::{MockSetup, SystemVersion};
 
 pub(crate) const ID: &str = "shopify";
@@ -203,7 +204,7 @@ impl System for Shopify {
     }
 
     fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8], event: &str) -> Option<Vec<(String, String)>> {
-        let digest = hmac_sha256(version.credential("app_secret").as_bytes(), body);
+        let digest = hmac_sha256(version.credential(traffic::WEBHOOKS.secret_credential).as_bytes(), body);
         // The ids stand for the event and its body; the body enters through its digest, so a
         // plan of thousands of cases reads each body once.
         let identity = [event.as_bytes(), b"\0", &digest].concat();
@@ -211,10 +212,10 @@ impl System for Shopify {
         let event = &hex(&hmac_sha256(b"event-id", &identity))[..32];
         Some(vec![
             ("Content-Type".into(), "application/json".into()),
-            ("X-Shopify-Topic".into(), topic.to_string()),
-            ("X-Shopify-Hmac-Sha256".into(), base64::engine::general_purpose::STANDARD.encode(digest)),
+            (traffic::WEBHOOKS.topic_header.into(), topic.to_string()),
+            (traffic::WEBHOOKS.signature_header.into(), base64::engine::general_purpose::STANDARD.encode(digest)),
             ("X-Shopify-Shop-Domain".into(), version.credential("shop_domain").to_string()),
-            ("X-Shopify-API-Version".into(), version.version.clone()),
+            (traffic::VERSION_HEADER.into(), version.version.clone()),
             ("X-Shopify-Webhook-Id".into(), format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32])),
             // Derived from the event and body too, so a replay carries the same ids every run.
             ("X-Shopify-Event-Id".into(), format!("{}-{}-{}-{}-{}", &event[..8], &event[8..12], &event[12..16], &event[16..20], &event[20..32])),
@@ -232,9 +233,34 @@ impl System for Shopify {
         }
     }
 
-    fn verify_webhook(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<bool> {
-        let given = harness_core::find_header(headers, "x-shopify-hmac-sha256").and_then(|g| base64::engine::general_purpose::STANDARD.decode(g).ok());
-        Some(given.is_some_and(|g| g == hmac_sha256(version.credential("app_secret").as_bytes(), body)))
+    fn webhooks(&self) -> Option<Webhooks> {
+        Some(traffic::WEBHOOKS)
+    }
+
+    fn webhook_signature_verifies(&self, secret: &str, body: &[u8], signature: &str) -> bool {
+        traffic::signature_verifies(secret, body, signature)
+    }
+
+    fn recognises(&self, host: &str, path: &str) -> bool {
+        traffic::recognises(host, path)
+    }
+
+    fn version_named(&self, path: &str, response_headers: &[(String, String)], request_headers: &[(String, String)]) -> Option<String> {
+        traffic::version_named(path, response_headers, request_headers)
+    }
+
+    fn sent(&self, text: &str) -> bool {
+        traffic::sent(text)
+    }
+
+    fn recorded_headers(&self) -> &'static [&'static str] {
+        &["x-shopify-api-version"]
+    }
+
+    /// The Admin API access token: shown as sent (its value redacted), so a change of
+    /// authentication shows.
+    fn snapshot_headers(&self) -> Vec<String> {
+        vec!["x-shopify-access-token".into()]
     }
 
     /// The `rel="next"` URL of a `Link` header.

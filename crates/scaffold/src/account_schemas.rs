@@ -1,0 +1,218 @@
+//! `harness schemas import netsuite`: the account's own record definitions — the OpenAPI 3
+//! document of its REST metadata catalog, from a file or fetched from the account (a GET, with
+//! credentials from the environment) — written as the project's schema extensions
+//! (`mocks/netsuite/<version>/system.yaml`, `schema_extensions:`) for the records the flows touch,
+//! so scenarios validate what flows send against the account's real definitions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use harness_core::{Diagnostic, Diagnostics, Error, SourceSpan, SystemId, did_you_mean};
+use harness_redact::SecretMask;
+use harness_syntax::project::{self, Project};
+use harness_systems::netsuite_metadata::{self as metadata, AccountRecord};
+use harness_systems::{Catalog, SystemVersion};
+use regex::Regex;
+use serde_json::Value;
+
+/// Where the document comes from.
+pub enum Source {
+    File(PathBuf),
+    /// The account's base URL and the authentication method (`oauth2`, `tba`).
+    Account { url: String, auth: String },
+}
+
+pub struct SchemaImport {
+    pub source: Source,
+    /// The NetSuite version folder written (default: the project's newest, else the newest known).
+    pub version: Option<String>,
+}
+
+/// What an import wrote.
+#[derive(Debug)]
+pub struct ImportedSchemas {
+    /// The file written, relative to the project.
+    pub file: String,
+    pub records: Vec<AccountRecord>,
+    /// Records the flows touch that the import could not extend, each with why.
+    pub left: Vec<String>,
+}
+
+impl ImportedSchemas {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for r in &self.records {
+            let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+            out.push_str(&format!("{}: custom fields {}; standard fields added {}\n", r.name, list(&r.custom_fields), list(&r.added_fields)));
+        }
+        for l in &self.left {
+            out.push_str(&format!("note: {l}\n"));
+        }
+        out.push_str(&format!("wrote {} ({} record(s)); scenarios now validate against them\n", self.file, self.records.len()));
+        out
+    }
+}
+
+/// Everything from this line on in `system.yaml` is the import's; importing again replaces it.
+const MARK: &str = "# Written by `harness schemas import netsuite`";
+
+pub fn import_schemas(project: &Project, options: &SchemaImport) -> Result<ImportedSchemas, Error> {
+    let id = SystemId::new("netsuite").expect("a valid name");
+    let catalog = Catalog::new(project);
+    let known = catalog.versions(&id);
+    let folders: Vec<String> = project::files_under(&project.mocks_dir().join("netsuite")).iter().filter_map(|f| f.split_once('/').map(|(v, _)| v.to_string())).collect();
+    let version = match &options.version {
+        Some(v) if known.contains(v) || folders.contains(v) => v.clone(),
+        Some(v) => {
+            let hint = did_you_mean(v, known.iter().map(String::as_str)).map(|m| format!(" (did you mean {m}?)")).unwrap_or_default();
+            return Err(Error::Usage(format!("netsuite has no version `{v}`{hint}; known: {}", known.join(", "))));
+        }
+        // The project's own folder first: that is the version its scenarios replay.
+        None => folders.iter().filter(|v| known.contains(v)).max().or(known.last()).cloned().ok_or_else(|| Error::Usage("netsuite: no version known".into()))?,
+    };
+    let system = catalog.system(&id, &version).map_err(|d| Error::Config(Diagnostics(d)))?;
+    let touched = touched_records(project);
+    let schemas = record_schemas(&system);
+
+    let (shown, text) = match &options.source {
+        Source::File(path) => (path.clone(), std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?),
+        Source::Account { url, auth } => {
+            let asked: Vec<String> = touched.iter().filter(|r| schemas.contains_key(*r)).cloned().collect();
+            (PathBuf::from(format!("{url}{}", metadata::CATALOG_PATH)), fetch(&system, url, auth, &asked)?)
+        }
+    };
+    let doc = metadata::read(Path::new(""), &shown, &text)?;
+
+    let mut records = Vec::new();
+    let mut left = Vec::new();
+    let mut extensions = BTreeMap::new();
+    for record in &touched {
+        let Some(rel) = schemas.get(record) else {
+            left.push(format!("{record}: the flows send it, but netsuite@{version} has no request schema for it; not validated"));
+            continue;
+        };
+        if !doc.records.contains_key(record) {
+            left.push(format!("{record}: the flows send it, but the document does not describe it (ask the catalog with `?select={record}`)"));
+            continue;
+        }
+        let base = catalog.schema_source(&system, rel).map_err(|d| Error::Config(Diagnostics(d)))?;
+        let found = doc.extension(record, &base);
+        if !found.extension.is_empty() {
+            extensions.insert(rel.clone(), Value::Object(found.extension.clone()));
+        }
+        records.push(found);
+    }
+    if touched.is_empty() {
+        left.push("no flow sends a NetSuite record (`/services/rest/record/v1/<record>` in flows/ or snapshots/); nothing to extend".into());
+    }
+    let file = project.mocks_dir().join("netsuite").join(&version).join("system.yaml");
+    write(project, &file, &version, &source_line(&options.source), &extensions)?;
+    Ok(ImportedSchemas { file: project.display_path(&file), records, left })
+}
+
+/// The record types the project's flows send, lower case: named in a record path in the flows
+/// (declared steps and programs alike) or in the approved snapshots of what they sent.
+fn touched_records(project: &Project) -> BTreeSet<String> {
+    static PATH: OnceLock<Regex> = OnceLock::new();
+    let path = PATH.get_or_init(|| Regex::new(r"/services/rest/record/v1/([A-Za-z][A-Za-z0-9_]*)|!transform/([A-Za-z][A-Za-z0-9_]*)").expect("a valid pattern"));
+    let mut out = BTreeSet::new();
+    for dir in [project.flows_dir(), project.snapshots_dir()] {
+        for rel in project::files_under(&dir) {
+            let Ok(text) = std::fs::read_to_string(dir.join(&rel)) else { continue };
+            for c in path.captures_iter(&text) {
+                let name = c.get(1).or(c.get(2)).map_or("", |m| m.as_str()).to_ascii_lowercase();
+                // `metadata-catalog` is not a record.
+                if name != "metadata" {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The request schema of each record type the version validates, by lower-case name.
+fn record_schemas(system: &SystemVersion) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in &system.endpoints {
+        let (Some(record), Some(schema)) = (e.path.strip_prefix("/services/rest/record/v1/"), &e.request_schema) else { continue };
+        let record = record.split('/').next().unwrap_or(record).to_ascii_lowercase();
+        if let Some(at) = schema.file.rfind("schemas/") {
+            out.entry(record).or_insert_with(|| schema.file[at..].to_string());
+        }
+    }
+    out
+}
+
+/// The document from the account: credentials from `HARNESS_NETSUITE_<KEY>`, never shown.
+fn fetch(system: &Arc<SystemVersion>, url: &str, auth: &str, records: &[String]) -> Result<String, Error> {
+    let parsed = url.strip_suffix('/').unwrap_or(url);
+    if parsed.starts_with("https://") {
+        return Err(Error::Usage(format!("--from-account {url}: https is not spoken yet: reach the account through a TLS-terminating proxy on loopback (`http://127.0.0.1:PORT`)")));
+    }
+    if !parsed.starts_with("http://") || parsed["http://".len()..].contains('/') {
+        return Err(Error::Usage(format!("--from-account {url}: write the account's base address only, `http://host[:port]`")));
+    }
+    let needed = metadata::credentials_for(auth);
+    if needed.is_empty() {
+        return Err(Error::Usage(format!("--auth {auth}: netsuite authenticates with oauth2 or tba")));
+    }
+    if records.is_empty() {
+        return Err(Error::Usage("--from-account: no flow sends a NetSuite record the harness validates, so there is nothing to ask the catalog for".into()));
+    }
+    let mut account = (**system).clone();
+    account.credentials.clear();
+    let mut secrets = Vec::new();
+    for key in needed {
+        let var = format!("{}_{}", system.system.env_prefix(), key.to_ascii_uppercase());
+        let value = std::env::var(&var).map_err(|_| Error::Environment(format!("--from-account: credential `{key}` ({auth}): the environment variable {var} is not set")))?;
+        secrets.push(value.clone());
+        account.credentials.insert(key.to_string(), value);
+    }
+    let mask = SecretMask::new(secrets);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the client: {e}")))?;
+    runtime
+        .block_on(metadata::fetch(Arc::new(account), auth, parsed, records))
+        .map_err(|e| Error::Environment(mask.mask(&format!("netsuite ({parsed}): {e}")).into_owned()))
+}
+
+fn source_line(source: &Source) -> String {
+    match source {
+        Source::File(path) => format!("from {}", path.display()),
+        Source::Account { url, .. } => format!("from the metadata catalog of {url}"),
+    }
+}
+
+/// Write the extensions as the last part of `system.yaml`: after the project's own lines, from
+/// [`MARK`] on (replacing an earlier import). Extensions written by hand in the same file are
+/// refused, located: two `schema_extensions:` keys would not read.
+fn write(project: &Project, file: &Path, version: &str, source: &str, extensions: &BTreeMap<String, Value>) -> Result<(), Error> {
+    let existing = match file.is_file() {
+        true => project::read_text(&project.root, file)?,
+        false => format!("system: netsuite\nversion: \"{version}\"\n"),
+    };
+    let own = existing.find(MARK).map_or(existing.as_str(), |at| &existing[..at]);
+    if let Some(at) = own.lines().position(|l| l.starts_with("schema_extensions:")) {
+        let offset: usize = own.lines().take(at).map(|l| l.len() + 1).sum();
+        let d = Diagnostic::new(file, "schema_extensions written by hand: move them into schemas/ files, or remove them, before importing the account's definitions (the import writes this key)")
+            .at(SourceSpan::from_offset(own, offset, "schema_extensions".len()))
+            .relative_to(&project.root);
+        return Err(Error::Config(Diagnostics(vec![d])));
+    }
+    let mut out = own.trim_end().to_string();
+    out.push_str(&format!("\n\n{MARK} {source}; importing again replaces\n# everything from the line above on: the account's own record definitions, custom fields included.\n"));
+    if extensions.is_empty() {
+        out.push_str("# (the schemas already take every field the account defines)\n");
+    } else {
+        out.push_str("schema_extensions:\n");
+        for (rel, extension) in extensions {
+            let json = serde_json::to_string_pretty(extension).expect("JSON");
+            out.push_str(&format!("  {rel}:\n    {}\n", json.replace('\n', "\n    ")));
+        }
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    harness_core::files::write_atomic(file, out.as_bytes()).map_err(|e| Error::io(file, e))
+}
