@@ -11,6 +11,7 @@ mod crypto;
 mod declared;
 mod registry;
 mod system;
+pub mod tls;
 
 /// Declares the built-in systems' modules and [`builtin_systems`], which makes one of each.
 macro_rules! builtin_systems {
