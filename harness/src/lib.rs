@@ -44,4 +44,9 @@ pub mod schema {
     pub fn report() -> serde_json::Value {
         harness_report::report_schema()
     }
+
+    /// The JSON reconcile report (`harness schema --reconcile`).
+    pub fn reconcile() -> serde_json::Value {
+        harness_reconcile::schema()
+    }
 }

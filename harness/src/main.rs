@@ -106,7 +106,7 @@ fn fail(e: Error) -> ExitCode {
 fn dispatch(cli: Cli, style: Style) -> Result<Passed, Error> {
     let root = &cli.root;
     match cli.command {
-        Command::Schema { report } => commands::schema(report),
+        Command::Schema { report, reconcile } => commands::schema(report, reconcile),
         Command::Completions { shell } => commands::completions(shell),
         Command::Init(args) => commands::init(args, style),
         Command::Versions(VersionsCommand::Add { system, new, from, json }) => commands::versions_add(root, system, new, from, json, style),

@@ -55,6 +55,12 @@ impl Window {
         Ok(Window { since, until, now })
     }
 
+    /// This window begun `seconds` earlier: the source is listed so, for what arrived downstream
+    /// in the window from just before it.
+    pub(crate) fn reaching_back(&self, seconds: u64) -> Window {
+        Window { since: self.since.saturating_sub(seconds), ..*self }
+    }
+
     pub fn since_text(&self) -> String {
         rfc3339(self.since)
     }

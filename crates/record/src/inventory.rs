@@ -65,7 +65,7 @@ pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Recordings, Err
                 Some(SupportStatus::Unknown) | None => "support unknown".into(),
             };
             for rel in files_under(&v.dir) {
-                if rel == "system.yaml" || NOT_RECORDINGS.iter().any(|p| rel.starts_with(p)) || rel.ends_with(".tmp") {
+                if rel == "system.yaml" || rel == harness_systems::CARRIED_LIST || NOT_RECORDINGS.iter().any(|p| rel.starts_with(p)) || rel.ends_with(".tmp") {
                     continue;
                 }
                 let Ok(recording) = plan.catalog.recording(&v, &rel) else { continue };

@@ -212,7 +212,7 @@ impl Project {
         let flows = std::fs::read_dir(self.flows_dir()).into_iter().flatten().flatten().map(|e| e.path());
         self.settings.isolation == Some(Isolation::Network)
             || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| read_text(&self.root, &p).ok()).any(|text| {
-                serde_saphyr::from_str::<OnlyIsolation>(&text).is_ok_and(|f| f.isolation == Some(Isolation::Network))
+                serde_saphyr::from_str_with_options::<OnlyIsolation>(&text, crate::yaml::options()).is_ok_and(|f| f.isolation == Some(Isolation::Network))
             })
     }
 

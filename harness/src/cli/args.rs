@@ -97,11 +97,14 @@ pub(crate) enum Command {
         junit: Option<PathBuf>,
     },
     /// Print the JSON Schema of scenario files, for editors (validation, completion); with
-    /// --report, that of the JSON run report.
+    /// --report, that of the JSON run report; with --reconcile, that of the reconcile report.
     Schema {
         /// The JSON run report's schema instead.
         #[arg(long)]
         report: bool,
+        /// The JSON reconcile report's schema instead (`harness reconcile --json`).
+        #[arg(long, conflicts_with = "report")]
+        reconcile: bool,
     },
     /// Print shell completions.
     Completions {

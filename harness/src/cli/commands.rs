@@ -54,8 +54,15 @@ fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
     Ok(plan)
 }
 
-pub(crate) fn schema(report: bool) -> Result<Passed, Error> {
-    out(&to_json(&if report { harness::schema::report() } else { harness::schema::scenario() }))?;
+pub(crate) fn schema(report: bool, reconcile: bool) -> Result<Passed, Error> {
+    let schema = if reconcile {
+        harness::schema::reconcile()
+    } else if report {
+        harness::schema::report()
+    } else {
+        harness::schema::scenario()
+    };
+    out(&to_json(&schema))?;
     Ok(true)
 }
 
@@ -222,7 +229,8 @@ pub(crate) fn review(root: &Option<PathBuf>, args: ReviewArgs, style: Style) -> 
     } else {
         review::Mode::Interactive
     };
-    review::review(&project, &args.paths, mode, style, &mut stdin.lock(), &mut Stdout)?;
+    let baselines = harness::reconcile::pending_baselines(&project, &args.paths);
+    review::review(&project, &args.paths, &baselines, mode, style, &mut stdin.lock(), &mut Stdout)?;
     Ok(true)
 }
 

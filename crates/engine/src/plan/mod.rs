@@ -130,6 +130,20 @@ impl Plan {
         Ok(changed)
     }
 
+    /// `case` delivering another trigger payload (the webhook or callback body, or the recorded
+    /// answer to a polling flow's fetch): a variant an analysis runs (a field taken away, values
+    /// made unique), built by the code that builds every case, so it is signed by the version
+    /// that answers and keeps the scenario's stubs and header overrides. `None` when the case has
+    /// no trigger payload.
+    pub fn vary(&self, project: &Project, case: &Case, payload: &serde_json::Value) -> Result<Option<Arc<Case>>, Error> {
+        if case.trigger.json.is_none() {
+            return Ok(None);
+        }
+        let resolver = case::Resolver { project, catalog: &self.catalog, registry: &self.registry };
+        let varied = resolver.case(&case.scenario, &case.flow, case.systems.clone(), case.id.clone(), Some(payload)).map_err(Error::from)?;
+        Ok(Some(Arc::new(varied)))
+    }
+
     /// The endpoint each recording of `system` at `version` stands for, by file, as the cases use
     /// them (the first use wins when two disagree).
     pub fn recording_scopes(&self, system: &SystemId, version: &str) -> BTreeMap<String, String> {
@@ -172,6 +186,14 @@ fn keep_tagged(cases: Vec<Arc<Case>>, tags: &[String]) -> Result<Vec<Arc<Case>>,
 }
 
 /// Load and resolve the scenarios at `paths` (all when empty).
+/// Flow `name`'s trigger system and every system it talks to, when it loads (for a draft
+/// scenario that must name a version of each).
+pub fn flow_systems(project: &Project, catalog: &Catalog, name: &str) -> Option<(SystemId, Vec<SystemId>)> {
+    let registry = Registry::for_project(catalog).ok()?;
+    let loaded = harness_flows::load_flows(project, &registry, Some(&[name.to_string()]));
+    loaded.flows.get(name).map(|flow| (flow.trigger.system.clone(), flow.systems()))
+}
+
 pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
     build_with(project, paths, Arc::new(Catalog::new(project)), None)
 }
