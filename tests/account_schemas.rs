@@ -153,3 +153,40 @@ fn from_the_account_refused_or_without_credentials_is_an_environment_error_showi
     let file = std::fs::read_to_string(p.path().join("mocks/netsuite/2025.1/system.yaml")).unwrap();
     assert!(!file.contains("schema_extensions"), "nothing was written: {file}");
 }
+
+#[test]
+fn from_the_account_over_https_when_its_certificate_is_trusted() {
+    let p = project(&[]);
+    let (acceptor, ca) = common::test_tls(&["localhost"]);
+    let ca_file = p.path().join("test-ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    runtime.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, seen) = (acceptor.clone(), seen.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    seen.lock().unwrap().push(format!("{} {}", req.method(), req.uri()));
+                    let text = std::fs::read_to_string(document()).unwrap();
+                    async move { Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)))) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    let ca_path = ca_file.to_str().unwrap().to_string();
+    let mut env: Vec<(&str, &str)> = TBA.to_vec();
+    env.push(("SSL_CERT_FILE", &ca_path));
+    let out = harness_with(p.path(), &["schemas", "import", "netsuite", "--from-account", &url, "--auth", "tba"], &env);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(*asked.lock().unwrap(), ["GET /services/rest/record/v1/metadata-catalog?select=salesorder"], "one read-only GET");
+    assert!(out.stdout.contains("salesOrder: custom fields custbody_channel"), "{}", out.stdout);
+    for (_, secret) in TBA.iter().filter(|(k, _)| k.ends_with("SECRET")) {
+        assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "a secret was shown");
+    }
+}

@@ -389,8 +389,8 @@ fn accept_does_not_approve_fields_that_went_empty() {
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stdout.contains("silent data loss: 1 field(s) sent to netsuite@2025.1 were filled in the approved snapshot and are now empty"), "{}", out.stdout);
     assert_eq!(std::fs::read(&approved).unwrap(), before);
-    // Reviewed by a person, it can be accepted.
-    assert_eq!(harness(p.path(), &["review", "--accept-all"]).code, 0);
+    // Reviewed by a person, it can be accepted (without a terminal, saying so with --yes).
+    assert_eq!(harness(p.path(), &["review", "--accept-all", "--yes"]).code, 0);
     assert_eq!(harness(p.path(), &["run"]).code, 0);
 }
 

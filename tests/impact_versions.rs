@@ -109,3 +109,74 @@ fn impact_without_knowledge_is_not_clean() {
     assert_eq!(report["verdict"]["clean"], true);
     assert!(report["verdict"]["unverified"].as_u64().unwrap() > 0);
 }
+
+/// A GraphQL document whose fragment comes before its mutation is read as that mutation: the
+/// mocks match it by operation, and at 2026-04 Shopify refuses `inventorySetQuantities` without
+/// `@idempotent`, which impact names.
+#[test]
+fn a_fragment_first_inventory_mutation_without_idempotent_is_refused_at_2026_04() {
+    let dir = bundled_project();
+    // Only the flow that sets inventory, with no approved snapshot: the baseline run is the reference.
+    for entry in std::fs::read_dir(dir.path().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.ends_with("peoplevox-availability-to-shopify") {
+            std::fs::remove_dir_all(path).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(dir.path().join("snapshots")).unwrap();
+    let flow = dir.path().join("flows/peoplevox-availability-to-shopify.yaml");
+    let text = std::fs::read_to_string(&flow).unwrap();
+    let operation_first = "'mutation inventorySetQuantities($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { inventoryAdjustmentGroup { reason changes { name delta } } userErrors { code field message } } }'";
+    let fragment_first = "'fragment Changes on InventoryAdjustmentGroup { reason changes { name delta } } mutation inventorySetQuantities($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { inventoryAdjustmentGroup { ...Changes } userErrors { code field message } } }'";
+    assert!(text.contains(operation_first), "the bundled flow's mutation changed: update this test");
+    std::fs::write(&flow, text.replace(operation_first, fragment_first)).unwrap();
+
+    let run = harness_on(BUNDLED_DAY, dir.path(), &["run", "scenarios/peoplevox-availability-to-shopify/set-known-sku.yaml", "--accept"]);
+    assert_eq!(run.code, 0, "the stubs match the mutation by its operation at 2026-01: {}{}", run.stdout, run.stderr);
+    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2026-01", "--to", "2026-04", "--allow-unverified", "--json", "-"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let found = findings(&report);
+    assert!(
+        found.iter().any(|f| f.starts_with("peoplevox-availability-to-shopify breaking") && f.contains("inventorySetQuantities: `@idempotent` newly required in 2026-04; the version refuses the request")),
+        "{found:#?}"
+    );
+}
+
+/// A bare recording (no envelope, so no provenance of its own) that `versions add` copied is named
+/// in the new version's `carried-over.txt` and is no knowledge of that version; once its bytes
+/// change (recorded again), it is.
+#[test]
+fn bare_recordings_carried_by_versions_add_are_not_knowledge_of_the_new_version() {
+    let dir = bundled_project();
+    // What the despatch flow reads of Shopify's REST API, as bare bodies.
+    let orders = dir.path().join("mocks/shopify/2025-01/rest/despatch");
+    let mut pages = Vec::new();
+    for entry in std::fs::read_dir(&orders).unwrap() {
+        let path = entry.unwrap().path();
+        let envelope: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&envelope["body"]).unwrap()).unwrap();
+        pages.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    let add = harness_on(BUNDLED_DAY, dir.path(), &["versions", "add", "shopify", "2025-07", "--from", "2025-01"]);
+    assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
+    let list = std::fs::read_to_string(dir.path().join("mocks/shopify/2025-07/carried-over.txt")).unwrap();
+    for page in &pages {
+        assert!(list.lines().any(|l| l.ends_with(&format!("  rest/despatch/{page}"))), "{page} missing from {list}");
+    }
+    assert!(!list.contains("webhooks/"), "envelopes say it in their provenance: {list}");
+    let unverified = "not verified: no knowledge of changes to GET /admin/api/{version}/orders.json between 2025-01 and 2025-07";
+    let impact = || harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never", "--allow-unverified"]);
+    let out = impact();
+    assert!(out.stdout.contains(unverified), "{}{}", out.stdout, out.stderr);
+
+    // Recorded again at 2025-07: the same orders, other bytes.
+    for page in &pages {
+        let path = dir.path().join("mocks/shopify/2025-07/rest/despatch").join(page);
+        let body: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string(&body).unwrap()).unwrap();
+    }
+    let out = impact();
+    assert!(!out.stdout.contains(unverified), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("peoplevox-despatch-to-shopify — clean"), "{}{}", out.stdout, out.stderr);
+}

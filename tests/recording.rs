@@ -120,22 +120,9 @@ fn upstream() -> Upstream {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let drift = Arc::new(AtomicBool::new(false));
     // A CA made for this test, and a certificate it signs for 127.0.0.1.
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&leaf_key, &ca).unwrap();
+    let (acceptor, ca) = common::test_tls(&["127.0.0.1"]);
     let mut ca_file = tempfile::NamedTempFile::new().unwrap();
-    std::io::Write::write_all(&mut ca_file, ca.pem().as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    std::io::Write::write_all(&mut ca_file, ca.as_bytes()).unwrap();
     let (http, https) = runtime.block_on(async {
         let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let secure = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -322,8 +309,12 @@ fn record_redact_replay_and_check_for_drift() {
     // The live answers change: the field the flow binds is retyped, one is added.
     up.drift.store(true, Ordering::SeqCst);
     let auth = format!("Authorization: Bearer {TOKEN}");
-    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth, "--html", "report/drift.html"]);
+    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth, "--html", "report/drift.html", "--json", "report/drift.json", "--junit", "report/drift.xml"]);
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report/drift.json")).unwrap()).unwrap();
+    assert!(json["checked"].as_array().unwrap().iter().any(|c| c["breaks_a_flow"] == true), "{json}");
+    let junit = std::fs::read_to_string(p.path().join("report/drift.xml")).unwrap();
+    assert!(junit.contains("<failure") && !junit.contains(TOKEN), "{junit}");
     let page = std::fs::read_to_string(p.path().join("report/drift.html")).unwrap();
     assert!(page.contains("<h1>harness record --check netsuite 2025.1: <span class=\"failed\">failed</span></h1>"), "{page}");
     assert!(page.contains("type changed items[].id (string → number)\n  read by orders → netsuite body.entity"), "{page}");

@@ -16,8 +16,6 @@
 //! Analyses over many runs — [`impact`], [`lineage`], [`coverage`] — produce results the same
 //! reporters render ([`events::Event::AnalysisFinished`]).
 
-#![allow(clippy::result_large_err)]
-
 pub use harness_analysis::{coverage, impact, lineage};
 pub use harness_core::{Error, Style, SystemId};
 pub use harness_engine::runner::{RunOptions, evaluate, run};
@@ -45,5 +43,10 @@ pub mod schema {
     /// The JSON run report (`harness schema --report`).
     pub fn report() -> serde_json::Value {
         harness_report::report_schema()
+    }
+
+    /// The JSON reconcile report (`harness schema --reconcile`).
+    pub fn reconcile() -> serde_json::Value {
+        harness_reconcile::schema()
     }
 }

@@ -130,6 +130,25 @@ pub fn xmllint_validates(path: &Path) {
     }
 }
 
+/// A CA made for one test and a TLS acceptor presenting a certificate it signs for `names`: the
+/// acceptor, and the CA in PEM (for `--upstream-ca` or `SSL_CERT_FILE`).
+pub fn test_tls(names: &[&str]) -> (tokio_rustls::TlsAcceptor, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap().signed_by(&leaf_key, &ca).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))
+        .unwrap();
+    (tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls)), ca.pem())
+}
+
 /// Polls `f` every 20 ms until it holds or `limit` passes.
 pub fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
     let started = std::time::Instant::now();

@@ -14,7 +14,7 @@ use harness_expr::Seg;
 use harness_syntax::Project;
 
 use crate::diff::parse_path;
-use crate::lineage::{self, FlowLineage, LineageOptions};
+use crate::lineage::{self, FlowLineage, LineageOptions, Skipped};
 
 #[derive(Debug, Serialize)]
 pub struct SourceCoverage {
@@ -25,6 +25,9 @@ pub struct SourceCoverage {
     pub recorded: usize,
     pub read: Vec<String>,
     pub unread: Vec<String>,
+    /// Scenarios whose payload is left out: the flow does not deliver in them (lineage traces
+    /// only scenarios where it does).
+    pub left_out: Vec<Skipped>,
 }
 
 #[derive(Debug, Serialize)]
@@ -43,21 +46,30 @@ pub struct Coverage {
     pub targets: Vec<TargetCoverage>,
 }
 
+/// What the recordings of one trigger endpoint hold: the payloads' leaf fields, the flows they
+/// trigger, and the scenarios lineage left out.
+type Recorded = (BTreeSet<String>, BTreeSet<String>, Vec<Skipped>);
+
 pub fn coverage(project: &Project, jobs: usize) -> Result<Coverage, Error> {
     let plan = plan::build(project, &[])?;
     let lineage = lineage::compute(project, &LineageOptions { flows: Vec::new(), ablate: false, cases_per_flow: 1, jobs })?;
     let by_flow: BTreeMap<&str, &FlowLineage> = lineage.flows.iter().map(|l| (l.flow.as_str(), l)).collect();
 
-    // Source side: every leaf of every trigger payload, per system and endpoint.
-    let mut recorded: BTreeMap<(SystemId, String), (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    // Source side: every leaf of the trigger payloads of the scenarios where the flow delivers, per
+    // system and endpoint.
+    let skipped: BTreeMap<&str, &Skipped> = lineage.flows.iter().flat_map(|l| l.skipped.iter().map(|s| (s.scenario.as_str(), s))).collect();
+    let mut recorded: BTreeMap<(SystemId, String), Recorded> = BTreeMap::new();
     for case in &plan.cases {
         let (Some(scope), Some(payload)) = (&case.trigger_scope, &case.trigger.json) else { continue };
         let entry = recorded.entry((case.flow.trigger.system.clone(), scope.clone())).or_default();
-        entry.0.extend(lineage::leaf_paths(payload));
         entry.1.insert(case.flow.name.clone());
+        match skipped.get(case.id.as_str()) {
+            Some(s) => entry.2.push((*s).clone()),
+            None => entry.0.extend(lineage::leaf_paths(payload)),
+        }
     }
     let mut sources = Vec::new();
-    for ((system, endpoint), (fields, flows)) in recorded {
+    for ((system, endpoint), (fields, flows, left_out)) in recorded {
         let reads: BTreeSet<String> = flows
             .iter()
             .filter_map(|f| by_flow.get(f.as_str()))
@@ -71,7 +83,7 @@ pub fn coverage(project: &Project, jobs: usize) -> Result<Coverage, Error> {
             reads.iter().any(|r| field == r || (!r.ends_with("[]") && (field.starts_with(&format!("{r}.")) || field.starts_with(&format!("{r}[")))))
         };
         let (read, unread): (Vec<String>, Vec<String>) = fields.iter().cloned().partition(is_read);
-        sources.push(SourceCoverage { system, endpoint, flows: flows.into_iter().collect(), recorded: fields.len(), read, unread });
+        sources.push(SourceCoverage { system, endpoint, flows: flows.into_iter().collect(), recorded: fields.len(), read, unread, left_out });
     }
 
     // Target side: mapped fields against the approved snapshots of each flow's scenarios.
@@ -145,6 +157,10 @@ fn render(c: &Coverage) -> String {
             let shown: Vec<&str> = s.unread.iter().take(30).map(String::as_str).collect();
             let more = if s.unread.len() > shown.len() { format!(" … and {} more (--json for all)", s.unread.len() - shown.len()) } else { String::new() };
             let _ = writeln!(out, "    never read: {}{more}", shown.join(", "));
+        }
+        if !s.left_out.is_empty() {
+            let shown: Vec<String> = s.left_out.iter().map(|l| format!("{} ({})", l.scenario, l.why)).collect();
+            let _ = writeln!(out, "    left out: {}", shown.join(", "));
         }
     }
     let never: Vec<&TargetCoverage> = c.targets.iter().filter(|t| t.filled_in == 0).collect();

@@ -2,8 +2,7 @@
 //! (which source fields feed which target fields), and [`coverage`] of what the recordings hold.
 //! Each result is an [`AnalysisResult`](harness_engine::events::AnalysisResult) the reporters render.
 
-#![allow(clippy::result_large_err)]
-
+mod ablation;
 pub mod coverage;
 pub mod diff;
 pub mod impact;

@@ -13,11 +13,10 @@ use harness_core::{Error, Style, SystemId};
 use harness_engine::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
 use harness_engine::plan::{self, Case};
 use harness_engine::runner;
-use harness_engine::snapshot;
 use harness_expr::{Seg, path_text, template_field};
 use harness_syntax::Project;
 
-use crate::impact::with_trigger_payload;
+use crate::ablation::{self, Variant};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -44,8 +43,10 @@ pub struct TargetField {
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowLineage {
     pub flow: String,
-    /// Scenario cases the ablation ran on.
+    /// Scenario cases traced (and ablated): the first that pass with the flow delivering.
     pub ablated: Vec<String>,
+    /// Scenario cases not traced, and why.
+    pub skipped: Vec<Skipped>,
     pub fields: Vec<TargetField>,
 }
 
@@ -54,6 +55,14 @@ impl FlowLineage {
     pub fn reads(&self) -> BTreeSet<(SystemId, String)> {
         self.fields.iter().flat_map(|f| f.sources.iter().map(|(s, p, _)| (s.clone(), p.clone()))).collect()
     }
+}
+
+/// A scenario case lineage does not trace.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub scenario: String,
+    /// `expects the flow to fail`, `does not pass`, `sends nothing to its targets`.
+    pub why: String,
 }
 
 /// The lineage of every flow asked for.
@@ -66,9 +75,9 @@ pub struct LineageOptions {
     /// Only these flows (all when empty).
     pub flows: Vec<String>,
     /// Also remove and alter every source field in turn (one run each: thorough but slow).
-    /// Value tracing (one run per scenario) is always done.
+    /// Value tracing (a run per scenario, more where values must stay as they are) is always done.
     pub ablate: bool,
-    /// Scenario cases per flow to ablate on.
+    /// Passing scenario cases per flow to trace (and ablate) on.
     pub cases_per_flow: usize,
     pub jobs: usize,
 }
@@ -82,7 +91,8 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
         }
     }
     let mut out = Vec::new();
-    let mut to_ablate: Vec<Arc<Case>> = Vec::new();
+    let mut candidates: Vec<Arc<Case>> = Vec::new();
+    let mut skipped: BTreeMap<String, Vec<Skipped>> = BTreeMap::new();
     for (name, cases) in &by_flow {
         let flow = &cases[0].flow;
         // (target system, field) → {(source system, field, how it is known)}
@@ -105,97 +115,125 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
                 }
             }
         }
-        let expected_to_succeed = |c: &&Arc<Case>| c.expect.spec.expects_delivery();
-        to_ablate.extend(cases.iter().filter(|c| c.trigger.json.is_some()).filter(expected_to_succeed).take(options.cases_per_flow).cloned());
+        for c in cases.iter().filter(|c| c.trigger.json.is_some()) {
+            if c.expect.spec.expects_delivery() {
+                candidates.push(c.clone());
+            } else {
+                skipped.entry(name.clone()).or_default().push(Skipped { scenario: c.id.clone(), why: "expects the flow to fail".into() });
+            }
+        }
         out.push((name.clone(), flow.trigger.system.clone(), fields));
     }
 
-    // Value tracing: runs with groups of source values made unique; each unique value found in a
-    // target field names its source. A group whose run fails (a value the flow looks up, parses or
-    // validates) is halved until the one field that must stay as it is is found.
-    let baseline = runner::evaluate(project, &plan, &to_ablate, options.jobs, false)?;
-    let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
-    for (i, b) in baseline.iter().enumerate() {
-        if b.execution.run.succeeded() {
-            let leaves = leaf_paths(b.case.trigger.json.as_deref().unwrap_or(&Value::Null));
-            pending.extend(leaves.chunks(16).map(|c| (i, c.to_vec())));
-        }
-    }
-    while !pending.is_empty() {
-        let mut round: Vec<(usize, Vec<String>, Tokens)> = Vec::new();
-        let mut cases: Vec<Arc<Case>> = Vec::new();
-        for (i, group) in pending.drain(..) {
-            let case = &baseline[i].case;
-            let mut tokens = Tokens::default();
-            let only: BTreeSet<&str> = group.iter().map(String::as_str).collect();
-            let tainted = case.trigger.json.as_ref().map(|p| tokens.taint(p, &only));
-            if let Some(v) = tainted.and_then(|t| with_trigger_payload(case, &plan.registry, |_| t.clone())) {
-                cases.push(Arc::new(v));
-                round.push((i, group, tokens));
+    // Only scenarios where the flow delivers are traced: one that passes because the flow refuses
+    // its input (a bad signature) feeds nothing, and would make every field look unread.
+    let runs = runner::evaluate(project, &plan, &candidates, options.jobs, false)?;
+    let mut baseline: Vec<runner::Evaluated> = Vec::new();
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    for e in runs {
+        let why = if !(e.execution.run.succeeded() && e.verdict.passed_except_snapshots()) {
+            Some("does not pass")
+        } else if !e.execution.exchanges.iter().any(|x| e.case.flow.targets.contains(&x.system)) {
+            Some("sends nothing to its targets")
+        } else {
+            None
+        };
+        let flow = e.case.flow.name.clone();
+        match why {
+            Some(why) => skipped.entry(flow).or_default().push(Skipped { scenario: e.case.id.clone(), why: why.into() }),
+            None => {
+                let n = taken.entry(flow).or_default();
+                if *n < options.cases_per_flow {
+                    *n += 1;
+                    baseline.push(e);
+                }
             }
         }
-        let results = runner::evaluate(project, &plan, &cases, options.jobs, false)?;
-        for ((i, group, tokens), r) in round.into_iter().zip(&results) {
-            let flow = &baseline[i].case.flow.name;
-            let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| n == flow) else { continue };
-            if r.execution.run.succeeded() {
-                for snap in &r.verdict.snapshots {
-                    for (field, source) in tokens.find(&snap.produced.json()) {
-                        fields.entry((snap.system.clone(), field)).or_default().insert((source_system.clone(), source, Evidence::Tracing));
-                    }
+    }
+
+    // Value tracing: a run with every source value made unique; each unique value found in a
+    // target field names its source. A run that fails (a value the flow looks up, parses or
+    // validates) is halved until the fields that must stay as they are are found. A flow's first
+    // scenario is traced first, and its other scenarios keep those fields as they are from the
+    // start: one run each where they agree.
+    let mut first: BTreeSet<&str> = BTreeSet::new();
+    let (lead, rest): (Vec<usize>, Vec<usize>) = (0..baseline.len()).partition(|&i| first.insert(baseline[i].case.flow.name.as_str()));
+    let mut fixed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for phase in [lead, rest] {
+        let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
+        for i in phase {
+            let keep = fixed.get(&baseline[i].case.flow.name);
+            let leaves: Vec<String> = leaf_paths(baseline[i].case.trigger.json.as_deref().unwrap_or(&Value::Null)).into_iter().filter(|l| keep.is_none_or(|k| !k.contains(l))).collect();
+            if !leaves.is_empty() {
+                pending.push((i, leaves));
+            }
+        }
+        while !pending.is_empty() {
+            let mut variants = Vec::new();
+            for (base, group) in pending.drain(..) {
+                let mut tokens = Tokens::default();
+                let only: BTreeSet<&str> = group.iter().map(String::as_str).collect();
+                if let Some(payload) = baseline[base].case.trigger.json.as_ref().map(|p| tokens.taint(p, &only)) {
+                    variants.push(Variant { base, label: (group, tokens), payload });
                 }
-            } else if group.len() > 1 {
-                let (a, b) = group.split_at(group.len() / 2);
-                pending.push((i, a.to_vec()));
-                pending.push((i, b.to_vec()));
-            } else {
-                let target = baseline[i].case.snapshots.first().map_or_else(|| source_system.clone(), |s| s.system.clone());
-                fields.entry((target, "(the run succeeds)".into())).or_default().insert((source_system.clone(), group[0].clone(), Evidence::Tracing));
+            }
+            for a in ablation::run(project, &plan, &baseline, variants, options.jobs, false)? {
+                let (group, tokens) = a.label;
+                let flow = &baseline[a.base].case.flow.name;
+                let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| n == flow) else { continue };
+                if a.run.execution.run.succeeded() {
+                    for snap in &a.run.verdict.snapshots {
+                        for (field, source) in tokens.find(&snap.produced.json()) {
+                            fields.entry((snap.system.clone(), field)).or_default().insert((source_system.clone(), source, Evidence::Tracing));
+                        }
+                    }
+                } else if group.len() > 1 {
+                    let (x, y) = group.split_at(group.len() / 2);
+                    pending.push((a.base, x.to_vec()));
+                    pending.push((a.base, y.to_vec()));
+                } else {
+                    let target = baseline[a.base].case.snapshots.first().map_or_else(|| source_system.clone(), |s| s.system.clone());
+                    fields.entry((target, "(the run succeeds)".into())).or_default().insert((source_system.clone(), group[0].clone(), Evidence::Tracing));
+                    fixed.entry(flow.clone()).or_default().insert(group[0].clone());
+                }
             }
         }
     }
     // Ablation (--ablate): every leaf removed, then altered, one run each. Removal finds what a
     // field is needed for (a program may stop without it); alteration which fields carry it.
-    let mut variants: Vec<(String, String, Arc<Case>)> = Vec::new();
-    for case in to_ablate.iter().filter(|_| options.ablate) {
-        let payload = case.trigger.json.as_deref().cloned().unwrap_or(Value::Null);
+    let mut variants = Vec::new();
+    for (base, b) in baseline.iter().enumerate().filter(|_| options.ablate) {
+        let payload = b.case.trigger.json.as_deref().cloned().unwrap_or(Value::Null);
         for path in leaf_paths(&payload) {
             let single = VersionDiff {
                 changes: vec![FieldChange::new("ablation", ChangeKind::Removed, path.as_str(), None, Source::Recorded)],
                 ..VersionDiff::default()
             };
             let segs = crate::diff::parse_path(&path);
-            let removed = with_trigger_payload(case, &plan.registry, |p| single.migrate("ablation", p));
-            let changed = with_trigger_payload(case, &plan.registry, |p| altered(p, &segs));
-            for v in removed.into_iter().chain(changed) {
-                variants.push((case.id.clone(), path.clone(), Arc::new(v)));
-            }
+            variants.push(Variant { base, label: path.clone(), payload: single.migrate("ablation", &payload) });
+            variants.push(Variant { base, label: path.clone(), payload: altered(&payload, &segs) });
         }
     }
-    let results = runner::evaluate(project, &plan, &variants.iter().map(|(_, _, c)| c.clone()).collect::<Vec<_>>(), options.jobs, false)?;
-    let base: BTreeMap<&str, &runner::Evaluated> = baseline.iter().map(|e| (e.case.id.as_str(), e)).collect();
     let mut ablated_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in &to_ablate {
-        ablated_ids.entry(c.flow.name.clone()).or_default().push(c.id.clone());
+    for b in &baseline {
+        ablated_ids.entry(b.case.flow.name.clone()).or_default().push(b.case.id.clone());
     }
-    for ((id, path, _), r) in variants.iter().zip(&results) {
-        let Some(b) = base.get(id.as_str()) else { continue };
-        let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| *n == b.case.flow.name) else { continue };
-        for (old, new) in b.verdict.snapshots.iter().zip(&r.verdict.snapshots) {
-            for change in snapshot::changes(&old.produced.json(), &new.produced.json()) {
-                if change.field.starts_with("headers") || change.field.starts_with("response") {
-                    continue;
-                }
-                // A request that is no longer sent depends on the field as a whole.
-                let field = if change.field.is_empty() { format!("({})", change.request) } else { template_field(&change.field) };
-                fields.entry((old.system.clone(), field)).or_default().insert((source_system.clone(), path.clone(), Evidence::Ablation));
+    for a in ablation::run(project, &plan, &baseline, variants, options.jobs, false)? {
+        let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| *n == baseline[a.base].case.flow.name) else { continue };
+        for (system, change) in &a.changes {
+            if change.field.starts_with("headers") || change.field.starts_with("response") {
+                continue;
             }
+            // A request that is no longer sent depends on the field as a whole.
+            let field = if change.field.is_empty() { format!("({})", change.request) } else { template_field(&change.field) };
+            fields.entry((system.clone(), field)).or_default().insert((source_system.clone(), a.label.clone(), Evidence::Ablation));
         }
     }
     let flows = out
         .into_iter()
         .map(|(flow, _, fields)| FlowLineage {
             ablated: ablated_ids.remove(&flow).unwrap_or_default(),
+            skipped: skipped.remove(&flow).unwrap_or_default(),
             flow,
             fields: fields.into_iter().map(|((system, field), sources)| TargetField { system, field, sources }).collect(),
         })
@@ -446,6 +484,9 @@ fn render(lineage: &[FlowLineage]) -> String {
         let _ = writeln!(out, "{}", f.flow);
         if !f.ablated.is_empty() {
             let _ = writeln!(out, "  (traced on {})", f.ablated.join(", "));
+        }
+        for s in &f.skipped {
+            let _ = writeln!(out, "  (not traced on {}: {})", s.scenario, s.why);
         }
         for t in &f.fields {
             let sources: Vec<String> = {

@@ -2,13 +2,22 @@
 
 use serde_json::{Map, Value};
 
+/// CSV text [`csv_rows`] cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("CSV header: {0}")]
+    Header(csv::Error),
+    #[error("CSV: {0}")]
+    Row(csv::Error),
+}
+
 /// CSV text (header row first) as rows keyed by column header, columns in header order.
-pub fn csv_rows(text: &str) -> Result<Vec<Map<String, Value>>, String> {
+pub fn csv_rows(text: &str) -> Result<Vec<Map<String, Value>>, CsvError> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.trim_start_matches('\n').as_bytes());
-    let headers = reader.headers().map_err(|e| format!("CSV header: {e}"))?.clone();
+    let headers = reader.headers().map_err(CsvError::Header)?.clone();
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| format!("CSV: {e}"))?;
+        let record = record.map_err(CsvError::Row)?;
         let mut row = Map::new();
         for (h, v) in headers.iter().zip(record.iter()) {
             row.insert(h.to_string(), Value::String(v.to_string()));

@@ -13,7 +13,8 @@ pub struct Diagnostic {
     pub file: PathBuf,
     pub message: String,
     /// Where in the file; `None` when the problem concerns the whole file (e.g. it is missing).
-    pub span: Option<SourceSpan>,
+    /// Boxed so a diagnostic stays small enough to return by value in a `Result`.
+    pub span: Option<Box<SourceSpan>>,
     /// Text printed under the caret.
     pub label: Option<String>,
     pub help: Option<String>,
@@ -94,7 +95,7 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, span: SourceSpan) -> Self {
-        self.span = Some(span);
+        self.span = Some(Box::new(span));
         self
     }
 

@@ -6,23 +6,36 @@ use serde::{Deserialize, Deserializer};
 
 const MAX_SECONDS: f64 = 24.0 * 3600.0;
 
-pub fn parse(text: &str) -> Result<Duration, String> {
+/// A duration [`parse`] refuses; each variant carries the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("invalid duration `{0}` (write e.g. `30s`, `500ms`, `2m`)")]
+    Number(String),
+    #[error("invalid duration unit in `{0}` (use ms, s or m)")]
+    Unit(String),
+    #[error("invalid duration `{0}`")]
+    Negative(String),
+    #[error("duration `{0}` is over the maximum of 24 hours")]
+    TooLong(String),
+}
+
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration `{text}` (write e.g. `30s`, `500ms`, `2m`)"))?;
+    let value: f64 = number.parse().map_err(|_| DurationError::Number(text.to_string()))?;
     let seconds = match unit.trim() {
         "ms" => value / 1000.0,
         "s" | "" => value,
         "m" | "min" => value * 60.0,
-        _ => return Err(format!("invalid duration unit in `{text}` (use ms, s or m)")),
+        _ => return Err(DurationError::Unit(text.to_string())),
     };
     if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("invalid duration `{text}`"));
+        return Err(DurationError::Negative(text.to_string()));
     }
     // A wait or limit over a day is a typo, and would overflow deadlines further on.
     if seconds > MAX_SECONDS {
-        return Err(format!("duration `{text}` is over the maximum of 24 hours"));
+        return Err(DurationError::TooLong(text.to_string()));
     }
     Ok(Duration::from_secs_f64(seconds))
 }

@@ -4,9 +4,6 @@
 //! mocked protocols share (`encoding`, `xml`, `csv_text`), and how problems in the user's files
 //! are shown (`diagnostic`) and the library's errors (`error`).
 
-// A diagnostic (file, span, snippet) is large, but only ever built on the error path of loading.
-#![allow(clippy::result_large_err)]
-
 pub mod budget;
 pub mod clock;
 pub mod csv_text;

@@ -33,14 +33,19 @@ impl PartialOrd for SystemId {
     }
 }
 
+/// A name [`SystemId::new`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a system name (lower-case letters, digits, `-` and `_`, starting with a letter)")]
+pub struct BadSystemName(pub String);
+
 impl SystemId {
     /// A system name: a lower-case letter, then lower-case letters, digits, `-` or `_` (at most
     /// 40). Names become folder and file names, so nothing else is accepted.
-    pub fn new(name: &str) -> Result<SystemId, String> {
+    pub fn new(name: &str) -> Result<SystemId, BadSystemName> {
         let valid = name.len() <= 40
             && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if valid { Ok(SystemId(name.into())) } else { Err(format!("`{name}` is not a system name (lower-case letters, digits, `-` and `_`, starting with a letter)")) }
+        if valid { Ok(SystemId(name.into())) } else { Err(BadSystemName(name.to_string())) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -44,13 +44,32 @@ fn local(name: &str) -> String {
 /// walking the tree recursively (comparing, dropping, printing it) stays well within a stack.
 pub const MAX_DEPTH: usize = 256;
 
+/// XML [`parse`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("XML error at byte {at}: {reason}")]
+    Syntax { at: u64, reason: String },
+    #[error("XML error at byte {at}: elements nested deeper than {MAX_DEPTH} levels")]
+    TooDeep { at: u64 },
+    #[error("unbalanced closing tag")]
+    Unbalanced,
+    #[error("XML character reference: {0}")]
+    CharRef(String),
+    #[error("unknown XML entity &{0};")]
+    UnknownEntity(String),
+    #[error("unclosed element <{0}>")]
+    Unclosed(String),
+    #[error("no root element")]
+    NoRoot,
+}
+
 /// Parse an XML document into its root element.
-pub fn parse(xml: &str) -> Result<Element, String> {
+pub fn parse(xml: &str) -> Result<Element, XmlError> {
     let mut reader = Reader::from_str(xml);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
-        let event = reader.read_event().map_err(|e| format!("XML error at byte {}: {e}", reader.buffer_position()))?;
+        let event = reader.read_event().map_err(|e| XmlError::Syntax { at: reader.buffer_position(), reason: e.to_string() })?;
         let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Start(start) | Event::Empty(start) if root.is_none() => {
@@ -64,13 +83,13 @@ pub fn parse(xml: &str) -> Result<Element, String> {
                 if empty {
                     close(&mut stack, &mut root, element);
                 } else if stack.len() >= MAX_DEPTH {
-                    return Err(format!("XML error at byte {}: elements nested deeper than {MAX_DEPTH} levels", reader.buffer_position()));
+                    return Err(XmlError::TooDeep { at: reader.buffer_position() });
                 } else {
                     stack.push(element);
                 }
             }
             Event::End(_) => {
-                let element = stack.pop().ok_or("unbalanced closing tag")?;
+                let element = stack.pop().ok_or(XmlError::Unbalanced)?;
                 close(&mut stack, &mut root, element);
             }
             Event::Text(t) => {
@@ -80,11 +99,11 @@ pub fn parse(xml: &str) -> Result<Element, String> {
             }
             Event::GeneralRef(r) => {
                 if let Some(top) = stack.last_mut() {
-                    match r.resolve_char_ref().map_err(|e| format!("XML character reference: {e}"))? {
+                    match r.resolve_char_ref().map_err(|e| XmlError::CharRef(e.to_string()))? {
                         Some(c) => top.text.push(c),
                         None => {
                             let name = r.into_inner();
-                            let text = quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(|| format!("unknown XML entity &{name};"))?;
+                            let text = quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(|| XmlError::UnknownEntity(name.to_string()))?;
                             top.text.push_str(text);
                         }
                     }
@@ -100,9 +119,9 @@ pub fn parse(xml: &str) -> Result<Element, String> {
         }
     }
     if !stack.is_empty() {
-        return Err(format!("unclosed element <{}>", stack.last().map_or("", |e| e.name.as_str())));
+        return Err(XmlError::Unclosed(stack.last().map_or("", |e| e.name.as_str()).to_string()));
     }
-    root.ok_or_else(|| "no root element".to_string())
+    root.ok_or(XmlError::NoRoot)
 }
 
 fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
@@ -123,6 +142,6 @@ mod tests {
         let nested = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
         assert!(super::parse(&nested(super::MAX_DEPTH)).is_ok());
         let err = super::parse(&nested(50_000)).unwrap_err();
-        assert!(err.contains("nested deeper than 256 levels"), "{err}");
+        assert!(matches!(err, super::XmlError::TooDeep { .. }) && err.to_string().contains("nested deeper than 256 levels"), "{err}");
     }
 }

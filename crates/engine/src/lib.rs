@@ -2,8 +2,6 @@
 //! threads ([`runner`]), their outcomes are judged ([`check`]) and their snapshots kept
 //! ([`snapshot`]), and everything is told to reporters as one stream of [`events`].
 
-#![allow(clippy::result_large_err)]
-
 pub mod check;
 pub mod events;
 pub mod execute;

@@ -1,5 +1,6 @@
 //! `harness review`: walk the pending snapshots (`.snap.new`), show what changed against the
-//! approved one, and accept (rename over it), reject (delete the pending file) or skip each.
+//! approved one, and accept (rename over it), reject (delete the pending file) or skip each; then
+//! the other pending files the layers above hand in (a reconciliation's pending baseline), alike.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -12,9 +13,33 @@ use crate::snapshot::{self, Snapshot};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Interactive,
-    AcceptAll,
+    AcceptAll(Confirm),
     RejectAll,
     List,
+}
+
+/// Whether `--accept-all` may approve snapshots that lose data (a field that had a value has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `--yes`.
+    Given,
+    /// Asked on the terminal.
+    Ask,
+    /// No terminal to ask on, and no `--yes`: a usage error, nothing approved.
+    Refused,
+}
+
+/// Something beside snapshots that awaits review as a whole (a reconciliation's pending
+/// baseline): shown, then accepted (it replaces the approved file) or rejected (deleted).
+pub trait Pending {
+    /// The pending file, as listed.
+    fn pending(&self) -> String;
+    /// The approved file it would replace.
+    fn approved(&self) -> String;
+    /// What accepting it changes, line by line.
+    fn describe(&self, style: Style) -> Result<Vec<String>, Error>;
+    fn accept(&self) -> Result<(), Error>;
+    fn reject(&self) -> Result<(), Error>;
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -42,13 +67,26 @@ pub fn pending(project: &Project, filters: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Reviewed, Error> {
+/// Review the pending snapshots `filters` keep, then `others`.
+pub fn review(project: &Project, filters: &[PathBuf], others: &[Box<dyn Pending>], mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Reviewed, Error> {
     let files = pending(project, filters);
     let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
     let mut done = Reviewed::default();
-    if files.is_empty() {
+    let total = files.len() + others.len();
+    if total == 0 {
         writeln!(out, "no pending snapshots").map_err(io)?;
         return Ok(done);
+    }
+    if let Mode::AcceptAll(confirm) = mode {
+        let mut losing = 0;
+        for pending_path in &files {
+            let (new, old) = load_pair(project, pending_path)?;
+            losing += usize::from(old.is_some_and(|old| snapshot::changes(&old.json(), &new.json()).iter().any(|c| c.emptied())));
+        }
+        if losing > 0 && !confirmed(losing, files.len(), confirm, input, out)? {
+            writeln!(out, "nothing accepted").map_err(io)?;
+            return Ok(done);
+        }
     }
     for (i, pending_path) in files.iter().enumerate() {
         let approved_path = approved_path(pending_path);
@@ -57,11 +95,8 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
             writeln!(out, "{shown}").map_err(io)?;
             continue;
         }
-        let text = harness_syntax::project::read_text(&project.root, pending_path)?;
-        harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m).relative_to(&project.root))?;
-        let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
-        let old = snapshot::load(&project.root, &approved_path)?;
-        writeln!(out, "{}", style.bold(&format!("[{}/{}] {}", i + 1, files.len(), project.display_path(&approved_path)))).map_err(io)?;
+        let (new, old) = load_pair(project, pending_path)?;
+        writeln!(out, "{}", style.bold(&format!("[{}/{total}] {}", i + 1, project.display_path(&approved_path)))).map_err(io)?;
         writeln!(out, "  source: {}", new.source).map_err(io)?;
         match &old {
             None => {
@@ -79,33 +114,82 @@ pub fn review(project: &Project, filters: &[PathBuf], mode: Mode, style: Style, 
                 }
             }
         }
-        let decision = match mode {
-            Mode::AcceptAll => 'a',
-            Mode::RejectAll => 'r',
-            Mode::List => unreachable!("listed above"),
-            Mode::Interactive => ask(input, out).map_err(io)?,
-        };
-        match decision {
-            'a' => {
-                snapshot::accept_pending(&approved_path).map_err(|e| Error::io(pending_path, e))?;
-                writeln!(out, "  {}", style.green("accepted")).map_err(io)?;
-                done.accepted += 1;
-            }
-            'r' => {
-                std::fs::remove_file(pending_path).map_err(|e| Error::io(pending_path, e))?;
-                writeln!(out, "  {}", style.red("rejected")).map_err(io)?;
-                done.rejected += 1;
-            }
-            _ => {
-                writeln!(out, "  skipped").map_err(io)?;
-                done.skipped += 1;
-            }
+        let accept = || snapshot::accept_pending(&approved_path).map_err(|e| Error::io(pending_path, e));
+        let reject = || std::fs::remove_file(pending_path).map_err(|e| Error::io(pending_path, e));
+        decide(mode, style, input, out, &mut done, accept, reject)?;
+    }
+    for (i, other) in others.iter().enumerate() {
+        if mode == Mode::List {
+            writeln!(out, "{}", other.pending()).map_err(io)?;
+            continue;
         }
+        writeln!(out, "{}", style.bold(&format!("[{}/{total}] {}", files.len() + i + 1, other.approved()))).map_err(io)?;
+        for line in other.describe(style)? {
+            writeln!(out, "  {line}").map_err(io)?;
+        }
+        decide(mode, style, input, out, &mut done, || other.accept(), || other.reject())?;
     }
     if mode != Mode::List {
         writeln!(out, "\n{} accepted, {} rejected, {} skipped", done.accepted, done.rejected, done.skipped).map_err(io)?;
     }
     Ok(done)
+}
+
+/// Ask (or take the mode's answer) and act on one pending item.
+fn decide(mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write, done: &mut Reviewed, accept: impl FnOnce() -> Result<(), Error>, reject: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
+    let decision = match mode {
+        Mode::AcceptAll(_) => 'a',
+        Mode::RejectAll => 'r',
+        Mode::List => unreachable!("listed, not decided"),
+        Mode::Interactive => ask(input, out).map_err(io)?,
+    };
+    match decision {
+        'a' => {
+            accept()?;
+            writeln!(out, "  {}", style.green("accepted")).map_err(io)?;
+            done.accepted += 1;
+        }
+        'r' => {
+            reject()?;
+            writeln!(out, "  {}", style.red("rejected")).map_err(io)?;
+            done.rejected += 1;
+        }
+        _ => {
+            writeln!(out, "  skipped").map_err(io)?;
+            done.skipped += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A pending snapshot and the approved one it would replace, if any.
+fn load_pair(project: &Project, pending_path: &Path) -> Result<(Snapshot, Option<Snapshot>), Error> {
+    let approved_path = approved_path(pending_path);
+    let text = harness_syntax::project::read_text(&project.root, pending_path)?;
+    harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m.to_string()).relative_to(&project.root))?;
+    let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
+    Ok((new, snapshot::load(&project.root, &approved_path)?))
+}
+
+/// Says how many of the snapshots `--accept-all` approves lose data, and whether it may.
+fn confirmed(losing: usize, total: usize, confirm: Confirm, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<bool, Error> {
+    let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
+    let what = format!("{losing} of the {total} pending snapshot(s) lose data: a field that had a value has none");
+    match confirm {
+        Confirm::Given => {
+            writeln!(out, "approving {what}").map_err(io)?;
+            Ok(true)
+        }
+        Confirm::Refused => Err(Error::Usage(format!("review --accept-all: {what}; add --yes to approve them without a terminal, or review them one by one (`harness review`)"))),
+        Confirm::Ask => {
+            write!(out, "{what}. Approve them all (y/N)? ").map_err(io)?;
+            out.flush().map_err(io)?;
+            let mut line = String::new();
+            input.read_line(&mut line).map_err(io)?;
+            Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+        }
+    }
 }
 
 /// `x.snap.new` → `x.snap`

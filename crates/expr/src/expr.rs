@@ -184,43 +184,57 @@ impl Expr {
     }
 
     /// The single value the expression yields; `None` when it yields nothing (`empty`).
-    pub fn eval_one(&self, input: &Value, scope: &Scope) -> Result<Option<Value>, String> {
+    pub fn eval_one(&self, input: &Value, scope: &Scope) -> Result<Option<Value>, EvalError> {
         self.eval_one_doc(&Doc::new(input), scope)
     }
 
     /// Every value the expression yields for `input` (converted once), or the first error.
-    pub fn eval_doc(&self, input: &Doc, scope: &Scope) -> Result<Vec<Doc>, String> {
+    pub fn eval_doc(&self, input: &Doc, scope: &Scope) -> Result<Vec<Doc>, EvalError> {
         debug_assert_eq!(scope.names, self.names, "scope built for another variable list");
         let _evaluating = Guard::enter(&self.text, &self.origin);
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(scope.values.iter().cloned()));
         let mut out = Vec::new();
         for item in self.filter.id.run((ctx, input.0.clone())).map(jaq_core::unwrap_valr) {
             // jaq keeps yielding the same error after the first one; stop there.
-            let v = item.map_err(|e| error_text(e.into_val()))?;
+            let v = item.map_err(|e| EvalError::Raised(error_text(e.into_val())))?;
             if crate::values::too_deep(&v) {
-                return Err(format!("expression yields a value nested deeper than {} levels", crate::values::MAX_DEPTH));
+                return Err(EvalError::TooDeep);
             }
             if out.len() == MAX_OUTPUTS {
-                return Err(format!("expression yields more than {MAX_OUTPUTS} values"));
+                return Err(EvalError::TooMany);
             }
             out.push(Doc(v));
         }
         Ok(out)
     }
 
-    pub fn eval_one_doc(&self, input: &Doc, scope: &Scope) -> Result<Option<Value>, String> {
+    pub fn eval_one_doc(&self, input: &Doc, scope: &Scope) -> Result<Option<Value>, EvalError> {
         let mut values = self.eval_doc(input, scope)?;
         match values.len() {
             0 => Ok(None),
             1 => Ok(values.pop().map(|d| d.to_json())),
-            n => Err(format!("expression yields {n} values where one was expected")),
+            n => Err(EvalError::NotOne(n)),
         }
     }
 
     /// Whether the expression's value counts as true (jq truthiness: not `false`, not `null`).
-    pub fn eval_bool_doc(&self, input: &Doc, scope: &Scope) -> Result<bool, String> {
+    pub fn eval_bool_doc(&self, input: &Doc, scope: &Scope) -> Result<bool, EvalError> {
         Ok(self.eval_one_doc(input, scope)?.is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))))
     }
+}
+
+/// Why evaluating an expression gave no value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// The expression itself failed (`error(…)`, a type error): jq's message.
+    #[error("{0}")]
+    Raised(String),
+    #[error("expression yields a value nested deeper than {} levels", crate::values::MAX_DEPTH)]
+    TooDeep,
+    #[error("expression yields more than {MAX_OUTPUTS} values")]
+    TooMany,
+    #[error("expression yields {0} values where one was expected")]
+    NotOne(usize),
 }
 
 fn error_text(v: Val) -> String {
@@ -247,7 +261,7 @@ mod tests {
         let e = Expr::compile(r#"{id: $customer_id, item: (.sku | xref("item"))}"#, &names).unwrap();
         assert_eq!(e.eval_one(&json!({"sku": "SKU-1"}), &scope).unwrap(), Some(json!({"id": "77", "item": "501"})));
         let err = e.eval_one(&json!({"sku": "NOPE"}), &scope).unwrap_err();
-        assert_eq!(err, "cross-reference `item` has no entry for \"NOPE\"");
+        assert_eq!(err.to_string(), "cross-reference `item` has no entry for \"NOPE\"");
     }
 
     #[test]
@@ -265,7 +279,7 @@ mod tests {
         let names = names();
         let scope = Scope::new(&names, &json!({}));
         let e = Expr::compile(".a | tonumber", &names).unwrap();
-        assert!(e.eval_doc(&Doc::new(&json!({"a": "x"})), &scope).unwrap_err().contains("cannot parse"));
+        assert!(e.eval_doc(&Doc::new(&json!({"a": "x"})), &scope).unwrap_err().to_string().contains("cannot parse"));
     }
 
     #[test]
@@ -279,7 +293,7 @@ mod tests {
             let e = Expr::compile("reduce range(5000) as $i (0; {a: .})", &names).unwrap();
             e.eval_one(&json!({}), &scope).unwrap_err()
         });
-        assert_eq!(deep.unwrap().join().unwrap(), "expression yields a value nested deeper than 100 levels");
+        assert_eq!(deep.unwrap().join().unwrap().to_string(), "expression yields a value nested deeper than 100 levels");
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod template_text;
 mod values;
 
 pub use evaluating::{Evaluating, Evaluation, Origin, watch_this_thread};
-pub use expr::{CompileError, Doc, Expr, Scope, VarNames};
+pub use expr::{CompileError, Doc, EvalError, Expr, Scope, VarNames};
 pub use mapping::{FieldLineage, MappingError, Template, TemplateError, template_field};
 pub use reads::{ReadPath, Seg, missing_key, path_text};
-pub use template_text::TextTemplate;
+pub use template_text::{RenderError, TextTemplate};

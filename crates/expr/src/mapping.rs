@@ -161,7 +161,7 @@ fn render_at(t: &Template, input: &Doc, scope: &Scope, field: &mut String) -> Re
     let fail = |field: &str, message: String| MappingError { field: if field.is_empty() { "(body)".into() } else { field.to_string() }, message };
     match t {
         Template::Literal(v) => Ok(Some(v.clone())),
-        Template::Expr(e) => e.eval_one_doc(input, scope).map_err(|m| fail(field, m)),
+        Template::Expr(e) => e.eval_one_doc(input, scope).map_err(|m| fail(field, m.to_string())),
         Template::Object(fields) => {
             let mut out = Map::new();
             for (k, sub) in fields {
@@ -190,7 +190,7 @@ fn render_at(t: &Template, input: &Doc, scope: &Scope, field: &mut String) -> Re
             Ok(Some(Value::Array(out)))
         }
         Template::Each { each, item } => {
-            let elements = each.eval_doc(input, scope).map_err(|m| fail(field, m))?;
+            let elements = each.eval_doc(input, scope).map_err(|m| fail(field, m.to_string()))?;
             let mut out = Vec::new();
             for (i, element) in elements.iter().enumerate() {
                 let len = field.len();

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{CompileError, Doc, Expr, ReadPath, Scope, VarNames};
+use crate::{CompileError, Doc, EvalError, Expr, ReadPath, Scope, VarNames};
 
 #[derive(Debug, Clone)]
 pub struct TextTemplate {
@@ -41,25 +41,25 @@ impl TextTemplate {
         Ok(TextTemplate { parts })
     }
 
-    pub fn render(&self, input: &Doc, scope: &Scope) -> Result<String, String> {
+    pub fn render(&self, input: &Doc, scope: &Scope) -> Result<String, RenderError> {
         self.render_with(input, scope, |s| s.to_string())
     }
 
     /// For a URL path: a hole's value is percent-encoded, so a `#` or `?` in it (an order name
     /// like `#1001`) stays part of its segment.
-    pub fn render_path(&self, input: &Doc, scope: &Scope) -> Result<String, String> {
+    pub fn render_path(&self, input: &Doc, scope: &Scope) -> Result<String, RenderError> {
         const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}').add(b'/').add(b'%').add(b'\\');
         self.render_with(input, scope, |s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
     }
 
-    fn render_with(&self, input: &Doc, scope: &Scope, encode: impl Fn(&str) -> String) -> Result<String, String> {
+    fn render_with(&self, input: &Doc, scope: &Scope, encode: impl Fn(&str) -> String) -> Result<String, RenderError> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
                 Part::Hole(e) => match e.eval_one_doc(input, scope)? {
                     Some(Value::String(s)) => out.push_str(&encode(&s)),
-                    Some(Value::Null) | None => return Err(format!("`{{{}}}` is empty", e.text())),
+                    Some(Value::Null) | None => return Err(RenderError::Empty(e.text().to_string())),
                     Some(other) => out.push_str(&encode(&other.to_string())),
                 },
             }
@@ -75,6 +75,16 @@ impl TextTemplate {
     }
 }
 
+/// Why a text template gave no text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    /// A hole whose expression (the text inside the braces) yields nothing or `null`.
+    #[error("`{{{0}}}` is empty")]
+    Empty(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +97,7 @@ mod tests {
         let mut scope = Scope::new(&names, &json!({}));
         scope.set("version", &json!("2025-01"));
         assert_eq!(t.render(&Doc::new(&json!({"id": 42})), &scope).unwrap(), "/admin/api/2025-01/orders/42.json");
-        assert!(t.render(&Doc::new(&json!({})), &scope).unwrap_err().contains("is empty"));
+        assert!(t.render(&Doc::new(&json!({})), &scope).unwrap_err().to_string().contains("is empty"));
         let p = TextTemplate::compile("/orders/{.name}/x", &names).unwrap();
         assert_eq!(p.render_path(&Doc::new(&json!({"name": "#1001 a/b"})), &scope).unwrap(), "/orders/%231001%20a%2Fb/x");
     }

@@ -5,8 +5,9 @@
 //! `pass_env:`), plus the trigger's headers and parameters as JSON. It may report what happened
 //! to each record by printing JSON lines such as
 //! `{"record": "#1001", "outcome": "dead-lettered", "reason": "…"}`; otherwise only its exit status
-//! and what reached the mocks are judged. It carries its case's process tag, and when the case
-//! ends everything carrying it is killed, also what the program started in a session of its own.
+//! and what reached the mocks are judged. It runs in its case's cgroup (where the harness can make
+//! one) and carries its case's process tag; the case ends when the program exits, and then
+//! everything it left running is killed, also what it started in a session of its own.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -19,9 +20,12 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture};
-use crate::program::{self, Program, TagKill};
+use crate::program::{self, Program};
 use crate::source::FlowSource;
 use crate::{FlowRun, RunStatus};
+
+/// How long output is still read once the program has exited and what it left was killed.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub(crate) struct CommandFlow {
@@ -92,15 +96,13 @@ impl PerCase {
             .env("HARNESS_TRIGGER_QUERY", harness_core::encoding::encode_query(&trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()));
 
         let shown = self.program.shown();
-        let tag = match program::new_tag(env.id) {
-            Ok(t) => t,
+        // However this run ends — done, timed out here or cancelled by the scenario's limit — the
+        // program and everything it started go with it (when `contained` drops).
+        let contained = match program::contain(env.id) {
+            Ok(c) => c,
             Err(e) => return FlowRun::failed(format!("cannot start `{shown}`: {e}")),
         };
-        let spawned = self.program.spawn(command, &tag).await;
-        // However this run ends — done, timed out here or cancelled by the scenario's limit — the
-        // program and everything it started go with it.
-        let _kill = TagKill(tag);
-        let mut child = match spawned {
+        let mut child = match self.program.spawn(command, &contained).await {
             Ok(c) => c,
             Err(e) => return FlowRun::failed(e),
         };
@@ -119,8 +121,28 @@ impl PerCase {
         // The limit is measured on a clock that a busy machine cannot make run faster (time its
         // process tree spent waiting for a CPU does not count), so load cannot change the verdict.
         let pid = child.id().unwrap_or(0);
+        let work = async {
+            let mut reads = std::pin::pin!(async { tokio::join!(program::read_limited(stdout.as_mut(), &mut out), program::read_limited(stderr.as_mut(), &mut err)) });
+            // The case is over when its program has exited: what it left running (a daemon in a
+            // new session holding its output open included) is killed then, not waited for.
+            let mut ended = std::pin::pin!(async {
+                let (_, status) = tokio::join!(feed, child.wait());
+                contained.end();
+                status
+            });
+            let (status, read_all) = tokio::select! {
+                status = &mut ended => (status, false),
+                _ = &mut reads => (ended.await, true),
+            };
+            if !read_all {
+                // Killed leftovers close their ends of the pipes; one that escaped (no cgroup
+                // here, see the README) may still hold them: read what is there, then stop.
+                let _ = tokio::time::timeout(DRAIN_AFTER_EXIT, reads).await;
+            }
+            status
+        };
         let outcome = tokio::select! {
-            (_, _, _, status) = async { tokio::join!(feed, program::read_limited(stdout.as_mut(), &mut out), program::read_limited(stderr.as_mut(), &mut err), child.wait()) } => Some(status),
+            status = work => Some(status),
             () = harness_procs::limit_reached(pid, limit) => None,
         };
         let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));

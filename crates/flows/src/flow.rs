@@ -163,7 +163,7 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     if let Some(fetch) = &spec.trigger.fetch
         && let Err(m) = harness_mock::Matcher::compile(&harness_syntax::stub::MatchSpec::route(Some(&fetch.method), &fetch.path))
     {
-        errors.push(source.error(&fetch.path, m));
+        errors.push(source.error(&fetch.path, m.to_string()));
     }
     let names = VarNames::new([]);
     let mut split_expr = |expr: &Option<Loc<String>>, what: &str| {

@@ -3,8 +3,6 @@
 //! the driver what it needs (which systems it may call, whether its time is virtual, what its
 //! mapping says feeds each target field) and runs it.
 
-#![allow(clippy::result_large_err)]
-
 mod builtin;
 mod command;
 pub mod driver;

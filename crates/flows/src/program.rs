@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use harness_core::{Diagnostic, Outcome, SystemId};
-use harness_procs::{Spawner, Tag};
+use harness_procs::{Containment, Spawner, Tag};
 use harness_syntax::{Loc, Span};
 use harness_systems::SystemVersion;
 use serde_json::Value;
@@ -171,10 +171,12 @@ impl Program {
         Ok(command)
     }
 
-    /// Start `command` carrying `tag`, from the thread every program is started from.
-    pub(crate) async fn spawn(&self, command: tokio::process::Command, tag: &Tag) -> Result<tokio::process::Child, String> {
+    /// Start `command` held by `containment` (its tag, its cgroup), from the thread every program
+    /// is started from.
+    pub(crate) async fn spawn(&self, mut command: tokio::process::Command, containment: &Containment) -> Result<tokio::process::Child, String> {
+        containment.enter_cgroup(&mut command);
         let spawned = match spawner() {
-            Ok(s) => s.spawn(command, tag).await.map_err(|e| e.to_string()),
+            Ok(s) => s.spawn(command, containment.tag()).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         spawned.map_err(|e| format!("cannot start `{}`: {e}", self.shown()))
@@ -251,23 +253,15 @@ fn spawner() -> Result<&'static Spawner, String> {
     SPAWNER.get_or_init(|| Spawner::start().map_err(|e| format!("cannot start the thread that starts programs: {e}"))).as_ref().map_err(Clone::clone)
 }
 
-/// Kills everything that carries a tag when dropped: at the end of a program's life however it
-/// ends — done, timed out, or dropped by the scenario's limit.
-pub(crate) struct TagKill(pub(crate) Tag);
-
-impl Drop for TagKill {
-    fn drop(&mut self) {
-        // Blocks for milliseconds (a scan of /proc), on the case's own worker thread.
-        harness_procs::kill_tagged(self.0.as_str());
-    }
-}
-
-/// A tag for one program of `owner` (a case id, or a service's job): a counter keeps programs
-/// started for the same owner apart — the same case may run several times at once.
-pub(crate) fn new_tag(owner: &str) -> Result<Tag, String> {
+/// What holds one program of `owner` (a case id, or a service's job) and everything it starts:
+/// dropping it kills them — at the end of the program's life however it ends, done, timed out, or
+/// dropped by the scenario's limit. A counter keeps programs started for the same owner apart:
+/// the same case may run several times at once.
+pub(crate) fn contain(owner: &str) -> Result<Containment, String> {
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Tag::new(harness_procs::run_id(), &format!("{}#{run}", owner.replace('/', ":"))).map_err(|e| e.to_string())
+    let tag = Tag::new(harness_procs::run_id(), &format!("{}#{run}", owner.replace('/', ":"))).map_err(|e| e.to_string())?;
+    Ok(Containment::new(tag))
 }
 
 /// Read into `buf`, which the caller owns so that what was read survives a timeout.
@@ -310,10 +304,10 @@ pub(crate) fn parse_records(stdout: &str) -> Vec<RecordOutcome> {
 }
 
 /// Kill every program the harness started that is still running, with everything they started
-/// (by their tags, so also daemons that left the process tree): on Ctrl-C and SIGTERM, when no
-/// case gets to end normally. Blocks for milliseconds.
+/// (by their cgroups and tags, so also daemons that left the process tree): on Ctrl-C and
+/// SIGTERM, when no case gets to end normally. Blocks for milliseconds.
 pub fn kill_running_programs() {
-    harness_procs::kill_tagged(harness_procs::run_id());
+    harness_procs::kill_run(harness_procs::run_id());
 }
 
 #[cfg(test)]

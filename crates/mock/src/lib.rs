@@ -24,7 +24,7 @@ pub use behaviour::MockBehaviour;
 pub use handler::{GUESSED, StubHandler};
 pub use listener::{BoxAnswer, Incoming, Limits, Listener, Service};
 pub use log::{ExchangeLog, InFlight};
-pub use matcher::{Matcher, graphql_operation, json_contains};
+pub use matcher::{Matcher, MatcherError, graphql_operation, json_contains};
 pub use ports::{LateRequest, MockPorts};
 pub use stub::Stub;
 

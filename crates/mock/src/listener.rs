@@ -59,7 +59,9 @@ pub trait Service: Send + Sync {
 /// machine. The defaults never bother a normal flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections open at once; more are answered 503 and closed.
+    /// Connections open at once. Past it, the oldest connection that has not been answering a
+    /// request for a while (a client still sending its request's head, or idle between requests)
+    /// is closed to make room; when there is none, the new one is answered 503 and closed.
     pub max_connections: usize,
     /// Largest request body read; a larger one is answered 413.
     pub max_body: u64,
@@ -107,10 +109,41 @@ impl Listener {
     }
 }
 
+/// An open connection as the accept loop sees it, oldest first.
+struct Open {
+    id: tokio::task::Id,
+    state: Arc<Connection>,
+    task: tokio::task::AbortHandle,
+}
+
+/// What a connection is doing, shared between its task and the accept loop.
+struct Connection {
+    /// Set while a request on it is being answered (from its head to its answer).
+    busy: AtomicBool,
+    /// Since when it has not been answering a request (accepted, or its last answer given), in
+    /// milliseconds from the listener's start.
+    idle_since: std::sync::atomic::AtomicU64,
+}
+
+/// How long a connection must have been without a request being answered before a new one may
+/// take its place at the limit: programs send their request's head as soon as they connect, so
+/// a connection this quiet is trickling its head (slowloris) or idle between requests; a flow
+/// opening more connections at once than the limit still meets it.
+const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
+
+impl Connection {
+    fn evictable(&self, now_ms: u64) -> bool {
+        !self.busy.load(Ordering::SeqCst) && now_ms.saturating_sub(self.idle_since.load(Ordering::SeqCst)) >= EVICTABLE_AFTER.as_millis() as u64
+    }
+}
+
 async fn accept_loop(listener: TcpListener, service: Arc<RwLock<Arc<dyn Service>>>, mut stop: oneshot::Receiver<()>, limits: Limits) {
     // Dropping the set aborts every open connection when the server stops.
     let mut connections = JoinSet::new();
+    let mut open: std::collections::VecDeque<Open> = std::collections::VecDeque::new();
     let mut refused = 0usize;
+    let started = std::time::Instant::now();
+    let now_ms = move || started.elapsed().as_millis() as u64;
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -128,23 +161,36 @@ async fn accept_loop(listener: TcpListener, service: Arc<RwLock<Arc<dyn Service>
                         continue;
                     }
                 };
-                if connections.len() >= limits.max_connections {
-                    if refused == 0 {
-                        current(&service).limit_exceeded(format!("more than {} connections open at once to one mock (mocks.max_connections in harness.yaml); the others were answered 503", limits.max_connections));
+                if open.len() >= limits.max_connections {
+                    // Trickling clients (slowloris) and idle ones make room for a real request;
+                    // only requests being answered count against the limit.
+                    match open.iter().position(|c| c.state.evictable(now_ms())) {
+                        Some(idle) => open.remove(idle).into_iter().for_each(|c| c.task.abort()),
+                        None => {
+                            if refused == 0 {
+                                current(&service).limit_exceeded(format!("more than {} connections open at once to one mock (mocks.max_connections in harness.yaml); the others were answered 503", limits.max_connections));
+                            }
+                            refused += 1;
+                            connections.spawn(refuse(stream));
+                            continue;
+                        }
                     }
-                    refused += 1;
-                    connections.spawn(refuse(stream));
-                    continue;
                 }
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve(stream, service.clone(), limits));
+                let state = Arc::new(Connection { busy: AtomicBool::new(false), idle_since: now_ms().into() });
+                let task = connections.spawn(serve(stream, service.clone(), limits, state.clone(), now_ms));
+                open.push_back(Open { id: task.id(), state, task });
             }
-            Some(joined) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = joined
-                    && e.is_panic()
-                {
-                    let message = harness_core::error::panic_message(&*e.into_panic());
-                    current(&service).crashed(message);
+            Some(joined) = connections.join_next_with_id(), if !connections.is_empty() => {
+                match joined {
+                    Ok((id, ())) => open.retain(|c| c.id != id),
+                    Err(e) => {
+                        open.retain(|c| c.id != e.id());
+                        if e.is_panic() {
+                            let message = harness_core::error::panic_message(&*e.into_panic());
+                            current(&service).crashed(message);
+                        }
+                    }
                 }
             }
         }
@@ -172,12 +218,19 @@ type Body = BoxBody<Bytes, io::Error>;
 /// How long a client may take to send a request's head: programs send theirs at once.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
-async fn serve(stream: TcpStream, service: Arc<RwLock<Arc<dyn Service>>>, limits: Limits) {
+async fn serve(stream: TcpStream, service: Arc<RwLock<Arc<dyn Service>>>, limits: Limits, state: Arc<Connection>, now_ms: impl Fn() -> u64 + Send + Sync + 'static) {
     let graceful = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(ClosingStream { inner: stream, graceful: graceful.clone() });
+    let now_ms = Arc::new(now_ms);
     let handler = service_fn(move |req| {
-        let (service, graceful) = (current(&service), graceful.clone());
-        async move { handle(req, service, graceful, limits.max_body).await }
+        let (service, graceful, state, now_ms) = (current(&service), graceful.clone(), state.clone(), now_ms.clone());
+        async move {
+            state.busy.store(true, Ordering::SeqCst);
+            let answer = handle(req, service, graceful, limits.max_body).await;
+            state.idle_since.store(now_ms(), Ordering::SeqCst);
+            state.busy.store(false, Ordering::SeqCst);
+            answer
+        }
     });
     // A client that trickles its request head (slowloris) is cut off, so it cannot hold one of
     // the mock's connections for long.
@@ -321,5 +374,79 @@ impl AsyncWrite for ClosingStream {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Answers 200 to everything and keeps the limits it is told of.
+    #[derive(Default)]
+    struct Ok200 {
+        exceeded: Mutex<Vec<String>>,
+    }
+
+    impl Service for Ok200 {
+        fn answer(&self, _: Incoming) -> BoxAnswer<'_> {
+            Box::pin(async { MockResponse::new(200) })
+        }
+        fn virtual_time(&self) -> bool {
+            false
+        }
+        fn crashed(&self, message: String) {
+            panic!("{message}");
+        }
+        fn limit_exceeded(&self, message: String) {
+            self.exceeded.lock().unwrap().push(message);
+        }
+        fn environment_failed(&self, message: String) {
+            panic!("{message}");
+        }
+    }
+
+    /// The status of a GET on a connection of its own (0 when none came within 10 s).
+    async fn get(addr: SocketAddr) -> u16 {
+        let asked = async {
+            let mut stream = TcpStream::connect(addr).await.ok()?;
+            stream.write_all(b"GET /real HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.ok()?;
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer).await;
+            answer.split(' ').nth(1)?.parse().ok()
+        };
+        tokio::time::timeout(Duration::from_secs(10), asked).await.ok().flatten().unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn trickling_clients_at_the_limit_do_not_keep_real_requests_out() {
+        let service = Arc::new(Ok200::default());
+        let limits = Limits { max_connections: 8, ..Limits::default() };
+        let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)), service.clone(), limits).await.unwrap();
+        // Twice the limit of clients that send the start of a request's head, then nothing.
+        let mut trickling = Vec::new();
+        for _ in 0..16 {
+            let mut stream = TcpStream::connect(listener.addr).await.unwrap();
+            stream.write_all(b"GET /slow HTTP/1.1\r\nx-slow: ").await.unwrap();
+            trickling.push(stream);
+        }
+        // Once they have been quiet for a while (EVICTABLE_AFTER), each real request takes the
+        // place of one; a request that came too early (a loaded machine) is asked again, a
+        // bounded number of times.
+        tokio::time::sleep(EVICTABLE_AFTER).await;
+        for _ in 0..4 {
+            let mut status = 0;
+            for _ in 0..20 {
+                status = get(listener.addr).await;
+                if status == 200 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            assert_eq!(status, 200);
+        }
+        // They were connected all along.
+        drop(trickling);
     }
 }

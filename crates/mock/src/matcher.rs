@@ -26,10 +26,19 @@ enum PathPattern {
     Regex(Regex),
 }
 
+/// A `match` [`Matcher::compile`] refuses.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum MatcherError {
+    #[error("invalid path regex: {0}")]
+    Regex(regex::Error),
+    #[error("path `{0}` must start with `/` (or `~` for a regular expression)")]
+    Relative(String),
+}
+
 impl Matcher {
-    pub fn compile(spec: &MatchSpec) -> Result<Matcher, String> {
+    pub fn compile(spec: &MatchSpec) -> Result<Matcher, MatcherError> {
         let path = if let Some(re) = spec.path.strip_prefix('~') {
-            PathPattern::Regex(Regex::new(re).map_err(|e| format!("invalid path regex: {e}"))?)
+            PathPattern::Regex(Regex::new(re).map_err(MatcherError::Regex)?)
         } else if spec.path.contains('{') {
             let segs = spec.path.split('/').map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string())).collect();
             PathPattern::Template(segs)
@@ -37,7 +46,7 @@ impl Matcher {
             PathPattern::Exact(spec.path.value.clone())
         };
         if !matches!(path, PathPattern::Regex(_)) && !spec.path.starts_with('/') {
-            return Err(format!("path `{}` must start with `/` (or `~` for a regular expression)", spec.path));
+            return Err(MatcherError::Relative(spec.path.value.clone()));
         }
         Ok(Matcher {
             method: spec.method.as_ref().map(|m| m.to_ascii_uppercase()),
@@ -53,7 +62,7 @@ impl Matcher {
     }
 
     /// A matcher for exactly this method and path (used by expectations and endpoint tables).
-    pub fn route(method: &str, path: &str) -> Result<Matcher, String> {
+    pub fn route(method: &str, path: &str) -> Result<Matcher, MatcherError> {
         Matcher::compile(&MatchSpec::route(Some(method), path))
     }
 
@@ -174,6 +183,9 @@ mod tests {
         assert!(!matcher("path: /q\nbody: {x: {y: 2}}").matches(&r));
         assert!(matcher("path: /q\nbody_contains: FROM customer").matches(&r));
         assert!(matcher("path: /q\nsoap_action: GetData").matches(&r));
+        // A SOAP stub may leave the path out: the service has one endpoint.
+        assert!(matcher("soap_action: GetData").matches(&r));
+        assert!(!matcher("soap_action: SaveData").matches(&r));
     }
 
     #[test]

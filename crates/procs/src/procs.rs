@@ -13,6 +13,10 @@
 //!   get their own process group and a parent-death signal (SIGKILL).
 //! * [`kill_tagged`]: finds tagged processes (and their descendants) through
 //!   `/proc` and SIGKILLs them, wherever they moved in the process tree.
+//! * [`Containment`]: on Linux, each program also runs in a cgroup (v2) of its own where the
+//!   harness may make one, which nothing the program starts can leave (an unprivileged process
+//!   cannot move itself out): a daemon that clears its environment and starts a new session is
+//!   still in it, and killing the cgroup as a whole ([`Containment::end`], [`kill_run`]) ends it.
 //! * [`become_subreaper`]: orphans of the programs reparent to the harness
 //!   instead of init while it runs, so they stay in its subtree and
 //!   [`kill_tagged`] can reap them.
@@ -364,6 +368,88 @@ impl Spawner {
 }
 
 // ---------------------------------------------------------------------------
+// Containment
+// ---------------------------------------------------------------------------
+
+/// What holds one program and everything it starts: its [`Tag`] and, on Linux where the harness
+/// may make one, a cgroup of its own. Dropping it kills whatever is still in it ([`end`]).
+///
+/// Without a cgroup (another system, or a cgroup2 tree the harness may not write) the tag is
+/// all there is: a descendant that clears its environment and leaves the program's process
+/// tree (a new session, a double fork) is not found by [`kill_tagged`].
+///
+/// [`end`]: Containment::end
+pub struct Containment {
+    tag: Tag,
+    #[cfg(target_os = "linux")]
+    cgroup: Option<cgroup::Cgroup>,
+    ended: std::sync::atomic::AtomicBool,
+}
+
+impl Containment {
+    /// Makes the cgroup, where it can be made.
+    pub fn new(tag: Tag) -> Containment {
+        Containment {
+            tag,
+            #[cfg(target_os = "linux")]
+            cgroup: cgroup::Cgroup::new(),
+            ended: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The program's tag.
+    pub fn tag(&self) -> &Tag {
+        &self.tag
+    }
+
+    /// Whether the program gets a cgroup of its own (else only its tag holds it).
+    pub fn has_cgroup(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.cgroup.is_some();
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
+    /// Where there is a cgroup, `cmd`'s process enters it between fork and exec (so before it
+    /// can start anything). Then start it with [`Spawner::spawn`] and [`Containment::tag`].
+    pub fn enter_cgroup(&self, cmd: &mut tokio::process::Command) {
+        #[cfg(target_os = "linux")]
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.enter_on_spawn(cmd);
+        }
+    }
+
+    /// SIGKILLs everything still in the cgroup and everything carrying the tag; once (a second
+    /// call does nothing). Blocking (milliseconds; up to about 2 s for processes that resist):
+    /// from async code, on a thread that may block.
+    pub fn end(&self) {
+        if self.ended.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill();
+        }
+        kill_tagged(self.tag.as_str());
+    }
+}
+
+impl Drop for Containment {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Kills every program of the run `run_id` that still runs and everything they started: by
+/// their cgroups (which are removed) and by their tags. For the end of a run (the guardian, an
+/// interrupt). Blocking, like [`kill_tagged`].
+pub fn kill_run(run_id: &str) {
+    #[cfg(target_os = "linux")]
+    cgroup::kill_run(run_id);
+    kill_tagged(run_id);
+}
+
+// ---------------------------------------------------------------------------
 // Killing and reaping
 // ---------------------------------------------------------------------------
 
@@ -461,7 +547,7 @@ pub fn start_guardian(run_prefix: &str, exe: &Path) -> io::Result<Guardian> {
 
 /// What the harness binary runs for `__guardian <prefix>`: reports that it
 /// runs, waits until its stdin reaches end of file (the harness finished or
-/// died), then [`kill_tagged`]`(prefix)` and exits 0.
+/// died), then [`kill_run`]`(prefix)` and exits 0.
 pub fn guardian_main(prefix: &str) -> ! {
     sys::guardian_prepare();
     {
@@ -471,7 +557,7 @@ pub fn guardian_main(prefix: &str) -> ! {
         let _ = out.write_all(GUARDIAN_READY).and_then(|()| out.flush());
     }
     wait_for_eof(&mut io::stdin().lock());
-    kill_tagged(prefix);
+    kill_run(prefix);
     std::process::exit(0)
 }
 
@@ -567,6 +653,10 @@ mod sys;
 #[cfg(not(target_os = "linux"))]
 #[path = "procs/other.rs"]
 mod sys;
+
+#[cfg(target_os = "linux")]
+#[path = "procs/cgroup.rs"]
+mod cgroup;
 
 #[path = "procs/activity.rs"]
 mod activity;

@@ -22,7 +22,7 @@ struct Run {
 fn start(extra: &[&str], own_group: bool) -> Run {
     let run_id = unique_run_id();
     let n = nonce();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fake_harness"));
+    let mut cmd = Command::new(common::fake_harness());
     cmd.args(["run", &run_id, &n])
         .args(extra)
         .stdout(Stdio::piped())

@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
-const PROBE: &str = env!("CARGO_BIN_EXE_fake_harness");
-
 /// Held while writing the probe's copy and while forking. Otherwise a child
 /// forked by another test thread can inherit the copy's write descriptor for
 /// a moment, and exec of the copy fails with ETXTBSY.
@@ -57,7 +55,7 @@ impl PublicCopy {
         std::fs::create_dir(&dir).expect("temp dir");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
         let bin = dir.join("fake_harness");
-        std::fs::copy(PROBE, &bin).expect("copy probe");
+        std::fs::copy(common::fake_harness(), &bin).expect("copy probe");
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod bin");
         PublicCopy(bin)
     }
@@ -80,7 +78,7 @@ fn as_root_only_loopback_works() {
         println!("note: not root; skipping the root isolation test");
         return;
     }
-    let out = output(Command::new(PROBE).arg("netns-probe"));
+    let out = output(Command::new(common::fake_harness()).arg("netns-probe"));
     let (code, text) = report("root", &out);
     assert_eq!(code, Some(0));
     assert!(text.contains("PASS") && text.contains("via user namespace: false"));
@@ -88,7 +86,7 @@ fn as_root_only_loopback_works() {
 
 #[test]
 fn a_multi_threaded_process_is_refused() {
-    let out = output(Command::new(PROBE).args(["netns-probe", "--with-thread"]));
+    let out = output(Command::new(common::fake_harness()).args(["netns-probe", "--with-thread"]));
     let (code, text) = report("multi-threaded", &out);
     assert_eq!(code, Some(3));
     assert!(text.contains("single-threaded"), "{text}");
@@ -108,7 +106,7 @@ fn unprivileged_via_a_user_namespace() {
             .arg(copy.path());
         c
     } else {
-        Command::new(PROBE)
+        Command::new(common::fake_harness())
     };
     let out = output(cmd.arg("netns-probe"));
     let (code, text) = report("unprivileged", &out);

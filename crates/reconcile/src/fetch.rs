@@ -8,15 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use harness_core::{Error, SystemId};
 use harness_core::clock::VirtualClock;
 use harness_redact::SecretMask;
-use harness_systems::client::{ClientAuth, HttpClient, NoAuth, OutgoingRequest};
+use harness_systems::client::{ClientAuth, HttpClient, HttpError, NoAuth, OutgoingRequest};
+use harness_systems::tls::TlsConnector;
 use harness_systems::{Answer, Registry, System, SystemVersion};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::listers::{Lister, Position, read_only};
+use crate::listers::{Lister, Page, Position, read_only};
 use crate::load::{Connection, Reach};
 use crate::window::Window;
 
@@ -28,7 +30,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 const MAX_PAGES: u64 = 1_000_000;
 
 /// What reading one system took.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Stats {
     pub requests: u64,
     pub pages: u64,
@@ -43,6 +45,15 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Add what reading one page at the same time as others took.
+    fn absorb(&mut self, other: Stats) {
+        self.requests += other.requests;
+        self.waited_ms += other.waited_ms;
+        for (why, n) in other.throttled {
+            *self.throttled.entry(why).or_default() += n;
+        }
+    }
+
     fn wait(&mut self, why: &str, d: Duration) -> Duration {
         let d = d.min(MAX_WAIT);
         *self.throttled.entry(why.to_string()).or_default() += 1;
@@ -50,6 +61,9 @@ impl Stats {
         d
     }
 }
+
+/// The TLS of every system reached over HTTPS, made for the first (the machine's roots read once).
+pub(crate) type Tls = std::sync::OnceLock<Result<TlsConnector, String>>;
 
 pub(crate) struct Client {
     system: Arc<dyn System>,
@@ -64,7 +78,7 @@ pub(crate) struct Client {
 
 impl Client {
     /// A client of `id` at `base` (its fixture's loopback address, or the live URL).
-    pub(crate) fn new(id: &SystemId, connection: &Connection, base: String, http: reqwest::Client, mask: &mut Vec<String>) -> Result<Client, Error> {
+    pub(crate) fn new(id: &SystemId, connection: &Connection, base: String, http: reqwest::Client, tls: &Tls, mask: &mut Vec<String>) -> Result<Client, Error> {
         let registry = Registry::builtin();
         let system = registry.system(id).clone();
         let label = format!("{id} ({base})");
@@ -84,6 +98,12 @@ impl Client {
             }
         };
         let http = HttpClient::new(http, Arc::new(VirtualClock::default()), MAX_WAIT);
+        let http = if base.starts_with("https:") {
+            let tls = tls.get_or_init(|| harness_systems::tls::connector(Vec::new())).as_ref().map_err(|e| Error::Environment(format!("{label}: {e}")))?;
+            http.with_tls(tls.clone())
+        } else {
+            http
+        };
         Ok(Client { system, version, base, http, auth, label, mask: Arc::new(SecretMask::new(Vec::new())) })
     }
 
@@ -105,7 +125,15 @@ impl Client {
             let mut sent = request.clone();
             let generation = self.auth.authorize(&self.http, &mut sent).await.map_err(|e| self.environment(format!("credentials refused: {e}")))?;
             stats.requests += 1;
-            let response = self.http.send(&self.base, &sent).await.map_err(|e| self.environment(format!("unreachable: {e}")))?;
+            let response = match self.http.send(&self.base, &sent).await {
+                Ok(response) => response,
+                // A read that got no answer in time is asked again, as a server error would be.
+                Err(HttpError::Timeout(_)) if attempt < MAX_ATTEMPTS => {
+                    tokio::time::sleep(stats.wait("no answer in time", Duration::from_secs(1))).await;
+                    continue;
+                }
+                Err(e) => return Err(self.environment(format!("unreachable: {e}"))),
+            };
             match self.system.classify(&self.version, &sent.path, response.status, &response.headers, &response.body) {
                 Answer::Accepted { .. } => return Ok(response.body),
                 Answer::Transient { wait, .. } if attempt < MAX_ATTEMPTS => {
@@ -126,27 +154,54 @@ impl Client {
         unreachable!("the last attempt returns")
     }
 
-    /// List every record of `lister` for `window`, page by page, handing each to `each`.
+    /// List every record of `lister` for `window`, page by page, handing each to `each` in the
+    /// order the system lists them. Pages known ahead (NetSuite's, by offset) are read as many at
+    /// once as the lister allows, and handed on in order.
     pub(crate) async fn list(&self, lister: &Lister, window: &Window, mut each: impl FnMut(Value), mut progress: impl FnMut(&Stats)) -> Result<Stats, Error> {
         let mut stats = Stats::default();
         let mut at = Position::Start;
         loop {
-            let body = self.send(lister.request(self.system.as_ref(), &self.version, window, &at), &mut stats).await?;
-            let page = lister.read(&at, &body).map_err(|e| self.environment(format!("page {}: {e}", stats.pages + 1)))?;
-            drop(body);
-            stats.pages += 1;
-            stats.records += page.records.len() as u64;
-            stats.reported_total = page.total.or(stats.reported_total);
-            page.records.into_iter().for_each(&mut each);
-            progress(&stats);
-            if let Some(pause) = page.pause {
-                tokio::time::sleep(stats.wait("query cost", pause)).await;
+            let page = self.page(lister, window, &at, stats.pages + 1, &mut stats).await?;
+            let mut next = self.hand_on(page, &mut stats, &mut each, &mut progress).await;
+            if let Some((ahead, concurrency)) = next.as_ref().and_then(|n| lister.ahead(n, stats.reported_total)) {
+                let first = stats.pages + 1;
+                let mut pages = futures_util::stream::iter(ahead.into_iter().enumerate())
+                    .map(|(i, position)| async move {
+                        let mut own = Stats::default();
+                        let page = self.page(lister, window, &position, first + i as u64, &mut own).await;
+                        (position, own, page)
+                    })
+                    .buffered(concurrency);
+                while let Some((position, own, page)) = pages.next().await {
+                    stats.absorb(own);
+                    at = position;
+                    next = self.hand_on(page?, &mut stats, &mut each, &mut progress).await;
+                }
             }
-            match page.next {
+            match next {
                 Some(next) if next != at && stats.pages < MAX_PAGES => at = next,
                 Some(_) => return Err(self.environment("the listing does not advance (the same page was offered again)")),
                 None => return Ok(stats),
             }
         }
+    }
+
+    /// The page at `at` (the `number`th), read.
+    async fn page(&self, lister: &Lister, window: &Window, at: &Position, number: u64, stats: &mut Stats) -> Result<Page, Error> {
+        let body = self.send(lister.request(self.system.as_ref(), &self.version, window, at), stats).await?;
+        lister.read(at, &body).map_err(|e| self.environment(format!("page {number}: {e}")))
+    }
+
+    /// Hand a page's records on, count them, and wait as long as the page asked: where the next starts.
+    async fn hand_on(&self, page: Page, stats: &mut Stats, each: &mut impl FnMut(Value), progress: &mut impl FnMut(&Stats)) -> Option<Position> {
+        stats.pages += 1;
+        stats.records += page.records.len() as u64;
+        stats.reported_total = page.total.or(stats.reported_total);
+        page.records.into_iter().for_each(each);
+        progress(stats);
+        if let Some(pause) = page.pause {
+            tokio::time::sleep(stats.wait("query cost", pause)).await;
+        }
+        page.next
     }
 }

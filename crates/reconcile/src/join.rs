@@ -1,7 +1,7 @@
 //! Records reduced to what the check needs as they stream in — per key, when it was created, how
 //! many there are and the values to compare — then joined by key into findings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use harness_core::SystemId;
 use harness_expr::{Doc, Expr, Scope, VarNames};
@@ -13,7 +13,7 @@ use crate::window::{Window, instant};
 
 /// What one side keeps of a record.
 #[derive(Debug, Default)]
-pub(crate) struct Summary {
+pub(crate) struct Kept {
     pub at: Option<u64>,
     /// Records (or lines) with this key.
     pub count: u32,
@@ -23,9 +23,12 @@ pub(crate) struct Summary {
 /// What one side keeps of its whole listing.
 #[derive(Debug, Default)]
 pub(crate) struct Reduced {
-    pub records: HashMap<String, Summary>,
+    pub records: HashMap<String, Kept>,
     /// Sums for the totals.
     pub totals: Vec<f64>,
+    /// Source keys created in the lag before the window: listed only so that what they became
+    /// downstream (in the window) is not taken for an orphan; judged for nothing else.
+    pub earlier: HashSet<String>,
     /// Records without a key.
     pub unkeyed: u64,
     /// Records a jq expression failed on, and the first failure.
@@ -37,20 +40,26 @@ pub(crate) struct Reduced {
 /// every target, flattened.
 pub(crate) struct SourceReducer<'a> {
     r: &'a Reconciliation,
+    /// The window's start: records before it go to `earlier`.
+    since: u64,
     scope: Scope,
     pub out: Reduced,
 }
 
 impl<'a> SourceReducer<'a> {
-    pub(crate) fn new(r: &'a Reconciliation) -> Self {
+    pub(crate) fn new(r: &'a Reconciliation, window: &Window) -> Self {
         let totals = r.targets.iter().map(|t| t.totals.len()).sum();
-        SourceReducer { r, scope: empty_scope(), out: Reduced { totals: vec![0.0; totals], ..Reduced::default() } }
+        SourceReducer { r, since: window.since, scope: empty_scope(), out: Reduced { totals: vec![0.0; totals], ..Reduced::default() } }
     }
 
     pub(crate) fn add(&mut self, record: Value) {
         let doc = Doc::new(&record);
         drop(record);
         let Some((key, at)) = key_and_at(&self.r.source, &doc, &self.scope, &mut self.out) else { return };
+        if at.is_some_and(|at| at < self.since) {
+            self.out.earlier.insert(key);
+            return;
+        }
         let mut values = Vec::new();
         let mut total = 0;
         for t in &self.r.targets {
@@ -152,7 +161,7 @@ pub(crate) fn number(v: &Value) -> Option<f64> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// In the source, older than the lag, and not downstream.
@@ -185,7 +194,7 @@ impl Kind {
 }
 
 /// One discrepancy.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub kind: Kind,
     /// The relation (target) it is about.
@@ -211,7 +220,7 @@ pub struct Finding {
 }
 
 /// One side of a difference.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Observed {
     pub jq: String,
     /// `null` when hidden (text values are shown only with `--show-values`).
@@ -290,8 +299,8 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
                 }
             }
         }
-        for key in reduced.records.keys().filter(|k| !source.records.contains_key(*k)) {
-            out.push(finding(Kind::Orphan, &t.name, system, Some(key), format!("in {system} with no record in {} for the window", r.source.system)));
+        for key in reduced.records.keys().filter(|k| !source.records.contains_key(*k) && !source.earlier.contains(*k)) {
+            out.push(finding(Kind::Orphan, &t.name, system, Some(key), format!("in {system} with no record in {} for the window (or the lag before it)", r.source.system)));
         }
         for (i, c) in t.totals.iter().enumerate() {
             let (a, b) = (source.totals[first_total + i], reduced.totals[i]);

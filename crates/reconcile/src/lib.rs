@@ -6,8 +6,6 @@
 //! through the same reporters as runs. `fixture:` folders of recorded listings are served by the
 //! harness's own loopback mocks, so the check runs hermetically too.
 
-#![allow(clippy::result_large_err)]
-
 mod baseline;
 mod fetch;
 mod fixture;
@@ -24,12 +22,14 @@ use std::sync::{Arc, Mutex};
 use harness_core::Error;
 use harness_mock::{Limits, Listener};
 use harness_redact::SecretMask;
+use harness_systems::client::HttpClient;
 use harness_syntax::Project;
 
 pub use fetch::Stats;
 pub use join::{Finding, Kind, Observed};
-pub use report::{Checked, Listed, ReconcileReport};
+pub use report::{Checked, Listed, ReconcileReport, schema};
 pub use window::Window;
+pub use baseline::pending as pending_baselines;
 
 use crate::fetch::Client;
 use crate::join::{Reduced, SourceReducer, TargetReducer};
@@ -51,11 +51,12 @@ pub struct ReconcileOptions {
 pub fn reconcile(project: &Project, options: &ReconcileOptions) -> Result<ReconcileReport, Error> {
     let loaded = load::load_all(project, &options.names)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("harness-reconcile").enable_all().build().map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
-    let http = harness_systems::client::HttpClient::shared_reqwest().map_err(Error::Environment)?;
+    // Made when a system is first reached over HTTPS: the machine's roots are read only then.
+    let tls = std::sync::OnceLock::new();
     let progress = Progress::new(std::io::stderr().is_terminal());
     let mut checks = Vec::new();
     for r in &loaded {
-        let mut checked = runtime.block_on(check(r, options, &http, &progress))?;
+        let mut checked = runtime.block_on(check(r, options, &tls, &progress))?;
         let path = baseline::path(&project.root, &r.file);
         let base = baseline::read(&path)?;
         if options.accept {
@@ -64,6 +65,14 @@ pub fn reconcile(project: &Project, options: &ReconcileOptions) -> Result<Reconc
         }
         let accepted = if options.accept { baseline::read(&path)? } else { base };
         baseline::apply(&accepted, &mut checked.findings);
+        // New findings leave what --accept would write, for `harness review`; else none is left.
+        if checked.findings.iter().any(|f| f.accepted.is_none()) {
+            let pending = baseline::pending_path(&path);
+            baseline::accept(&pending, &accepted, &checked.findings, &options.now)?;
+            checked.pending_baseline = Some(pending.strip_prefix(&project.root).unwrap_or(&pending).display().to_string());
+        } else {
+            baseline::clear_pending(&path)?;
+        }
         checks.push(checked);
     }
     progress.clear();
@@ -81,7 +90,7 @@ pub fn baselines(project: &Project, names: &[String]) -> Result<String, Error> {
     Ok(out)
 }
 
-async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::Client, progress: &Progress) -> Result<Checked, Error> {
+async fn check(r: &Reconciliation, options: &ReconcileOptions, tls: &fetch::Tls, progress: &Progress) -> Result<Checked, Error> {
     // Fixtures are served for as long as the check runs; dropping the listeners stops them.
     let mut listeners: Vec<Listener> = Vec::new();
     let mut bases = std::collections::BTreeMap::new();
@@ -102,26 +111,30 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::C
     let mut secrets = Vec::new();
     let mut clients = Vec::new();
     for side in std::iter::once(&r.source).chain(r.targets.iter().map(|t| &t.side)) {
-        clients.push(Client::new(&side.system, &r.systems[&side.system], bases[&side.system].clone(), http.clone(), &mut secrets)?);
+        // A client of its own per listing: its connections are driven by the listing's own runtime.
+        let http = HttpClient::shared_reqwest().map_err(Error::Environment)?;
+        clients.push(Client::new(&side.system, &r.systems[&side.system], bases[&side.system].clone(), http, tls, &mut secrets)?);
     }
     let mask = Arc::new(SecretMask::new(secrets));
     let clients: Vec<Client> = clients.into_iter().map(|c| c.masking(mask.clone())).collect();
     let window = &options.window;
 
     let source_label = r.source_relation();
-    let mut source = SourceReducer::new(r);
+    let mut source = SourceReducer::new(r, window);
+    let source_window = window.reaching_back(r.lag.as_secs());
     let mut targets: Vec<TargetReducer> = r.targets.iter().map(TargetReducer::new).collect();
-    let source_listing = {
-        let label = source_label.clone();
+    let (source_stats, target_stats) = std::thread::scope(|scope| {
         let source = &mut source;
-        let client = &clients[0];
-        async move { client.list(&r.source.lister, window, |rec| source.add(rec), |s| progress.update(&label, s)).await }
-    };
-    let target_listings = targets.iter_mut().zip(&r.targets).zip(&clients[1..]).map(|((reducer, t), client)| {
-        let label = t.name.clone();
-        async move { client.list(&t.side.lister, window, |rec| reducer.add(rec), |s| progress.update(&label, s)).await }
+        let source_thread = scope.spawn(|| listing(&clients[0], &r.source.lister, &source_window, |rec| source.add(rec), &source_label, progress));
+        let target_threads: Vec<_> = targets
+            .iter_mut()
+            .zip(&r.targets)
+            .zip(&clients[1..])
+            .map(|((reducer, t), client)| scope.spawn(move || listing(client, &t.side.lister, window, |rec| reducer.add(rec), &t.name, progress)))
+            .collect();
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<Stats, Error>>| h.join().unwrap_or_else(|_| Err(Error::Environment("a listing thread stopped unexpectedly".into())));
+        (joined(source_thread), target_threads.into_iter().map(joined).collect::<Vec<_>>())
     });
-    let (source_stats, target_stats) = futures_util::future::join(source_listing, futures_util::future::join_all(target_listings)).await;
     drop(listeners);
     let mut listed = vec![Listed { relation: source_label, system: r.source.system.to_string(), stats: source_stats? }];
     for (t, stats) in r.targets.iter().zip(target_stats) {
@@ -152,7 +165,16 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, http: &reqwest::C
         findings,
         notes,
         baseline_written: None,
+        pending_baseline: None,
     })
+}
+
+/// One system's listing on a thread and runtime of its own: reducing one system's pages (CPU work,
+/// between two of its requests) never holds up the answer another system is sending, which would
+/// then time out on a loaded machine.
+fn listing(client: &Client, lister: &listers::Lister, window: &Window, each: impl FnMut(serde_json::Value), label: &str, progress: &Progress) -> Result<Stats, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(client.list(lister, window, each, |s| progress.update(label, s)))
 }
 
 /// Source records not downstream yet but younger than the lag, over all relations.

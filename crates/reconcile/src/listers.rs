@@ -16,6 +16,9 @@ use crate::spec::ListSpec;
 use crate::window::Window;
 
 const SUITEQL_PATH: &str = "/services/rest/query/v1/suiteql";
+/// NetSuite pages read at once, at most: accounts allow 5 concurrent requests (more with
+/// SuiteCloud Plus), shared with the integration itself.
+const MAX_CONCURRENCY: u32 = 10;
 
 const DEFAULT_GRAPHQL: &str = "query ReconcileOrders($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
@@ -39,8 +42,8 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone)]
 pub(crate) enum Lister {
     Graphql { query: String, search: String, page_size: u32 },
-    SuiteQl { q: String, page_size: u32 },
-    RecordList { path: String, page_size: u32 },
+    SuiteQl { q: String, page_size: u32, concurrency: u32 },
+    RecordList { path: String, page_size: u32, concurrency: u32 },
     GetData { template: String, clause: String, page_size: u32 },
 }
 
@@ -89,6 +92,15 @@ impl Lister {
         if let Some((name, Some(v), _)) = foreign.iter().find(|(_, v, k)| v.is_some() && *k != kind) {
             return Err(v.error(file, text, format!("`{name}` does not list {system}")));
         }
+        if let Some(c) = &list.concurrency {
+            if kind != Kind::NetSuite {
+                return Err(c.error(file, text, format!("`concurrency` does not list {system}: its pages are read one after the other")));
+            }
+            if c.value == 0 || c.value > MAX_CONCURRENCY {
+                return Err(c.error(file, text, format!("concurrency: 1 to {MAX_CONCURRENCY} pages at once (within the account's concurrency limit, which the integration shares)")));
+            }
+        }
+        let concurrency = list.concurrency.as_ref().map_or(1, |c| c.value);
         let page_size = |default: u32, max: u32| match &list.page_size {
             Some(p) if p.value == 0 || p.value > max => Err(p.error(file, text, format!("page_size: {system} pages hold 1 to {max} records"))),
             Some(p) => Ok(p.value),
@@ -114,11 +126,11 @@ impl Lister {
                     if !p.value.starts_with("/services/rest/record/") || p.value.contains('?') {
                         return Err(p.error(file, text, "path: a record collection, `/services/rest/record/v1/<type>` (paged by the harness)"));
                     }
-                    Lister::RecordList { path: p.value.clone(), page_size: page_size(1000, 1000)? }
+                    Lister::RecordList { path: p.value.clone(), page_size: page_size(1000, 1000)?, concurrency }
                 }
                 (Some(m), None, _) => return Err(m.error(file, text, "method: GET needs the record collection's `path:`")),
                 (None, None, Some(q)) if !is_select(&q.value) => return Err(q.error(file, text, "SuiteQL here only reads: write a SELECT (or WITH … SELECT)")),
-                (None, None, q) => Lister::SuiteQl { q: q.as_ref().map_or(DEFAULT_SUITEQL.to_string(), |q| q.value.clone()), page_size: page_size(1000, 1000)? },
+                (None, None, q) => Lister::SuiteQl { q: q.as_ref().map_or(DEFAULT_SUITEQL.to_string(), |q| q.value.clone()), page_size: page_size(1000, 1000)?, concurrency },
             },
             Kind::Peoplevox => Lister::GetData {
                 template: list.template.as_ref().map_or(DEFAULT_TEMPLATE.to_string(), |t| t.value.clone()),
@@ -144,7 +156,7 @@ impl Lister {
                 r.body = body.to_string().into();
                 r
             }
-            Lister::SuiteQl { q, page_size } => {
+            Lister::SuiteQl { q, page_size, .. } => {
                 let q = fill(q, &format!("'{}'", window.since_sql()), &format!("'{}'", window.until_sql()));
                 let mut r = OutgoingRequest::new(system, "POST", SUITEQL_PATH);
                 r.query = vec![("limit".into(), page_size.to_string()), ("offset".into(), offset(at).to_string())];
@@ -154,7 +166,7 @@ impl Lister {
                 r.body = json!({"q": q}).to_string().into();
                 r
             }
-            Lister::RecordList { path, page_size } => {
+            Lister::RecordList { path, page_size, .. } => {
                 let mut r = OutgoingRequest::new(system, "GET", path.clone());
                 r.query = vec![("limit".into(), page_size.to_string()), ("offset".into(), offset(at).to_string())];
                 r
@@ -174,6 +186,16 @@ impl Lister {
                 system_api.soap().expect("peoplevox speaks SOAP").request(version, "GetData", &params)
             }
         }
+    }
+
+    /// The pages after `at` known before they are read — NetSuite's, once the first said how many
+    /// records the listing holds — when they may be read several at a time: their positions, and
+    /// how many at once.
+    pub(crate) fn ahead(&self, at: &Position, total: Option<u64>) -> Option<(Vec<Position>, usize)> {
+        let (Lister::SuiteQl { page_size, concurrency, .. } | Lister::RecordList { page_size, concurrency, .. }) = self else { return None };
+        let (Position::Offset(from), Some(total), true) = (at, total, *concurrency > 1) else { return None };
+        let offsets = (*from..total).step_by(*page_size as usize).map(Position::Offset).collect();
+        Some((offsets, *concurrency as usize))
     }
 
     /// Read the page answered to the request for `at`.
@@ -209,11 +231,11 @@ impl Lister {
             }
             Lister::GetData { page_size, .. } => {
                 let text = String::from_utf8_lossy(body);
-                let envelope = harness_core::xml::parse(&text)?;
+                let envelope = harness_core::xml::parse(&text).map_err(|e| e.to_string())?;
                 let result = envelope.operation().and_then(|op| op.children.first()).ok_or("no GetData result in the answer")?;
                 let total: u64 = result.text_at(&["TotalCount"]).and_then(|t| t.trim().parse().ok()).unwrap_or(0);
                 let detail = result.text_at(&["Detail"]).unwrap_or("");
-                let rows = if detail.trim().is_empty() { Vec::new() } else { harness_core::csv_text::csv_rows(detail)? };
+                let rows = if detail.trim().is_empty() { Vec::new() } else { harness_core::csv_text::csv_rows(detail).map_err(|e| e.to_string())? };
                 let page = match at {
                     Position::PageNo(n) => *n,
                     _ => 1,

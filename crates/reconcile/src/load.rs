@@ -196,12 +196,8 @@ fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &Connec
         }
         (None, Some(u)) => {
             let parsed = reqwest::Url::parse(&u.value).map_err(|e| vec![u.error(shown, text, format!("url: {e}"))])?;
-            // The systems' clients speak plain HTTP (the mocks need nothing else); TLS to the live
-            // systems is for a TLS-terminating proxy on loopback until they speak it themselves.
-            if parsed.scheme() == "https" {
-                return Err(vec![u.error(shown, text, "url: https is not spoken yet: reach the system through a TLS-terminating proxy on loopback (`http://127.0.0.1:PORT`; see the README, \"The daily check\")")]);
-            }
-            if parsed.scheme() != "http" || parsed.host().is_none() || parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty() {
+            // Plain HTTP is for a system on loopback (or behind a proxy there); the live systems are HTTPS.
+            if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() || parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
                 return Err(vec![u.error(shown, text, "url: write the system's base address only, `https://host[:port]`")]);
             }
             let methods = system.auth_methods();

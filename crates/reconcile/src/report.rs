@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use harness_core::Style;
 use harness_engine::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::fetch::Stats;
@@ -15,14 +16,14 @@ use crate::join::{Finding, Kind};
 const FORMAT: u32 = 1;
 
 /// Every reconciliation checked in one command.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ReconcileReport {
     pub format: u32,
     pub checks: Vec<Checked>,
 }
 
 /// One reconciliation's result.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Checked {
     pub name: String,
     pub file: String,
@@ -42,14 +43,22 @@ pub struct Checked {
     /// Set when `--accept` wrote the baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_written: Option<String>,
+    /// Set when new findings left a pending baseline, for `harness review`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_baseline: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Listed {
     pub relation: String,
     pub system: String,
     #[serde(flatten)]
     pub stats: Stats,
+}
+
+/// The JSON Schema of the reconcile report (`harness schema --reconcile`).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ReconcileReport)).expect("schemas serialise")
 }
 
 impl ReconcileReport {
@@ -119,6 +128,9 @@ impl AnalysisResult for ReconcileReport {
             out.push('\n');
             if let Some(b) = &c.baseline_written {
                 let _ = writeln!(out, "baseline written: {b} ({} accepted)", c.findings.len());
+            }
+            if let Some(p) = &c.pending_baseline {
+                let _ = writeln!(out, "pending baseline: {p} (`harness review` shows it, to accept or reject)");
             }
         }
         out

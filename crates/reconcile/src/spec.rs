@@ -69,6 +69,9 @@ pub(crate) struct ListSpec {
     pub clause: Option<Loc<String>>,
     /// Records per page (default: Shopify 100, NetSuite 1000, Peoplevox 500).
     pub page_size: Option<Loc<u32>>,
+    /// NetSuite: pages read at once, within the account's concurrency limit, which the
+    /// integration shares (default 1; at most 10).
+    pub concurrency: Option<Loc<u32>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -10,24 +10,55 @@ pub struct Window {
     pub now: u64,
 }
 
+/// Why `--since`, `--until` or `--last` make no window: a usage error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    #[error("cannot read the current time `{0}`")]
+    Now(String),
+    #[error("--{flag} `{value}`: write e.g. {example}T00:00Z or {example}")]
+    Instant { flag: &'static str, value: String, example: &'static str },
+    #[error("--last `{0}`: write e.g. 24h, 7d or 90m")]
+    SpanNumber(String),
+    #[error("--last `{0}`: the unit is m, h or d")]
+    SpanUnit(String),
+    #[error("--last: the window must not be empty")]
+    SpanZero,
+    #[error("--last {0} reaches before 1970")]
+    BeforeEpoch(String),
+    #[error("the window is empty: {since} is not before {until}")]
+    Empty { since: String, until: String },
+}
+
+impl From<WindowError> for harness_core::Error {
+    fn from(e: WindowError) -> Self {
+        harness_core::Error::Usage(e.to_string())
+    }
+}
+
 impl Window {
     /// From `--since`/`--until` or `--last` (default the last 24 hours), ending at `now` unless
     /// `--until` says otherwise.
-    pub fn new(since: Option<&str>, until: Option<&str>, last: Option<&str>, now: &str) -> Result<Window, String> {
-        let now = instant(now).ok_or_else(|| format!("cannot read the current time `{now}`"))?;
+    pub fn new(since: Option<&str>, until: Option<&str>, last: Option<&str>, now: &str) -> Result<Window, WindowError> {
+        let now = instant(now).ok_or_else(|| WindowError::Now(now.to_string()))?;
         let until = match until {
-            Some(u) => instant(u).ok_or_else(|| format!("--until `{u}`: write e.g. 2026-12-07T00:00Z or 2026-12-07"))?,
+            Some(u) => instant(u).ok_or_else(|| WindowError::Instant { flag: "until", value: u.to_string(), example: "2026-12-07" })?,
             None => now,
         };
         let since = match (since, last) {
-            (Some(s), _) => instant(s).ok_or_else(|| format!("--since `{s}`: write e.g. 2026-12-06T00:00Z or 2026-12-06"))?,
-            (None, Some(l)) => until.checked_sub(span(l)?).ok_or_else(|| format!("--last {l} reaches before 1970"))?,
+            (Some(s), _) => instant(s).ok_or_else(|| WindowError::Instant { flag: "since", value: s.to_string(), example: "2026-12-06" })?,
+            (None, Some(l)) => until.checked_sub(span(l)?).ok_or_else(|| WindowError::BeforeEpoch(l.to_string()))?,
             (None, None) => until.saturating_sub(24 * 3600),
         };
         if since >= until {
-            return Err(format!("the window is empty: {} is not before {}", rfc3339(since), rfc3339(until)));
+            return Err(WindowError::Empty { since: rfc3339(since), until: rfc3339(until) });
         }
         Ok(Window { since, until, now })
+    }
+
+    /// This window begun `seconds` earlier: the source is listed so, for what arrived downstream
+    /// in the window from just before it.
+    pub(crate) fn reaching_back(&self, seconds: u64) -> Window {
+        Window { since: self.since.saturating_sub(seconds), ..*self }
     }
 
     pub fn since_text(&self) -> String {
@@ -68,18 +99,18 @@ fn pvx(t: u64) -> String {
 }
 
 /// `24h`, `7d`, `90m`.
-fn span(text: &str) -> Result<u64, String> {
+fn span(text: &str) -> Result<u64, WindowError> {
     let t = text.trim();
     let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = number.parse().map_err(|_| format!("--last `{text}`: write e.g. 24h, 7d or 90m"))?;
+    let n: u64 = number.parse().map_err(|_| WindowError::SpanNumber(text.to_string()))?;
     let unit = match unit {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("--last `{text}`: the unit is m, h or d")),
+        _ => return Err(WindowError::SpanUnit(text.to_string())),
     };
     match n * unit {
-        0 => Err("--last: the window must not be empty".into()),
+        0 => Err(WindowError::SpanZero),
         s => Ok(s),
     }
 }

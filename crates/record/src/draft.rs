@@ -137,9 +137,10 @@ pub(crate) struct ScenarioDraft {
     pub(crate) stub_set: String,
 }
 
-/// A scenario running `draft.flow` with the recorded system answering from the stub set, and
-/// expecting each recorded call as many times as it was recorded.
-pub(crate) fn scenario(draft: &ScenarioDraft, system: &SystemId, version: &str, calls: &[Drafted], description: &str) -> String {
+/// A scenario running `draft.flow` at `versions` (one per system it involves) with the recorded
+/// system answering from the stub set, and expecting each recorded call as many times as it was
+/// recorded.
+pub(crate) fn scenario(draft: &ScenarioDraft, system: &SystemId, version: &str, versions: &[(SystemId, String)], calls: &[Drafted], description: &str) -> String {
     let mut counts: Vec<(Map<String, Value>, usize)> = Vec::new();
     for stub in stubs(calls, version) {
         let mut key = Map::new();
@@ -154,12 +155,11 @@ pub(crate) fn scenario(draft: &ScenarioDraft, system: &SystemId, version: &str, 
             None => counts.push((key, stub.files.len())),
         }
     }
+    let systems: String = versions.iter().map(|(id, v)| format!("  {}: {}\n", id.as_str(), json!(v))).collect();
     let mut text = format!(
-        "description: {}\nflow: {}\nsystems:\n  {}: {}\ntrigger:\n  file: {}\nmocks:\n  {}:\n    use: [{}]\nexpect:\n  requests:\n",
+        "description: {}\nflow: {}\nsystems:\n{systems}trigger:\n  file: {}\nmocks:\n  {}:\n    use: [{}]\nexpect:\n  requests:\n",
         json!(description),
         json!(draft.flow),
-        system.as_str(),
-        json!(version),
         json!(draft.trigger),
         system.as_str(),
         json!(draft.stub_set)

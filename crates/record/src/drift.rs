@@ -47,6 +47,8 @@ pub struct Drifted {
 pub struct Drift {
     /// `record --check SYSTEM VERSION`.
     pub title: String,
+    /// The terminal's first line: `SYSTEM VERSION against UPSTREAM`.
+    pub header: String,
     /// Per recording: its file, endpoint and what happened.
     pub checked: Vec<(String, String, Checked)>,
 }
@@ -63,18 +65,6 @@ impl Drift {
     /// Whether a field some flow reads changed (or a read call now answers another status).
     pub fn breaks_a_flow(&self) -> bool {
         self.checked.iter().any(|(_, _, c)| c.breaks_a_flow())
-    }
-
-    pub fn render(&self, header: &str) -> String {
-        let mut out = format!("{header}\n");
-        for (file, endpoint, checked) in &self.checked {
-            out.push_str(&format!("  {endpoint}  ({file})\n"));
-            for line in checked.lines() {
-                out.push_str(&format!("    {line}\n"));
-            }
-        }
-        out.push_str(&format!("{} changed field(s) read by flows\n", self.read()));
-        out
     }
 
     /// Changed fields some flow reads.
@@ -118,7 +108,15 @@ impl AnalysisResult for Drift {
     }
 
     fn terminal(&self, _style: Style) -> String {
-        self.render(&self.title)
+        let mut out = format!("{}\n", self.header);
+        for (file, endpoint, checked) in &self.checked {
+            out.push_str(&format!("  {endpoint}  ({file})\n"));
+            for line in checked.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        out.push_str(&format!("{} changed field(s) read by flows\n", self.read()));
+        out
     }
 
     fn json(&self) -> Value {
@@ -170,7 +168,8 @@ pub fn check(project: &Project, options: &DriftOptions) -> Result<Drift, Error> 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(e.to_string()))?;
     // Worked out once, when the first field has changed.
     let mut readers_of: Option<(Lineage, harness_engine::plan::Plan)> = None;
-    let mut drift = Drift { title: format!("record --check {} {}", options.system, options.version), ..Drift::default() };
+    let header = format!("{} {} against {}", options.system, options.version, options.upstream);
+    let mut drift = Drift { title: format!("record --check {} {}", options.system, options.version), header, ..Drift::default() };
     for rel in files_under(&version.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/") && !f.starts_with("stubs/")) {
         let Ok(recording) = catalog.recording(&version, &rel) else { continue };
         let Some(call) = recording.meta.request.clone() else { continue };

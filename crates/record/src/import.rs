@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use harness_core::{Error, SystemId};
+use harness_core::{Error, Style, SystemId};
+use harness_engine::events::{AnalysisResult, Suite};
 use harness_syntax::Project;
 use harness_systems::Registry;
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::capture::Captured;
 use crate::session::{Drafts, Recorded, Session};
@@ -43,8 +45,13 @@ pub struct Imported {
     pub summaries: Vec<(String, harness_redact::Redactions)>,
 }
 
-impl Imported {
-    pub fn render(&self) -> String {
+/// Not a gate: no JUnit suites; the exit code says whether a payload was refused.
+impl AnalysisResult for Imported {
+    fn title(&self) -> String {
+        "import".into()
+    }
+
+    fn terminal(&self, _style: Style) -> String {
         let mut out: String = self.lines.iter().map(|l| format!("{l}\n")).collect();
         if !self.skipped.is_empty() {
             let hosts: Vec<String> = self.skipped.iter().map(|(h, n)| format!("{h} ({n})")).collect();
@@ -55,6 +62,15 @@ impl Imported {
         }
         out.push_str(&format!("imported {} recording(s){}\n", self.written, if self.refused > 0 { format!(", {} refused", self.refused) } else { String::new() }));
         out
+    }
+
+    fn json(&self) -> Value {
+        let redacted: Vec<Value> = self.summaries.iter().map(|(label, s)| json!({"version": label, "credentials": s.credentials, "emails": s.emails, "phones": s.phones, "names": s.names, "streets": s.streets, "ips": s.ips, "custom": s.custom})).collect();
+        json!({"written": self.written, "refused": self.refused, "lines": self.lines, "skipped_hosts": self.skipped, "redacted": redacted})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        Vec::new()
     }
 }
 

@@ -3,11 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use harness_core::{Error, SystemId};
+use harness_core::{Error, Style, SystemId};
+use harness_engine::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
 use harness_engine::plan::{Plan, age_days};
 use harness_syntax::Project;
 use harness_syntax::project::files_under;
 use harness_syntax::system_file::SupportStatus;
+use serde_json::{Value, json};
 
 /// Folders of a version that hold no recordings.
 const NOT_RECORDINGS: [&str; 2] = ["stubs/", "schemas/"];
@@ -29,9 +31,15 @@ pub struct Listed {
     pub source: Option<String>,
 }
 
+/// The listing `harness recordings` reports.
+#[derive(Debug, Clone, Default)]
+pub struct Recordings {
+    pub listed: Vec<Listed>,
+}
+
 /// Every recording under `mocks/`, sorted by file. `plan` (built with the catalog at `now`) says
 /// which cases use which.
-pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Vec<Listed>, Error> {
+pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Recordings, Error> {
     let mut used: BTreeMap<(SystemId, String, String), BTreeSet<String>> = BTreeMap::new();
     for case in &plan.cases {
         for r in &case.recordings {
@@ -57,7 +65,7 @@ pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Vec<Listed>, Er
                 Some(SupportStatus::Unknown) | None => "support unknown".into(),
             };
             for rel in files_under(&v.dir) {
-                if rel == "system.yaml" || NOT_RECORDINGS.iter().any(|p| rel.starts_with(p)) || rel.ends_with(".tmp") {
+                if rel == "system.yaml" || rel == harness_systems::CARRIED_LIST || NOT_RECORDINGS.iter().any(|p| rel.starts_with(p)) || rel.ends_with(".tmp") {
                     continue;
                 }
                 let Ok(recording) = plan.catalog.recording(&v, &rel) else { continue };
@@ -78,26 +86,52 @@ pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Vec<Listed>, Er
         }
     }
     out.sort_by(|a, b| a.file.cmp(&b.file));
-    Ok(out)
+    Ok(Recordings { listed: out })
 }
 
-/// The listing as the terminal shows it: one block per recording.
-pub fn render(listed: &[Listed]) -> String {
-    let mut out = String::new();
-    for l in listed {
-        let age = match (&l.recorded_at, l.age_days) {
-            (Some(at), Some(days)) => format!("recorded {} ({days} days ago)", &at[..at.len().min(10)]),
-            (Some(at), None) => format!("recorded {at}"),
-            _ => "recording date unknown".into(),
-        };
-        let status = if l.stale { "STALE" } else { "ok" };
-        out.push_str(&format!("{}  {status}\n    {} {} ({}), {age}{}\n", l.file, l.system, l.version, l.support, l.source.as_deref().map(|s| format!(", from {s}")).unwrap_or_default()));
-        out.push_str(&match l.used_by.as_slice() {
-            [] => "    used by no scenario\n".to_string(),
-            ids => format!("    used by {}\n", ids.join(", ")),
-        });
+/// A listing, not a gate: its JUnit suite has one passing case per recording.
+impl AnalysisResult for Recordings {
+    fn title(&self) -> String {
+        "recordings".into()
     }
-    let stale = listed.iter().filter(|l| l.stale).count();
-    out.push_str(&format!("{} recording(s), {stale} stale\n", listed.len()));
-    out
+
+    /// One block per recording.
+    fn terminal(&self, _style: Style) -> String {
+        let mut out = String::new();
+        for l in &self.listed {
+            let age = match (&l.recorded_at, l.age_days) {
+                (Some(at), Some(days)) => format!("recorded {} ({days} days ago)", &at[..at.len().min(10)]),
+                (Some(at), None) => format!("recorded {at}"),
+                _ => "recording date unknown".into(),
+            };
+            let status = if l.stale { "STALE" } else { "ok" };
+            out.push_str(&format!("{}  {status}\n    {} {} ({}), {age}{}\n", l.file, l.system, l.version, l.support, l.source.as_deref().map(|s| format!(", from {s}")).unwrap_or_default()));
+            out.push_str(&match l.used_by.as_slice() {
+                [] => "    used by no scenario\n".to_string(),
+                ids => format!("    used by {}\n", ids.join(", ")),
+            });
+        }
+        out.push_str(&format!("{} recording(s), {} stale\n", self.listed.len(), self.stale()));
+        out
+    }
+
+    fn json(&self) -> Value {
+        let recordings: Vec<Value> = self
+            .listed
+            .iter()
+            .map(|l| json!({"file": l.file, "system": l.system.as_str(), "version": l.version, "recorded_at": l.recorded_at, "age_days": l.age_days, "stale": l.stale, "support": l.support, "used_by": l.used_by, "source": l.source}))
+            .collect();
+        json!({"recordings": recordings, "total": self.listed.len(), "stale": self.stale()})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        let cases = self.listed.iter().map(|l| SuiteCase { name: l.file.clone(), classname: "recordings".into(), file: Some(l.file.clone()), time: None, verdict: SuiteVerdict::Passed, retries: Vec::new(), output: None }).collect();
+        vec![Suite { name: "recordings".into(), time: None, properties: Vec::new(), cases }]
+    }
+}
+
+impl Recordings {
+    fn stale(&self) -> usize {
+        self.listed.iter().filter(|l| l.stale).count()
+    }
 }

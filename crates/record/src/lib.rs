@@ -14,8 +14,6 @@
 //! written. Each session writes into `mocks/<system>/<version>/` a recording per exchange and,
 //! when asked, a draft stub set and scenario (see [`session`] and `draft.rs`).
 
-#![allow(clippy::result_large_err)]
-
 mod capture;
 mod draft;
 pub mod drift;

@@ -63,6 +63,9 @@ pub struct Session {
     source: String,
     redactor: Redactor,
     drafts: Drafts,
+    /// The version of each system the draft scenario names: the recorded one, and one for every
+    /// other system its flow talks to, so the draft runs as written.
+    draft_versions: Vec<(SystemId, String)>,
     recorded: Vec<Drafted>,
     /// Headers recordings keep for this system besides the common ones.
     own_headers: &'static [&'static str],
@@ -79,10 +82,12 @@ impl Session {
     /// already are refused before anything is recorded: a session never overwrites one.
     pub fn new(project: &Project, system: SystemId, version: &str, source: &str, drafts: Drafts) -> Result<Session, Error> {
         // Recordings of a version the catalog does not know would be read by nothing.
-        harness_systems::Catalog::new(project).system(&system, version).map_err(Error::from)?;
+        let catalog = harness_systems::Catalog::new(project);
+        catalog.system(&system, version).map_err(Error::from)?;
         let dir = project.mocks_dir().join(system.as_str()).join(version);
+        let draft_versions = drafts.scenario.as_ref().map_or_else(Vec::new, |(name, trigger)| draft_versions(project, &catalog, name, trigger, &system, version));
         let own_headers = harness_systems::Registry::builtin().get(&system).map_or(&[][..], |s| s.recorded_headers());
-        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, recorded: Vec::new(), own_headers };
+        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, draft_versions, recorded: Vec::new(), own_headers };
         for path in session.draft_paths() {
             if path.exists() {
                 return Err(Error::Usage(format!("{} exists already: name another draft (--stubs NAME, --scenario FLOW/NAME)", session.show(&path))));
@@ -185,10 +190,38 @@ impl Session {
             let flow = name.split('/').next().unwrap_or(name).to_string();
             let draft = ScenarioDraft { flow, trigger: trigger.clone(), stub_set: stub_set.clone() };
             let description = format!("Draft: {} call(s) recorded from {} on {day}, replayed", self.recorded.len(), self.source);
-            write(&self.root.join("scenarios").join(format!("{name}.yaml")), &draft::scenario(&draft, &self.system, &self.version, &self.recorded, &description))?;
+            write(&self.root.join("scenarios").join(format!("{name}.yaml")), &draft::scenario(&draft, &self.system, &self.version, &self.draft_versions, &self.recorded, &description))?;
         }
         Ok(())
     }
+}
+
+/// A version for each system the draft scenario `name`'s flow talks to: `system@version` for the
+/// recorded one; for the others the project's default (`systems:` in harness.yaml), else the
+/// newest version the project has recordings of (for the trigger's system, one holding the
+/// trigger file). A system with none is left out, and the run says which version it needs.
+fn draft_versions(project: &Project, catalog: &harness_systems::Catalog, name: &str, trigger: &str, system: &SystemId, version: &str) -> Vec<(SystemId, String)> {
+    let flow = name.split('/').next().unwrap_or(name);
+    let Some((trigger_system, systems)) = harness_engine::plan::flow_systems(project, catalog, flow) else {
+        return vec![(system.clone(), version.to_string())];
+    };
+    let mut out = Vec::new();
+    for id in systems.iter().chain(std::iter::once(system)) {
+        if out.iter().any(|(o, _)| o == id) {
+            continue;
+        }
+        let chosen = if id == system {
+            Some(version.to_string())
+        } else if let Some(default) = project.settings.systems.get(id) {
+            Some(default.value.clone())
+        } else {
+            let folder = |v: &String| project.mocks_dir().join(id.as_str()).join(v);
+            catalog.versions(id).into_iter().rfind(|v| folder(v).is_dir() && (*id != trigger_system || folder(v).join(trigger).is_file()))
+        };
+        out.extend(chosen.map(|v| (id.clone(), v)));
+    }
+    out.sort();
+    out
 }
 
 /// Written whole ([`harness_core::files`]), so a session stopped mid-write leaves the previous

@@ -1,28 +1,24 @@
-//! The client that talks to the real systems: HTTP/1.1 over TLS verified against the machine's
-//! roots (and a private CA when given), rustls with the ring provider; no redirect followed (a
-//! redirect is an answer to record), no proxy from the environment. It is its own small client
-//! rather than reqwest's so that the mocks' plain-HTTP clients keep building without TLS.
+//! The client that talks to the real systems when recording: HTTP/1.1, over the systems' TLS
+//! (verified against the machine's roots, and a private CA when given); no redirect followed (a
+//! redirect is an answer to record), no proxy from the environment.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use harness_core::Error;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::TokioIo;
+use harness_systems::tls::{self, TlsConnector};
+use http_body_util::Full;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use crate::capture::Captured;
 
 /// How long one call to the real system may take, connection included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest body kept (and relayed) whole.
-pub(crate) const MAX_BODY: usize = 64 << 20;
+pub(crate) use harness_systems::tls::MAX_BODY;
 
 /// Request headers never forwarded: hop-by-hop ones, those recomputed for the upstream, and
 /// `Accept-Encoding`, so answers come uncompressed and are recorded as the text they are.
@@ -92,58 +88,28 @@ impl Upstream {
             builder = builder.header(k, v);
         }
         let req = builder.body(Full::new(Bytes::from(request.request_body.clone()))).map_err(|e| format!("cannot send this request on: {e}"))?;
-        let stream = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
         let (status, response_headers, body) = match &self.tls {
-            Some(tls) => {
-                let name = ServerName::try_from(self.host.clone()).map_err(|e| format!("{}: {e}", self.host))?;
-                let stream = tls.connect(name, stream).await.map_err(|e| format!("TLS with {}: {e}", self.host))?;
-                send(stream, req).await?
+            Some(tls) => tls::exchange(tls::connect(tls, &self.host, self.port).await?, req, MAX_BODY).await?,
+            None => {
+                let stream = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+                tls::exchange(stream, req, MAX_BODY).await?
             }
-            None => send(stream, req).await?,
         };
-        Ok(Captured { status, response_headers, response_body: body, ..request.clone() })
+        Ok(Captured { status, response_headers, response_body: body.to_vec(), ..request.clone() })
     }
-}
-
-type Answer = (u16, Vec<(String, String)>, Vec<u8>);
-
-async fn send<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S, req: hyper::Request<Full<Bytes>>) -> Result<Answer, String> {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let response = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let headers = response.headers().iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let body = Limited::new(response.into_body(), MAX_BODY).collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
-    Ok((status, headers, body.to_vec()))
 }
 
 /// TLS trusting the machine's roots and the PEM certificates in `extra_ca`.
 fn connector(extra_ca: Option<&Path>) -> Result<TlsConnector, Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
+    let mut extra = Vec::new();
     if let Some(path) = extra_ca {
         let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().map_err(|e| Error::Usage(format!("--upstream-ca {}: not PEM certificates: {e}", path.display())))?;
-        if certs.is_empty() {
+        extra = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().map_err(|e| Error::Usage(format!("--upstream-ca {}: not PEM certificates: {e}", path.display())))?;
+        if extra.is_empty() {
             return Err(Error::Usage(format!("--upstream-ca {}: no certificate in it", path.display())));
         }
-        for cert in certs {
-            roots.add(cert).map_err(|e| Error::Usage(format!("--upstream-ca {}: {e}", path.display())))?;
-        }
     }
-    if roots.is_empty() {
-        return Err(Error::Environment("no trusted root certificates on this machine: install the system's CA bundle, or give --upstream-ca FILE".into()));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Environment(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsConnector::from(Arc::new(config)))
+    tls::connector(extra).map_err(|e| Error::Environment(format!("{e}, or give --upstream-ca FILE")))
 }
 
 #[cfg(test)]

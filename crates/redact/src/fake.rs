@@ -86,17 +86,25 @@ impl Faker {
     /// other digits come from the digest of all digits, so one number written two ways still
     /// gets the same digits.
     fn phone(&self, value: &str) -> Option<String> {
+        self.phone_digits(value, false)
+    }
+
+    /// A phone number found inside free text (a note, a memo): the same shape, the country code
+    /// or trunk prefix kept, then zeros and four digits of the fake ([`is_text_phone_fake`]), so
+    /// the lint can tell it from a real number. Nobody looks a customer up by a number in a note.
+    pub(super) fn phone_in_text(&self, value: &str) -> Option<String> {
+        self.phone_digits(value, true)
+    }
+
+    fn phone_digits(&self, value: &str, zeros: bool) -> Option<String> {
         let digits: Vec<u8> = value.bytes().filter(u8::is_ascii_digit).collect();
-        let kept = if value.trim_start().starts_with('+') {
-            country_code_len(&digits)
-        } else if digits.starts_with(b"00") {
-            2 + country_code_len(&digits[2..])
-        } else {
-            usize::from(digits.first() == Some(&b'0'))
-        };
+        let kept = kept_prefix(value, &digits);
         if digits.len() <= kept {
             return None;
         }
+        let rest = digits.len() - kept;
+        // All but the last four, and at least three.
+        let zeroed = kept + rest.saturating_sub(4).max(rest.min(TEXT_PHONE_ZEROS));
         let digest = self.digest("phone", std::str::from_utf8(&digits).unwrap_or_default());
         let mut index = 0;
         Some(
@@ -107,13 +115,18 @@ impl Faker {
                         return c;
                     }
                     index += 1;
-                    if index <= kept { c } else { char::from(b'0' + digest[index % digest.len()] % 10) }
+                    if index <= kept {
+                        c
+                    } else if zeros && index <= zeroed {
+                        '0'
+                    } else {
+                        char::from(b'0' + digest[index % digest.len()] % 10)
+                    }
                 })
                 .collect(),
         )
     }
 
-    /// `<n> <tree> Street`, from the digest of the line (case and spacing ignored).
     fn street(&self, value: &str) -> Option<String> {
         let normalised = value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
         if normalised.is_empty() {
@@ -179,6 +192,36 @@ impl Faker {
         let group = |i: usize| u16::from_be_bytes([digest[2 * i], digest[2 * i + 1]]);
         Some(Ipv6Addr::new(DOC_V6_PREFIX[0], DOC_V6_PREFIX[1], group(0), group(1), group(2), group(3), group(4), group(5)))
     }
+}
+
+/// Leading zeros after the kept prefix that mark a fake made by [`Faker::phone_in_text`]: no
+/// real number has them (a national number never starts with `00`, nor does one after a country
+/// code).
+const TEXT_PHONE_ZEROS: usize = 3;
+
+/// How many leading digits of a phone number a fake keeps: the country code (`+44`, `0044`), or
+/// the trunk `0` of a national number.
+fn kept_prefix(value: &str, digits: &[u8]) -> usize {
+    if value.trim_start().starts_with('+') {
+        country_code_len(digits)
+    } else if digits.starts_with(b"00") {
+        2 + country_code_len(&digits[2..])
+    } else {
+        usize::from(digits.first() == Some(&b'0'))
+    }
+}
+
+/// Whether a phone number is a fake [`Faker::phone_in_text`] made: zeros right after the kept
+/// prefix.
+pub(super) fn is_text_phone_fake(value: &str) -> bool {
+    let digits: Vec<u8> = value.bytes().filter(u8::is_ascii_digit).collect();
+    // A national number's fake starts `000` (its trunk `0`, then zeros), which no number does
+    // (`00` is followed by a country code, and none starts with `0`).
+    if digits.starts_with(b"000") {
+        return true;
+    }
+    let kept = kept_prefix(value, &digits);
+    digits.len() > kept + TEXT_PHONE_ZEROS && digits[kept..kept + TEXT_PHONE_ZEROS].iter().all(|&d| d == b'0')
 }
 
 fn country_code_len(digits: &[u8]) -> usize {
@@ -256,6 +299,19 @@ mod tests {
         assert!(f.personal(Personal::Phone, "0044 20 7946 0958").unwrap().starts_with("0044 "));
         assert_eq!(f.personal(Personal::Phone, "+447700900123").unwrap()[3..], f.personal(Personal::Phone, "+44 7700 900123").unwrap().replace(' ', "")[3..]);
         assert_eq!(f.personal(Personal::Phone, "n/a"), None);
+    }
+
+    #[test]
+    fn phones_in_text_are_marked_fakes() {
+        let f = faker();
+        for real in ["+44 7911 123456", "(020) 7946-0958", "415-867-5309", "+49 30 901820"] {
+            let fake = f.phone_in_text(real).unwrap();
+            assert_eq!(fake.len(), real.len(), "{real} → {fake}");
+            assert!(is_text_phone_fake(&fake), "{real} → {fake}");
+            assert!(!is_text_phone_fake(real), "{real}");
+            assert_eq!(fake, f.phone_in_text(real).unwrap());
+        }
+        assert!(f.phone_in_text("+44 7911 123456").unwrap().starts_with("+44 0000 00"));
     }
 
     #[test]

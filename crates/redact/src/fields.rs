@@ -128,7 +128,18 @@ const STREET_ENDINGS: &[&str] = &[
 /// Shopify's fields of these names are objects, which no rule touches, so only the strings match.
 const ADDRESS_TEXT_ENDINGS: &[&str] = &["addrtext", "addresstext", "defaultaddress", "billaddress", "shipaddress"];
 
-const PHONE_ENDINGS: &[&str] = &["phone", "phonenumber", "mobile", "mobilenumber", "fax", "faxnumber"];
+/// Any other text under a name ending in `address` is a postal address too (Peoplevox's CSV
+/// `Address`, `DeliveryAddress` columns), but for these, which are not postal.
+const NOT_POSTAL_ADDRESS_ENDINGS: &[&str] = &["emailaddress", "ipaddress", "ipv4address", "ipv6address", "macaddress", "webaddress", "remoteaddress", "serveraddress", "hostaddress", "walletaddress", "urladdress"];
+
+fn is_postal_address(field: &str) -> bool {
+    field.ends_with("address") && !NOT_POSTAL_ADDRESS_ENDINGS.iter().any(|e| field.ends_with(e))
+}
+
+const PHONE_ENDINGS: &[&str] = &["phone", "phonenumber", "phoneno", "mobile", "mobilenumber", "mobileno", "fax", "faxnumber", "telno"];
+
+/// Phone numbers under exactly this name (as an ending, `tel` would catch `hotel`).
+const PHONE_NAMES: &[&str] = &["tel"];
 
 /// Business values whose names end like a person's field (`credit_card_company` is the card
 /// brand, `tracking_company` the carrier): mappings route on them and they name no one.
@@ -178,10 +189,10 @@ pub(super) fn classify(field: &str, parent: Option<&str>) -> Field {
     if NAME_NAMES.contains(&field) {
         return Field::Personal(Personal::FullName);
     }
-    if STREET_ENDINGS.iter().chain(ADDRESS_TEXT_ENDINGS).any(|e| field.ends_with(e)) {
+    if STREET_ENDINGS.iter().chain(ADDRESS_TEXT_ENDINGS).any(|e| field.ends_with(e)) || is_postal_address(field) {
         return Field::Personal(Personal::Street);
     }
-    if PHONE_ENDINGS.iter().any(|e| field.ends_with(e)) {
+    if PHONE_ENDINGS.iter().any(|e| field.ends_with(e)) || PHONE_NAMES.contains(&field) {
         return Field::Personal(Personal::Phone);
     }
     Field::Free
@@ -228,7 +239,13 @@ mod tests {
         for name in ["phone", "mobilePhone", "altPhone", "fax", "phone_number"] {
             assert_eq!(class(name, None), Field::Personal(Personal::Phone), "{name}");
         }
-        for name in ["city", "zip", "province", "province_code", "country_code", "ShippingAddressPostcode", "email", "browser_ip"] {
+        for name in ["Address", "DeliveryAddress", "shipping_address"] {
+            assert_eq!(class(name, Some("CsvData")), Field::Personal(Personal::Street), "{name}");
+        }
+        for name in ["Tel", "PhoneNo", "TelNo"] {
+            assert_eq!(class(name, Some("CsvData")), Field::Personal(Personal::Phone), "{name}");
+        }
+        for name in ["city", "zip", "province", "province_code", "country_code", "ShippingAddressPostcode", "AddressCity", "AddressReference", "email", "EmailAddress", "ip_address", "browser_ip", "hotel"] {
             assert_eq!(class(name, None), Field::Free, "{name}");
         }
     }

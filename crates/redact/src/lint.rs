@@ -21,9 +21,10 @@ pub enum LintKind {
     CredentialValue,
     /// An email address outside the test domains.
     Email,
-    /// A card number or a bank account (IBAN).
+    /// A card number, a bank account (IBAN), a phone number or a national id.
     PersonalData,
-    /// A person's name where the redactor fakes one (the `refName` of a customer reference).
+    /// A person's name where the redactor fakes one (the `refName` of a customer reference, a
+    /// name after a title or `call` in free text).
     PersonName,
 }
 
@@ -91,6 +92,18 @@ pub fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
     }
     url_credentials(text, &is_allowed, &mut hits);
     person_references(text, &is_allowed, &mut hits);
+    for range in patterns::phones(text) {
+        let number = &text[range.clone()];
+        if in_free_text(text, &range) && !super::fake::is_text_phone_fake(number) && !is_allowed(number) {
+            hits.push((range, LintKind::PersonalData, format!("phone number: `{}`", preview(number))));
+        }
+    }
+    for (cue, range) in patterns::named_people(text) {
+        let name = &text[range.clone()];
+        if !super::fake::is_fake_name(name) && !is_allowed(name) {
+            hits.push((range, LintKind::PersonName, format!("a person's name after `{cue}`: `{}`", preview(name))));
+        }
+    }
     for email in EMAIL.find_iter(text) {
         if !patterns::is_test_email(email.as_str()) && !is_allowed(email.as_str()) {
             hits.push((email.range(), LintKind::Email, format!("email address outside the test domains: `{}`", preview(email.as_str()))));
@@ -155,6 +168,19 @@ fn person_references(text: &str, is_allowed: &dyn Fn(&str) -> bool, hits: &mut H
             hits.push((v.range(), LintKind::PersonName, format!("a person's name as the refName of `{}`: `{}`", k.as_str(), preview(value))));
         }
     }
+}
+
+/// Characters that end a value in the formats the lint reads: JSON strings (also escaped inside
+/// a string), XML text, CSV cells, `key: value` and `key=value` lines.
+const VALUE_ENDS: &[char] = &['"', '\\', '<', '>', ',', ';', '\n', '\r', '\t', ':', '=', '|'];
+
+/// Whether `range` sits in free text: the value around it has letters of its own. A phone
+/// number that is a whole value is in a phone field, which the redactor fakes in the number's
+/// own format (the lint cannot tell that fake from a real number); one inside a note is not.
+fn in_free_text(text: &str, range: &Range<usize>) -> bool {
+    let start = text[..range.start].rfind(VALUE_ENDS).map_or(0, |i| i + 1);
+    let end = text[range.end..].find(VALUE_ENDS).map_or(text.len(), |i| range.end + i);
+    text[start..range.start].chars().chain(text[range.end..end].chars()).any(char::is_alphabetic)
 }
 
 /// `(name, value range)` for every value under a credential name.

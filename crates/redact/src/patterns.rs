@@ -61,6 +61,12 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         // tell a card number from an order id.
         shape("card number", LintKind::PersonalData, r"(?:^|[^\w/.-])((?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?:$|[^\w.-])", personal::card_number),
         shape("IBAN", LintKind::PersonalData, r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b", personal::iban),
+        // National ids, where they have a shape of their own: a US Social Security number after
+        // its label (alone, 3-2-4 digits is also a part number), a UK National Insurance number
+        // after its label or spaced as printed on the card.
+        shape("Social Security number", LintKind::PersonalData, r"(?i:\b(?:ssn|social security(?: number| no\.?)?))[\s:#=\\\x22']{0,6}(\d{3}-?\d{2}-?\d{4})\b", personal::ssn),
+        shape("National Insurance number", LintKind::PersonalData, r"(?i:\b(?:nino|ni number|ni no\.?|national insurance(?: number| no\.?)?))[\s:#=\\\x22']{0,6}([A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d])\b", personal::nino),
+        shape("National Insurance number", LintKind::PersonalData, r"\b([A-Z]{2} \d{2} \d{2} \d{2} [A-D])\b", personal::nino),
         // The whole block when its end is there (so the redactor removes the key, not just its
         // header); the lint reports the header line.
         shape("private key", LintKind::PrivateKey, r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?)", any),
@@ -98,6 +104,69 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
         }
         free
     });
+    found
+}
+
+/// A phone number as people write one in free text: international (`+44 7911 123456`,
+/// `+1-415-867-5309`), national with a trunk `0` or an area code in parentheses
+/// (`020 7946 0958`, `(020) 7946-0958`), or North American (`415-867-5309`). Separators are
+/// required but in the international form, so a run of digits (an order or record id), a date or
+/// an amount is not one; [`phones`] also counts the digits.
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^\w+/.-])(\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(0?\d{2,5}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|0\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{3,4})?|\d{3}[.-]\d{3}[.-]\d{4})(?:$|[^\w.-])")
+});
+
+/// Phone numbers in free text.
+pub(super) fn phones(text: &str) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    // The pattern consumes one character on each side: search again from the number's end.
+    while let Some(c) = PHONE.captures_at(text, at) {
+        let Some(number) = c.get(1) else { break };
+        let digits = number.as_str().bytes().filter(u8::is_ascii_digit).count();
+        let international = number.as_str().starts_with('+');
+        if if international { (8..=15).contains(&digits) } else { (9..=12).contains(&digits) } {
+            found.push(number.range());
+        }
+        at = number.end();
+    }
+    found
+}
+
+/// A person named in free text after a title (`Mr Harhar`, `Dr. Jane Doe`) or after a word that
+/// is followed by a name (`Call Tom Harhar`, `ask for Jane`, `Attn: Sam Doe`, `c/o`); group `n`
+/// is the name. Only capitalised words, at most three.
+static NAMED_PERSON: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^\w])(?P<w>(?i:mr|mrs|ms|miss|mx|dr)\.?|(?i:call|ask for|speak to|speak with|attn|attention|c/o|dear|contact):?)[ \t]+(?P<n>\p{Lu}[\p{Ll}'’-]+(?:[ \t]\p{Lu}[\p{Ll}'’-]+){0,2})")
+});
+
+/// Capitalised words that follow `call`, `contact` and the like in business text and are no one:
+/// `Call Customer Services`, `contact Support`, `Dear Customer`.
+const NOT_NAMES: &[&str] = &[
+    "customer", "customers", "support", "service", "services", "sales", "us", "team", "office", "warehouse", "store", "shop", "center", "centre", "desk", "back", "before", "after", "when",
+    "on", "if", "the", "our", "your", "reception", "accounts", "courier", "driver", "carrier", "delivery", "returns", "manager", "sir", "madam", "all", "friend", "valued",
+];
+
+/// `(title or cue, name range)` of people named in free text. Titles name a person whatever
+/// follows; the other cues need two words (first and last name), none a business word or a title
+/// (in `Dear Mrs Doe` the title names her).
+pub(super) fn named_people(text: &str) -> Vec<(String, Range<usize>)> {
+    let is_title = |w: &str| matches!(w.trim_end_matches(['.', ':']).to_lowercase().as_str(), "mr" | "mrs" | "ms" | "miss" | "mx" | "dr");
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(c) = NAMED_PERSON.captures_at(text, at) {
+        let (Some(cue), Some(name)) = (c.name("w"), c.name("n")) else { break };
+        let words: Vec<&str> = name.as_str().split_whitespace().collect();
+        let other = |w: &&str| NOT_NAMES.contains(&w.to_lowercase().as_str()) || is_title(w);
+        let person = !words.iter().any(other) && (is_title(cue.as_str()) || words.len() >= 2);
+        if person {
+            found.push((cue.as_str().to_string(), name.range()));
+            at = name.end();
+        } else {
+            // What follows the cue may hold a title of its own.
+            at = cue.end();
+        }
+    }
     found
 }
 

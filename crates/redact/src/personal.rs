@@ -36,6 +36,25 @@ pub(super) fn iban(text: &str) -> bool {
     remainder == 1
 }
 
+/// A US Social Security number that could be issued: area not 000, 666 or 9xx, group not 00,
+/// serial not 0000.
+pub(super) fn ssn(text: &str) -> bool {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 9 {
+        return false;
+    }
+    let (area, group, serial) = (&digits[..3], &digits[3..5], &digits[5..]);
+    area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
+}
+
+/// A UK National Insurance number's prefix: not one of the administrative prefixes that are
+/// never issued, and no `O` second (HMRC's own example `QQ 12 34 56 C` counts: it is the shape
+/// forms print).
+pub(super) fn nino(text: &str) -> bool {
+    let prefix: String = text.chars().take(2).collect::<String>().to_ascii_uppercase();
+    !prefix.ends_with('O') && !["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{LintKind, lint};
@@ -50,6 +69,40 @@ mod tests {
         }
         for text in ["\"id\": 820982911946154508", "\"id\": 6500450003002", "gid://shopify/Order/4111111111111111", "00000000-0000-4000-8000-000000000001", "4111 1111 1111 1112", "GB82 WEST 1234 5698 7654 33", "SKU-4111111111111111", "1.4111111111111111"] {
             assert_eq!(lint(text, &[]), [], "{text}");
+        }
+    }
+
+    /// Planted fake data: UK drama numbers (Ofcom), a North American number in the unassigned
+    /// area code 555, made-up names, a Social Security number and a National Insurance number of
+    /// the shapes published as examples.
+    #[test]
+    fn phones_people_and_national_ids_in_free_text() {
+        let found = |text: &str| lint(text, &[]).into_iter().map(|f| (f.kind, f.message)).collect::<Vec<_>>();
+        for (text, kind, shown) in [
+            (r#"{"memo": "Call Tom Harhar on +44 7700 900461 after 5"}"#, LintKind::PersonName, "`Tom …`"),
+            (r#"{"memo": "Call Tom Harhar on +44 7700 900461 after 5"}"#, LintKind::PersonalData, "`+44 …`"),
+            ("note: ring (555) 234-5678 first", LintKind::PersonalData, "`(555…`"),
+            (r#""note": "{\"phone\": \"call back on 020 7946 0321\"}""#, LintKind::PersonalData, "`020 …`"),
+            ("<Notes>Dear Mrs Quenby, your order</Notes>", LintKind::PersonName, "`Quen…`"),
+            ("customer SSN: 078-05-1120 on file", LintKind::PersonalData, "`078-…`"),
+            ("NI number QQ 12 34 56 C", LintKind::PersonalData, "`QQ 1…`"),
+        ] {
+            let all = found(text);
+            assert!(all.iter().any(|(k, m)| *k == kind && m.ends_with(shown)), "{text}: {all:?}");
+        }
+        // Whole values of phone fields (faked by the redactor in their own format), ids, dates,
+        // amounts, SKUs, business words after `call`, and the redactor's own fakes pass.
+        for text in [
+            r#"{"phone": "+44 7700 900461"}"#,
+            "phone: 020 7946 0321",
+            r#"{"id": 820982911946154508, "created_at": "2025-01-15T12:00:00+00:00", "total": "1234.50"}"#,
+            "SKU 100-20-3000, part 415.867.53",
+            "Call Customer Services, contact Support Team, Dear Customer",
+            "note: call +44 0000 004821 or 000 0000 0321 before 5",
+            "Call Alex Abbott, Mr Vance",
+            "ticket 078-05-1120",
+        ] {
+            assert_eq!(found(text), [], "{text}");
         }
     }
 

@@ -235,6 +235,9 @@ impl Redactor {
                 }
                 Some(fake)
             }
+            // A JSON document held in a string (a note attribute, a custom field) is redacted as
+            // the document it is, field by field.
+            Action::Scan if value.trim_start().starts_with(['{', '[']) => self.json_text(value),
             Action::Scan => self.scan(value),
         }
     }
@@ -276,7 +279,8 @@ impl Redactor {
         }
     }
 
-    /// Token shapes, emails outside the test domains and public IP addresses inside free text.
+    /// Token shapes, emails outside the test domains, phone numbers, people named after a title or
+    /// a cue (`Mr …`, `call …`) and public IP addresses inside free text.
     fn scan(&mut self, text: &str) -> Option<String> {
         let mut edits = Vec::new();
         for token in patterns::tokens(text) {
@@ -290,6 +294,25 @@ impl Redactor {
             if !patterns::is_test_email(email.as_str()) && free(&edits, &email.range()) {
                 self.summary.emails += 1;
                 edits.push((email.range(), self.faker.email(email.as_str())));
+            }
+        }
+        for range in patterns::phones(text) {
+            let number = &text[range.clone()];
+            if free(&edits, &range) && !super::fake::is_text_phone_fake(number)
+                && let Some(fake) = self.faker.phone_in_text(number)
+            {
+                self.summary.phones += 1;
+                edits.push((range, fake));
+            }
+        }
+        for (_, range) in patterns::named_people(text) {
+            let name = &text[range.clone()];
+            let kind = if name.contains(char::is_whitespace) { Personal::FullName } else { Personal::LastName };
+            if free(&edits, &range) && !super::fake::is_fake_name(name)
+                && let Some(fake) = self.faker.personal(kind, name)
+            {
+                self.summary.names += 1;
+                edits.push((range, fake));
             }
         }
         for (range, ip) in patterns::addresses(text) {

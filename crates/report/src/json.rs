@@ -146,6 +146,11 @@ pub struct WaitJson {
 
 impl RunReport {
     pub fn of(summary: &Summary, cancelled: bool) -> RunReport {
+        RunReport { cases: summary.cases.iter().map(case).collect(), ..RunReport::head(summary, cancelled) }
+    }
+
+    /// [`RunReport::of`] without its cases.
+    fn head(summary: &Summary, cancelled: bool) -> RunReport {
         let status = if cancelled {
             RunStatus::Cancelled
         } else if summary.all_passed() {
@@ -163,7 +168,7 @@ impl RunReport {
             duration_ms: summary.duration.as_millis() as u64,
             plan: PlanJson { fingerprint: summary.sharing.fingerprint.clone(), cases: summary.sharing.whole },
             share: (summary.sharing.total > 1).then(|| ShareJson { index: summary.sharing.index, total: summary.sharing.total, by: summary.sharing.by.into(), cases: summary.selected.clone() }),
-            cases: summary.cases.iter().map(case).collect(),
+            cases: Vec::new(),
         }
     }
 
@@ -289,14 +294,79 @@ impl JsonReporter {
 
 impl Reporter for JsonReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        let value = match event {
-            Event::RunFinished { summary } => serde_json::to_value(RunReport::of(summary, false))?,
-            Event::RunCancelled { summary, .. } => serde_json::to_value(RunReport::of(summary, true))?,
-            Event::AnalysisFinished { result } => result.json(),
+        let mut text = match event {
+            Event::RunFinished { summary } => pretty_report(&RunReport::head(summary, false), summary.cases.iter().map(case))?,
+            Event::RunCancelled { summary, .. } => pretty_report(&RunReport::head(summary, true), summary.cases.iter().map(case))?,
+            Event::AnalysisFinished { result } => serde_json::to_string_pretty(&result.json())?,
             _ => return Ok(()),
         };
-        let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
         self.destination.deliver(&text)
+    }
+}
+
+/// The report of `head` (whose `cases` are empty) with `cases`, as `serde_json::to_value` and
+/// pretty-printing give it (keys sorted), made one case at a time: a value tree of the whole run
+/// holds every case several times over its text (hundreds of MB at 20,000 cases).
+fn pretty_report(head: &RunReport, cases: impl Iterator<Item = CaseJson>) -> serde_json::Result<String> {
+    let head = serde_json::to_string_pretty(&serde_json::to_value(head)?)?;
+    // `cases` sorts first among the report's keys, so this is the run's, not the share's.
+    let (before, after) = head.split_once("\"cases\": []").ok_or_else(|| serde::ser::Error::custom("the report has no `cases`"))?;
+    let mut out = String::with_capacity(head.len());
+    out.push_str(before);
+    out.push_str("\"cases\": [");
+    let mut any = false;
+    for case in cases {
+        out.push_str(if any { ",\n" } else { "\n" });
+        any = true;
+        // Inside the report's list, two levels down: each line indented by four spaces (a JSON
+        // string never spans lines).
+        let text = serde_json::to_string_pretty(&serde_json::to_value(case)?)?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str("    ");
+            out.push_str(line);
+        }
+    }
+    out.push_str(if any { "\n  ]" } else { "]" });
+    out.push_str(after);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(i: usize) -> CaseJson {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("orders/case-{i}"), "file": format!("scenarios/orders/case-{i}.yaml"), "flow": "orders", "description": "two\nlines",
+            "tags": ["smoke"], "versions": {"shopify": "2026-01", "netsuite": "2026.2"}, "passed": i.is_multiple_of(2), "flaky": false, "abandoned": false, "duration_ms": 5,
+            "findings": [{"check": "snapshot", "warning": false, "message": "changed", "details": ["a", "b"], "diff": null}],
+            "snapshots": [], "records": [], "waits": [], "refreshes": {}, "requests": 2, "output": "", "retries": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn made_case_by_case_it_reads_as_the_whole_value_would() {
+        for n in [0, 1, 3] {
+            let head = RunReport {
+                format: FORMAT,
+                status: RunStatus::Failed,
+                passed: 1,
+                failed: 2,
+                total: n,
+                planned: n,
+                duration_ms: 1500,
+                plan: PlanJson { fingerprint: "0".into(), cases: n },
+                share: Some(ShareJson { index: 1, total: 2, by: "count".into(), cases: Vec::new() }),
+                cases: Vec::new(),
+            };
+            let whole = RunReport { cases: (0..n).map(case).collect(), ..head.clone() };
+            let expected = serde_json::to_string_pretty(&serde_json::to_value(&whole).unwrap()).unwrap();
+            assert_eq!(pretty_report(&head, (0..n).map(case)).unwrap(), expected, "{n} case(s)");
+        }
     }
 }

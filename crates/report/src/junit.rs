@@ -37,7 +37,7 @@ impl Reporter for JunitReporter {
 }
 
 /// The JUnit XML of a run, also of one merged from shards.
-pub fn run_junit(name: &str, report: &RunReport, cancelled: Option<&str>) -> Result<String, String> {
+pub fn run_junit(name: &str, report: &RunReport, cancelled: Option<&str>) -> Result<String, JunitError> {
     render(name, &run_suites(report, cancelled), Some(Duration::from_millis(report.duration_ms)))
 }
 
@@ -112,7 +112,18 @@ fn case_suite(c: &CaseJson) -> Suite {
 }
 
 /// The XML of `suites`.
-fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> Result<String, String> {
+/// A report quick-junit could not serialise: the harness's fault, not the user's files.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serialise the JUnit report: {0}")]
+pub struct JunitError(#[from] quick_junit::SerializeError);
+
+impl From<JunitError> for harness_core::Error {
+    fn from(e: JunitError) -> Self {
+        harness_core::Error::Environment(e.to_string())
+    }
+}
+
+fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> Result<String, JunitError> {
     let mut report = Report::new(xml_text(name));
     if let Some(t) = total {
         report.set_time(t);
@@ -130,7 +141,7 @@ fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> R
         }
         report.add_test_suite(suite);
     }
-    let xml = report.to_string().map_err(|e| format!("cannot serialise the JUnit report: {e}"))?;
+    let xml = report.to_string()?;
     Ok(for_jenkins(xml))
 }
 
@@ -199,5 +210,33 @@ mod tests {
     fn characters_xml_cannot_hold_are_replaced() {
         assert_eq!(xml_text("ok\tline\n"), "ok\tline\n");
         assert_eq!(xml_text("bad\u{FFFE}\u{1}end"), "bad\u{FFFD}\u{FFFD}end");
+    }
+
+    #[test]
+    fn the_root_loses_skipped_and_nothing_else() {
+        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" skipped=\"0\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>".to_string();
+        assert_eq!(for_jenkins(xml), "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>");
+        assert_eq!(for_jenkins("<testsuites name=\"h\">".into()), "<testsuites name=\"h\">");
+        assert_eq!(for_jenkins("not xml".into()), "not xml");
+    }
+
+    #[test]
+    fn a_failed_case_carries_its_file_retries_and_output() {
+        let case = SuiteCase {
+            name: "simple".into(),
+            classname: "orders".into(),
+            file: Some("scenarios/orders/simple.yaml".into()),
+            time: Some(Duration::from_millis(1500)),
+            verdict: SuiteVerdict::Failed { kind: "snapshot".into(), message: "netsuite changed".into(), body: "- a\n+ b".into() },
+            retries: vec![RetriedAttempt { kind: "outcome".into(), message: "first try".into(), body: "timed out".into() }],
+            output: Some("program said \u{1}hi".into()),
+        };
+        let suite = Suite { name: "orders/simple".into(), time: None, properties: vec![("flow".into(), "orders".into())], cases: vec![case] };
+        let xml = render("harness", &[suite], Some(Duration::from_secs(2))).unwrap();
+        for part in ["file=\"scenarios/orders/simple.yaml\"", "classname=\"orders\"", "type=\"snapshot\"", "message=\"netsuite changed\"", "<rerunFailure", "first try", "<property name=\"flow\" value=\"orders\"", "program said \u{FFFD}hi"] {
+            assert!(xml.contains(part), "{part} in {xml}");
+        }
+        let root = &xml[xml.find("<testsuites").unwrap()..];
+        assert!(!root[..root.find('>').unwrap()].contains("skipped"), "{xml}");
     }
 }

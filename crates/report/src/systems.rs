@@ -85,3 +85,15 @@ fn show_date(date: &str) -> String {
         None => date.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_shown_to_the_minute_in_utc() {
+        assert_eq!(show_date("2027-01-01T15:00:00Z"), "2027-01-01 15:00 UTC");
+        assert_eq!(show_date("2027-01-01"), "2027-01-01");
+        assert_eq!(show_date("2027-01-01T1"), "2027-01-01 1 UTC");
+    }
+}

@@ -148,11 +148,9 @@ fn record_schemas(system: &SystemVersion) -> BTreeMap<String, String> {
 /// The document from the account: credentials from `HARNESS_NETSUITE_<KEY>`, never shown.
 fn fetch(system: &Arc<SystemVersion>, url: &str, auth: &str, records: &[String]) -> Result<String, Error> {
     let parsed = url.strip_suffix('/').unwrap_or(url);
-    if parsed.starts_with("https://") {
-        return Err(Error::Usage(format!("--from-account {url}: https is not spoken yet: reach the account through a TLS-terminating proxy on loopback (`http://127.0.0.1:PORT`)")));
-    }
-    if !parsed.starts_with("http://") || parsed["http://".len()..].contains('/') {
-        return Err(Error::Usage(format!("--from-account {url}: write the account's base address only, `http://host[:port]`")));
+    let host = parsed.strip_prefix("https://").or_else(|| parsed.strip_prefix("http://"));
+    if host.is_none_or(|h| h.is_empty() || h.contains('/')) {
+        return Err(Error::Usage(format!("--from-account {url}: write the account's base address only, `https://<account>.suitetalk.api.netsuite.com`")));
     }
     let needed = metadata::credentials_for(auth);
     if needed.is_empty() {

@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use harness_core::{Error, SystemId};
+use harness_core::{Error, Style, SystemId};
+use harness_engine::events::{AnalysisResult, Suite};
 use harness_engine::runner::{self, RunOptions};
 use harness_engine::plan;
 use harness_syntax::Project;
 use harness_syntax::system_file::SupportStatus;
 use harness_systems::Catalog;
+use serde_json::{Value, json};
 
 use crate::files::Written;
 
@@ -56,6 +58,9 @@ pub struct InitOptions {
     pub dir: PathBuf,
     /// Only these systems (default: every built-in one).
     pub systems: Option<Vec<SystemId>>,
+    /// The versions the team uses, by system (`--shopify 2026-01`); the others are those
+    /// `harness.yaml` names when it exists, else the newest supported.
+    pub versions: BTreeMap<SystemId, String>,
     /// Default: detected from the repository.
     pub language: Option<Language>,
     /// RFC 3339 UTC: which versions are supported today.
@@ -104,7 +109,7 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     if !has(SHOPIFY) || !(has(NETSUITE) || has(PEOPLEVOX)) {
         return Err(Error::Usage("the examples start from a Shopify order: --systems needs shopify and netsuite or peoplevox".into()));
     }
-    let versions = current_versions(&catalog, &selected, &options.now);
+    let versions = team_versions(&catalog, &dir, &selected, options)?;
     let repository = repository_root(&dir);
     let language = options.language.unwrap_or_else(|| Language::detect(&dir, &repository));
     let shopify_version = &versions[&SystemId::new(SHOPIFY).expect("a valid name")];
@@ -165,6 +170,26 @@ fn sections(template: &str, keep: &[(&str, bool)]) -> String {
     out
 }
 
+/// For each selected system the version the team uses: given on the command line, else named by
+/// an existing `harness.yaml` (which init leaves alone, so the examples must run at its versions),
+/// else the newest supported. Each must be a version the harness has built in.
+fn team_versions(catalog: &Catalog, dir: &Path, selected: &[String], options: &InitOptions) -> Result<BTreeMap<SystemId, String>, Error> {
+    if let Some(other) = options.versions.keys().find(|s| !selected.contains(&s.to_string())) {
+        return Err(Error::Usage(format!("a version for {other}, which is not among the systems set up ({})", selected.join(", "))));
+    }
+    let existing = if dir.join("harness.yaml").is_file() { Project::open(dir)?.settings.systems } else { BTreeMap::new() };
+    let mut versions = current_versions(catalog, selected, &options.now);
+    for (system, version) in versions.iter_mut() {
+        let Some(wanted) = options.versions.get(system).or(existing.get(system).map(|v| &v.value)) else { continue };
+        let known = catalog.versions(system);
+        if !known.contains(wanted) {
+            return Err(Error::Usage(format!("{system} {wanted} is not a version the harness has built in (it knows {}); `harness versions add` makes others once the project exists", known.join(", "))));
+        }
+        version.clone_from(wanted);
+    }
+    Ok(versions)
+}
+
 /// For each system, the newest built-in version supported at `now` (else the newest stable one).
 fn current_versions(catalog: &Catalog, systems: &[String], now: &str) -> BTreeMap<SystemId, String> {
     let listing = catalog.listing();
@@ -215,9 +240,13 @@ fn first_run(dir: &Path, scenarios: &[PathBuf], jobs: usize) -> Result<(usize, V
     Ok((approved, failed))
 }
 
-impl InitReport {
-    /// What `init` did, for the terminal.
-    pub fn render(&self) -> String {
+/// Not a gate: no JUnit suites; the exit code says whether the first run passed.
+impl AnalysisResult for InitReport {
+    fn title(&self) -> String {
+        "init".into()
+    }
+
+    fn terminal(&self, _style: Style) -> String {
         let mut out = String::new();
         let versions: Vec<String> = self.versions.iter().map(|(s, v)| format!("{s} {v}")).collect();
         let language = match self.language {
@@ -254,5 +283,18 @@ impl InitReport {
             }
         }
         out
+    }
+
+    fn json(&self) -> Value {
+        let language = match self.language {
+            Language::Python => "python",
+            Language::Node => "node",
+        };
+        let failed: Vec<Value> = self.failed.iter().map(|(id, why)| json!({"scenario": id, "why": why})).collect();
+        json!({"dir": self.dir, "repository": self.repository, "versions": self.versions, "language": language, "written": self.files.written, "ci_written": self.ci.written, "skipped": self.files.skipped, "ci_skipped": self.ci.skipped, "approved": self.approved, "failed": failed})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        Vec::new()
     }
 }

@@ -6,11 +6,13 @@
 use std::path::Path;
 
 use harness_analysis::diff::{self, ChangeKind, FieldChange, Source, VersionDiff, parse_path};
-use harness_core::{Error, SystemId};
+use harness_core::{Error, Style, SystemId};
+use harness_engine::events::{AnalysisResult, Suite};
 use harness_engine::plan;
 use harness_syntax::Project;
 use harness_syntax::system_file::{RecordingFile, SystemFile};
-use harness_systems::{CARRIED, Catalog};
+use harness_systems::{CARRIED, CARRIED_LIST, Catalog, carried_line};
+use serde_json::{Value, json};
 
 use crate::files::Written;
 use crate::json_edit;
@@ -54,7 +56,9 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
 
     let requirements = version_diff.changes.iter().filter(|c| c.source == Source::Catalog && matches!(c.kind, ChangeKind::NewlyRequired | ChangeKind::Deprecated)).cloned().collect();
     let mut out = AddedVersion { system: system.clone(), from: from.into(), to: to.into(), files, migrated: Vec::new(), requirements };
-    for rel in harness_syntax::project::files_under(&old_dir).into_iter().filter(|r| r != "system.yaml") {
+    // Bare recordings cannot say in themselves that they were carried: a list beside them does.
+    let mut carried = String::new();
+    for rel in harness_syntax::project::files_under(&old_dir).into_iter().filter(|r| r != "system.yaml" && r != CARRIED_LIST) {
         let text = std::fs::read(old_dir.join(&rel)).map_err(|e| Error::io(&old_dir.join(&rel), e))?;
         let contents = match std::str::from_utf8(&text) {
             Ok(t) if rel.ends_with(".json") && !rel.starts_with("schemas/") => {
@@ -68,7 +72,15 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
             Ok(t) if rel.ends_with(".yaml") => t.replace(&format!("/{from}/"), &format!("/{to}/")).into_bytes(),
             _ => text,
         };
+        let recording = !rel.ends_with(".yaml") && !rel.starts_with("schemas/") && !rel.starts_with("stubs/");
+        let envelope = serde_json::from_slice::<Value>(&contents).ok().and_then(|v| v.as_object().map(|o| RecordingFile::is_envelope(o.keys().map(String::as_str)))).unwrap_or(false);
+        if recording && !envelope {
+            carried.push_str(&carried_line(&rel, &contents));
+        }
         out.files.file(&new_dir, &rel, &contents)?;
+    }
+    if !carried.is_empty() {
+        out.files.file(&new_dir, CARRIED_LIST, carried.as_bytes())?;
     }
     Ok(out)
 }
@@ -139,9 +151,13 @@ fn describe(change: &FieldChange, count: usize) -> String {
     format!("{what}{times}{since}{instead}")
 }
 
-impl AddedVersion {
-    /// What `versions add` did, for the terminal.
-    pub fn render(&self) -> String {
+/// Not a gate: no JUnit suites.
+impl AnalysisResult for AddedVersion {
+    fn title(&self) -> String {
+        format!("versions add {} {}", self.system, self.to)
+    }
+
+    fn terminal(&self, _style: Style) -> String {
         let mut out = format!("mocks/{}/{} made from {}:\n", self.system, self.to, self.from);
         let migrated: Vec<&str> = self.migrated.iter().map(|(f, _)| f.as_str()).collect();
         for (file, done) in &self.migrated {
@@ -163,5 +179,15 @@ impl AddedVersion {
         }
         out.push_str(&format!("next: harness impact --system {} --from {} --to {}\n", self.system, self.from, self.to));
         out
+    }
+
+    fn json(&self) -> Value {
+        let migrated: Vec<Value> = self.migrated.iter().map(|(file, done)| json!({"file": file, "changes": done})).collect();
+        let requirements: Vec<String> = self.requirements.iter().map(ToString::to_string).collect();
+        json!({"system": self.system.as_str(), "from": self.from, "to": self.to, "written": self.files.written, "migrated": migrated, "skipped": self.files.skipped, "requirements": requirements})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        Vec::new()
     }
 }

@@ -3,8 +3,6 @@
 //! recordings, `harness.yaml`. Values later stages may find wrong are kept with their place in the
 //! file ([`Loc`]), so every error points at exactly what is wrong.
 
-#![allow(clippy::result_large_err)]
-
 pub mod delivery;
 pub mod flow;
 pub mod json;

@@ -99,12 +99,17 @@ fn deserialize_age<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loc<
     Ok(Some(Loc { value: seconds, span: raw.span }))
 }
 
+/// An age [`parse_age`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an age: write e.g. `180d`, `26w` or `36h`")]
+pub struct BadAge(String);
+
 /// `180d`, `26w`, `36h` as seconds.
-pub fn parse_age(text: &str) -> Result<u64, String> {
+pub fn parse_age(text: &str) -> Result<u64, BadAge> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let bad = || format!("`{text}` is not an age: write e.g. `180d`, `26w` or `36h`");
+    let bad = || BadAge(text.to_string());
     let n: u64 = digits.parse().map_err(|_| bad())?;
     let factor = match unit {
         "h" => 3600,
@@ -207,7 +212,7 @@ impl Project {
         let flows = std::fs::read_dir(self.flows_dir()).into_iter().flatten().flatten().map(|e| e.path());
         self.settings.isolation == Some(Isolation::Network)
             || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| read_text(&self.root, &p).ok()).any(|text| {
-                serde_saphyr::from_str::<OnlyIsolation>(&text).is_ok_and(|f| f.isolation == Some(Isolation::Network))
+                serde_saphyr::from_str_with_options::<OnlyIsolation>(&text, crate::yaml::options()).is_ok_and(|f| f.isolation == Some(Isolation::Network))
             })
     }
 
@@ -216,7 +221,7 @@ impl Project {
     /// folders on the way. Absolute paths and paths that climb out (`/etc/passwd`, `../x`) are
     /// refused, so a scenario, flow or `harness.yaml` can never make the harness read, run in or
     /// echo something outside the project. The error is a message for the caller to locate.
-    pub fn contained(&self, base: &Path, rel: &str) -> Result<PathBuf, String> {
+    pub fn contained(&self, base: &Path, rel: &str) -> Result<PathBuf, OutsideProject> {
         contained(&self.root, base, rel)
     }
 }
@@ -230,7 +235,7 @@ pub fn display_path(root: &Path, path: &Path) -> String {
 /// Read a file of the project, as a diagnostic naming it when it cannot be read or when it
 /// [leads outside the project](inside) (then nothing of it is read, so nothing of it is shown).
 pub fn read_text(root: &Path, path: &Path) -> Result<String, Diagnostic> {
-    inside(root, path).map_err(|message| Diagnostic::new(path, message).relative_to(root))?;
+    inside(root, path).map_err(|e| Diagnostic::new(path, e.to_string()).relative_to(root))?;
     let bytes = std::fs::read(path).map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
@@ -311,16 +316,29 @@ pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A path [`contained`] or [`inside`] refuses: one that would leave the project.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutsideProject {
+    #[error("the path is empty")]
+    Empty,
+    #[error("`{0}` is an absolute path; paths in the project's files are relative and stay inside the project")]
+    Absolute(String),
+    #[error("`{0}` leads outside the project; paths in the project's files stay inside it")]
+    Climbs(String),
+    #[error("`{0}` leads outside the project (a symlink to a file elsewhere); the harness reads and writes only files inside the project")]
+    Symlink(String),
+}
+
 /// [`Project::contained`] for a project rooted at `root`.
-pub fn contained(root: &Path, base: &Path, rel: &str) -> Result<PathBuf, String> {
+pub fn contained(root: &Path, base: &Path, rel: &str) -> Result<PathBuf, OutsideProject> {
     let path = Path::new(rel);
     if rel.is_empty() {
-        return Err("the path is empty".into());
+        return Err(OutsideProject::Empty);
     }
     if path.is_absolute() || path.has_root() || rel.contains('\0') {
-        return Err(format!("`{rel}` is an absolute path; paths in the project's files are relative and stay inside the project"));
+        return Err(OutsideProject::Absolute(rel.to_string()));
     }
-    let outside = || format!("`{rel}` leads outside the project; paths in the project's files stay inside it");
+    let outside = || OutsideProject::Climbs(rel.to_string());
     // Lexically first: `..` must not climb above the root, whatever exists on disk.
     let mut joined = base.to_path_buf();
     for part in path.components() {
@@ -344,13 +362,13 @@ pub fn contained(root: &Path, base: &Path, rel: &str) -> Result<PathBuf, String>
 /// folders on the way: the deepest part of it that exists, resolved, must be inside the resolved
 /// root. Every file the harness reads from a project or writes into it passes here, so a link
 /// to `/proc/self/environ` or a snapshot folder linked elsewhere is refused, never followed.
-pub fn inside(root: &Path, path: &Path) -> Result<(), String> {
+pub fn inside(root: &Path, path: &Path) -> Result<(), OutsideProject> {
     let Some(real) = path.ancestors().find_map(|a| std::fs::canonicalize(a).ok()) else { return Ok(()) };
     // The root is usually already resolved (discovery resolves it): one system call per file.
     if real.starts_with(root) || real.starts_with(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())) {
         return Ok(());
     }
-    Err(format!("`{}` leads outside the project (a symlink to a file elsewhere); the harness reads and writes only files inside the project", display_path(root, path)))
+    Err(OutsideProject::Symlink(display_path(root, path)))
 }
 
 #[cfg(test)]
@@ -408,7 +426,8 @@ mod tests {
         {
             std::os::unix::fs::symlink(dir.join("outside"), flows.join("link")).unwrap();
             let err = p.contained(&flows, "link/secret.csv").unwrap_err();
-            assert!(err.contains("leads outside the project"), "{err}");
+            assert_eq!(err, OutsideProject::Climbs("link/secret.csv".into()));
+            assert!(err.to_string().contains("leads outside the project"), "{err}");
             std::os::unix::fs::symlink(&flows, flows.join("tables/loop")).unwrap();
             let found = yaml_files_under(&flows).unwrap();
             assert_eq!(found, [flows.join("link")], "listed, to be refused when read");

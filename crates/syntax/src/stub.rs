@@ -32,7 +32,9 @@ pub struct MatchSpec {
     pub method: Option<String>,
     /// Exact path, a template with `{name}` segments (`/record/v1/customer/{id}`), or a regular
     /// expression after `~` (`~^/admin/api/[^/]+/orders\.json$`). `{version}` stands for the
-    /// scenario's API version of the system.
+    /// scenario's API version of the system. Any path when absent: a SOAP service answers on one
+    /// endpoint, and `soap_action` tells its operations apart.
+    #[serde(default = "any_path")]
     pub path: Loc<String>,
     /// Query parameters that must be present with these values.
     #[serde(default)]
@@ -50,6 +52,11 @@ pub struct MatchSpec {
     pub graphql_variables: Option<Value>,
     /// SOAP: the operation, as named by the `SOAPAction` header (`GetData`, `SaveData`, ...).
     pub soap_action: Option<String>,
+}
+
+/// The regular expression every path matches.
+fn any_path() -> Loc<String> {
+    Loc::unlocated("~".to_string())
 }
 
 impl MatchSpec {

@@ -16,9 +16,27 @@ use serde_json::Value;
 
 use crate::loc::Span;
 
+/// Most values (mappings, lists and scalars) in one file. The parser's default, 250,000, refuses
+/// a valid scenario of about 2 MB with a large inline body; this admits files of tens of MB,
+/// which the harness reads whole anyway. Alias bombs are held by the parser's alias and anchor
+/// limits, which stay at their defaults.
+const MAX_NODES: usize = 8_000_000;
+/// Most parser events (about two per value).
+const MAX_EVENTS: usize = 2 * MAX_NODES;
+
+/// The parser's options for every file: YAML 1.2 booleans, errors without the parser's own
+/// excerpt (the diagnostic shows one), and the limits above.
+pub(crate) fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+        budget: serde_saphyr::budget! { max_nodes: MAX_NODES, max_events: MAX_EVENTS },
+    }
+}
+
 /// Parse `text` (the contents of `file`) into `T`, reporting every problem found.
 pub fn parse<T: DeserializeOwned + JsonSchema>(file: &Path, text: &str) -> Result<T, Vec<Diagnostic>> {
-    let options = serde_saphyr::options! { strict_booleans: true, with_snippet: false };
+    let options = options();
     let mut ignored: Vec<Vec<Seg>> = Vec::new();
     let result: Result<T, _> = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         serde_ignored::deserialize(de, |path| {
@@ -115,8 +133,7 @@ enum Node {
 
 impl Node {
     fn index(text: &str) -> Option<Node> {
-        let options = serde_saphyr::options! { strict_booleans: true, with_snippet: false };
-        let raw: RawNode = serde_saphyr::from_str_with_options(text, options).ok()?;
+        let raw: RawNode = serde_saphyr::from_str_with_options(text, options()).ok()?;
         Some(raw.resolve(text))
     }
 
@@ -301,10 +318,15 @@ fn branches<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
 
 fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     let raw = error.to_string();
-    let message = plain_words(&strip_location(&raw));
+    let message = match original(error) {
+        // The parser's own texts name its functions and types; say what is wrong with the file.
+        serde_saphyr::Error::MultipleDocuments { .. } => "a second YAML document starts here (after `---`): a harness file holds one document".to_string(),
+        serde_saphyr::Error::Budget { breach, .. } => limit_words(breach),
+        _ => plain_words(&strip_location(&raw)),
+    };
     let mut diagnostic = Diagnostic::new(file, message.clone());
     if let Some(loc) = error.location() {
-        let (line, column) = (loc.line() as usize, loc.column() as usize);
+        let (line, column) = if raw.contains("found a tab") { tab_after(text, loc.line() as usize, loc.column() as usize) } else { (loc.line() as usize, loc.column() as usize) };
         diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, 1));
     }
     if let Some((what, found)) = friendly_type(&message, text, error) {
@@ -330,6 +352,44 @@ fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagno
     diagnostic
 }
 
+/// The error under the parser's wrappers (an alias's locations, an excerpt).
+fn original(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    // Each step goes one wrapper down; wrappers are few.
+    loop {
+        match error {
+            serde_saphyr::Error::AliasError { error: inner, .. } | serde_saphyr::Error::WithSnippet { error: inner, .. } => error = inner,
+            _ => return error,
+        }
+    }
+}
+
+/// Which of the parser's limits a file went over, in a user's words.
+fn limit_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Nodes { .. } | B::Events { .. } => format!("the file holds more than {MAX_NODES} values; split it (a large body can go in a file of its own: `file:`)"),
+        B::Depth { depth } => format!("values nested {depth} levels deep; the harness reads at most 64 levels of YAML"),
+        B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } | B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } | B::MergeKeys { .. } => {
+            "too many aliases (`*name`) or anchors (`&name`): the document would expand to far more than it says".to_string()
+        }
+        B::ScalarBytes { .. } | B::CommentBytes { .. } | B::InputBytes { .. } => "the file holds more than 64 MiB of text".to_string(),
+        B::Documents { .. } => "a second YAML document starts here (after `---`): a harness file holds one document".to_string(),
+        _ => "the file is too large or too deeply nested to read".to_string(),
+    }
+}
+
+/// The tab a scanner error is about: the scanner marks where the token it was reading began, and
+/// the tab it found is the first one from there (on a later line when the token ended its line).
+fn tab_after(text: &str, line: usize, column: usize) -> (usize, usize) {
+    for (n, l) in text.lines().enumerate().skip(line.saturating_sub(1)) {
+        let from = if n + 1 == line { column.saturating_sub(1) } else { 0 };
+        if let Some(i) = l.chars().skip(from).position(|c| c == '\t') {
+            return (n + 1, from + i + 1);
+        }
+    }
+    (line, column)
+}
+
 /// serde-saphyr ends messages with " at line N, column M"; the diagnostic shows the position itself.
 fn strip_location(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message).trim();
@@ -351,6 +411,9 @@ fn plain_words(message: &str) -> String {
             "Versions" => "expected a version, or a list of versions".into(),
             _ => "this value has none of the accepted shapes (see `harness schema`)".into(),
         };
+    }
+    if message.ends_with("found a tab") {
+        return "a tab: YAML indents with spaces only".into();
     }
     match message {
         "expected sequence start" => "expected a list (`[a, b]`, or lines starting with `- `)".into(),
@@ -421,6 +484,14 @@ mod tests {
     }
 
     #[test]
+    fn a_tab_is_reported_at_its_own_line() {
+        let d = one("country_code: NO\nversion: v1\n\tlines: []\n");
+        let span = d.span.expect("located");
+        assert_eq!((span.line, span.column), (3, 1), "{}", d.message);
+        assert_eq!(d.message, "a tab: YAML indents with spaces only");
+    }
+
+    #[test]
     fn country_code_no_stays_a_string_and_versions_keep_their_text() {
         let a: Address = parse(Path::new("a.yaml"), "country_code: NO\nversion: 2025.10\n").unwrap();
         assert_eq!(a.country_code, "NO");
@@ -471,5 +542,29 @@ mod tests {
         let d = one("country_code: GB\nversion: x\nlines: 3\n");
         assert_eq!(d.location(), "a.yaml:3:8");
         assert!(!d.message.starts_with("line"), "{}", d.message);
+    }
+
+    #[test]
+    fn the_parsers_own_texts_never_reach_users() {
+        let d = one("country_code: GB\nversion: x\n---\ncountry_code: FR\n");
+        assert_eq!((d.message.as_str(), d.location().as_str()), ("a second YAML document starts here (after `---`): a harness file holds one document", "a.yaml:4:1"));
+        let mut bomb = String::from("country_code: GB\nversion: x\nlines:\n  - &a0 [\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\"]\n");
+        for i in 1..10 {
+            bomb.push_str(&format!("  - &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(",")));
+        }
+        let all = parse::<Address>(Path::new("a.yaml"), &bomb).unwrap_err();
+        assert!(all.iter().all(|d| !d.message.contains("budget") && !d.message.contains('{') && d.span.is_some()), "{all:?}");
+    }
+
+    #[test]
+    fn a_large_valid_document_loads() {
+        // About 2.4 MB and 400,000 values: over the parser's default budget.
+        let mut text = String::from("country_code: GB\nversion: x\nparts:\n");
+        for i in 0..100_000 {
+            text.push_str(&format!("  - {{name: part-{i:06}, count: {}}}\n", i % 7));
+        }
+        assert!(text.len() > 2_200_000, "{}", text.len());
+        let parsed = parse::<Address>(Path::new("a.yaml"), &text).expect("loads");
+        assert_eq!(parsed.parts.len(), 100_000);
     }
 }

@@ -12,6 +12,8 @@ use bytes::Bytes;
 use harness_core::SystemId;
 use harness_core::clock::{self, VirtualClock};
 
+use crate::tls::TlsConnector;
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A way a client proves who it is: obtains a credential when it needs one and puts it on each
@@ -93,6 +95,8 @@ pub struct HttpClient {
     clock: Arc<VirtualClock>,
     /// The flow's request timeout, measured on the virtual clock.
     timeout: Duration,
+    /// HTTPS, for the clients of the live systems only: the mocks are plain HTTP.
+    tls: Option<TlsConnector>,
 }
 
 /// Real-time cap on any single request of a built-in flow; virtual time never waits this long.
@@ -114,7 +118,14 @@ impl HttpClient {
     }
 
     pub fn new(inner: reqwest::Client, clock: Arc<VirtualClock>, timeout: Duration) -> Self {
-        HttpClient { inner, clock, timeout }
+        HttpClient { inner, clock, timeout, tls: None }
+    }
+
+    /// This client also speaks HTTPS (to a live system), through `tls`, each request within the
+    /// timeout in real time.
+    pub fn with_tls(mut self, tls: TlsConnector) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     pub fn clock_now(&self) -> Duration {
@@ -127,6 +138,10 @@ impl HttpClient {
 
     pub async fn send(&self, base_url: &str, request: &OutgoingRequest) -> Result<HttpResponse, HttpError> {
         let url = mock_url(base_url, &request.path, &request.query)?;
+        if url.scheme() == "https" {
+            let tls = self.tls.as_ref().ok_or_else(|| HttpError::Refused(format!("{base_url}: HTTPS goes only to the live systems")))?;
+            return tokio::time::timeout(self.timeout, send_tls(tls, &url, request)).await.map_err(|_| HttpError::Timeout(self.timeout))?;
+        }
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HttpError::Network(e.to_string()))?;
         let mut builder = self.inner.request(method, url);
         for (name, value) in &request.headers {
@@ -155,6 +170,26 @@ impl HttpClient {
         let body = response.bytes().await.map_err(network_error)?;
         Ok(HttpResponse { status, headers, body })
     }
+}
+
+/// `request` to `url` over TLS: HTTP/1.1 on a connection of its own. No clock header: a live
+/// system keeps its own time.
+async fn send_tls(tls: &TlsConnector, url: &reqwest::Url, request: &OutgoingRequest) -> Result<HttpResponse, HttpError> {
+    // An IPv6 address is connected to without the brackets it has in the URL.
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_or_known_default().unwrap_or(443);
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let mut builder = hyper::Request::builder().method(request.method.as_str()).uri(target).header("Host", url.authority());
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let hyper_request = builder.body(http_body_util::Full::new(request.body.clone())).map_err(|e| HttpError::Refused(format!("cannot send {}: {e}", request.line())))?;
+    let stream = crate::tls::connect(tls, host, port).await.map_err(HttpError::Network)?;
+    let (status, headers, body) = crate::tls::exchange(stream, hyper_request, crate::tls::MAX_BODY).await.map_err(HttpError::Network)?;
+    Ok(HttpResponse { status, headers, body })
 }
 
 /// The URL of `path` on the mock at `base`, built by parsing: the path is set as a path (it cannot

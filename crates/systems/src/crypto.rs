@@ -9,6 +9,11 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    Sha256::digest(data).to_vec()
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -3,14 +3,13 @@
 //! schemas, recordings, stub sets), and the client side built-in flows use to talk to them
 //! ([`client`]).
 
-#![allow(clippy::result_large_err)]
-
 mod catalog;
 pub mod client;
 mod crypto;
 mod declared;
 mod registry;
 mod system;
+pub mod tls;
 
 /// Declares the built-in systems' modules and [`builtin_systems`], which makes one of each.
 macro_rules! builtin_systems {
@@ -33,7 +32,7 @@ builtin_systems![
     peoplevox::Peoplevox,
 ];
 
-pub use catalog::{CARRIED, Catalog, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
+pub use catalog::{CARRIED, CARRIED_LIST, Catalog, carried_line, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
 pub use netsuite::metadata as netsuite_metadata;
 pub use registry::Registry;
 pub use client::AuthScheme;

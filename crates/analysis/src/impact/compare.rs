@@ -151,6 +151,17 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
     out
 }
 
+/// Whether a replay says nothing whatever its baseline: every snapshot approved and matched (the
+/// version in request paths aside), the run succeeded, no schema breached, nothing deprecated
+/// used. A baseline only ever takes findings away, so such a case needs none.
+pub(super) fn quiet(replay: &Evaluated, version_diff: &VersionDiff, schema_changes: &SchemaChanges, options: &ImpactOptions) -> bool {
+    replay.case.snapshots.iter().all(|s| s.approved.is_some())
+        && replay.execution.run.succeeded()
+        && !replay.verdict.findings.iter().any(|f| f.kind == CheckKind::Notice)
+        && harness_engine::check::schema_breaches(&replay.case, &replay.execution.exchanges).is_empty()
+        && compare(replay, replay, version_diff, schema_changes, None, options).is_empty()
+}
+
 /// `shopify mutation inventorySetQuantities: `@idempotent` newly required in 2026-04`.
 fn breach_cause(options: &ImpactOptions, since: &str, change: &harness_syntax::system_file::KnownChange) -> String {
     use harness_syntax::system_file::ChangeSaid;

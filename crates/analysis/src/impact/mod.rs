@@ -6,12 +6,10 @@
 //! and by ablation (remove or rename just that field, run again, see what changes), which also works
 //! for external programs.
 
-mod ablate;
 mod compare;
 mod model;
 mod render;
 
-pub(crate) use ablate::with_trigger_payload;
 pub use model::{FieldImpact, FlowImpact, ImpactOptions, ImpactReport, ScenarioImpact, Severity, TargetField, Unverified};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +21,9 @@ use harness_engine::runner::{self, Evaluated};
 use harness_syntax::Project;
 use harness_systems::{Catalog, Migration, SystemVersion};
 
-use crate::diff;
+use crate::ablation::{self, Variant};
+use crate::diff::{self, VersionDiff};
+use model::Traced;
 
 pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactReport, Error> {
     let catalog = Arc::new(Catalog::new(project));
@@ -46,15 +46,31 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
     let replay = Replay { system: options.system.clone(), from: options.from.clone(), to: options.to.clone() };
     let replay_plan = plan::build_with(project, &[], replay_catalog.clone(), Some(&replay))?;
 
-    let baseline = runner::evaluate(project, &baseline_plan, &baseline_cases, options.jobs, true)?;
     let replayed = runner::evaluate(project, &replay_plan, &replay_plan.cases, options.jobs, true)?;
-    let ablations = ablate::ablate(project, &baseline_plan, options, &version_diff, &baseline)?;
-
     let schema_changes = compare::SchemaChanges::new(&version_diff);
+    // A replay that matches the approved snapshots with nothing failed, refused or deprecated is
+    // clean whatever the old version did: only the others are run at the old version too.
+    let quiet: BTreeSet<&str> = replayed.iter().filter(|r| compare::quiet(r, &version_diff, &schema_changes, options)).map(|r| r.case.id.as_str()).collect();
+    let needed: Vec<Arc<Case>> = baseline_cases.iter().filter(|c| !quiet.contains(c.id.as_str())).cloned().collect();
+    let baseline = runner::evaluate(project, &baseline_plan, &needed, options.jobs, true)?;
     let by_id: BTreeMap<&str, &Evaluated> = baseline.iter().map(|e| (e.case.id.as_str(), e)).collect();
+    // Only what changed at the new version needs a cause: the cases with a finding are traced.
+    let changed: BTreeSet<&str> = replayed
+        .iter()
+        .filter(|r| by_id.get(r.case.id.as_str()).is_some_and(|base| !compare::compare(base, r, &version_diff, &schema_changes, None, options).is_empty()))
+        .map(|r| r.case.id.as_str())
+        .collect();
+    let ablations = trace(project, &baseline_plan, options, &version_diff, &baseline, &changed)?;
+
     let mut flows: BTreeMap<String, Vec<ScenarioImpact>> = BTreeMap::new();
     for r in &replayed {
-        let Some(base) = by_id.get(r.case.id.as_str()) else { continue };
+        // A quiet replay is its own baseline: compared with itself it shows what the approved
+        // snapshots show, which is nothing.
+        let base = match by_id.get(r.case.id.as_str()) {
+            Some(base) => *base,
+            None if quiet.contains(r.case.id.as_str()) => r,
+            None => continue,
+        };
         let traced = ablations.get(&r.case.id);
         let findings = compare::compare(base, r, &version_diff, &schema_changes, traced, options);
         let migrated = migrated_payloads(&replay_catalog, &r.case);
@@ -77,6 +93,40 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
     })
 }
 
+/// Tracing by ablation: each lost source field taken away (or renamed) alone at the old version,
+/// and the target fields that then change, by case.
+/// Only the cases in `changed` are traced, and only on the fields their payload has.
+fn trace(project: &Project, plan: &plan::Plan, options: &ImpactOptions, version_diff: &VersionDiff, baseline: &[Evaluated], changed: &BTreeSet<&str>) -> Result<BTreeMap<String, Traced>, Error> {
+    let mut variants = Vec::new();
+    for (base, e) in baseline.iter().enumerate() {
+        let case = &e.case;
+        let (Some(scope), Some(payload)) = (&case.trigger_scope, &case.trigger.json) else { continue };
+        if case.flow.trigger.system != options.system || !changed.contains(case.id.as_str()) {
+            continue;
+        }
+        for change in version_diff.losses().filter(|c| c.applies_to(scope)) {
+            let single = VersionDiff { changes: vec![change.clone()], ..VersionDiff::default() };
+            let without = single.migrate(scope, payload);
+            // A field the payload does not have changes nothing when taken away.
+            if without != **payload {
+                variants.push(Variant { base, label: change.clone(), payload: without });
+            }
+        }
+    }
+    let mut out: BTreeMap<String, Traced> = BTreeMap::new();
+    for a in ablation::run(project, plan, baseline, variants, options.jobs, true)? {
+        let case = &baseline[a.base].case;
+        let traced = out.entry(case.id.clone()).or_default();
+        for (system, c) in &a.changes {
+            traced.entry((system.clone(), model::field_key(c))).or_default().push(a.label.clone());
+        }
+        if a.stopped {
+            traced.entry((model::case_target(case), "(flow outcome)".into())).or_default().push(a.label.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// Per flow, the topics and endpoints of the upgraded system it uses whose change between the
 /// versions is known to nothing: not to the catalog (the vendor's schemas, the changelog before
 /// them) and not to recordings made at both versions. A recording `versions add` carried over
@@ -93,7 +143,7 @@ fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], optio
         }
     }
     let recorded_at_new = |file: &String| {
-        new.dir.join(file).is_file() && catalog.recording(new, file).is_ok_and(|r| !r.meta.provenance.as_deref().is_some_and(|p| p.contains(harness_systems::CARRIED)))
+        new.dir.join(file).is_file() && catalog.recording(new, file).is_ok() && !catalog.carried(new, file)
     };
     let mut out = BTreeMap::new();
     for (flow, scopes) in used {

@@ -92,13 +92,13 @@ fn source_payload(cx: &Context<'_>) -> Value {
 
 /// A reconciliation side as figures by key: a number (key ``) or an object of numbers (per SKU,
 /// per order…); numeric strings count as numbers.
-fn figures(side: &str, result: Result<Option<Value>, String>) -> Result<BTreeMap<String, f64>, String> {
+fn figures(side: &str, result: Result<Option<Value>, harness_expr::EvalError>) -> Result<BTreeMap<String, f64>, String> {
     let number = |v: &Value| match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.parse::<f64>().ok(),
         _ => None,
     };
-    match result? {
+    match result.map_err(|e| e.to_string())? {
         Some(Value::Object(o)) => o
             .iter()
             .map(|(k, v)| number(v).map(|n| (k.clone(), n)).ok_or_else(|| format!("{side} yields {v} for `{k}`, not a number")))

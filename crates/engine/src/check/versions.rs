@@ -13,11 +13,14 @@ use super::{CheckKind, Finding, Verdict, snapshots::explain};
 use crate::plan::Case;
 use crate::snapshot;
 
+/// A case: its scenario and the version of each system it ran at.
+type CaseKey = (String, Vec<(SystemId, String)>);
+
 /// The snapshots each case produced, kept until the cases at the versions after it are judged.
 /// Cases reach it in plan order, where a scenario's versions follow each other.
 #[derive(Default)]
 pub(crate) struct Ledger {
-    produced: HashMap<(String, Vec<(SystemId, String)>), BTreeMap<SystemId, Value>>,
+    produced: HashMap<CaseKey, BTreeMap<SystemId, Value>>,
 }
 
 impl Ledger {

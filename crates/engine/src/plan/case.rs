@@ -12,6 +12,7 @@ use harness_syntax::scenario::{MockSpec, ScenarioFile};
 use harness_syntax::stub::{MatchSpec, StubSpec};
 use harness_syntax::{Loc, Project};
 use harness_systems::{Catalog, MockSetup, Registry, SystemVersion};
+use serde_json::Value;
 
 use super::{Case, Replay, SnapshotSlot, UsedRecording, expectations, freshness, relative, versions};
 use crate::snapshot;
@@ -63,7 +64,7 @@ impl Resolver<'_> {
                     }
                 }
             }
-            match self.case(s, flow, systems, id) {
+            match self.case(s, flow, systems, id, None) {
                 Ok(c) => cases.push(Arc::new(c)),
                 Err(mut e) => errors.append(&mut e),
             }
@@ -113,12 +114,14 @@ impl Resolver<'_> {
             .collect()
     }
 
-    fn case(&self, s: &Arc<ScenarioFile>, flow: &Arc<Flow>, systems: BTreeMap<SystemId, Arc<SystemVersion>>, id: String) -> Result<Case, Vec<Diagnostic>> {
+    /// The case of `s` at `systems`; with `payload`, delivering that trigger payload instead of the
+    /// scenario's (a variant an analysis runs).
+    pub(super) fn case(&self, s: &Arc<ScenarioFile>, flow: &Arc<Flow>, systems: BTreeMap<SystemId, Arc<SystemVersion>>, id: String, payload: Option<&Value>) -> Result<Case, Vec<Diagnostic>> {
         let spec = &s.spec;
         let mut errors = Vec::new();
         let setups = self.setups(s, &systems, &mut errors);
         let serving = setups.get(&flow.trigger.system).and_then(|m| m.answering.clone()).unwrap_or_else(|| systems[&flow.trigger.system].clone());
-        let (trigger, trigger_scope, trigger_stub) = self.trigger(s, flow, &systems, &serving, &mut errors);
+        let (trigger, trigger_scope, trigger_stub) = self.trigger(s, flow, &systems, &serving, payload, &mut errors);
         let mut recordings = Vec::new();
         if let (Some(file), Some(scope)) = (&spec.trigger.file, &trigger_scope) {
             recordings.push(UsedRecording { system: flow.trigger.system.clone(), version: systems[&flow.trigger.system].version.clone(), file: file.value.clone(), scope: scope.clone() });
@@ -233,9 +236,10 @@ impl Resolver<'_> {
     }
 
     /// The trigger input of a case, the recorded endpoint it comes from, and — for a flow that
-    /// polls — the stub answering its poll with the recorded payload. A webhook is signed and
-    /// labelled by the version `serving` it.
-    fn trigger(&self, s: &ScenarioFile, flow: &Flow, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, serving: &SystemVersion, errors: &mut Vec<Diagnostic>) -> (TriggerInput, Option<String>, Option<Stub>) {
+    /// polls — the stub answering its poll with the recorded payload (or `instead`, when given).
+    /// A webhook is signed and labelled by the version `serving` it, then given the recorded and
+    /// the scenario's headers.
+    fn trigger(&self, s: &ScenarioFile, flow: &Flow, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, serving: &SystemVersion, instead: Option<&Value>, errors: &mut Vec<Diagnostic>) -> (TriggerInput, Option<String>, Option<Stub>) {
         let root = &self.project.root;
         let spec = &s.spec.trigger;
         let here = |loc_span: harness_syntax::Span, message: String| loc_span.diagnostic(&s.path, &s.text, message).relative_to(root);
@@ -269,6 +273,10 @@ impl Resolver<'_> {
                 None
             }
         };
+        let payload = match instead {
+            Some(v) => payload.map(|(_, _, recorded_headers)| (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers)),
+            None => payload,
+        };
         match (payload, &flow.trigger.fetch) {
             (Some((body, json, recorded_headers)), Some(fetch)) => {
                 let mut response = MockResponse::new(200).header("Content-Type", "application/json; charset=utf-8");
@@ -282,7 +290,7 @@ impl Resolver<'_> {
                 match Matcher::compile(&route) {
                     Ok(matcher) => stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None }),
                     // The flow's loading checked the path; a version can still make it unmatchable.
-                    Err(m) => errors.push(Diagnostic::new(&flow.file, m).relative_to(root)),
+                    Err(m) => errors.push(Diagnostic::new(&flow.file, m.to_string()).relative_to(root)),
                 }
                 // The flow fetches it itself; the checks still see it as the source payload.
                 input.json = json;
@@ -307,8 +315,9 @@ impl Resolver<'_> {
                 input.json = json;
             }
             (None, _) if !spec.params.is_empty() => {
-                input.json = Some(Arc::new(serde_json::to_value(&spec.params).unwrap_or_default()));
-                input.body = Bytes::from(serde_json::to_vec(&spec.params).expect("JSON"));
+                let params = instead.cloned().unwrap_or_else(|| serde_json::to_value(&spec.params).unwrap_or_default());
+                input.body = Bytes::from(serde_json::to_vec(&params).expect("JSON"));
+                input.json = Some(Arc::new(params));
             }
             (None, _) => {}
         }

@@ -45,7 +45,7 @@ pub(super) fn resolve(root: &Path, catalog: &Catalog, s: &ScenarioFile, systems:
         let operation = r.graphql_operation.as_ref().or(r.soap_action.as_ref()).map_or(String::new(), |o| format!(" ({o})"));
         match Matcher::compile(&route) {
             Ok(m) => out.requests.push((m, format!("{} {}{operation}", r.method.as_deref().unwrap_or("*"), r.path.value))),
-            Err(e) => here(errors, r.path.error(file, text, e)),
+            Err(e) => here(errors, r.path.error(file, text, e.to_string())),
         }
     }
     for r in &spec.reconcile {
@@ -59,7 +59,7 @@ pub(super) fn resolve(root: &Path, catalog: &Catalog, s: &ScenarioFile, systems:
             here(errors, sc.system.error(file, text, format!("this scenario does not use {}", sc.system.value)));
             continue;
         };
-        let matcher = match catalog.versioned_path(system, &sc.path).and_then(|p| Matcher::compile(&MatchSpec::route(sc.method.as_deref(), &p))) {
+        let matcher = match catalog.versioned_path(system, &sc.path).and_then(|p| Matcher::compile(&MatchSpec::route(sc.method.as_deref(), &p)).map_err(|e| e.to_string())) {
             Ok(m) => m,
             Err(e) => {
                 here(errors, sc.path.error(file, text, e));

@@ -26,7 +26,7 @@ use crate::snapshot::Snapshot;
 
 pub use changed::ChangedSelection;
 pub use freshness::{Stale, age_days, off_version_recordings, render_off_version};
-pub use partition::{Selection, ShareSpec, Sharing, Timings, parse_share, read_timings};
+pub use partition::{Selection, ShareError, ShareSpec, Sharing, Timings, parse_share, read_timings};
 
 /// One runnable case: a scenario at one combination of API versions.
 #[derive(Debug, Clone)]
@@ -111,10 +111,7 @@ impl Plan {
     /// (`--partition auto`).
     pub fn select(&mut self, project: &Project, selection: &Selection, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<ChangedSelection>, Error> {
         if !selection.tags.is_empty() {
-            self.cases.retain(|c| c.scenario.spec.tags.iter().any(|t| selection.tags.contains(t)));
-            if self.cases.is_empty() {
-                return Err(Error::Usage(format!("no scenario has the tag {}", selection.tags.join(" or "))));
-            }
+            self.cases = keep_tagged(std::mem::take(&mut self.cases), &selection.tags)?;
         }
         let mut changed = None;
         if let Some(since) = &selection.changed_since {
@@ -131,6 +128,20 @@ impl Plan {
             self.sharing = sharing;
         }
         Ok(changed)
+    }
+
+    /// `case` delivering another trigger payload (the webhook or callback body, or the recorded
+    /// answer to a polling flow's fetch): a variant an analysis runs (a field taken away, values
+    /// made unique), built by the code that builds every case, so it is signed by the version
+    /// that answers and keeps the scenario's stubs and header overrides. `None` when the case has
+    /// no trigger payload.
+    pub fn vary(&self, project: &Project, case: &Case, payload: &serde_json::Value) -> Result<Option<Arc<Case>>, Error> {
+        if case.trigger.json.is_none() {
+            return Ok(None);
+        }
+        let resolver = case::Resolver { project, catalog: &self.catalog, registry: &self.registry };
+        let varied = resolver.case(&case.scenario, &case.flow, case.systems.clone(), case.id.clone(), Some(payload)).map_err(Error::from)?;
+        Ok(Some(Arc::new(varied)))
     }
 
     /// The endpoint each recording of `system` at `version` stands for, by file, as the cases use
@@ -153,7 +164,36 @@ pub struct Replay {
     pub to: String,
 }
 
+/// The cases `run` and `list` are asked for: every scenario under `paths` with each system version
+/// judged at `now` (one past its accessible-until date is answered as the system answers it
+/// then), narrowed by `selection` (see [`Plan::select`]).
+pub fn build_selected(project: &Project, paths: &[PathBuf], selection: &Selection, now: String, var: &dyn Fn(&str) -> Option<String>) -> Result<(Plan, Option<ChangedSelection>), Error> {
+    let mut plan = build_with(project, paths, Arc::new(Catalog::new(project).at(now)), None)?;
+    let changed = plan.select(project, selection, var)?;
+    Ok((plan, changed))
+}
+
+/// The cases with any of `tags`; none is a usage error, with the tag meant when one was misspelt.
+fn keep_tagged(cases: Vec<Arc<Case>>, tags: &[String]) -> Result<Vec<Arc<Case>>, Error> {
+    let known: std::collections::BTreeSet<&str> = cases.iter().flat_map(|c| c.scenario.spec.tags.iter().map(String::as_str)).collect();
+    let kept: Vec<Arc<Case>> = cases.iter().filter(|c| c.scenario.spec.tags.iter().any(|t| tags.contains(t))).cloned().collect();
+    if !kept.is_empty() {
+        return Ok(kept);
+    }
+    let hints: Vec<String> = tags.iter().filter(|t| !known.contains(t.as_str())).filter_map(|t| did_you_mean(t, known.iter().copied())).map(|m| format!("`{m}`")).collect();
+    let hint = if hints.is_empty() { String::new() } else { format!("; did you mean {}?", hints.join(" or ")) };
+    Err(Error::Usage(format!("no scenario has the tag {}{hint}", tags.join(" or "))))
+}
+
 /// Load and resolve the scenarios at `paths` (all when empty).
+/// Flow `name`'s trigger system and every system it talks to, when it loads (for a draft
+/// scenario that must name a version of each).
+pub fn flow_systems(project: &Project, catalog: &Catalog, name: &str) -> Option<(SystemId, Vec<SystemId>)> {
+    let registry = Registry::for_project(catalog).ok()?;
+    let loaded = harness_flows::load_flows(project, &registry, Some(&[name.to_string()]));
+    loaded.flows.get(name).map(|flow| (flow.trigger.system.clone(), flow.systems()))
+}
+
 pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
     build_with(project, paths, Arc::new(Catalog::new(project)), None)
 }

@@ -20,12 +20,17 @@ pub enum ShareSpec {
     Auto,
 }
 
+/// A `--partition` that is no share.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}`: write K/N with 1 ≤ K ≤ N (e.g. 2/4), or `auto` to read the CI's variables")]
+pub struct ShareError(String);
+
 /// `2/4` (1-based) or `auto`.
-pub fn parse_share(text: &str) -> Result<ShareSpec, String> {
+pub fn parse_share(text: &str) -> Result<ShareSpec, ShareError> {
     if text == "auto" {
         return Ok(ShareSpec::Auto);
     }
-    let bad = || format!("`{text}`: write K/N with 1 ≤ K ≤ N (e.g. 2/4), or `auto` to read the CI's variables");
+    let bad = || ShareError(text.to_string());
     let (k, n) = text.split_once('/').ok_or_else(bad)?;
     let (index, total) = (k.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
     if index == 0 || total == 0 || index > total {
@@ -101,7 +106,7 @@ pub fn read_timings(path: &Path) -> Result<Timings, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let bad = |why: String| Error::Usage(format!("--timings {}: {why}", path.display()));
     if text.trim_start().starts_with('<') {
-        let root = harness_core::xml::parse(&text).map_err(bad)?;
+        let root = harness_core::xml::parse(&text).map_err(|e| bad(e.to_string()))?;
         let mut timings = Timings::new();
         junit_suites(&root, &mut timings);
         return Ok(timings);

@@ -251,7 +251,7 @@ pub fn pending_path(path: &Path) -> PathBuf {
 pub fn load(root: &Path, path: &Path) -> Result<Option<Snapshot>, Diagnostic> {
     if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
         // Not there; where it would be written must be inside the project too.
-        harness_syntax::project::inside(root, path).map_err(|m| Diagnostic::new(path, m).relative_to(root))?;
+        harness_syntax::project::inside(root, path).map_err(|m| Diagnostic::new(path, m.to_string()).relative_to(root))?;
         return Ok(None);
     }
     let text = harness_syntax::project::read_text(root, path)?;

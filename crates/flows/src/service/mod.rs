@@ -200,9 +200,9 @@ impl Instance {
         }
         let mut command = self.program.command(case.systems, case.base_urls, Some(self.port))?;
         command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-        let tag = program::new_tag(&format!("service:{}", self.port))?;
-        let child = self.program.spawn(command, &tag).await?;
-        let running = Running::watch(child, tag, fingerprint, self.ports.handle());
+        let contained = program::contain(&format!("service:{}", self.port))?;
+        let child = self.program.spawn(command, &contained).await?;
+        let running = Running::watch(child, contained, fingerprint, self.ports.handle());
         self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout, deadline).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
         Ok(running)
     }

@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness_core::{Diagnostic, SystemId};
-use harness_procs::Tag;
+use harness_procs::Containment;
 use harness_syntax::service::ReadySpec;
 use harness_systems::SystemVersion;
 use tokio::net::unix::pipe;
 use tokio::sync::watch;
 
 use crate::driver::JobContext;
-use crate::program::{self, TagKill};
+use crate::program;
 use crate::source::FlowSource;
 
 /// Lines of output shown when a service fails.
@@ -121,7 +121,7 @@ pub(super) struct Running {
     pipes: Vec<Arc<pipe::Receiver>>,
     ended: watch::Receiver<Option<String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    _kill: TagKill,
+    _contained: Containment,
 }
 
 impl Drop for Running {
@@ -134,7 +134,7 @@ impl Drop for Running {
 
 impl Running {
     /// Collect `child`'s output and its end on `runtime`.
-    pub(super) fn watch(mut child: tokio::process::Child, tag: Tag, fingerprint: String, runtime: tokio::runtime::Handle) -> Running {
+    pub(super) fn watch(mut child: tokio::process::Child, contained: Containment, fingerprint: String, runtime: tokio::runtime::Handle) -> Running {
         let output = Arc::new(Mutex::new(Vec::new()));
         let pid = child.id().unwrap_or(0);
         let (report, ended) = watch::channel(None);
@@ -155,7 +155,7 @@ impl Running {
             };
             let _ = report.send(Some(how));
         }));
-        Running { fingerprint, pid, output, pipes, ended, tasks, _kill: TagKill(tag) }
+        Running { fingerprint, pid, output, pipes, ended, tasks, _contained: contained }
     }
 
     /// How it ended, once it has.

@@ -101,7 +101,7 @@ pub(super) fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
-fn read_stat(pid: i32) -> Option<ProcStat> {
+pub(super) fn read_stat(pid: i32) -> Option<ProcStat> {
     parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
@@ -238,10 +238,16 @@ pub(super) fn kill_tagged(prefix: &[u8]) -> usize {
         }
         std::thread::sleep(KILL_ROUND_PAUSE);
     }
+    let count = killed.len();
+    reap_killed(killed.into_values().collect());
+    count
+}
+
+/// When the harness is a subreaper: reaps `killed` processes that became its zombies.
+pub(super) fn reap_killed(killed: Vec<ProcStat>) {
     if !killed.is_empty() && is_subreaper() {
-        reap_adopted(killed.values().copied().collect(), me);
+        reap_adopted(killed, current_pid());
     }
-    killed.len()
 }
 
 /// Reaps killed processes that ended up as our zombie children, except

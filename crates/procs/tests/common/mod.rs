@@ -69,3 +69,27 @@ pub fn nonce() -> String {
         NEXT.fetch_add(1, Ordering::Relaxed) % 1000
     )
 }
+
+/// The `fake_harness` example, a test fixture rather than a binary the crate ships: built on first
+/// use into the target folder of the running test (a no-op after `cargo test`, which builds the
+/// examples), and its path returned.
+pub fn fake_harness() -> &'static std::path::Path {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        // target/<profile>/deps/<test binary>
+        let profile_dir = exe.parent().and_then(std::path::Path::parent).expect("a test binary sits in target/<profile>/deps");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let target = profile_dir.parent().expect("target/<profile>");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--package", "harness-procs", "--example", "fake_harness", "--profile", profile])
+            .env("CARGO_TARGET_DIR", target)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo could not build the fake_harness example");
+        profile_dir.join("examples").join("fake_harness")
+    })
+}

@@ -34,7 +34,7 @@ use serde_json::Value;
 
 pub use listing::{Listed, Origin};
 pub use payloads::{PayloadField, PayloadOffence};
-pub use recording::{CARRIED, Migrate, Migration, Recording, endpoint_scope};
+pub use recording::{CARRIED, CARRIED_LIST, Migrate, carried_line, Migration, Recording, endpoint_scope};
 pub use schema::{Schema, Violation};
 pub use version::{Endpoint, SystemVersion};
 
@@ -312,7 +312,7 @@ impl Catalog {
         }
         for e in spec.endpoints {
             let path = e.path.replace("{version}", &into.version);
-            let route = Matcher::route(&e.method, &path).map_err(|m| here(e.path.span, m))?;
+            let route = Matcher::route(&e.method, &path).map_err(|m| here(e.path.span, m.to_string()))?;
             let request_schema = match &e.request_schema {
                 Some(rel) => Some(self.schema(into, rel).map_err(|ds| self.point_at(ds, rel, file, text))?),
                 None => None,
@@ -341,7 +341,7 @@ impl Catalog {
     /// read what lies outside it. The message is for the caller to locate.
     fn inside(&self, dir: &Path, rel: &str) -> Result<PathBuf, Diagnostic> {
         match &self.mocks {
-            Some(_) => project::contained(&self.root, dir, rel).map_err(|m| Diagnostic::new(dir.join("…"), m).relative_to(&self.root)),
+            Some(_) => project::contained(&self.root, dir, rel).map_err(|m| Diagnostic::new(dir.join("…"), m.to_string()).relative_to(&self.root)),
             None => Ok(dir.join(rel)),
         }
     }
@@ -408,6 +408,18 @@ impl Catalog {
         // Cached by the path as written: the check that it stays inside the project runs once.
         let load = || self.inside(&system.dir, rel).and_then(|path| self.load_recording(system, &path)).map_err(|d| vec![d]);
         cached(&self.recordings, &system.dir.join(rel), load).map_err(|mut ds| ds.remove(0))
+    }
+
+    /// Whether the recording `rel` of `system` was carried over from another version by `harness
+    /// versions add` rather than recorded at its own: its provenance says so (an envelope), or the
+    /// version's [`CARRIED_LIST`](recording::CARRIED_LIST) names it with the bytes it still has.
+    pub fn carried(&self, system: &SystemVersion, rel: &str) -> bool {
+        if self.recording(system, rel).is_ok_and(|r| r.meta.provenance.as_deref().is_some_and(|p| p.contains(recording::CARRIED))) {
+            return true;
+        }
+        let (Ok(list), Ok(contents)) = (std::fs::read_to_string(system.dir.join(recording::CARRIED_LIST)), std::fs::read(system.dir.join(rel))) else { return false };
+        let line = recording::carried_line(rel, &contents);
+        list.lines().any(|l| l == line.trim_end())
     }
 
     /// A recording file: an envelope (`{"recording": {…}, "status", "headers", "body"}`) or the

@@ -38,6 +38,16 @@ impl Recording {
 /// version: it was not recorded at its own, so it tells nothing about that version.
 pub const CARRIED: &str = "carried over by `harness versions add`";
 
+/// The file `harness versions add` writes in the new version's folder naming the bare recordings
+/// it carried over (a bare body has no provenance of its own to say so): one `<sha256>  <path>`
+/// line each. A file whose bytes no longer match was recorded again since.
+pub const CARRIED_LIST: &str = "carried-over.txt";
+
+/// A line of [`CARRIED_LIST`] for a recording carried over with `contents`.
+pub fn carried_line(rel: &str, contents: &[u8]) -> String {
+    format!("{}  {rel}\n", crate::crypto::hex(&crate::crypto::sha256(contents)))
+}
+
 /// `endpoint` with `version` replaced by `{version}` and the query left out.
 pub fn endpoint_scope(endpoint: &str, version: &str) -> String {
     let e = endpoint.replace(version, "{version}");

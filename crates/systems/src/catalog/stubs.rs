@@ -31,7 +31,7 @@ impl Catalog {
             let matcher = match self.versioned_path(version, &spec.matcher.path).and_then(|path| {
                 let mut at_version = spec.matcher.clone();
                 at_version.path.value = path;
-                Matcher::compile(&at_version)
+                Matcher::compile(&at_version).map_err(|e| e.to_string())
             }) {
                 Ok(m) => m,
                 Err(e) => {

@@ -52,7 +52,10 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let http = HttpClient::new(reqwest, Arc::new(VirtualClock::default()), CATALOG_TIMEOUT);
+    let mut http = HttpClient::new(reqwest, Arc::new(VirtualClock::default()), CATALOG_TIMEOUT);
+    if base.starts_with("https://") {
+        http = http.with_tls(crate::tls::connector(Vec::new())?);
+    }
     let mut request = OutgoingRequest::new(netsuite.id().clone(), "GET", CATALOG_PATH);
     request.query.push(("select".into(), records.join(",")));
     request.set_header("accept", "application/swagger+json");

@@ -64,7 +64,7 @@ pub(super) struct IntegrationResult {
 
 /// Read the IntegrationResponse out of a response envelope.
 pub(super) fn read_result(xml: &str) -> Result<IntegrationResult, String> {
-    let envelope = parse(xml)?;
+    let envelope = parse(xml).map_err(|e| e.to_string())?;
     let op = envelope.operation().ok_or("no SOAP body")?;
     if op.name == "Fault" {
         return Err(format!("SOAP fault: {}", op.text_at(&["faultstring"]).unwrap_or("")));

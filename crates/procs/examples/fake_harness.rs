@@ -1,4 +1,5 @@
-//! Plays the harness for the integration tests.
+//! Plays the harness for the integration tests: a test fixture, built by them (see
+//! `tests/common/mod.rs`), never installed with the crate.
 //!
 //! * `fake_harness __guardian <prefix>`: the hidden guardian subcommand, as
 //!   the real harness must dispatch it (first thing in `main`).
@@ -11,7 +12,7 @@
 //!   checks what works inside (loopback) and what fails (anything else).
 
 #[cfg(target_os = "linux")]
-#[path = "../../tests/common/mod.rs"]
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 #[cfg(not(target_os = "linux"))]
