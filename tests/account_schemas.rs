@@ -29,7 +29,11 @@ fn the_accounts_custom_fields_are_validated_with_their_types() {
     let p = project(&[]);
     sending(p.path(), "        custbody_loyalty_points: '120'\n", "              custcol_gift_wrap: 'true'\n");
     let before = harness(p.path(), &["run", "--color", "never", "--no-times", "orders/simple"]);
-    assert_eq!(before.code, 1, "the fixture's schema does not know the account's fields: {}{}", before.stdout, before.stderr);
+    assert_eq!(
+        before.code, 1,
+        "the fixture's schema does not know the account's fields: {}{}",
+        before.stdout, before.stderr
+    );
     assert!(before.stdout.contains("custbody_loyalty_points"), "{}", before.stdout);
 
     let doc = document();
@@ -45,7 +49,10 @@ fn the_accounts_custom_fields_are_validated_with_their_types() {
     assert!(out.stdout.contains("wrote mocks/netsuite/2025.1/system.yaml (1 record(s))"), "{}", out.stdout);
     let file = p.path().join("mocks/netsuite/2025.1/system.yaml");
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(written.starts_with("system: netsuite\nversion: \"2025.1\"\ndescription: Fixture NetSuite account\n"), "the project's own lines are kept: {written}");
+    assert!(
+        written.starts_with("system: netsuite\nversion: \"2025.1\"\ndescription: Fixture NetSuite account\n"),
+        "the project's own lines are kept: {written}"
+    );
     assert!(written.contains("schema_extensions:\n  schemas/salesOrder.schema.json:\n"), "{written}");
 
     // Importing again replaces what the first import wrote, byte for byte.
@@ -73,7 +80,12 @@ fn extensions_written_by_hand_are_not_overwritten() {
     std::fs::write(&file, &text).unwrap();
     let out = harness(p.path(), &["schemas", "import", "netsuite", document().to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("mocks/netsuite/2025.1/system.yaml:12:1") && out.stderr.contains("schema_extensions written by hand"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mocks/netsuite/2025.1/system.yaml:12:1")
+            && out.stderr.contains("schema_extensions written by hand"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "nothing was written");
 }
 
@@ -90,12 +102,18 @@ fn serve_once(listener: TcpListener, answer: &'static str) -> std::thread::JoinH
             }
             head.push_str(&line);
         }
-        let length: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         let text = std::fs::read_to_string(document()).unwrap();
         let reply = if answer.is_empty() {
-            format!("HTTP/1.1 200 OK\r\nContent-Type: application/swagger+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/swagger+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            )
         } else {
             format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         };
@@ -121,9 +139,15 @@ fn from_the_account_a_signed_get_of_the_records_the_flows_send() {
     let out = harness_with(p.path(), &["schemas", "import", "netsuite", "--from-account", &url, "--auth", "tba"], &TBA);
     let head = server.join().unwrap();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(head.starts_with("GET /services/rest/record/v1/metadata-catalog?select=salesorder HTTP/1.1\r\n"), "read-only, the flows' records: {head}");
+    assert!(
+        head.starts_with("GET /services/rest/record/v1/metadata-catalog?select=salesorder HTTP/1.1\r\n"),
+        "read-only, the flows' records: {head}"
+    );
     assert!(head.to_ascii_lowercase().contains("accept: application/swagger+json"), "{head}");
-    assert!(head.contains("OAuth realm=\"TSTDRV7654321\"") && head.contains("oauth_token=\"planted-token-id-77aa\""), "signed with the account's credentials: {head}");
+    assert!(
+        head.contains("OAuth realm=\"TSTDRV7654321\"") && head.contains("oauth_token=\"planted-token-id-77aa\""),
+        "signed with the account's credentials: {head}"
+    );
     assert!(out.stdout.contains("salesOrder: custom fields custbody_channel"), "{}", out.stdout);
     for (_, secret) in TBA.iter().filter(|(k, _)| k.ends_with("SECRET")) {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "a secret was shown");
@@ -136,14 +160,19 @@ fn from_the_account_a_signed_get_of_the_records_the_flows_send() {
 #[test]
 fn from_the_account_refused_or_without_credentials_is_an_environment_error_showing_no_secret() {
     let p = project(&[]);
-    let missing = harness_with(p.path(), &["schemas", "import", "netsuite", "--from-account", "http://127.0.0.1:9", "--auth", "tba"], &TBA[..4]);
+    let missing = harness_with(
+        p.path(),
+        &["schemas", "import", "netsuite", "--from-account", "http://127.0.0.1:9", "--auth", "tba"],
+        &TBA[..4],
+    );
     assert_eq!(missing.code, 3, "{}{}", missing.stdout, missing.stderr);
     assert!(missing.stderr.contains("HARNESS_NETSUITE_TOKEN_SECRET is not set"), "{}", missing.stderr);
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = serve_once(listener, "401 Unauthorized");
-    let refused = harness_with(p.path(), &["schemas", "import", "netsuite", "--from-account", &url, "--auth", "tba"], &TBA);
+    let refused =
+        harness_with(p.path(), &["schemas", "import", "netsuite", "--from-account", &url, "--auth", "tba"], &TBA);
     server.join().unwrap();
     assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
     assert!(refused.stderr.contains("metadata-catalog answered 401"), "{}", refused.stderr);
@@ -173,9 +202,15 @@ fn from_the_account_over_https_when_its_certificate_is_trusted() {
                 let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     seen.lock().unwrap().push(format!("{} {}", req.method(), req.uri()));
                     let text = std::fs::read_to_string(document()).unwrap();
-                    async move { Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)))) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from(text),
+                        )))
+                    }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
             });
         }
     });
@@ -184,7 +219,11 @@ fn from_the_account_over_https_when_its_certificate_is_trusted() {
     env.push(("SSL_CERT_FILE", &ca_path));
     let out = harness_with(p.path(), &["schemas", "import", "netsuite", "--from-account", &url, "--auth", "tba"], &env);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert_eq!(*asked.lock().unwrap(), ["GET /services/rest/record/v1/metadata-catalog?select=salesorder"], "one read-only GET");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        ["GET /services/rest/record/v1/metadata-catalog?select=salesorder"],
+        "one read-only GET"
+    );
     assert!(out.stdout.contains("salesOrder: custom fields custbody_channel"), "{}", out.stdout);
     for (_, secret) in TBA.iter().filter(|(k, _)| k.ends_with("SECRET")) {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "a secret was shown");

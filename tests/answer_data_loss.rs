@@ -10,7 +10,10 @@ fn a_bind_reading_what_the_answer_lacks_is_silent_data_loss() {
     let p = project(&[]);
     let flow = p.path().join("flows/orders.yaml");
     let text = std::fs::read_to_string(&flow).unwrap();
-    let with_bind = text.replace("      customer_id: .items[0].id\n", "      customer_id: .items[0].id\n      channel: .items[0].custcol_does_not_exist\n");
+    let with_bind = text.replace(
+        "      customer_id: .items[0].id\n",
+        "      customer_id: .items[0].id\n      channel: .items[0].custcol_does_not_exist\n",
+    );
     assert_ne!(with_bind, text);
     std::fs::write(&flow, with_bind).unwrap();
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "orders/simple"]);

@@ -9,7 +9,12 @@ use std::process::Command;
 use common::{harness, project};
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git").args(["-c", "user.name=Harness Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]).args(args).current_dir(dir).output().expect("git runs");
+    let out = Command::new("git")
+        .args(["-c", "user.name=Harness Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -46,7 +51,10 @@ fn only_scenarios_whose_inputs_changed_run_and_each_says_why() {
     append(dir, "mocks/shopify/2025-01/webhooks/order-unknown-sku.json", "\n");
     let (ids, said) = changed(dir);
     assert_eq!(ids, ["orders/unknown-sku"], "{said}");
-    assert!(said.contains("it reads the recording mocks/shopify/2025-01/webhooks/order-unknown-sku.json, which changed"), "{said}");
+    assert!(
+        said.contains("it reads the recording mocks/shopify/2025-01/webhooks/order-unknown-sku.json, which changed"),
+        "{said}"
+    );
     git(dir, &["commit", "-q", "-am", "recording"]);
 
     // A new file counts too; harness.yaml is read by every scenario.

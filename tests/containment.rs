@@ -15,13 +15,20 @@ fn pids_with_arg(arg: &str) -> Vec<i32> {
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes())))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+        })
         .collect()
 }
 
 /// A unique `sleep` argument (a number `sleep` accepts) that names this test's daemon.
 fn marker(n: u32) -> String {
-    format!("300.{}{n}{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos())
+    format!(
+        "300.{}{n}{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    )
 }
 
 /// Whether this machine lets the harness give programs a cgroup of their own; without one a
@@ -58,7 +65,11 @@ fn a_daemon_in_a_new_session_with_a_cleared_environment_ends_with_its_case() {
     // The program exits once its daemon runs.
     let p = daemon_project("until grep -qs $DAEMON_ARG /proc/[0-9]*/cmdline; do sleep 0.05; done");
     let daemon = marker(1);
-    let out = harness_with(p.path(), &["run", "orders/daemon", "--accept", "--json", "out/run.json", "--color", "never"], &[("DAEMON_ARG", &daemon)]);
+    let out = harness_with(
+        p.path(),
+        &["run", "orders/daemon", "--accept", "--json", "out/run.json", "--color", "never"],
+        &[("DAEMON_ARG", &daemon)],
+    );
     let left = pids_with_arg(&daemon);
     kill_all(&daemon);
     assert!(left.is_empty(), "the daemon outlived the run: {left:?}\n{}{}", out.stdout, out.stderr);

@@ -10,7 +10,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BUNDLED_DAY, bundled_project, copy_tree, harness, harness_on, harness_with as harness_env, junit_without_times, project, repo, within, xmllint_validates};
+use common::{
+    BUNDLED_DAY, bundled_project, copy_tree, harness, harness_on, harness_with as harness_env, junit_without_times,
+    project, repo, within, xmllint_validates,
+};
 
 #[test]
 fn passing_suite_exits_0_with_summary_and_valid_junit() {
@@ -30,7 +33,12 @@ fn renamed_source_field_fails_naming_target_and_source_and_keeps_the_approved_sn
     let before = std::fs::read(&approved).unwrap();
     let out = harness(p.path(), &["run", "-j", "2", "--color", "never", "--no-times", "--junit", "junit.xml"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("netsuite body.item.items[].item would be empty: the mapping reads shopify `line_items[].sku`"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("netsuite body.item.items[].item would be empty: the mapping reads shopify `line_items[].sku`"),
+        "{}",
+        out.stdout
+    );
     insta::assert_snapshot!("failing_stdout", out.stdout);
     assert_eq!(std::fs::read(&approved).unwrap(), before, "a failing run must not touch the approved snapshot");
     assert!(p.path().join("snapshots/orders/simple.netsuite.snap.new").is_file());
@@ -55,7 +63,10 @@ fn snapshots_and_reports_are_identical_with_1_and_8_jobs() {
                     if e.path().is_dir() {
                         stack.push(e.path());
                     } else {
-                        snaps.push((e.path().strip_prefix(p.path()).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap()));
+                        snaps.push((
+                            e.path().strip_prefix(p.path()).unwrap().to_path_buf(),
+                            std::fs::read(e.path()).unwrap(),
+                        ));
                     }
                 }
             }
@@ -77,9 +88,16 @@ fn new_snapshots_are_pending_until_accepted_by_review_or_run_accept() {
     std::fs::remove_dir_all(p.path().join("snapshots")).unwrap();
     let first = harness(p.path(), &["run", "--color", "never", "--no-times"]);
     assert_eq!(first.code, 1);
-    assert!(first.stdout.contains("new snapshot for netsuite@2025.1: snapshots/orders/simple.netsuite.snap"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("new snapshot for netsuite@2025.1: snapshots/orders/simple.netsuite.snap"),
+        "{}",
+        first.stdout
+    );
     let listed = harness(p.path(), &["review", "--list"]);
-    assert_eq!(listed.stdout, "snapshots/orders/simple.netsuite.snap.new\nsnapshots/orders/unknown-sku.netsuite.snap.new\n");
+    assert_eq!(
+        listed.stdout,
+        "snapshots/orders/simple.netsuite.snap.new\nsnapshots/orders/unknown-sku.netsuite.snap.new\n"
+    );
 
     // Interactive review: accept the first, reject the second.
     let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -131,7 +149,11 @@ fn flows_that_crash_or_hang_fail_with_a_clear_message() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!("external_stdout", out.stdout);
     // The hanging program's own child went with it.
-    let left = Command::new("pgrep").args(["-f", "sleep 31.7"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let left = Command::new("pgrep")
+        .args(["-f", "sleep 31.7"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     assert!(left.is_empty(), "processes left behind: {left}");
     // A built-in flow spinning in jq is given up and the run goes on, with one job too.
     let alone = harness(p.path(), &["run", "-j", "1", "--color", "never", "external/spin", "orders/simple"]);
@@ -174,7 +196,8 @@ fn schema_command_prints_the_scenario_format() {
 fn bad_inputs_give_located_errors() {
     let corpus = repo().join("tests/bad");
     let bless = std::env::var_os("HARNESS_BLESS").is_some();
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&corpus).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<PathBuf> =
+        std::fs::read_dir(&corpus).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     assert!(cases.len() >= 15, "the corpus has {} cases", cases.len());
     let mut mismatches = Vec::new();
@@ -185,7 +208,8 @@ fn bad_inputs_give_located_errors() {
         if case.join("overlay").is_dir() {
             copy_tree(&case.join("overlay"), p.path());
         }
-        let args: Vec<String> = std::fs::read_to_string(case.join("args")).map_or_else(|_| vec!["run".to_string()], |a| a.split_whitespace().map(str::to_string).collect());
+        let args: Vec<String> = std::fs::read_to_string(case.join("args"))
+            .map_or_else(|_| vec!["run".to_string()], |a| a.split_whitespace().map(str::to_string).collect());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = harness(p.path(), &args);
         assert!(!out.stderr.contains("panicked"), "{name} panicked:\n{}", out.stderr);
@@ -206,7 +230,12 @@ fn bad_inputs_give_located_errors() {
             (None, true) => {}
         }
     }
-    assert!(mismatches.is_empty(), "{} case(s) differ (HARNESS_BLESS=1 rewrites them):\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} case(s) differ (HARNESS_BLESS=1 rewrites them):\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 /// The project's own scenarios (what the README's first command runs) pass as committed.
@@ -233,7 +262,23 @@ fn duplicates_and_stalled_queues_are_caught() {
 #[test]
 fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
     let dir = bundled_project();
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2023-04", "--json", "-", "--junit", "impact.xml"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &[
+            "impact",
+            "--system",
+            "shopify",
+            "--from",
+            "2022-04",
+            "--to",
+            "2023-04",
+            "--json",
+            "-",
+            "--junit",
+            "impact.xml",
+        ],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
     let flows = report["flows"].as_array().unwrap();
@@ -258,17 +303,41 @@ fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
         ]
     );
     let stable = flow("shopify-order-to-netsuite");
-    assert!(stable["scenarios"].as_array().unwrap().iter().all(|s| s["findings"].as_array().unwrap().is_empty()), "{stable}");
+    assert!(
+        stable["scenarios"].as_array().unwrap().iter().all(|s| s["findings"].as_array().unwrap().is_empty()),
+        "{stable}"
+    );
     assert_eq!(report["verdict"]["data_loss"], 15);
     let causes = report.to_string();
-    for removed in ["`gateway` removed", "`payment_details` removed", "`processing_method` removed", "`total_price_usd` removed", "`shipping_lines[].delivery_category` removed"] {
+    for removed in [
+        "`gateway` removed",
+        "`payment_details` removed",
+        "`processing_method` removed",
+        "`total_price_usd` removed",
+        "`shipping_lines[].delivery_category` removed",
+    ] {
         assert!(causes.contains(removed), "no cause names {removed}");
     }
     xmllint_validates(&dir.path().join("impact.xml"));
 
     // 2025-07 changed nothing the bundled flows read that anything tells of; the REST endpoints
     // no recording at 2025-07 shows stay unverified, allowed here.
-    let clean = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never", "--allow-unverified"]);
+    let clean = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &[
+            "impact",
+            "--system",
+            "shopify",
+            "--from",
+            "2025-01",
+            "--to",
+            "2025-07",
+            "--color",
+            "never",
+            "--allow-unverified",
+        ],
+    );
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
     assert!(clean.stdout.contains("result: clean"), "{}", clean.stdout);
 }
@@ -280,15 +349,43 @@ fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
 #[test]
 fn impact_of_2026_01_to_2026_10_names_exactly_the_breaking_and_lost_fields() {
     let dir = bundled_project();
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2026-01", "--to", "2026-10", "--color", "never", "--json", "report.json"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &[
+            "impact",
+            "--system",
+            "shopify",
+            "--from",
+            "2026-01",
+            "--to",
+            "2026-10",
+            "--color",
+            "never",
+            "--json",
+            "report.json",
+        ],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!("impact_2026_01_to_2026_10", out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
     let mut affected: Vec<String> = report["flows"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|f| f["scenarios"].as_array().unwrap().iter().flat_map(move |s| s["findings"].as_array().unwrap().iter().map(move |x| format!("{} {} {}", f["flow"].as_str().unwrap(), x["severity"].as_str().unwrap(), x["field"].as_str().unwrap()))))
+        .flat_map(|f| {
+            f["scenarios"].as_array().unwrap().iter().flat_map(move |s| {
+                s["findings"].as_array().unwrap().iter().map(move |x| {
+                    format!(
+                        "{} {} {}",
+                        f["flow"].as_str().unwrap(),
+                        x["severity"].as_str().unwrap(),
+                        x["field"].as_str().unwrap()
+                    )
+                })
+            })
+        })
         .collect();
     affected.sort();
     affected.dedup();
@@ -302,11 +399,14 @@ fn impact_of_2026_01_to_2026_10_names_exactly_the_breaking_and_lost_fields() {
         ]
     );
     let text = report.to_string();
-    for cause in ["`input.quantities[].changeFromQuantity` newly required in 2026-04", "mutation inventorySetQuantities: `@idempotent` newly required in 2026-04", "`checkout_id` removed in 2026-04 (use `checkout_token` instead)"] {
+    for cause in [
+        "`input.quantities[].changeFromQuantity` newly required in 2026-04",
+        "mutation inventorySetQuantities: `@idempotent` newly required in 2026-04",
+        "`checkout_id` removed in 2026-04 (use `checkout_token` instead)",
+    ] {
         assert!(text.contains(cause), "no cause says {cause}");
     }
 }
-
 
 /// A renamed source field breaks a built-in flow (traced by the mapping and by ablation) and
 /// empties fields of an external program (traced by ablation alone); a field removed from a
@@ -315,10 +415,16 @@ fn impact_of_2026_01_to_2026_10_names_exactly_the_breaking_and_lost_fields() {
 fn impact_traces_causes_for_built_in_and_external_flows() {
     let p = project(&["fixtures/impact"]);
     assert_eq!(harness(p.path(), &["run", "--accept"]).code, 0);
-    let source = harness(p.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2026-01", "--color", "never", "-j", "2"]);
+    let source = harness(
+        p.path(),
+        &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2026-01", "--color", "never", "-j", "2"],
+    );
     assert_eq!(source.code, 1, "{}{}", source.stdout, source.stderr);
     insta::assert_snapshot!("impact_source_upgrade", source.stdout);
-    let target = harness(p.path(), &["impact", "--system", "netsuite", "--from", "2025.1", "--to", "2026.1", "--markdown", "-", "-j", "2"]);
+    let target = harness(
+        p.path(),
+        &["impact", "--system", "netsuite", "--from", "2025.1", "--to", "2026.1", "--markdown", "-", "-j", "2"],
+    );
     assert_eq!(target.code, 1);
     insta::assert_snapshot!("impact_target_upgrade_markdown", target.stdout);
 }
@@ -331,8 +437,18 @@ fn lineage_and_coverage_of_a_fixture_project() {
     let lineage: serde_json::Value = serde_json::from_str(&lineage.stdout).unwrap();
     let sources = |flow: &str, field: &str| -> Vec<String> {
         let flow = lineage.as_array().unwrap().iter().find(|f| f["flow"] == flow).unwrap();
-        let f = flow["fields"].as_array().unwrap().iter().find(|f| f["field"] == field).unwrap_or_else(|| panic!("{field} in {flow}"));
-        f["sources"].as_array().unwrap().iter().map(|s| format!("{} {}", s[1].as_str().unwrap(), s[2].as_str().unwrap())).collect()
+        let f = flow["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == field)
+            .unwrap_or_else(|| panic!("{field} in {flow}"));
+        f["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("{} {}", s[1].as_str().unwrap(), s[2].as_str().unwrap()))
+            .collect()
     };
     assert_eq!(sources("orders", "body.memo"), ["note mapping", "note tracing"]);
     assert_eq!(sources("orders", "body.item.items[].item"), ["line_items[].sku mapping"]);
@@ -359,7 +475,11 @@ fn a_reset_create_is_not_a_committed_duplicate_and_concurrent_snapshots_repeat()
         "flow: orders\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nmocks:\n  netsuite:\n    use: [customer-found]\n    stubs:\n      - match: {method: POST, path: /services/rest/record/v1/salesOrder}\n        sequence: [{fault: reset}, {status: 204}]\nexpect:\n  requests: [{system: netsuite, method: POST, path: /services/rest/record/v1/salesOrder, count: 2}]\n",
     )
     .unwrap();
-    let body = |n: usize| (1..=n).map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: {i}}}]}}\n")).collect::<String>();
+    let body = |n: usize| {
+        (1..=n)
+            .map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: {i}}}]}}\n"))
+            .collect::<String>()
+    };
     std::fs::write(
         dir.join("concurrent.yaml"),
         format!("flow: batch\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ndelivery: {{concurrency: 8, on_failure: dead-letter}}\ntrigger:\n  body:\n    orders:\n{}", body(24)),
@@ -415,14 +535,19 @@ fn record_lines_of_large_program_output_are_all_read() {
 #[test]
 fn an_interrupted_run_stops_the_programs_it_started() {
     let p = project(&["fixtures/external"]);
-    std::fs::write(p.path().join("flows/linger.py"), "import subprocess, time\nsubprocess.Popen(['sleep', '32.9'])\ntime.sleep(30)\n").unwrap();
+    std::fs::write(
+        p.path().join("flows/linger.py"),
+        "import subprocess, time\nsubprocess.Popen(['sleep', '32.9'])\ntime.sleep(30)\n",
+    )
+    .unwrap();
     std::fs::write(p.path().join("flows/linger.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, flows/linger.py]\n").unwrap();
     std::fs::write(
         p.path().join("scenarios/external/linger.yaml"),
         "flow: linger\ntimeout: 20s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n",
     )
     .unwrap();
-    let lingering = || Command::new("pgrep").args(["-f", "sleep 32.9"]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    let lingering =
+        || Command::new("pgrep").args(["-f", "sleep 32.9"]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
     let child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["run", "external/linger"])
         .current_dir(p.path())
@@ -441,7 +566,10 @@ fn an_interrupted_run_stops_the_programs_it_started() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"), "{}", String::from_utf8_lossy(&out.stderr));
     let stopped = std::time::Instant::now();
     while lingering() {
-        assert!(stopped.elapsed() < std::time::Duration::from_secs(10), "the program's own child outlived the interrupted run");
+        assert!(
+            stopped.elapsed() < std::time::Duration::from_secs(10),
+            "the program's own child outlived the interrupted run"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
@@ -461,7 +589,10 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
             if e.path().is_dir() {
                 stack.push(e.path());
             } else {
-                out.push((e.path(), String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned()));
+                out.push((
+                    e.path(),
+                    String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned(),
+                ));
             }
         }
     }
@@ -497,10 +628,25 @@ fn redirects_are_answers_and_paths_cannot_change_the_host() {
     std::fs::write(p.path().join("scenarios/orders/redirected.yaml"), stubbed).unwrap();
     // A payload value that becomes the whole path, and one inside a path.
     let flow = std::fs::read_to_string(p.path().join("flows/orders.yaml")).unwrap();
-    std::fs::write(p.path().join("flows/hole.yaml"), flow.replace("path: /services/rest/record/v1/salesOrder", "path: \"{.note}\"")).unwrap();
-    std::fs::write(p.path().join("flows/inner.yaml"), flow.replace("path: /services/rest/record/v1/salesOrder", "path: \"/services/rest/record/v1/salesOrder/{.note}\"")).unwrap();
+    std::fs::write(
+        p.path().join("flows/hole.yaml"),
+        flow.replace("path: /services/rest/record/v1/salesOrder", "path: \"{.note}\""),
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("flows/inner.yaml"),
+        flow.replace(
+            "path: /services/rest/record/v1/salesOrder",
+            "path: \"/services/rest/record/v1/salesOrder/{.note}\"",
+        ),
+    )
+    .unwrap();
     let order = std::fs::read_to_string(p.path().join("mocks/shopify/2025-01/webhooks/order.json")).unwrap();
-    std::fs::write(p.path().join("mocks/shopify/2025-01/webhooks/at-host.json"), order.replace("Gift wrap, please", &format!("@127.0.0.2:{}/x", foreign.port()))).unwrap();
+    std::fs::write(
+        p.path().join("mocks/shopify/2025-01/webhooks/at-host.json"),
+        order.replace("Gift wrap, please", &format!("@127.0.0.2:{}/x", foreign.port())),
+    )
+    .unwrap();
     for flow in ["hole", "inner"] {
         std::fs::write(
             p.path().join(format!("scenarios/orders/{flow}.yaml")),
@@ -510,18 +656,37 @@ fn redirects_are_answers_and_paths_cannot_change_the_host() {
     }
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "--json", "report.json"]);
     assert!(!foreign.contacted(), "a request reached 127.0.0.2:\n{}", out.stdout);
-    let snap = std::fs::read_to_string(p.path().join("snapshots/orders/redirected.netsuite.snap.new")).expect("a pending snapshot");
-    assert!(snap.contains("\"response\": 307") && snap.contains(&format!("\"location\": \"http://127.0.0.2:{}/x\"", foreign.port())), "{snap}");
+    let snap = std::fs::read_to_string(p.path().join("snapshots/orders/redirected.netsuite.snap.new"))
+        .expect("a pending snapshot");
+    assert!(
+        snap.contains("\"response\": 307")
+            && snap.contains(&format!("\"location\": \"http://127.0.0.2:{}/x\"", foreign.port())),
+        "{snap}"
+    );
     let report = std::fs::read_to_string(p.path().join("report.json")).unwrap();
-    assert!(report.contains(&format!("request path `@127.0.0.2:{}", foreign.port())) && report.contains("refused"), "{report}");
+    assert!(
+        report.contains(&format!("request path `@127.0.0.2:{}", foreign.port())) && report.contains("refused"),
+        "{report}"
+    );
     // Inside a path the value is a path segment on the mock: it reached the mock, not 127.0.0.2.
     assert!(out.stdout.contains("orders/inner"), "{}", out.stdout);
 
     // Written so in the flow file, it is a configuration error at its place.
-    std::fs::write(p.path().join("flows/hole.yaml"), flow.replace("path: /services/rest/record/v1/salesOrder", &format!("path: \"@127.0.0.2:{}/x\"", foreign.port()))).unwrap();
+    std::fs::write(
+        p.path().join("flows/hole.yaml"),
+        flow.replace(
+            "path: /services/rest/record/v1/salesOrder",
+            &format!("path: \"@127.0.0.2:{}/x\"", foreign.port()),
+        ),
+    )
+    .unwrap();
     let bad = harness(p.path(), &["run", "--color", "never", "orders/hole"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains("a call's `path` starts with `/`") && bad.stderr.contains("--> flows/hole.yaml:"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("a call's `path` starts with `/`") && bad.stderr.contains("--> flows/hole.yaml:"),
+        "{}",
+        bad.stderr
+    );
     assert!(!foreign.contacted());
 }
 
@@ -554,7 +719,10 @@ if wrong: sys.exit("wrong environment: " + ", ".join(wrong))
         "flows/probe.yaml",
         "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, probe.py]\ncwd: flows\nenv: {NETSUITE_BASE_URL: \"{netsuite.url}\", SHOP_SECRET: \"{shopify.app_secret}\", NETSUITE_VERSION: \"{netsuite.version}\"}\npass_env: [HARNESS_TEST_PASSED_*]\n",
     );
-    write("scenarios/hermetic/probe.yaml", "flow: probe\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: [], requests: [{system: netsuite, path: \"~.*\", count: 0}]}\n");
+    write(
+        "scenarios/hermetic/probe.yaml",
+        "flow: probe\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: [], requests: [{system: netsuite, path: \"~.*\", count: 0}]}\n",
+    );
     write(
         "flows/leak.py",
         r#"import json, os, sys, urllib.request
@@ -577,16 +745,26 @@ sys.exit(1)
     );
     let order = std::fs::read_to_string(p.path().join("mocks/shopify/2025-01/webhooks/order.json")).unwrap();
     write("mocks/shopify/2025-01/webhooks/planted.json", &order.replace("Gift wrap, please", PLANTED_EXTRA));
-    write("scenarios/hermetic/leak.yaml", "flow: leak\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/planted.json}\n");
+    write(
+        "scenarios/hermetic/leak.yaml",
+        "flow: leak\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/planted.json}\n",
+    );
     // The built-in flow maps the note into a JSON body.
-    write("scenarios/hermetic/json.yaml", "flow: orders\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/planted.json}\nmocks: {netsuite: {use: [customer-found]}}\n");
+    write(
+        "scenarios/hermetic/json.yaml",
+        "flow: orders\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/planted.json}\nmocks: {netsuite: {use: [customer-found]}}\n",
+    );
     p
 }
 
 #[test]
 fn programs_see_mapped_and_passed_variables_only() {
     let p = hermetic_project();
-    let out = harness_env(p.path(), &["run", "--color", "never", "hermetic/probe"], &[("HARNESS_TEST_PARENT_SECRET", PARENT_SECRET), ("HARNESS_TEST_PASSED_ONE", "1")]);
+    let out = harness_env(
+        p.path(),
+        &["run", "--color", "never", "hermetic/probe"],
+        &[("HARNESS_TEST_PARENT_SECRET", PARENT_SECRET), ("HARNESS_TEST_PASSED_ONE", "1")],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
@@ -594,11 +772,28 @@ fn programs_see_mapped_and_passed_variables_only() {
 fn no_secret_appears_in_any_output() {
     let p = hermetic_project();
     let env = [("HARNESS_TEST_PLANTED_TOKEN", PLANTED_TOKEN), ("HARNESS_TEST_EXTRA", PLANTED_EXTRA)];
-    let out = harness_env(p.path(), &["run", "--color", "never", "--secret", "HARNESS_TEST_EXTRA", "--junit", "out/junit.xml", "--json", "out/report.json", "scenarios/hermetic"], &env);
+    let out = harness_env(
+        p.path(),
+        &[
+            "run",
+            "--color",
+            "never",
+            "--secret",
+            "HARNESS_TEST_EXTRA",
+            "--junit",
+            "out/junit.xml",
+            "--json",
+            "out/report.json",
+            "scenarios/hermetic",
+        ],
+        &env,
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    let json_snap = std::fs::read_to_string(p.path().join("snapshots/hermetic/json.netsuite.snap.new")).expect("the JSON body's snapshot");
+    let json_snap = std::fs::read_to_string(p.path().join("snapshots/hermetic/json.netsuite.snap.new"))
+        .expect("the JSON body's snapshot");
     assert!(json_snap.contains("\"memo\": \"[redacted]\""), "{json_snap}");
-    let text_snap = std::fs::read_to_string(p.path().join("snapshots/hermetic/leak.netsuite.snap.new")).expect("the text body's snapshot");
+    let text_snap = std::fs::read_to_string(p.path().join("snapshots/hermetic/leak.netsuite.snap.new"))
+        .expect("the text body's snapshot");
     assert!(text_snap.contains("token=[redacted] secret=[redacted] note=[redacted]"), "{text_snap}");
     assert!(out.stdout.contains("leaking [redacted] [redacted] [redacted]"), "{}", out.stdout);
     let mut outputs = files_under(&p.path().join("snapshots"));
@@ -607,7 +802,8 @@ fn no_secret_appears_in_any_output() {
     outputs.push(("stderr".into(), out.stderr.clone()));
     assert!(outputs.len() > 6, "{outputs:?}");
     for (file, text) in &outputs {
-        for secret in [PLANTED_EXTRA, PLANTED_TOKEN, "harness-consumer-secret", "fixture-secret", "eyJ.ns-access-token"] {
+        for secret in [PLANTED_EXTRA, PLANTED_TOKEN, "harness-consumer-secret", "fixture-secret", "eyJ.ns-access-token"]
+        {
             assert!(!text.contains(secret), "{secret} in {}:\n{text}", file.display());
         }
     }
@@ -623,7 +819,10 @@ fn pids_with_arg(arg: &str) -> Vec<i32> {
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes())))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+        })
         .collect()
 }
 
@@ -635,7 +834,8 @@ fn kill_9_of_the_harness_leaves_no_program_behind() {
     std::fs::write(p.path().join("scenarios/orders/daemon.yaml"), "flow: daemon\ntimeout: 60s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n").unwrap();
     let mut clean = 0;
     for trial in 0..trials {
-        let (daemon, program) = (format!("300.{}{trial}", std::process::id()), format!("301.{}{trial}", std::process::id()));
+        let (daemon, program) =
+            (format!("300.{}{trial}", std::process::id()), format!("301.{}{trial}", std::process::id()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
             .args(["run", "orders/daemon"])
             .current_dir(p.path())
@@ -645,10 +845,16 @@ fn kill_9_of_the_harness_leaves_no_program_behind() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        assert!(within(std::time::Duration::from_secs(20), || pids_with_arg(&daemon).len() == 1 && pids_with_arg(&program).len() == 1), "trial {trial}: the program never started");
+        assert!(
+            within(std::time::Duration::from_secs(20), || pids_with_arg(&daemon).len() == 1
+                && pids_with_arg(&program).len() == 1),
+            "trial {trial}: the program never started"
+        );
         child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
-        if within(std::time::Duration::from_secs(5), || pids_with_arg(&daemon).is_empty() && pids_with_arg(&program).is_empty()) {
+        if within(std::time::Duration::from_secs(5), || {
+            pids_with_arg(&daemon).is_empty() && pids_with_arg(&program).is_empty()
+        }) {
             clean += 1;
         } else {
             for pid in pids_with_arg(&daemon).into_iter().chain(pids_with_arg(&program)) {
@@ -689,7 +895,10 @@ except OSError as e:
     .unwrap();
     std::fs::write(p.path().join("flows/netprobe.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\nisolation: network\ncommand: [python3, flows/netprobe.py]\n").unwrap();
     std::fs::write(p.path().join("scenarios/orders/netprobe.yaml"), "flow: netprobe\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: [], requests: [{system: netsuite, path: \"~.*\", count: 0}]}\n").unwrap();
-    let out = harness(p.path(), &["run", "--color", "never", "--require-isolation", "--json", "report.json", "orders/netprobe"]);
+    let out = harness(
+        p.path(),
+        &["run", "--color", "never", "--require-isolation", "--json", "report.json", "orders/netprobe"],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let report = std::fs::read_to_string(p.path().join("report.json")).unwrap();
     assert!(report.contains("outside unreachable: ENETUNREACH"), "{report}");
@@ -701,7 +910,9 @@ except OSError as e:
 #[test]
 fn mock_limits_give_a_finding_naming_the_limit() {
     let p = project(&["fixtures/faults"]);
-    let orders: Vec<String> = (1..=40).map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: 1}}]}}")).collect();
+    let orders: Vec<String> = (1..=40)
+        .map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: 1}}]}}"))
+        .collect();
     std::fs::write(
         p.path().join("scenarios/faults/crowd.yaml"),
         format!("flow: batch\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ndelivery: {{concurrency: 20, on_failure: dead-letter}}\ntrigger:\n  body:\n    orders:\n{}\nexpect: {{snapshots: []}}\n", orders.join("\n")),
@@ -710,12 +921,22 @@ fn mock_limits_give_a_finding_naming_the_limit() {
     std::fs::write(p.path().join("harness.yaml"), "mocks: {max_connections: 2}\n").unwrap();
     let crowded = harness(p.path(), &["run", "--color", "never", "faults/crowd"]);
     assert_eq!(crowded.code, 1, "{}{}", crowded.stdout, crowded.stderr);
-    assert!(crowded.stdout.contains("more than 2 connections open at once to one mock (mocks.max_connections in harness.yaml)"), "{}", crowded.stdout);
+    assert!(
+        crowded
+            .stdout
+            .contains("more than 2 connections open at once to one mock (mocks.max_connections in harness.yaml)"),
+        "{}",
+        crowded.stdout
+    );
 
     std::fs::write(p.path().join("harness.yaml"), "mocks: {max_body: 64}\n").unwrap();
     let large = harness(p.path(), &["run", "--color", "never", "faults/crowd"]);
     assert_eq!(large.code, 1, "{}{}", large.stdout, large.stderr);
-    assert!(large.stdout.contains("request body larger than 64 bytes (mocks.max_body in harness.yaml); answered 413"), "{}", large.stdout);
+    assert!(
+        large.stdout.contains("request body larger than 64 bytes (mocks.max_body in harness.yaml); answered 413"),
+        "{}",
+        large.stdout
+    );
     // The defaults never bother it.
     std::fs::write(p.path().join("harness.yaml"), "").unwrap();
     let normal = harness(p.path(), &["run", "--color", "never", "faults/crowd"]);
@@ -726,7 +947,9 @@ fn mock_limits_give_a_finding_naming_the_limit() {
 fn a_runaway_expression_fails_its_own_case_and_the_run_goes_on() {
     let p = project(&[]);
     let simple = std::fs::read_to_string(p.path().join("scenarios/orders/simple.yaml")).unwrap();
-    let scenario = |timeout: &str, source: &str| simple.replace("expect:\n", &format!("timeout: {timeout}\nexpect:\n  reconcile:\n    - {{name: runaway, system: netsuite, source: '{source}', target: '1'}}\n"));
+    let scenario = |timeout: &str, source: &str| {
+        simple.replace("expect:\n", &format!("timeout: {timeout}\nexpect:\n  reconcile:\n    - {{name: runaway, system: netsuite, source: '{source}', target: '1'}}\n"))
+    };
     std::fs::write(p.path().join("scenarios/orders/grows.yaml"), scenario("20s", "[range(1e9)] | length")).unwrap();
     std::fs::write(p.path().join("scenarios/orders/spins.yaml"), scenario("1s", "last(range(1e13))")).unwrap();
     let started = std::time::Instant::now();
@@ -734,8 +957,20 @@ fn a_runaway_expression_fails_its_own_case_and_the_run_goes_on() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(started.elapsed() < std::time::Duration::from_secs(60), "took {:?}", started.elapsed());
     let line = simple.lines().position(|l| l == "expect:").unwrap() + 4;
-    assert!(out.stdout.contains(&format!("reconcile `[range(1e9)] | length` at scenarios/orders/grows.yaml:{line} used more than 256 MiB")), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("reconcile `last(range(1e13))` at scenarios/orders/spins.yaml:{line} did not finish within 1s")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "reconcile `[range(1e9)] | length` at scenarios/orders/grows.yaml:{line} used more than 256 MiB"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "reconcile `last(range(1e13))` at scenarios/orders/spins.yaml:{line} did not finish within 1s"
+        )),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("2 passed, 2 failed"), "{}", out.stdout);
     for report in ["junit.xml", "report.json"] {
         assert!(std::fs::read_to_string(p.path().join(report)).unwrap().contains("orders/grows"), "{report}");
@@ -789,15 +1024,25 @@ fn sigterm_writes_reports_marked_cancelled_with_the_cases_that_finished() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(within(std::time::Duration::from_secs(20), || !pids_with_arg("33.1").is_empty()), "the program never started");
+    assert!(
+        within(std::time::Duration::from_secs(20), || !pids_with_arg("33.1").is_empty()),
+        "the program never started"
+    );
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
-    assert!(junit.contains("run cancelled by SIGTERM: 1 of 2 case(s) finished") && junit.contains("orders/simple"), "{junit}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
+    assert!(
+        junit.contains("run cancelled by SIGTERM: 1 of 2 case(s) finished") && junit.contains("orders/simple"),
+        "{junit}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
     assert_eq!(json["status"], "cancelled", "{json}");
-    assert!(within(std::time::Duration::from_secs(3), || pids_with_arg("33.1").is_empty()), "the program outlived the cancelled run");
+    assert!(
+        within(std::time::Duration::from_secs(3), || pids_with_arg("33.1").is_empty()),
+        "the program outlived the cancelled run"
+    );
 }
 
 #[test]
@@ -807,7 +1052,11 @@ fn without_colours_program_control_sequences_are_stripped() {
     std::fs::write(p.path().join("scenarios/orders/shout.yaml"), "flow: shout\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\nexpect: {snapshots: []}\n").unwrap();
     let plain = harness(p.path(), &["run", "--color", "never", "orders/shout"]);
     assert_eq!(plain.code, 1, "{}{}", plain.stdout, plain.stderr);
-    assert!(plain.stdout.contains("red done") && !plain.stdout.contains('\u{1b}') && !plain.stdout.contains('\u{7}'), "{:?}", plain.stdout);
+    assert!(
+        plain.stdout.contains("red done") && !plain.stdout.contains('\u{1b}') && !plain.stdout.contains('\u{7}'),
+        "{:?}",
+        plain.stdout
+    );
     let coloured = harness(p.path(), &["run", "--color", "always", "orders/shout"]);
     assert!(coloured.stdout.contains("\u{1b}[31mred"), "{:?}", coloured.stdout);
 }
@@ -815,13 +1064,20 @@ fn without_colours_program_control_sequences_are_stripped() {
 #[test]
 fn running_out_of_file_descriptors_is_an_environment_error() {
     let p = project(&["fixtures/faults"]);
-    let orders: Vec<String> = (1..=80).map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: 1}}]}}")).collect();
+    let orders: Vec<String> = (1..=80)
+        .map(|i| format!("      - {{id: {i}, name: \"#{i}\", line_items: [{{sku: TEE-M-NAVY, quantity: 1}}]}}"))
+        .collect();
     std::fs::write(
         p.path().join("scenarios/faults/crowd.yaml"),
         format!("flow: batch\nsystems: {{shopify: 2025-01, netsuite: \"2025.1\"}}\ndelivery: {{concurrency: 60, on_failure: dead-letter}}\ntrigger:\n  body:\n    orders:\n{}\nexpect: {{snapshots: []}}\n", orders.join("\n")),
     )
     .unwrap();
-    let out = Command::new("sh").arg("-c").arg(format!("ulimit -n 48 && exec {} run -j 1 --color never faults/crowd", env!("CARGO_BIN_EXE_harness"))).current_dir(p.path()).output().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n 48 && exec {} run -j 1 --color never faults/crowd", env!("CARGO_BIN_EXE_harness")))
+        .current_dir(p.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}{}", String::from_utf8_lossy(&out.stdout));
     assert!(stderr.contains("Too many open files") && stderr.contains("ulimit -n"), "{stderr}");
@@ -873,12 +1129,19 @@ expect:
     let dir = bundled_with("idempotent/at-2026-01.yaml", &scenario("2026-01", "outcome: succeeded"));
     std::fs::write(
         dir.path().join("scenarios/idempotent/at-2026-04.yaml"),
-        scenario("2026-04", "outcome: failed\n  error: The @idempotent directive is required for this mutation but was not provided."),
+        scenario(
+            "2026-04",
+            "outcome: failed\n  error: The @idempotent directive is required for this mutation but was not provided.",
+        ),
     )
     .unwrap();
     let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/idempotent"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("PASS  idempotent/at-2026-01") && out.stdout.contains("PASS  idempotent/at-2026-04"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("PASS  idempotent/at-2026-01") && out.stdout.contains("PASS  idempotent/at-2026-04"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// On a day 2026-01 is past its accessible-until date (2027-01-16), Shopify answers it with its
@@ -893,7 +1156,13 @@ fn a_version_past_accessible_until_is_answered_by_the_oldest_supported_one() {
     assert!(!today.stdout.contains("answered as"), "{}", today.stdout);
     let later = harness_on("2027-05-01", dir.path(), &["run", "--color", "never", "--no-times", scenario]);
     assert_eq!(later.code, 1, "{}{}", later.stdout, later.stderr);
-    assert!(later.stdout.contains("warning notice: shopify: requests for API version 2026-01 were answered as 2026-07 (X-Shopify-API-Version)"), "{}", later.stdout);
+    assert!(
+        later.stdout.contains(
+            "warning notice: shopify: requests for API version 2026-01 were answered as 2026-07 (X-Shopify-API-Version)"
+        ),
+        "{}",
+        later.stdout
+    );
     assert!(later.stdout.contains("The @idempotent directive is required"), "{}", later.stdout);
 }
 
@@ -902,7 +1171,19 @@ fn a_version_past_accessible_until_is_answered_by_the_oldest_supported_one() {
 #[test]
 fn a_stale_change_from_quantity_is_refused_with_shopifys_user_error() {
     let dir = bundled_project();
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "--json", "report.json", "scenarios/peoplevox-availability-to-shopify-cas"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &[
+            "run",
+            "--color",
+            "never",
+            "--no-times",
+            "--json",
+            "report.json",
+            "scenarios/peoplevox-availability-to-shopify-cas",
+        ],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
     assert!(report.contains("CHANGE_FROM_QUANTITY_STALE"), "{report}");
@@ -912,7 +1193,11 @@ fn a_stale_change_from_quantity_is_refused_with_shopifys_user_error() {
 #[test]
 fn an_order_with_one_sku_on_two_lines_is_not_a_duplicate() {
     let dir = bundled_project();
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/shopify-order-to-peoplevox/same-sku-two-lines.yaml"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &["run", "--color", "never", "--no-times", "scenarios/shopify-order-to-peoplevox/same-sku-two-lines.yaml"],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(!out.stdout.contains("duplicates"), "{}", out.stdout);
 }
@@ -964,7 +1249,8 @@ steps:
 "#,
     )
     .unwrap();
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/custom-fields"]);
+    let out =
+        harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/custom-fields"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(!out.stdout.contains("target schema"), "{}", out.stdout);
 }
@@ -989,7 +1275,15 @@ expect:
     std::fs::write(dir.path().join("scenarios/guess/strict.yaml"), scenario("\nstrict_stubs: true")).unwrap();
     let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "--no-times", "scenarios/guess"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("PASS  guess/lenient (warnings)") && out.stdout.contains("FAIL  guess/strict"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("PASS  guess/lenient (warnings)") && out.stdout.contains("FAIL  guess/strict"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("warning answered by default: 1 request(s) answered by default"), "{}", out.stdout);
-    assert!(out.stdout.contains("POST /services/rest/query/v1/suiteql → answered by default: SuiteQL, 0 rows"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("POST /services/rest/query/v1/suiteql → answered by default: SuiteQL, 0 rows"),
+        "{}",
+        out.stdout
+    );
 }

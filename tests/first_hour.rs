@@ -21,7 +21,8 @@ fn empty_repository() -> tempfile::TempDir {
 fn init_takes_the_team_versions_and_its_examples_pass_at_them() {
     assert!(available("python3"), "python3 is needed for the example program");
     let repo = empty_repository();
-    let init = harness_on(BUNDLED_DAY, repo.path(), &["init", "--language", "python", "--shopify", "2026-01", "--json", "-"]);
+    let init =
+        harness_on(BUNDLED_DAY, repo.path(), &["init", "--language", "python", "--shopify", "2026-01", "--json", "-"]);
     assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
     let report = json(&init.stdout);
     assert_eq!(report["versions"]["shopify"], "2026-01", "{report}");
@@ -30,7 +31,11 @@ fn init_takes_the_team_versions_and_its_examples_pass_at_them() {
     let settings = std::fs::read_to_string(repo.path().join("harness.yaml")).unwrap();
     assert!(settings.contains("shopify: \"2026-01\""), "{settings}");
     assert!(repo.path().join("mocks/shopify/2026-01/webhooks/orders-create.json").is_file());
-    let added = harness_on(BUNDLED_DAY, repo.path(), &["versions", "add", "shopify", "2026-04", "--from", "2026-01", "--json", "-"]);
+    let added = harness_on(
+        BUNDLED_DAY,
+        repo.path(),
+        &["versions", "add", "shopify", "2026-04", "--from", "2026-01", "--json", "-"],
+    );
     assert_eq!(added.code, 0, "{}{}", added.stdout, added.stderr);
     let added = json(&added.stdout);
     assert_eq!((added["from"].as_str(), added["to"].as_str()), (Some("2026-01"), Some("2026-04")), "{added}");
@@ -38,8 +43,10 @@ fn init_takes_the_team_versions_and_its_examples_pass_at_them() {
 
     // In a folder whose harness.yaml names its versions, the examples follow them.
     let other = empty_repository();
-    std::fs::write(other.path().join("harness.yaml"), "systems:\n  shopify: \"2026-04\"\n  netsuite: \"2026.1\"\n").unwrap();
-    let init = harness_on(BUNDLED_DAY, other.path(), &["init", "--language", "python", "--systems", "shopify,netsuite"]);
+    std::fs::write(other.path().join("harness.yaml"), "systems:\n  shopify: \"2026-04\"\n  netsuite: \"2026.1\"\n")
+        .unwrap();
+    let init =
+        harness_on(BUNDLED_DAY, other.path(), &["init", "--language", "python", "--systems", "shopify,netsuite"]);
     assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
     assert!(init.stdout.contains("shopify 2026-04") && init.stdout.contains("first run passed"), "{}", init.stdout);
     assert_eq!(harness_on(BUNDLED_DAY, other.path(), &["run"]).code, 0);
@@ -61,12 +68,20 @@ fn accept_all_counts_the_snapshots_that_lose_data_and_wants_yes_without_a_termin
 
     let refused = harness(p.path(), &["review", "--accept-all"]);
     assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
-    assert!(refused.stderr.contains("1 of the 1 pending snapshot(s) lose data") && refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("1 of the 1 pending snapshot(s) lose data") && refused.stderr.contains("--yes"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(std::fs::read(&approved).unwrap(), before, "nothing approved");
 
     let approved_now = harness(p.path(), &["review", "--accept-all", "--yes", "--color", "never"]);
     assert_eq!(approved_now.code, 0, "{}{}", approved_now.stdout, approved_now.stderr);
-    assert!(approved_now.stdout.contains("approving 1 of the 1 pending snapshot(s) lose data"), "{}", approved_now.stdout);
+    assert!(
+        approved_now.stdout.contains("approving 1 of the 1 pending snapshot(s) lose data"),
+        "{}",
+        approved_now.stdout
+    );
     assert_ne!(std::fs::read(&approved).unwrap(), before);
     assert_eq!(harness(p.path(), &["run"]).code, 0);
 }
@@ -78,7 +93,11 @@ fn a_soap_stub_may_leave_the_path_out() {
     let text = std::fs::read_to_string(&stubs).unwrap();
     assert!(text.contains("path: /acme/resources/integrationservicev4.asmx\n"));
     std::fs::write(&stubs, text.replace("      path: /acme/resources/integrationservicev4.asmx\n", "")).unwrap();
-    let out = harness_on(BUNDLED_DAY, p.path(), &["run", "peoplevox-despatch-to-shopify/one-line-full-despatch", "--color", "never"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        p.path(),
+        &["run", "peoplevox-despatch-to-shopify/one-line-full-despatch", "--color", "never"],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
@@ -94,13 +113,20 @@ fn coverage_json_without_a_file_prints_everything() {
 #[test]
 fn lint_reports_through_json_and_junit() {
     let p = project(&[]);
-    std::fs::write(p.path().join("mocks/shopify/2025-01/leaked.json"), "{\"email\": \"someone@example.org\", \"token\": \"shpat_0123456789abcdef0123456789abcdef\"}\n").unwrap();
+    std::fs::write(
+        p.path().join("mocks/shopify/2025-01/leaked.json"),
+        "{\"email\": \"someone@example.org\", \"token\": \"shpat_0123456789abcdef0123456789abcdef\"}\n",
+    )
+    .unwrap();
     let out = harness(p.path(), &["lint", "--json", "-", "--junit", "lint.xml"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report = json(&out.stdout);
     assert_eq!(report["passed"], false);
     let leaks = report["leaks"].as_array().unwrap();
-    assert!(!leaks.is_empty() && leaks.iter().all(|l| l["file"] == "mocks/shopify/2025-01/leaked.json" && l["line"] == 1), "{report}");
+    assert!(
+        !leaks.is_empty() && leaks.iter().all(|l| l["file"] == "mocks/shopify/2025-01/leaked.json" && l["line"] == 1),
+        "{report}"
+    );
     assert!(!out.stdout.contains("shpat_0123456789abcdef"), "the credential is not repeated");
     let junit = std::fs::read_to_string(p.path().join("lint.xml")).unwrap();
     assert!(junit.contains("<testsuite name=\"lint\"") && junit.contains("<failure"), "{junit}");
@@ -108,7 +134,11 @@ fn lint_reports_through_json_and_junit() {
     std::fs::remove_file(p.path().join("mocks/shopify/2025-01/leaked.json")).unwrap();
     let clean = harness(p.path(), &["lint", "--junit", "lint.xml"]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
-    assert!(clean.stdout.contains("lint: no credentials or personal data"), "the terminal report stays: {}", clean.stdout);
+    assert!(
+        clean.stdout.contains("lint: no credentials or personal data"),
+        "the terminal report stays: {}",
+        clean.stdout
+    );
     assert!(!std::fs::read_to_string(p.path().join("lint.xml")).unwrap().contains("<failure"));
 }
 
@@ -120,11 +150,27 @@ fn recordings_and_import_report_json() {
     let report = json(&listed.stdout);
     let recordings = report["recordings"].as_array().unwrap();
     assert_eq!(report["total"].as_u64().unwrap() as usize, recordings.len());
-    assert!(recordings.iter().any(|r| r["file"] == "mocks/shopify/2025-01/webhooks/order.json" && r["system"] == "shopify"), "{report}");
+    assert!(
+        recordings.iter().any(|r| r["file"] == "mocks/shopify/2025-01/webhooks/order.json" && r["system"] == "shopify"),
+        "{report}"
+    );
 
-    std::fs::write(p.path().join("payload.json"), "{\"id\": 820982911946154508, \"email\": \"jon@example.com\", \"line_items\": []}\n").unwrap();
-    let imported = harness(p.path(), &["import", "payload.json", "--system", "shopify", "--version", "2025-01", "--json", "imported.json"]);
+    std::fs::write(
+        p.path().join("payload.json"),
+        "{\"id\": 820982911946154508, \"email\": \"jon@example.com\", \"line_items\": []}\n",
+    )
+    .unwrap();
+    let imported = harness(
+        p.path(),
+        &["import", "payload.json", "--system", "shopify", "--version", "2025-01", "--json", "imported.json"],
+    );
     let report = json(&std::fs::read_to_string(p.path().join("imported.json")).unwrap());
-    assert_eq!(report["written"].as_u64().unwrap() + report["refused"].as_u64().unwrap(), 1, "{report}\n{}{}", imported.stdout, imported.stderr);
+    assert_eq!(
+        report["written"].as_u64().unwrap() + report["refused"].as_u64().unwrap(),
+        1,
+        "{report}\n{}{}",
+        imported.stdout,
+        imported.stderr
+    );
     assert!(imported.stdout.contains("imported"), "the terminal report stays: {}", imported.stdout);
 }

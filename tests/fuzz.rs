@@ -15,10 +15,50 @@ use std::time::{Duration, Instant};
 use common::copy_tree;
 
 /// The files mutated, relative to the fixture's root.
-const TARGETS: &[&str] = &["scenarios/orders/simple.yaml", "flows/orders.yaml", "mocks/shopify/2025-01/webhooks/order.json", "snapshots/orders/simple.netsuite.snap", "harness.yaml", "mocks/netsuite/2025.1/system.yaml"];
+const TARGETS: &[&str] = &[
+    "scenarios/orders/simple.yaml",
+    "flows/orders.yaml",
+    "mocks/shopify/2025-01/webhooks/order.json",
+    "snapshots/orders/simple.netsuite.snap",
+    "harness.yaml",
+    "mocks/netsuite/2025.1/system.yaml",
+];
 
 /// Text that often breaks parsers: YAML and JSON syntax, control characters, odd Unicode.
-const INSERTS: &[&str] = &[":", "{", "}", "[", "]", "\"", "'", "- ", "\n", "\t", "&a", "*a", "!!str ", "%", "\u{0}", "\u{7}", "é", "\u{202e}", "#", ",", "~", "{{", "{.x}", "../", "/etc/passwd", "99999999999999999999", "-1", "null", "true", "1e999", "\u{feff}", "\r"];
+const INSERTS: &[&str] = &[
+    ":",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    "'",
+    "- ",
+    "\n",
+    "\t",
+    "&a",
+    "*a",
+    "!!str ",
+    "%",
+    "\u{0}",
+    "\u{7}",
+    "é",
+    "\u{202e}",
+    "#",
+    ",",
+    "~",
+    "{{",
+    "{.x}",
+    "../",
+    "/etc/passwd",
+    "99999999999999999999",
+    "-1",
+    "null",
+    "true",
+    "1e999",
+    "\u{feff}",
+    "\r",
+];
 
 /// A small xorshift generator: the same cases on every run and machine.
 struct Rng(u64);
@@ -90,13 +130,21 @@ fn unlocated(stderr: &str) -> Vec<String> {
         }
     }
     // A message about a whole file names it in its first line or as its `-->` line.
-    blocks.into_iter().filter(|b| !b.contains("problem(s) in the project's files") && !located.is_match(b) && !b.lines().take(2).any(|l| names_file.is_match(l))).collect()
+    blocks
+        .into_iter()
+        .filter(|b| {
+            !b.contains("problem(s) in the project's files")
+                && !located.is_match(b)
+                && !b.lines().take(2).any(|l| names_file.is_match(l))
+        })
+        .collect()
 }
 
 #[test]
 fn mutated_project_files_never_panic_hang_or_go_unlocated() {
     let cases: usize = std::env::var("HARNESS_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(48);
-    let seed: u64 = std::env::var("HARNESS_FUZZ_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x5eed_1234_abcd_0042);
+    let seed: u64 =
+        std::env::var("HARNESS_FUZZ_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x5eed_1234_abcd_0042);
     let base = common::repo().join("tests/fixtures/base");
     let mut rng = Rng(seed | 1);
     let mut problems = Vec::new();
@@ -111,7 +159,13 @@ fn mutated_project_files_never_panic_hang_or_go_unlocated() {
             text = mutate(&text, &mut rng);
         }
         std::fs::write(&path, &text).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_harness")).args(["run", "--color", "never", "-j", "2"]).current_dir(dir.path()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["run", "--color", "never", "-j", "2"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stderr = child.stderr.take().unwrap();
         let reader = std::thread::spawn(move || {
             let mut s = String::new();
@@ -170,7 +224,10 @@ fn deep_nesting_and_recursion_fail_their_case_and_the_run_goes_on() {
         let text = std::fs::read_to_string(&flow).unwrap();
         let runaway = format!("memo: 'if .line_items | length > 1 then ({expression}) else empty end'");
         std::fs::write(&flow, text.replace("memo: .note // empty", &runaway)).unwrap();
-        let out = common::harness(dir.path(), &["run", "--color", "never", "-j", "2", "--junit", "junit.xml", "--json", "report.json"]);
+        let out = common::harness(
+            dir.path(),
+            &["run", "--color", "never", "-j", "2", "--junit", "junit.xml", "--json", "report.json"],
+        );
         let shown = format!("{expression}:\n{}{}", out.stdout, out.stderr);
         assert_eq!(out.code, 1, "{shown}");
         assert!(out.stdout.contains("FAIL") && out.stdout.contains("memo"), "{shown}");

@@ -27,7 +27,13 @@ fn link(target: &Path, at: &Path) {
 #[test]
 fn project_files_linked_outside_are_refused_without_showing_them() {
     let (_outside, secret) = outside_secret();
-    for file in ["harness.yaml", "flows/orders.yaml", "scenarios/orders/simple.yaml", "snapshots/orders/simple.netsuite.snap", "mocks/shopify/2025-01/webhooks/order.json"] {
+    for file in [
+        "harness.yaml",
+        "flows/orders.yaml",
+        "scenarios/orders/simple.yaml",
+        "snapshots/orders/simple.netsuite.snap",
+        "mocks/shopify/2025-01/webhooks/order.json",
+    ] {
         let p = project(&[]);
         link(&secret, &p.path().join(file));
         for args in [&["run", "--color", "never"][..], &["list"], &["lint"]] {
@@ -50,20 +56,38 @@ fn snapshots_are_never_written_through_a_folder_linked_outside() {
     common::copy_tree(&snaps, outside.path());
     std::fs::remove_dir_all(&snaps).unwrap();
     link(outside.path(), &snaps);
-    let before = std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect::<std::collections::BTreeMap<_, _>>();
+    let before = std::fs::read_dir(outside.path())
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+        .collect::<std::collections::BTreeMap<_, _>>();
     for args in [&["run", "--color", "never"][..], &["run", "--accept", "--color", "never"]] {
         let out = harness(p.path(), args);
         assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
-        assert!(out.stderr.contains("`snapshots/orders/simple.netsuite.snap` leads outside the project"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("`snapshots/orders/simple.netsuite.snap` leads outside the project"),
+            "{}",
+            out.stderr
+        );
     }
-    let after = std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect::<std::collections::BTreeMap<_, _>>();
+    let after = std::fs::read_dir(outside.path())
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+        .collect::<std::collections::BTreeMap<_, _>>();
     assert_eq!(before, after, "nothing is written outside the project");
 }
 
 #[test]
 fn byte_order_marks_are_read_and_control_characters_never_echoed() {
     let p = project(&[]);
-    for file in ["harness.yaml", "flows/orders.yaml", "scenarios/orders/simple.yaml", "mocks/shopify/2025-01/webhooks/order.json", "snapshots/orders/simple.netsuite.snap"] {
+    for file in [
+        "harness.yaml",
+        "flows/orders.yaml",
+        "scenarios/orders/simple.yaml",
+        "mocks/shopify/2025-01/webhooks/order.json",
+        "snapshots/orders/simple.netsuite.snap",
+    ] {
         let path = p.path().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
@@ -83,8 +107,16 @@ fn a_secret_in_a_description_reaches_no_report() {
     let p = project(&[]);
     let scenario = p.path().join("scenarios/orders/simple.yaml");
     let text = std::fs::read_to_string(&scenario).unwrap();
-    std::fs::write(&scenario, text.replace("description: Two lines for customer 77", &format!("description: Two lines, key {PLANTED}"))).unwrap();
-    let out = common::harness_with(p.path(), &["run", "--color", "never", "--junit", "junit.xml", "--json", "report.json"], &[("CI_DEPLOY_TOKEN", PLANTED)]);
+    std::fs::write(
+        &scenario,
+        text.replace("description: Two lines for customer 77", &format!("description: Two lines, key {PLANTED}")),
+    )
+    .unwrap();
+    let out = common::harness_with(
+        p.path(),
+        &["run", "--color", "never", "--junit", "junit.xml", "--json", "report.json"],
+        &[("CI_DEPLOY_TOKEN", PLANTED)],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     for report in ["junit.xml", "report.json"] {
         let written = std::fs::read_to_string(p.path().join(report)).unwrap();

@@ -12,7 +12,15 @@ use common::{copy_tree, harness, harness_with, project, repo};
 /// The DOM Chromium renders from `page` once its script ran; `None` when Chromium is not installed.
 fn rendered(page: &Path, profile: &Path) -> Option<String> {
     let out = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", page.display()))
@@ -29,7 +37,10 @@ fn the_page_is_self_contained_and_renders_the_failing_diff_first() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     let page = p.path().join("report/run.html");
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(!html.contains(" src=") && !html.contains("<link") && !html.contains("@import"), "nothing is fetched:\n{html}");
+    assert!(
+        !html.contains(" src=") && !html.contains("<link") && !html.contains("@import"),
+        "nothing is fetched:\n{html}"
+    );
     assert!(html.find("orders/simple").unwrap() < html.find("orders/unknown-sku").unwrap(), "the failure comes first");
     // The same page from the merged report of the one shard.
     let merged = harness(p.path(), &["merge", "report/run.json", "--html", "report/merged.html"]);
@@ -42,7 +53,10 @@ fn the_page_is_self_contained_and_renders_the_failing_diff_first() {
         return;
     };
     assert!(dom.contains("data-ready=\"yes\""), "the page's script ran:\n{dom}");
-    assert!(dom.contains(r#"<span class="del">-    "request": "POST /services/rest/record/v1/salesOrder",</span>"#), "the diff is rendered:\n{dom}");
+    assert!(
+        dom.contains(r#"<span class="del">-    "request": "POST /services/rest/record/v1/salesOrder",</span>"#),
+        "the diff is rendered:\n{dom}"
+    );
     assert!(dom.contains("<span id=\"shown\">2</span>"), "the filter counted the scenarios:\n{dom}");
     let exchange = "<tr><td>netsuite</td><td><code>POST /services/rest/query/v1/suiteql</code></td><td>200</td><td>customer 77</td></tr>";
     assert!(dom.contains(exchange), "the scenario's requests, with what answered them:\n{dom}");
@@ -57,7 +71,10 @@ fn analysis_page(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Stri
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let page = dir.join("report/page.html");
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(!html.contains(" src=") && !html.contains("<link") && !html.contains("@import"), "nothing is fetched:\n{html}");
+    assert!(
+        !html.contains(" src=") && !html.contains("<link") && !html.contains("@import"),
+        "nothing is fetched:\n{html}"
+    );
     let profile = tempfile::tempdir().unwrap();
     let dom = rendered(&page, profile.path());
     if dom.is_none() {
@@ -70,12 +87,29 @@ fn analysis_page(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Stri
 fn the_impact_page_renders_each_flows_breaking_fields_with_their_cause() {
     let p = project(&["fixtures/impact"]);
     assert_eq!(harness(p.path(), &["run", "--accept"]).code, 0);
-    let Some(dom) = analysis_page(p.path(), &["impact", "--system", "netsuite", "--from", "2025.1", "--to", "2026.1", "-j", "2"], &[]) else { return };
+    let Some(dom) = analysis_page(
+        p.path(),
+        &["impact", "--system", "netsuite", "--from", "2025.1", "--to", "2026.1", "-j", "2"],
+        &[],
+    ) else {
+        return;
+    };
     assert!(dom.contains("data-ready=\"yes\""), "the page's script ran:\n{dom}");
-    assert!(dom.contains("<h1>harness impact netsuite 2025.1 → 2026.1: <span class=\"failed\">failed</span></h1>"), "the summary first:\n{dom}");
-    assert!(dom.contains("netsuite POST /services/rest/record/v1/salesOrder body <span class=\"meta\">orders</span>"), "the field, by flow:\n{dom}");
+    assert!(
+        dom.contains("<h1>harness impact netsuite 2025.1 → 2026.1: <span class=\"failed\">failed</span></h1>"),
+        "the summary first:\n{dom}"
+    );
+    assert!(
+        dom.contains("netsuite POST /services/rest/record/v1/salesOrder body <span class=\"meta\">orders</span>"),
+        "the field, by flow:\n{dom}"
+    );
     assert!(dom.contains("<b>breaking</b>: breaking: netsuite request POST /services/rest/record/v1/salesOrder: `memo` removed in 2026.1"), "its cause:\n{dom}");
-    assert!(dom.contains("<b>not verified</b>: not verified: no knowledge of changes to POST /services/rest/query/v1/suiteql"), "what is not verified:\n{dom}");
+    assert!(
+        dom.contains(
+            "<b>not verified</b>: not verified: no knowledge of changes to POST /services/rest/query/v1/suiteql"
+        ),
+        "what is not verified:\n{dom}"
+    );
 }
 
 #[test]
@@ -87,5 +121,10 @@ fn the_reconcile_page_renders_each_relations_findings_by_join_key() {
     let Some(dom) = analysis_page(p.path(), &args, &[("HARNESS_NOW", "2026-12-07T08:00:00Z")]) else { return };
     assert!(dom.contains("data-ready=\"yes\""), "the page's script ran:\n{dom}");
     assert!(dom.contains("<b>missing</b>: 1 missing finding(s) in netsuite sales orders</p>\n<pre>netsuite sales orders: missing #1042 in shopify but not in netsuite"), "the missing order by its key:\n{dom}");
-    assert!(dom.contains("<pre>peoplevox order lines: field differs #1101 lines 2 line(s) in shopify, 1 in peoplevox</pre>"), "the differing field by its key:\n{dom}");
+    assert!(
+        dom.contains(
+            "<pre>peoplevox order lines: field differs #1101 lines 2 line(s) in shopify, 1 in peoplevox</pre>"
+        ),
+        "the differing field by its key:\n{dom}"
+    );
 }

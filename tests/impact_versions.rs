@@ -17,7 +17,15 @@ fn findings(report: &Value) -> Vec<String> {
         .iter()
         .flat_map(|f| {
             f["scenarios"].as_array().unwrap().iter().flat_map(move |s| {
-                s["findings"].as_array().unwrap().iter().map(move |x| format!("{} {} {}: {}", f["flow"].as_str().unwrap(), x["severity"].as_str().unwrap(), x["field"].as_str().unwrap(), x["causes"]))
+                s["findings"].as_array().unwrap().iter().map(move |x| {
+                    format!(
+                        "{} {} {}: {}",
+                        f["flow"].as_str().unwrap(),
+                        x["severity"].as_str().unwrap(),
+                        x["field"].as_str().unwrap(),
+                        x["causes"]
+                    )
+                })
             })
         })
         .collect();
@@ -31,7 +39,11 @@ fn carried_impact(dir: &Path) -> (i32, Value) {
     let add = harness_on(BUNDLED_DAY, dir, &["versions", "add", "shopify", "2025-07", "--from", "2022-04"]);
     assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
     assert!(add.stdout.contains("`gateway` removed in 2022-10"), "{}", add.stdout);
-    let out = harness_on(BUNDLED_DAY, dir, &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2025-07", "--json", "-"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir,
+        &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2025-07", "--json", "-"],
+    );
     (out.code, serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr)))
 }
 
@@ -44,15 +56,23 @@ fn versions_add_from_2022_04_then_impact_names_gateway() {
     assert_eq!(code, 1, "{report}");
     let found = findings(&report);
     assert!(
-        found.iter().any(|f| f.starts_with("shopify-order-payments-to-netsuite data-loss body.custbody_payment_gateway") && f.contains("`gateway` removed in 2022-10")),
+        found
+            .iter()
+            .any(|f| f.starts_with("shopify-order-payments-to-netsuite data-loss body.custbody_payment_gateway")
+                && f.contains("`gateway` removed in 2022-10")),
         "{found:#?}"
     );
     for field in ["custbody_card_brand", "custbody_processing_method", "custbody_total_usd"] {
         assert!(found.iter().any(|f| f.contains(&format!("data-loss body.{field}"))), "{field}: {found:#?}");
     }
-    let carried = std::fs::read_to_string(dir.path().join("mocks/shopify/2025-07/webhooks/orders-create/simple-order.json")).unwrap();
+    let carried =
+        std::fs::read_to_string(dir.path().join("mocks/shopify/2025-07/webhooks/orders-create/simple-order.json"))
+            .unwrap();
     assert!(!carried.contains("\"gateway\""), "the copy lost the field");
-    assert!(carried.contains("carried over by `harness versions add` from 2022-04"), "the copy says it was not recorded at 2025-07");
+    assert!(
+        carried.contains("carried over by `harness versions add` from 2022-04"),
+        "the copy says it was not recorded at 2025-07"
+    );
 }
 
 /// A trigger recorded as Shopify's REST answer (`{"order": {…}}`) is the same order as the bare
@@ -73,7 +93,10 @@ fn a_rest_envelope_trigger_gives_the_same_findings_as_the_bare_payload() {
     let (wrapped_code, wrapped_report) = carried_impact(wrapped.path());
     assert_eq!(bare_code, wrapped_code);
     assert_eq!(findings(&bare_report), findings(&wrapped_report));
-    assert!(!findings(&wrapped_report).iter().any(|f| f.contains("not traced")), "causes are traced through the envelope");
+    assert!(
+        !findings(&wrapped_report).iter().any(|f| f.contains("not traced")),
+        "causes are traced through the envelope"
+    );
 }
 
 /// Shopify's own 2026-01 order example filed at 2026-04 still carries `checkout_id`: lint and run
@@ -87,7 +110,11 @@ fn a_2026_04_recording_with_checkout_id_is_flagged() {
     assert_eq!(lint.code, 1, "{}{}", lint.stdout, lint.stderr);
     assert!(lint.stdout.contains(said), "{}", lint.stdout);
     assert_eq!(lint.stdout.matches("is not sent by").count(), 1, "only the misfiled example: {}", lint.stdout);
-    let run = harness_on(BUNDLED_DAY, dir.path(), &["run", "--color", "never", "scenarios/shopify-order-to-netsuite/shopify-example-at-2026-04.yaml"]);
+    let run = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &["run", "--color", "never", "scenarios/shopify-order-to-netsuite/shopify-example-at-2026-04.yaml"],
+    );
     assert!(run.stdout.contains(said), "{}{}", run.stdout, run.stderr);
 }
 
@@ -97,13 +124,44 @@ fn a_2026_04_recording_with_checkout_id_is_flagged() {
 #[test]
 fn impact_without_knowledge_is_not_clean() {
     let dir = bundled_project();
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never"],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("not verified: no knowledge of changes to GET /admin/api/{version}/orders.json between 2025-01 and 2025-07"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "not verified: no knowledge of changes to GET /admin/api/{version}/orders.json between 2025-01 and 2025-07"
+        ),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("not verified: no knowledge of changes to GET /admin/api/{version}/orders/{id}/fulfillment_orders.json between 2025-01 and 2025-07"), "{}", out.stdout);
-    assert!(!out.stdout.contains("changes to webhook"), "orders/create and refunds/create are in the vendor's schemas: {}", out.stdout);
+    assert!(
+        !out.stdout.contains("changes to webhook"),
+        "orders/create and refunds/create are in the vendor's schemas: {}",
+        out.stdout
+    );
     assert!(out.stdout.contains("result: NOT VERIFIED"), "{}", out.stdout);
-    let allowed = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never", "--allow-unverified", "--json", "-"]);
+    let allowed = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &[
+            "impact",
+            "--system",
+            "shopify",
+            "--from",
+            "2025-01",
+            "--to",
+            "2025-07",
+            "--color",
+            "never",
+            "--allow-unverified",
+            "--json",
+            "-",
+        ],
+    );
     assert_eq!(allowed.code, 0, "{}{}", allowed.stdout, allowed.stderr);
     let report: Value = serde_json::from_str(&allowed.stdout).unwrap();
     assert_eq!(report["verdict"]["clean"], true);
@@ -131,14 +189,25 @@ fn a_fragment_first_inventory_mutation_without_idempotent_is_refused_at_2026_04(
     assert!(text.contains(operation_first), "the bundled flow's mutation changed: update this test");
     std::fs::write(&flow, text.replace(operation_first, fragment_first)).unwrap();
 
-    let run = harness_on(BUNDLED_DAY, dir.path(), &["run", "scenarios/peoplevox-availability-to-shopify/set-known-sku.yaml", "--accept"]);
+    let run = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &["run", "scenarios/peoplevox-availability-to-shopify/set-known-sku.yaml", "--accept"],
+    );
     assert_eq!(run.code, 0, "the stubs match the mutation by its operation at 2026-01: {}{}", run.stdout, run.stderr);
-    let out = harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2026-01", "--to", "2026-04", "--allow-unverified", "--json", "-"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        dir.path(),
+        &["impact", "--system", "shopify", "--from", "2026-01", "--to", "2026-04", "--allow-unverified", "--json", "-"],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     let found = findings(&report);
     assert!(
-        found.iter().any(|f| f.starts_with("peoplevox-availability-to-shopify breaking") && f.contains("inventorySetQuantities: `@idempotent` newly required in 2026-04; the version refuses the request")),
+        found.iter().any(|f| f.starts_with("peoplevox-availability-to-shopify breaking")
+            && f.contains(
+                "inventorySetQuantities: `@idempotent` newly required in 2026-04; the version refuses the request"
+            )),
         "{found:#?}"
     );
 }
@@ -165,8 +234,26 @@ fn bare_recordings_carried_by_versions_add_are_not_knowledge_of_the_new_version(
         assert!(list.lines().any(|l| l.ends_with(&format!("  rest/despatch/{page}"))), "{page} missing from {list}");
     }
     assert!(!list.contains("webhooks/"), "envelopes say it in their provenance: {list}");
-    let unverified = "not verified: no knowledge of changes to GET /admin/api/{version}/orders.json between 2025-01 and 2025-07";
-    let impact = || harness_on(BUNDLED_DAY, dir.path(), &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never", "--allow-unverified"]);
+    let unverified =
+        "not verified: no knowledge of changes to GET /admin/api/{version}/orders.json between 2025-01 and 2025-07";
+    let impact = || {
+        harness_on(
+            BUNDLED_DAY,
+            dir.path(),
+            &[
+                "impact",
+                "--system",
+                "shopify",
+                "--from",
+                "2025-01",
+                "--to",
+                "2025-07",
+                "--color",
+                "never",
+                "--allow-unverified",
+            ],
+        )
+    };
     let out = impact();
     assert!(out.stdout.contains(unverified), "{}{}", out.stdout, out.stderr);
 

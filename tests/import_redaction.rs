@@ -36,10 +36,24 @@ fn import_keeps_business_values_and_each_files_provenance() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     for name in ["order-a", "order-b"] {
         let imported = json_file(&p.path().join(format!("mocks/shopify/2025-01/imported/{name}.json")));
-        assert_eq!(imported["recording"]["source"], format!("imported from {name}.json"), "each file its own provenance");
+        assert_eq!(
+            imported["recording"]["source"],
+            format!("imported from {name}.json"),
+            "each file its own provenance"
+        );
         let o = &imported["body"]["order"];
-        assert_eq!((o["currency"].clone(), o["gateway"].clone(), o["payment_details"]["credit_card_company"].clone()), (json!("GBP"), json!("shopify_payments"), json!("Visa")));
-        assert_eq!((o["line_items"][0]["sku"].clone(), o["line_items"][0]["title"].clone(), o["fulfillments"][0]["tracking_company"].clone()), (json!("MUG-1"), json!("Blue Mug"), json!("Royal Mail")));
+        assert_eq!(
+            (o["currency"].clone(), o["gateway"].clone(), o["payment_details"]["credit_card_company"].clone()),
+            (json!("GBP"), json!("shopify_payments"), json!("Visa"))
+        );
+        assert_eq!(
+            (
+                o["line_items"][0]["sku"].clone(),
+                o["line_items"][0]["title"].clone(),
+                o["fulfillments"][0]["tracking_company"].clone()
+            ),
+            (json!("MUG-1"), json!("Blue Mug"), json!("Royal Mail"))
+        );
         assert!(o["order_status_url"].as_str().unwrap().ends_with("authenticate?key=[redacted]"), "{o}");
     }
 
@@ -62,10 +76,19 @@ fn import_keeps_business_values_and_each_files_provenance() {
     }
 
     // The lint finds the same people and keys in a file written by hand.
-    std::fs::write(p.path().join("mocks/netsuite/2025.1/by-hand.json"), json!({"entity": {"id": "4821", "refName": person}, "url": format!("https://acme-retail.example/x?key={key}")}).to_string()).unwrap();
+    std::fs::write(
+        p.path().join("mocks/netsuite/2025.1/by-hand.json"),
+        json!({"entity": {"id": "4821", "refName": person}, "url": format!("https://acme-retail.example/x?key={key}")})
+            .to_string(),
+    )
+    .unwrap();
     let lint = harness(p.path(), &["lint"]);
     assert_eq!(lint.code, 1, "{}{}", lint.stdout, lint.stderr);
-    assert!(lint.stdout.contains("refName of `entity`") && lint.stdout.contains("URL query (`key=`)"), "{}", lint.stdout);
+    assert!(
+        lint.stdout.contains("refName of `entity`") && lint.stdout.contains("URL query (`key=`)"),
+        "{}",
+        lint.stdout
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

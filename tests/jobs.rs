@@ -15,7 +15,11 @@ fn a_polling_job_accounts_for_every_row_it_read() {
     }
     let p = project(&["fixtures/stock"]);
     let good = harness(p.path(), &["run", "--color", "never", "--no-times", "stock/nightly"]);
-    assert_eq!(good.code, 0, "three rows read: two set in Shopify, one dead-lettered, as expected:\n{}{}", good.stdout, good.stderr);
+    assert_eq!(
+        good.code, 0,
+        "three rows read: two set in Shopify, one dead-lettered, as expected:\n{}{}",
+        good.stdout, good.stderr
+    );
 
     let buggy = harness(p.path(), &["run", "--color", "never", "--no-times", "stock/skips-zero"]);
     assert_eq!(buggy.code, 1, "{}{}", buggy.stdout, buggy.stderr);

@@ -39,10 +39,19 @@ fn traffic_after_the_last_scenario_fails_it_and_takes_back_its_acceptance() {
     std::fs::create_dir_all(p.path().join("scenarios/late")).unwrap();
     std::fs::write(p.path().join("scenarios/late/last.yaml"), SCENARIO).unwrap();
 
-    let out = harness_on(FIXTURES_DAY, p.path(), &["run", "-j", "1", "--accept", "--color", "never", "--no-times", "--junit", "junit.xml", "scenarios/late"]);
+    let out = harness_on(
+        FIXTURES_DAY,
+        p.path(),
+        &["run", "-j", "1", "--accept", "--color", "never", "--no-times", "--junit", "junit.xml", "scenarios/late"],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let said = "late traffic: peoplevox: `POST /despatches` arrived";
-    assert!(out.stdout.contains(said) && out.stdout.contains("after the scenario `late/last` ended (after the last scenario its service ran)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(said)
+            && out.stdout.contains("after the scenario `late/last` ended (after the last scenario its service ran)"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("result: FAILED"), "{}", out.stdout);
     let junit = std::fs::read_to_string(p.path().join("junit.xml")).unwrap();
     assert!(junit.contains("`POST /despatches` arrived") && junit.contains("<failure"), "{junit}");

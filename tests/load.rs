@@ -83,10 +83,17 @@ fn two_targets() -> tempfile::TempDir {
     for i in 0..TWO_TARGET_COPIES {
         std::fs::write(copies.join(format!("case-{i}.yaml")), &text).unwrap();
     }
-    let out = harness_on(FIXTURES_DAY, p.path(), &["run", "-j", "1", "--color", "never", "--no-times", "--accept", "scenarios/two-targets"]);
+    let out = harness_on(
+        FIXTURES_DAY,
+        p.path(),
+        &["run", "-j", "1", "--color", "never", "--no-times", "--accept", "scenarios/two-targets"],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let peoplevox = std::fs::read_to_string(p.path().join("snapshots/two-targets/case-0.peoplevox.snap")).unwrap();
-    assert!(peoplevox.contains("POST /despatches"), "the uncounted target's call is in the approved snapshot:\n{peoplevox}");
+    assert!(
+        peoplevox.contains("POST /despatches"),
+        "the uncounted target's call is in the approved snapshot:\n{peoplevox}"
+    );
     p
 }
 
@@ -99,7 +106,10 @@ fn snapshots(dir: &Path) -> Vec<(String, String)> {
             if e.path().is_dir() {
                 stack.push(e.path());
             } else {
-                out.push((e.path().strip_prefix(dir).unwrap().display().to_string(), std::fs::read_to_string(e.path()).unwrap()));
+                out.push((
+                    e.path().strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                ));
             }
         }
     }
@@ -141,7 +151,11 @@ fn service_verdicts_snapshots_and_junit_hold_under_load_at_any_thread_count() {
                     assert_eq!(first.1, now.1, "two-target JUnit differs at -j {jobs}, round {round}");
                 }
             }
-            assert_eq!(approved, (snapshots(bundled.path()), snapshots(fixture.path())), "snapshots changed at -j {jobs}, round {round}");
+            assert_eq!(
+                approved,
+                (snapshots(bundled.path()), snapshots(fixture.path())),
+                "snapshots changed at -j {jobs}, round {round}"
+            );
         }
     }
 }
@@ -160,7 +174,8 @@ fn the_bundled_suite_passes_at_16_jobs() {
     let dir = bundled_project();
     // 16 jobs on a machine of 2 cores: every case takes up to 8 times as long as alone, so the
     // limit per scenario is raised; the verdicts are the point.
-    let settings = std::fs::read_to_string(dir.path().join("harness.yaml")).unwrap().replace("timeout: 30s", "timeout: 120s");
+    let settings =
+        std::fs::read_to_string(dir.path().join("harness.yaml")).unwrap().replace("timeout: 30s", "timeout: 120s");
     std::fs::write(dir.path().join("harness.yaml"), settings).unwrap();
     // The limits that scenarios and the external program set for themselves too.
     for file in ["flows/script-order-to-netsuite.yaml", "scenarios/script-order-to-netsuite/rate-limited-retry.yaml"] {

@@ -21,7 +21,10 @@ fn a_column_the_template_does_not_have_is_named_at_the_step_that_reads_it() {
     let flow = p.path().join("flows/peoplevox-despatch-to-shopify.yaml");
     let text = std::fs::read_to_string(&flow).unwrap();
     // The column names the bundled fixtures had before: no real export has them.
-    let old = text.replace("select(.PackageTrackingNumber == $record.TrackingNumber)", "select(.TrackingNumber == $record.TrackingNumber)");
+    let old = text.replace(
+        "select(.PackageTrackingNumber == $record.TrackingNumber)",
+        "select(.TrackingNumber == $record.TrackingNumber)",
+    );
     assert_ne!(old, text);
     std::fs::write(&flow, old).unwrap();
     let out = harness_on(BUNDLED_DAY, p.path(), &["run", "--color", "never", "--no-times", SCENARIO]);

@@ -54,7 +54,12 @@ fn the_bundled_example_exits_1_naming_each_planted_discrepancy() {
         assert!(out.stdout.contains(planted), "`{planted}` not in:\n{}", out.stdout);
     }
     // Every lister went through every page of its fixture.
-    for listed in ["shopify (source): 250 record(s) in 3 page(s)", "netsuite sales orders: 250 record(s) in 3 page(s)", "peoplevox sales orders: 250 record(s) in 3 page(s)", "peoplevox order lines: 498 record(s) in 3 page(s)"] {
+    for listed in [
+        "shopify (source): 250 record(s) in 3 page(s)",
+        "netsuite sales orders: 250 record(s) in 3 page(s)",
+        "peoplevox sales orders: 250 record(s) in 3 page(s)",
+        "peoplevox order lines: 498 record(s) in 3 page(s)",
+    ] {
         assert!(out.stdout.contains(listed), "`{listed}` not in:\n{}", out.stdout);
     }
 }
@@ -62,12 +67,17 @@ fn the_bundled_example_exits_1_naming_each_planted_discrepancy() {
 #[test]
 fn reports_go_to_junit_json_and_markdown() {
     let p = example();
-    let out = reconcile(p.path(), &["--junit", "out/junit.xml", "--json", "out/report.json", "--markdown", "out/report.md"], &[]);
+    let out = reconcile(
+        p.path(),
+        &["--junit", "out/junit.xml", "--json", "out/report.json", "--markdown", "out/report.md"],
+        &[],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
     assert!(junit.contains(r#"<testcase name="missing" classname="orders-daily.netsuite sales orders" file="reconcile/orders-daily.yaml">"#), "{junit}");
     assert!(junit.contains(r#"failures="5""#), "{junit}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
     let findings = json["checks"][0]["findings"].as_array().unwrap();
     let kinds: Vec<&str> = findings.iter().map(|f| f["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["missing", "duplicate", "field-differs", "field-differs", "total-differs"]);
@@ -80,7 +90,11 @@ fn reports_go_to_junit_json_and_markdown() {
 /// `check-jsonschema --schemafile SCHEMA FILE`: None when the tool is not installed.
 fn validates(schema: &Path, file: &Path) -> Option<Result<(), String>> {
     let out = std::process::Command::new("check-jsonschema").arg("--schemafile").arg(schema).arg(file).output().ok()?;
-    Some(if out.status.success() { Ok(()) } else { Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))) })
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    })
 }
 
 #[test]
@@ -96,7 +110,11 @@ fn the_json_report_validates_against_its_schema() {
     std::fs::write(&schema_file, &schema.stdout).unwrap();
     // A report with a kind of finding the schema does not know must not validate.
     let tampered = p.path().join("out/tampered.json");
-    std::fs::write(&tampered, std::fs::read_to_string(&report).unwrap().replacen("\"kind\": \"missing\"", "\"kind\": \"vanished\"", 1)).unwrap();
+    std::fs::write(
+        &tampered,
+        std::fs::read_to_string(&report).unwrap().replacen("\"kind\": \"missing\"", "\"kind\": \"vanished\"", 1),
+    )
+    .unwrap();
     match (validates(&schema_file, &report), validates(&schema_file, &tampered)) {
         (Some(good), Some(bad)) => {
             assert_eq!(good, Ok(()), "the bundled example's report does not validate");
@@ -137,17 +155,35 @@ fn review_shows_the_pending_baseline_and_accepts_or_rejects_it() {
     let approved = p.path().join("reconcile/orders-daily.baseline.json");
     let first = reconcile(p.path(), &[], &[]);
     assert_eq!(first.code, 1, "{}{}", first.stdout, first.stderr);
-    assert!(first.stdout.contains("pending baseline: reconcile/orders-daily.baseline.json.new (`harness review`"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("pending baseline: reconcile/orders-daily.baseline.json.new (`harness review`"),
+        "{}",
+        first.stdout
+    );
     assert!(pending.is_file() && !approved.exists());
     let listed = harness_with(p.path(), &["review", "--list"], &[]);
-    assert_eq!((listed.code, listed.stdout.as_str()), (0, "reconcile/orders-daily.baseline.json.new\n"), "{}", listed.stderr);
+    assert_eq!(
+        (listed.code, listed.stdout.as_str()),
+        (0, "reconcile/orders-daily.baseline.json.new\n"),
+        "{}",
+        listed.stderr
+    );
     // Scenario folders filter it out; its own folder keeps it.
     assert!(harness_with(p.path(), &["review", "--list", "scenarios/"], &[]).stdout.contains("no pending snapshots"));
-    assert!(harness_with(p.path(), &["review", "--list", "reconcile/"], &[]).stdout.contains("orders-daily.baseline.json.new"));
+    assert!(
+        harness_with(p.path(), &["review", "--list", "reconcile/"], &[])
+            .stdout
+            .contains("orders-daily.baseline.json.new")
+    );
 
     let rejected = harness_with(p.path(), &["review", "--reject-all"], &[]);
     assert_eq!(rejected.code, 0, "{}", rejected.stderr);
-    assert!(rejected.stdout.contains("[1/1] reconcile/orders-daily.baseline.json") && rejected.stdout.contains("+ netsuite sales orders: missing #1042"), "{}", rejected.stdout);
+    assert!(
+        rejected.stdout.contains("[1/1] reconcile/orders-daily.baseline.json")
+            && rejected.stdout.contains("+ netsuite sales orders: missing #1042"),
+        "{}",
+        rejected.stdout
+    );
     assert!(rejected.stdout.contains("0 accepted, 1 rejected, 0 skipped"), "{}", rejected.stdout);
     assert!(!pending.exists() && !approved.exists(), "rejecting deletes the pending baseline only");
 
@@ -156,20 +192,36 @@ fn review_shows_the_pending_baseline_and_accepts_or_rejects_it() {
     let skipped = harness_with(p.path(), &["review"], &[]);
     assert!(skipped.stdout.contains("0 accepted, 0 rejected, 1 skipped") && pending.is_file(), "{}", skipped.stdout);
     let accepted = harness_with(p.path(), &["review", "--accept-all"], &[]);
-    assert!(accepted.stdout.contains("accepted discrepancies: 0 now, 5 if accepted") && accepted.stdout.contains("1 accepted, 0 rejected"), "{}", accepted.stdout);
+    assert!(
+        accepted.stdout.contains("accepted discrepancies: 0 now, 5 if accepted")
+            && accepted.stdout.contains("1 accepted, 0 rejected"),
+        "{}",
+        accepted.stdout
+    );
     assert!(approved.is_file() && !pending.exists());
     let clean = reconcile(p.path(), &[], &[]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
-    assert!(clean.stdout.contains("orders-daily: clean, 5 accepted in the baseline") && !pending.exists(), "{}", clean.stdout);
+    assert!(
+        clean.stdout.contains("orders-daily: clean, 5 accepted in the baseline") && !pending.exists(),
+        "{}",
+        clean.stdout
+    );
 
     // One fixed discrepancy and one new: review shows both, and the explanations written stay.
-    let text = std::fs::read_to_string(&approved).unwrap().replacen("\"explanation\": \"\"", "\"explanation\": \"test order, cancelled\"", 1);
+    let text = std::fs::read_to_string(&approved).unwrap().replacen(
+        "\"explanation\": \"\"",
+        "\"explanation\": \"test order, cancelled\"",
+        1,
+    );
     std::fs::write(&approved, text).unwrap();
     let netsuite = p.path().join("reconcile/orders-daily/netsuite/page-3.json");
-    std::fs::write(&netsuite, std::fs::read_to_string(&netsuite).unwrap().replacen("\"#1210\"", "\"#9999\"", 1)).unwrap();
+    std::fs::write(&netsuite, std::fs::read_to_string(&netsuite).unwrap().replacen("\"#1210\"", "\"#9999\"", 1))
+        .unwrap();
     assert_eq!(reconcile(p.path(), &[], &[]).code, 1);
     let shown = harness_with(p.path(), &["review", "--reject-all"], &[]);
-    for line in ["+ netsuite sales orders: orphan #9999", "+ netsuite sales orders: missing #1210", "(test order, cancelled)"] {
+    for line in
+        ["+ netsuite sales orders: orphan #9999", "+ netsuite sales orders: missing #1210", "(test order, cancelled)"]
+    {
         assert!(shown.stdout.contains(line), "`{line}` not in:\n{}", shown.stdout);
     }
 }
@@ -182,7 +234,8 @@ fn a_source_record_from_the_lag_before_the_window_answers_for_its_copies_but_is_
     // gone from Peoplevox, it is not missing there (it belongs to the day before).
     let page = dir.join("shopify/page-1.json");
     let mut shopify: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&page).unwrap()).unwrap();
-    let order = shopify["data"]["orders"]["nodes"].as_array_mut().unwrap().iter_mut().find(|o| o["name"] == "#1001").unwrap();
+    let order =
+        shopify["data"]["orders"]["nodes"].as_array_mut().unwrap().iter_mut().find(|o| o["name"] == "#1001").unwrap();
     order["createdAt"] = "2026-12-05T23:45:00Z".into();
     std::fs::write(&page, shopify.to_string()).unwrap();
     for template in ["sales-orders", "sales-order-items"] {
@@ -194,7 +247,11 @@ fn a_source_record_from_the_lag_before_the_window_answers_for_its_copies_but_is_
     }
     let out = reconcile(p.path(), &[], &[]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("orders-daily: 5 new finding(s)") && !out.stdout.contains("#1001"), "only the planted findings:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("orders-daily: 5 new finding(s)") && !out.stdout.contains("#1001"),
+        "only the planted findings:\n{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -203,14 +260,27 @@ fn netsuite_pages_read_several_at_once_give_the_same_check() {
     let file = p.path().join("reconcile/orders-daily.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     let (before, after) = text.split_once("      page_size: 100\n    key: .otherrefnum").unwrap();
-    std::fs::write(&file, format!("{before}      page_size: 100\n      concurrency: 3\n    key: .otherrefnum{after}")).unwrap();
+    std::fs::write(&file, format!("{before}      page_size: 100\n      concurrency: 3\n    key: .otherrefnum{after}"))
+        .unwrap();
     let limit = serde_json::json!({"title": "Bad Request", "status": 429, "o:errorDetails": [{"detail": "Concurrent request limit exceeded. Request blocked.", "o:errorCode": "CONCURRENCY_LIMIT_EXCEEDED"}]});
     std::fs::write(p.path().join("reconcile/orders-daily/netsuite/page-2.429.json"), limit.to_string()).unwrap();
     let sequential = reconcile(example().path(), &[], &[]);
     let concurrent = reconcile(p.path(), &[], &[]);
     assert_eq!(concurrent.code, 1, "{}{}", concurrent.stdout, concurrent.stderr);
-    assert!(concurrent.stdout.contains("netsuite sales orders: 250 record(s) in 3 page(s), 4 request(s); throttled 1× 429 Retry-After"), "{}", concurrent.stdout);
-    let findings = |out: &str| out.lines().skip_while(|l| !l.contains("reconcile orders-daily")).filter(|l| l.contains("  ✗ ")).map(str::to_string).collect::<Vec<_>>();
+    assert!(
+        concurrent
+            .stdout
+            .contains("netsuite sales orders: 250 record(s) in 3 page(s), 4 request(s); throttled 1× 429 Retry-After"),
+        "{}",
+        concurrent.stdout
+    );
+    let findings = |out: &str| {
+        out.lines()
+            .skip_while(|l| !l.contains("reconcile orders-daily"))
+            .filter(|l| l.contains("  ✗ "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(findings(&concurrent.stdout), findings(&sequential.stdout), "the same findings in the same order");
 }
 
@@ -229,8 +299,20 @@ fn throttling_answers_are_waited_out_and_reported() {
     std::fs::write(dir.join("netsuite/page-3.429.json"), limit.to_string()).unwrap();
     let out = reconcile(p.path(), &[], &[]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("shopify (source): 250 record(s) in 3 page(s), 4 request(s); throttled 1× GraphQL throttle — waited 1s"), "{}", out.stdout);
-    assert!(out.stdout.contains("netsuite sales orders: 250 record(s) in 3 page(s), 4 request(s); throttled 1× 429 Retry-After — waited 1s"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "shopify (source): 250 record(s) in 3 page(s), 4 request(s); throttled 1× GraphQL throttle — waited 1s"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "netsuite sales orders: 250 record(s) in 3 page(s), 4 request(s); throttled 1× 429 Retry-After — waited 1s"
+        ),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("orders-daily: 5 new finding(s)"), "the same findings after waiting:\n{}", out.stdout);
 }
 
@@ -238,7 +320,10 @@ fn throttling_answers_are_waited_out_and_reported() {
 fn live(url: &str) -> tempfile::TempDir {
     let p = example();
     let file = p.path().join("reconcile/orders-daily.yaml");
-    let text = std::fs::read_to_string(&file).unwrap().replace("    fixture: orders-daily/shopify\n", &format!("    url: {url}\n    credentials: {{access_token: SHOP_TOKEN}}\n"));
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "    fixture: orders-daily/shopify\n",
+        &format!("    url: {url}\n    credentials: {{access_token: SHOP_TOKEN}}\n"),
+    );
     std::fs::write(&file, text).unwrap();
     p
 }
@@ -279,7 +364,9 @@ fn a_refused_credential_is_exit_3_and_appears_in_no_output() {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let answer = format!("{{\"errors\":\"[API] Invalid API key or access token (unrecognized login or wrong password): {token}\"}}");
+            let answer = format!(
+                "{{\"errors\":\"[API] Invalid API key or access token (unrecognized login or wrong password): {token}\"}}"
+            );
             let _ = (&stream).write_all(format!("HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len()).as_bytes());
         }
     });
@@ -312,7 +399,10 @@ fn https_shopify(token: &'static str) -> HttpsShopify {
     let mut pages: HashMap<Option<String>, Bytes> = HashMap::new();
     let mut after = None;
     for n in 1.. {
-        let Ok(text) = std::fs::read_to_string(repo().join(format!("reconcile/orders-daily/shopify/page-{n}.json"))) else { break };
+        let Ok(text) = std::fs::read_to_string(repo().join(format!("reconcile/orders-daily/shopify/page-{n}.json")))
+        else {
+            break;
+        };
         let page: serde_json::Value = serde_json::from_str(&text).unwrap();
         let next = page["data"]["orders"]["pageInfo"]["endCursor"].as_str().map(str::to_string);
         pages.insert(after, Bytes::from(text));
@@ -335,18 +425,31 @@ fn https_shopify(token: &'static str) -> HttpsShopify {
                 let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let (pages, (seen, searched)) = (pages.clone(), seen.clone());
                     async move {
-                        seen.lock().unwrap().push(req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string());
+                        seen.lock().unwrap().push(
+                            req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string(),
+                        );
                         let authorized = req.headers().get("x-shopify-access-token").is_some_and(|t| t == token);
                         let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                         let asked: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                        searched.lock().unwrap().push(asked["variables"]["query"].as_str().unwrap_or_default().to_string());
+                        searched
+                            .lock()
+                            .unwrap()
+                            .push(asked["variables"]["query"].as_str().unwrap_or_default().to_string());
                         let page = pages.get(&asked["variables"]["after"].as_str().map(str::to_string));
                         let (status, body) = match page {
                             Some(page) if authorized => (200, page.clone()),
-                            Some(_) => (401, Bytes::from_static(br#"{"errors":"[API] Invalid API key or access token"}"#)),
+                            Some(_) => {
+                                (401, Bytes::from_static(br#"{"errors":"[API] Invalid API key or access token"}"#))
+                            }
                             None => (404, Bytes::from_static(br#"{"errors":"Not Found"}"#)),
                         };
-                        Ok::<_, std::convert::Infallible>(hyper::Response::builder().status(status).header("Content-Type", "application/json").body(Full::new(body)).unwrap())
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .header("Content-Type", "application/json")
+                                .body(Full::new(body))
+                                .unwrap(),
+                        )
                     }
                 });
                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
@@ -366,9 +469,17 @@ fn a_live_system_over_https_is_read_when_its_certificate_is_trusted_and_named_wh
     let out = reconcile(p.path(), &["--json", "out.json"], &[("SHOP_TOKEN", TOKEN), ("SSL_CERT_FILE", trusted)]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("shopify (source): 250 record(s) in 3 page(s)"), "{}", out.stdout);
-    assert!(out.stdout.contains("orders-daily: 5 new finding(s)"), "the same findings as from the fixture:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("orders-daily: 5 new finding(s)"),
+        "the same findings as from the fixture:\n{}",
+        out.stdout
+    );
     let hosts = server.hosts.lock().unwrap().clone();
-    assert_eq!(hosts, vec![format!("localhost:{}", server.port); 3], "every request to the declared host, one per page");
+    assert_eq!(
+        hosts,
+        vec![format!("localhost:{}", server.port); 3],
+        "every request to the declared host, one per page"
+    );
     // The source is listed from the lag (30m) before the window, so nothing downstream from then is an orphan.
     let search = server.searches.lock().unwrap()[0].clone();
     assert_eq!(search, "created_at:>='2026-12-05T23:30:00Z' AND created_at:<'2026-12-07T00:00:00Z'");
@@ -383,7 +494,11 @@ fn a_live_system_over_https_is_read_when_its_certificate_is_trusted_and_named_wh
     untrusted.write_all(other.as_bytes()).unwrap();
     let out = reconcile(p.path(), &[], &[("SHOP_TOKEN", TOKEN), ("SSL_CERT_FILE", untrusted.path().to_str().unwrap())]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains(&format!("shopify ({url}): unreachable")) && out.stderr.contains("not trusted"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("shopify ({url}): unreachable")) && out.stderr.contains("not trusted"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "the token is in the output");
     assert_eq!(server.hosts.lock().unwrap().len(), 3, "no request went over the untrusted connection");
 }
@@ -397,9 +512,16 @@ fn a_write_in_the_file_is_refused_at_load_with_exit_2() {
     std::fs::write(&file, &mutation).unwrap();
     let out = reconcile(p.path(), &[], &[]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("a GraphQL mutation is a write") && out.stderr.contains("reconcile/orders-daily.yaml:24:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("a GraphQL mutation is a write") && out.stderr.contains("reconcile/orders-daily.yaml:24:"),
+        "{}",
+        out.stderr
+    );
     let (before, after) = text.split_once("      suiteql: >-").unwrap();
-    let post = format!("{before}      method: POST\n      path: /services/rest/record/v1/salesOrder\n      page_size: 100{}", after.split_once("      page_size: 100").unwrap().1);
+    let post = format!(
+        "{before}      method: POST\n      path: /services/rest/record/v1/salesOrder\n      page_size: 100{}",
+        after.split_once("      page_size: 100").unwrap().1
+    );
     std::fs::write(&file, post).unwrap();
     let out = reconcile(p.path(), &[], &[]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
@@ -410,12 +532,23 @@ fn a_write_in_the_file_is_refused_at_load_with_exit_2() {
 fn init_writes_a_starter_reconciliation_for_the_systems_it_sets_up() {
     let repo = tempfile::tempdir().unwrap();
     std::fs::create_dir(repo.path().join(".git")).unwrap();
-    let init = harness_with(repo.path(), &["init", "--systems", "shopify,netsuite", "--language", "python"], &[("HARNESS_NOW", common::BUNDLED_DAY)]);
+    let init = harness_with(
+        repo.path(),
+        &["init", "--systems", "shopify,netsuite", "--language", "python"],
+        &[("HARNESS_NOW", common::BUNDLED_DAY)],
+    );
     assert!(init.stdout.contains("reconcile/orders-daily.yaml"), "{}{}", init.stdout, init.stderr);
     let starter = std::fs::read_to_string(repo.path().join("reconcile/orders-daily.yaml")).unwrap();
-    assert!(starter.contains("netsuite sales orders") && !starter.contains("peoplevox") && !starter.contains("{{"), "{starter}");
+    assert!(
+        starter.contains("netsuite sales orders") && !starter.contains("peoplevox") && !starter.contains("{{"),
+        "{starter}"
+    );
     // It loads: what stops it is the credential not exported yet, named.
     let out = harness_with(repo.path(), &["reconcile"], &[]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("SHOPIFY_ACCESS_TOKEN is not set") || out.stderr.contains("NETSUITE_ACCOUNT_ID is not set"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SHOPIFY_ACCESS_TOKEN is not set") || out.stderr.contains("NETSUITE_ACCOUNT_ID is not set"),
+        "{}",
+        out.stderr
+    );
 }

@@ -48,7 +48,11 @@ fn answer(mut stream: std::net::TcpStream) {
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
     let json = r#"{"links":[],"count":1,"hasMore":false,"items":[{"links":[],"id":"77"}],"offset":0,"totalResults":1}"#;
-    let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}", json.len());
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
+    );
 }
 
 struct Recorder {
@@ -58,7 +62,13 @@ struct Recorder {
 }
 
 fn recorder(dir: &Path, args: &[&str]) -> Recorder {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness")).args(args).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -72,7 +82,11 @@ fn recorder(dir: &Path, args: &[&str]) -> Recorder {
         let _ = child.kill();
         panic!("the recorder printed no address ({e:?})")
     });
-    let url = first.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap_or_else(|| panic!("no URL in {first}")).to_string();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first}"))
+        .to_string();
     Recorder { child, url, lines }
 }
 
@@ -82,7 +96,11 @@ fn query(url: &str) -> bool {
     let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
     let _ = stream.set_read_timeout(Some(WAIT));
     let body = r#"{"q": "SELECT id FROM customer WHERE email = 'sam.cole@example.com'"}"#;
-    let sent = write!(stream, "POST /services/rest/query/v1/suiteql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nPrefer: transient\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let sent = write!(
+        stream,
+        "POST /services/rest/query/v1/suiteql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nPrefer: transient\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     let mut answer = String::new();
     sent.is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1 200")
 }
@@ -97,14 +115,34 @@ fn a_recorded_draft_scenario_runs_as_written() {
     let p = project(&["fixtures/recording"]);
     without_default_versions(p.path());
     let up = format!("http://{}", upstream());
-    let mut rec = recorder(p.path(), &["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &up, "--stubs", "recorded", "--scenario", "orders/recorded", "--trigger", "webhooks/order.json"]);
+    let mut rec = recorder(
+        p.path(),
+        &[
+            "record",
+            "--system",
+            "netsuite",
+            "--version",
+            "2025.1",
+            "--upstream",
+            &up,
+            "--stubs",
+            "recorded",
+            "--scenario",
+            "orders/recorded",
+            "--trigger",
+            "webhooks/order.json",
+        ],
+    );
     assert!(query(&rec.url), "the call went through");
     let line = rec.lines.recv_timeout(WAIT).expect("a line saying what was recorded");
     assert!(line.contains("recorded/"), "{line}");
     unsafe { libc::kill(rec.child.id() as i32, libc::SIGINT) };
     let _ = rec.child.wait();
     let draft = std::fs::read_to_string(p.path().join("scenarios/orders/recorded.yaml")).unwrap();
-    assert!(draft.contains("  netsuite: \"2025.1\"\n") && draft.contains("  shopify: \"2025-01\"\n"), "every system the flow involves has its version:\n{draft}");
+    assert!(
+        draft.contains("  netsuite: \"2025.1\"\n") && draft.contains("  shopify: \"2025-01\"\n"),
+        "every system the flow involves has its version:\n{draft}"
+    );
     let run = harness(p.path(), &["run", "--color", "never", "scenarios/orders/recorded.yaml"]);
     assert_ne!(run.code, 2, "the draft runs as written:\n{draft}\n{}{}", run.stdout, run.stderr);
 }
@@ -117,7 +155,8 @@ fn leftovers(dir: &Path) -> Vec<String> {
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() {
             out.extend(leftovers(&path));
-        } else if name.contains(".tmp") || name.starts_with(".tmp") || name.ends_with('~') || name.contains(".partial") {
+        } else if name.contains(".tmp") || name.starts_with(".tmp") || name.ends_with('~') || name.contains(".partial")
+        {
             out.push(path.display().to_string());
         }
     }
@@ -130,14 +169,21 @@ fn a_recorder_killed_while_writing_leaves_no_temporary_file() {
     let up = format!("http://{}", upstream());
     for trial in 0..10 {
         let stubs = format!("kill{trial}");
-        let mut rec = recorder(p.path(), &["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &up, "--stubs", &stubs]);
+        let mut rec = recorder(
+            p.path(),
+            &["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &up, "--stubs", &stubs],
+        );
         // A few calls recorded (each writes a recording and the draft stub set), then SIGKILL
         // while the next ones are being written.
         for _ in 0..3 {
             query(&rec.url);
         }
         let url = rec.url.clone();
-        let busy = std::thread::spawn(move || (0..20).for_each(|_| { query(&url); }));
+        let busy = std::thread::spawn(move || {
+            (0..20).for_each(|_| {
+                query(&url);
+            })
+        });
         std::thread::sleep(Duration::from_millis(5 * trial));
         rec.child.kill().unwrap();
         let _ = rec.child.wait();

@@ -43,7 +43,11 @@ fn public_ip() -> String {
 }
 
 fn planted() -> Vec<String> {
-    [TOKEN, CONSUMER_KEY, OAUTH_TOKEN, SESSION, EMAIL, FIRST, LAST, PHONE, STREET, COMMENT, PVX_PASSWORD, PVX_SESSION].iter().map(|s| s.to_string()).chain([public_ip()]).collect()
+    [TOKEN, CONSUMER_KEY, OAUTH_TOKEN, SESSION, EMAIL, FIRST, LAST, PHONE, STREET, COMMENT, PVX_PASSWORD, PVX_SESSION]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([public_ip()])
+        .collect()
 }
 
 /// The local NetSuite: answers only requests carrying the planted credentials.
@@ -69,26 +73,53 @@ fn soap(operation: &str, result: &str) -> hyper::Response<Full<Bytes>> {
     let body = format!(
         r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><{operation}Response xmlns="http://www.peoplevox.net/"><{operation}Result><ResponseId>0</ResponseId><TotalCount>1</TotalCount><Detail>{result}</Detail></{operation}Result></{operation}Response></soap:Body></soap:Envelope>"#
     );
-    hyper::Response::builder().status(200).header("Content-Type", "text/xml; charset=utf-8").body(Full::new(Bytes::from(body))).unwrap()
+    hyper::Response::builder()
+        .status(200)
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
 }
 
 /// The local Peoplevox: `Authenticate` with the password gives the session, `GetData` needs it.
 fn peoplevox(action: &str, body: &str) -> hyper::Response<Full<Bytes>> {
     match action {
         "Authenticate" if body.contains(PVX_PASSWORD) => soap("Authenticate", &format!("acme,{PVX_SESSION}")),
-        "GetData" if body.contains(PVX_SESSION) => soap("GetData", &format!("Email,FirstName,LastName\n{EMAIL},{FIRST},{LAST}\n")),
+        "GetData" if body.contains(PVX_SESSION) => {
+            soap("GetData", &format!("Email,FirstName,LastName\n{EMAIL},{FIRST},{LAST}\n"))
+        }
         _ => soap(action, "Authentication failed"),
     }
 }
 
 /// Answers like NetSuite, and like Peoplevox on its SOAP path.
-async fn netsuite(req: hyper::Request<hyper::body::Incoming>, drift: Arc<AtomicBool>) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+async fn netsuite(
+    req: hyper::Request<hyper::body::Incoming>,
+    drift: Arc<AtomicBool>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     if req.uri().path() == PVX_PATH {
-        let action = req.headers().get("soapaction").and_then(|v| v.to_str().ok()).unwrap_or_default().trim_matches('"').rsplit('/').next().unwrap_or_default().to_string();
-        let body = req.into_body().collect().await.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned()).unwrap_or_default();
+        let action = req
+            .headers()
+            .get("soapaction")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .trim_matches('"')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .unwrap_or_default();
         return Ok(peoplevox(&action, &body));
     }
-    let authorized = req.headers().get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|a| a == format!("Bearer {TOKEN}") || (a.contains(CONSUMER_KEY) && a.contains(OAUTH_TOKEN)));
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a == format!("Bearer {TOKEN}") || (a.contains(CONSUMER_KEY) && a.contains(OAUTH_TOKEN)));
     let (method, path) = (req.method().as_str().to_string(), req.uri().path().to_string());
     let _ = req.into_body().collect().await;
     if !authorized {
@@ -104,14 +135,22 @@ async fn netsuite(req: hyper::Request<hyper::body::Incoming>, drift: Arc<AtomicB
                 item["id"] = json!(77);
                 item["externalId"] = json!("CUST-77");
             }
-            answer(200, &cookie, Some(json!({"links": [], "count": 1, "hasMore": false, "items": [item], "offset": 0, "totalResults": 1})))
+            answer(
+                200,
+                &cookie,
+                Some(
+                    json!({"links": [], "count": 1, "hasMore": false, "items": [item], "offset": 0, "totalResults": 1}),
+                ),
+            )
         }
         ("GET", "/services/rest/record/v1/customer/77") => {
             let mut customer = json!({"id": "77"});
             customer.as_object_mut().unwrap().extend(person.as_object().unwrap().clone());
             answer(200, &cookie, Some(customer))
         }
-        ("POST", "/services/rest/record/v1/salesOrder") => answer(204, &[("Location", "/services/rest/record/v1/salesOrder/501".into())], None),
+        ("POST", "/services/rest/record/v1/salesOrder") => {
+            answer(204, &[("Location", "/services/rest/record/v1/salesOrder/501".into())], None)
+        }
         _ => answer(404, &[], Some(json!({"title": "Not Found"}))),
     })
 }
@@ -131,7 +170,10 @@ fn upstream() -> Upstream {
         tokio::spawn(async move {
             while let Ok((stream, _)) = plain.accept().await {
                 let d = d.clone();
-                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(move |r| netsuite(r, d.clone()))));
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service_fn(move |r| netsuite(r, d.clone()))),
+                );
             }
         });
         let d = drift.clone();
@@ -140,7 +182,9 @@ fn upstream() -> Upstream {
                 let (d, acceptor) = (d.clone(), acceptor.clone());
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(stream).await {
-                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service_fn(move |r| netsuite(r, d.clone()))).await;
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tls), service_fn(move |r| netsuite(r, d.clone())))
+                            .await;
                     }
                 });
             }
@@ -161,7 +205,14 @@ struct Recorder {
 const WAIT: Duration = Duration::from_secs(30);
 
 fn recorder(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Recorder {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness")).args(args).current_dir(dir).envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -179,14 +230,21 @@ fn recorder(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Recorder {
             panic!("the recorder printed no address ({e:?}): {}", String::from_utf8_lossy(&out.stderr));
         }
     };
-    let url = first.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap_or_else(|| panic!("no URL in {first}")).to_string();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first}"))
+        .to_string();
     Recorder { child, url, lines, seen: vec![first] }
 }
 
 impl Recorder {
     /// Waits for the next line that says something was recorded (or refused).
     fn next_line(&mut self) -> String {
-        let line = self.lines.recv_timeout(WAIT).unwrap_or_else(|e| panic!("no line from the recorder ({e:?}); so far: {:?}", self.seen));
+        let line = self
+            .lines
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|e| panic!("no line from the recorder ({e:?}); so far: {:?}", self.seen));
         self.seen.push(line.clone());
         line
     }
@@ -212,7 +270,10 @@ impl Recorder {
 }
 
 fn client() -> (tokio::runtime::Runtime, reqwest::Client) {
-    (tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(), reqwest::Client::builder().no_proxy().build().unwrap())
+    (
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+        reqwest::Client::builder().no_proxy().build().unwrap(),
+    )
 }
 
 /// Every file under `dir` with its text.
@@ -224,7 +285,10 @@ fn files(dir: &Path) -> Vec<(String, String)> {
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             } else {
-                out.push((e.path().display().to_string(), String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned()));
+                out.push((
+                    e.path().display().to_string(),
+                    String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned(),
+                ));
             }
         }
     }
@@ -257,18 +321,53 @@ fn record_redact_replay_and_check_for_drift() {
     let (rt, http) = client();
 
     // Through the proxy over HTTPS: the lookup and the order the fixture flow makes.
-    let args = ["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--stubs", "recorded", "--scenario", "orders/recorded", "--trigger", "webhooks/order.json"];
+    let args = [
+        "record",
+        "--system",
+        "netsuite",
+        "--version",
+        "2025.1",
+        "--upstream",
+        &https,
+        "--upstream-ca",
+        &ca,
+        "--stubs",
+        "recorded",
+        "--scenario",
+        "orders/recorded",
+        "--trigger",
+        "webhooks/order.json",
+    ];
     let mut rec = recorder(p.path(), &args, &[]);
     let lookup = rt.block_on(async {
-        let r = http.post(format!("{}/services/rest/query/v1/suiteql", rec.url)).header("Authorization", format!("Bearer {TOKEN}")).header("Prefer", "transient").json(&json!({"q": "SELECT id FROM customer WHERE email = 'sam.cole@example.com'"})).send().await.unwrap();
+        let r = http
+            .post(format!("{}/services/rest/query/v1/suiteql", rec.url))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Prefer", "transient")
+            .json(&json!({"q": "SELECT id FROM customer WHERE email = 'sam.cole@example.com'"}))
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     });
     assert_eq!(lookup.0, 200, "{}", lookup.1);
     assert!(lookup.1.contains(EMAIL), "answered unchanged: {}", lookup.1);
-    assert!(rec.next_line().contains("mocks/netsuite/2025.1/recorded/post-services-rest-query-v1-suiteql.json"), "{:?}", rec.seen);
-    let oauth = format!(r#"OAuth realm="TSTDRV0000001", oauth_consumer_key="{CONSUMER_KEY}", oauth_token="{OAUTH_TOKEN}", oauth_signature_method="HMAC-SHA256", oauth_signature="c2lnbmF0dXJlLWZvci10ZXN0cw%3D%3D""#);
+    assert!(
+        rec.next_line().contains("mocks/netsuite/2025.1/recorded/post-services-rest-query-v1-suiteql.json"),
+        "{:?}",
+        rec.seen
+    );
+    let oauth = format!(
+        r#"OAuth realm="TSTDRV0000001", oauth_consumer_key="{CONSUMER_KEY}", oauth_token="{OAUTH_TOKEN}", oauth_signature_method="HMAC-SHA256", oauth_signature="c2lnbmF0dXJlLWZvci10ZXN0cw%3D%3D""#
+    );
     let order = rt.block_on(async {
-        let r = http.post(format!("{}/services/rest/record/v1/salesOrder", rec.url)).header("Authorization", oauth).json(&json!({"externalId": "SHOPIFY-9001", "entity": {"id": "77"}})).send().await.unwrap();
+        let r = http
+            .post(format!("{}/services/rest/record/v1/salesOrder", rec.url))
+            .header("Authorization", oauth)
+            .json(&json!({"externalId": "SHOPIFY-9001", "entity": {"id": "77"}}))
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.headers().get("location").map(|l| l.to_str().unwrap().to_string()))
     });
     assert_eq!(order, (204, Some("/services/rest/record/v1/salesOrder/501".into())));
@@ -277,8 +376,30 @@ fn record_redact_replay_and_check_for_drift() {
     assert!(first_session.contains("redacted: credentials "), "{first_session}");
 
     // Another session, over plain HTTP: the customer record, with the same person in it.
-    let mut rec = recorder(p.path(), &["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &format!("http://{}", up.http), "--stubs", "lookup"], &[]);
-    let customer = rt.block_on(async { http.get(format!("{}/services/rest/record/v1/customer/77", rec.url)).header("Authorization", format!("Bearer {TOKEN}")).send().await.unwrap().status().as_u16() });
+    let mut rec = recorder(
+        p.path(),
+        &[
+            "record",
+            "--system",
+            "netsuite",
+            "--version",
+            "2025.1",
+            "--upstream",
+            &format!("http://{}", up.http),
+            "--stubs",
+            "lookup",
+        ],
+        &[],
+    );
+    let customer = rt.block_on(async {
+        http.get(format!("{}/services/rest/record/v1/customer/77", rec.url))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
     assert_eq!(customer, 200);
     assert!(rec.next_line().contains("recorded/get-services-rest-record-v1-customer-77.json"), "{:?}", rec.seen);
     let second_session = rec.stop();
@@ -293,7 +414,10 @@ fn record_redact_replay_and_check_for_drift() {
     assert_eq!(lookup["body"]["items"][0]["comments"], "[redacted]", "harness.yaml's extra path");
     assert_eq!(lookup["recording"]["source"].as_str(), Some(https.as_str()));
     assert!(lookup["recording"]["recorded_at"].as_str().is_some_and(|t| t.ends_with('Z')));
-    assert!(std::fs::read_to_string(p.path().join(".harness/.gitignore")).unwrap().contains('*'), "the key stays out of git");
+    assert!(
+        std::fs::read_to_string(p.path().join(".harness/.gitignore")).unwrap().contains('*'),
+        "the key stays out of git"
+    );
 
     // The draft replays green.
     let stubs = std::fs::read_to_string(version.join("stubs/recorded.yaml")).unwrap();
@@ -309,15 +433,44 @@ fn record_redact_replay_and_check_for_drift() {
     // The live answers change: the field the flow binds is retyped, one is added.
     up.drift.store(true, Ordering::SeqCst);
     let auth = format!("Authorization: Bearer {TOKEN}");
-    let check = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth, "--html", "report/drift.html", "--json", "report/drift.json", "--junit", "report/drift.xml"]);
+    let check = harness(
+        p.path(),
+        &[
+            "record",
+            "--check",
+            "--system",
+            "netsuite",
+            "--version",
+            "2025.1",
+            "--upstream",
+            &https,
+            "--upstream-ca",
+            &ca,
+            "--header",
+            &auth,
+            "--html",
+            "report/drift.html",
+            "--json",
+            "report/drift.json",
+            "--junit",
+            "report/drift.xml",
+        ],
+    );
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report/drift.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("report/drift.json")).unwrap()).unwrap();
     assert!(json["checked"].as_array().unwrap().iter().any(|c| c["breaks_a_flow"] == true), "{json}");
     let junit = std::fs::read_to_string(p.path().join("report/drift.xml")).unwrap();
     assert!(junit.contains("<failure") && !junit.contains(TOKEN), "{junit}");
     let page = std::fs::read_to_string(p.path().join("report/drift.html")).unwrap();
-    assert!(page.contains("<h1>harness record --check netsuite 2025.1: <span class=\"failed\">failed</span></h1>"), "{page}");
-    assert!(page.contains("type changed items[].id (string → number)\n  read by orders → netsuite body.entity"), "{page}");
+    assert!(
+        page.contains("<h1>harness record --check netsuite 2025.1: <span class=\"failed\">failed</span></h1>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("type changed items[].id (string → number)\n  read by orders → netsuite body.entity"),
+        "{page}"
+    );
     assert!(page.contains("not sent: it writes") && !page.contains(TOKEN), "{page}");
     assert!(check.stdout.contains("type changed items[].id (string → number)"), "{}", check.stdout);
     assert!(check.stdout.contains("read by orders → netsuite body.entity"), "{}", check.stdout);
@@ -326,7 +479,23 @@ fn record_redact_replay_and_check_for_drift() {
     assert!(!check.stdout.contains(TOKEN), "{}", check.stdout);
 
     up.drift.store(false, Ordering::SeqCst);
-    let quiet = harness(p.path(), &["record", "--check", "--system", "netsuite", "--version", "2025.1", "--upstream", &https, "--upstream-ca", &ca, "--header", &auth]);
+    let quiet = harness(
+        p.path(),
+        &[
+            "record",
+            "--check",
+            "--system",
+            "netsuite",
+            "--version",
+            "2025.1",
+            "--upstream",
+            &https,
+            "--upstream-ca",
+            &ca,
+            "--header",
+            &auth,
+        ],
+    );
     assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
     assert!(quiet.stdout.contains("0 changed field(s) read by flows"), "{}", quiet.stdout);
 }
@@ -336,26 +505,74 @@ fn peoplevox_soap_sessions_are_recorded_without_credentials() {
     let p = project(&["fixtures/recording"]);
     let up = upstream();
     let (rt, http) = client();
-    let mut rec = recorder(p.path(), &["record", "--system", "peoplevox", "--version", "v4", "--upstream", &format!("http://{}", up.http), "--stubs", "warehouse"], &[]);
-    let envelope = |header: &str, body: &str| format!(r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">{header}<soap:Body>{body}</soap:Body></soap:Envelope>"#);
+    let mut rec = recorder(
+        p.path(),
+        &[
+            "record",
+            "--system",
+            "peoplevox",
+            "--version",
+            "v4",
+            "--upstream",
+            &format!("http://{}", up.http),
+            "--stubs",
+            "warehouse",
+        ],
+        &[],
+    );
+    let envelope = |header: &str, body: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">{header}<soap:Body>{body}</soap:Body></soap:Envelope>"#
+        )
+    };
     let call = |action: &str, text: String| {
         rt.block_on(async {
-            let r = http.post(format!("{}{PVX_PATH}", rec.url)).header("Content-Type", "text/xml; charset=utf-8").header("SOAPAction", format!("\"http://www.peoplevox.net/{action}\"")).body(text).send().await.unwrap();
+            let r = http
+                .post(format!("{}{PVX_PATH}", rec.url))
+                .header("Content-Type", "text/xml; charset=utf-8")
+                .header("SOAPAction", format!("\"http://www.peoplevox.net/{action}\""))
+                .body(text)
+                .send()
+                .await
+                .unwrap();
             r.text().await.unwrap()
         })
     };
-    let auth = call("Authenticate", envelope("", &format!(r#"<Authenticate xmlns="http://www.peoplevox.net/"><clientId>acme</clientId><username>integration</username><password>{PVX_PASSWORD}</password></Authenticate>"#)));
+    let auth = call(
+        "Authenticate",
+        envelope(
+            "",
+            &format!(
+                r#"<Authenticate xmlns="http://www.peoplevox.net/"><clientId>acme</clientId><username>integration</username><password>{PVX_PASSWORD}</password></Authenticate>"#
+            ),
+        ),
+    );
     assert!(auth.contains(PVX_SESSION), "relayed unchanged: {auth}");
-    let session = format!(r#"<soap:Header><UserSessionCredentials xmlns="http://www.peoplevox.net/"><UserId>0</UserId><ClientId>acme</ClientId><SessionId>{PVX_SESSION}</SessionId></UserSessionCredentials></soap:Header>"#);
-    let data = call("GetData", envelope(&session, r#"<GetData xmlns="http://www.peoplevox.net/"><getRequest><TemplateName>Customers</TemplateName><PageNo>1</PageNo><ItemsPerPage>10</ItemsPerPage></getRequest></GetData>"#));
+    let session = format!(
+        r#"<soap:Header><UserSessionCredentials xmlns="http://www.peoplevox.net/"><UserId>0</UserId><ClientId>acme</ClientId><SessionId>{PVX_SESSION}</SessionId></UserSessionCredentials></soap:Header>"#
+    );
+    let data = call(
+        "GetData",
+        envelope(
+            &session,
+            r#"<GetData xmlns="http://www.peoplevox.net/"><getRequest><TemplateName>Customers</TemplateName><PageNo>1</PageNo><ItemsPerPage>10</ItemsPerPage></getRequest></GetData>"#,
+        ),
+    );
     assert!(data.contains(EMAIL), "{data}");
     for _ in 0..2 {
-        assert!(rec.next_line().contains("mocks/peoplevox/v4/recorded/post-resources-integrationservicev4-asmx"), "{:?}", rec.seen);
+        assert!(
+            rec.next_line().contains("mocks/peoplevox/v4/recorded/post-resources-integrationservicev4-asmx"),
+            "{:?}",
+            rec.seen
+        );
     }
     let out = rec.stop();
     assert_nothing_planted(p.path(), &[&out]);
     let stubs = std::fs::read_to_string(p.path().join("mocks/peoplevox/v4/stubs/warehouse.yaml")).unwrap();
-    assert!(stubs.contains(r#""soap_action":"Authenticate""#) && stubs.contains(r#""soap_action":"GetData""#), "told apart by operation: {stubs}");
+    assert!(
+        stubs.contains(r#""soap_action":"Authenticate""#) && stubs.contains(r#""soap_action":"GetData""#),
+        "told apart by operation: {stubs}"
+    );
     let answer = json_file(&p.path().join("mocks/peoplevox/v4/recorded/post-resources-integrationservicev4-asmx.json"));
     assert!(answer["body_text"].as_str().unwrap().contains("<Detail>acme,[redacted]</Detail>"), "{answer}");
 }
@@ -365,8 +582,30 @@ fn an_untrusted_upstream_is_not_recorded() {
     let p = project(&["fixtures/recording"]);
     let up = upstream();
     let (rt, http) = client();
-    let mut rec = recorder(p.path(), &["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &format!("https://{}", up.https), "--stubs", "untrusted"], &[]);
-    let status = rt.block_on(async { http.get(format!("{}/services/rest/record/v1/customer/77", rec.url)).header("Authorization", format!("Bearer {TOKEN}")).send().await.unwrap().status().as_u16() });
+    let mut rec = recorder(
+        p.path(),
+        &[
+            "record",
+            "--system",
+            "netsuite",
+            "--version",
+            "2025.1",
+            "--upstream",
+            &format!("https://{}", up.https),
+            "--stubs",
+            "untrusted",
+        ],
+        &[],
+    );
+    let status = rt.block_on(async {
+        http.get(format!("{}/services/rest/record/v1/customer/77", rec.url))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
     assert_eq!(status, 502);
     assert!(rec.next_line().contains("not answered: TLS with 127.0.0.1"), "{:?}", rec.seen);
     rec.stop();
@@ -393,7 +632,11 @@ fn import_a_har_file() {
     std::fs::write(&file, har.to_string()).unwrap();
     let out = harness(p.path(), &["import", "capture.har"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("skipped entries for hosts the harness does not know: www.google-analytics.com (1)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("skipped entries for hosts the harness does not know: www.google-analytics.com (1)"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("imported 1 recording(s)"), "{}", out.stdout);
     std::fs::remove_file(&file).unwrap();
     assert_nothing_planted(p.path(), &[&out.stdout]);
@@ -411,7 +654,10 @@ fn import_a_har_file() {
     assert_nothing_planted(p.path(), &[&out.stdout]);
     let imported = json_file(&p.path().join("mocks/shopify/2025-01/imported/order-9003.json"));
     assert!(imported["recording"].get("request").is_none(), "a payload alone has no request to send again: {imported}");
-    assert_eq!(imported["body"]["order"]["email"], recorded["body"]["order"]["email"], "the same customer, the same fake");
+    assert_eq!(
+        imported["body"]["order"]["email"], recorded["body"]["order"]["email"],
+        "the same customer, the same fake"
+    );
 }
 
 #[test]
@@ -420,8 +666,14 @@ fn webhook_deliveries_are_verified_and_stored() {
     use hmac::Mac;
     let p = project(&["fixtures/recording"]);
     let secret = "fixture-app-secret-for-webhooks";
-    let mut rec = recorder(p.path(), &["record", "webhook", "--system", "shopify", "--secret-env", "FIXTURE_APP_SECRET"], &[("FIXTURE_APP_SECRET", secret)]);
-    let body = json!({"id": 9002, "name": "#2002", "email": EMAIL, "customer": {"first_name": FIRST, "last_name": LAST}}).to_string();
+    let mut rec = recorder(
+        p.path(),
+        &["record", "webhook", "--system", "shopify", "--secret-env", "FIXTURE_APP_SECRET"],
+        &[("FIXTURE_APP_SECRET", secret)],
+    );
+    let body =
+        json!({"id": 9002, "name": "#2002", "email": EMAIL, "customer": {"first_name": FIRST, "last_name": LAST}})
+            .to_string();
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
@@ -429,7 +681,16 @@ fn webhook_deliveries_are_verified_and_stored() {
     let url = rec.url.clone();
     let deliver = |sig: &str| {
         rt.block_on(async {
-            http.post(&url).header("X-Shopify-Topic", "orders/create").header("X-Shopify-API-Version", "2025-01").header("X-Shopify-Hmac-Sha256", sig).body(body.clone()).send().await.unwrap().status().as_u16()
+            http.post(&url)
+                .header("X-Shopify-Topic", "orders/create")
+                .header("X-Shopify-API-Version", "2025-01")
+                .header("X-Shopify-Hmac-Sha256", sig)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         })
     };
     assert_eq!(deliver("dGFtcGVyZWQ="), 401);
@@ -455,7 +716,11 @@ fn stale_recordings_warn_and_fail_when_strict() {
     assert_eq!(listed.code, 0, "{}{}", listed.stdout, listed.stderr);
     assert!(listed.stdout.contains("mocks/netsuite/2025.1/responses/customer-found.json  STALE"), "{}", listed.stdout);
     assert!(listed.stdout.contains("used by orders/simple, orders/unknown-sku"), "{}", listed.stdout);
-    let unsupported = harness_with(p.path(), &["run", "--color", "never", "scenarios/orders/simple.yaml"], &[("HARNESS_NOW", "2026-06-01")]);
+    let unsupported = harness_with(
+        p.path(),
+        &["run", "--color", "never", "scenarios/orders/simple.yaml"],
+        &[("HARNESS_NOW", "2026-06-01")],
+    );
     assert!(unsupported.stdout.contains("shopify@2025-01 is past its end of support"), "{}", unsupported.stdout);
 }
 
@@ -467,7 +732,11 @@ fn lint_finds_a_planted_token() {
     std::fs::write(p.path().join("mocks/netsuite/2025.1/responses/leaky.json"), leaky).unwrap();
     let lint = harness(p.path(), &["lint"]);
     assert_eq!(lint.code, 1, "{}{}", lint.stdout, lint.stderr);
-    assert!(lint.stdout.contains("mocks/netsuite/2025.1/responses/leaky.json:3:22: Shopify token `shpa…`"), "{}", lint.stdout);
+    assert!(
+        lint.stdout.contains("mocks/netsuite/2025.1/responses/leaky.json:3:22: Shopify token `shpa…`"),
+        "{}",
+        lint.stdout
+    );
     assert!(!lint.stdout.contains(&token), "{}", lint.stdout);
     let run = harness(p.path(), &["run", "--color", "never"]);
     assert!(run.stderr.contains("warning: mocks/netsuite/2025.1/responses/leaky.json:3:22"), "{}", run.stderr);

@@ -14,7 +14,11 @@ fn script_failing_once() -> tempfile::TempDir {
     }
     let scenarios = dir.path().join("scenarios/script-order-to-netsuite");
     std::fs::create_dir_all(&scenarios).unwrap();
-    std::fs::copy(repo().join("scenarios/script-order-to-netsuite/new-customer.yaml"), scenarios.join("new-customer.yaml")).unwrap();
+    std::fs::copy(
+        repo().join("scenarios/script-order-to-netsuite/new-customer.yaml"),
+        scenarios.join("new-customer.yaml"),
+    )
+    .unwrap();
     std::fs::copy(repo().join("harness.yaml"), dir.path().join("harness.yaml")).unwrap();
     std::fs::write(
         dir.path().join("flows/scripts/once.py"),
@@ -22,7 +26,8 @@ fn script_failing_once() -> tempfile::TempDir {
     )
     .unwrap();
     let flow = dir.path().join("flows/script-order-to-netsuite.yaml");
-    let text = std::fs::read_to_string(&flow).unwrap().replace("flows/scripts/order_to_netsuite.py", "flows/scripts/once.py");
+    let text =
+        std::fs::read_to_string(&flow).unwrap().replace("flows/scripts/order_to_netsuite.py", "flows/scripts/once.py");
     std::fs::write(&flow, text).unwrap();
     dir
 }
@@ -34,12 +39,20 @@ fn a_program_passing_on_a_retry_is_flaky_in_every_report() {
         return;
     }
     let p = script_failing_once();
-    let out = harness_on(BUNDLED_DAY, p.path(), &["run", "--color", "never", "--retries", "2", "--json", "report.json", "--junit", "junit.xml"]);
+    let out = harness_on(
+        BUNDLED_DAY,
+        p.path(),
+        &["run", "--color", "never", "--retries", "2", "--json", "report.json", "--junit", "junit.xml"],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("RETRY  script-order-to-netsuite/new-customer (attempt 1 failed"), "{}", out.stdout);
     assert!(out.stdout.contains("FLAKY  script-order-to-netsuite/new-customer"), "{}", out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
-    assert_eq!((&report["cases"][0]["flaky"], report["cases"][0]["retries"].as_array().map(Vec::len)), (&serde_json::json!(true), Some(1)));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&report["cases"][0]["flaky"], report["cases"][0]["retries"].as_array().map(Vec::len)),
+        (&serde_json::json!(true), Some(1))
+    );
     let junit = std::fs::read_to_string(p.path().join("junit.xml")).unwrap();
     assert!(junit.contains("<flakyFailure"), "{junit}");
     xmllint_validates(&p.path().join("junit.xml"));

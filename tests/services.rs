@@ -19,20 +19,50 @@ fn fixture() -> Option<tempfile::TempDir> {
 #[test]
 fn a_service_that_never_becomes_ready_fails_with_the_end_of_its_output() {
     let Some(p) = fixture() else { return };
-    std::fs::write(p.path().join("scenarios/services/never-ready.yaml"), std::fs::read_to_string(p.path().join("scenarios/services/never-ready.yaml")).unwrap().replace("  outcome: failed\n  error: never accepted a connection on its port\n", "")).unwrap();
+    std::fs::write(
+        p.path().join("scenarios/services/never-ready.yaml"),
+        std::fs::read_to_string(p.path().join("scenarios/services/never-ready.yaml"))
+            .unwrap()
+            .replace("  outcome: failed\n  error: never accepted a connection on its port\n", ""),
+    )
+    .unwrap();
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/never-ready"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("the service `python3 services/service.py never-ready` never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within 5s"), "{}", out.stdout);
-    assert!(out.stdout.contains("starting in mode never-ready"), "the failure shows the service's output:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("starting in mode never-ready"),
+        "the failure shows the service's output:\n{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn a_crashed_service_fails_its_scenario_with_its_log_and_is_restarted_for_the_next() {
     let Some(p) = fixture() else { return };
-    let out = harness(p.path(), &["run", "-j", "1", "--color", "never", "--no-times", "--json", "report.json", "services/crash-1", "services/crash-2"]);
-    assert_eq!(out.code, 0, "crash-1 expects the crash, crash-2 a service started again:\n{}{}", out.stdout, out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
-    let outputs: Vec<&str> = report["cases"].as_array().unwrap().iter().map(|c| c["output"].as_str().unwrap_or_default()).collect();
+    let out = harness(
+        p.path(),
+        &[
+            "run",
+            "-j",
+            "1",
+            "--color",
+            "never",
+            "--no-times",
+            "--json",
+            "report.json",
+            "services/crash-1",
+            "services/crash-2",
+        ],
+    );
+    assert_eq!(
+        out.code, 0,
+        "crash-1 expects the crash, crash-2 a service started again:\n{}{}",
+        out.stdout, out.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
+    let outputs: Vec<&str> =
+        report["cases"].as_array().unwrap().iter().map(|c| c["output"].as_str().unwrap_or_default()).collect();
     assert!(outputs[0].contains("crashing on purpose"), "the crashed scenario's log is in the report: {outputs:?}");
     assert!(!outputs[1].contains("crashing on purpose"), "each scenario's log is its own: {outputs:?}");
     assert!(outputs[1].contains("\"outcome\": \"delivered\""), "{outputs:?}");
@@ -44,7 +74,9 @@ fn an_acknowledge_first_service_is_waited_for_until_its_calls_are_in() {
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/ack-first"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     // Its sales order comes 100 ms after its answer: the settle window saw it.
-    let snapshot = std::fs::read_to_string(p.path().join("scenarios/services/ack-first.yaml")).unwrap().replace("  snapshots: []\n", "");
+    let snapshot = std::fs::read_to_string(p.path().join("scenarios/services/ack-first.yaml"))
+        .unwrap()
+        .replace("  snapshots: []\n", "");
     std::fs::write(p.path().join("scenarios/services/ack-first.yaml"), snapshot).unwrap();
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "--accept", "services/ack-first"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
@@ -58,13 +90,16 @@ fn a_child_that_outlives_the_service_is_stopped_at_the_end_of_the_run() {
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/forks"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let pid = std::fs::read_to_string(p.path().join("child.pid")).unwrap();
-    let gone = within(std::time::Duration::from_secs(5), || !Path::new(&format!("/proc/{}", pid.trim())).exists() || zombie(pid.trim()));
+    let gone = within(std::time::Duration::from_secs(5), || {
+        !Path::new(&format!("/proc/{}", pid.trim())).exists() || zombie(pid.trim())
+    });
     assert!(gone, "the service's child {pid} still runs after the run ended");
 }
 
 /// A process that has ended but not yet been reaped by its parent.
 fn zombie(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
 }
 
 /// The bundled project with only its service flows' scenarios, and none of their snapshots when
@@ -108,7 +143,11 @@ fn service_snapshots_and_junit_are_identical_with_1_and_4_jobs() {
         .iter()
         .map(|jobs| {
             let dir = bundled_services(true);
-            let out = harness_on(BUNDLED_DAY, dir.path(), &["run", "-j", jobs, "--color", "never", "--no-times", "--junit", "junit.xml"]);
+            let out = harness_on(
+                BUNDLED_DAY,
+                dir.path(),
+                &["run", "-j", jobs, "--color", "never", "--no-times", "--junit", "junit.xml"],
+            );
             assert_eq!(out.code, 1, "every snapshot is new, so pending:\n{}{}", out.stdout, out.stderr);
             let mut snapshots = Vec::new();
             let mut stack = vec![dir.path().join("snapshots")];
@@ -117,17 +156,25 @@ fn service_snapshots_and_junit_are_identical_with_1_and_4_jobs() {
                     if e.path().is_dir() {
                         stack.push(e.path());
                     } else {
-                        snapshots.push((e.path().strip_prefix(dir.path()).unwrap().to_path_buf(), std::fs::read_to_string(e.path()).unwrap()));
+                        snapshots.push((
+                            e.path().strip_prefix(dir.path()).unwrap().to_path_buf(),
+                            std::fs::read_to_string(e.path()).unwrap(),
+                        ));
                     }
                 }
             }
             snapshots.sort();
             // Paths in a crashed service's trace name the temporary folder.
-            let junit = junit_without_times(&dir.path().join("junit.xml")).replace(&dir.path().display().to_string(), "[project]");
+            let junit = junit_without_times(&dir.path().join("junit.xml"))
+                .replace(&dir.path().display().to_string(), "[project]");
             (snapshots, junit)
         })
         .collect();
-    assert!(runs[0].0.len() >= 4, "the service scenarios write pending snapshots: {:?}", runs[0].0.iter().map(|s| &s.0).collect::<Vec<_>>());
+    assert!(
+        runs[0].0.len() >= 4,
+        "the service scenarios write pending snapshots: {:?}",
+        runs[0].0.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
     assert_eq!(runs[0].0, runs[1].0, "snapshots differ between -j 1 and -j 4");
     assert_eq!(runs[0].1, runs[1].1, "JUnit differs between -j 1 and -j 4");
 }
@@ -154,12 +201,24 @@ fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
             break;
         }
     }
-    let url = printed.iter().find_map(|l| l.trim().strip_prefix("HARNESS_NETSUITE_URL=")).unwrap_or_else(|| panic!("{printed:?}")).to_string();
+    let url = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("HARNESS_NETSUITE_URL="))
+        .unwrap_or_else(|| panic!("{printed:?}"))
+        .to_string();
     assert!(url.starts_with("http://127.0.0.1:1942"), "fixed ports from --port-base: {printed:?}");
-    assert!(printed.iter().any(|l| l.trim().starts_with("HARNESS_NETSUITE_CLIENT_ID=")), "the fake account's credentials: {printed:?}");
-    assert!(printed.iter().any(|l| l.trim().starts_with("X-Shopify-Hmac-Sha256: ")), "the webhook's signature: {printed:?}");
+    assert!(
+        printed.iter().any(|l| l.trim().starts_with("HARNESS_NETSUITE_CLIENT_ID=")),
+        "the fake account's credentials: {printed:?}"
+    );
+    assert!(
+        printed.iter().any(|l| l.trim().starts_with("X-Shopify-Hmac-Sha256: ")),
+        "the webhook's signature: {printed:?}"
+    );
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    stream.write_all(b"GET /services/rest/record/v1/customer/77 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /services/rest/record/v1/customer/77 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
     let _ = stream.read_to_end(&mut Vec::new());
     let arrived = lines.next().unwrap().unwrap();
     assert!(arrived.starts_with("netsuite GET /services/rest/record/v1/customer/77 → "), "{arrived}");
@@ -171,12 +230,18 @@ fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
 #[test]
 fn restart_per_scenario_gives_each_scenario_a_fresh_service() {
     let Some(p) = fixture() else { return };
-    let out = harness(p.path(), &["run", "-j", "1", "--color", "never", "--no-times", "services/count-1", "services/count-2"]);
+    let out = harness(
+        p.path(),
+        &["run", "-j", "1", "--color", "never", "--no-times", "services/count-1", "services/count-2"],
+    );
     assert_eq!(out.code, 0, "each scenario's delivery is its service's first:\n{}{}", out.stdout, out.stderr);
     // The same service kept for the job would have answered the second scenario `delivery 2`.
     let flow = p.path().join("flows/svc-count.yaml");
     std::fs::write(&flow, std::fs::read_to_string(&flow).unwrap().replace("  restart: per-scenario\n", "")).unwrap();
-    let kept = harness(p.path(), &["run", "-j", "1", "--color", "never", "--no-times", "services/count-1", "services/count-2"]);
+    let kept = harness(
+        p.path(),
+        &["run", "-j", "1", "--color", "never", "--no-times", "services/count-1", "services/count-2"],
+    );
     assert_eq!(kept.code, 1, "{}", kept.stdout);
     assert!(kept.stdout.contains("the service's answer does not contain `delivery 1`"), "{}", kept.stdout);
 }
@@ -188,12 +253,14 @@ fn a_service_answering_5xx_is_delivered_again_and_the_scenario_counts_the_attemp
     assert_eq!(out.code, 0, "two 503s, then the third delivery is answered:\n{}{}", out.stdout, out.stderr);
     // Expecting a single delivery names the retries.
     let scenario = p.path().join("scenarios/services/flaky.yaml");
-    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("attempts: 3", "attempts: 1")).unwrap();
+    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("attempts: 3", "attempts: 1"))
+        .unwrap();
     let once = harness(p.path(), &["run", "--color", "never", "--no-times", "services/flaky"]);
     assert_eq!(once.code, 1, "{}", once.stdout);
     assert!(once.stdout.contains("delivered 3 time(s), expected 1 (it answered 5xx or not in time, and was delivered it again, as Shopify retries)"), "{}", once.stdout);
     // With fewer retries than the service needs, the last answer is its 503.
-    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("attempts: 1", "attempts: 2")).unwrap();
+    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("attempts: 1", "attempts: 2"))
+        .unwrap();
     let flow = p.path().join("flows/svc-flaky.yaml");
     std::fs::write(&flow, std::fs::read_to_string(&flow).unwrap().replace("retries: 3", "retries: 1")).unwrap();
     let gave_up = harness(p.path(), &["run", "--color", "never", "--no-times", "services/flaky"]);
@@ -206,13 +273,21 @@ fn records_each_delivers_every_record_of_the_trigger_as_a_webhook_of_its_own() {
     let Some(p) = fixture() else { return };
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "--json", "report.json", "services/each"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
     let output = report["cases"][0]["output"].as_str().unwrap_or_default();
-    assert!(output.contains("received #3101") && output.contains("received #3102"), "one delivery per record, in order: {output}");
+    assert!(
+        output.contains("received #3101") && output.contains("received #3102"),
+        "one delivery per record, in order: {output}"
+    );
     assert!(output.find("received #3101") < output.find("received #3102"), "{output}");
     // A fresh service counts them: the second record's delivery is its second.
     let scenario = p.path().join("scenarios/services/each.yaml");
-    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap().replace("body: delivery}", "body: delivery 1}")).unwrap();
+    std::fs::write(
+        &scenario,
+        std::fs::read_to_string(&scenario).unwrap().replace("body: delivery}", "body: delivery 1}"),
+    )
+    .unwrap();
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", "services/each"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stdout.contains("the service's answer does not contain `delivery 1`"), "{}", out.stdout);

@@ -38,7 +38,9 @@ fn timed_shares_put_the_longest_on_the_lightest_and_cover_the_plan_once() {
     let p = fourteen();
     let all = listed(p.path(), &[], &[]);
     assert_eq!(all.len(), 14);
-    let shares: Vec<Vec<String>> = (1..=3).map(|k| listed(p.path(), &["--partition", &format!("{k}/3"), "--timings", "timings.json"], &[])).collect();
+    let shares: Vec<Vec<String>> = (1..=3)
+        .map(|k| listed(p.path(), &["--partition", &format!("{k}/3"), "--timings", "timings.json"], &[]))
+        .collect();
     assert_eq!(shares[0], ["many/case-01"]);
     assert_eq!(shares[1], ["many/case-02"]);
     // Unknown ones (the two orders scenarios) count as the median, 10 ms.
@@ -56,17 +58,38 @@ fn timed_shares_put_the_longest_on_the_lightest_and_cover_the_plan_once() {
 fn partition_auto_takes_the_share_from_the_ci() {
     let p = fourteen();
     let second_of_two = listed(p.path(), &["--partition", "2/2"], &[]);
-    assert_eq!(listed(p.path(), &["--partition", "auto"], &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "2")]), second_of_two, "GitLab counts from 1");
-    assert_eq!(listed(p.path(), &["--partition", "auto"], &[("BUILDKITE_PARALLEL_JOB", "1"), ("BUILDKITE_PARALLEL_JOB_COUNT", "2")]), second_of_two, "Buildkite from 0");
-    assert_eq!(listed(p.path(), &["--partition", "auto"], &[("CIRCLE_NODE_INDEX", "1"), ("CIRCLE_NODE_TOTAL", "2")]), second_of_two, "CircleCI from 0");
+    assert_eq!(
+        listed(p.path(), &["--partition", "auto"], &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "2")]),
+        second_of_two,
+        "GitLab counts from 1"
+    );
+    assert_eq!(
+        listed(
+            p.path(),
+            &["--partition", "auto"],
+            &[("BUILDKITE_PARALLEL_JOB", "1"), ("BUILDKITE_PARALLEL_JOB_COUNT", "2")]
+        ),
+        second_of_two,
+        "Buildkite from 0"
+    );
+    assert_eq!(
+        listed(p.path(), &["--partition", "auto"], &[("CIRCLE_NODE_INDEX", "1"), ("CIRCLE_NODE_TOTAL", "2")]),
+        second_of_two,
+        "CircleCI from 0"
+    );
     let status = p.path().join("bazel-shard-status");
     let status_env = status.display().to_string();
-    let bazel = listed(p.path(), &["--partition", "auto"], &[("TEST_SHARD_INDEX", "1"), ("TEST_TOTAL_SHARDS", "2"), ("TEST_SHARD_STATUS_FILE", &status_env)]);
+    let bazel = listed(
+        p.path(),
+        &["--partition", "auto"],
+        &[("TEST_SHARD_INDEX", "1"), ("TEST_TOTAL_SHARDS", "2"), ("TEST_SHARD_STATUS_FILE", &status_env)],
+    );
     assert_eq!(bazel, second_of_two);
     assert!(status.exists(), "Bazel is told the runner shards");
     // Outside a parallel job, the whole plan.
     assert_eq!(listed(p.path(), &["--partition", "auto"], &[]).len(), 14);
-    let bad = harness_with(p.path(), &["list", "--partition", "auto"], &[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "2")]);
+    let bad =
+        harness_with(p.path(), &["list", "--partition", "auto"], &[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "2")]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("CI_NODE_INDEX and CI_NODE_TOTAL make share 3 of 2"), "{}", bad.stderr);
 }
@@ -78,16 +101,48 @@ fn shards_merge_into_the_report_of_one_run_and_refuse_what_is_not_one() {
     let whole = harness(dir, &["run", "-j", "2", "--color", "never", "--junit", "whole.xml", "--json", "whole.json"]);
     assert_eq!(whole.code, 1, "{}{}", whole.stdout, whole.stderr);
     for k in 1..=3 {
-        let out = harness(dir, &["run", "-j", "2", "--color", "never", "--partition", &format!("{k}/3"), "--timings", "timings.json", "--json", &format!("shard-{k}.json")]);
+        let out = harness(
+            dir,
+            &[
+                "run",
+                "-j",
+                "2",
+                "--color",
+                "never",
+                "--partition",
+                &format!("{k}/3"),
+                "--timings",
+                "timings.json",
+                "--json",
+                &format!("shard-{k}.json"),
+            ],
+        );
         assert!(out.code == 0 || out.code == 1, "{}{}", out.stdout, out.stderr);
-        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("shard-{k}.json"))).unwrap()).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("shard-{k}.json"))).unwrap()).unwrap();
         assert_eq!(report["share"]["index"], k);
         assert_eq!(report["share"]["by"], "timings");
         assert_eq!(report["plan"]["cases"], 14);
     }
-    let merged = harness(dir, &["merge", "shard-3.json", "shard-1.json", "shard-2.json", "--junit", "merged.xml", "--json", "merged.json", "--summary", "summary.md"]);
+    let merged = harness(
+        dir,
+        &[
+            "merge",
+            "shard-3.json",
+            "shard-1.json",
+            "shard-2.json",
+            "--junit",
+            "merged.xml",
+            "--json",
+            "merged.json",
+            "--summary",
+            "summary.md",
+        ],
+    );
     assert_eq!(merged.code, 1, "a failing scenario fails the merged run:\n{}{}", merged.stdout, merged.stderr);
-    let read = |name: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap() };
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
     let (report, one) = (read("merged.json"), read("whole.json"));
     let counts = format!("{} passed, {} failed, 14 total", one["passed"], one["failed"]);
     assert!(merged.stdout.contains(&format!("merged 3 report(s): {counts}")), "{}", merged.stdout);
@@ -100,7 +155,10 @@ fn shards_merge_into_the_report_of_one_run_and_refuse_what_is_not_one() {
     assert_eq!(junit_without_times(&dir.join("merged.xml")), junit_without_times(&dir.join("whole.xml")));
     xmllint_validates(&dir.join("merged.xml"));
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(summary.contains(&counts) && summary.contains("| `orders/simple` | `scenarios/orders/simple.yaml` | "), "{summary}");
+    assert!(
+        summary.contains(&counts) && summary.contains("| `orders/simple` | `scenarios/orders/simple.yaml` | "),
+        "{summary}"
+    );
 
     let missing = harness(dir, &["merge", "shard-1.json", "shard-2.json", "--json", "partial.json"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
@@ -108,7 +166,11 @@ fn shards_merge_into_the_report_of_one_run_and_refuse_what_is_not_one() {
     assert!(!dir.join("partial.json").exists(), "nothing is written from shards that are not one run");
     let twice = harness(dir, &["merge", "shard-1.json", "shard-1.json", "shard-2.json", "shard-3.json"]);
     assert_eq!(twice.code, 2);
-    assert!(twice.stderr.contains("ran in two shards") && twice.stderr.contains("share 1/3 is given 2 times"), "{}", twice.stderr);
+    assert!(
+        twice.stderr.contains("ran in two shards") && twice.stderr.contains("share 1/3 is given 2 times"),
+        "{}",
+        twice.stderr
+    );
     let count = harness(dir, &["run", "--color", "never", "--partition", "1/3", "--json", "count-1.json"]);
     assert!(count.code == 0 || count.code == 1, "{}", count.stderr);
     let mixed = harness(dir, &["merge", "count-1.json", "shard-2.json", "shard-3.json"]);
@@ -125,7 +187,11 @@ fn junit_names_the_scenario_file_and_attaches_the_pending_snapshot() {
     let out = harness(p.path(), &["run", "--color", "never", "--junit", "junit.xml"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let junit = std::fs::read_to_string(p.path().join("junit.xml")).unwrap();
-    assert!(junit.contains(r#"<testcase name="simple" classname="orders""#) && junit.contains(r#"file="scenarios/orders/simple.yaml">"#), "{junit}");
+    assert!(
+        junit.contains(r#"<testcase name="simple" classname="orders""#)
+            && junit.contains(r#"file="scenarios/orders/simple.yaml">"#),
+        "{junit}"
+    );
     assert!(junit.contains("[[ATTACHMENT|snapshots/orders/simple.netsuite.snap.new]]"), "{junit}");
     xmllint_validates(&p.path().join("junit.xml"));
 }
@@ -135,10 +201,19 @@ fn the_job_summary_goes_where_github_says() {
     let p = project(&["fixtures/failing"]);
     let file = p.path().join("step-summary.md");
     std::fs::write(&file, "earlier step\n").unwrap();
-    let env = [("GITHUB_STEP_SUMMARY", file.to_str().unwrap()), ("GITHUB_SERVER_URL", "https://github.example"), ("GITHUB_REPOSITORY", "acme/shop"), ("GITHUB_RUN_ID", "42")];
+    let env = [
+        ("GITHUB_STEP_SUMMARY", file.to_str().unwrap()),
+        ("GITHUB_SERVER_URL", "https://github.example"),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GITHUB_RUN_ID", "42"),
+    ];
     let out = harness_with(p.path(), &["run", "--color", "never"], &env);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let summary = std::fs::read_to_string(&file).unwrap();
     assert!(summary.starts_with("earlier step\n### ❌ harness: 1 passed, 1 failed, 2 total"), "appended: {summary}");
-    assert!(summary.contains("| `orders/simple` |") && summary.contains("[this run's artifacts](https://github.example/acme/shop/actions/runs/42#artifacts)"), "{summary}");
+    assert!(
+        summary.contains("| `orders/simple` |")
+            && summary.contains("[this run's artifacts](https://github.example/acme/shop/actions/runs/42#artifacts)"),
+        "{summary}"
+    );
 }

@@ -5,15 +5,24 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("catalog");
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("catalog");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
     files.sort();
-    let mut table = String::from("/// Every file of the built-in catalog: path relative to `catalog/`, and its text.\npub(crate) static FILES: &[(&str, &str)] = &[\n");
+    let mut table = String::from(
+        "/// Every file of the built-in catalog: path relative to `catalog/`, and its text.\npub(crate) static FILES: &[(&str, &str)] = &[\n",
+    );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let rel = file.strip_prefix(&root).expect("under catalog/").components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel = file
+            .strip_prefix(&root)
+            .expect("under catalog/")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         writeln!(table, "    ({rel:?}, include_str!({:?})),", file.display().to_string()).expect("writing to a string");
     }
     table.push_str("];\n");

@@ -136,10 +136,24 @@ fn main() {
     let (wall, rss, code) = common::measure(dir.path(), &args);
     // Exit 1: the planted missing orders are found. Otherwise run it again to say why.
     if code != 1 {
-        let again = std::process::Command::new(env!("CARGO_BIN_EXE_harness")).args(args).args(["--color", "never"]).current_dir(dir.path()).output().expect("start harness");
-        panic!("harness reconcile exited {code}; again: {:?}\n{}", again.status.code(), String::from_utf8_lossy(&again.stderr));
+        let again = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(args)
+            .args(["--color", "never"])
+            .current_dir(dir.path())
+            .output()
+            .expect("start harness");
+        panic!(
+            "harness reconcile exited {code}; again: {:?}\n{}",
+            again.status.code(),
+            String::from_utf8_lossy(&again.stderr)
+        );
     }
     println!("| orders per system | records listed | wall | records/s | peak RSS |");
     println!("| --- | --- | --- | --- | --- |");
-    println!("| {n} | {listed} | {:.2}s | {:.0} | {} MiB |", wall.as_secs_f64(), listed as f64 / wall.as_secs_f64(), rss / 1024);
+    println!(
+        "| {n} | {listed} | {:.2}s | {:.0} | {} MiB |",
+        wall.as_secs_f64(),
+        listed as f64 / wall.as_secs_f64(),
+        rss / 1024
+    );
 }

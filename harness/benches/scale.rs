@@ -36,7 +36,9 @@ fn main() {
     measure(base_dir.path(), &["run", "--accept"]);
     let (_, base_rss) = measure(base_dir.path(), &["list"]);
 
-    println!("| scenarios | `harness list`: wall (median of {rounds}) | slowest | peak RSS | per added scenario | checking run: wall | peak RSS |");
+    println!(
+        "| scenarios | `harness list`: wall (median of {rounds}) | slowest | peak RSS | per added scenario | checking run: wall | peak RSS |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let (mut prev_n, mut prev_rss) = (2, base_rss);
     for n in sizes {

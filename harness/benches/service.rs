@@ -19,7 +19,8 @@ mod common;
 use harness::{Project, evaluate, plan};
 
 #[global_allocator]
-static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
+static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> =
+    harness_core::budget::Counting(mimalloc::MiMalloc);
 
 /// The idle time that ends a scenario of the flow (`settle:` in flows/order-service.yaml).
 const SETTLE: Duration = Duration::from_millis(300);
@@ -29,7 +30,11 @@ fn generate(root: &Path, n: usize) {
     let dir = root.join("scenarios/order-service");
     std::fs::create_dir_all(&dir).unwrap();
     for i in 0..n {
-        let (order, stub) = if i % 2 == 0 { ("simple-order", "customer-found") } else { ("several-lines-discount", "customer-missing") };
+        let (order, stub) = if i % 2 == 0 {
+            ("simple-order", "customer-found")
+        } else {
+            ("several-lines-discount", "customer-missing")
+        };
         let text = format!(
             "flow: order-service\nsystems:\n  shopify: 2026-01\n  netsuite: \"2026.2\"\ntrigger:\n  file: webhooks/orders-create/{order}.json\nmocks:\n  netsuite:\n    use: [{stub}]\nexpect:\n  requests:\n    - {{system: netsuite, method: POST, path: /services/rest/record/v1/salesOrder, count: 1}}\n  snapshots: []\n"
         );
@@ -81,7 +86,14 @@ fn main() {
     println!("| scenarios | {n} of `order-service` ({jobs} jobs, {rounds} runs after a warm-up, median) |");
     println!("| wall clock per run | {:.0} ms |", wall.as_secs_f64() * 1000.0);
     println!("| **scenarios per second** | **{:.1}** |", n as f64 / wall.as_secs_f64());
-    println!("| the service's time per scenario (delivery to its last request), median | {:.1} ms |", service.as_secs_f64() * 1000.0);
+    println!(
+        "| the service's time per scenario (delivery to its last request), median | {:.1} ms |",
+        service.as_secs_f64() * 1000.0
+    );
     println!("| settle window (idle time) after the last request | {} ms |", SETTLE.as_millis());
-    println!("| **harness overhead per scenario beyond the window**, median / p90 | **{:.2} ms** / {:.2} ms |", overhead.as_secs_f64() * 1000.0, p90(&overheads).as_secs_f64() * 1000.0);
+    println!(
+        "| **harness overhead per scenario beyond the window**, median / p90 | **{:.2} ms** / {:.2} ms |",
+        overhead.as_secs_f64() * 1000.0,
+        p90(&overheads).as_secs_f64() * 1000.0
+    );
 }

@@ -14,12 +14,15 @@ use harness::{Project, RunOptions, plan, run};
 
 // As in the binary.
 #[global_allocator]
-static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
+static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> =
+    harness_core::budget::Counting(mimalloc::MiMalloc);
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
@@ -35,9 +38,13 @@ fn loopback_floor(rounds: usize) -> Duration {
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(|_req| async {
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"{\"ok\":true}"))))
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from_static(b"{\"ok\":true}"),
+                        )))
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -57,7 +64,10 @@ fn loopback_floor(rounds: usize) -> Duration {
 
 fn main() {
     let n: usize = std::env::var("HARNESS_BENCH_SCENARIOS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let jobs: usize = std::env::var("HARNESS_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |p| p.get()));
+    let jobs: usize = std::env::var("HARNESS_BENCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |p| p.get()));
     let dir = tempfile::tempdir().unwrap();
     common::generate(dir.path(), n);
     let project = Project::open(dir.path()).unwrap();
@@ -102,7 +112,10 @@ fn main() {
     println!("| load + plan (parse, compile, read payloads) | {:.0} ms |", plan_time.as_secs_f64() * 1000.0);
     println!("| checking run, wall clock | {:.0} ms |", wall.as_secs_f64() * 1000.0);
     println!("| **scenarios per second** | **{:.0}** |", n as f64 / wall.as_secs_f64());
-    println!("| time per exchange inside a scenario (mock start, flow, mock, per exchange) | {:.0} µs |", per_exchange.as_secs_f64() * 1e6);
+    println!(
+        "| time per exchange inside a scenario (mock start, flow, mock, per exchange) | {:.0} µs |",
+        per_exchange.as_secs_f64() * 1e6
+    );
     println!("| raw reqwest → loopback round trip (same run) | {:.0} µs |", floor.as_secs_f64() * 1e6);
     println!("| **ratio to the loopback floor** | **{:.2}×** |", per_exchange.as_secs_f64() / floor.as_secs_f64());
     println!("| peak RSS | {:.0} MiB |", peak_rss_mib());

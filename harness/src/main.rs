@@ -19,7 +19,8 @@ use cli::commands::{self, Passed, open_project};
 // Counting each thread's bytes on top is what enforces a case's memory budget: a runaway jq
 // expression is parked instead of exhausting the machine (harness_core::budget).
 #[global_allocator]
-static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> = harness_core::budget::Counting(mimalloc::MiMalloc);
+static ALLOCATOR: harness_core::budget::Counting<mimalloc::MiMalloc> =
+    harness_core::budget::Counting(mimalloc::MiMalloc);
 
 /// Exit codes, documented in the README.
 const EXIT_PASSED: u8 = 0;
@@ -44,7 +45,9 @@ fn main() -> ExitCode {
         color: match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
         },
     };
     // Still single-threaded here: the only moment a network namespace can be entered.
@@ -75,8 +78,14 @@ fn guard(cli: &Cli) -> Result<Option<harness_procs::Guardian>, Error> {
     if open_project(&cli.root).is_ok_and(|p| p.wants_network_isolation()) {
         match harness_procs::isolate_network() {
             Ok(()) => {}
-            Err(e @ harness_procs::IsolationUnavailable::Stranded(_)) => return Err(Error::Environment(format!("isolation: network: {e}"))),
-            Err(e) if require_isolation => return Err(Error::Environment(format!("isolation: network is required (--require-isolation) but not available: {e}"))),
+            Err(e @ harness_procs::IsolationUnavailable::Stranded(_)) => {
+                return Err(Error::Environment(format!("isolation: network: {e}")));
+            }
+            Err(e) if require_isolation => {
+                return Err(Error::Environment(format!(
+                    "isolation: network is required (--require-isolation) but not available: {e}"
+                )));
+            }
             Err(e) => eprintln!("note: isolation: network is not available here, so this run is not isolated: {e}"),
         }
     } else if require_isolation {
@@ -95,12 +104,14 @@ fn fail(e: Error) -> ExitCode {
         Error::Interrupted => EXIT_INTERRUPTED,
     };
     match &e {
-        Error::Config(diagnostics) => eprintln!("{diagnostics}\n\nerror: {} problem(s) in the project's files; nothing was run", diagnostics.0.len()),
+        Error::Config(diagnostics) => eprintln!(
+            "{diagnostics}\n\nerror: {} problem(s) in the project's files; nothing was run",
+            diagnostics.0.len()
+        ),
         other => eprintln!("error: {other}"),
     }
     ExitCode::from(code)
 }
-
 
 /// Runs the command; `Ok` holds whether it passed.
 fn dispatch(cli: Cli, style: Style) -> Result<Passed, Error> {
@@ -109,8 +120,12 @@ fn dispatch(cli: Cli, style: Style) -> Result<Passed, Error> {
         Command::Schema { report, reconcile } => commands::schema(report, reconcile),
         Command::Completions { shell } => commands::completions(shell),
         Command::Init(args) => commands::init(args, style),
-        Command::Versions(VersionsCommand::Add { system, new, from, json }) => commands::versions_add(root, system, new, from, json, style),
-        Command::Schemas(SchemasCommand::Import { system: _, file, from_account, auth, version }) => commands::schemas_import(root, file, from_account, auth, version),
+        Command::Versions(VersionsCommand::Add { system, new, from, json }) => {
+            commands::versions_add(root, system, new, from, json, style)
+        }
+        Command::Schemas(SchemasCommand::Import { system: _, file, from_account, auth, version }) => {
+            commands::schemas_import(root, file, from_account, auth, version)
+        }
         Command::Systems { json } => commands::systems(root, json, style),
         Command::Serve(args) => commands::serve(root, args),
         Command::Record(args) => commands::record(root, args, style),

@@ -124,7 +124,9 @@ pub fn junit_without_times(path: &Path) -> String {
 pub fn xmllint_validates(path: &Path) {
     let xsd = repo().join("tests/junit/junit-10.xsd");
     match Command::new("xmllint").args(["--noout", "--schema"]).arg(&xsd).arg(path).output() {
-        Ok(out) => assert!(out.status.success(), "JUnit report does not validate:\n{}", String::from_utf8_lossy(&out.stderr)),
+        Ok(out) => {
+            assert!(out.status.success(), "JUnit report does not validate:\n{}", String::from_utf8_lossy(&out.stderr))
+        }
         // .ci/run installs xmllint; a developer machine without it still runs the rest.
         Err(_) => eprintln!("xmllint not installed: JUnit schema validation skipped"),
     }
@@ -138,13 +140,19 @@ pub fn test_tls(names: &[&str]) -> (tokio_rustls::TlsAcceptor, String) {
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
     let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap().signed_by(&leaf_key, &ca).unwrap();
+    let leaf = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
         .unwrap();
     (tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls)), ca.pem())
 }

@@ -31,7 +31,14 @@ pub(crate) struct Ablated<T> {
 }
 
 /// Run every variant (in parallel, `jobs` at once) and compare each with its baseline.
-pub(crate) fn run<T>(project: &Project, plan: &Plan, baseline: &[Evaluated], variants: Vec<Variant<T>>, jobs: usize, strict: bool) -> Result<Vec<Ablated<T>>, Error> {
+pub(crate) fn run<T>(
+    project: &Project,
+    plan: &Plan,
+    baseline: &[Evaluated],
+    variants: Vec<Variant<T>>,
+    jobs: usize,
+    strict: bool,
+) -> Result<Vec<Ablated<T>>, Error> {
     let mut kept = Vec::with_capacity(variants.len());
     let mut cases: Vec<Arc<Case>> = Vec::with_capacity(variants.len());
     for v in variants {
@@ -51,7 +58,11 @@ pub(crate) fn run<T>(project: &Project, plan: &Plan, baseline: &[Evaluated], var
                 .snapshots
                 .iter()
                 .zip(&run.verdict.snapshots)
-                .flat_map(|(old, new)| snapshot::changes(&old.produced.json(), &new.produced.json()).into_iter().map(|c| (old.system.clone(), c)))
+                .flat_map(|(old, new)| {
+                    snapshot::changes(&old.produced.json(), &new.produced.json())
+                        .into_iter()
+                        .map(|c| (old.system.clone(), c))
+                })
                 .collect();
             let stopped = b.execution.run.succeeded() && !run.execution.run.succeeded();
             Ablated { base, label, run, changes, stopped }

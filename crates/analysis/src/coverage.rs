@@ -52,12 +52,14 @@ type Recorded = (BTreeSet<String>, BTreeSet<String>, Vec<Skipped>);
 
 pub fn coverage(project: &Project, jobs: usize) -> Result<Coverage, Error> {
     let plan = plan::build(project, &[])?;
-    let lineage = lineage::compute(project, &LineageOptions { flows: Vec::new(), ablate: false, cases_per_flow: 1, jobs })?;
+    let lineage =
+        lineage::compute(project, &LineageOptions { flows: Vec::new(), ablate: false, cases_per_flow: 1, jobs })?;
     let by_flow: BTreeMap<&str, &FlowLineage> = lineage.flows.iter().map(|l| (l.flow.as_str(), l)).collect();
 
     // Source side: every leaf of the trigger payloads of the scenarios where the flow delivers, per
     // system and endpoint.
-    let skipped: BTreeMap<&str, &Skipped> = lineage.flows.iter().flat_map(|l| l.skipped.iter().map(|s| (s.scenario.as_str(), s))).collect();
+    let skipped: BTreeMap<&str, &Skipped> =
+        lineage.flows.iter().flat_map(|l| l.skipped.iter().map(|s| (s.scenario.as_str(), s))).collect();
     let mut recorded: BTreeMap<(SystemId, String), Recorded> = BTreeMap::new();
     for case in &plan.cases {
         let (Some(scope), Some(payload)) = (&case.trigger_scope, &case.trigger.json) else { continue };
@@ -80,10 +82,22 @@ pub fn coverage(project: &Project, jobs: usize) -> Result<Coverage, Error> {
         // Reading an object reads its fields; iterating an array (`line_items[]`) does not read
         // its elements' fields — the mapping of each element says which it reads.
         let is_read = |field: &String| {
-            reads.iter().any(|r| field == r || (!r.ends_with("[]") && (field.starts_with(&format!("{r}.")) || field.starts_with(&format!("{r}[")))))
+            reads.iter().any(|r| {
+                field == r
+                    || (!r.ends_with("[]")
+                        && (field.starts_with(&format!("{r}.")) || field.starts_with(&format!("{r}["))))
+            })
         };
         let (read, unread): (Vec<String>, Vec<String>) = fields.iter().cloned().partition(is_read);
-        sources.push(SourceCoverage { system, endpoint, flows: flows.into_iter().collect(), recorded: fields.len(), read, unread, left_out });
+        sources.push(SourceCoverage {
+            system,
+            endpoint,
+            flows: flows.into_iter().collect(),
+            recorded: fields.len(),
+            read,
+            unread,
+            left_out,
+        });
     }
 
     // Target side: mapped fields against the approved snapshots of each flow's scenarios.
@@ -91,11 +105,30 @@ pub fn coverage(project: &Project, jobs: usize) -> Result<Coverage, Error> {
     for l in &lineage.flows {
         let cases: Vec<_> = plan.cases.iter().filter(|c| c.flow.name == l.flow).collect();
         for t in l.fields.iter().filter(|t| !t.field.starts_with('(')) {
-            let snaps: Vec<Value> = cases.iter().flat_map(|c| c.snapshots.iter().filter(|s| s.system == t.system).filter_map(|s| s.approved.as_ref().map(|a| a.json()))).collect();
+            let snaps: Vec<Value> = cases
+                .iter()
+                .flat_map(|c| {
+                    c.snapshots
+                        .iter()
+                        .filter(|s| s.system == t.system)
+                        .filter_map(|s| s.approved.as_ref().map(|a| a.json()))
+                })
+                .collect();
             let segs = parse_path(&t.field);
             // `request` is the request line, filled whenever the request was sent.
-            let filled_in = snaps.iter().filter(|snap| snap.as_array().into_iter().flatten().any(|entry| t.field == "request" || filled(entry, &segs))).count();
-            targets.push(TargetCoverage { flow: l.flow.clone(), system: t.system.clone(), field: t.field.clone(), filled_in, scenarios: snaps.len() });
+            let filled_in = snaps
+                .iter()
+                .filter(|snap| {
+                    snap.as_array().into_iter().flatten().any(|entry| t.field == "request" || filled(entry, &segs))
+                })
+                .count();
+            targets.push(TargetCoverage {
+                flow: l.flow.clone(),
+                system: t.system.clone(),
+                field: t.field.clone(),
+                filled_in,
+                scenarios: snaps.len(),
+            });
         }
     }
     Ok(Coverage { sources, targets })
@@ -137,7 +170,11 @@ impl AnalysisResult for Coverage {
                 verdict: if t.filled_in > 0 {
                     SuiteVerdict::Passed
                 } else {
-                    SuiteVerdict::Failed { kind: "coverage".into(), message: format!("no scenario fills {} {}", t.system, t.field), body: String::new() }
+                    SuiteVerdict::Failed {
+                        kind: "coverage".into(),
+                        message: format!("no scenario fills {} {}", t.system, t.field),
+                        body: String::new(),
+                    }
                 },
                 retries: Vec::new(),
                 output: None,
@@ -152,10 +189,23 @@ fn render(c: &Coverage) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "source fields: what the flows read of what is recorded");
     for s in &c.sources {
-        let _ = writeln!(out, "  {} {} ({}): {} recorded fields, {} read, {} never read", s.system, s.endpoint, s.flows.join(", "), s.recorded, s.read.len(), s.unread.len());
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): {} recorded fields, {} read, {} never read",
+            s.system,
+            s.endpoint,
+            s.flows.join(", "),
+            s.recorded,
+            s.read.len(),
+            s.unread.len()
+        );
         if !s.unread.is_empty() {
             let shown: Vec<&str> = s.unread.iter().take(30).map(String::as_str).collect();
-            let more = if s.unread.len() > shown.len() { format!(" … and {} more (--json for all)", s.unread.len() - shown.len()) } else { String::new() };
+            let more = if s.unread.len() > shown.len() {
+                format!(" … and {} more (--json for all)", s.unread.len() - shown.len())
+            } else {
+                String::new()
+            };
             let _ = writeln!(out, "    never read: {}{more}", shown.join(", "));
         }
         if !s.left_out.is_empty() {
@@ -164,7 +214,8 @@ fn render(c: &Coverage) -> String {
         }
     }
     let never: Vec<&TargetCoverage> = c.targets.iter().filter(|t| t.filled_in == 0).collect();
-    let _ = writeln!(out, "\ntarget fields the flows map but no scenario fills: {} of {}", never.len(), c.targets.len());
+    let _ =
+        writeln!(out, "\ntarget fields the flows map but no scenario fills: {} of {}", never.len(), c.targets.len());
     for t in never {
         let _ = writeln!(out, "  {} → {} {} (empty in all {} snapshot(s))", t.flow, t.system, t.field, t.scenarios);
     }

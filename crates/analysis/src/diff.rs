@@ -44,7 +44,10 @@ impl ChangeKind {
 
     /// Changes that can break a mapping reading the field.
     pub fn is_loss(self) -> bool {
-        matches!(self, ChangeKind::Removed | ChangeKind::Renamed | ChangeKind::TypeChanged | ChangeKind::EndpointRemoved)
+        matches!(
+            self,
+            ChangeKind::Removed | ChangeKind::Renamed | ChangeKind::TypeChanged | ChangeKind::EndpointRemoved
+        )
     }
 }
 
@@ -70,7 +73,13 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    pub fn new(scope: impl Into<String>, kind: ChangeKind, path: impl Into<String>, detail: Option<String>, source: Source) -> Self {
+    pub fn new(
+        scope: impl Into<String>,
+        kind: ChangeKind,
+        path: impl Into<String>,
+        detail: Option<String>,
+        source: Source,
+    ) -> Self {
         FieldChange { scope: scope.into(), kind, path: path.into(), detail, source, since: None, instead: None }
     }
 
@@ -134,9 +143,9 @@ impl VersionDiff {
 
     /// The change, if any, that affects `path` (or a field above it) in recordings of `scope`.
     pub fn affecting(&self, scope: &str, path: &str) -> Option<&FieldChange> {
-        self.losses()
-            .filter(|c| c.applies_to(scope))
-            .find(|c| path == c.path || path.starts_with(&format!("{}.", c.path)) || path.starts_with(&format!("{}[", c.path)))
+        self.losses().filter(|c| c.applies_to(scope)).find(|c| {
+            path == c.path || path.starts_with(&format!("{}.", c.path)) || path.starts_with(&format!("{}[", c.path))
+        })
     }
 
     /// Apply the diff to an old payload of `scope`: removed fields go, renamed ones move. A
@@ -284,7 +293,12 @@ fn compare(scope: &str, old: &Shape, new: &Shape, out: &mut Vec<FieldChange>) {
     let added: Vec<&String> = new.types.keys().filter(|p| !old.types.contains_key(*p)).collect();
     // Only the topmost of a removed or added subtree is reported.
     let top = |list: &[&String]| -> Vec<String> {
-        list.iter().filter(|p| !list.iter().any(|q| q != *p && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}["))))).map(|p| p.to_string()).collect()
+        list.iter()
+            .filter(|p| {
+                !list.iter().any(|q| q != *p && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}["))))
+            })
+            .map(|p| p.to_string())
+            .collect()
     };
     let (removed, added) = (top(&removed), top(&added));
     let mut renamed_new = BTreeSet::new();
@@ -308,10 +322,17 @@ fn compare(scope: &str, old: &Shape, new: &Shape, out: &mut Vec<FieldChange>) {
     }
     for (p, old_types) in &old.types {
         if let Some(new_types) = new.types.get(p) {
-            let (o, n): (BTreeSet<_>, BTreeSet<_>) = (old_types - &BTreeSet::from(["null"]), new_types - &BTreeSet::from(["null"]));
+            let (o, n): (BTreeSet<_>, BTreeSet<_>) =
+                (old_types - &BTreeSet::from(["null"]), new_types - &BTreeSet::from(["null"]));
             if !o.is_empty() && !n.is_empty() && o != n {
                 let show = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join("|");
-                out.push(FieldChange::new(scope, ChangeKind::TypeChanged, p.as_str(), Some(format!("{} → {}", show(&o), show(&n))), Source::Recorded));
+                out.push(FieldChange::new(
+                    scope,
+                    ChangeKind::TypeChanged,
+                    p.as_str(),
+                    Some(format!("{} → {}", show(&o), show(&n))),
+                    Source::Recorded,
+                ));
             }
         }
     }
@@ -332,9 +353,16 @@ pub fn payload_changes(scope: &str, old: &Value, new: &Value) -> Vec<FieldChange
 /// Recorded JSON payloads under a version folder: relative path → (endpoint, body). A recording
 /// that does not say its endpoint stands for what the scenarios use it as (`scopes`), else for
 /// its file.
-fn recordings(catalog: &Catalog, system: &SystemVersion, scopes: &BTreeMap<String, String>) -> BTreeMap<String, (String, Value)> {
+fn recordings(
+    catalog: &Catalog,
+    system: &SystemVersion,
+    scopes: &BTreeMap<String, String>,
+) -> BTreeMap<String, (String, Value)> {
     let mut out = BTreeMap::new();
-    for rel in harness_syntax::project::files_under(&system.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/")) {
+    for rel in harness_syntax::project::files_under(&system.dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".json") && !f.starts_with("schemas/"))
+    {
         if let Ok(rec) = catalog.recording(system, &rel)
             && let Some(json) = &rec.json
         {
@@ -349,7 +377,12 @@ fn recordings(catalog: &Catalog, system: &SystemVersion, scopes: &BTreeMap<Strin
 /// Diff two versions of a system. `scopes` says what the old version's recordings stand for where
 /// they do not say themselves (see `Plan::recording_scopes`); a recording pairs with the one at the
 /// same path in the new version.
-pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion, scopes: &BTreeMap<String, String>) -> VersionDiff {
+pub fn diff(
+    catalog: &Catalog,
+    old: &SystemVersion,
+    new: &SystemVersion,
+    scopes: &BTreeMap<String, String>,
+) -> VersionDiff {
     let mut changes = Vec::new();
     let (old_recs, new_recs) = (recordings(catalog, old, scopes), recordings(catalog, new, scopes));
     // Shapes per endpoint, from the recordings present at both versions.
@@ -367,7 +400,12 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion, scopes:
     }
     // Webhooks the vendor's own schemas describe at both versions: those changes are known
     // whatever the project recorded, and stand for the recorded ones.
-    let webhooks: BTreeSet<&str> = old_recs.values().map(|(s, _)| s.as_str()).chain(scopes.values().map(String::as_str)).filter(|s| s.starts_with("webhook ")).collect();
+    let webhooks: BTreeSet<&str> = old_recs
+        .values()
+        .map(|(s, _)| s.as_str())
+        .chain(scopes.values().map(String::as_str))
+        .filter(|s| s.starts_with("webhook "))
+        .collect();
     let mut vendor = Vec::new();
     for scope in webhooks {
         vendor.extend(vendor_schema_changes(&old.system, scope, &old.version, &new.version).into_iter().flatten());
@@ -382,12 +420,24 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion, scopes:
         let path_new = e_old.path.replace(&old.version, &new.version);
         let scope = format!("request {} {}", e_old.method, e_old.path.replace(&old.version, "{version}"));
         match new.endpoints.iter().find(|e| e.method == e_old.method && e.path == path_new) {
-            None => changes.push(FieldChange::new(scope.clone(), ChangeKind::EndpointRemoved, "", Some(format!("not declared at {}", new.version)), Source::Schema)),
+            None => changes.push(FieldChange::new(
+                scope.clone(),
+                ChangeKind::EndpointRemoved,
+                "",
+                Some(format!("not declared at {}", new.version)),
+                Source::Schema,
+            )),
             Some(e_new) => {
                 if e_old.removed.is_none()
                     && let Some(replacement) = &e_new.removed
                 {
-                    changes.push(FieldChange::new(scope.clone(), ChangeKind::EndpointRemoved, "", Some(replacement.clone()), Source::Schema));
+                    changes.push(FieldChange::new(
+                        scope.clone(),
+                        ChangeKind::EndpointRemoved,
+                        "",
+                        Some(replacement.clone()),
+                        Source::Schema,
+                    ));
                 }
                 if let (Some(a), Some(b)) = (&e_old.request_schema, &e_new.request_schema) {
                     schema_changes(&scope, &a.json, &b.json, &mut changes);
@@ -411,7 +461,13 @@ pub fn diff(catalog: &Catalog, old: &SystemVersion, new: &SystemVersion, scopes:
     }
     changes.sort();
     changes.dedup();
-    VersionDiff { system: Some(old.system.clone()), from: old.version.clone(), to: new.version.clone(), changes, unpaired }
+    VersionDiff {
+        system: Some(old.system.clone()),
+        from: old.version.clone(),
+        to: new.version.clone(),
+        changes,
+        unpaired,
+    }
 }
 
 /// The webhook fields of `scope` (`webhook orders/create`) at `version`, as a shape.
@@ -419,7 +475,17 @@ fn vendor_shape(system: &SystemId, topic: &str, version: &str) -> Option<Shape> 
     let fields = Catalog::webhook_fields(system, topic, version)?;
     let mut shape = Shape::default();
     for (path, field) in fields {
-        shape.types.insert(path.to_string(), field.types.split('|').map(|t| if t == "integer" { "number" } else { t }).collect::<BTreeSet<&str>>().into_iter().map(static_type).collect());
+        shape.types.insert(
+            path.to_string(),
+            field
+                .types
+                .split('|')
+                .map(|t| if t == "integer" { "number" } else { t })
+                .collect::<BTreeSet<&str>>()
+                .into_iter()
+                .map(static_type)
+                .collect(),
+        );
     }
     Some(shape)
 }
@@ -439,7 +505,11 @@ pub fn vendor_schema_changes(system: &SystemId, scope: &str, from: &str, to: &st
     let (old, new) = (vendor_shape(system, topic, from)?, vendor_shape(system, topic, to)?);
     let mut out = Vec::new();
     compare(scope, &old, &new, &mut out);
-    let steps: Vec<(&str, Shape)> = versions.iter().filter(|v| **v > from && **v <= to).filter_map(|v| Some((*v, vendor_shape(system, topic, v)?))).collect();
+    let steps: Vec<(&str, Shape)> = versions
+        .iter()
+        .filter(|v| **v > from && **v <= to)
+        .filter_map(|v| Some((*v, vendor_shape(system, topic, v)?)))
+        .collect();
     for c in &mut out {
         c.source = Source::Catalog;
         // The first version at which the field is as it is at `to`.
@@ -455,7 +525,9 @@ pub fn vendor_schema_changes(system: &SystemId, scope: &str, from: &str, to: &st
 /// topic in the versions between.
 pub fn catalog_knowledge(catalog: &Catalog, system: &SystemId, scope: &str, from: &str, to: &str) -> bool {
     let Some(topic) = scope.strip_prefix("webhook ") else { return false };
-    let Some(first) = Catalog::webhook_schemas(system).and_then(|(versions, _)| versions.first().copied()) else { return false };
+    let Some(first) = Catalog::webhook_schemas(system).and_then(|(versions, _)| versions.first().copied()) else {
+        return false;
+    };
     if Catalog::webhook_fields(system, topic, to).is_none() {
         return false;
     }
@@ -483,7 +555,9 @@ fn documented(known: &KnownChange, version: &str, changes: &mut Vec<FieldChange>
         ChangeSaid::Deprecated(path) => (ChangeKind::Deprecated, path.value.clone(), None),
     };
     let mut seen = false;
-    for c in changes.iter_mut().filter(|c| c.source != Source::Schema && c.kind == kind && c.path == path && scope_matches(&known.scope, &c.scope)) {
+    for c in changes.iter_mut().filter(|c| {
+        c.source != Source::Schema && c.kind == kind && c.path == path && scope_matches(&known.scope, &c.scope)
+    }) {
         c.since.get_or_insert_with(|| version.to_string());
         c.instead.clone_from(&known.instead);
         seen = true;
@@ -497,13 +571,20 @@ fn documented(known: &KnownChange, version: &str, changes: &mut Vec<FieldChange>
 }
 
 /// Property paths of a JSON Schema with their declared types and whether each is required.
-fn schema_fields(schema: &Value, root: &Value, segs: &mut Vec<Seg>, out: &mut BTreeMap<String, (String, bool)>, depth: usize) {
+fn schema_fields(
+    schema: &Value,
+    root: &Value,
+    segs: &mut Vec<Seg>,
+    out: &mut BTreeMap<String, (String, bool)>,
+    depth: usize,
+) {
     if depth > 12 {
         return;
     }
     let schema = resolve(schema, root);
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        let required: BTreeSet<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let required: BTreeSet<&str> =
+            schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         for (k, sub) in props {
             segs.push(Seg::Key(k.clone()));
             let sub_resolved = resolve(sub, root);
@@ -531,10 +612,15 @@ fn schema_changes(scope: &str, old: &Value, new: &Value, out: &mut Vec<FieldChan
     let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
     schema_fields(old, old, &mut Vec::new(), &mut a, 0);
     schema_fields(new, new, &mut Vec::new(), &mut b, 0);
-    let change = |kind, path: &String, detail: Option<String>| FieldChange::new(scope, kind, path.as_str(), detail, Source::Schema);
+    let change = |kind, path: &String, detail: Option<String>| {
+        FieldChange::new(scope, kind, path.as_str(), detail, Source::Schema)
+    };
     for (p, (ty, req)) in &a {
         match b.get(p) {
-            None if !a.keys().any(|q| q != p && !b.contains_key(q) && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[")))) => {
+            None if !a.keys().any(|q| {
+                q != p && !b.contains_key(q) && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[")))
+            }) =>
+            {
                 out.push(change(ChangeKind::Removed, p, None));
             }
             None => {}
@@ -549,7 +635,9 @@ fn schema_changes(scope: &str, old: &Value, new: &Value, out: &mut Vec<FieldChan
         }
     }
     for p in b.keys().filter(|p| !a.contains_key(*p)) {
-        if !b.keys().any(|q| q != p && !a.contains_key(q) && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[")))) {
+        if !b.keys().any(|q| {
+            q != p && !a.contains_key(q) && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[")))
+        }) {
             let required = b[p].1;
             out.push(change(if required { ChangeKind::NewlyRequired } else { ChangeKind::Added }, p, None));
         }
@@ -579,7 +667,8 @@ mod tests {
     #[test]
     fn removed_added_renamed_and_retyped_fields() {
         let old = json!({"gateway": "bogus", "total": "10.00", "line_items": [{"sku": "A", "qty": 1}], "customer": {"orders_count": 3}});
-        let new = json!({"total": 10.0, "line_items": [{"sku_code": "A", "qty": 1}], "po_number": null, "customer": {}});
+        let new =
+            json!({"total": 10.0, "line_items": [{"sku_code": "A", "qty": 1}], "po_number": null, "customer": {}});
         let mut out = Vec::new();
         compare("webhook orders/create", &shape(&old), &shape(&new), &mut out);
         let shown: Vec<String> = out.iter().map(ToString::to_string).collect();
@@ -603,7 +692,13 @@ mod tests {
             to: "b".into(),
             changes: vec![
                 FieldChange::new("s", ChangeKind::Removed, "gateway", None, Source::Recorded),
-                FieldChange::new("s", ChangeKind::Renamed, "line_items[].sku", Some("line_items[].sku_code".into()), Source::Recorded),
+                FieldChange::new(
+                    "s",
+                    ChangeKind::Renamed,
+                    "line_items[].sku",
+                    Some("line_items[].sku_code".into()),
+                    Source::Recorded,
+                ),
             ],
             unpaired: vec![],
         };
@@ -619,6 +714,13 @@ mod tests {
         schema_changes("request POST /x", &old, &new, &mut out);
         out.sort();
         let shown: Vec<String> = out.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, vec!["request POST /x: `memo` removed", "request POST /x: `entity` newly required", "request POST /x: `subsidiary` newly required"]);
+        assert_eq!(
+            shown,
+            vec![
+                "request POST /x: `memo` removed",
+                "request POST /x: `entity` newly required",
+                "request POST /x: `subsidiary` newly required"
+            ]
+        );
     }
 }

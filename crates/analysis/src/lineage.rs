@@ -104,8 +104,12 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
                 let entry = fields.entry((system.clone(), l.target.clone())).or_default();
                 for read in &l.reads {
                     let source = match read.var.as_deref() {
-                        None | Some("record") => path_text(&base.iter().cloned().chain(read.segs.iter().cloned()).collect::<Vec<Seg>>()),
-                        Some(var) => format!("${var}{}{}", if read.segs.is_empty() { "" } else { "." }, path_text(&read.segs)),
+                        None | Some("record") => {
+                            path_text(&base.iter().cloned().chain(read.segs.iter().cloned()).collect::<Vec<Seg>>())
+                        }
+                        Some(var) => {
+                            format!("${var}{}{}", if read.segs.is_empty() { "" } else { "." }, path_text(&read.segs))
+                        }
                     };
                     let system = match read.var.as_deref() {
                         None | Some("record") => flow.trigger.system.clone(),
@@ -119,7 +123,10 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
             if c.expect.spec.expects_delivery() {
                 candidates.push(c.clone());
             } else {
-                skipped.entry(name.clone()).or_default().push(Skipped { scenario: c.id.clone(), why: "expects the flow to fail".into() });
+                skipped
+                    .entry(name.clone())
+                    .or_default()
+                    .push(Skipped { scenario: c.id.clone(), why: "expects the flow to fail".into() });
             }
         }
         out.push((name.clone(), flow.trigger.system.clone(), fields));
@@ -140,7 +147,9 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
         };
         let flow = e.case.flow.name.clone();
         match why {
-            Some(why) => skipped.entry(flow).or_default().push(Skipped { scenario: e.case.id.clone(), why: why.into() }),
+            Some(why) => {
+                skipped.entry(flow).or_default().push(Skipped { scenario: e.case.id.clone(), why: why.into() })
+            }
             None => {
                 let n = taken.entry(flow).or_default();
                 if *n < options.cases_per_flow {
@@ -157,13 +166,17 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
     // scenario is traced first, and its other scenarios keep those fields as they are from the
     // start: one run each where they agree.
     let mut first: BTreeSet<&str> = BTreeSet::new();
-    let (lead, rest): (Vec<usize>, Vec<usize>) = (0..baseline.len()).partition(|&i| first.insert(baseline[i].case.flow.name.as_str()));
+    let (lead, rest): (Vec<usize>, Vec<usize>) =
+        (0..baseline.len()).partition(|&i| first.insert(baseline[i].case.flow.name.as_str()));
     let mut fixed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for phase in [lead, rest] {
         let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
         for i in phase {
             let keep = fixed.get(&baseline[i].case.flow.name);
-            let leaves: Vec<String> = leaf_paths(baseline[i].case.trigger.json.as_deref().unwrap_or(&Value::Null)).into_iter().filter(|l| keep.is_none_or(|k| !k.contains(l))).collect();
+            let leaves: Vec<String> = leaf_paths(baseline[i].case.trigger.json.as_deref().unwrap_or(&Value::Null))
+                .into_iter()
+                .filter(|l| keep.is_none_or(|k| !k.contains(l)))
+                .collect();
             if !leaves.is_empty() {
                 pending.push((i, leaves));
             }
@@ -184,7 +197,11 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
                 if a.run.execution.run.succeeded() {
                     for snap in &a.run.verdict.snapshots {
                         for (field, source) in tokens.find(&snap.produced.json()) {
-                            fields.entry((snap.system.clone(), field)).or_default().insert((source_system.clone(), source, Evidence::Tracing));
+                            fields.entry((snap.system.clone(), field)).or_default().insert((
+                                source_system.clone(),
+                                source,
+                                Evidence::Tracing,
+                            ));
                         }
                     }
                 } else if group.len() > 1 {
@@ -192,8 +209,16 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
                     pending.push((a.base, x.to_vec()));
                     pending.push((a.base, y.to_vec()));
                 } else {
-                    let target = baseline[a.base].case.snapshots.first().map_or_else(|| source_system.clone(), |s| s.system.clone());
-                    fields.entry((target, "(the run succeeds)".into())).or_default().insert((source_system.clone(), group[0].clone(), Evidence::Tracing));
+                    let target = baseline[a.base]
+                        .case
+                        .snapshots
+                        .first()
+                        .map_or_else(|| source_system.clone(), |s| s.system.clone());
+                    fields.entry((target, "(the run succeeds)".into())).or_default().insert((
+                        source_system.clone(),
+                        group[0].clone(),
+                        Evidence::Tracing,
+                    ));
                     fixed.entry(flow.clone()).or_default().insert(group[0].clone());
                 }
             }
@@ -219,14 +244,22 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
         ablated_ids.entry(b.case.flow.name.clone()).or_default().push(b.case.id.clone());
     }
     for a in ablation::run(project, &plan, &baseline, variants, options.jobs, false)? {
-        let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| *n == baseline[a.base].case.flow.name) else { continue };
+        let Some((_, source_system, fields)) = out.iter_mut().find(|(n, _, _)| *n == baseline[a.base].case.flow.name)
+        else {
+            continue;
+        };
         for (system, change) in &a.changes {
             if change.field.starts_with("headers") || change.field.starts_with("response") {
                 continue;
             }
             // A request that is no longer sent depends on the field as a whole.
-            let field = if change.field.is_empty() { format!("({})", change.request) } else { template_field(&change.field) };
-            fields.entry((system.clone(), field)).or_default().insert((source_system.clone(), a.label.clone(), Evidence::Ablation));
+            let field =
+                if change.field.is_empty() { format!("({})", change.request) } else { template_field(&change.field) };
+            fields.entry((system.clone(), field)).or_default().insert((
+                source_system.clone(),
+                a.label.clone(),
+                Evidence::Ablation,
+            ));
         }
     }
     let flows = out
@@ -235,7 +268,10 @@ pub fn compute(project: &Project, options: &LineageOptions) -> Result<Lineage, E
             ablated: ablated_ids.remove(&flow).unwrap_or_default(),
             skipped: skipped.remove(&flow).unwrap_or_default(),
             flow,
-            fields: fields.into_iter().map(|((system, field), sources)| TargetField { system, field, sources }).collect(),
+            fields: fields
+                .into_iter()
+                .map(|((system, field), sources)| TargetField { system, field, sources })
+                .collect(),
         })
         .collect();
     Ok(Lineage { flows })
@@ -295,7 +331,11 @@ impl Tokens {
             }
             Value::Number(num) if !segs.is_empty() => {
                 *n += 1;
-                let unique = if num.is_f64() { serde_json::json!(700_000.25 + *n as f64) } else { Value::from(700_000 + *n as i64) };
+                let unique = if num.is_f64() {
+                    serde_json::json!(700_000.25 + *n as f64)
+                } else {
+                    Value::from(700_000 + *n as i64)
+                };
                 self.numbers.insert(unique.to_string(), path_text(segs));
                 *v = unique;
             }
@@ -355,7 +395,8 @@ impl Tokens {
             }
             Value::Number(n) => {
                 let text = n.to_string();
-                if let Some(source) = self.numbers.get(&text).or_else(|| self.numbers.get(text.trim_end_matches(".0"))) {
+                if let Some(source) = self.numbers.get(&text).or_else(|| self.numbers.get(text.trim_end_matches(".0")))
+                {
                     hit(source, field);
                 }
             }
@@ -500,7 +541,13 @@ fn render(lineage: &[FlowLineage]) -> String {
                 }
                 by_path.into_iter().map(|((s, p), how)| format!("{s} {p} [{}]", how.join(", "))).collect()
             };
-            let _ = writeln!(out, "  {} {} ← {}", t.system, t.field, if sources.is_empty() { "(constant)".to_string() } else { sources.join("; ") });
+            let _ = writeln!(
+                out,
+                "  {} {} ← {}",
+                t.system,
+                t.field,
+                if sources.is_empty() { "(constant)".to_string() } else { sources.join("; ") }
+            );
         }
     }
     out

@@ -40,7 +40,13 @@ thread_local! {
 impl ThreadBudget {
     /// A budget of `limit` bytes, for the thread that [`install`](Self::install)s it.
     pub fn new(limit: usize) -> Arc<ThreadBudget> {
-        Arc::new(ThreadBudget { limit, exceeded: AtomicBool::new(false), abandoned: AtomicBool::new(false), stack_floor: AtomicUsize::new(0), stack_exhausted: AtomicBool::new(false) })
+        Arc::new(ThreadBudget {
+            limit,
+            exceeded: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
+            stack_floor: AtomicUsize::new(0),
+            stack_exhausted: AtomicBool::new(false),
+        })
     }
 
     /// Apply `budget` to the calling thread, from now on and for as long as it runs.

@@ -101,7 +101,9 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     }
     let seconds = match b.len() {
         10 => 0,
-        20 if b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' => num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?,
+        20 if b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' => {
+            num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?
+        }
         _ => return None,
     };
     // Days-from-civil (Howard Hinnant's algorithm), the inverse of `rfc3339`.

@@ -153,8 +153,13 @@ impl fmt::Display for Diagnostic {
         let (before, after) = (if from > 0 { "…" } else { "" }, if to < chars.len() { "…" } else { "" });
         writeln!(f, "{number} | {before}{excerpt}{after}")?;
         // The caret goes under the same characters, so tabs in the line are kept as tabs.
-        let lead: String = before.chars().chain(chars[from..(span.column - 1).clamp(from, to)].iter().copied()).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-        let width = if to < chars.len() { span.width.min(to.saturating_sub(span.column - 1).max(1)) } else { span.width };
+        let lead: String = before
+            .chars()
+            .chain(chars[from..(span.column - 1).clamp(from, to)].iter().copied())
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let width =
+            if to < chars.len() { span.width.min(to.saturating_sub(span.column - 1).max(1)) } else { span.width };
         write!(f, "{pad} | {lead}{}", "^".repeat(width))?;
         if let Some(label) = &self.label {
             write!(f, " {}", shown(label, MAX_SHOWN))?;
@@ -271,13 +276,21 @@ mod tests {
     #[test]
     fn excerpts_are_bounded_and_printable() {
         let long = format!("{{\"a\": \"\u{1b}[31m{}\", \"b\": }}", "x".repeat(100_000));
-        let d = Diagnostic::new("a.json", format!("bad value `{}`", "v".repeat(1_000_000))).at_offset(&long, long.len() - 1, 1);
+        let d = Diagnostic::new("a.json", format!("bad value `{}`", "v".repeat(1_000_000))).at_offset(
+            &long,
+            long.len() - 1,
+            1,
+        );
         let text = d.to_string();
         assert!(text.len() < 3000, "{} bytes", text.len());
         assert!(text.contains("(998012 characters left out)") && text.contains("…xxx"), "{text}");
         let lines: Vec<&str> = text.lines().collect();
         let (excerpt, caret) = (lines[lines.len() - 2], lines[lines.len() - 1]);
-        assert_eq!(excerpt.find("}").map(|i| excerpt[..i].chars().count()), caret.find('^').map(|i| caret[..i].chars().count()), "{text}");
+        assert_eq!(
+            excerpt.find("}").map(|i| excerpt[..i].chars().count()),
+            caret.find('^').map(|i| caret[..i].chars().count()),
+            "{text}"
+        );
         let d = Diagnostic::new("a.json", "x").at_offset("\u{1b}[2J\u{202e}bad", 7, 3);
         assert!(!d.to_string().contains('\u{1b}') && !d.to_string().contains('\u{202e}'), "{d}");
         assert_eq!(did_you_mean(&"x".repeat(4 << 20), ["flow"]), None);

@@ -20,7 +20,8 @@ pub fn encode_query(pairs: &[(String, String)]) -> String {
 
 /// RFC 3986 percent-encoding (unreserved characters kept), as OAuth 1.0 signatures require.
 pub fn encode(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
@@ -44,13 +45,22 @@ mod tests {
     fn queries_round_trip() {
         let pairs = vec![("q".to_string(), "a b&c".to_string()), ("n".to_string(), "1".to_string())];
         assert_eq!(encode_query(&pairs), "q=a%20b%26c&n=1");
-        assert_eq!(form_pairs("q=a+b%26c&n=1&flag"), vec![("q".into(), "a b&c".into()), ("n".into(), "1".into()), ("flag".into(), String::new())]);
+        assert_eq!(
+            form_pairs("q=a+b%26c&n=1&flag"),
+            vec![("q".into(), "a b&c".into()), ("n".into(), "1".into()), ("flag".into(), String::new())]
+        );
     }
 
     #[test]
     fn urls_split_into_host_path_and_query() {
-        assert_eq!(split_url("https://acme.myshopify.com/admin/api/2026-01/orders.json?status=any#x"), ("acme.myshopify.com", "/admin/api/2026-01/orders.json", Some("status=any")));
-        assert_eq!(split_url("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"), ("shop.myshopify.com", "/admin/api/2025-01/orders.json", Some("limit=50&page_info=abc")));
+        assert_eq!(
+            split_url("https://acme.myshopify.com/admin/api/2026-01/orders.json?status=any#x"),
+            ("acme.myshopify.com", "/admin/api/2026-01/orders.json", Some("status=any"))
+        );
+        assert_eq!(
+            split_url("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"),
+            ("shop.myshopify.com", "/admin/api/2025-01/orders.json", Some("limit=50&page_info=abc"))
+        );
         assert_eq!(split_url("http://127.0.0.1:4000/x"), ("127.0.0.1:4000", "/x", None));
         assert_eq!(split_url("http://127.0.0.1:8080"), ("127.0.0.1:8080", "/", None));
         assert_eq!(split_url("/relative?a=1"), ("", "/relative", Some("a=1")));

@@ -39,7 +39,11 @@ impl RecordedRequest {
 
     /// `POST /services/rest/record/v1/salesOrder` (with `?query` when there is one).
     pub fn line(&self) -> String {
-        if self.query.is_empty() { format!("{} {}", self.method, self.path) } else { format!("{} {}?{}", self.method, self.path, self.query) }
+        if self.query.is_empty() {
+            format!("{} {}", self.method, self.path)
+        } else {
+            format!("{} {}?{}", self.method, self.path, self.query)
+        }
     }
 }
 

@@ -63,7 +63,8 @@ fn unnamed(dir: &Path, tmp: &Path, content: &[u8]) -> Option<std::io::Result<()>
     let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
     let to = CString::new(tmp.as_os_str().as_bytes()).ok()?;
     // SAFETY: both paths are NUL-terminated strings that live across the call.
-    let linked = unsafe { libc::linkat(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW) };
+    let linked =
+        unsafe { libc::linkat(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW) };
     // Without /proc the link fails: a named file is written instead.
     (linked == 0).then_some(Ok(()))
 }
@@ -77,7 +78,8 @@ mod tests {
         super::write_atomic(&path, b"first").unwrap();
         super::write_atomic(&path, b"second").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().flatten().map(|e| e.file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path().join("sub")).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(names, ["a.snap"]);
     }
 }

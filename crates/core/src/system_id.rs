@@ -103,7 +103,8 @@ mod tests {
 
     #[test]
     fn the_order_an_order_travels_then_by_name() {
-        let mut ids: Vec<SystemId> = ["klaviyo", "peoplevox", "netsuite", "shopify", "acme"].iter().map(|n| SystemId::new(n).unwrap()).collect();
+        let mut ids: Vec<SystemId> =
+            ["klaviyo", "peoplevox", "netsuite", "shopify", "acme"].iter().map(|n| SystemId::new(n).unwrap()).collect();
         ids.sort();
         let names: Vec<&str> = ids.iter().map(SystemId::as_str).collect();
         assert_eq!(names, ["shopify", "netsuite", "peoplevox", "acme", "klaviyo"]);

@@ -1,8 +1,8 @@
 //! A small XML element tree parsed with quick-xml: enough to read SOAP envelopes, match on their
 //! elements and turn them into comparable snapshot bodies.
 
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
 
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -69,7 +69,9 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
-        let event = reader.read_event().map_err(|e| XmlError::Syntax { at: reader.buffer_position(), reason: e.to_string() })?;
+        let event = reader
+            .read_event()
+            .map_err(|e| XmlError::Syntax { at: reader.buffer_position(), reason: e.to_string() })?;
         let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Start(start) | Event::Empty(start) if root.is_none() => {
@@ -77,7 +79,12 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
                     .attributes()
                     .flatten()
                     .filter(|a| !a.key.as_ref().starts_with("xmlns"))
-                    .map(|a| (local(a.key.as_ref()), a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default()))
+                    .map(|a| {
+                        (
+                            local(a.key.as_ref()),
+                            a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default(),
+                        )
+                    })
                     .collect();
                 let element = Element { name: local(start.name().as_ref()), attrs, ..Element::default() };
                 if empty {
@@ -103,7 +110,8 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
                         Some(c) => top.text.push(c),
                         None => {
                             let name = r.into_inner();
-                            let text = quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(|| XmlError::UnknownEntity(name.to_string()))?;
+                            let text = quick_xml::escape::resolve_predefined_entity(&name)
+                                .ok_or_else(|| XmlError::UnknownEntity(name.to_string()))?;
                             top.text.push_str(text);
                         }
                     }
@@ -142,6 +150,9 @@ mod tests {
         let nested = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
         assert!(super::parse(&nested(super::MAX_DEPTH)).is_ok());
         let err = super::parse(&nested(50_000)).unwrap_err();
-        assert!(matches!(err, super::XmlError::TooDeep { .. }) && err.to_string().contains("nested deeper than 256 levels"), "{err}");
+        assert!(
+            matches!(err, super::XmlError::TooDeep { .. }) && err.to_string().contains("nested deeper than 256 levels"),
+            "{err}"
+        );
     }
 }

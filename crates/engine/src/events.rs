@@ -8,27 +8,49 @@ use std::time::Duration;
 use harness_core::{Outcome, Style, SystemId};
 use harness_flows::{RecordOutcome, Wait};
 
-use crate::secrets::Secrets;
 use crate::check::{Finding, SnapshotState};
 use crate::plan::Sharing;
+use crate::secrets::Secrets;
 
 /// What a reporter is told.
 pub enum Event<'a> {
-    RunStarted { cases: usize, jobs: usize },
+    RunStarted {
+        cases: usize,
+        jobs: usize,
+    },
     /// A case began on a worker (cases start in any order; finished ones are told in case order).
-    CaseStarted { id: &'a str },
+    CaseStarted {
+        id: &'a str,
+    },
     /// A case has been running this long.
-    CaseSlow { id: &'a str, elapsed: Duration },
+    CaseSlow {
+        id: &'a str,
+        elapsed: Duration,
+    },
     /// A case failed and runs again; `report` is the failed attempt.
-    CaseRetried { report: &'a CaseReport, attempt: u32 },
-    CaseFinished { report: &'a CaseReport },
+    CaseRetried {
+        report: &'a CaseReport,
+        attempt: u32,
+    },
+    CaseFinished {
+        report: &'a CaseReport,
+    },
     /// A case that gave no result: it crashed the harness, could not be stopped, or was not run.
-    CaseAbandoned { report: &'a CaseReport },
+    CaseAbandoned {
+        report: &'a CaseReport,
+    },
     /// Ctrl-C or SIGTERM: the run stopped; `summary` holds the cases that finished.
-    RunCancelled { summary: &'a Summary, signal: &'a str },
-    RunFinished { summary: &'a Summary },
+    RunCancelled {
+        summary: &'a Summary,
+        signal: &'a str,
+    },
+    RunFinished {
+        summary: &'a Summary,
+    },
     /// An analysis over many runs (impact, lineage, coverage) finished.
-    AnalysisFinished { result: &'a dyn AnalysisResult },
+    AnalysisFinished {
+        result: &'a dyn AnalysisResult,
+    },
 }
 
 pub trait Reporter {
@@ -76,9 +98,17 @@ pub struct SuiteCase {
 #[derive(Debug, Clone)]
 pub enum SuiteVerdict {
     Passed,
-    Failed { kind: String, message: String, body: String },
+    Failed {
+        kind: String,
+        message: String,
+        body: String,
+    },
     /// The harness could not judge it (an abandoned case, a cancelled run).
-    Error { kind: String, message: String, body: String },
+    Error {
+        kind: String,
+        message: String,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone)]

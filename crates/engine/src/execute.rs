@@ -36,7 +36,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(root: std::path::PathBuf, registry: harness_systems::Registry, secrets: Arc<Secrets>, limits: harness_mock::Limits) -> Result<Shared, Error> {
+    pub fn new(
+        root: std::path::PathBuf,
+        registry: harness_systems::Registry,
+        secrets: Arc<Secrets>,
+        limits: harness_mock::Limits,
+    ) -> Result<Shared, Error> {
         let reqwest = HttpClient::shared_reqwest().map_err(Error::Environment)?;
         Ok(Shared { job: JobContext { root, registry, reqwest, limits }, secrets, limits, instances: Mutex::default() })
     }
@@ -54,7 +59,8 @@ impl Shared {
 
     /// What the job's flows report once its last case is over ([`FlowInstance::finish`]).
     pub(crate) async fn finish(&self) -> Vec<harness_mock::LateRequest> {
-        let instances: Vec<Arc<dyn FlowInstance>> = self.instances.lock().expect("flow instances").values().cloned().collect();
+        let instances: Vec<Arc<dyn FlowInstance>> =
+            self.instances.lock().expect("flow instances").values().cloned().collect();
         let mut late = Vec::new();
         for instance in instances {
             late.extend(instance.finish().await);
@@ -79,14 +85,26 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
         let stubs = case.stubs.get(id).cloned().unwrap_or_else(|| Arc::from(Vec::new()));
         let behaviour = registry.system(id).mock(version, case.setups.get(id).unwrap_or(&MockSetup::default()));
         behaviours.push(behaviour.clone());
-        let cannot = |e: std::io::Error| Error::Environment(format!("{}: cannot start the {id} mock on 127.0.0.1: {e}", case.id));
+        let cannot = |e: std::io::Error| {
+            Error::Environment(format!("{}: cannot start the {id} mock on 127.0.0.1: {e}", case.id))
+        };
         let url = match ports {
             Some(ports) => {
-                let handler = harness_mock::StubHandler::new(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time());
+                let handler =
+                    harness_mock::StubHandler::new(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time());
                 ports.serve(id, 0, Arc::new(handler)).await.map_err(cannot)?
             }
             None => {
-                let server = harness_mock::start(id.clone(), behaviour, stubs, log.clone(), driver.virtual_time(), shared.limits).await.map_err(cannot)?;
+                let server = harness_mock::start(
+                    id.clone(),
+                    behaviour,
+                    stubs,
+                    log.clone(),
+                    driver.virtual_time(),
+                    shared.limits,
+                )
+                .await
+                .map_err(cannot)?;
                 let url = server.base_url();
                 servers.push(server);
                 url
@@ -108,11 +126,17 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
                 policy: &case.policy,
                 timeout: case.timeout,
                 seed: crate::plan::seed(&case.id),
-                traffic: Traffic { log: &log, settle: case.settle, until_exit: case.expect.spec.outcome == Some(harness_syntax::scenario::ExpectedOutcome::Failed) },
+                traffic: Traffic {
+                    log: &log,
+                    settle: case.settle,
+                    until_exit: case.expect.spec.outcome == Some(harness_syntax::scenario::ExpectedOutcome::Failed),
+                },
             };
             let run = instance.run(context);
             match backstop {
-                Some(backstop) => tokio::time::timeout(backstop, run).await.unwrap_or_else(|_| FlowRun::failed(String::new())),
+                Some(backstop) => {
+                    tokio::time::timeout(backstop, run).await.unwrap_or_else(|_| FlowRun::failed(String::new()))
+                }
                 None => run.await,
             }
         }
@@ -154,7 +178,14 @@ fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
         match seen.get_mut(&key) {
             Some((attempt, last)) => {
                 *attempt += 1;
-                waits.push(Wait { system: e.system.clone(), record: String::new(), step: e.request.line(), before_attempt: *attempt, duration: e.at.saturating_sub(*last), reason: "observed".into() });
+                waits.push(Wait {
+                    system: e.system.clone(),
+                    record: String::new(),
+                    step: e.request.line(),
+                    before_attempt: *attempt,
+                    duration: e.at.saturating_sub(*last),
+                    reason: "observed".into(),
+                });
                 *last = e.at;
             }
             None => {
@@ -167,7 +198,11 @@ fn observed_waits(exchanges: &[Exchange]) -> Vec<Wait> {
 
 /// A program's credential refreshes, as the mocks saw them: each system's token, session and
 /// refresh calls after the first.
-fn observed_refreshes(exchanges: &[Exchange], case: &Case, registry: &harness_systems::Registry) -> BTreeMap<SystemId, usize> {
+fn observed_refreshes(
+    exchanges: &[Exchange],
+    case: &Case,
+    registry: &harness_systems::Registry,
+) -> BTreeMap<SystemId, usize> {
     let mut calls: BTreeMap<SystemId, usize> = BTreeMap::new();
     for e in exchanges {
         if let Some(version) = case.systems.get(&e.system)

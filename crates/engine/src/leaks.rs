@@ -45,7 +45,9 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
         let dir = project.root.join(folder);
         for rel in files_under(&dir) {
             let Ok(text) = harness_syntax::project::read_text(&project.root, &dir.join(&rel)) else { continue };
-            out.extend(lint(&text, &allowed).into_iter().map(|finding| Leak { file: format!("{folder}/{rel}"), finding }));
+            out.extend(
+                lint(&text, &allowed).into_iter().map(|finding| Leak { file: format!("{folder}/{rel}"), finding }),
+            );
         }
     }
     out
@@ -84,7 +86,9 @@ impl AnalysisResult for Lint {
         let mut text: String = self.leaks.iter().map(|l| format!("{l}\n")).collect();
         text.push_str(&match self.leaks.len() {
             0 => "lint: no credentials or personal data in mocks/, scenarios/ or snapshots/\n".to_string(),
-            n => format!("lint: {n} finding(s): replace them (`harness record` and `harness import` redact on the way in)\n"),
+            n => format!(
+                "lint: {n} finding(s): replace them (`harness record` and `harness import` redact on the way in)\n"
+            ),
         });
         text.push_str(&crate::plan::render_off_version(&self.off_version));
         text
@@ -92,16 +96,35 @@ impl AnalysisResult for Lint {
 
     fn json(&self) -> Value {
         let leaks: Vec<Value> = self.leaks.iter().map(|l| json!({"file": l.file, "line": l.finding.line, "column": l.finding.column, "message": l.finding.message})).collect();
-        let recordings: Vec<Value> = self.off_version.iter().map(|o| json!({"message": o.message, "note": o.trimmed})).collect();
+        let recordings: Vec<Value> =
+            self.off_version.iter().map(|o| json!({"message": o.message, "note": o.trimmed})).collect();
         json!({"passed": self.passed(), "leaks": leaks, "recordings": recordings})
     }
 
     fn suites(&self) -> Vec<Suite> {
-        let failed = |kind: &str, message: &str| SuiteVerdict::Failed { kind: kind.into(), message: message.into(), body: message.into() };
-        let mut cases: Vec<SuiteCase> = self.leaks.iter().map(|l| case(l.to_string(), Some(l.file.clone()), failed("leak", &l.finding.message))).collect();
-        cases.extend(self.off_version.iter().map(|o| case(o.message.clone(), None, if o.trimmed { SuiteVerdict::Passed } else { failed("recording", &o.message) })));
+        let failed = |kind: &str, message: &str| SuiteVerdict::Failed {
+            kind: kind.into(),
+            message: message.into(),
+            body: message.into(),
+        };
+        let mut cases: Vec<SuiteCase> = self
+            .leaks
+            .iter()
+            .map(|l| case(l.to_string(), Some(l.file.clone()), failed("leak", &l.finding.message)))
+            .collect();
+        cases.extend(self.off_version.iter().map(|o| {
+            case(
+                o.message.clone(),
+                None,
+                if o.trimmed { SuiteVerdict::Passed } else { failed("recording", &o.message) },
+            )
+        }));
         if cases.is_empty() {
-            cases.push(case("no credentials, personal data or off-version recordings".into(), None, SuiteVerdict::Passed));
+            cases.push(case(
+                "no credentials, personal data or off-version recordings".into(),
+                None,
+                SuiteVerdict::Passed,
+            ));
         }
         vec![Suite { name: "lint".into(), time: None, properties: Vec::new(), cases }]
     }
@@ -117,7 +140,16 @@ mod tests {
     use harness_redact::LintKind;
 
     fn leak() -> Leak {
-        Leak { file: "mocks/shopify/2025-01/order.json".into(), finding: LintFinding { line: 3, column: 7, len: 38, kind: LintKind::Token, message: "a Shopify token (shpa…)".into() } }
+        Leak {
+            file: "mocks/shopify/2025-01/order.json".into(),
+            finding: LintFinding {
+                line: 3,
+                column: 7,
+                len: 38,
+                kind: LintKind::Token,
+                message: "a Shopify token (shpa…)".into(),
+            },
+        }
     }
 
     #[test]
@@ -126,7 +158,10 @@ mod tests {
         let clean = Lint { leaks: Vec::new(), off_version: vec![note.clone()] };
         assert!(clean.passed());
         assert!(clean.suites()[0].cases.iter().all(|c| matches!(c.verdict, SuiteVerdict::Passed)));
-        assert_eq!(clean.terminal(Style::default()).lines().next(), Some("lint: no credentials or personal data in mocks/, scenarios/ or snapshots/"));
+        assert_eq!(
+            clean.terminal(Style::default()).lines().next(),
+            Some("lint: no credentials or personal data in mocks/, scenarios/ or snapshots/")
+        );
 
         let leaking = Lint { leaks: vec![leak()], off_version: vec![note] };
         assert!(!leaking.passed());
@@ -138,7 +173,11 @@ mod tests {
         assert_eq!(json["leaks"][0]["line"], 3);
         assert_eq!(json["recordings"][0]["note"], true);
         assert_eq!(json["passed"], false);
-        assert!(leaking.terminal(Style::default()).starts_with("mocks/shopify/2025-01/order.json:3:7: a Shopify token (shpa…)\nlint: 1 finding(s)"));
+        assert!(
+            leaking
+                .terminal(Style::default())
+                .starts_with("mocks/shopify/2025-01/order.json:3:7: a Shopify token (shpa…)\nlint: 1 finding(s)")
+        );
     }
 
     #[test]

@@ -53,7 +53,11 @@ pub struct Reviewed {
 /// `snapshots/` or the project) starts with one of them.
 pub fn pending(project: &Project, filters: &[PathBuf]) -> Vec<PathBuf> {
     let dir = project.snapshots_dir();
-    let mut out: Vec<PathBuf> = harness_syntax::project::files_under(&dir).into_iter().filter(|f| f.ends_with(".snap.new")).map(|f| dir.join(f)).collect();
+    let mut out: Vec<PathBuf> = harness_syntax::project::files_under(&dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".snap.new"))
+        .map(|f| dir.join(f))
+        .collect();
     out.retain(|p| {
         filters.is_empty()
             || filters.iter().any(|f| {
@@ -68,7 +72,15 @@ pub fn pending(project: &Project, filters: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Review the pending snapshots `filters` keep, then `others`.
-pub fn review(project: &Project, filters: &[PathBuf], others: &[Box<dyn Pending>], mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Reviewed, Error> {
+pub fn review(
+    project: &Project,
+    filters: &[PathBuf],
+    others: &[Box<dyn Pending>],
+    mode: Mode,
+    style: Style,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<Reviewed, Error> {
     let files = pending(project, filters);
     let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
     let mut done = Reviewed::default();
@@ -81,7 +93,9 @@ pub fn review(project: &Project, filters: &[PathBuf], others: &[Box<dyn Pending>
         let mut losing = 0;
         for pending_path in &files {
             let (new, old) = load_pair(project, pending_path)?;
-            losing += usize::from(old.is_some_and(|old| snapshot::changes(&old.json(), &new.json()).iter().any(|c| c.emptied())));
+            losing += usize::from(
+                old.is_some_and(|old| snapshot::changes(&old.json(), &new.json()).iter().any(|c| c.emptied())),
+            );
         }
         if losing > 0 && !confirmed(losing, files.len(), confirm, input, out)? {
             writeln!(out, "nothing accepted").map_err(io)?;
@@ -96,7 +110,8 @@ pub fn review(project: &Project, filters: &[PathBuf], others: &[Box<dyn Pending>
             continue;
         }
         let (new, old) = load_pair(project, pending_path)?;
-        writeln!(out, "{}", style.bold(&format!("[{}/{total}] {}", i + 1, project.display_path(&approved_path)))).map_err(io)?;
+        writeln!(out, "{}", style.bold(&format!("[{}/{total}] {}", i + 1, project.display_path(&approved_path))))
+            .map_err(io)?;
         writeln!(out, "  source: {}", new.source).map_err(io)?;
         match &old {
             None => {
@@ -123,20 +138,30 @@ pub fn review(project: &Project, filters: &[PathBuf], others: &[Box<dyn Pending>
             writeln!(out, "{}", other.pending()).map_err(io)?;
             continue;
         }
-        writeln!(out, "{}", style.bold(&format!("[{}/{total}] {}", files.len() + i + 1, other.approved()))).map_err(io)?;
+        writeln!(out, "{}", style.bold(&format!("[{}/{total}] {}", files.len() + i + 1, other.approved())))
+            .map_err(io)?;
         for line in other.describe(style)? {
             writeln!(out, "  {line}").map_err(io)?;
         }
         decide(mode, style, input, out, &mut done, || other.accept(), || other.reject())?;
     }
     if mode != Mode::List {
-        writeln!(out, "\n{} accepted, {} rejected, {} skipped", done.accepted, done.rejected, done.skipped).map_err(io)?;
+        writeln!(out, "\n{} accepted, {} rejected, {} skipped", done.accepted, done.rejected, done.skipped)
+            .map_err(io)?;
     }
     Ok(done)
 }
 
 /// Ask (or take the mode's answer) and act on one pending item.
-fn decide(mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write, done: &mut Reviewed, accept: impl FnOnce() -> Result<(), Error>, reject: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
+fn decide(
+    mode: Mode,
+    style: Style,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    done: &mut Reviewed,
+    accept: impl FnOnce() -> Result<(), Error>,
+    reject: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
     let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
     let decision = match mode {
         Mode::AcceptAll(_) => 'a',
@@ -167,13 +192,20 @@ fn decide(mode: Mode, style: Style, input: &mut dyn BufRead, out: &mut dyn Write
 fn load_pair(project: &Project, pending_path: &Path) -> Result<(Snapshot, Option<Snapshot>), Error> {
     let approved_path = approved_path(pending_path);
     let text = harness_syntax::project::read_text(&project.root, pending_path)?;
-    harness_syntax::project::inside(&project.root, &approved_path).map_err(|m| harness_core::Diagnostic::new(&approved_path, m.to_string()).relative_to(&project.root))?;
+    harness_syntax::project::inside(&project.root, &approved_path)
+        .map_err(|m| harness_core::Diagnostic::new(&approved_path, m.to_string()).relative_to(&project.root))?;
     let new = Snapshot::parse(pending_path, &text).map_err(|d| Error::from(d.relative_to(&project.root)))?;
     Ok((new, snapshot::load(&project.root, &approved_path)?))
 }
 
 /// Says how many of the snapshots `--accept-all` approves lose data, and whether it may.
-fn confirmed(losing: usize, total: usize, confirm: Confirm, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<bool, Error> {
+fn confirmed(
+    losing: usize,
+    total: usize,
+    confirm: Confirm,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<bool, Error> {
     let io = |e: std::io::Error| Error::Environment(format!("cannot write to the terminal: {e}"));
     let what = format!("{losing} of the {total} pending snapshot(s) lose data: a field that had a value has none");
     match confirm {
@@ -181,7 +213,9 @@ fn confirmed(losing: usize, total: usize, confirm: Confirm, input: &mut dyn BufR
             writeln!(out, "approving {what}").map_err(io)?;
             Ok(true)
         }
-        Confirm::Refused => Err(Error::Usage(format!("review --accept-all: {what}; add --yes to approve them without a terminal, or review them one by one (`harness review`)"))),
+        Confirm::Refused => Err(Error::Usage(format!(
+            "review --accept-all: {what}; add --yes to approve them without a terminal, or review them one by one (`harness review`)"
+        ))),
         Confirm::Ask => {
             write!(out, "{what}. Approve them all (y/N)? ").map_err(io)?;
             out.flush().map_err(io)?;

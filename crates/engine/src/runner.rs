@@ -41,7 +41,15 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn new(jobs: usize, strict: bool) -> RunOptions {
-        RunOptions { jobs, accept: false, strict, retries: 0, slow_after: Duration::from_secs(15), secrets: Vec::new(), strict_recordings: false }
+        RunOptions {
+            jobs,
+            accept: false,
+            strict,
+            retries: 0,
+            slow_after: Duration::from_secs(15),
+            secrets: Vec::new(),
+            strict_recordings: false,
+        }
     }
 }
 
@@ -65,7 +73,12 @@ enum Progress {
 }
 
 /// Run every case of `plan`.
-pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut [&mut dyn Reporter]) -> Result<Summary, Error> {
+pub fn run(
+    project: &Project,
+    plan: &Plan,
+    options: &RunOptions,
+    reporters: &mut [&mut dyn Reporter],
+) -> Result<Summary, Error> {
     let reporters = RefCell::new(reporters);
     let finished: RefCell<Vec<CaseReport>> = RefCell::new(Vec::new());
     let started = Instant::now();
@@ -96,15 +109,32 @@ pub fn run(project: &Project, plan: &Plan, options: &RunOptions, reporters: &mut
 }
 
 /// Execute and check `cases` (no snapshot is written), in case order.
-pub fn evaluate(project: &Project, plan: &Plan, cases: &[Arc<Case>], jobs: usize, strict: bool) -> Result<Vec<Evaluated>, Error> {
+pub fn evaluate(
+    project: &Project,
+    plan: &Plan,
+    cases: &[Arc<Case>],
+    jobs: usize,
+    strict: bool,
+) -> Result<Vec<Evaluated>, Error> {
     let secrets = Arc::new(Secrets::for_run(plan, &[]));
     runtime()?.block_on(async {
         let mut out = Vec::with_capacity(cases.len());
         // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
-        let work = in_order(project, plan, &secrets, cases, jobs, strict, None, Duration::MAX, &|_| Ok(()), |case, attempts| {
-            out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
-            Ok(())
-        });
+        let work = in_order(
+            project,
+            plan,
+            &secrets,
+            cases,
+            jobs,
+            strict,
+            None,
+            Duration::MAX,
+            &|_| Ok(()),
+            |case, attempts| {
+                out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
+                Ok(())
+            },
+        );
         let late = tokio::select! {
             done = work => done?,
             _ = interrupted() => {
@@ -125,7 +155,10 @@ pub fn evaluate(project: &Project, plan: &Plan, cases: &[Arc<Case>], jobs: usize
 /// The dispatching thread's runtime: it only hands cases to workers and keeps their time, so it
 /// stays responsive whatever a case does — also to Ctrl-C and SIGTERM.
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))
 }
 
 /// Resolves with the signal's name when the run is interrupted.
@@ -160,8 +193,16 @@ const STUCK_GRACE: Duration = Duration::from_secs(10);
 impl std::fmt::Display for Abandoned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Abandoned::Panicked(message) => write!(f, "the harness crashed running this scenario ({message}); this is a bug in the harness, please report it"),
-            Abandoned::Stuck(waited, Some(e)) => write!(f, "{} did not finish within {}; the case was abandoned", named(e), harness_core::duration::format(waited.saturating_sub(STUCK_GRACE))),
+            Abandoned::Panicked(message) => write!(
+                f,
+                "the harness crashed running this scenario ({message}); this is a bug in the harness, please report it"
+            ),
+            Abandoned::Stuck(waited, Some(e)) => write!(
+                f,
+                "{} did not finish within {}; the case was abandoned",
+                named(e),
+                harness_core::duration::format(waited.saturating_sub(STUCK_GRACE))
+            ),
             Abandoned::Stuck(waited, None) => write!(
                 f,
                 "flow did not finish within {} and could not be stopped: it is busy computing, most likely a jq expression that never ends (`repeat`, `until`, `range` without an end, recursion); the case was abandoned",
@@ -173,9 +214,15 @@ impl std::fmt::Display for Abandoned {
             }
             Abandoned::TooDeep(e) => {
                 let what = e.as_ref().map_or_else(|| "the scenario".to_string(), named);
-                write!(f, "{what} recursed too deeply (a function calling itself without end, or a value nested thousands of levels deep) and was stopped; the case was abandoned")
+                write!(
+                    f,
+                    "{what} recursed too deeply (a function calling itself without end, or a value nested thousands of levels deep) and was stopped; the case was abandoned"
+                )
             }
-            Abandoned::NotRun { stuck } => write!(f, "not run: {stuck} scenario(s) before it are stuck computing and keep every CPU busy; fix those first"),
+            Abandoned::NotRun { stuck } => write!(
+                f,
+                "not run: {stuck} scenario(s) before it are stuck computing and keep every CPU busy; fix those first"
+            ),
         }
     }
 }
@@ -190,7 +237,14 @@ fn named(e: &harness_expr::Evaluation) -> String {
     }
 }
 
-async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets: &Arc<Secrets>, reporters: &RefCell<&mut [&mut dyn Reporter]>, finished: &RefCell<Vec<CaseReport>>) -> Result<(), Error> {
+async fn run_cases(
+    project: &Project,
+    plan: &Plan,
+    options: &RunOptions,
+    secrets: &Arc<Secrets>,
+    reporters: &RefCell<&mut [&mut dyn Reporter]>,
+    finished: &RefCell<Vec<CaseReport>>,
+) -> Result<(), Error> {
     let jobs = options.jobs.max(1);
     emit(reporters, &Event::RunStarted { cases: plan.cases.len(), jobs })?;
     let progress = |p: Progress| match p {
@@ -199,23 +253,39 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
     };
     // A scenario's versions are compared in plan order, before any of them is written or accepted.
     let mut versions = check::Ledger::default();
-    let late = in_order(project, plan, secrets, &plan.cases, jobs, options.strict, Some(options.retries), options.slow_after, &progress, |case, mut attempts| {
-        if let Ok(evaluated) = &mut attempts.last {
-            versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
-        }
-        let retries: Vec<CaseReport> = attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
-        for (n, r) in retries.iter().enumerate() {
-            emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
-        }
-        let report = match attempts.last {
-            Ok(evaluated) => CaseReport { retries, ..masked(secrets, record(evaluated, options, secrets)?) },
-            Err(why) => CaseReport { retries, ..abandoned_report(case, why) },
-        };
-        let event = if report.abandoned { Event::CaseAbandoned { report: &report } } else { Event::CaseFinished { report: &report } };
-        emit(reporters, &event)?;
-        finished.borrow_mut().push(report);
-        Ok(())
-    })
+    let late = in_order(
+        project,
+        plan,
+        secrets,
+        &plan.cases,
+        jobs,
+        options.strict,
+        Some(options.retries),
+        options.slow_after,
+        &progress,
+        |case, mut attempts| {
+            if let Ok(evaluated) = &mut attempts.last {
+                versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
+            }
+            let retries: Vec<CaseReport> =
+                attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
+            for (n, r) in retries.iter().enumerate() {
+                emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
+            }
+            let report = match attempts.last {
+                Ok(evaluated) => CaseReport { retries, ..masked(secrets, record(evaluated, options, secrets)?) },
+                Err(why) => CaseReport { retries, ..abandoned_report(case, why) },
+            };
+            let event = if report.abandoned {
+                Event::CaseAbandoned { report: &report }
+            } else {
+                Event::CaseFinished { report: &report }
+            };
+            emit(reporters, &event)?;
+            finished.borrow_mut().push(report);
+            Ok(())
+        },
+    )
     .await?;
     for l in late {
         late_after_last(plan, secrets, &mut finished.borrow_mut(), &l)?;
@@ -226,10 +296,16 @@ async fn run_cases(project: &Project, plan: &Plan, options: &RunOptions, secrets
 /// A request that reached a service's mocks after its job's last case ended fails that case,
 /// already reported: its entry in the summary — what the failures list, the report files and the
 /// exit code read — says so, and a snapshot this run accepted for it is taken back (pending).
-fn late_after_last(plan: &Plan, secrets: &Secrets, finished: &mut [CaseReport], late: &harness_mock::LateRequest) -> Result<(), Error> {
+fn late_after_last(
+    plan: &Plan,
+    secrets: &Secrets,
+    finished: &mut [CaseReport],
+    late: &harness_mock::LateRequest,
+) -> Result<(), Error> {
     let Some(report) = finished.iter_mut().find(|r| r.id == late.scenario) else { return Ok(()) };
     let mut finding = check::late::finding(late);
-    finding.message = secrets.mask(&format!("{} (after the last scenario its service ran)", finding.message)).into_owned();
+    finding.message =
+        secrets.mask(&format!("{} (after the last scenario its service ran)", finding.message)).into_owned();
     report.findings.push(finding);
     report.findings.sort_by_key(|f| f.kind);
     report.passed = false;
@@ -278,7 +354,10 @@ async fn in_order(
             let (workers, stuck) = (&workers, &stuck);
             async move {
                 if stuck.get() >= cpus {
-                    return (index, Ok(Attempts { last: Err(Abandoned::NotRun { stuck: stuck.get() }), failed: Vec::new() }));
+                    return (
+                        index,
+                        Ok(Attempts { last: Err(Abandoned::NotRun { stuck: stuck.get() }), failed: Vec::new() }),
+                    );
                 }
                 if let Err(e) = progress(Progress::Started(index)) {
                     return (index, Err(e));
@@ -294,7 +373,9 @@ async fn in_order(
                     let attempt = watched(index, slow_after, progress, attempt(workers, plan, &case, strict)).await;
                     match attempt {
                         Err(e) => return (index, Err(e)),
-                        Ok(Ok(evaluated)) if !evaluated.verdict.passed() && failed.len() < retries as usize => failed.push(evaluated),
+                        Ok(Ok(evaluated)) if !evaluated.verdict.passed() && failed.len() < retries as usize => {
+                            failed.push(evaluated)
+                        }
                         Ok(outcome) => break outcome,
                     }
                 };
@@ -321,11 +402,19 @@ async fn in_order(
 /// The mocks' limits: `mocks:` in harness.yaml over the defaults.
 pub(crate) fn mock_limits(project: &Project) -> harness_mock::Limits {
     let (spec, default) = (&project.settings.mocks, harness_mock::Limits::default());
-    harness_mock::Limits { max_connections: spec.max_connections.unwrap_or(default.max_connections).max(1), max_body: spec.max_body.as_ref().map_or(default.max_body, |b| b.value) }
+    harness_mock::Limits {
+        max_connections: spec.max_connections.unwrap_or(default.max_connections).max(1),
+        max_body: spec.max_body.as_ref().map_or(default.max_body, |b| b.value),
+    }
 }
 
 /// One attempt at a case, on a worker.
-async fn attempt(workers: &Workers, plan: &Plan, case: &Arc<Case>, strict: bool) -> Result<Result<Evaluated, Abandoned>, Error> {
+async fn attempt(
+    workers: &Workers,
+    plan: &Plan,
+    case: &Arc<Case>,
+    strict: bool,
+) -> Result<Result<Evaluated, Abandoned>, Error> {
     let patience = case.timeout + STUCK_GRACE;
     let (case, registry) = (case.clone(), plan.registry.clone());
     workers
@@ -338,7 +427,12 @@ async fn attempt(workers: &Workers, plan: &Plan, case: &Arc<Case>, strict: bool)
 }
 
 /// `work`, reporting it as slow each time it has run `slow_after` longer.
-async fn watched<T>(index: usize, slow_after: Duration, progress: &dyn Fn(Progress) -> Result<(), Error>, work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+async fn watched<T>(
+    index: usize,
+    slow_after: Duration,
+    progress: &dyn Fn(Progress) -> Result<(), Error>,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     tokio::pin!(work);
     let started = tokio::time::Instant::now();
     let mut next = slow_after;
@@ -359,7 +453,9 @@ async fn watched<T>(index: usize, slow_after: Duration, progress: &dyn Fn(Progre
 fn abandoned_report(case: &Case, why: Abandoned) -> CaseReport {
     let duration = match why {
         Abandoned::Stuck(waited, _) => waited,
-        Abandoned::Panicked(_) | Abandoned::NotRun { .. } | Abandoned::OutOfMemory(..) | Abandoned::TooDeep(_) => Duration::ZERO,
+        Abandoned::Panicked(_) | Abandoned::NotRun { .. } | Abandoned::OutOfMemory(..) | Abandoned::TooDeep(_) => {
+            Duration::ZERO
+        }
     };
     CaseReport { abandoned: true, ..blank_report(case, duration, vec![check::Finding::internal(why.to_string())]) }
 }
@@ -392,7 +488,14 @@ fn blank_report(case: &Case, duration: Duration, findings: Vec<check::Finding>) 
 fn attempt_report(evaluated: Evaluated) -> CaseReport {
     let Evaluated { case, execution, verdict } = evaluated;
     let run = execution.run;
-    CaseReport { records: run.records, waits: run.waits, refreshes: run.refreshes, requests: execution.exchanges.len(), output: run.output, ..blank_report(&case, execution.duration, verdict.findings) }
+    CaseReport {
+        records: run.records,
+        waits: run.waits,
+        refreshes: run.refreshes,
+        requests: execution.exchanges.len(),
+        output: run.output,
+        ..blank_report(&case, execution.duration, verdict.findings)
+    }
 }
 
 fn emit(reporters: &RefCell<&mut [&mut dyn Reporter]>, event: &Event<'_>) -> Result<(), Error> {
@@ -428,7 +531,12 @@ fn record(evaluated: Evaluated, options: &RunOptions, secrets: &Secrets) -> Resu
                 SnapshotAction::PendingWritten
             }
         };
-        snapshots.push(SnapshotReport { system: slot.system.clone(), path: slot.display.clone(), state: result.state, action });
+        snapshots.push(SnapshotReport {
+            system: slot.system.clone(),
+            path: slot.display.clone(),
+            state: result.state,
+            action,
+        });
     }
 
     let mut findings = verdict.findings;

@@ -17,7 +17,10 @@ use crate::plan::Plan;
 
 /// The values of the environment's secret-looking variables (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`).
 pub(crate) fn environment() -> impl Iterator<Item = String> {
-    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).filter(|(k, _)| is_secret_variable(k)).map(|(_, v)| v)
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| is_secret_variable(k))
+        .map(|(_, v)| v)
 }
 
 /// The secrets of a run.

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -35,7 +35,9 @@ pub(crate) enum Abandoned {
     /// Recursed deeper than a case's stack allows, evaluating this.
     TooDeep(Option<Evaluation>),
     /// Not started: this many cases are stuck, one CPU each, and that is every CPU.
-    NotRun { stuck: usize },
+    NotRun {
+        stuck: usize,
+    },
 }
 
 /// Idle workers, started on demand and reused.
@@ -75,13 +77,22 @@ impl Drop for Workers {
 }
 
 impl Workers {
-    pub(crate) fn new(root: PathBuf, registry: Registry, secrets: Arc<Secrets>, limits: harness_mock::Limits) -> Workers {
+    pub(crate) fn new(
+        root: PathBuf,
+        registry: Registry,
+        secrets: Arc<Secrets>,
+        limits: harness_mock::Limits,
+    ) -> Workers {
         Workers { root, registry, secrets, limits, idle: Mutex::new(Vec::new()) }
     }
 
     /// Run `task` on a worker and wait for it, at most `patience`. A worker whose task panicked
     /// or overran is not reused.
-    pub(crate) async fn run<T, Fut>(&self, patience: Duration, task: impl FnOnce(Arc<Shared>) -> Fut + Send + 'static) -> Result<Result<T, Abandoned>, Error>
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        patience: Duration,
+        task: impl FnOnce(Arc<Shared>) -> Fut + Send + 'static,
+    ) -> Result<Result<T, Abandoned>, Error>
     where
         T: Send + 'static,
         Fut: Future<Output = Result<T, Error>>,
@@ -94,7 +105,8 @@ impl Workers {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |runtime, shared| {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(task(shared.clone()))));
-            let _ = reply.send(outcome.map_err(|payload| Abandoned::Panicked(harness_core::error::panic_message(&*payload))));
+            let _ = reply
+                .send(outcome.map_err(|payload| Abandoned::Panicked(harness_core::error::panic_message(&*payload))));
         });
         worker.jobs.send(job).map_err(|_| Error::Environment("a case worker thread has died".into()))?;
         let deadline = Instant::now() + patience;
@@ -174,9 +186,15 @@ impl Workers {
     }
 
     fn start(&self) -> Result<Worker, Error> {
-        let environment = |what: &str, e: &dyn std::fmt::Display| Error::Environment(format!("cannot start a case worker ({what}): {e}"));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| environment("runtime", &e))?;
-        let shared = Arc::new(Shared::new(self.root.clone(), self.registry.clone(), self.secrets.clone(), self.limits)?);
+        let environment = |what: &str, e: &dyn std::fmt::Display| {
+            Error::Environment(format!("cannot start a case worker ({what}): {e}"))
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| environment("runtime", &e))?;
+        let shared =
+            Arc::new(Shared::new(self.root.clone(), self.registry.clone(), self.secrets.clone(), self.limits)?);
         let (jobs, queue) = mpsc::channel::<Job>();
         let (budget, evaluating) = (ThreadBudget::new(CASE_MEMORY), Arc::new(Evaluating::default()));
         let (thread_budget, thread_slot) = (budget.clone(), evaluating.clone());

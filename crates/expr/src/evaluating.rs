@@ -56,7 +56,8 @@ pub(crate) struct Guard {
 impl Guard {
     pub(crate) fn enter(text: &Arc<str>, origin: &Option<Arc<Origin>>) -> Guard {
         let slot = SLOT.with(|s| s.borrow().clone());
-        let previous = slot.as_ref().and_then(|s| s.swap(Some(Evaluation { text: text.clone(), origin: origin.clone() })));
+        let previous =
+            slot.as_ref().and_then(|s| s.swap(Some(Evaluation { text: text.clone(), origin: origin.clone() })));
         Guard { slot, previous }
     }
 }

@@ -91,7 +91,6 @@ impl Scope {
             self.values[i] = value.0.clone();
         }
     }
-
 }
 
 /// A compiled jq expression.
@@ -141,7 +140,11 @@ impl Expr {
                 }
                 jaq_core::load::Error::Parse(e) => {
                     let (expected, at) = e.into_iter().next().expect("parse error");
-                    let found = if at.is_empty() { "end of expression".to_string() } else { format!("`{}`", at.chars().take(12).collect::<String>()) };
+                    let found = if at.is_empty() {
+                        "end of expression".to_string()
+                    } else {
+                        format!("`{}`", at.chars().take(12).collect::<String>())
+                    };
                     located(at, format!("jq syntax error: expected {}, found {found}", expected.as_str()))
                 }
                 jaq_core::load::Error::Io(e) => CompileError { message: format!("{e:?}"), offset: 0, len: text.len() },
@@ -157,7 +160,8 @@ impl Expr {
                 let (_, undefined) = errors.into_iter().next().expect("a failed compile reports an error");
                 let (name, kind) = undefined.into_iter().next().expect("undefined symbol");
                 // `$xref` carries the tables behind `xref()`; nobody writes it.
-                let known = names.names().filter(|n| *n != "xref").map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+                let known =
+                    names.names().filter(|n| *n != "xref").map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
                 let message = match kind.as_str() {
                     "variable" => format!("unknown variable `{name}` (known here: {known})"),
                     k => format!("unknown jq {k} `{name}`"),
@@ -165,7 +169,13 @@ impl Expr {
                 located(name, message)
             })?;
         let reads = jaq_core::load::parse(text, |p| p.term()).map(|t| read_paths(&t)).unwrap_or_default();
-        Ok(Expr { text: text.into(), filter: Arc::new(filter), names: names.clone(), reads: reads.into(), origin: None })
+        Ok(Expr {
+            text: text.into(),
+            filter: Arc::new(filter),
+            names: names.clone(),
+            reads: reads.into(),
+            origin: None,
+        })
     }
 
     /// The expression, known to be `what` written at `file:line`.
@@ -271,7 +281,10 @@ mod tests {
         let e = Expr::compile(".price | tonumber", &names).unwrap();
         assert_eq!(e.eval_one(&json!({"price": "24.50"}), &scope).unwrap(), Some(json!(24.5)));
         let e = Expr::compile(".id", &names).unwrap();
-        assert_eq!(e.eval_one(&json!({"id": 820982911946154508u64}), &scope).unwrap(), Some(json!(820982911946154508u64)));
+        assert_eq!(
+            e.eval_one(&json!({"id": 820982911946154508u64}), &scope).unwrap(),
+            Some(json!(820982911946154508u64))
+        );
     }
 
     #[test]
@@ -293,7 +306,10 @@ mod tests {
             let e = Expr::compile("reduce range(5000) as $i (0; {a: .})", &names).unwrap();
             e.eval_one(&json!({}), &scope).unwrap_err()
         });
-        assert_eq!(deep.unwrap().join().unwrap().to_string(), "expression yields a value nested deeper than 100 levels");
+        assert_eq!(
+            deep.unwrap().join().unwrap().to_string(),
+            "expression yields a value nested deeper than 100 levels"
+        );
     }
 
     #[test]

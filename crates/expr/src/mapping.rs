@@ -65,7 +65,11 @@ impl Template {
 
     /// [`compile`](Self::compile), each expression given its origin by `origin(pointer, field)`
     /// (the JSON pointer of its place in `spec`, the target field it fills).
-    pub fn compile_located(spec: &Value, names: &VarNames, origin: &dyn Fn(&str, &str) -> Option<Origin>) -> Result<Template, Vec<TemplateError>> {
+    pub fn compile_located(
+        spec: &Value,
+        names: &VarNames,
+        origin: &dyn Fn(&str, &str) -> Option<Origin>,
+    ) -> Result<Template, Vec<TemplateError>> {
         let mut errors = Vec::new();
         let t = compile_at(spec, names, origin, &mut Vec::new(), &mut String::new(), &mut errors);
         if errors.is_empty() { Ok(t) } else { Err(errors) }
@@ -85,7 +89,14 @@ impl Template {
     }
 }
 
-fn compile_at(spec: &Value, names: &VarNames, origin: &dyn Fn(&str, &str) -> Option<Origin>, path: &mut Vec<Seg>, pointer: &mut String, errors: &mut Vec<TemplateError>) -> Template {
+fn compile_at(
+    spec: &Value,
+    names: &VarNames,
+    origin: &dyn Fn(&str, &str) -> Option<Origin>,
+    path: &mut Vec<Seg>,
+    pointer: &mut String,
+    errors: &mut Vec<TemplateError>,
+) -> Template {
     let mut expr = |text: &str, path: &[Seg], pointer: &str| match Expr::compile(text, names) {
         Ok(e) => Some(match origin(pointer, &field_name(path)) {
             Some(o) => e.with_origin(o.what, &o.file, o.line),
@@ -115,11 +126,17 @@ fn compile_at(spec: &Value, names: &VarNames, origin: &dyn Fn(&str, &str) -> Opt
                 errors.push(TemplateError {
                     pointer: each_pointer,
                     field: field_name(path),
-                    error: CompileError { message: "an `each:` block takes exactly `each` (jq) and `map` (the element's template)".into(), offset: 0, len: each_text.len().max(1) },
+                    error: CompileError {
+                        message: "an `each:` block takes exactly `each` (jq) and `map` (the element's template)".into(),
+                        offset: 0,
+                        len: each_text.len().max(1),
+                    },
                 });
             }
             path.push(Seg::Each);
-            let item = child(pointer, "map", &mut |p| compile_at(o.get("map").unwrap_or(&Value::Null), names, origin, path, p, errors));
+            let item = child(pointer, "map", &mut |p| {
+                compile_at(o.get("map").unwrap_or(&Value::Null), names, origin, path, p, errors)
+            });
             path.pop();
             match each {
                 Some(each) => Template::Each { each, item: Box::new(item) },
@@ -158,7 +175,10 @@ fn field_name(path: &[Seg]) -> String {
 }
 
 fn render_at(t: &Template, input: &Doc, scope: &Scope, field: &mut String) -> Result<Option<Value>, MappingError> {
-    let fail = |field: &str, message: String| MappingError { field: if field.is_empty() { "(body)".into() } else { field.to_string() }, message };
+    let fail = |field: &str, message: String| MappingError {
+        field: if field.is_empty() { "(body)".into() } else { field.to_string() },
+        message,
+    };
     match t {
         Template::Literal(v) => Ok(Some(v.clone())),
         Template::Expr(e) => e.eval_one_doc(input, scope).map_err(|m| fail(field, m.to_string())),
@@ -295,7 +315,8 @@ mod tests {
         }));
         let mut scope = Scope::new(&names(), &json!({"item": {"A": "501", "B": "502"}}));
         scope.set("customer_id", &json!("77"));
-        let order = json!({"id": 9, "note": null, "line_items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 3}]});
+        let order =
+            json!({"id": 9, "note": null, "line_items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 3}]});
         let body = t.render(&Doc::new(&order), &scope).unwrap().unwrap();
         assert_eq!(
             body,
@@ -306,7 +327,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_concrete_field() {
-        let t = template(json!({"item": {"items": {"each": ".line_items[]", "map": {"item": ".sku | xref(\"item\")"}}}}));
+        let t =
+            template(json!({"item": {"items": {"each": ".line_items[]", "map": {"item": ".sku | xref(\"item\")"}}}}));
         let scope = Scope::new(&names(), &json!({"item": {"A": "501"}}));
         let err = t.render(&Doc::new(&json!({"line_items": [{"sku": "A"}, {"sku": "ZZ"}]})), &scope).unwrap_err();
         assert_eq!(err.field, "item.items[1].item");
@@ -315,7 +337,9 @@ mod tests {
 
     #[test]
     fn lineage_rebases_element_reads_onto_the_record() {
-        let t = template(json!({"entity": "{id: $customer_id}", "item": {"items": {"each": ".line_items[]", "map": {"rate": ".price | tonumber"}}}}));
+        let t = template(
+            json!({"entity": "{id: $customer_id}", "item": {"items": {"each": ".line_items[]", "map": {"rate": ".price | tonumber"}}}}),
+        );
         let lineage: Vec<(String, Vec<String>)> =
             t.lineage().into_iter().map(|l| (l.target, l.reads.iter().map(ToString::to_string).collect())).collect();
         assert_eq!(

@@ -31,7 +31,11 @@ impl ReadPath {
     /// This path seen from a context that is itself at `base` (for `each:` blocks).
     pub fn rebased(&self, base: &[Seg]) -> ReadPath {
         match &self.var {
-            None => ReadPath { var: None, segs: base.iter().cloned().chain(self.segs.iter().cloned()).collect(), required: self.required },
+            None => ReadPath {
+                var: None,
+                segs: base.iter().cloned().chain(self.segs.iter().cloned()).collect(),
+                required: self.required,
+            },
             Some(_) => self.clone(),
         }
     }
@@ -40,7 +44,9 @@ impl ReadPath {
 impl fmt::Display for ReadPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.var {
-            Some(v) if self.segs.first().is_some_and(|s| matches!(s, Seg::Key(_))) => write!(f, "${v}.{}", path_text(&self.segs)),
+            Some(v) if self.segs.first().is_some_and(|s| matches!(s, Seg::Key(_))) => {
+                write!(f, "${v}.{}", path_text(&self.segs))
+            }
             Some(v) => write!(f, "${v}{}", path_text(&self.segs)),
             None => write!(f, "{}", path_text(&self.segs)),
         }
@@ -82,7 +88,13 @@ pub(crate) fn read_paths(term: &Term<&str>) -> Vec<ReadPath> {
     paths.dedup();
     // A required read of `a.b` already covers `a`; keep the longest paths only.
     let covered = |p: &ReadPath, all: &[ReadPath]| {
-        all.iter().any(|q| q != p && q.var == p.var && q.segs.len() > p.segs.len() && q.segs.starts_with(&p.segs) && (q.required || !p.required))
+        all.iter().any(|q| {
+            q != p
+                && q.var == p.var
+                && q.segs.len() > p.segs.len()
+                && q.segs.starts_with(&p.segs)
+                && (q.required || !p.required)
+        })
     };
     let keep: Vec<ReadPath> = paths.iter().filter(|p| !covered(p, &paths)).cloned().collect();
     keep.into_iter().filter(|p| p.var.is_some() || !p.segs.is_empty()).collect()
@@ -347,7 +359,10 @@ mod tests {
         assert_eq!(reads("if .gift_card then 1 else .price end"), ["gift_card?", "price?"]);
         assert_eq!(reads("{id: $customer_id}"), ["$customer_id"]);
         assert_eq!(reads("$record.email"), ["$record.email"]);
-        assert_eq!(reads(".shipping_lines[] | select(.code) | .price"), ["shipping_lines[].code?", "shipping_lines[].price"]);
+        assert_eq!(
+            reads(".shipping_lines[] | select(.code) | .price"),
+            ["shipping_lines[].code?", "shipping_lines[].price"]
+        );
         assert_eq!(reads("\"SHOP-\\(.id)\""), ["id"]);
         assert_eq!(reads("{sku, quantity}"), ["quantity", "sku"]);
     }
@@ -356,7 +371,10 @@ mod tests {
     fn missing_keys_are_found_but_nulls_are_not_missing() {
         let order = json!({"line_items": [{"sku": "A"}, {"sku_code": "B"}], "shipping_address": null});
         let p = |s: &[Seg]| missing_key(&order, s).map(|m| path_text(&m));
-        assert_eq!(p(&[Seg::Key("line_items".into()), Seg::Each, Seg::Key("sku".into())]).as_deref(), Some("line_items[].sku"));
+        assert_eq!(
+            p(&[Seg::Key("line_items".into()), Seg::Each, Seg::Key("sku".into())]).as_deref(),
+            Some("line_items[].sku")
+        );
         assert_eq!(p(&[Seg::Key("shipping_address".into()), Seg::Key("city".into())]), None);
         assert_eq!(p(&[Seg::Key("email".into())]).as_deref(), Some("email"));
     }

@@ -24,13 +24,18 @@ impl TextTemplate {
         let mut offset = 0;
         while let Some(open) = rest.find('{') {
             let Some(close) = rest[open..].find('}') else {
-                return Err(CompileError { message: "unclosed `{` (write `{expression}`)".into(), offset: offset + open, len: 1 });
+                return Err(CompileError {
+                    message: "unclosed `{` (write `{expression}`)".into(),
+                    offset: offset + open,
+                    len: 1,
+                });
             };
             if open > 0 {
                 parts.push(Part::Literal(rest[..open].to_string()));
             }
             let inner = &rest[open + 1..open + close];
-            let expr = Expr::compile(inner, names).map_err(|e| CompileError { offset: offset + open + 1 + e.offset, ..e })?;
+            let expr =
+                Expr::compile(inner, names).map_err(|e| CompileError { offset: offset + open + 1 + e.offset, ..e })?;
             parts.push(Part::Hole(expr));
             offset += open + close + 1;
             rest = &rest[open + close + 1..];
@@ -48,7 +53,19 @@ impl TextTemplate {
     /// For a URL path: a hole's value is percent-encoded, so a `#` or `?` in it (an order name
     /// like `#1001`) stays part of its segment.
     pub fn render_path(&self, input: &Doc, scope: &Scope) -> Result<String, RenderError> {
-        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}').add(b'/').add(b'%').add(b'\\');
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'`')
+            .add(b'{')
+            .add(b'}')
+            .add(b'/')
+            .add(b'%')
+            .add(b'\\');
         self.render_with(input, scope, |s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
     }
 
@@ -99,7 +116,10 @@ mod tests {
         assert_eq!(t.render(&Doc::new(&json!({"id": 42})), &scope).unwrap(), "/admin/api/2025-01/orders/42.json");
         assert!(t.render(&Doc::new(&json!({})), &scope).unwrap_err().to_string().contains("is empty"));
         let p = TextTemplate::compile("/orders/{.name}/x", &names).unwrap();
-        assert_eq!(p.render_path(&Doc::new(&json!({"name": "#1001 a/b"})), &scope).unwrap(), "/orders/%231001%20a%2Fb/x");
+        assert_eq!(
+            p.render_path(&Doc::new(&json!({"name": "#1001 a/b"})), &scope).unwrap(),
+            "/orders/%231001%20a%2Fb/x"
+        );
     }
 
     #[test]

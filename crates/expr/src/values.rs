@@ -72,7 +72,9 @@ fn num_to_json(n: &jaq_json::Num) -> Value {
             let text = other.to_string();
             text.parse::<serde_json::Number>()
                 .map(Value::Number)
-                .or_else(|_| text.parse::<f64>().map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)))
+                .or_else(|_| {
+                    text.parse::<f64>().map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number))
+                })
                 .unwrap_or(Value::Null)
         }
     }

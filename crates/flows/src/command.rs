@@ -35,7 +35,9 @@ pub(crate) struct CommandFlow {
 
 /// A command flow, checked as [`Program::compile`] checks it.
 pub(crate) fn compile(source: &FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Vec<Diagnostic>> {
-    let Some(command) = &source.spec.command else { unreachable!("compiled as a command flow because it has `command`") };
+    let Some(command) = &source.spec.command else {
+        unreachable!("compiled as a command flow because it has `command`")
+    };
     let program = Program::compile(source, command, false)?;
     Ok(Arc::new(CommandFlow { program: Arc::new(program), timeout: source.spec.timeout }))
 }
@@ -85,7 +87,8 @@ impl PerCase {
             Err(m) => return FlowRun::failed(m),
         };
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let headers: serde_json::Map<String, Value> = trigger.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let headers: serde_json::Map<String, Value> =
+            trigger.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
         command
             .env("HARNESS_SCENARIO", env.id)
             .env("HARNESS_TRIGGER_SYSTEM", env.trigger.system.as_str())
@@ -93,7 +96,12 @@ impl PerCase {
             .env("HARNESS_TRIGGER_HEADERS", Value::Object(headers).to_string())
             .env("HARNESS_TRIGGER_PARAMS", serde_json::to_string(&trigger.params).unwrap_or_default())
             // As Peoplevox fills a callback URL template: `TrackingNumber=…&SalesOrderNumber=…`.
-            .env("HARNESS_TRIGGER_QUERY", harness_core::encoding::encode_query(&trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()));
+            .env(
+                "HARNESS_TRIGGER_QUERY",
+                harness_core::encoding::encode_query(
+                    &trigger.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>(),
+                ),
+            );
 
         let shown = self.program.shown();
         // However this run ends — done, timed out here or cancelled by the scenario's limit — the
@@ -122,7 +130,12 @@ impl PerCase {
         // process tree spent waiting for a CPU does not count), so load cannot change the verdict.
         let pid = child.id().unwrap_or(0);
         let work = async {
-            let mut reads = std::pin::pin!(async { tokio::join!(program::read_limited(stdout.as_mut(), &mut out), program::read_limited(stderr.as_mut(), &mut err)) });
+            let mut reads = std::pin::pin!(async {
+                tokio::join!(
+                    program::read_limited(stdout.as_mut(), &mut out),
+                    program::read_limited(stderr.as_mut(), &mut err)
+                )
+            });
             // The case is over when its program has exited: what it left running (a daemon in a
             // new session holding its output open included) is killed then, not waited for.
             let mut ended = std::pin::pin!(async {
@@ -166,7 +179,8 @@ fn exit_status(status: std::io::Result<std::process::ExitStatus>, shown: &str, e
                 None => "was killed by a signal".to_string(),
             };
             // The last thing a failing program says is usually why (an exception, an error line).
-            let last = err.lines().rev().find(|l| !l.trim().is_empty()).map_or(String::new(), |l| format!(": {}", l.trim()));
+            let last =
+                err.lines().rev().find(|l| !l.trim().is_empty()).map_or(String::new(), |l| format!(": {}", l.trim()));
             RunStatus::Failed(format!("`{shown}` {how}{last}"))
         }
         Err(e) => RunStatus::Failed(format!("`{shown}` could not be waited for: {e}")),

@@ -151,7 +151,8 @@ fn flow_files(project: &Project) -> Vec<PathBuf> {
 fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) -> Result<Flow, Vec<Diagnostic>> {
     let root = &project.root;
     let text = project::read_text(root, file).map_err(|d| vec![d])?;
-    let spec: FlowSpec = yaml::parse(file, &text).map_err(|ds| ds.into_iter().map(|d| d.relative_to(root)).collect::<Vec<_>>())?;
+    let spec: FlowSpec =
+        yaml::parse(file, &text).map_err(|ds| ds.into_iter().map(|d| d.relative_to(root)).collect::<Vec<_>>())?;
     let source = FlowSource { project, registry, file, text: &text, spec: &spec };
     let mut errors = Vec::new();
 
@@ -161,7 +162,8 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
         }
     }
     if let Some(fetch) = &spec.trigger.fetch
-        && let Err(m) = harness_mock::Matcher::compile(&harness_syntax::stub::MatchSpec::route(Some(&fetch.method), &fetch.path))
+        && let Err(m) =
+            harness_mock::Matcher::compile(&harness_syntax::stub::MatchSpec::route(Some(&fetch.method), &fetch.path))
     {
         errors.push(source.error(&fetch.path, m.to_string()));
     }
@@ -169,10 +171,25 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     let mut split_expr = |expr: &Option<Loc<String>>, what: &str| {
         let e = expr.as_ref()?;
         Expr::compile(e, &names)
-            .map_err(|err| errors.push(e.span.diagnostic_inside(file, &text, err.offset, err.len, format!("trigger `{what}`: {}", err.message)).relative_to(root)))
+            .map_err(|err| {
+                errors.push(
+                    e.span
+                        .diagnostic_inside(
+                            file,
+                            &text,
+                            err.offset,
+                            err.len,
+                            format!("trigger `{what}`: {}", err.message),
+                        )
+                        .relative_to(root),
+                )
+            })
             .ok()
     };
-    let split = RecordSplit { records: split_expr(&spec.trigger.records, "records"), key: split_expr(&spec.trigger.key, "key") };
+    let split = RecordSplit {
+        records: split_expr(&spec.trigger.records, "records"),
+        key: split_expr(&spec.trigger.key, "key"),
+    };
     let trigger = FlowTrigger {
         system: spec.trigger.system.value.clone(),
         event: spec.trigger.event.clone(),
@@ -192,12 +209,23 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
     ];
     let declared: Vec<&(FlowKind, bool, Compile)> = kinds.iter().filter(|k| k.1).collect();
     let (kind, compile) = match declared.as_slice() {
-        [] => return Err(vec![Diagnostic::new(file, "a flow needs `steps` (a built-in flow), `command` (an external program) or `service` (a web service)").relative_to(root)]),
+        [] => {
+            return Err(vec![
+            Diagnostic::new(
+                file,
+                "a flow needs `steps` (a built-in flow), `command` (an external program) or `service` (a web service)",
+            )
+            .relative_to(root),
+        ]);
+        }
         [(kind, _, compile)] => (*kind, compile),
         [_, (second, _, _), ..] => {
             let keys: Vec<&str> = declared.iter().map(|k| k.0.key()).collect();
             let at = yaml::key_span(&text, &[second.key()]).unwrap_or_default();
-            return Err(vec![at.diagnostic(file, &text, format!("a flow is of one kind: `{}`, not both", keys.join("` or `"))).relative_to(root)]);
+            return Err(vec![
+                at.diagnostic(file, &text, format!("a flow is of one kind: `{}`, not both", keys.join("` or `")))
+                    .relative_to(root),
+            ]);
         }
     };
     // A key of one kind of flow in a flow of another would silently do nothing.
@@ -212,11 +240,24 @@ fn load_flow(project: &Project, registry: &Registry, file: &Path, name: &str) ->
         (&["tables"], !spec.tables.is_empty(), &[FlowKind::Builtin]),
         (&["delivery"], spec.delivery.is_some(), &[FlowKind::Builtin]),
         // A built-in flow's poll is a plain request; a program makes its own SOAP call.
-        (&["trigger", "fetch", "soap_action"], spec.trigger.fetch.as_ref().is_some_and(|f| f.soap_action.is_some()), PROGRAMS),
+        (
+            &["trigger", "fetch", "soap_action"],
+            spec.trigger.fetch.as_ref().is_some_and(|f| f.soap_action.is_some()),
+            PROGRAMS,
+        ),
     ];
-    if let Some((key, _, for_kinds)) = kind_keys.iter().find(|(_, given, for_kinds)| *given && !for_kinds.contains(&kind)) {
+    if let Some((key, _, for_kinds)) =
+        kind_keys.iter().find(|(_, given, for_kinds)| *given && !for_kinds.contains(&kind))
+    {
         let at = yaml::key_span(&text, key).unwrap_or_default();
-        return Err(vec![at.diagnostic(file, &text, format!("`{}` is for {}; this flow is {}", key.join("."), FlowKind::list(for_kinds), kind.describe())).relative_to(root)]);
+        return Err(vec![
+            at.diagnostic(
+                file,
+                &text,
+                format!("`{}` is for {}; this flow is {}", key.join("."), FlowKind::list(for_kinds), kind.describe()),
+            )
+            .relative_to(root),
+        ]);
     }
     let driver = compile(&source)?;
     let mut reconcile = Vec::new();

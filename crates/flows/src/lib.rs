@@ -19,6 +19,6 @@ pub use driver::{CaseContext, FlowDriver, FlowInstance, JobContext, MappedField,
 pub use flow::{Flow, FlowKind, LoadedFlows, flow_names, load_flows};
 pub use outcome::{DeliveryAnswer, FlowRun, MissingField, RecordOutcome, RunStatus, Wait};
 pub use policy::DeliveryPolicy;
-pub use reconcile::Reconcile;
 pub use program::kill_running_programs;
+pub use reconcile::Reconcile;
 pub use trigger::{FlowTrigger, Record, RecordSplit, TriggerInput};

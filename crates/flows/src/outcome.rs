@@ -95,12 +95,23 @@ impl FlowRun {
 
     /// A run that ended normally, with nothing recorded yet.
     pub fn completed() -> FlowRun {
-        FlowRun { status: RunStatus::Completed, records: Vec::new(), missing: Vec::new(), waits: Vec::new(), refreshes: BTreeMap::new(), output: String::new(), answers: Vec::new(), environment: None, late: Vec::new() }
+        FlowRun {
+            status: RunStatus::Completed,
+            records: Vec::new(),
+            missing: Vec::new(),
+            waits: Vec::new(),
+            refreshes: BTreeMap::new(),
+            output: String::new(),
+            answers: Vec::new(),
+            environment: None,
+            late: Vec::new(),
+        }
     }
 
     /// Every record delivered or filtered, and the flow completed.
     pub fn succeeded(&self) -> bool {
-        self.status == RunStatus::Completed && self.records.iter().all(|r| matches!(r.outcome, Outcome::Delivered | Outcome::Filtered))
+        self.status == RunStatus::Completed
+            && self.records.iter().all(|r| matches!(r.outcome, Outcome::Delivered | Outcome::Filtered))
     }
 
     /// Why the run did not succeed, one line per cause.
@@ -109,11 +120,18 @@ impl FlowRun {
         match &self.status {
             RunStatus::Completed => {}
             RunStatus::Failed(m) => out.push(m.clone()),
-            RunStatus::TimedOut(d) => out.push(format!("flow did not finish within {}", harness_core::duration::format(*d))),
+            RunStatus::TimedOut(d) => {
+                out.push(format!("flow did not finish within {}", harness_core::duration::format(*d)))
+            }
         }
         for r in &self.records {
             if matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed) {
-                out.push(format!("record {}: {}: {}", r.key, r.outcome.as_str(), r.reason.as_deref().unwrap_or("no reason given")));
+                out.push(format!(
+                    "record {}: {}: {}",
+                    r.key,
+                    r.outcome.as_str(),
+                    r.reason.as_deref().unwrap_or("no reason given")
+                ));
             }
         }
         out

@@ -64,7 +64,6 @@ pub(crate) fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,7 +44,12 @@ struct EnvValue {
 #[derive(Debug, Clone)]
 enum EnvPart {
     Text(String),
-    Hole { system: SystemId, field: String, offset: usize, len: usize },
+    Hole {
+        system: SystemId,
+        field: String,
+        offset: usize,
+        len: usize,
+    },
     /// `{service.port}`: where a service flow's program listens.
     ServicePort,
 }
@@ -59,7 +64,11 @@ const READ_LIMIT: usize = 64 * 1024 * 1024;
 impl Program {
     /// `command` (a flow's `command:` or its service's) with the flow's `cwd`, `env` and
     /// `pass_env`; `service` allows `{service.port}` in `env:`.
-    pub(crate) fn compile(source: &FlowSource<'_>, command: &Loc<Vec<Loc<String>>>, service: bool) -> Result<Program, Vec<Diagnostic>> {
+    pub(crate) fn compile(
+        source: &FlowSource<'_>,
+        command: &Loc<Vec<Loc<String>>>,
+        service: bool,
+    ) -> Result<Program, Vec<Diagnostic>> {
         let Some(program) = command.first() else {
             return Err(vec![source.error(command, "`command` needs at least the program to run")]);
         };
@@ -83,8 +92,13 @@ impl Program {
         for (name, value) in &source.spec.env {
             if !is_env_name(name) || name == harness_procs::TAG_VAR {
                 let at = harness_syntax::yaml::key_span(source.text, &["env", name]).unwrap_or(value.span);
-                let why = if is_env_name(name) { "is the harness's own process tag" } else { "is not a variable name (letters, digits and `_`, not starting with a digit)" };
-                errors.push(at.diagnostic(source.file, source.text, format!("`env`: `{name}` {why}")).relative_to(root));
+                let why = if is_env_name(name) {
+                    "is the harness's own process tag"
+                } else {
+                    "is not a variable name (letters, digits and `_`, not starting with a digit)"
+                };
+                errors
+                    .push(at.diagnostic(source.file, source.text, format!("`env`: `{name}` {why}")).relative_to(root));
                 continue;
             }
             match EnvValue::parse(value, source, service) {
@@ -96,7 +110,10 @@ impl Program {
         for pattern in &source.spec.pass_env {
             let name = pattern.strip_suffix('*').unwrap_or(pattern);
             if name.is_empty() && pattern.value != "*" || !name.is_empty() && !is_env_name(name) {
-                errors.push(source.error(pattern, format!("`pass_env`: `{}` is not a variable name or a prefix ending in `*`", pattern.value)));
+                errors.push(source.error(
+                    pattern,
+                    format!("`pass_env`: `{}` is not a variable name or a prefix ending in `*`", pattern.value),
+                ));
             }
             pass_env.push(pattern.value.clone());
         }
@@ -126,9 +143,14 @@ impl Program {
         let program = &self.argv[0];
         if program.contains('/') {
             let path = project.contained(&project.root, program).map_err(|m| format!("program: {m}"))?;
-            return if path.is_file() { Ok(()) } else { Err(format!("program `{program}` not found (paths are relative to the project root)")) };
+            return if path.is_file() {
+                Ok(())
+            } else {
+                Err(format!("program `{program}` not found (paths are relative to the project root)"))
+            };
         }
-        let on_path = std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
+        let on_path = std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
         if on_path { Ok(()) } else { Err(format!("program `{program}` is not on PATH")) }
     }
 
@@ -136,16 +158,26 @@ impl Program {
     pub(crate) fn check_versions(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>) -> Vec<Diagnostic> {
         self.env
             .iter()
-            .filter_map(|(_, value)| value.render(systems, &BTreeMap::new(), None).err().map(|(offset, len, m)| value.span.diagnostic_inside(&self.file, &self.text, offset, len, m).relative_to(&self.root)))
+            .filter_map(|(_, value)| {
+                value.render(systems, &BTreeMap::new(), None).err().map(|(offset, len, m)| {
+                    value.span.diagnostic_inside(&self.file, &self.text, offset, len, m).relative_to(&self.root)
+                })
+            })
             .collect()
     }
 
     /// The command for one run against the mocks at `base_urls`: each system's
     /// `HARNESS_<SYSTEM>_URL`, `_VERSION` and credentials, then the flow's own names for them.
     /// The caller adds its own variables and the pipes it wants.
-    pub(crate) fn command(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, base_urls: &BTreeMap<SystemId, String>, service_port: Option<u16>) -> Result<tokio::process::Command, String> {
+    pub(crate) fn command(
+        &self,
+        systems: &BTreeMap<SystemId, Arc<SystemVersion>>,
+        base_urls: &BTreeMap<SystemId, String>,
+        service_port: Option<u16>,
+    ) -> Result<tokio::process::Command, String> {
         // A relative program path is the project's, wherever the program runs.
-        let program = if self.argv[0].contains('/') { self.root.join(&self.argv[0]) } else { PathBuf::from(&self.argv[0]) };
+        let program =
+            if self.argv[0].contains('/') { self.root.join(&self.argv[0]) } else { PathBuf::from(&self.argv[0]) };
         let mut command = tokio::process::Command::new(program);
         command.args(&self.argv[1..]).current_dir(&self.cwd).kill_on_drop(true);
         command.env_clear().envs(harness_procs::minimal_env(&self.pass_env));
@@ -162,7 +194,9 @@ impl Program {
             command.env("HARNESS_SERVICE_PORT", port.to_string());
         }
         // The mocks are on loopback: a proxy configured for the machine must not stand between.
-        let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).map_or_else(|_| LOOPBACK.to_string(), |v| format!("{v},{LOOPBACK}"));
+        let no_proxy = std::env::var("NO_PROXY")
+            .or_else(|_| std::env::var("no_proxy"))
+            .map_or_else(|_| LOOPBACK.to_string(), |v| format!("{v},{LOOPBACK}"));
         command.env("NO_PROXY", &no_proxy).env("no_proxy", &no_proxy);
         // The flow's own names for the same values, last: they are what the program asked for.
         for (name, value) in &self.env {
@@ -173,7 +207,11 @@ impl Program {
 
     /// Start `command` held by `containment` (its tag, its cgroup), from the thread every program
     /// is started from.
-    pub(crate) async fn spawn(&self, mut command: tokio::process::Command, containment: &Containment) -> Result<tokio::process::Child, String> {
+    pub(crate) async fn spawn(
+        &self,
+        mut command: tokio::process::Command,
+        containment: &Containment,
+    ) -> Result<tokio::process::Child, String> {
         containment.enter_cgroup(&mut command);
         let spawned = match spawner() {
             Ok(s) => s.spawn(command, containment.tag()).await.map_err(|e| e.to_string()),
@@ -184,13 +222,19 @@ impl Program {
 }
 
 fn is_env_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl EnvValue {
     fn parse(value: &Loc<String>, source: &FlowSource<'_>, service: bool) -> Result<EnvValue, Vec<Diagnostic>> {
         let text = &value.value;
-        let inside = |offset: usize, len: usize, message: String| value.span.diagnostic_inside(source.file, source.text, offset, len, message).relative_to(&source.project.root);
+        let inside = |offset: usize, len: usize, message: String| {
+            value
+                .span
+                .diagnostic_inside(source.file, source.text, offset, len, message)
+                .relative_to(&source.project.root)
+        };
         let (mut parts, mut errors, mut rest, mut at) = (Vec::new(), Vec::new(), text.as_str(), 0);
         while let Some(open) = rest.find('{') {
             if open > 0 {
@@ -221,7 +265,12 @@ impl EnvValue {
     }
 
     /// The value for one run, or the hole it cannot fill.
-    fn render(&self, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, base_urls: &BTreeMap<SystemId, String>, service_port: Option<u16>) -> Result<String, (usize, usize, String)> {
+    fn render(
+        &self,
+        systems: &BTreeMap<SystemId, Arc<SystemVersion>>,
+        base_urls: &BTreeMap<SystemId, String>,
+        service_port: Option<u16>,
+    ) -> Result<String, (usize, usize, String)> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -230,7 +279,9 @@ impl EnvValue {
                 EnvPart::ServicePort => out.push_str(&service_port.map_or_else(String::new, |p| p.to_string())),
                 EnvPart::Hole { system, field, offset, len } => {
                     let missing = |why: String| (*offset, *len, why);
-                    let version = systems.get(system).ok_or_else(|| missing(format!("`env`: the scenario runs no {system} version")))?;
+                    let version = systems
+                        .get(system)
+                        .ok_or_else(|| missing(format!("`env`: the scenario runs no {system} version")))?;
                     let value = match field.as_str() {
                         "version" => Some(version.version.as_str()),
                         // Filled in at run time, when the mock listens; known to exist at plan time.
@@ -238,7 +289,13 @@ impl EnvValue {
                         credential => version.credentials.get(credential).map(String::as_str),
                     };
                     let known = || version.credentials.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
-                    out.push_str(value.ok_or_else(|| missing(format!("`env`: {} has no credential `{field}` (it has: url, version, {})", version.label(), known())))?);
+                    out.push_str(value.ok_or_else(|| {
+                        missing(format!(
+                            "`env`: {} has no credential `{field}` (it has: url, version, {})",
+                            version.label(),
+                            known()
+                        ))
+                    })?);
                 }
             }
         }
@@ -250,7 +307,10 @@ impl EnvValue {
 /// parent-death signal fires when the harness dies, never when some runtime thread retires.
 fn spawner() -> Result<&'static Spawner, String> {
     static SPAWNER: OnceLock<Result<Spawner, String>> = OnceLock::new();
-    SPAWNER.get_or_init(|| Spawner::start().map_err(|e| format!("cannot start the thread that starts programs: {e}"))).as_ref().map_err(Clone::clone)
+    SPAWNER
+        .get_or_init(|| Spawner::start().map_err(|e| format!("cannot start the thread that starts programs: {e}")))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// What holds one program of `owner` (a case id, or a service's job) and everything it starts:
@@ -260,7 +320,8 @@ fn spawner() -> Result<&'static Spawner, String> {
 pub(crate) fn contain(owner: &str) -> Result<Containment, String> {
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tag = Tag::new(harness_procs::run_id(), &format!("{}#{run}", owner.replace('/', ":"))).map_err(|e| e.to_string())?;
+    let tag =
+        Tag::new(harness_procs::run_id(), &format!("{}#{run}", owner.replace('/', ":"))).map_err(|e| e.to_string())?;
     Ok(Containment::new(tag))
 }
 

@@ -24,10 +24,22 @@ impl Reconcile {
     pub fn compile(spec: &ReconcileSpec, file: &Path, text: &str) -> Result<Reconcile, Diagnostic> {
         let names = VarNames::new([]);
         let compile = |expr: &Loc<String>| {
-            Expr::compile(expr, &names)
-                .map(|e| e.with_origin("reconcile", file, expr.span.line(text)))
-                .map_err(|e| expr.span.diagnostic_inside(file, text, e.offset, e.len, format!("reconcile `{}`: {}", spec.name, e.message)))
+            Expr::compile(expr, &names).map(|e| e.with_origin("reconcile", file, expr.span.line(text))).map_err(|e| {
+                expr.span.diagnostic_inside(
+                    file,
+                    text,
+                    e.offset,
+                    e.len,
+                    format!("reconcile `{}`: {}", spec.name, e.message),
+                )
+            })
         };
-        Ok(Reconcile { name: spec.name.clone(), system: spec.system.value.clone(), source: compile(&spec.source)?, target: compile(&spec.target)?, tolerance: spec.tolerance.unwrap_or(0.005) })
+        Ok(Reconcile {
+            name: spec.name.clone(),
+            system: spec.system.value.clone(),
+            source: compile(&spec.source)?,
+            target: compile(&spec.target)?,
+            tolerance: spec.tolerance.unwrap_or(0.005),
+        })
     }
 }

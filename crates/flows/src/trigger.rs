@@ -73,7 +73,12 @@ impl RecordSplit {
     pub fn base_path(&self) -> Option<Vec<Seg>> {
         match &self.records {
             None => Some(Vec::new()),
-            Some(e) => e.reads().iter().filter(|r| r.var.is_none() && r.required).max_by_key(|r| r.segs.len()).map(|r| r.segs.clone()),
+            Some(e) => e
+                .reads()
+                .iter()
+                .filter(|r| r.var.is_none() && r.required)
+                .max_by_key(|r| r.segs.len())
+                .map(|r| r.segs.clone()),
         }
     }
 
@@ -86,7 +91,8 @@ impl RecordSplit {
             let doc = Doc::new(payload);
             match &self.records {
                 Some(e) => {
-                    let items = e.eval_doc(&doc, &scope).map_err(|m| format!("trigger `records` expression failed: {m}"))?;
+                    let items =
+                        e.eval_doc(&doc, &scope).map_err(|m| format!("trigger `records` expression failed: {m}"))?;
                     records.extend(items.into_iter().map(|d| (Cow::Owned(d.to_json()), d)));
                 }
                 None => records.push((Cow::Borrowed(payload), doc)),

@@ -17,17 +17,12 @@ pub fn check_client_assertion(
     expected_aud: &str,
     now_unix: u64,
 ) -> Result<(), JwtError> {
-    let claims = claims
-        .as_object()
-        .ok_or_else(|| malformed("claims must be a JSON object"))?;
+    let claims = claims.as_object().ok_or_else(|| malformed("claims must be a JSON object"))?;
     let claim = |claim: &'static str| claims.get(claim).ok_or(JwtError::MissingClaim { claim });
 
     let iss = claim("iss")?;
     if iss.as_str() != Some(expected_iss) {
-        return Err(JwtError::WrongIssuer {
-            expected: expected_iss.to_owned(),
-            found: iss.to_string(),
-        });
+        return Err(JwtError::WrongIssuer { expected: expected_iss.to_owned(), found: iss.to_string() });
     }
 
     let aud = claim("aud")?;
@@ -37,10 +32,7 @@ pub fn check_client_assertion(
         _ => false,
     };
     if !aud_matches {
-        return Err(JwtError::WrongAudience {
-            expected: expected_aud.to_owned(),
-            found: aud.to_string(),
-        });
+        return Err(JwtError::WrongAudience { expected: expected_aud.to_owned(), found: aud.to_string() });
     }
 
     let scope = claims.get("scope");
@@ -55,9 +47,7 @@ pub fn check_client_assertion(
     if exp <= now_unix {
         return Err(JwtError::Expired { exp, now: now_unix });
     }
-    let lifetime = exp
-        .checked_sub(iat)
-        .ok_or_else(|| malformed("`exp` is before `iat`"))?;
+    let lifetime = exp.checked_sub(iat).ok_or_else(|| malformed("`exp` is before `iat`"))?;
     if lifetime > MAX_LIFETIME_SECS {
         return Err(JwtError::LifetimeTooLong { lifetime });
     }
@@ -68,12 +58,10 @@ pub fn check_client_assertion(
 /// OAuth itself separates scopes with spaces, and some clients send an array.
 fn includes_required_scope(scope: &Value) -> bool {
     match scope {
-        Value::String(scopes) => scopes
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .any(|scope| scope == REQUIRED_SCOPE),
-        Value::Array(scopes) => scopes
-            .iter()
-            .any(|scope| scope.as_str() == Some(REQUIRED_SCOPE)),
+        Value::String(scopes) => {
+            scopes.split(|c: char| c == ',' || c.is_whitespace()).any(|scope| scope == REQUIRED_SCOPE)
+        }
+        Value::Array(scopes) => scopes.iter().any(|scope| scope.as_str() == Some(REQUIRED_SCOPE)),
         _ => false,
     }
 }
@@ -83,17 +71,8 @@ fn includes_required_scope(scope: &Value) -> bool {
 fn numeric_date(value: &Value, claim: &str) -> Result<u64, JwtError> {
     value
         .as_u64()
-        .or_else(|| {
-            value
-                .as_f64()
-                .filter(|secs| secs.is_finite() && *secs >= 0.0)
-                .map(|secs| secs as u64)
-        })
-        .ok_or_else(|| {
-            malformed(format!(
-                "`{claim}` must be a number of seconds since 1970, found {value}"
-            ))
-        })
+        .or_else(|| value.as_f64().filter(|secs| secs.is_finite() && *secs >= 0.0).map(|secs| secs as u64))
+        .ok_or_else(|| malformed(format!("`{claim}` must be a number of seconds since 1970, found {value}")))
 }
 
 #[cfg(test)]
@@ -102,8 +81,7 @@ mod tests {
 
     use super::*;
 
-    const AUD: &str =
-        "https://1234567.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token";
+    const AUD: &str = "https://1234567.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token";
     const NOW: u64 = 1_800_000_000;
 
     fn claims() -> Value {
@@ -119,14 +97,8 @@ mod tests {
     #[test]
     fn accepts_a_well_formed_assertion() {
         assert_eq!(check_with(|_| {}), Ok(()));
-        assert_eq!(
-            check_with(|c| c["aud"] = json!(["https://elsewhere", AUD])),
-            Ok(())
-        );
-        assert_eq!(
-            check_with(|c| c["exp"] = json!(NOW as f64 + 0.5 + 60.0)),
-            Ok(())
-        );
+        assert_eq!(check_with(|c| c["aud"] = json!(["https://elsewhere", AUD])), Ok(()));
+        assert_eq!(check_with(|c| c["exp"] = json!(NOW as f64 + 0.5 + 60.0)), Ok(()));
     }
 
     #[test]
@@ -137,51 +109,25 @@ mod tests {
             json!("rest_webservices restlets"),
             json!(["restlets", "rest_webservices"]),
         ] {
-            assert_eq!(
-                check_with(|c| c["scope"] = scope.clone()),
-                Ok(()),
-                "{scope}"
-            );
+            assert_eq!(check_with(|c| c["scope"] = scope.clone()), Ok(()), "{scope}");
         }
     }
 
     #[test]
     fn refuses_missing_or_insufficient_scope() {
-        let missing = |found: &str| {
-            Err(JwtError::MissingScope {
-                found: found.to_owned(),
-            })
-        };
+        let missing = |found: &str| Err(JwtError::MissingScope { found: found.to_owned() });
         let removed = check_with(|c| drop(c.as_object_mut().unwrap().remove("scope")));
         assert_eq!(removed, missing("no `scope` claim"));
-        assert_eq!(
-            check_with(|c| c["scope"] = json!("restlets")),
-            missing(r#""restlets""#)
-        );
-        assert_eq!(
-            check_with(|c| c["scope"] = json!("rest_webservicesX")),
-            missing(r#""rest_webservicesX""#)
-        );
-        assert_eq!(
-            check_with(|c| c["scope"] = json!(["restlets"])),
-            missing(r#"["restlets"]"#)
-        );
+        assert_eq!(check_with(|c| c["scope"] = json!("restlets")), missing(r#""restlets""#));
+        assert_eq!(check_with(|c| c["scope"] = json!("rest_webservicesX")), missing(r#""rest_webservicesX""#));
+        assert_eq!(check_with(|c| c["scope"] = json!(["restlets"])), missing(r#"["restlets"]"#));
         assert_eq!(check_with(|c| c["scope"] = json!(1)), missing("1"));
     }
 
     #[test]
     fn refuses_expired_and_long_lived_assertions() {
-        assert_eq!(
-            check_with(|c| c["exp"] = json!(NOW)),
-            Err(JwtError::Expired { exp: NOW, now: NOW })
-        );
-        assert_eq!(
-            check_with(|c| c["exp"] = json!(NOW - 1)),
-            Err(JwtError::Expired {
-                exp: NOW - 1,
-                now: NOW
-            })
-        );
+        assert_eq!(check_with(|c| c["exp"] = json!(NOW)), Err(JwtError::Expired { exp: NOW, now: NOW }));
+        assert_eq!(check_with(|c| c["exp"] = json!(NOW - 1)), Err(JwtError::Expired { exp: NOW - 1, now: NOW }));
         let too_long = check_with(|c| {
             c["iat"] = json!(NOW - 1);
             c["exp"] = json!(NOW + 3600);
@@ -192,10 +138,7 @@ mod tests {
             c["exp"] = json!(NOW + 3600);
         });
         assert_eq!(an_hour, Ok(()));
-        assert!(matches!(
-            check_with(|c| c["iat"] = json!(NOW + 601)),
-            Err(JwtError::Malformed(_))
-        ));
+        assert!(matches!(check_with(|c| c["iat"] = json!(NOW + 601)), Err(JwtError::Malformed(_))));
     }
 
     #[test]
@@ -208,17 +151,11 @@ mod tests {
                 found: r#""https://system.netsuite.com/token""#.to_owned()
             })
         );
-        assert!(matches!(
-            check_with(|c| c["aud"] = json!(["https://x"])),
-            Err(JwtError::WrongAudience { .. })
-        ));
+        assert!(matches!(check_with(|c| c["aud"] = json!(["https://x"])), Err(JwtError::WrongAudience { .. })));
         let wrong_iss = check_with(|c| c["iss"] = json!("other"));
         assert_eq!(
             wrong_iss,
-            Err(JwtError::WrongIssuer {
-                expected: "client".to_owned(),
-                found: r#""other""#.to_owned()
-            })
+            Err(JwtError::WrongIssuer { expected: "client".to_owned(), found: r#""other""#.to_owned() })
         );
     }
 

@@ -40,9 +40,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
             let (len_bytes, after) = after_len.split_at(count);
-            let len = len_bytes
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = len_bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             (len, after)
         };
         if after_len.len() < len {
@@ -91,14 +89,8 @@ mod tests {
     fn refuses_truncation_indefinite_length_and_wrong_tag() {
         assert_eq!(Reader::new(&[0x04, 0x02, 0xaa]).read(OCTET_STRING), None);
         assert_eq!(Reader::new(&[0x30, 0x80, 0x00, 0x00]).read(SEQUENCE), None);
-        assert_eq!(
-            Reader::new(&[0x04, 0x84, 0xff, 0xff, 0xff, 0xff]).read(OCTET_STRING),
-            None
-        );
+        assert_eq!(Reader::new(&[0x04, 0x84, 0xff, 0xff, 0xff, 0xff]).read(OCTET_STRING), None);
         assert_eq!(Reader::new(&[0x02, 0x01, 0x00]).read(SEQUENCE), None);
-        assert_eq!(
-            Reader::new(&[0x04, 0x00, 0x00]).read_last(OCTET_STRING),
-            None
-        );
+        assert_eq!(Reader::new(&[0x04, 0x00, 0x00]).read_last(OCTET_STRING), None);
     }
 }

@@ -8,9 +8,7 @@ pub enum JwtError {
     Malformed(String),
     #[error("invalid key: {0}")]
     InvalidKey(String),
-    #[error(
-        "algorithm {alg} is not accepted: NetSuite takes PS256, PS384, PS512, ES256, ES384 or ES512"
-    )]
+    #[error("algorithm {alg} is not accepted: NetSuite takes PS256, PS384, PS512, ES256, ES384 or ES512")]
     AlgorithmRefused { alg: String },
     #[error("the JWT header has no `kid`: it must be the certificate id NetSuite assigned")]
     MissingKid,
@@ -23,11 +21,7 @@ pub enum JwtError {
          found {found} bytes; a DER-encoded ECDSA signature is not accepted \
          (Node.js: pass dsaEncoding: 'ieee-p1363' to crypto.sign)"
     )]
-    SignatureEncoding {
-        alg: Alg,
-        expected: usize,
-        found: usize,
-    },
+    SignatureEncoding { alg: Alg, expected: usize, found: usize },
     #[error(
         "signature does not verify with the certificate registered for this kid \
          (PS* signatures must use a PSS salt as long as the hash, as RFC 7518 requires)"

@@ -23,16 +23,8 @@ pub struct Verified {
 /// is set to `alg` and `typ` defaults to "JWT", so callers usually pass just the
 /// `kid`. A different `typ` or a missing `kid` is kept as given, so tests can
 /// build tokens the verifier must refuse.
-pub fn sign(
-    alg: Alg,
-    key: &PrivateKey,
-    header: &Value,
-    claims: &Value,
-) -> Result<String, JwtError> {
-    let mut header = header
-        .as_object()
-        .cloned()
-        .ok_or_else(|| malformed("header must be a JSON object"))?;
+pub fn sign(alg: Alg, key: &PrivateKey, header: &Value, claims: &Value) -> Result<String, JwtError> {
+    let mut header = header.as_object().cloned().ok_or_else(|| malformed("header must be a JSON object"))?;
     if !claims.is_object() {
         return Err(malformed("claims must be a JSON object"));
     }
@@ -53,27 +45,21 @@ fn signature(alg: Alg, key: &PrivateKey, message: &[u8]) -> Result<Vec<u8>, JwtE
     let rng = SystemRandom::new();
     let rsa = |pair: &RsaKeyPair, padding: &'static dyn ring_sig::RsaEncoding| {
         let mut signature = vec![0; pair.public().modulus_len()];
-        pair.sign(padding, &rng, message, &mut signature)
-            .map(|()| signature)
-            .map_err(|_| JwtError::SigningFailed)
+        pair.sign(padding, &rng, message, &mut signature).map(|()| signature).map_err(|_| JwtError::SigningFailed)
     };
     match (alg, &key.0) {
         (Alg::Ps256, Private::Rsa(pair)) => rsa(pair, &ring_sig::RSA_PSS_SHA256),
         (Alg::Ps384, Private::Rsa(pair)) => rsa(pair, &ring_sig::RSA_PSS_SHA384),
         (Alg::Ps512, Private::Rsa(pair)) => rsa(pair, &ring_sig::RSA_PSS_SHA512),
         // The key pairs were made with the *_FIXED_SIGNING algorithms: r || s output.
-        (Alg::Es256, Private::P256(pair)) | (Alg::Es384, Private::P384(pair)) => pair
-            .sign(&rng, message)
-            .map(|signature| signature.as_ref().to_vec())
-            .map_err(|_| JwtError::SigningFailed),
+        (Alg::Es256, Private::P256(pair)) | (Alg::Es384, Private::P384(pair)) => {
+            pair.sign(&rng, message).map(|signature| signature.as_ref().to_vec()).map_err(|_| JwtError::SigningFailed)
+        }
         (Alg::Es512, Private::P521(signing_key)) => signing_key
             .try_sign(message)
             .map(|signature: p521::ecdsa::Signature| signature.to_bytes().to_vec())
             .map_err(|_| JwtError::SigningFailed),
-        _ => Err(JwtError::KeyAlgMismatch {
-            alg,
-            key: key.kind(),
-        }),
+        _ => Err(JwtError::KeyAlgMismatch { alg, key: key.kind() }),
     }
 }
 
@@ -81,10 +67,7 @@ fn signature(alg: Alg, key: &PrivateKey, message: &[u8]) -> Result<Vec<u8>, JwtE
 /// at the claims: the header names an accepted `alg`, `typ` "JWT" and a `kid`
 /// that `key_for_kid` knows, the key suits the algorithm, and the signature
 /// verifies.
-pub fn verify(
-    token: &str,
-    key_for_kid: impl Fn(&str) -> Option<PublicKey>,
-) -> Result<Verified, JwtError> {
+pub fn verify(token: &str, key_for_kid: impl Fn(&str) -> Option<PublicKey>) -> Result<Verified, JwtError> {
     let parts: Vec<&str> = token.split('.').collect();
     let &[header_b64, claims_b64, signature_b64] = parts.as_slice() else {
         return Err(malformed(format!(
@@ -94,17 +77,10 @@ pub fn verify(
     };
     let header = json_object(header_b64, "header")?;
     // The algorithm comes first: an RS256 token should hear about RS256, not its kid.
-    let alg: Alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or_else(|| malformed("header has no string `alg`"))?
-        .parse()?;
+    let alg: Alg =
+        header.get("alg").and_then(Value::as_str).ok_or_else(|| malformed("header has no string `alg`"))?.parse()?;
     // RFC 7515 recommends comparing media types case-insensitively.
-    if !header
-        .get("typ")
-        .and_then(Value::as_str)
-        .is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
-    {
+    if !header.get("typ").and_then(Value::as_str).is_some_and(|typ| typ.eq_ignore_ascii_case("JWT")) {
         return Err(malformed(r#"header `typ` must be "JWT""#));
     }
     // RFC 7515 section 4.1.11: extensions the recipient does not understand must be refused.
@@ -117,23 +93,16 @@ pub fn verify(
         Some(_) => return Err(malformed("header `kid` must be a string")),
     };
     let key = key_for_kid(&kid).ok_or_else(|| JwtError::UnknownKid { kid: kid.clone() })?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| malformed("signature is not base64url without padding"))?;
+    let signature =
+        URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| malformed("signature is not base64url without padding"))?;
     let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
     check_signature(alg, &key, signing_input.as_bytes(), &signature)?;
-    Ok(Verified {
-        alg,
-        kid,
-        header: Value::Object(header),
-        claims: Value::Object(json_object(claims_b64, "claims")?),
-    })
+    Ok(Verified { alg, kid, header: Value::Object(header), claims: Value::Object(json_object(claims_b64, "claims")?) })
 }
 
 fn json_object(segment: &str, what: &str) -> Result<Map<String, Value>, JwtError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| malformed(format!("{what} is not base64url without padding")))?;
+    let bytes =
+        URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed(format!("{what} is not base64url without padding")))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(malformed(format!("{what} is not a JSON object"))),
@@ -141,16 +110,9 @@ fn json_object(segment: &str, what: &str) -> Result<Map<String, Value>, JwtError
     }
 }
 
-fn check_signature(
-    alg: Alg,
-    key: &PublicKey,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), JwtError> {
+fn check_signature(alg: Alg, key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), JwtError> {
     let with_ring = |algorithm: &'static dyn VerificationAlgorithm, key: &[u8]| {
-        UnparsedPublicKey::new(algorithm, key)
-            .verify(message, signature)
-            .map_err(|_| JwtError::BadSignature)
+        UnparsedPublicKey::new(algorithm, key).verify(message, signature).map_err(|_| JwtError::BadSignature)
     };
     // The *_FIXED algorithms would refuse a DER signature anyway, but only as a
     // bad signature; naming the encoding saves a long debugging session.
@@ -158,11 +120,7 @@ fn check_signature(
         if signature.len() == expected {
             Ok(())
         } else {
-            Err(JwtError::SignatureEncoding {
-                alg,
-                expected,
-                found: signature.len(),
-            })
+            Err(JwtError::SignatureEncoding { alg, expected, found: signature.len() })
         }
     };
     match (alg, &key.0) {
@@ -183,10 +141,7 @@ fn check_signature(
                 .and_then(|signature| verifying_key.verify(message, &signature))
                 .map_err(|_| JwtError::BadSignature)
         }
-        _ => Err(JwtError::KeyAlgMismatch {
-            alg,
-            key: key.kind(),
-        }),
+        _ => Err(JwtError::KeyAlgMismatch { alg, key: key.kind() }),
     }
 }
 
@@ -208,10 +163,7 @@ mod tests {
 
     fn sign_for(alg: Alg) -> (String, PublicKey) {
         let (private, public) = key_pair(alg.key_kind());
-        (
-            sign(alg, &private, &json!({ "kid": KID }), &claims()).unwrap(),
-            public,
-        )
+        (sign(alg, &private, &json!({ "kid": KID }), &claims()).unwrap(), public)
     }
 
     fn verify_with(token: &str, key: &PublicKey) -> Result<Verified, JwtError> {
@@ -220,12 +172,8 @@ mod tests {
 
     /// A token with any header and signature bytes, as a confused client might send.
     fn forge(header: &Value, claims: &Value, signature: &[u8]) -> String {
-        let [header, claims, signature] = [
-            header.to_string().as_bytes(),
-            claims.to_string().as_bytes(),
-            signature,
-        ]
-        .map(|part| URL_SAFE_NO_PAD.encode(part));
+        let [header, claims, signature] = [header.to_string().as_bytes(), claims.to_string().as_bytes(), signature]
+            .map(|part| URL_SAFE_NO_PAD.encode(part));
         format!("{header}.{claims}.{signature}")
     }
 
@@ -242,10 +190,7 @@ mod tests {
             let verified = verify_with(&token, &public).unwrap_or_else(|e| panic!("{alg}: {e}"));
             assert_eq!(verified.alg, alg);
             assert_eq!(verified.kid, KID);
-            assert_eq!(
-                verified.header,
-                json!({ "alg": alg.name(), "typ": "JWT", "kid": KID })
-            );
+            assert_eq!(verified.header, json!({ "alg": alg.name(), "typ": "JWT", "kid": KID }));
             assert_eq!(verified.claims, claims());
         }
     }
@@ -267,9 +212,7 @@ mod tests {
             let header = json!({ "alg": alg, "typ": "JWT", "kid": KID });
             for signature in [&b""[..], b"whatever"] {
                 let token = forge(&header, &claims(), signature);
-                let refused = JwtError::AlgorithmRefused {
-                    alg: alg.to_owned(),
-                };
+                let refused = JwtError::AlgorithmRefused { alg: alg.to_owned() };
                 assert_eq!(verify_with(&token, &public), Err(refused));
             }
         }
@@ -285,22 +228,12 @@ mod tests {
         for alg in ALL_ALGS {
             let (token, public) = sign_for(alg);
             let tampered = replace_part(&token, 1, &other_claims);
-            assert_eq!(
-                verify_with(&tampered, &public),
-                Err(JwtError::BadSignature),
-                "{alg}"
-            );
+            assert_eq!(verify_with(&tampered, &public), Err(JwtError::BadSignature), "{alg}");
 
-            let mut signature = URL_SAFE_NO_PAD
-                .decode(token.split('.').nth(2).unwrap())
-                .unwrap();
+            let mut signature = URL_SAFE_NO_PAD.decode(token.split('.').nth(2).unwrap()).unwrap();
             signature[10] ^= 1;
             let tampered = replace_part(&token, 2, &URL_SAFE_NO_PAD.encode(signature));
-            assert_eq!(
-                verify_with(&tampered, &public),
-                Err(JwtError::BadSignature),
-                "{alg}"
-            );
+            assert_eq!(verify_with(&tampered, &public), Err(JwtError::BadSignature), "{alg}");
         }
     }
 
@@ -312,30 +245,19 @@ mod tests {
         let stranger = PrivateKey::from_pkcs8_der(stranger.as_ref()).unwrap();
         let token = sign(Alg::Es256, &stranger, &json!({ "kid": KID }), &claims()).unwrap();
         let (_, registered) = key_pair(KeyKind::P256);
-        assert_eq!(
-            verify_with(&token, &registered),
-            Err(JwtError::BadSignature)
-        );
+        assert_eq!(verify_with(&token, &registered), Err(JwtError::BadSignature));
     }
 
     #[test]
     fn refuses_unknown_missing_or_odd_kid() {
         let (token, public) = sign_for(Alg::Es256);
-        assert_eq!(
-            verify(&token, |_| None),
-            Err(JwtError::UnknownKid {
-                kid: KID.to_owned()
-            })
-        );
+        assert_eq!(verify(&token, |_| None), Err(JwtError::UnknownKid { kid: KID.to_owned() }));
 
         let (private, _) = key_pair(KeyKind::P256);
         let no_kid = sign(Alg::Es256, &private, &json!({}), &claims()).unwrap();
         assert_eq!(verify_with(&no_kid, &public), Err(JwtError::MissingKid));
         let numeric_kid = sign(Alg::Es256, &private, &json!({ "kid": 7 }), &claims()).unwrap();
-        assert!(matches!(
-            verify_with(&numeric_kid, &public),
-            Err(JwtError::Malformed(_))
-        ));
+        assert!(matches!(verify_with(&numeric_kid, &public), Err(JwtError::Malformed(_))));
     }
 
     #[test]
@@ -347,30 +269,16 @@ mod tests {
         let (es256, _) = sign_for(Alg::Es256);
 
         let mismatch = |alg, key| Err(JwtError::KeyAlgMismatch { alg, key });
-        assert_eq!(
-            verify_with(&ps256, &p256_public),
-            mismatch(Alg::Ps256, KeyKind::P256)
-        );
-        assert_eq!(
-            verify_with(&es256, &rsa_public),
-            mismatch(Alg::Es256, KeyKind::Rsa)
-        );
-        assert_eq!(
-            verify_with(&es384, &p256_public),
-            mismatch(Alg::Es384, KeyKind::P256)
-        );
+        assert_eq!(verify_with(&ps256, &p256_public), mismatch(Alg::Ps256, KeyKind::P256));
+        assert_eq!(verify_with(&es256, &rsa_public), mismatch(Alg::Es256, KeyKind::Rsa));
+        assert_eq!(verify_with(&es384, &p256_public), mismatch(Alg::Es384, KeyKind::P256));
         let header = json!({ "kid": KID });
         assert_eq!(
             sign(Alg::Ps256, &p256_private, &header, &claims()).map(drop),
-            Err(JwtError::KeyAlgMismatch {
-                alg: Alg::Ps256,
-                key: KeyKind::P256
-            })
+            Err(JwtError::KeyAlgMismatch { alg: Alg::Ps256, key: KeyKind::P256 })
         );
         assert_eq!(
-            sign(Alg::Es512, &rsa_private, &header, &claims())
-                .unwrap_err()
-                .to_string(),
+            sign(Alg::Es512, &rsa_private, &header, &claims()).unwrap_err().to_string(),
             "ES512 needs an EC P-521 key, but the key is an RSA key"
         );
     }
@@ -379,11 +287,7 @@ mod tests {
     fn der_signature(fixed: &[u8]) -> Vec<u8> {
         let integer = |half: &[u8]| {
             let start = half.iter().position(|&b| b != 0).unwrap_or(half.len() - 1);
-            let pad = if half[start] & 0x80 != 0 {
-                vec![0]
-            } else {
-                vec![]
-            };
+            let pad = if half[start] & 0x80 != 0 { vec![0] } else { vec![] };
             let value = [pad, half[start..].to_vec()].concat();
             [vec![0x02, value.len() as u8], value].concat()
         };
@@ -395,32 +299,19 @@ mod tests {
     #[test]
     fn names_a_der_encoded_ecdsa_signature() {
         let (token, public) = sign_for(Alg::Es256);
-        let fixed = URL_SAFE_NO_PAD
-            .decode(token.split('.').nth(2).unwrap())
-            .unwrap();
+        let fixed = URL_SAFE_NO_PAD.decode(token.split('.').nth(2).unwrap()).unwrap();
         let der = der_signature(&fixed);
         let token = replace_part(&token, 2, &URL_SAFE_NO_PAD.encode(&der));
         let error = verify_with(&token, &public).unwrap_err();
-        assert_eq!(
-            error,
-            JwtError::SignatureEncoding {
-                alg: Alg::Es256,
-                expected: 64,
-                found: der.len()
-            }
-        );
+        assert_eq!(error, JwtError::SignatureEncoding { alg: Alg::Es256, expected: 64, found: der.len() });
         assert!(error.to_string().contains("dsaEncoding: 'ieee-p1363'"));
     }
 
     #[test]
     fn header_typ_must_be_jwt_and_crit_is_refused() {
         let (private, public) = key_pair(KeyKind::P256);
-        let with_header = |header: Value| {
-            verify_with(
-                &sign(Alg::Es256, &private, &header, &claims()).unwrap(),
-                &public,
-            )
-        };
+        let with_header =
+            |header: Value| verify_with(&sign(Alg::Es256, &private, &header, &claims()).unwrap(), &public);
         assert!(with_header(json!({ "kid": KID, "typ": "jwt" })).is_ok());
         for header in [
             json!({ "kid": KID, "typ": "JOSE" }),

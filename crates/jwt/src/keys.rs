@@ -4,9 +4,7 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::rand::SystemRandom;
-use ring::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, RsaKeyPair,
-};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, RsaKeyPair};
 
 use crate::der::{self, Reader};
 use crate::error::{JwtError, invalid_key};
@@ -63,24 +61,20 @@ impl PrivateKey {
             .and_then(|_version| der::algorithm_identifier(&mut r))
             .ok_or_else(|| legacy_private_key_hint(body))?;
         let rng = SystemRandom::new();
-        let ring_refused =
-            |e: ring::error::KeyRejected| invalid_key(format!("ring refused the PKCS#8 key: {e}"));
+        let ring_refused = |e: ring::error::KeyRejected| invalid_key(format!("ring refused the PKCS#8 key: {e}"));
         let key = match key_kind(oid, params)? {
             // ring's PKCS#8 parser knows only rsaEncryption, while Oracle's docs
             // make RSASSA-PSS keys; the PKCS#1 key inside is the same for both.
             KeyKind::Rsa => {
-                let pkcs1 = r
-                    .read(der::OCTET_STRING)
-                    .ok_or_else(|| invalid_key("PKCS#8 key holds no RSA private key"))?;
+                let pkcs1 =
+                    r.read(der::OCTET_STRING).ok_or_else(|| invalid_key("PKCS#8 key holds no RSA private key"))?;
                 Private::Rsa(RsaKeyPair::from_der(pkcs1).map_err(ring_refused)?)
             }
             KeyKind::P256 => Private::P256(
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
-                    .map_err(ring_refused)?,
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng).map_err(ring_refused)?,
             ),
             KeyKind::P384 => Private::P384(
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, der, &rng)
-                    .map_err(ring_refused)?,
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, der, &rng).map_err(ring_refused)?,
             ),
             KeyKind::P521 => Private::P521(p521_signing_key(&mut r)?),
         };
@@ -103,12 +97,12 @@ impl FromStr for PrivateKey {
     fn from_str(text: &str) -> Result<Self, JwtError> {
         match decode_text(text)? {
             (None | Some("PRIVATE KEY"), der) => Self::from_pkcs8_der(&der),
-            (Some(label @ ("RSA PRIVATE KEY" | "EC PRIVATE KEY")), _) => Err(invalid_key(format!(
-                "PEM {label} is not PKCS#8; convert it with `openssl pkcs8 -topk8 -nocrypt`"
-            ))),
-            (Some(label), _) => Err(invalid_key(format!(
-                "expected an unencrypted PKCS#8 \"PRIVATE KEY\", found PEM {label:?}"
-            ))),
+            (Some(label @ ("RSA PRIVATE KEY" | "EC PRIVATE KEY")), _) => {
+                Err(invalid_key(format!("PEM {label} is not PKCS#8; convert it with `openssl pkcs8 -topk8 -nocrypt`")))
+            }
+            (Some(label), _) => {
+                Err(invalid_key(format!("expected an unencrypted PKCS#8 \"PRIVATE KEY\", found PEM {label:?}")))
+            }
         }
     }
 }
@@ -116,9 +110,7 @@ impl FromStr for PrivateKey {
 // Never print key material, even in debug output.
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey")
-            .field("kind", &self.kind())
-            .finish_non_exhaustive()
+        f.debug_struct("PrivateKey").field("kind", &self.kind()).finish_non_exhaustive()
     }
 }
 
@@ -140,9 +132,8 @@ pub(crate) enum Public {
 
 impl PublicKey {
     pub fn from_spki_der(der: &[u8]) -> Result<Self, JwtError> {
-        let body = Reader::new(der)
-            .read_last(der::SEQUENCE)
-            .ok_or_else(|| invalid_key("public key is not a DER SEQUENCE"))?;
+        let body =
+            Reader::new(der).read_last(der::SEQUENCE).ok_or_else(|| invalid_key("public key is not a DER SEQUENCE"))?;
         Self::from_spki_body(body)
     }
 
@@ -160,9 +151,7 @@ impl PublicKey {
             .ok_or_else(|| invalid_key("SubjectPublicKeyInfo has no algorithm identifier"))?;
         // Key bit strings never have unused bits: the leading count byte is 0.
         let Some([0, key @ ..]) = r.read_last(der::BIT_STRING) else {
-            return Err(invalid_key(
-                "SubjectPublicKeyInfo has no public key bit string",
-            ));
+            return Err(invalid_key("SubjectPublicKeyInfo has no public key bit string"));
         };
         let public = match key_kind(oid, params)? {
             KeyKind::Rsa => Public::Rsa(rsa_public_key(key)?),
@@ -195,18 +184,16 @@ impl FromStr for PublicKey {
             (Some("CERTIFICATE"), der) => Self::from_certificate_der(&der),
             // Bare base64 carries no label: a certificate is the likelier paste.
             (None, der) => Self::from_certificate_der(&der).or_else(|_| Self::from_spki_der(&der)),
-            (Some(label), _) => Err(invalid_key(format!(
-                "expected PEM \"PUBLIC KEY\" or \"CERTIFICATE\", found {label:?}"
-            ))),
+            (Some(label), _) => {
+                Err(invalid_key(format!("expected PEM \"PUBLIC KEY\" or \"CERTIFICATE\", found {label:?}")))
+            }
         }
     }
 }
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey")
-            .field("kind", &self.kind())
-            .finish_non_exhaustive()
+        f.debug_struct("PublicKey").field("kind", &self.kind()).finish_non_exhaustive()
     }
 }
 
@@ -228,9 +215,8 @@ fn decode_text(text: &str) -> Result<(Option<&str>, Vec<u8>), JwtError> {
     let (label, body) = match text.split_once("-----BEGIN ") {
         None => (None, text),
         Some((_, after)) => {
-            let (label, rest) = after
-                .split_once("-----")
-                .ok_or_else(|| invalid_key("PEM BEGIN line is not closed by -----"))?;
+            let (label, rest) =
+                after.split_once("-----").ok_or_else(|| invalid_key("PEM BEGIN line is not closed by -----"))?;
             let (body, _) = rest
                 .split_once(&format!("-----END {label}-----"))
                 .ok_or_else(|| invalid_key(format!("PEM {label} has no END line")))?;
@@ -238,11 +224,9 @@ fn decode_text(text: &str) -> Result<(Option<&str>, Vec<u8>), JwtError> {
         }
     };
     let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let der = STANDARD.decode(compact).map_err(|e| {
-        invalid_key(format!(
-            "expected PEM, or base64 (standard alphabet) of DER: {e}"
-        ))
-    })?;
+    let der = STANDARD
+        .decode(compact)
+        .map_err(|e| invalid_key(format!("expected PEM, or base64 (standard alphabet) of DER: {e}")))?;
     Ok((label, der))
 }
 
@@ -264,18 +248,14 @@ fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
 /// ring parses the key itself when verifying; these checks only catch keys that
 /// could never work at configuration time rather than as a bad signature later.
 fn rsa_public_key(key: &[u8]) -> Result<Vec<u8>, JwtError> {
-    let modulus_and_exponent = Reader::new(key)
-        .read_last(der::SEQUENCE)
-        .is_some_and(|fields| {
-            let mut r = Reader::new(fields);
-            r.read(der::INTEGER).is_some() && r.read_last(der::INTEGER).is_some()
-        });
+    let modulus_and_exponent = Reader::new(key).read_last(der::SEQUENCE).is_some_and(|fields| {
+        let mut r = Reader::new(fields);
+        r.read(der::INTEGER).is_some() && r.read_last(der::INTEGER).is_some()
+    });
     if modulus_and_exponent {
         Ok(key.to_vec())
     } else {
-        Err(invalid_key(
-            "RSA public key is not a PKCS#1 (modulus, exponent) SEQUENCE",
-        ))
+        Err(invalid_key("RSA public key is not a PKCS#1 (modulus, exponent) SEQUENCE"))
     }
 }
 
@@ -310,9 +290,7 @@ fn legacy_private_key_hint(body: &[u8]) -> JwtError {
         Some(der::OCTET_STRING) => "a SEC1 EC private key",
         _ => return invalid_key("not a PKCS#8 private key"),
     };
-    invalid_key(format!(
-        "this is {legacy}, not PKCS#8; convert it with `openssl pkcs8 -topk8 -nocrypt`"
-    ))
+    invalid_key(format!("this is {legacy}, not PKCS#8; convert it with `openssl pkcs8 -topk8 -nocrypt`"))
 }
 
 /// ring has no P-521, so the RustCrypto signer gets the bare scalar out of the
@@ -327,8 +305,7 @@ fn p521_signing_key(pkcs8_rest: &mut Reader<'_>) -> Result<p521::ecdsa::SigningK
             ec.read(der::OCTET_STRING)
         })
         .ok_or_else(|| invalid_key("P-521 PKCS#8 key holds no EC private key"))?;
-    p521::ecdsa::SigningKey::from_slice(scalar)
-        .map_err(|_| invalid_key("P-521 private key is out of range"))
+    p521::ecdsa::SigningKey::from_slice(scalar).map_err(|_| invalid_key("P-521 private key is out of range"))
 }
 
 #[cfg(test)]
@@ -343,11 +320,7 @@ mod tests {
 
     const PAIRS: [(&str, &str, KeyKind); 5] = [
         (RSA2048_PRIVATE_PKCS8, RSA2048_PUBLIC_SPKI, KeyKind::Rsa),
-        (
-            RSA_PSS2048_PRIVATE_PKCS8,
-            RSA_PSS2048_PUBLIC_SPKI,
-            KeyKind::Rsa,
-        ),
+        (RSA_PSS2048_PRIVATE_PKCS8, RSA_PSS2048_PUBLIC_SPKI, KeyKind::Rsa),
         (P256_PRIVATE_PKCS8, P256_PUBLIC_SPKI, KeyKind::P256),
         (P384_PRIVATE_PKCS8, P384_PUBLIC_SPKI, KeyKind::P384),
         (P521_PRIVATE_PKCS8, P521_PUBLIC_SPKI, KeyKind::P521),
@@ -364,14 +337,8 @@ mod tests {
             assert_eq!(public_pem.parse::<PublicKey>().unwrap().kind(), kind);
         }
         let certificate = pem("CERTIFICATE", &der(P256_CERTIFICATE));
-        assert_eq!(
-            certificate.parse::<PublicKey>().unwrap().kind(),
-            KeyKind::P256
-        );
-        assert_eq!(
-            P256_CERTIFICATE.parse::<PublicKey>().unwrap().kind(),
-            KeyKind::P256
-        );
+        assert_eq!(certificate.parse::<PublicKey>().unwrap().kind(), KeyKind::P256);
+        assert_eq!(P256_CERTIFICATE.parse::<PublicKey>().unwrap().kind(), KeyKind::P256);
     }
 
     #[test]
@@ -381,10 +348,7 @@ mod tests {
         assert_eq!(lines.first(), Some(&"-----BEGIN PUBLIC KEY-----"));
         assert_eq!(lines.last(), Some(&"-----END PUBLIC KEY-----"));
         assert!(lines.iter().all(|line| line.len() <= 64));
-        let framed = format!(
-            "subject: test\r\n{}\r\ntrailer\n",
-            text.replace('\n', "\r\n")
-        );
+        let framed = format!("subject: test\r\n{}\r\ntrailer\n", text.replace('\n', "\r\n"));
         assert_eq!(framed.parse::<PublicKey>().unwrap().kind(), KeyKind::Rsa);
     }
 
@@ -400,29 +364,17 @@ mod tests {
         };
         let message = |result: Result<PrivateKey, JwtError>| result.unwrap_err().to_string();
         let sec1 = message(PrivateKey::from_pkcs8_der(&inner(P256_PRIVATE_PKCS8)));
-        assert!(
-            sec1.contains("SEC1") && sec1.contains("openssl pkcs8 -topk8"),
-            "{sec1}"
-        );
+        assert!(sec1.contains("SEC1") && sec1.contains("openssl pkcs8 -topk8"), "{sec1}");
         let pkcs1 = message(PrivateKey::from_pkcs8_der(&inner(RSA2048_PRIVATE_PKCS8)));
         assert!(pkcs1.contains("PKCS#1"), "{pkcs1}");
         let pem_sec1 = message(pem("EC PRIVATE KEY", &inner(P256_PRIVATE_PKCS8)).parse());
         assert!(pem_sec1.contains("openssl pkcs8 -topk8"), "{pem_sec1}");
 
         assert!(message(pem("PUBLIC KEY", &der(P256_PUBLIC_SPKI)).parse()).contains("PRIVATE KEY"));
-        assert!(
-            pem("PRIVATE KEY", &der(P256_PRIVATE_PKCS8))
-                .parse::<PublicKey>()
-                .is_err()
-        );
+        assert!(pem("PRIVATE KEY", &der(P256_PRIVATE_PKCS8)).parse::<PublicKey>().is_err());
         assert!(message("not base64!".parse()).contains("base64"));
         let unterminated = "-----BEGIN PUBLIC KEY-----\nAAAA\n".parse::<PublicKey>();
-        assert!(
-            unterminated
-                .unwrap_err()
-                .to_string()
-                .contains("no END line")
-        );
+        assert!(unterminated.unwrap_err().to_string().contains("no END line"));
     }
 
     #[test]
@@ -443,9 +395,7 @@ mod tests {
             let _ = text.parse::<PrivateKey>();
             let _ = text.parse::<PublicKey>();
         }
-        let originals = PAIRS
-            .iter()
-            .flat_map(|(private, public, _)| [*private, *public]);
+        let originals = PAIRS.iter().flat_map(|(private, public, _)| [*private, *public]);
         for original in originals.chain([P256_CERTIFICATE]).map(der) {
             for _ in 0..200 {
                 let mutated = garbage.mutate(&original);

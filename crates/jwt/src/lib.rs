@@ -112,8 +112,6 @@ impl FromStr for Alg {
         Alg::ALL
             .into_iter()
             .find(|alg| alg.name() == name)
-        .ok_or_else(|| JwtError::AlgorithmRefused {
-            alg: name.to_owned(),
-        })
+            .ok_or_else(|| JwtError::AlgorithmRefused { alg: name.to_owned() })
     }
 }

@@ -40,9 +40,7 @@ impl Garbage {
     pub fn text(&mut self, max_len: usize) -> String {
         const CHARS: &[u8] = b"AZaz09-_+/=.. \n{}\"eyJ";
         let len = self.below(max_len + 1);
-        (0..len)
-            .map(|_| char::from(CHARS[self.below(CHARS.len())]))
-            .collect()
+        (0..len).map(|_| char::from(CHARS[self.below(CHARS.len())])).collect()
     }
 
     /// `original` with a few bytes overwritten or the tail cut off.

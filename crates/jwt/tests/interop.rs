@@ -18,10 +18,7 @@ const KID: &str = "interop-certificate-id";
 fn node_assertion(alg: &str, private_pkcs8: &str) -> Option<String> {
     let key = pem("PRIVATE KEY", &STANDARD.decode(private_pkcs8).unwrap());
     let output = Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/interop/es256-assertion.js"
-        ))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/interop/es256-assertion.js"))
         .env("ASSERTION_ALG", alg)
         .env("ASSERTION_ISS", ISS)
         .env("ASSERTION_AUD", AUD)
@@ -31,10 +28,7 @@ fn node_assertion(alg: &str, private_pkcs8: &str) -> Option<String> {
     let output = match output {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             let note = "note: `node` not found, skipping the Node.js interop check";
-            #[expect(
-                clippy::explicit_write,
-                reason = "libtest swallows eprintln! of passing tests"
-            )]
+            #[expect(clippy::explicit_write, reason = "libtest swallows eprintln! of passing tests")]
             writeln!(std::io::stderr(), "{note}").unwrap();
             return None;
         }
@@ -51,10 +45,7 @@ fn verify_registered(token: &str, certificate: &str) -> Result<Verified, JwtErro
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 #[test]
@@ -82,12 +73,7 @@ fn node_rs256_assertion_is_refused() {
         return;
     };
     let refused = verify_registered(&token, test_keys::RSA2048_PUBLIC_SPKI).unwrap_err();
-    assert_eq!(
-        refused,
-        JwtError::AlgorithmRefused {
-            alg: "RS256".to_owned()
-        }
-    );
+    assert_eq!(refused, JwtError::AlgorithmRefused { alg: "RS256".to_owned() });
 }
 
 #[test]

@@ -64,7 +64,12 @@ pub fn operation(document: &str, operation_name: Option<&str>) -> Option<Operati
 
 /// The fields of `set`, with fragments at this level read through (a cycle stops at a depth no
 /// real document reaches).
-fn root_fields(set: &cst::SelectionSet, fragments: &[(String, cst::SelectionSet)], out: &mut Vec<RootField>, depth: usize) {
+fn root_fields(
+    set: &cst::SelectionSet,
+    fragments: &[(String, cst::SelectionSet)],
+    out: &mut Vec<RootField>,
+    depth: usize,
+) {
     if depth > 16 {
         return;
     }
@@ -78,8 +83,18 @@ fn root_fields(set: &cst::SelectionSet, fragments: &[(String, cst::SelectionSet)
                     .flat_map(|a| a.arguments())
                     .filter_map(|a| Some((a.name()?.text().to_string(), a.value()?.syntax().text().to_string())))
                     .collect();
-                let directives = field.directives().into_iter().flat_map(|d| d.directives()).filter_map(|d| Some(d.name()?.text().to_string())).collect();
-                out.push(RootField { name: name.text().to_string(), at: usize::from(name.syntax().text_range().start()), args, directives });
+                let directives = field
+                    .directives()
+                    .into_iter()
+                    .flat_map(|d| d.directives())
+                    .filter_map(|d| Some(d.name()?.text().to_string()))
+                    .collect();
+                out.push(RootField {
+                    name: name.text().to_string(),
+                    at: usize::from(name.syntax().text_range().start()),
+                    args,
+                    directives,
+                });
             }
             cst::Selection::FragmentSpread(spread) => {
                 let Some(name) = spread.fragment_name().and_then(|n| n.name()) else { continue };
@@ -99,7 +114,13 @@ fn root_fields(set: &cst::SelectionSet, fragments: &[(String, cst::SelectionSet)
 /// Every field name the document selects anywhere (operations and fragments), once each.
 pub fn selected_fields(document: &str) -> Vec<String> {
     let tree = Parser::new(document).parse();
-    let mut out: Vec<String> = tree.document().syntax().descendants().filter_map(cst::Field::cast).filter_map(|f| Some(f.name()?.text().to_string())).collect();
+    let mut out: Vec<String> = tree
+        .document()
+        .syntax()
+        .descendants()
+        .filter_map(cst::Field::cast)
+        .filter_map(|f| Some(f.name()?.text().to_string()))
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -160,7 +181,10 @@ mod tests {
     fn shorthand_queries_and_selected_fields() {
         let op = operation("{ shop { name } }", None).expect("a query");
         assert_eq!((op.kind, op.name), ("query", None));
-        assert_eq!(selected_fields("query { productVariants { barcode } } fragment F on X { sku }"), ["barcode", "productVariants", "sku"]);
+        assert_eq!(
+            selected_fields("query { productVariants { barcode } } fragment F on X { sku }"),
+            ["barcode", "productVariants", "sku"]
+        );
         assert_eq!(operation("not graphql at all", None), None);
     }
 }

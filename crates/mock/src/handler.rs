@@ -25,7 +25,13 @@ pub struct StubHandler {
 }
 
 impl StubHandler {
-    pub fn new(system: SystemId, behaviour: Arc<dyn MockBehaviour>, stubs: Arc<[Stub]>, log: Arc<ExchangeLog>, virtual_time: bool) -> StubHandler {
+    pub fn new(
+        system: SystemId,
+        behaviour: Arc<dyn MockBehaviour>,
+        stubs: Arc<[Stub]>,
+        log: Arc<ExchangeLog>,
+        virtual_time: bool,
+    ) -> StubHandler {
         let calls = stubs.iter().map(|_| AtomicUsize::new(0)).collect();
         StubHandler { system, behaviour, stubs, calls, log, virtual_time, started: Instant::now() }
     }
@@ -60,7 +66,15 @@ impl Service for StubHandler {
         let at = clock.unwrap_or_else(|| self.started.elapsed());
         let (mut response, answered_by) = self.respond(&request, at);
         self.behaviour.decorate(&request, &mut response);
-        self.log.push(Exchange { system: self.system.clone(), seq: 0, request, response: response.clone(), answered_by, step, at });
+        self.log.push(Exchange {
+            system: self.system.clone(),
+            seq: 0,
+            request,
+            response: response.clone(),
+            answered_by,
+            step,
+            at,
+        });
         Box::pin(std::future::ready(response))
     }
 
@@ -69,7 +83,10 @@ impl Service for StubHandler {
     }
 
     fn crashed(&self, message: String) {
-        self.log.crashed(format!("the {} mock crashed answering a request ({message}); this is a bug in the harness, please report it", self.system));
+        self.log.crashed(format!(
+            "the {} mock crashed answering a request ({message}); this is a bug in the harness, please report it",
+            self.system
+        ));
     }
 
     fn limit_exceeded(&self, message: String) {

@@ -30,7 +30,14 @@ pub use stub::Stub;
 
 /// Start a mock for `system` on an ephemeral 127.0.0.1 port, answering with `stubs` around
 /// `behaviour` and recording into `log`.
-pub async fn start(system: SystemId, behaviour: Arc<dyn MockBehaviour>, stubs: Arc<[Stub]>, log: Arc<ExchangeLog>, virtual_time: bool, limits: Limits) -> std::io::Result<Listener> {
+pub async fn start(
+    system: SystemId,
+    behaviour: Arc<dyn MockBehaviour>,
+    stubs: Arc<[Stub]>,
+    log: Arc<ExchangeLog>,
+    virtual_time: bool,
+    limits: Limits,
+) -> std::io::Result<Listener> {
     let handler = StubHandler::new(system, behaviour, stubs, log, virtual_time);
     Listener::bind(([127, 0, 0, 1], 0).into(), Arc::new(handler), limits).await
 }

@@ -133,11 +133,17 @@ const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
 
 impl Connection {
     fn evictable(&self, now_ms: u64) -> bool {
-        !self.busy.load(Ordering::SeqCst) && now_ms.saturating_sub(self.idle_since.load(Ordering::SeqCst)) >= EVICTABLE_AFTER.as_millis() as u64
+        !self.busy.load(Ordering::SeqCst)
+            && now_ms.saturating_sub(self.idle_since.load(Ordering::SeqCst)) >= EVICTABLE_AFTER.as_millis() as u64
     }
 }
 
-async fn accept_loop(listener: TcpListener, service: Arc<RwLock<Arc<dyn Service>>>, mut stop: oneshot::Receiver<()>, limits: Limits) {
+async fn accept_loop(
+    listener: TcpListener,
+    service: Arc<RwLock<Arc<dyn Service>>>,
+    mut stop: oneshot::Receiver<()>,
+    limits: Limits,
+) {
     // Dropping the set aborts every open connection when the server stops.
     let mut connections = JoinSet::new();
     let mut open: std::collections::VecDeque<Open> = std::collections::VecDeque::new();
@@ -205,7 +211,10 @@ const ENFILE: i32 = 23;
 async fn refuse(mut stream: TcpStream) {
     use tokio::io::AsyncWriteExt;
     let body = "too many connections to this mock";
-    let answer = format!("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
 }
 
@@ -218,7 +227,13 @@ type Body = BoxBody<Bytes, io::Error>;
 /// How long a client may take to send a request's head: programs send theirs at once.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
-async fn serve(stream: TcpStream, service: Arc<RwLock<Arc<dyn Service>>>, limits: Limits, state: Arc<Connection>, now_ms: impl Fn() -> u64 + Send + Sync + 'static) {
+async fn serve(
+    stream: TcpStream,
+    service: Arc<RwLock<Arc<dyn Service>>>,
+    limits: Limits,
+    state: Arc<Connection>,
+    now_ms: impl Fn() -> u64 + Send + Sync + 'static,
+) {
     let graceful = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(ClosingStream { inner: stream, graceful: graceful.clone() });
     let now_ms = Arc::new(now_ms);
@@ -251,27 +266,45 @@ impl std::fmt::Display for Aborted {
 }
 impl std::error::Error for Aborted {}
 
-async fn handle(req: Request<Body_>, service: Arc<dyn Service>, graceful: Arc<AtomicBool>, max_body: u64) -> Result<Response<Body>, Aborted> {
+async fn handle(
+    req: Request<Body_>,
+    service: Arc<dyn Service>,
+    graceful: Arc<AtomicBool>,
+    max_body: u64,
+) -> Result<Response<Body>, Aborted> {
     // In flight from its headers until its answer is handed to the connection (a scripted delay
     // or a held-open timeout included); the mocks' thread writing it then is seen as busy itself.
     let _in_flight = service.begin();
     let (parts, body) = req.into_parts();
     let too_large = || {
-        service.limit_exceeded(format!("{} {}: request body larger than {} bytes (mocks.max_body in harness.yaml); answered 413", parts.method, parts.uri.path(), max_body));
+        service.limit_exceeded(format!(
+            "{} {}: request body larger than {} bytes (mocks.max_body in harness.yaml); answered 413",
+            parts.method,
+            parts.uri.path(),
+            max_body
+        ));
         let mut answer = MockResponse::text(413, "text/plain", "request body too large for this mock");
         answer.set_header("connection", "close");
-        Ok(build(&answer, Body::new(http_body_util::Full::new(answer.body.clone()).map_err(|never: Infallible| match never {}))))
+        Ok(build(
+            &answer,
+            Body::new(http_body_util::Full::new(answer.body.clone()).map_err(|never: Infallible| match never {})),
+        ))
     };
     let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body) {
         return too_large();
     }
-    let body = match http_body_util::Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).collect().await {
+    let body = match http_body_util::Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).collect().await
+    {
         Ok(b) => b.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
         Err(_) => Bytes::new(),
     };
-    let clock = parts.headers.get(clock::CLOCK_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).map(Duration::from_millis);
+    let clock = parts
+        .headers
+        .get(clock::CLOCK_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .map(Duration::from_millis);
     let step = parts.headers.get(clock::STEP_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
     let request = RecordedRequest {
         method: parts.method.as_str().to_string(),
@@ -305,7 +338,10 @@ async fn handle(req: Request<Body_>, service: Arc<dyn Service>, graceful: Arc<At
             Err(Aborted)
         }
         Some(Fault::Truncate) => Ok(truncated(&response)),
-        _ => Ok(build(&response, Body::new(http_body_util::Full::new(response.body.clone()).map_err(|never: Infallible| match never {})))),
+        _ => Ok(build(
+            &response,
+            Body::new(http_body_util::Full::new(response.body.clone()).map_err(|never: Infallible| match never {})),
+        )),
     }
 }
 
@@ -325,8 +361,10 @@ fn build(response: &MockResponse, body: Body) -> Response<Body> {
 fn truncated(response: &MockResponse) -> Response<Body> {
     let full = response.body.clone();
     let half = full.slice(..full.len() / 2);
-    let frames: Vec<Result<Frame<Bytes>, io::Error>> =
-        vec![Ok(Frame::data(half)), Err(io::Error::new(io::ErrorKind::ConnectionAborted, "truncated by a scripted fault"))];
+    let frames: Vec<Result<Frame<Bytes>, io::Error>> = vec![
+        Ok(Frame::data(half)),
+        Err(io::Error::new(io::ErrorKind::ConnectionAborted, "truncated by a scripted fault")),
+    ];
     let mut r = build(response, Body::new(StreamBody::new(Frames(frames.into_iter()))));
     r.headers_mut().insert(hyper::header::CONTENT_LENGTH, full.len().into());
     r

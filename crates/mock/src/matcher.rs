@@ -40,7 +40,11 @@ impl Matcher {
         let path = if let Some(re) = spec.path.strip_prefix('~') {
             PathPattern::Regex(Regex::new(re).map_err(MatcherError::Regex)?)
         } else if spec.path.contains('{') {
-            let segs = spec.path.split('/').map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string())).collect();
+            let segs = spec
+                .path
+                .split('/')
+                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
+                .collect();
             PathPattern::Template(segs)
         } else {
             PathPattern::Exact(spec.path.value.clone())
@@ -89,7 +93,8 @@ impl Matcher {
         }
         if self.graphql_operation.is_some() || self.graphql_variables.is_some() {
             let Some(gql) = req.json() else { return false };
-            if self.graphql_operation.as_ref().is_some_and(|op| graphql_operation(&gql).as_deref() != Some(op.as_str())) {
+            if self.graphql_operation.as_ref().is_some_and(|op| graphql_operation(&gql).as_deref() != Some(op.as_str()))
+            {
                 return false;
             }
             if let Some(vars) = &self.graphql_variables
@@ -140,7 +145,9 @@ pub fn graphql_operation(request: &Value) -> Option<String> {
 /// scalars by equality.
 pub fn json_contains(actual: &Value, expected: &Value) -> bool {
     match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, ev)| a.get(k).is_some_and(|av| json_contains(av, ev))),
+        (Value::Object(a), Value::Object(e)) => {
+            e.iter().all(|(k, ev)| a.get(k).is_some_and(|av| json_contains(av, ev)))
+        }
         (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(x, y)| json_contains(x, y)),
         _ => actual == expected,
     }
@@ -156,7 +163,10 @@ mod tests {
             method: method.into(),
             path: path.into(),
             query: query.into(),
-            headers: vec![("prefer".into(), "transient".into()), ("soapaction".into(), "\"http://www.peoplevox.net/GetData\"".into())],
+            headers: vec![
+                ("prefer".into(), "transient".into()),
+                ("soapaction".into(), "\"http://www.peoplevox.net/GetData\"".into()),
+            ],
             body: body.to_string().into(),
         }
     }
@@ -190,9 +200,21 @@ mod tests {
 
     #[test]
     fn graphql_operation_names() {
-        assert_eq!(graphql_operation(&json!({"query": "mutation inventorySet($input: X!) { a }"})).as_deref(), Some("inventorySet"));
+        assert_eq!(
+            graphql_operation(&json!({"query": "mutation inventorySet($input: X!) { a }"})).as_deref(),
+            Some("inventorySet")
+        );
         assert_eq!(graphql_operation(&json!({"query": "{ shop { name } }"})), None);
-        assert_eq!(graphql_operation(&json!({"operationName": "Op", "query": "query Other { a }"})).as_deref(), Some("Op"));
-        assert_eq!(graphql_operation(&json!({"query": "# stock\nfragment F on X { id }\nmutation inventorySet { a { ...F } }"})).as_deref(), Some("inventorySet"));
+        assert_eq!(
+            graphql_operation(&json!({"operationName": "Op", "query": "query Other { a }"})).as_deref(),
+            Some("Op")
+        );
+        assert_eq!(
+            graphql_operation(
+                &json!({"query": "# stock\nfragment F on X { id }\nmutation inventorySet { a { ...F } }"})
+            )
+            .as_deref(),
+            Some("inventorySet")
+        );
     }
 }

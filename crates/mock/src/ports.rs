@@ -64,7 +64,10 @@ impl MockPorts {
         }
         let (addr, limits): (SocketAddr, Limits) = (([127, 0, 0, 1], port).into(), self.limits);
         let runtime = self.runtime.as_ref().expect("mock ports runtime");
-        let listener = runtime.spawn(async move { Listener::bind(addr, service, limits).await }).await.map_err(io::Error::other)??;
+        let listener = runtime
+            .spawn(async move { Listener::bind(addr, service, limits).await })
+            .await
+            .map_err(io::Error::other)??;
         let url = listener.base_url();
         self.listeners.lock().expect("mock ports").insert(system.clone(), listener);
         Ok(url)
@@ -81,7 +84,12 @@ impl MockPorts {
     pub fn quiet(&self, scenario: &str) {
         let ended = Instant::now();
         for (system, listener) in self.listeners.lock().expect("mock ports").iter() {
-            listener.set_service(Arc::new(Idle { scenario: scenario.to_string(), system: system.clone(), ended, late: self.late.clone() }));
+            listener.set_service(Arc::new(Idle {
+                scenario: scenario.to_string(),
+                system: system.clone(),
+                ended,
+                late: self.late.clone(),
+            }));
         }
     }
 
@@ -117,7 +125,12 @@ struct Idle {
 impl Service for Idle {
     fn answer(&self, incoming: Incoming) -> BoxAnswer<'_> {
         let after = self.ended.elapsed();
-        self.late.lock().expect("late requests").push(LateRequest { scenario: self.scenario.clone(), system: self.system.clone(), request: incoming.request.line(), after });
+        self.late.lock().expect("late requests").push(LateRequest {
+            scenario: self.scenario.clone(),
+            system: self.system.clone(),
+            request: incoming.request.line(),
+            after,
+        });
         let text = format!("no scenario is running: `{}` ended {} ms ago", self.scenario, after.as_millis());
         Box::pin(async move { MockResponse::text(503, "text/plain", text) })
     }
@@ -151,14 +164,23 @@ mod tests {
     async fn get(url: &str, path: &str) -> u16 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.unwrap();
-        stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer).await;
         answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
     }
 
     fn handler(log: &Arc<ExchangeLog>) -> Arc<dyn Service> {
-        Arc::new(StubHandler::new(SystemId::new("netsuite").unwrap(), Arc::new(Echo), Arc::from(Vec::new()), log.clone(), false))
+        Arc::new(StubHandler::new(
+            SystemId::new("netsuite").unwrap(),
+            Arc::new(Echo),
+            Arc::from(Vec::new()),
+            log.clone(),
+            false,
+        ))
     }
 
     #[tokio::test]
@@ -171,7 +193,11 @@ mod tests {
         ports.quiet("first");
         assert_eq!(get(&url, "/between").await, 503);
         let late = ports.take_late();
-        assert_eq!((late.len(), late[0].scenario.as_str(), late[0].request.as_str()), (1, "first", "GET /between"), "kept as the first scenario's late traffic");
+        assert_eq!(
+            (late.len(), late[0].scenario.as_str(), late[0].request.as_str()),
+            (1, "first", "GET /between"),
+            "kept as the first scenario's late traffic"
+        );
         assert_eq!(ports.serve(&id, 0, handler(&second)).await.unwrap(), url);
         assert_eq!(get(&url, "/b").await, 200);
         let paths = |log: &ExchangeLog| log.take().into_iter().map(|e| e.request.path).collect::<Vec<_>>();

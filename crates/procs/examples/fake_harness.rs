@@ -75,10 +75,7 @@ mod linux {
                 }
             }
         };
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
             Err(e) => {
                 eprintln!("fake_harness: no runtime: {e}");
@@ -106,9 +103,7 @@ mod linux {
         let program_arg = format!("301.{nonce}");
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
-            .arg(format!(
-                "( setsid sleep {daemon_arg} & ) ; exec sleep {program_arg}"
-            ))
+            .arg(format!("( setsid sleep {daemon_arg} & ) ; exec sleep {program_arg}"))
             .env_clear()
             .envs(harness_procs::minimal_env(&[]))
             .stdin(std::process::Stdio::null())
@@ -121,15 +116,9 @@ mod linux {
         if !crate::common::wait_until(Duration::from_secs(5), running) {
             return Err("the program's daemon did not start within 5 s".into());
         }
-        let guardian_pid = guardian
-            .as_ref()
-            .map_or("-".to_owned(), |g| g.id().to_string());
+        let guardian_pid = guardian.as_ref().map_or("-".to_owned(), |g| g.id().to_string());
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "READY harness={} guardian={guardian_pid}",
-            std::process::id()
-        )?;
+        writeln!(out, "READY harness={} guardian={guardian_pid}", std::process::id())?;
         out.flush()?;
         drop(out);
         if clean {
@@ -150,9 +139,7 @@ mod linux {
             .iter()
             .any(|a| a == "--with-thread")
             .then(|| std::thread::spawn(|| std::thread::park_timeout(Duration::from_secs(10))));
-        let ns = |kind: &str| {
-            std::fs::read_link(format!("/proc/self/ns/{kind}")).map(|p| p.display().to_string())
-        };
+        let ns = |kind: &str| std::fs::read_link(format!("/proc/self/ns/{kind}")).map(|p| p.display().to_string());
         let (net_before, user_before) = (ns("net"), ns("user"));
         if let Err(e) = harness_procs::isolate_network() {
             println!("UNAVAILABLE: {e}");
@@ -161,15 +148,9 @@ mod linux {
         let (net_after, user_after) = (ns("net"), ns("user"));
         // Refuse to try any non-loopback address unless we are provably in a
         // namespace of our own with no route at all.
-        let routes =
-            std::fs::read_to_string("/proc/net/route").map(|t| t.lines().count().saturating_sub(1));
+        let routes = std::fs::read_to_string("/proc/net/route").map(|t| t.lines().count().saturating_sub(1));
         let links: Vec<String> = std::fs::read_to_string("/proc/net/dev")
-            .map(|t| {
-                t.lines()
-                    .skip(2)
-                    .filter_map(|l| Some(l.split(':').next()?.trim().to_owned()))
-                    .collect()
-            })
+            .map(|t| t.lines().skip(2).filter_map(|l| Some(l.split(':').next()?.trim().to_owned())).collect())
             .unwrap_or_default();
         match (&net_before, &net_after, &routes) {
             (Ok(b), Ok(a), Ok(0)) if a != b && links == ["lo"] => {
@@ -195,10 +176,7 @@ mod linux {
                 failed = true;
             }
         };
-        check(
-            "TCP over 127.0.0.1",
-            loopback_round_trip(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
-        );
+        check("TCP over 127.0.0.1", loopback_round_trip(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
         match loopback_round_trip(SocketAddr::from((Ipv6Addr::LOCALHOST, 0))) {
             Ok(d) => println!("ok: TCP over [::1]: {d}"),
             Err(d) => println!("note: TCP over [::1] unavailable: {d}"),
@@ -208,26 +186,15 @@ mod linux {
         let outside = SocketAddr::from((Ipv4Addr::from(test_net), 9));
         let started = Instant::now();
         let tcp = TcpStream::connect_timeout(&outside, Duration::from_secs(2));
-        check(
-            "TCP to TEST-NET-1 fails at once with ENETUNREACH",
-            expect_unreachable(tcp.map(|_| ()), started),
-        );
+        check("TCP to TEST-NET-1 fails at once with ENETUNREACH", expect_unreachable(tcp.map(|_| ()), started));
         let started = Instant::now();
-        let udp = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-            .and_then(|s| s.send_to(b"x", outside).map(|_| ()));
-        check(
-            "UDP to TEST-NET-1 fails with ENETUNREACH",
-            expect_unreachable(udp, started),
-        );
-        let child_ns = std::process::Command::new("readlink")
-            .arg("/proc/self/ns/net")
-            .output();
+        let udp = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).and_then(|s| s.send_to(b"x", outside).map(|_| ()));
+        check("UDP to TEST-NET-1 fails with ENETUNREACH", expect_unreachable(udp, started));
+        let child_ns = std::process::Command::new("readlink").arg("/proc/self/ns/net").output();
         check(
             "a child process shares the namespace",
             match (&child_ns, &net_after) {
-                (Ok(o), Ok(mine)) if String::from_utf8_lossy(&o.stdout).trim() == mine => {
-                    Ok(mine.clone())
-                }
+                (Ok(o), Ok(mine)) if String::from_utf8_lossy(&o.stdout).trim() == mine => Ok(mine.clone()),
                 _ => Err(format!("{child_ns:?}")),
             },
         );
@@ -241,31 +208,20 @@ mod linux {
     fn loopback_round_trip(bind: SocketAddr) -> Result<String, String> {
         let listener = TcpListener::bind(bind).map_err(|e| format!("bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let mut client = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-            .map_err(|e| format!("connect: {e}"))?;
+        let mut client =
+            TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| format!("connect: {e}"))?;
         let (mut server, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
         client.write_all(b"ping").map_err(|e| e.to_string())?;
         let mut buf = [0u8; 4];
-        server
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
-        server
-            .read_exact(&mut buf)
-            .map_err(|e| format!("read: {e}"))?;
-        if &buf == b"ping" {
-            Ok(format!("round trip via {addr}"))
-        } else {
-            Err(format!("got {buf:?}"))
-        }
+        server.set_read_timeout(Some(Duration::from_secs(2))).map_err(|e| e.to_string())?;
+        server.read_exact(&mut buf).map_err(|e| format!("read: {e}"))?;
+        if &buf == b"ping" { Ok(format!("round trip via {addr}")) } else { Err(format!("got {buf:?}")) }
     }
 
     fn expect_unreachable(result: std::io::Result<()>, started: Instant) -> Result<String, String> {
         let took = started.elapsed();
         match result {
-            Err(e)
-                if e.raw_os_error() == Some(libc::ENETUNREACH)
-                    && took < Duration::from_millis(500) =>
-            {
+            Err(e) if e.raw_os_error() == Some(libc::ENETUNREACH) && took < Duration::from_millis(500) => {
                 Ok(format!("{e} after {took:?}"))
             }
             Err(e) => Err(format!("{e} after {took:?}")),

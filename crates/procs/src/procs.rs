@@ -93,9 +93,7 @@ const ENVIRON_READ_LIMIT: u64 = 4 << 20;
 // ---------------------------------------------------------------------------
 
 /// Variables kept by [`minimal_env`] under their exact name.
-const ENV_KEEP_EXACT: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP",
-];
+const ENV_KEEP_EXACT: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP"];
 /// Variables kept by [`minimal_env`] by name prefix (`LC_ALL`, `LC_CTYPE`, ...).
 const ENV_KEEP_PREFIX: &[&str] = &["LC_"];
 
@@ -130,24 +128,19 @@ const ENV_KEEP_PREFIX: &[&str] = &["LC_"];
 /// cmd.env_clear().envs(minimal_env(&case.pass_env)).envs(&case.mapped_env);
 /// ```
 pub fn minimal_env(pass: &[String]) -> Vec<(String, String)> {
-    let vars = std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    let vars =
+        std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
     filter_env(vars, pass)
 }
 
-fn filter_env(
-    vars: impl IntoIterator<Item = (String, String)>,
-    pass: &[String],
-) -> Vec<(String, String)> {
+fn filter_env(vars: impl IntoIterator<Item = (String, String)>, pass: &[String]) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = vars
         .into_iter()
         .filter(|(name, _)| {
             name != TAG_VAR
                 && (ENV_KEEP_EXACT.contains(&name.as_str())
                     || ENV_KEEP_PREFIX.iter().any(|p| name.starts_with(p))
-                    || pass
-                        .iter()
-                        .any(|pattern| env_pattern_matches(pattern, name)))
+                    || pass.iter().any(|pattern| env_pattern_matches(pattern, name)))
         })
         .collect();
     kept.sort();
@@ -170,9 +163,7 @@ fn env_pattern_matches(pattern: &str, name: &str) -> bool {
 pub enum TagError {
     #[error("the {what} of a process tag must not be empty")]
     Empty { what: &'static str },
-    #[error(
-        "the {what} of a process tag must not contain '/' (it separates run and case) or NUL: {value:?}"
-    )]
+    #[error("the {what} of a process tag must not contain '/' (it separates run and case) or NUL: {value:?}")]
     BadChar { what: &'static str, value: String },
 }
 
@@ -192,10 +183,7 @@ impl Tag {
     pub fn new(run_id: &str, case_id: &str) -> Result<Tag, TagError> {
         check_tag_part("run id", run_id)?;
         check_tag_part("case id", case_id)?;
-        Ok(Tag {
-            value: format!("{run_id}/{case_id}"),
-            run_len: run_id.len(),
-        })
+        Ok(Tag { value: format!("{run_id}/{case_id}"), run_len: run_id.len() })
     }
 
     /// The whole tag, `<run-id>/<case-id>`; also the [`kill_tagged`] prefix
@@ -221,10 +209,7 @@ fn check_tag_part(what: &'static str, value: &str) -> Result<(), TagError> {
         return Err(TagError::Empty { what });
     }
     if value.contains(['/', '\0']) {
-        return Err(TagError::BadChar {
-            what,
-            value: value.to_owned(),
-        });
+        return Err(TagError::BadChar { what, value: value.to_owned() });
     }
     Ok(())
 }
@@ -239,10 +224,7 @@ pub fn run_id() -> &'static str {
 /// A run id that no other run on this machine uses at the same time: the
 /// harness's pid and the current time in nanoseconds.
 pub fn unique_run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("run-{}-{nanos:x}", std::process::id())
 }
 
@@ -265,10 +247,7 @@ fn tag_matches(value: &[u8], prefix: &[u8]) -> bool {
 fn environ_has_tag(environ: &[u8], prefix: &[u8]) -> bool {
     let key = TAG_VAR.as_bytes();
     environ.split(|&b| b == 0).any(|entry| {
-        entry
-            .strip_prefix(key)
-            .and_then(|rest| rest.strip_prefix(b"="))
-            .is_some_and(|value| tag_matches(value, prefix))
+        entry.strip_prefix(key).and_then(|rest| rest.strip_prefix(b"=")).is_some_and(|value| tag_matches(value, prefix))
     })
 }
 
@@ -331,29 +310,27 @@ impl Spawner {
     /// exit statuses are registered with: it runs for as long as the spawner, so a program's
     /// `wait` and its output can be awaited from any runtime, also one that ends before it.
     pub fn start() -> io::Result<Spawner> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("harness-spawner-io").enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("harness-spawner-io")
+            .enable_all()
+            .build()?;
         let (jobs, queue) = mpsc::channel::<SpawnJob>();
-        std::thread::Builder::new()
-            .name("harness-spawner".to_owned())
-            .spawn(move || {
-                let _runtime = runtime.enter();
-                // Ends when every sender (the Spawner) is gone.
-                while let Ok(SpawnJob { mut cmd, reply }) = queue.recv() {
-                    // The caller may have stopped waiting; then the child is
-                    // dropped here and tokio reaps it as an orphan.
-                    let _ = reply.send(cmd.spawn());
-                }
-            })?;
+        std::thread::Builder::new().name("harness-spawner".to_owned()).spawn(move || {
+            let _runtime = runtime.enter();
+            // Ends when every sender (the Spawner) is gone.
+            while let Ok(SpawnJob { mut cmd, reply }) = queue.recv() {
+                // The caller may have stopped waiting; then the child is
+                // dropped here and tokio reaps it as an orphan.
+                let _ = reply.send(cmd.spawn());
+            }
+        })?;
         Ok(Spawner { jobs })
     }
 
     /// Configures `cmd` with [`configure_command`] and spawns it on the
     /// spawner thread.
-    pub async fn spawn(
-        &self,
-        mut cmd: tokio::process::Command,
-        tag: &Tag,
-    ) -> io::Result<tokio::process::Child> {
+    pub async fn spawn(&self, mut cmd: tokio::process::Command, tag: &Tag) -> io::Result<tokio::process::Child> {
         configure_command(&mut cmd, tag);
         let (reply, answer) = mpsc::channel();
         self.jobs
@@ -517,9 +494,7 @@ impl Drop for Guardian {
         let deadline = Instant::now() + Duration::from_secs(3);
         for _ in 0..300 {
             match self.child.try_wait() {
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
                 _ => break,
             }
         }
@@ -537,10 +512,7 @@ impl Drop for Guardian {
 /// `run_prefix` is normally the run id; it must not be empty.
 pub fn start_guardian(run_prefix: &str, exe: &Path) -> io::Result<Guardian> {
     if run_prefix.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the guardian's run prefix is empty",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the guardian's run prefix is empty"));
     }
     sys::start_guardian(run_prefix, exe)
 }
@@ -599,9 +571,7 @@ fn check_guardian_ready(line: &[u8]) -> io::Result<()> {
 pub enum IsolationUnavailable {
     #[error("network isolation is only available on Linux")]
     Unsupported,
-    #[error(
-        "cannot tell whether the process is single-threaded: reading /proc/self/task failed: {0}"
-    )]
+    #[error("cannot tell whether the process is single-threaded: reading /proc/self/task failed: {0}")]
     NoProc(#[source] io::Error),
     #[error(
         "network isolation must start while the process is single-threaded, but {threads} threads run; call it at the top of main, before the tokio runtime or any other thread starts"

@@ -23,10 +23,7 @@ fn start(extra: &[&str], own_group: bool) -> Run {
     let run_id = unique_run_id();
     let n = nonce();
     let mut cmd = Command::new(common::fake_harness());
-    cmd.args(["run", &run_id, &n])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args(["run", &run_id, &n]).args(extra).stdout(Stdio::piped()).stderr(Stdio::inherit());
     if own_group {
         cmd.process_group(0);
     }
@@ -38,20 +35,10 @@ fn start(extra: &[&str], own_group: bool) -> Run {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("fake_harness reports READY");
+    let line = rx.recv_timeout(Duration::from_secs(10)).expect("fake_harness reports READY");
     assert!(line.starts_with("READY "), "unexpected: {line:?}");
-    let guardian = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("guardian=")?.parse().ok());
-    Run {
-        run_id,
-        daemon_arg: format!("300.{n}"),
-        program_arg: format!("301.{n}"),
-        child,
-        guardian,
-    }
+    let guardian = line.split_whitespace().find_map(|w| w.strip_prefix("guardian=")?.parse().ok());
+    Run { run_id, daemon_arg: format!("300.{n}"), program_arg: format!("301.{n}"), child, guardian }
 }
 
 impl Run {
@@ -109,10 +96,7 @@ fn kill_9_of_the_harness_process_group_spares_the_guardian() {
 #[test]
 fn a_clean_end_kills_leftovers_before_the_harness_exits() {
     let mut run = start(&["--clean"], false);
-    assert!(wait_until(Duration::from_secs(10), || run
-        .child
-        .try_wait()
-        .is_ok_and(|s| s.is_some())));
+    assert!(wait_until(Duration::from_secs(10), || run.child.try_wait().is_ok_and(|s| s.is_some())));
     // Guardian::drop waited for the guardian, so nothing should remain now.
     let ok = run.all_gone_within(Duration::from_millis(200));
     if !ok {
@@ -129,18 +113,11 @@ fn without_a_guardian_the_setsid_daemon_survives_kill_9() {
     run.child.kill().expect("kill -9");
     let _ = run.child.wait();
     // PDEATHSIG takes the direct child ...
-    assert!(wait_until(Duration::from_secs(3), || pids_with_arg(
-        &run.program_arg
-    )
-    .is_empty()));
+    assert!(wait_until(Duration::from_secs(3), || pids_with_arg(&run.program_arg).is_empty()));
     // ... but the setsid daemon is out of reach of both.
     std::thread::sleep(Duration::from_millis(300));
     let survivors = pids_with_arg(&run.daemon_arg);
     assert_eq!(survivors.len(), 1, "daemon should have survived");
-    assert_eq!(
-        kill_tagged(&run.run_id),
-        1,
-        "but kill_tagged finds it by its tag"
-    );
+    assert_eq!(kill_tagged(&run.run_id), 1, "but kill_tagged finds it by its tag");
     assert!(wait_until(Duration::from_secs(3), || !alive(survivors[0])));
 }

@@ -10,19 +10,14 @@ use tokio::process::Command;
 
 fn shell(script: &str, tag: &Tag) -> Command {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .env_clear()
-        .envs(harness_procs::minimal_env(&[]));
+    cmd.arg("-c").arg(script).env_clear().envs(harness_procs::minimal_env(&[]));
     configure_command(&mut cmd, tag);
     cmd
 }
 
 async fn kill_blocking(prefix: &str) -> usize {
     let prefix = prefix.to_owned();
-    tokio::task::spawn_blocking(move || kill_tagged(&prefix))
-        .await
-        .expect("kill_tagged ran")
+    tokio::task::spawn_blocking(move || kill_tagged(&prefix)).await.expect("kill_tagged ran")
 }
 
 async fn exit_signal(child: &mut tokio::process::Child) -> Option<i32> {
@@ -39,27 +34,16 @@ async fn kills_a_setsid_grandchild_and_leaves_the_status_to_tokio() {
     let tag = Tag::new(&run, "case").expect("tag");
     let n = nonce();
     let (daemon, program) = (format!("300.{n}"), format!("301.{n}"));
-    let mut child = shell(
-        &format!("( setsid sleep {daemon} & ) ; exec sleep {program}"),
-        &tag,
-    )
-    .spawn()
-    .expect("spawn");
-    assert!(wait_until(Duration::from_secs(5), || pids_with_arg(
-        &daemon
-    )
-    .len()
-        == 1
-        && pids_with_arg(&program).len() == 1));
+    let mut child = shell(&format!("( setsid sleep {daemon} & ) ; exec sleep {program}"), &tag).spawn().expect("spawn");
+    assert!(
+        wait_until(Duration::from_secs(5), || pids_with_arg(&daemon).len() == 1 && pids_with_arg(&program).len() == 1)
+    );
     let daemon_pid = pids_with_arg(&daemon)[0];
 
     let killed = kill_blocking(&run).await;
 
     assert_eq!(killed, 2, "the program and its setsid daemon");
-    assert!(
-        wait_until(Duration::from_secs(3), || !alive(daemon_pid)),
-        "daemon survived"
-    );
+    assert!(wait_until(Duration::from_secs(3), || !alive(daemon_pid)), "daemon survived");
     assert!(pids_with_arg(&program).is_empty());
     assert_eq!(exit_signal(&mut child).await, Some(libc::SIGKILL));
     assert_eq!(kill_blocking(&run).await, 0, "nothing left");
@@ -70,30 +54,13 @@ async fn prefixes_match_whole_components() {
     let run = unique_run_id();
     let n = nonce();
     let (one, ten) = (format!("300.{n}1"), format!("300.{n}10"));
-    let mut c1 = shell(
-        &format!("exec sleep {one}"),
-        &Tag::new(&run, "c1").expect("tag"),
-    )
-    .spawn()
-    .expect("spawn");
-    let mut c10 = shell(
-        &format!("exec sleep {ten}"),
-        &Tag::new(&run, "c10").expect("tag"),
-    )
-    .spawn()
-    .expect("spawn");
-    assert!(wait_until(Duration::from_secs(5), || pids_with_arg(&one)
-        .len()
-        == 1
-        && pids_with_arg(&ten).len() == 1));
+    let mut c1 = shell(&format!("exec sleep {one}"), &Tag::new(&run, "c1").expect("tag")).spawn().expect("spawn");
+    let mut c10 = shell(&format!("exec sleep {ten}"), &Tag::new(&run, "c10").expect("tag")).spawn().expect("spawn");
+    assert!(wait_until(Duration::from_secs(5), || pids_with_arg(&one).len() == 1 && pids_with_arg(&ten).len() == 1));
 
     assert_eq!(kill_blocking(&format!("{run}/c1")).await, 1);
     assert_eq!(exit_signal(&mut c1).await, Some(libc::SIGKILL));
-    assert_eq!(
-        pids_with_arg(&ten).len(),
-        1,
-        "case c10 is not under prefix <run>/c1"
-    );
+    assert_eq!(pids_with_arg(&ten).len(), 1, "case c10 is not under prefix <run>/c1");
 
     assert_eq!(kill_blocking(&run).await, 1);
     assert_eq!(exit_signal(&mut c10).await, Some(libc::SIGKILL));
@@ -115,8 +82,7 @@ async fn kills_descendants_that_dropped_the_tag() {
         })
     };
     assert!(
-        wait_until(Duration::from_secs(5), || untagged_sleep().is_some()
-            && pids_with_arg(&program).len() == 1),
+        wait_until(Duration::from_secs(5), || untagged_sleep().is_some() && pids_with_arg(&program).len() == 1),
         "premise: a descendant that dropped the tag with env -i"
     );
     let untagged_pid = untagged_sleep().expect("still running");
@@ -148,11 +114,7 @@ fn pdeathsig_follows_the_spawning_thread() {
             .await
             .expect("joined")
             .expect("spawn");
-        assert_eq!(
-            exit_signal(&mut direct).await,
-            Some(libc::SIGKILL),
-            "killed when its thread retired"
-        );
+        assert_eq!(exit_signal(&mut direct).await, Some(libc::SIGKILL), "killed when its thread retired");
 
         let spawner = std::sync::Arc::new(Spawner::start().expect("spawner"));
         let via_arg = format!("300.{n}2");
@@ -166,10 +128,7 @@ fn pdeathsig_follows_the_spawning_thread() {
         .expect("joined")
         .expect("spawn");
         tokio::time::sleep(Duration::from_millis(800)).await;
-        assert!(
-            via.try_wait().expect("try_wait").is_none(),
-            "spawned via the Spawner, still running"
-        );
+        assert!(via.try_wait().expect("try_wait").is_none(), "spawned via the Spawner, still running");
         assert_eq!(pids_with_arg(&via_arg).len(), 1);
         assert_eq!(kill_blocking(&run).await, 1);
         assert_eq!(exit_signal(&mut via).await, Some(libc::SIGKILL));

@@ -17,32 +17,19 @@ static FORK_LOCK: Mutex<()> = Mutex::new(());
 fn output(cmd: &mut Command) -> Output {
     let child = {
         let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn")
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn")
     };
     child.wait_with_output().expect("wait")
 }
 
 fn report(what: &str, out: &Output) -> (Option<i32>, String) {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    println!(
-        "--- {what}: exit {:?}\n{text}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    println!("--- {what}: exit {:?}\n{text}{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
     (out.status.code(), text)
 }
 
 fn have(tool: &str) -> bool {
-    output(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}")),
-    )
-    .status
-    .success()
+    output(Command::new("sh").arg("-c").arg(format!("command -v {tool}"))).status.success()
 }
 
 /// A copy of the probe that any user can execute (the target dir may not be).
@@ -102,8 +89,7 @@ fn unprivileged_via_a_user_namespace() {
         }
         copy = PublicCopy::new();
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(copy.path());
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(copy.path());
         c
     } else {
         Command::new(common::fake_harness())
@@ -113,18 +99,11 @@ fn unprivileged_via_a_user_namespace() {
     match code {
         Some(0) => assert!(text.contains("via user namespace: true"), "{text}"),
         // Not every kernel or container allows it; the reason must be given.
-        Some(3) => assert!(
-            text.starts_with("UNAVAILABLE: cannot create a network namespace: "),
-            "{text}"
-        ),
+        Some(3) => assert!(text.starts_with("UNAVAILABLE: cannot create a network namespace: "), "{text}"),
         _ => panic!("probe failed: {text}"),
     }
     if std::env::var_os("PROCS_REQUIRE_UNPRIVILEGED_NETNS").is_some() {
-        assert_eq!(
-            code,
-            Some(0),
-            "required by PROCS_REQUIRE_UNPRIVILEGED_NETNS"
-        );
+        assert_eq!(code, Some(0), "required by PROCS_REQUIRE_UNPRIVILEGED_NETNS");
     }
 }
 
@@ -142,16 +121,12 @@ fn disabled_user_namespaces_are_explained() {
         "echo 0 > /proc/sys/user/max_user_namespaces || exit 99; exec setpriv --bounding-set=-all --inh-caps=-all {} netns-probe",
         copy.path().display()
     );
-    let out =
-        output(Command::new("unshare").args(["--user", "--map-root-user", "sh", "-c", &script]));
+    let out = output(Command::new("unshare").args(["--user", "--map-root-user", "sh", "-c", &script]));
     let (code, text) = report("user namespaces disabled", &out);
     if code == Some(99) || (code == Some(1) && text.is_empty()) {
         println!("note: cannot set up a namespace with user namespaces disabled here; skipping");
         return;
     }
     assert_eq!(code, Some(3), "{text}");
-    assert!(
-        text.contains("user namespaces are disabled (user.max_user_namespaces=0)"),
-        "{text}"
-    );
+    assert!(text.contains("user namespaces are disabled (user.max_user_namespaces=0)"), "{text}");
 }

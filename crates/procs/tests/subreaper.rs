@@ -17,33 +17,19 @@ async fn adopted_orphans_are_reaped_and_tokio_keeps_its_status() {
     let n = nonce();
     let (daemon, program) = (format!("300.{n}"), format!("301.{n}"));
     let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        "( setsid sleep {daemon} & ) ; exec sleep {program}"
-    ));
+    cmd.arg("-c").arg(format!("( setsid sleep {daemon} & ) ; exec sleep {program}"));
     configure_command(&mut cmd, &tag);
     let mut child = cmd.spawn().expect("spawn");
     // The subshell that forked the daemon exits at once; the daemon then
     // reparents to us rather than to init.
-    let adopted = || {
-        pids_with_arg(&daemon)
-            .first()
-            .is_some_and(|&p| state_and_ppid(p).is_some_and(|(_, pp)| pp == me))
-    };
-    assert!(
-        wait_until(Duration::from_secs(5), adopted),
-        "daemon was not adopted by the subreaper"
-    );
+    let adopted = || pids_with_arg(&daemon).first().is_some_and(|&p| state_and_ppid(p).is_some_and(|(_, pp)| pp == me));
+    assert!(wait_until(Duration::from_secs(5), adopted), "daemon was not adopted by the subreaper");
     let daemon_pid = pids_with_arg(&daemon)[0];
 
-    let killed = tokio::task::spawn_blocking(move || kill_tagged(&run))
-        .await
-        .expect("ran");
+    let killed = tokio::task::spawn_blocking(move || kill_tagged(&run)).await.expect("ran");
 
     assert_eq!(killed, 2);
-    assert!(
-        state_and_ppid(daemon_pid).is_none_or(|(_, pp)| pp != me),
-        "daemon left as our zombie"
-    );
+    assert!(state_and_ppid(daemon_pid).is_none_or(|(_, pp)| pp != me), "daemon left as our zombie");
     assert!(!alive(daemon_pid));
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await

@@ -57,7 +57,10 @@ pub(crate) fn clear_pending(path: &Path) -> Result<(), Error> {
 pub(crate) fn read(path: &Path) -> Result<Baseline, Error> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            Error::from(harness_core::Diagnostic::new(path, format!("not a baseline: {e}")).at(harness_core::SourceSpan::from_line_col(&text, e.line(), e.column(), 1)))
+            Error::from(
+                harness_core::Diagnostic::new(path, format!("not a baseline: {e}"))
+                    .at(harness_core::SourceSpan::from_line_col(&text, e.line(), e.column(), 1)),
+            )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Baseline::default()),
         Err(e) => Err(Error::io(path, e)),
@@ -75,17 +78,34 @@ pub(crate) fn apply(baseline: &Baseline, findings: &mut [Finding]) {
 
 /// Accept exactly `findings`: explanations of those accepted before are kept, the rest are new.
 pub(crate) fn accept(path: &Path, old: &Baseline, findings: &[Finding], now: &str) -> Result<usize, Error> {
-    let accepted: BTreeMap<String, Accepted> = findings.iter().map(|f| (f.id(), old.accepted.get(&f.id()).cloned().unwrap_or_else(|| Accepted { explanation: String::new(), since: now.to_string() }))).collect();
+    let accepted: BTreeMap<String, Accepted> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.id(),
+                old.accepted
+                    .get(&f.id())
+                    .cloned()
+                    .unwrap_or_else(|| Accepted { explanation: String::new(), since: now.to_string() }),
+            )
+        })
+        .collect();
     let count = accepted.len();
     let mut text = serde_json::to_string_pretty(&Baseline { accepted }).expect("a baseline serialises");
     text.push('\n');
-    harness_engine::snapshot::write_atomic(path, &text).map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))?;
+    harness_engine::snapshot::write_atomic(path, &text)
+        .map_err(|e| Error::Environment(format!("cannot write {}: {e}", path.display())))?;
     Ok(count)
 }
 
 /// The baseline as a list, for `reconcile --baseline`.
 pub(crate) fn render(name: &str, path: &Path, baseline: &Baseline) -> String {
-    let mut out = format!("{name}: {} accepted discrepanc{} in {}\n", baseline.accepted.len(), if baseline.accepted.len() == 1 { "y" } else { "ies" }, path.display());
+    let mut out = format!(
+        "{name}: {} accepted discrepanc{} in {}\n",
+        baseline.accepted.len(),
+        if baseline.accepted.len() == 1 { "y" } else { "ies" },
+        path.display()
+    );
     for (id, a) in &baseline.accepted {
         let why = if a.explanation.is_empty() { "no explanation yet" } else { &a.explanation };
         out.push_str(&format!("  {id}  (since {}; {why})\n", a.since));
@@ -104,9 +124,16 @@ struct PendingBaseline {
 /// The pending baselines under reconcile/ whose path starts with one of `filters` (all when none).
 pub fn pending(project: &Project, filters: &[PathBuf]) -> Vec<Box<dyn Pending>> {
     let dir = project.root.join(crate::load::FOLDER);
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().ends_with(&format!("{SUFFIX}{PENDING}"))).collect();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(&format!("{SUFFIX}{PENDING}")))
+        .collect();
     found.sort();
-    let kept = |shown: &str| filters.is_empty() || filters.iter().any(|f| shown.starts_with(f.to_string_lossy().trim_start_matches("./")));
+    let kept = |shown: &str| {
+        filters.is_empty() || filters.iter().any(|f| shown.starts_with(f.to_string_lossy().trim_start_matches("./")))
+    };
     found
         .into_iter()
         .map(|pending| {
@@ -130,7 +157,8 @@ impl Pending for PendingBaseline {
 
     fn describe(&self, style: Style) -> Result<Vec<String>, Error> {
         let (old, new) = (read(&self.approved)?, read(&self.pending)?);
-        let mut lines = vec![format!("accepted discrepancies: {} now, {} if accepted", old.accepted.len(), new.accepted.len())];
+        let mut lines =
+            vec![format!("accepted discrepancies: {} now, {} if accepted", old.accepted.len(), new.accepted.len())];
         for (id, a) in &new.accepted {
             lines.push(match old.accepted.get(id) {
                 Some(_) if a.explanation.is_empty() => style.dim(&format!("  {id}  (no explanation yet)")),

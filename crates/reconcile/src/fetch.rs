@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use harness_core::{Error, SystemId};
 use harness_core::clock::VirtualClock;
+use harness_core::{Error, SystemId};
 use harness_redact::SecretMask;
 use harness_systems::client::{ClientAuth, HttpClient, HttpError, NoAuth, OutgoingRequest};
 use harness_systems::tls::TlsConnector;
@@ -78,7 +78,14 @@ pub(crate) struct Client {
 
 impl Client {
     /// A client of `id` at `base` (its fixture's loopback address, or the live URL).
-    pub(crate) fn new(id: &SystemId, connection: &Connection, base: String, http: reqwest::Client, tls: &Tls, mask: &mut Vec<String>) -> Result<Client, Error> {
+    pub(crate) fn new(
+        id: &SystemId,
+        connection: &Connection,
+        base: String,
+        http: reqwest::Client,
+        tls: &Tls,
+        mask: &mut Vec<String>,
+    ) -> Result<Client, Error> {
         let registry = Registry::builtin();
         let system = registry.system(id).clone();
         let label = format!("{id} ({base})");
@@ -88,18 +95,27 @@ impl Client {
                 let mut version = (*connection.version).clone();
                 version.credentials.clear();
                 for (key, var) in credentials {
-                    let value = std::env::var(var).map_err(|_| Error::Environment(format!("{label}: credential `{key}`: the environment variable {var} is not set")))?;
+                    let value = std::env::var(var).map_err(|_| {
+                        Error::Environment(format!(
+                            "{label}: credential `{key}`: the environment variable {var} is not set"
+                        ))
+                    })?;
                     mask.push(value.clone());
                     version.credentials.insert(key.clone(), value);
                 }
                 let version = Arc::new(version);
-                let scheme = system.auth(auth, version.clone(), base.clone()).ok_or_else(|| Error::Usage(format!("{id} has no authentication `{auth}`")))?;
+                let scheme = system
+                    .auth(auth, version.clone(), base.clone())
+                    .ok_or_else(|| Error::Usage(format!("{id} has no authentication `{auth}`")))?;
                 (version, ClientAuth::new(scheme))
             }
         };
         let http = HttpClient::new(http, Arc::new(VirtualClock::default()), MAX_WAIT);
         let http = if base.starts_with("https:") {
-            let tls = tls.get_or_init(|| harness_systems::tls::connector(Vec::new())).as_ref().map_err(|e| Error::Environment(format!("{label}: {e}")))?;
+            let tls = tls
+                .get_or_init(|| harness_systems::tls::connector(Vec::new()))
+                .as_ref()
+                .map_err(|e| Error::Environment(format!("{label}: {e}")))?;
             http.with_tls(tls.clone())
         } else {
             http
@@ -123,7 +139,11 @@ impl Client {
         let mut refreshed = false;
         for attempt in 1..=MAX_ATTEMPTS {
             let mut sent = request.clone();
-            let generation = self.auth.authorize(&self.http, &mut sent).await.map_err(|e| self.environment(format!("credentials refused: {e}")))?;
+            let generation = self
+                .auth
+                .authorize(&self.http, &mut sent)
+                .await
+                .map_err(|e| self.environment(format!("credentials refused: {e}")))?;
             stats.requests += 1;
             let response = match self.http.send(&self.base, &sent).await {
                 Ok(response) => response,
@@ -141,14 +161,24 @@ impl Client {
                     let why = if response.status == 429 { format!("429 {why}") } else { why.to_string() };
                     tokio::time::sleep(stats.wait(&why, wait)).await;
                 }
-                Answer::Transient { reason, .. } => return Err(self.environment(format!("still throttled or failing after {MAX_ATTEMPTS} tries: {reason}"))),
+                Answer::Transient { reason, .. } => {
+                    return Err(
+                        self.environment(format!("still throttled or failing after {MAX_ATTEMPTS} tries: {reason}"))
+                    );
+                }
                 Answer::CredentialsExpired(_) if self.auth.refreshable() && !refreshed => {
                     refreshed = true;
                     self.auth.expired(generation).await;
                 }
-                Answer::CredentialsExpired(reason) => return Err(self.environment(format!("credentials refused: {reason}"))),
-                Answer::Refused(reason) if matches!(response.status, 401 | 403) => return Err(self.environment(format!("credentials refused: {reason}"))),
-                Answer::Refused(reason) => return Err(self.environment(format!("refused the listing request: {reason}"))),
+                Answer::CredentialsExpired(reason) => {
+                    return Err(self.environment(format!("credentials refused: {reason}")));
+                }
+                Answer::Refused(reason) if matches!(response.status, 401 | 403) => {
+                    return Err(self.environment(format!("credentials refused: {reason}")));
+                }
+                Answer::Refused(reason) => {
+                    return Err(self.environment(format!("refused the listing request: {reason}")));
+                }
             }
         }
         unreachable!("the last attempt returns")
@@ -157,7 +187,13 @@ impl Client {
     /// List every record of `lister` for `window`, page by page, handing each to `each` in the
     /// order the system lists them. Pages known ahead (NetSuite's, by offset) are read as many at
     /// once as the lister allows, and handed on in order.
-    pub(crate) async fn list(&self, lister: &Lister, window: &Window, mut each: impl FnMut(Value), mut progress: impl FnMut(&Stats)) -> Result<Stats, Error> {
+    pub(crate) async fn list(
+        &self,
+        lister: &Lister,
+        window: &Window,
+        mut each: impl FnMut(Value),
+        mut progress: impl FnMut(&Stats),
+    ) -> Result<Stats, Error> {
         let mut stats = Stats::default();
         let mut at = Position::Start;
         loop {
@@ -180,20 +216,35 @@ impl Client {
             }
             match next {
                 Some(next) if next != at && stats.pages < MAX_PAGES => at = next,
-                Some(_) => return Err(self.environment("the listing does not advance (the same page was offered again)")),
+                Some(_) => {
+                    return Err(self.environment("the listing does not advance (the same page was offered again)"));
+                }
                 None => return Ok(stats),
             }
         }
     }
 
     /// The page at `at` (the `number`th), read.
-    async fn page(&self, lister: &Lister, window: &Window, at: &Position, number: u64, stats: &mut Stats) -> Result<Page, Error> {
+    async fn page(
+        &self,
+        lister: &Lister,
+        window: &Window,
+        at: &Position,
+        number: u64,
+        stats: &mut Stats,
+    ) -> Result<Page, Error> {
         let body = self.send(lister.request(self.system.as_ref(), &self.version, window, at), stats).await?;
         lister.read(at, &body).map_err(|e| self.environment(format!("page {number}: {e}")))
     }
 
     /// Hand a page's records on, count them, and wait as long as the page asked: where the next starts.
-    async fn hand_on(&self, page: Page, stats: &mut Stats, each: &mut impl FnMut(Value), progress: &mut impl FnMut(&Stats)) -> Option<Position> {
+    async fn hand_on(
+        &self,
+        page: Page,
+        stats: &mut Stats,
+        each: &mut impl FnMut(Value),
+        progress: &mut impl FnMut(&Stats),
+    ) -> Option<Position> {
         stats.pages += 1;
         stats.records += page.records.len() as u64;
         stats.reported_total = page.total.or(stats.reported_total);

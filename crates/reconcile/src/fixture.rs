@@ -50,7 +50,10 @@ impl Fixture {
                 }
             }
             if books.is_empty() {
-                return Err(Error::Usage(format!("fixture {}: a folder per GetData template, e.g. sales-orders/page-1.xml", dir.display())));
+                return Err(Error::Usage(format!(
+                    "fixture {}: a folder per GetData template, e.g. sales-orders/page-1.xml",
+                    dir.display()
+                )));
             }
         } else {
             books.insert(String::new(), Book::open(kind, dir)?);
@@ -78,11 +81,15 @@ impl Fixture {
             }
             Kind::NetSuite => {
                 let book = &self.books[""];
-                let offset = request.query_pairs().into_iter().find(|(k, _)| k == "offset").map_or("0".to_string(), |(_, v)| v);
+                let offset =
+                    request.query_pairs().into_iter().find(|(k, _)| k == "offset").map_or("0".to_string(), |(_, v)| v);
                 (Some(book), book.index.get(&offset).copied())
             }
             Kind::Peoplevox => (
-                element("TemplateName").and_then(|t| self.books.get(&slug(&harness_core::xml::parse(&format!("<t>{t}</t>")).map(|e| e.text).unwrap_or(t)))),
+                element("TemplateName").and_then(|t| {
+                    self.books
+                        .get(&slug(&harness_core::xml::parse(&format!("<t>{t}</t>")).map(|e| e.text).unwrap_or(t)))
+                }),
                 element("PageNo").and_then(|n| n.parse::<usize>().ok()?.checked_sub(1)),
             ),
         };
@@ -101,7 +108,9 @@ impl Book {
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
             let path = entry.map_err(|e| Error::io(dir, e))?.path();
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let Some(stem) = name.strip_prefix("page-").and_then(|n| n.strip_suffix(&format!(".{ext}"))) else { continue };
+            let Some(stem) = name.strip_prefix("page-").and_then(|n| n.strip_suffix(&format!(".{ext}"))) else {
+                continue;
+            };
             let (number, throttle) = match stem.split_once('.') {
                 Some((n, "429")) => (n, Some(429)),
                 Some((n, "throttled")) => (n, Some(200)),
@@ -118,7 +127,10 @@ impl Book {
         }
         pages.sort();
         if pages.is_empty() || pages.iter().enumerate().any(|(i, (n, _))| *n as usize != i + 1) {
-            return Err(Error::Usage(format!("fixture {}: the pages must be page-1.{ext}, page-2.{ext}, … without gaps", dir.display())));
+            return Err(Error::Usage(format!(
+                "fixture {}: the pages must be page-1.{ext}, page-2.{ext}, … without gaps",
+                dir.display()
+            )));
         }
         let pages: Vec<PathBuf> = pages.into_iter().map(|(_, p)| p).collect();
         // Each page is read once here for where the next starts, then let go.
@@ -126,9 +138,14 @@ impl Book {
         let mut offset = 0usize;
         for (i, page) in pages.iter().enumerate().take_while(|_| kind != Kind::Peoplevox) {
             let text = std::fs::read(page).map_err(|e| Error::io(page, e))?;
-            let v: Value = serde_json::from_slice(&text).map_err(|e| Error::Usage(format!("fixture {}: not JSON: {e}", page.display())))?;
+            let v: Value = serde_json::from_slice(&text)
+                .map_err(|e| Error::Usage(format!("fixture {}: not JSON: {e}", page.display())))?;
             if kind == Kind::Shopify {
-                let cursor = v.get("data").and_then(Value::as_object).and_then(|d| d.values().next()).and_then(|c| c.get("pageInfo")?.get("endCursor")?.as_str().map(str::to_string));
+                let cursor = v
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .and_then(|d| d.values().next())
+                    .and_then(|c| c.get("pageInfo")?.get("endCursor")?.as_str().map(str::to_string));
                 if let Some(c) = cursor {
                     index.insert(c, i + 1);
                 }

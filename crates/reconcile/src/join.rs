@@ -49,7 +49,12 @@ pub(crate) struct SourceReducer<'a> {
 impl<'a> SourceReducer<'a> {
     pub(crate) fn new(r: &'a Reconciliation, window: &Window) -> Self {
         let totals = r.targets.iter().map(|t| t.totals.len()).sum();
-        SourceReducer { r, since: window.since, scope: empty_scope(), out: Reduced { totals: vec![0.0; totals], ..Reduced::default() } }
+        SourceReducer {
+            r,
+            since: window.since,
+            scope: empty_scope(),
+            out: Reduced { totals: vec![0.0; totals], ..Reduced::default() },
+        }
     }
 
     pub(crate) fn add(&mut self, record: Value) {
@@ -68,7 +73,8 @@ impl<'a> SourceReducer<'a> {
             }
             values.push(t.lines.as_ref().and_then(|l| eval(l, &doc, &self.scope, &mut self.out)));
             for c in &t.totals {
-                self.out.totals[total] += eval(&c.source, &doc, &self.scope, &mut self.out).as_ref().and_then(number).unwrap_or(0.0);
+                self.out.totals[total] +=
+                    eval(&c.source, &doc, &self.scope, &mut self.out).as_ref().and_then(number).unwrap_or(0.0);
                 total += 1;
             }
         }
@@ -91,16 +97,22 @@ pub(crate) struct TargetReducer<'a> {
 
 impl<'a> TargetReducer<'a> {
     pub(crate) fn new(t: &'a Target) -> Self {
-        TargetReducer { t, scope: empty_scope(), out: Reduced { totals: vec![0.0; t.totals.len()], ..Reduced::default() } }
+        TargetReducer {
+            t,
+            scope: empty_scope(),
+            out: Reduced { totals: vec![0.0; t.totals.len()], ..Reduced::default() },
+        }
     }
 
     pub(crate) fn add(&mut self, record: Value) {
         let doc = Doc::new(&record);
         drop(record);
         let Some((key, at)) = key_and_at(&self.t.side, &doc, &self.scope, &mut self.out) else { return };
-        let values: Vec<Option<Value>> = self.t.fields.iter().map(|c| eval(&c.target, &doc, &self.scope, &mut self.out)).collect();
+        let values: Vec<Option<Value>> =
+            self.t.fields.iter().map(|c| eval(&c.target, &doc, &self.scope, &mut self.out)).collect();
         for (i, c) in self.t.totals.iter().enumerate() {
-            self.out.totals[i] += eval(&c.target, &doc, &self.scope, &mut self.out).as_ref().and_then(number).unwrap_or(0.0);
+            self.out.totals[i] +=
+                eval(&c.target, &doc, &self.scope, &mut self.out).as_ref().and_then(number).unwrap_or(0.0);
         }
         let entry = self.out.records.entry(key).or_default();
         entry.count += 1;
@@ -179,7 +191,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::Missing, Kind::Duplicate, Kind::Orphan, Kind::FieldDiffers, Kind::TotalDiffers, Kind::Late];
+    pub const ALL: [Kind; 6] =
+        [Kind::Missing, Kind::Duplicate, Kind::Orphan, Kind::FieldDiffers, Kind::TotalDiffers, Kind::Late];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -239,7 +252,13 @@ impl Finding {
 }
 
 /// Join the reduced source with each reduced target.
-pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced], window: &Window, show_values: bool) -> Vec<Finding> {
+pub(crate) fn findings(
+    r: &Reconciliation,
+    source: &Reduced,
+    targets: &[Reduced],
+    window: &Window,
+    show_values: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let lag = r.lag.as_secs();
     // A record younger than the lag at the window's end (or now, if sooner) is not due yet.
@@ -258,7 +277,13 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
     let source_relation = r.source_relation();
     for (key, s) in &source.records {
         if s.count > 1 {
-            out.push(finding(Kind::Duplicate, &source_relation, &r.source.system, Some(key), format!("{} records with this key in {}", s.count, r.source.system)));
+            out.push(finding(
+                Kind::Duplicate,
+                &source_relation,
+                &r.source.system,
+                Some(key),
+                format!("{} records with this key in {}", s.count, r.source.system),
+            ));
         }
     }
     // Where each target's values and totals start in the source's, flattened.
@@ -269,44 +294,92 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
             let values = &s.values[offset..offset + t.fields.len() + 1];
             let Some(d) = reduced.records.get(key) else {
                 if s.at.is_none_or(|at| at + lag <= judged_at) {
-                    let when = s.at.map_or(String::new(), |at| format!(" (created {})", harness_core::clock::rfc3339(at)));
-                    out.push(finding(Kind::Missing, &t.name, system, Some(key), format!("in {} but not in {system}{when}", r.source.system)));
+                    let when =
+                        s.at.map_or(String::new(), |at| format!(" (created {})", harness_core::clock::rfc3339(at)));
+                    out.push(finding(
+                        Kind::Missing,
+                        &t.name,
+                        system,
+                        Some(key),
+                        format!("in {} but not in {system}{when}", r.source.system),
+                    ));
                 }
                 continue;
             };
             if d.count > 1 && t.lines.is_none() {
-                out.push(finding(Kind::Duplicate, &t.name, system, Some(key), format!("{} records with this key in {system}", d.count)));
+                out.push(finding(
+                    Kind::Duplicate,
+                    &t.name,
+                    system,
+                    Some(key),
+                    format!("{} records with this key in {system}", d.count),
+                ));
             }
             if let (Some(a), Some(b)) = (s.at, d.at)
                 && b > a + lag
             {
-                out.push(finding(Kind::Late, &t.name, system, Some(key), format!("reached {system} {} after it was created (lag {})", human(b - a), human(lag))));
+                out.push(finding(
+                    Kind::Late,
+                    &t.name,
+                    system,
+                    Some(key),
+                    format!("reached {system} {} after it was created (lag {})", human(b - a), human(lag)),
+                ));
             }
             for (i, c) in t.fields.iter().enumerate() {
                 if !agree(&values[i], &d.values[i], c.tolerance) {
-                    out.push(difference(Kind::FieldDiffers, t, Some(key), &c.name, (&c.source, &values[i]), (&c.target, &d.values[i]), show_values));
+                    out.push(difference(
+                        Kind::FieldDiffers,
+                        t,
+                        Some(key),
+                        &c.name,
+                        (&c.source, &values[i]),
+                        (&c.target, &d.values[i]),
+                        show_values,
+                    ));
                 }
             }
             if let Some(lines) = &t.lines {
                 let expected = values[t.fields.len()].as_ref().and_then(number);
                 if expected != Some(f64::from(d.count)) {
                     let shown = expected.map_or("?".to_string(), |e| e.to_string());
-                    let mut f = finding(Kind::FieldDiffers, &t.name, system, Some(key), format!("{shown} line(s) in {}, {} in {system}", r.source.system, d.count));
+                    let mut f = finding(
+                        Kind::FieldDiffers,
+                        &t.name,
+                        system,
+                        Some(key),
+                        format!("{shown} line(s) in {}, {} in {system}", r.source.system, d.count),
+                    );
                     f.field = Some("lines".into());
-                    f.source = Some(Observed { jq: lines.text().to_string(), value: expected.map(|e| Value::from(e as u64)) });
+                    f.source =
+                        Some(Observed { jq: lines.text().to_string(), value: expected.map(|e| Value::from(e as u64)) });
                     f.target = Some(Observed { jq: "(rows with this key)".into(), value: Some(Value::from(d.count)) });
                     out.push(f);
                 }
             }
         }
         for key in reduced.records.keys().filter(|k| !source.records.contains_key(*k) && !source.earlier.contains(*k)) {
-            out.push(finding(Kind::Orphan, &t.name, system, Some(key), format!("in {system} with no record in {} for the window (or the lag before it)", r.source.system)));
+            out.push(finding(
+                Kind::Orphan,
+                &t.name,
+                system,
+                Some(key),
+                format!("in {system} with no record in {} for the window (or the lag before it)", r.source.system),
+            ));
         }
         for (i, c) in t.totals.iter().enumerate() {
             let (a, b) = (source.totals[first_total + i], reduced.totals[i]);
             if (a - b).abs() > c.tolerance {
                 let (a, b) = (round(a), round(b));
-                out.push(difference(Kind::TotalDiffers, t, None, &c.name, (&c.source, &Some(a.into())), (&c.target, &Some(b.into())), true));
+                out.push(difference(
+                    Kind::TotalDiffers,
+                    t,
+                    None,
+                    &c.name,
+                    (&c.source, &Some(a.into())),
+                    (&c.target, &Some(b.into())),
+                    true,
+                ));
             }
         }
         offset += t.fields.len() + 1;
@@ -316,7 +389,15 @@ pub(crate) fn findings(r: &Reconciliation, source: &Reduced, targets: &[Reduced]
     out
 }
 
-fn difference(kind: Kind, t: &Target, key: Option<&str>, name: &str, source: (&Expr, &Option<Value>), target: (&Expr, &Option<Value>), show_values: bool) -> Finding {
+fn difference(
+    kind: Kind,
+    t: &Target,
+    key: Option<&str>,
+    name: &str,
+    source: (&Expr, &Option<Value>),
+    target: (&Expr, &Option<Value>),
+    show_values: bool,
+) -> Finding {
     // Amounts are not personal data; any text may be, and shows only when asked.
     let shown = show_values || [source.1, target.1].iter().all(|v| v.as_ref().is_none_or(|v| number(v).is_some()));
     let value = |v: &Option<Value>| if shown { v.clone() } else { None };

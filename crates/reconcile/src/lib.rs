@@ -22,14 +22,14 @@ use std::sync::{Arc, Mutex};
 use harness_core::Error;
 use harness_mock::{Limits, Listener};
 use harness_redact::SecretMask;
-use harness_systems::client::HttpClient;
 use harness_syntax::Project;
+use harness_systems::client::HttpClient;
 
+pub use baseline::pending as pending_baselines;
 pub use fetch::Stats;
 pub use join::{Finding, Kind, Observed};
 pub use report::{Checked, Listed, ReconcileReport, schema};
 pub use window::Window;
-pub use baseline::pending as pending_baselines;
 
 use crate::fetch::Client;
 use crate::join::{Reduced, SourceReducer, TargetReducer};
@@ -50,7 +50,12 @@ pub struct ReconcileOptions {
 /// Run the reconciliations `options` names.
 pub fn reconcile(project: &Project, options: &ReconcileOptions) -> Result<ReconcileReport, Error> {
     let loaded = load::load_all(project, &options.names)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("harness-reconcile").enable_all().build().map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("harness-reconcile")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
     // Made when a system is first reached over HTTPS: the machine's roots are read only then.
     let tls = std::sync::OnceLock::new();
     let progress = Progress::new(std::io::stderr().is_terminal());
@@ -69,7 +74,8 @@ pub fn reconcile(project: &Project, options: &ReconcileOptions) -> Result<Reconc
         if checked.findings.iter().any(|f| f.accepted.is_none()) {
             let pending = baseline::pending_path(&path);
             baseline::accept(&pending, &accepted, &checked.findings, &options.now)?;
-            checked.pending_baseline = Some(pending.strip_prefix(&project.root).unwrap_or(&pending).display().to_string());
+            checked.pending_baseline =
+                Some(pending.strip_prefix(&project.root).unwrap_or(&pending).display().to_string());
         } else {
             baseline::clear_pending(&path)?;
         }
@@ -90,7 +96,12 @@ pub fn baselines(project: &Project, names: &[String]) -> Result<String, Error> {
     Ok(out)
 }
 
-async fn check(r: &Reconciliation, options: &ReconcileOptions, tls: &fetch::Tls, progress: &Progress) -> Result<Checked, Error> {
+async fn check(
+    r: &Reconciliation,
+    options: &ReconcileOptions,
+    tls: &fetch::Tls,
+    progress: &Progress,
+) -> Result<Checked, Error> {
     // Fixtures are served for as long as the check runs; dropping the listeners stops them.
     let mut listeners: Vec<Listener> = Vec::new();
     let mut bases = std::collections::BTreeMap::new();
@@ -99,7 +110,10 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, tls: &fetch::Tls,
             Reach::Fixture(dir) => {
                 let kind = listers::Lister::kind(id).expect("checked at load");
                 let fixture = fixture::Fixture::open(kind, dir)?;
-                let listener = Listener::bind(([127, 0, 0, 1], 0).into(), Arc::new(fixture), Limits::default()).await.map_err(|e| Error::Environment(format!("cannot serve the {id} fixture on loopback: {e}")))?;
+                let listener =
+                    Listener::bind(([127, 0, 0, 1], 0).into(), Arc::new(fixture), Limits::default())
+                        .await
+                        .map_err(|e| Error::Environment(format!("cannot serve the {id} fixture on loopback: {e}")))?;
                 let url = listener.base_url();
                 listeners.push(listener);
                 url
@@ -113,7 +127,14 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, tls: &fetch::Tls,
     for side in std::iter::once(&r.source).chain(r.targets.iter().map(|t| &t.side)) {
         // A client of its own per listing: its connections are driven by the listing's own runtime.
         let http = HttpClient::shared_reqwest().map_err(Error::Environment)?;
-        clients.push(Client::new(&side.system, &r.systems[&side.system], bases[&side.system].clone(), http, tls, &mut secrets)?);
+        clients.push(Client::new(
+            &side.system,
+            &r.systems[&side.system],
+            bases[&side.system].clone(),
+            http,
+            tls,
+            &mut secrets,
+        )?);
     }
     let mask = Arc::new(SecretMask::new(secrets));
     let clients: Vec<Client> = clients.into_iter().map(|c| c.masking(mask.clone())).collect();
@@ -125,14 +146,20 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, tls: &fetch::Tls,
     let mut targets: Vec<TargetReducer> = r.targets.iter().map(TargetReducer::new).collect();
     let (source_stats, target_stats) = std::thread::scope(|scope| {
         let source = &mut source;
-        let source_thread = scope.spawn(|| listing(&clients[0], &r.source.lister, &source_window, |rec| source.add(rec), &source_label, progress));
+        let source_thread = scope.spawn(|| {
+            listing(&clients[0], &r.source.lister, &source_window, |rec| source.add(rec), &source_label, progress)
+        });
         let target_threads: Vec<_> = targets
             .iter_mut()
             .zip(&r.targets)
             .zip(&clients[1..])
-            .map(|((reducer, t), client)| scope.spawn(move || listing(client, &t.side.lister, window, |rec| reducer.add(rec), &t.name, progress)))
+            .map(|((reducer, t), client)| {
+                scope.spawn(move || listing(client, &t.side.lister, window, |rec| reducer.add(rec), &t.name, progress))
+            })
             .collect();
-        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<Stats, Error>>| h.join().unwrap_or_else(|_| Err(Error::Environment("a listing thread stopped unexpectedly".into())));
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<Stats, Error>>| {
+            h.join().unwrap_or_else(|_| Err(Error::Environment("a listing thread stopped unexpectedly".into())))
+        };
         (joined(source_thread), target_threads.into_iter().map(joined).collect::<Vec<_>>())
     });
     drop(listeners);
@@ -172,8 +199,18 @@ async fn check(r: &Reconciliation, options: &ReconcileOptions, tls: &fetch::Tls,
 /// One system's listing on a thread and runtime of its own: reducing one system's pages (CPU work,
 /// between two of its requests) never holds up the answer another system is sending, which would
 /// then time out on a loaded machine.
-fn listing(client: &Client, lister: &listers::Lister, window: &Window, each: impl FnMut(serde_json::Value), label: &str, progress: &Progress) -> Result<Stats, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
+fn listing(
+    client: &Client,
+    lister: &listers::Lister,
+    window: &Window,
+    each: impl FnMut(serde_json::Value),
+    label: &str,
+    progress: &Progress,
+) -> Result<Stats, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(client.list(lister, window, each, |s| progress.update(label, s)))
 }
 
@@ -182,7 +219,10 @@ fn pending(r: &Reconciliation, source: &Reduced, targets: &[Reduced], window: &W
     let judged_at = window.until.min(window.now);
     let lag = r.lag.as_secs();
     let young = |at: Option<u64>| at.is_some_and(|at| at + lag > judged_at);
-    targets.iter().map(|t| source.records.iter().filter(|(k, s)| young(s.at) && !t.records.contains_key(*k)).count() as u64).sum()
+    targets
+        .iter()
+        .map(|t| source.records.iter().filter(|(k, s)| young(s.at) && !t.records.contains_key(*k)).count() as u64)
+        .sum()
 }
 
 /// Records listed so far, on one line of standard error, when it is a terminal.

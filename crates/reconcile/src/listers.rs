@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use harness_core::{Diagnostic, SystemId};
 use harness_syntax::Loc;
-use harness_systems::{System, SystemVersion};
 use harness_systems::client::OutgoingRequest;
+use harness_systems::{System, SystemVersion};
 use serde_json::{Value, json};
 
 use crate::spec::ListSpec;
@@ -94,7 +94,11 @@ impl Lister {
         }
         if let Some(c) = &list.concurrency {
             if kind != Kind::NetSuite {
-                return Err(c.error(file, text, format!("`concurrency` does not list {system}: its pages are read one after the other")));
+                return Err(c.error(
+                    file,
+                    text,
+                    format!("`concurrency` does not list {system}: its pages are read one after the other"),
+                ));
             }
             if c.value == 0 || c.value > MAX_CONCURRENCY {
                 return Err(c.error(file, text, format!("concurrency: 1 to {MAX_CONCURRENCY} pages at once (within the account's concurrency limit, which the integration shares)")));
@@ -102,7 +106,9 @@ impl Lister {
         }
         let concurrency = list.concurrency.as_ref().map_or(1, |c| c.value);
         let page_size = |default: u32, max: u32| match &list.page_size {
-            Some(p) if p.value == 0 || p.value > max => Err(p.error(file, text, format!("page_size: {system} pages hold 1 to {max} records"))),
+            Some(p) if p.value == 0 || p.value > max => {
+                Err(p.error(file, text, format!("page_size: {system} pages hold 1 to {max} records")))
+            }
             Some(p) => Ok(p.value),
             None => Ok(default),
         };
@@ -112,25 +118,47 @@ impl Lister {
                 if let Some(g) = &list.graphql
                     && let Some(op) = graphql_writes(&g.value)
                 {
-                    return Err(g.error(file, text, format!("a GraphQL {op} is a write: reconcile only reads (write a `query`)")));
+                    return Err(g.error(
+                        file,
+                        text,
+                        format!("a GraphQL {op} is a write: reconcile only reads (write a `query`)"),
+                    ));
                 }
-                Lister::Graphql { query, search: list.search.as_ref().map_or(DEFAULT_SEARCH.to_string(), |s| s.value.clone()), page_size: page_size(100, 250)? }
+                Lister::Graphql {
+                    query,
+                    search: list.search.as_ref().map_or(DEFAULT_SEARCH.to_string(), |s| s.value.clone()),
+                    page_size: page_size(100, 250)?,
+                }
             }
             Kind::NetSuite => match (&list.method, &list.path, &list.suiteql) {
                 (Some(m), _, _) if !m.value.eq_ignore_ascii_case("GET") => {
                     let path = list.path.as_ref().map_or("", |p| p.value.as_str());
                     return Err(m.error(file, text, format!("a {} to {path} is a write: reconcile only reads (GET a record collection, or `suiteql:` a SELECT)", m.value.to_ascii_uppercase())));
                 }
-                (_, Some(p), Some(_)) => return Err(p.error(file, text, "give either `suiteql:` or `path:`, not both")),
+                (_, Some(p), Some(_)) => {
+                    return Err(p.error(file, text, "give either `suiteql:` or `path:`, not both"));
+                }
                 (_, Some(p), None) => {
                     if !p.value.starts_with("/services/rest/record/") || p.value.contains('?') {
-                        return Err(p.error(file, text, "path: a record collection, `/services/rest/record/v1/<type>` (paged by the harness)"));
+                        return Err(p.error(
+                            file,
+                            text,
+                            "path: a record collection, `/services/rest/record/v1/<type>` (paged by the harness)",
+                        ));
                     }
                     Lister::RecordList { path: p.value.clone(), page_size: page_size(1000, 1000)?, concurrency }
                 }
-                (Some(m), None, _) => return Err(m.error(file, text, "method: GET needs the record collection's `path:`")),
-                (None, None, Some(q)) if !is_select(&q.value) => return Err(q.error(file, text, "SuiteQL here only reads: write a SELECT (or WITH … SELECT)")),
-                (None, None, q) => Lister::SuiteQl { q: q.as_ref().map_or(DEFAULT_SUITEQL.to_string(), |q| q.value.clone()), page_size: page_size(1000, 1000)?, concurrency },
+                (Some(m), None, _) => {
+                    return Err(m.error(file, text, "method: GET needs the record collection's `path:`"));
+                }
+                (None, None, Some(q)) if !is_select(&q.value) => {
+                    return Err(q.error(file, text, "SuiteQL here only reads: write a SELECT (or WITH … SELECT)"));
+                }
+                (None, None, q) => Lister::SuiteQl {
+                    q: q.as_ref().map_or(DEFAULT_SUITEQL.to_string(), |q| q.value.clone()),
+                    page_size: page_size(1000, 1000)?,
+                    concurrency,
+                },
             },
             Kind::Peoplevox => Lister::GetData {
                 template: list.template.as_ref().map_or(DEFAULT_TEMPLATE.to_string(), |t| t.value.clone()),
@@ -141,7 +169,13 @@ impl Lister {
     }
 
     /// The request for the page at `at`.
-    pub(crate) fn request(&self, system_api: &dyn System, version: &SystemVersion, window: &Window, at: &Position) -> OutgoingRequest {
+    pub(crate) fn request(
+        &self,
+        system_api: &dyn System,
+        version: &SystemVersion,
+        window: &Window,
+        at: &Position,
+    ) -> OutgoingRequest {
         let system = version.system.clone();
         match self {
             Lister::Graphql { query, search, page_size } => {
@@ -151,7 +185,8 @@ impl Lister {
                 };
                 let search = fill(search, &window.since_text(), &window.until_text());
                 let body = json!({"query": query, "variables": {"first": page_size, "after": after, "query": search}});
-                let mut r = OutgoingRequest::new(system, "POST", format!("/admin/api/{}/graphql.json", version.version));
+                let mut r =
+                    OutgoingRequest::new(system, "POST", format!("/admin/api/{}/graphql.json", version.version));
                 r.set_header("Content-Type", "application/json");
                 r.body = body.to_string().into();
                 r
@@ -192,7 +227,10 @@ impl Lister {
     /// records the listing holds — when they may be read several at a time: their positions, and
     /// how many at once.
     pub(crate) fn ahead(&self, at: &Position, total: Option<u64>) -> Option<(Vec<Position>, usize)> {
-        let (Lister::SuiteQl { page_size, concurrency, .. } | Lister::RecordList { page_size, concurrency, .. }) = self else { return None };
+        let (Lister::SuiteQl { page_size, concurrency, .. } | Lister::RecordList { page_size, concurrency, .. }) = self
+        else {
+            return None;
+        };
         let (Position::Offset(from), Some(total), true) = (at, total, *concurrency > 1) else { return None };
         let offsets = (*from..total).step_by(*page_size as usize).map(Position::Offset).collect();
         Some((offsets, *concurrency as usize))
@@ -203,7 +241,11 @@ impl Lister {
         match self {
             Lister::Graphql { .. } => {
                 let v: Value = serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
-                let connection = v.get("data").and_then(Value::as_object).and_then(|d| d.values().next()).ok_or("the answer has no `data` connection")?;
+                let connection = v
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .and_then(|d| d.values().next())
+                    .ok_or("the answer has no `data` connection")?;
                 let records: Vec<Value> = match (connection.get("nodes"), connection.get("edges")) {
                     (Some(Value::Array(nodes)), _) => nodes.clone(),
                     (_, Some(Value::Array(edges))) => edges.iter().filter_map(|e| e.get("node").cloned()).collect(),
@@ -232,16 +274,26 @@ impl Lister {
             Lister::GetData { page_size, .. } => {
                 let text = String::from_utf8_lossy(body);
                 let envelope = harness_core::xml::parse(&text).map_err(|e| e.to_string())?;
-                let result = envelope.operation().and_then(|op| op.children.first()).ok_or("no GetData result in the answer")?;
+                let result =
+                    envelope.operation().and_then(|op| op.children.first()).ok_or("no GetData result in the answer")?;
                 let total: u64 = result.text_at(&["TotalCount"]).and_then(|t| t.trim().parse().ok()).unwrap_or(0);
                 let detail = result.text_at(&["Detail"]).unwrap_or("");
-                let rows = if detail.trim().is_empty() { Vec::new() } else { harness_core::csv_text::csv_rows(detail).map_err(|e| e.to_string())? };
+                let rows = if detail.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    harness_core::csv_text::csv_rows(detail).map_err(|e| e.to_string())?
+                };
                 let page = match at {
                     Position::PageNo(n) => *n,
                     _ => 1,
                 };
                 let more = !rows.is_empty() && u64::from(page) * u64::from(*page_size) < total;
-                Ok(Page { records: rows.into_iter().map(Value::Object).collect(), next: more.then_some(Position::PageNo(page + 1)), pause: None, total: Some(total) })
+                Ok(Page {
+                    records: rows.into_iter().map(Value::Object).collect(),
+                    next: more.then_some(Position::PageNo(page + 1)),
+                    pause: None,
+                    total: Some(total),
+                })
             }
         }
     }
@@ -305,7 +357,9 @@ fn cost_pause(answer: &Value) -> Option<Duration> {
 
 /// Whether `request` only reads: checked again right before every send, whatever built it.
 pub(crate) fn read_only(request: &OutgoingRequest) -> Result<(), String> {
-    let refuse = |why: &str| Err(format!("{} {} refused before sending: {why}; reconcile only reads", request.method, request.path));
+    let refuse = |why: &str| {
+        Err(format!("{} {} refused before sending: {why}; reconcile only reads", request.method, request.path))
+    };
     match request.method.as_str() {
         "GET" => Ok(()),
         "POST" if request.path.ends_with("/graphql.json") => {
@@ -319,12 +373,18 @@ pub(crate) fn read_only(request: &OutgoingRequest) -> Result<(), String> {
         "POST" if request.path == SUITEQL_PATH => {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let select = body.get("q").and_then(Value::as_str).is_some_and(is_select);
-            if request.header("Prefer") != Some("transient") || !select { refuse("SuiteQL is sent as a transient SELECT") } else { Ok(()) }
+            if request.header("Prefer") != Some("transient") || !select {
+                refuse("SuiteQL is sent as a transient SELECT")
+            } else {
+                Ok(())
+            }
         }
-        "POST" if request.path.ends_with(".asmx") => match request.header("SOAPAction").map(|a| a.trim_matches('"').rsplit('/').next().unwrap_or("")) {
-            Some("GetData" | "GetReportData") => Ok(()),
-            _ => refuse("only GetData is called"),
-        },
+        "POST" if request.path.ends_with(".asmx") => {
+            match request.header("SOAPAction").map(|a| a.trim_matches('"').rsplit('/').next().unwrap_or("")) {
+                Some("GetData" | "GetReportData") => Ok(()),
+                _ => refuse("only GetData is called"),
+            }
+        }
         _ => refuse("a write"),
     }
 }
@@ -338,7 +398,10 @@ mod tests {
         assert_eq!(graphql_writes("query Q { orders(first: 1) { nodes { id } } }"), None);
         assert_eq!(graphql_writes("{ orders { nodes { id } } }"), None);
         assert_eq!(graphql_writes("mutation M { orderCancel(orderId: \"1\") { job { id } } }"), Some("mutation"));
-        assert_eq!(graphql_writes("# a comment\n  mutation { tagsAdd(id: \"1\", tags: [\"x\"]) { node { id } } }"), Some("mutation"));
+        assert_eq!(
+            graphql_writes("# a comment\n  mutation { tagsAdd(id: \"1\", tags: [\"x\"]) { node { id } } }"),
+            Some("mutation")
+        );
         assert_eq!(graphql_writes("query A { shop { name } }\nmutation B { x }"), Some("mutation"));
         assert_eq!(graphql_writes("query { orders(query: \"mutation\") { nodes { id } } }"), None);
     }

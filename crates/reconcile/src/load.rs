@@ -74,7 +74,10 @@ pub(crate) struct Compare {
 pub(crate) fn load_all(project: &Project, names: &[String]) -> Result<Vec<Reconciliation>, Error> {
     let dir = project.root.join(FOLDER);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect(),
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect(),
         Err(_) => Vec::new(),
     };
     files.sort();
@@ -82,12 +85,17 @@ pub(crate) fn load_all(project: &Project, names: &[String]) -> Result<Vec<Reconc
     if !names.is_empty() {
         if let Some(unknown) = names.iter().find(|n| !files.iter().any(|f| stem(f) == **n)) {
             let known: Vec<String> = files.iter().map(stem).collect();
-            return Err(Error::Usage(format!("no reconciliation `{unknown}` in {FOLDER}/ (there: {})", if known.is_empty() { "none".into() } else { known.join(", ") })));
+            return Err(Error::Usage(format!(
+                "no reconciliation `{unknown}` in {FOLDER}/ (there: {})",
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            )));
         }
         files.retain(|f| names.contains(&stem(f)));
     }
     if files.is_empty() {
-        return Err(Error::Usage(format!("no reconciliation in {FOLDER}/: write {FOLDER}/<name>.yaml (see the README, \"The daily check\")")));
+        return Err(Error::Usage(format!(
+            "no reconciliation in {FOLDER}/: write {FOLDER}/<name>.yaml (see the README, \"The daily check\")"
+        )));
     }
     let catalog = Catalog::new(project);
     let registry = Registry::for_project(&catalog)?;
@@ -107,7 +115,13 @@ pub(crate) fn load_all(project: &Project, names: &[String]) -> Result<Vec<Reconc
     Ok(loaded)
 }
 
-fn compile(shown: &Path, file: &Path, text: &str, catalog: &Catalog, registry: &Registry) -> Result<Reconciliation, Vec<Diagnostic>> {
+fn compile(
+    shown: &Path,
+    file: &Path,
+    text: &str,
+    catalog: &Catalog,
+    registry: &Registry,
+) -> Result<Reconciliation, Vec<Diagnostic>> {
     let spec: ReconcileFile = harness_syntax::yaml::parse(shown, text)?;
     let mut problems = Vec::new();
     let lag = match &spec.lag {
@@ -147,12 +161,19 @@ fn compile(shown: &Path, file: &Path, text: &str, catalog: &Catalog, registry: &
             }
         };
         match side {
-            Ok(side) => targets.push(Target { name: t.name.clone().unwrap_or_else(|| side.system.to_string()), side, lines, fields, totals }),
+            Ok(side) => targets.push(Target {
+                name: t.name.clone().unwrap_or_else(|| side.system.to_string()),
+                side,
+                lines,
+                fields,
+                totals,
+            }),
             Err(d) => problems.extend(d),
         }
     }
     if spec.targets.is_empty() {
-        problems.push(Diagnostic::new(shown, "targets: list at least one downstream system to reconcile with the source"));
+        problems
+            .push(Diagnostic::new(shown, "targets: list at least one downstream system to reconcile with the source"));
     }
     let source = match source {
         Ok(s) => Some(s),
@@ -164,25 +185,56 @@ fn compile(shown: &Path, file: &Path, text: &str, catalog: &Catalog, registry: &
     match source {
         Some(source) if problems.is_empty() => {
             let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            Ok(Reconciliation { name, file: shown.to_path_buf(), description: spec.description, lag, systems, source, targets })
+            Ok(Reconciliation {
+                name,
+                file: shown.to_path_buf(),
+                description: spec.description,
+                lag,
+                systems,
+                source,
+                targets,
+            })
         }
         _ => Err(problems),
     }
 }
 
-fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &ConnectionSpec, catalog: &Catalog, registry: &Registry) -> Result<Connection, Vec<Diagnostic>> {
+fn connection(
+    shown: &Path,
+    text: &str,
+    folder: &Path,
+    id: &SystemId,
+    c: &ConnectionSpec,
+    catalog: &Catalog,
+    registry: &Registry,
+) -> Result<Connection, Vec<Diagnostic>> {
     let at_key = || harness_syntax::yaml::key_span(text, &["systems", id.as_str()]).unwrap_or_default();
     let Some(system) = registry.get(id) else {
-        return Err(vec![at_key().diagnostic(shown, text, format!("unknown system `{id}` (known: {})", registry.names().join(", ")))]);
+        return Err(vec![at_key().diagnostic(
+            shown,
+            text,
+            format!("unknown system `{id}` (known: {})", registry.names().join(", ")),
+        )]);
     };
     if Lister::kind(id).is_none() {
-        return Err(vec![at_key().diagnostic(shown, text, format!("the harness has no lister for `{id}`: reconcile reads shopify, netsuite and peoplevox"))]);
+        return Err(vec![at_key().diagnostic(
+            shown,
+            text,
+            format!("the harness has no lister for `{id}`: reconcile reads shopify, netsuite and peoplevox"),
+        )]);
     }
     let version = match &c.version {
-        Some(v) => catalog.system(id, v).map_err(|_| vec![v.error(shown, text, format!("{id} has no version `{}` (known: {})", v.value, catalog.versions(id).join(", ")))])?,
+        Some(v) => catalog.system(id, v).map_err(|_| {
+            vec![v.error(
+                shown,
+                text,
+                format!("{id} has no version `{}` (known: {})", v.value, catalog.versions(id).join(", ")),
+            )]
+        })?,
         None => {
             let newest = catalog.versions(id).into_iter().rfind(|v| Catalog::is_builtin(id, v));
-            let newest = newest.ok_or_else(|| vec![at_key().diagnostic(shown, text, format!("no version of {id} is known"))])?;
+            let newest =
+                newest.ok_or_else(|| vec![at_key().diagnostic(shown, text, format!("no version of {id} is known"))])?;
             catalog.system(id, &newest)?
         }
     };
@@ -197,27 +249,58 @@ fn connection(shown: &Path, text: &str, folder: &Path, id: &SystemId, c: &Connec
         (None, Some(u)) => {
             let parsed = reqwest::Url::parse(&u.value).map_err(|e| vec![u.error(shown, text, format!("url: {e}"))])?;
             // Plain HTTP is for a system on loopback (or behind a proxy there); the live systems are HTTPS.
-            if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() || parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
-                return Err(vec![u.error(shown, text, "url: write the system's base address only, `https://host[:port]`")]);
+            if !matches!(parsed.scheme(), "https" | "http")
+                || parsed.host().is_none()
+                || parsed.path() != "/"
+                || parsed.query().is_some()
+                || parsed.fragment().is_some()
+                || !parsed.username().is_empty()
+                || parsed.password().is_some()
+            {
+                return Err(vec![u.error(
+                    shown,
+                    text,
+                    "url: write the system's base address only, `https://host[:port]`",
+                )]);
             }
             let methods = system.auth_methods();
             let auth = match &c.auth {
                 Some(a) if methods.contains(&a.value.as_str()) => a.value.clone(),
-                Some(a) => return Err(vec![a.error(shown, text, format!("{id} authenticates by {}", methods.join(" or ")))]),
+                Some(a) => {
+                    return Err(vec![a.error(shown, text, format!("{id} authenticates by {}", methods.join(" or ")))]);
+                }
                 None => methods.first().map(|m| m.to_string()).unwrap_or_default(),
             };
             Reach::Live { url: u.value.trim_end_matches('/').to_string(), auth, credentials: c.credentials.clone() }
         }
-        _ => return Err(vec![at_key().diagnostic(shown, text, format!("{id}: give either `fixture:` (a folder of recorded answers) or `url:` (the live system)"))]),
+        _ => {
+            return Err(vec![at_key().diagnostic(
+                shown,
+                text,
+                format!("{id}: give either `fixture:` (a folder of recorded answers) or `url:` (the live system)"),
+            )]);
+        }
     };
     Ok(Connection { version, reach })
 }
 
 #[allow(clippy::too_many_arguments)]
-fn side(shown: &Path, text: &str, declared: &[&SystemId], system: &Loc<SystemId>, list: &ListSpec, key: &Loc<String>, at: &Option<Loc<String>>) -> Result<Side, Vec<Diagnostic>> {
+fn side(
+    shown: &Path,
+    text: &str,
+    declared: &[&SystemId],
+    system: &Loc<SystemId>,
+    list: &ListSpec,
+    key: &Loc<String>,
+    at: &Option<Loc<String>>,
+) -> Result<Side, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     if !declared.contains(&&system.value) {
-        problems.push(system.error(shown, text, format!("`{}` is not under systems: (declare how to reach it)", system.value)));
+        problems.push(system.error(
+            shown,
+            text,
+            format!("`{}` is not under systems: (declare how to reach it)", system.value),
+        ));
     }
     let lister = Lister::compile(&system.value, list, shown, text).map_err(|d| problems.push(d)).ok();
     let key = expr(shown, text, key, "key").map_err(|d| problems.push(d)).ok();
@@ -230,7 +313,12 @@ fn side(shown: &Path, text: &str, declared: &[&SystemId], system: &Loc<SystemId>
 
 fn compare(shown: &Path, text: &str, c: &CompareSpec) -> Result<Compare, Diagnostic> {
     let what = format!("`{}`", c.name);
-    Ok(Compare { name: c.name.clone(), source: expr(shown, text, &c.source, &what)?, target: expr(shown, text, &c.target, &what)?, tolerance: c.tolerance.unwrap_or(0.005) })
+    Ok(Compare {
+        name: c.name.clone(),
+        source: expr(shown, text, &c.source, &what)?,
+        target: expr(shown, text, &c.target, &what)?,
+        tolerance: c.tolerance.unwrap_or(0.005),
+    })
 }
 
 fn expr(shown: &Path, text: &str, e: &Loc<String>, what: &str) -> Result<Expr, Diagnostic> {

@@ -83,7 +83,12 @@ fn listing_line(l: &Listed) -> String {
     let mut line = format!("{}: {} record(s) in {} page(s), {} request(s)", l.relation, s.records, s.pages, s.requests);
     if !s.throttled.is_empty() {
         let by: Vec<String> = s.throttled.iter().map(|(why, n)| format!("{n}× {why}")).collect();
-        let _ = write!(line, "; throttled {} — waited {}", by.join(", "), harness_core::duration::format(std::time::Duration::from_millis(s.waited_ms)));
+        let _ = write!(
+            line,
+            "; throttled {} — waited {}",
+            by.join(", "),
+            harness_core::duration::format(std::time::Duration::from_millis(s.waited_ms))
+        );
     }
     line
 }
@@ -97,14 +102,30 @@ impl AnalysisResult for ReconcileReport {
     fn terminal(&self, style: Style) -> String {
         let mut out = String::new();
         for c in &self.checks {
-            let _ = writeln!(out, "{} {}  ({} → {}, lag {})", style.bold("reconcile"), style.bold(&c.name), c.since, c.until, c.lag);
+            let _ = writeln!(
+                out,
+                "{} {}  ({} → {}, lag {})",
+                style.bold("reconcile"),
+                style.bold(&c.name),
+                c.since,
+                c.until,
+                c.lag
+            );
             for l in &c.listed {
                 let _ = writeln!(out, "  {}", listing_line(l));
             }
             for f in &c.findings {
                 let what = format!("{:<14}", f.kind.name());
                 let mark = if f.accepted.is_some() { style.dim("accepted") } else { style.red("✗") };
-                let _ = writeln!(out, "  {mark} {} {}  {}{}  {}", if f.accepted.is_some() { style.dim(&what) } else { what.clone() }, f.relation, f.key.as_deref().unwrap_or(""), f.field.as_ref().map_or(String::new(), |x| format!(" {x}")), f.detail);
+                let _ = writeln!(
+                    out,
+                    "  {mark} {} {}  {}{}  {}",
+                    if f.accepted.is_some() { style.dim(&what) } else { what.clone() },
+                    f.relation,
+                    f.key.as_deref().unwrap_or(""),
+                    f.field.as_ref().map_or(String::new(), |x| format!(" {x}")),
+                    f.detail
+                );
                 if let (Some(s), Some(t)) = (&f.source, &f.target) {
                     let _ = writeln!(out, "      source jq `{}`   target jq `{}`", s.jq, t.jq);
                 }
@@ -144,7 +165,12 @@ impl AnalysisResult for ReconcileReport {
         let mut out = String::new();
         for c in &self.checks {
             let new = c.findings.iter().filter(|f| f.accepted.is_none()).count();
-            let _ = writeln!(out, "## Reconciliation `{}`: {}\n", c.name, if new == 0 { "clean".to_string() } else { format!("{new} new finding(s)") });
+            let _ = writeln!(
+                out,
+                "## Reconciliation `{}`: {}\n",
+                c.name,
+                if new == 0 { "clean".to_string() } else { format!("{new} new finding(s)") }
+            );
             let _ = writeln!(out, "Window {} → {}, lag {}.\n", c.since, c.until, c.lag);
             for l in &c.listed {
                 let _ = writeln!(out, "- {}", listing_line(l));
@@ -189,11 +215,23 @@ impl AnalysisResult for ReconcileReport {
                                 body: found.iter().map(|f| format!("{} {}\n", f.id(), f.detail)).collect(),
                             },
                         };
-                        cases.push(SuiteCase { name: kind.name().to_string(), classname: format!("{}.{relation}", c.name), file: Some(c.file.clone()), time: None, verdict, retries: Vec::new(), output: None });
+                        cases.push(SuiteCase {
+                            name: kind.name().to_string(),
+                            classname: format!("{}.{relation}", c.name),
+                            file: Some(c.file.clone()),
+                            time: None,
+                            verdict,
+                            retries: Vec::new(),
+                            output: None,
+                        });
                     }
                 }
                 // The source's own duplicates.
-                let source_dupes: Vec<&Finding> = c.findings.iter().filter(|f| c.listed.first().is_some_and(|s| s.relation == f.relation) && f.accepted.is_none()).collect();
+                let source_dupes: Vec<&Finding> = c
+                    .findings
+                    .iter()
+                    .filter(|f| c.listed.first().is_some_and(|s| s.relation == f.relation) && f.accepted.is_none())
+                    .collect();
                 if !source_dupes.is_empty() {
                     let relation = &c.listed[0].relation;
                     cases.push(SuiteCase {
@@ -201,12 +239,21 @@ impl AnalysisResult for ReconcileReport {
                         classname: format!("{}.{relation}", c.name),
                         file: Some(c.file.clone()),
                         time: None,
-                        verdict: SuiteVerdict::Failed { kind: "duplicate".into(), message: format!("{} duplicate key(s) in the source", source_dupes.len()), body: source_dupes.iter().map(|f| format!("{}\n", f.id())).collect() },
+                        verdict: SuiteVerdict::Failed {
+                            kind: "duplicate".into(),
+                            message: format!("{} duplicate key(s) in the source", source_dupes.len()),
+                            body: source_dupes.iter().map(|f| format!("{}\n", f.id())).collect(),
+                        },
                         retries: Vec::new(),
                         output: None,
                     });
                 }
-                Suite { name: format!("reconcile {}", c.name), time: None, properties: vec![("since".into(), c.since.clone()), ("until".into(), c.until.clone())], cases }
+                Suite {
+                    name: format!("reconcile {}", c.name),
+                    time: None,
+                    properties: vec![("since".into(), c.since.clone()), ("until".into(), c.until.clone())],
+                    cases,
+                }
             })
             .collect()
     }

@@ -41,11 +41,19 @@ impl Window {
     pub fn new(since: Option<&str>, until: Option<&str>, last: Option<&str>, now: &str) -> Result<Window, WindowError> {
         let now = instant(now).ok_or_else(|| WindowError::Now(now.to_string()))?;
         let until = match until {
-            Some(u) => instant(u).ok_or_else(|| WindowError::Instant { flag: "until", value: u.to_string(), example: "2026-12-07" })?,
+            Some(u) => instant(u).ok_or_else(|| WindowError::Instant {
+                flag: "until",
+                value: u.to_string(),
+                example: "2026-12-07",
+            })?,
             None => now,
         };
         let since = match (since, last) {
-            (Some(s), _) => instant(s).ok_or_else(|| WindowError::Instant { flag: "since", value: s.to_string(), example: "2026-12-06" })?,
+            (Some(s), _) => instant(s).ok_or_else(|| WindowError::Instant {
+                flag: "since",
+                value: s.to_string(),
+                example: "2026-12-06",
+            })?,
             (None, Some(l)) => until.checked_sub(span(l)?).ok_or_else(|| WindowError::BeforeEpoch(l.to_string()))?,
             (None, None) => until.saturating_sub(24 * 3600),
         };
@@ -167,7 +175,8 @@ mod tests {
 
     #[test]
     fn windows_from_the_command_line() {
-        let w = Window::new(Some("2026-12-06T00:00Z"), Some("2026-12-07T00:00Z"), None, "2026-12-07T08:00:00Z").unwrap();
+        let w =
+            Window::new(Some("2026-12-06T00:00Z"), Some("2026-12-07T00:00Z"), None, "2026-12-07T08:00:00Z").unwrap();
         assert_eq!(w.until - w.since, 86_400);
         assert_eq!(w.since_sql(), "2026-12-06 00:00:00");
         assert_eq!(w.since_pvx(), "DateTime(2026,12,06,00,00,00)");

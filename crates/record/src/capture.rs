@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use harness_redact::Redactor;
+use harness_syntax::system_file::{RecordedCall, RecordingFile, RecordingMeta};
 use http_body_util::{BodyExt, Limited};
 use hyper::Request;
-use harness_syntax::system_file::{RecordedCall, RecordingFile, RecordingMeta};
 use serde_json::Value;
 
 /// A request and its answer, with everything the system and the client sent.
@@ -42,7 +42,11 @@ impl Captured {
     /// method, path, query, headers and body, which may be at most `MAX_BODY` long.
     pub(crate) async fn received(req: Request<hyper::body::Incoming>) -> Result<Captured, String> {
         let (parts, body) = req.into_parts();
-        let request_headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+        let request_headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
         let body = Limited::new(body, crate::upstream::MAX_BODY).collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok(Captured {
             method: parts.method.as_str().to_string(),
@@ -71,14 +75,27 @@ impl Captured {
         let query = self.query.as_deref().map(|q| redactor.query(q));
         let request_body = redactor.body(header(&request_headers, "content-type").unwrap_or(""), &self.request_body);
         let response_body = redactor.body(header(&response_headers, "content-type").unwrap_or(""), &self.response_body);
-        Captured { method: self.method.clone(), path, query, request_headers, request_body, status: self.status, response_headers, response_body }
+        Captured {
+            method: self.method.clone(),
+            path,
+            query,
+            request_headers,
+            request_body,
+            status: self.status,
+            response_headers,
+            response_body,
+        }
     }
 
     /// The recording file of this (redacted) exchange, keeping the common headers and `own`, the
     /// system's.
     pub(crate) fn recording(&self, meta: RecordingMeta, own: &[&str]) -> RecordingFile {
         let kept = |headers: &[(String, String)], names: &[&str]| -> BTreeMap<String, String> {
-            headers.iter().filter(|(k, _)| names.iter().chain(own).any(|n| k.eq_ignore_ascii_case(n))).map(|(k, v)| (canonical(k), v.clone())).collect()
+            headers
+                .iter()
+                .filter(|(k, _)| names.iter().chain(own).any(|n| k.eq_ignore_ascii_case(n)))
+                .map(|(k, v)| (canonical(k), v.clone()))
+                .collect()
         };
         let (body, body_text) = split_body(&self.response_body);
         let (request_body, request_text) = split_body(&self.request_body);
@@ -86,7 +103,13 @@ impl Captured {
             Some(q) if !q.is_empty() => format!("{}?{q}", self.path),
             _ => self.path.clone(),
         };
-        let request = RecordedCall { method: self.method.clone(), path, headers: kept(&self.request_headers, KEPT_REQUEST_HEADERS), body: request_body, body_text: request_text };
+        let request = RecordedCall {
+            method: self.method.clone(),
+            path,
+            headers: kept(&self.request_headers, KEPT_REQUEST_HEADERS),
+            body: request_body,
+            body_text: request_text,
+        };
         RecordingFile {
             recording: RecordingMeta { request: Some(request), ..meta },
             status: Some(self.status),
@@ -129,7 +152,10 @@ mod tests {
             method: "POST".into(),
             path: "/services/rest/query/v1/suiteql".into(),
             query: Some("limit=5".into()),
-            request_headers: vec![("authorization".into(), "Bearer x".into()), ("content-type".into(), "application/json".into())],
+            request_headers: vec![
+                ("authorization".into(), "Bearer x".into()),
+                ("content-type".into(), "application/json".into()),
+            ],
             request_body: br#"{"q": "SELECT 1"}"#.to_vec(),
             status: 200,
             response_headers: vec![("content-type".into(), "application/json".into()), ("date".into(), "today".into())],
@@ -138,7 +164,11 @@ mod tests {
         let file = c.recording(RecordingMeta::default(), &[]);
         assert_eq!(file.headers.keys().collect::<Vec<_>>(), ["Content-Type"]);
         let own = c.recording(RecordingMeta::default(), &["date"]);
-        assert_eq!(own.headers.keys().collect::<Vec<_>>(), ["Content-Type", "Date"], "the system's own headers kept too");
+        assert_eq!(
+            own.headers.keys().collect::<Vec<_>>(),
+            ["Content-Type", "Date"],
+            "the system's own headers kept too"
+        );
         let request = file.recording.request.unwrap();
         assert_eq!(request.path, "/services/rest/query/v1/suiteql?limit=5");
         assert_eq!(request.headers.keys().collect::<Vec<_>>(), ["Content-Type"], "no Authorization kept");

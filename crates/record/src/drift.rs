@@ -10,14 +10,14 @@ use std::path::PathBuf;
 
 use harness_analysis::diff::{ChangeKind, FieldChange, payload_changes};
 use harness_analysis::lineage::{self, Lineage, LineageOptions};
+use harness_core::Style;
 use harness_core::{Error, SystemId};
+use harness_engine::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
 use harness_expr::{Seg, path_text};
 use harness_syntax::Project;
 use harness_syntax::project::files_under;
 use harness_syntax::system_file::RecordedCall;
 use harness_systems::Catalog;
-use harness_core::Style;
-use harness_engine::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
 use serde_json::{Value, json};
 
 use crate::capture::{Captured, split_body};
@@ -69,14 +69,25 @@ impl Drift {
 
     /// Changed fields some flow reads.
     fn read(&self) -> usize {
-        self.checked.iter().map(|(_, _, c)| if let Checked::Changed { fields, .. } = c { fields.iter().filter(|d| !d.read_by.is_empty()).count() } else { 0 }).sum()
+        self.checked
+            .iter()
+            .map(|(_, _, c)| {
+                if let Checked::Changed { fields, .. } = c {
+                    fields.iter().filter(|d| !d.read_by.is_empty()).count()
+                } else {
+                    0
+                }
+            })
+            .sum()
     }
 }
 
 impl Checked {
     fn breaks_a_flow(&self) -> bool {
         match self {
-            Checked::Changed { status, fields } => status.is_some() || fields.iter().any(|d| !d.read_by.is_empty() && d.change.kind != ChangeKind::Added),
+            Checked::Changed { status, fields } => {
+                status.is_some() || fields.iter().any(|d| !d.read_by.is_empty() && d.change.kind != ChangeKind::Added)
+            }
             _ => false,
         }
     }
@@ -131,11 +142,26 @@ impl AnalysisResult for Drift {
             .map(|(file, endpoint, c)| {
                 let body = c.lines().join("\n");
                 let (verdict, output) = if c.breaks_a_flow() {
-                    (SuiteVerdict::Failed { kind: "drift".into(), message: "a field a flow reads changed".into(), body }, None)
+                    (
+                        SuiteVerdict::Failed {
+                            kind: "drift".into(),
+                            message: "a field a flow reads changed".into(),
+                            body,
+                        },
+                        None,
+                    )
                 } else {
                     (SuiteVerdict::Passed, Some(body))
                 };
-                SuiteCase { name: endpoint.clone(), classname: self.title.clone(), file: Some(file.clone()), time: None, verdict, retries: Vec::new(), output }
+                SuiteCase {
+                    name: endpoint.clone(),
+                    classname: self.title.clone(),
+                    file: Some(file.clone()),
+                    time: None,
+                    verdict,
+                    retries: Vec::new(),
+                    output,
+                }
             })
             .collect();
         vec![Suite { name: self.title.clone(), time: None, properties: Vec::new(), cases }]
@@ -155,30 +181,46 @@ fn read_only(call: &RecordedCall) -> bool {
     if let Some(body) = call.body.as_ref().filter(|b| b.get("query").is_some_and(Value::is_string)) {
         // A document the reader cannot make out is taken as one that may write.
         let query = body["query"].as_str().unwrap_or_default();
-        let kind = harness_mock::graphql::operation(query, body.get("operationName").and_then(Value::as_str)).map(|op| op.kind);
+        let kind = harness_mock::graphql::operation(query, body.get("operationName").and_then(Value::as_str))
+            .map(|op| op.kind);
         return path.ends_with("/graphql.json") && kind == Some("query");
     }
-    call.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("soapaction") && v.trim_matches('"').rsplit('/').next().is_some_and(|a| a.starts_with("Get")))
+    call.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("soapaction")
+            && v.trim_matches('"').rsplit('/').next().is_some_and(|a| a.starts_with("Get"))
+    })
 }
 
 pub fn check(project: &Project, options: &DriftOptions) -> Result<Drift, Error> {
     let catalog = Catalog::new(project);
     let version = catalog.system(&options.system, &options.version).map_err(Error::from)?;
     let upstream = Upstream::new(&options.upstream, options.upstream_ca.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(e.to_string()))?;
     // Worked out once, when the first field has changed.
     let mut readers_of: Option<(Lineage, harness_engine::plan::Plan)> = None;
     let header = format!("{} {} against {}", options.system, options.version, options.upstream);
-    let mut drift = Drift { title: format!("record --check {} {}", options.system, options.version), header, ..Drift::default() };
-    for rel in files_under(&version.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/") && !f.starts_with("stubs/")) {
+    let mut drift =
+        Drift { title: format!("record --check {} {}", options.system, options.version), header, ..Drift::default() };
+    for rel in files_under(&version.dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".json") && !f.starts_with("schemas/") && !f.starts_with("stubs/"))
+    {
         let Ok(recording) = catalog.recording(&version, &rel) else { continue };
         let Some(call) = recording.meta.request.clone() else { continue };
         let endpoint = format!("{} {}", call.method, call.path);
         if !read_only(&call) && !options.allow_writes {
-            drift.checked.push((recording.file.clone(), endpoint, Checked::Skipped("it writes (use --allow-writes to send it)".into())));
+            drift.checked.push((
+                recording.file.clone(),
+                endpoint,
+                Checked::Skipped("it writes (use --allow-writes to send it)".into()),
+            ));
             continue;
         }
-        let (path, query) = call.path.split_once('?').map_or((call.path.clone(), None), |(p, q)| (p.to_string(), Some(q.to_string())));
+        let (path, query) =
+            call.path.split_once('?').map_or((call.path.clone(), None), |(p, q)| (p.to_string(), Some(q.to_string())));
         let mut headers: Vec<(String, String)> = call.headers.clone().into_iter().collect();
         headers.extend(options.headers.iter().cloned());
         let body = match (&call.body, &call.body_text) {
@@ -186,7 +228,14 @@ pub fn check(project: &Project, options: &DriftOptions) -> Result<Drift, Error> 
             (None, Some(t)) => t.clone().into_bytes(),
             (None, None) => Vec::new(),
         };
-        let request = Captured { method: call.method.clone(), path, query, request_headers: headers, request_body: body, ..Captured::default() };
+        let request = Captured {
+            method: call.method.clone(),
+            path,
+            query,
+            request_headers: headers,
+            request_body: body,
+            ..Captured::default()
+        };
         let live = match runtime.block_on(upstream.call(&request)) {
             Ok(live) => live,
             Err(why) => {
@@ -205,10 +254,22 @@ pub fn check(project: &Project, options: &DriftOptions) -> Result<Drift, Error> 
             continue;
         }
         if readers_of.is_none() && !changes.is_empty() {
-            let lineage = lineage::compute(project, &LineageOptions { flows: Vec::new(), ablate: false, cases_per_flow: 1, jobs: options.jobs })?;
+            let lineage = lineage::compute(
+                project,
+                &LineageOptions { flows: Vec::new(), ablate: false, cases_per_flow: 1, jobs: options.jobs },
+            )?;
             readers_of = Some((lineage, harness_engine::plan::build(project, &[])?));
         }
-        let fields = changes.into_iter().map(|change| Drifted { read_by: readers_of.as_ref().map(|(l, p)| readers(l, p, &options.system, &change.path)).unwrap_or_default(), change }).collect();
+        let fields = changes
+            .into_iter()
+            .map(|change| Drifted {
+                read_by: readers_of
+                    .as_ref()
+                    .map(|(l, p)| readers(l, p, &options.system, &change.path))
+                    .unwrap_or_default(),
+                change,
+            })
+            .collect();
         drift.checked.push((recording.file.clone(), endpoint, Checked::Changed { status, fields }));
     }
     Ok(drift)
@@ -218,7 +279,9 @@ pub fn check(project: &Project, options: &DriftOptions) -> Result<Drift, Error> 
 /// answers: read directly (a trigger payload), or through a variable bound to that system's
 /// answer (`customer_id: .items[0].id`, read as `$customer_id`).
 fn readers(lineage: &Lineage, plan: &harness_engine::plan::Plan, system: &SystemId, path: &str) -> Vec<String> {
-    let within = |source: &str| source == path || source.starts_with(&format!("{path}.")) || source.starts_with(&format!("{path}["));
+    let within = |source: &str| {
+        source == path || source.starts_with(&format!("{path}.")) || source.starts_with(&format!("{path}["))
+    };
     let mut out = BTreeSet::new();
     for flow in &lineage.flows {
         let driver = plan.cases.iter().find(|c| c.flow.name == flow.flow).map(|c| c.flow.driver.clone());
@@ -230,10 +293,15 @@ fn readers(lineage: &Lineage, plan: &harness_engine::plan::Plan, system: &System
                 let read = match source.strip_prefix('$') {
                     None => within(source),
                     Some(var_path) => {
-                        let (var, rest) = var_path.split_once(['.', '[']).map_or((var_path, ""), |(v, _)| (v, &var_path[v.len()..]));
+                        let (var, rest) =
+                            var_path.split_once(['.', '[']).map_or((var_path, ""), |(v, _)| (v, &var_path[v.len()..]));
                         driver.as_ref().is_some_and(|d| {
                             d.bound_reads(var).iter().filter(|r| r.var.is_none()).any(|r| {
-                                let segs: Vec<Seg> = r.segs.iter().map(|s| if matches!(s, Seg::Index(_)) { Seg::Each } else { s.clone() }).collect();
+                                let segs: Vec<Seg> = r
+                                    .segs
+                                    .iter()
+                                    .map(|s| if matches!(s, Seg::Index(_)) { Seg::Each } else { s.clone() })
+                                    .collect();
                                 within(&format!("{}{rest}", path_text(&segs)))
                             })
                         })
@@ -259,9 +327,21 @@ mod tests {
     #[test]
     fn only_reads_are_sent_again() {
         assert!(read_only(&call("GET", "/admin/api/2026-01/orders.json?status=any", None)));
-        assert!(read_only(&call("POST", "/services/rest/query/v1/suiteql", Some(serde_json::json!({"q": "SELECT 1"})))));
-        assert!(read_only(&call("POST", "/admin/api/2026-01/graphql.json", Some(serde_json::json!({"query": "query { shop { name } }"})))));
-        assert!(!read_only(&call("POST", "/admin/api/2026-01/graphql.json", Some(serde_json::json!({"query": "mutation { x }"})))));
+        assert!(read_only(&call(
+            "POST",
+            "/services/rest/query/v1/suiteql",
+            Some(serde_json::json!({"q": "SELECT 1"}))
+        )));
+        assert!(read_only(&call(
+            "POST",
+            "/admin/api/2026-01/graphql.json",
+            Some(serde_json::json!({"query": "query { shop { name } }"}))
+        )));
+        assert!(!read_only(&call(
+            "POST",
+            "/admin/api/2026-01/graphql.json",
+            Some(serde_json::json!({"query": "mutation { x }"}))
+        )));
         assert!(!read_only(&call("POST", "/services/rest/record/v1/salesOrder", None)));
         let mut soap = call("POST", "/resources/integrationservicev4.asmx", None);
         soap.headers.insert("SOAPAction".into(), "\"http://www.peoplevox.net/GetData\"".into());

@@ -60,7 +60,11 @@ impl AnalysisResult for Imported {
         for (label, summary) in &self.summaries {
             out.push_str(&format!("redacted ({label}): {summary}\n"));
         }
-        out.push_str(&format!("imported {} recording(s){}\n", self.written, if self.refused > 0 { format!(", {} refused", self.refused) } else { String::new() }));
+        out.push_str(&format!(
+            "imported {} recording(s){}\n",
+            self.written,
+            if self.refused > 0 { format!(", {} refused", self.refused) } else { String::new() }
+        ));
         out
     }
 
@@ -141,7 +145,15 @@ struct Sessions<'p> {
 
 impl Sessions<'_> {
     /// An exchange, or with `payload` (its file name) a payload on its own.
-    fn record(&mut self, at_version: (SystemId, String), source: &str, captured: &Captured, at: &str, payload: Option<&str>, out: &mut Imported) -> Result<(), Error> {
+    fn record(
+        &mut self,
+        at_version: (SystemId, String),
+        source: &str,
+        captured: &Captured,
+        at: &str,
+        payload: Option<&str>,
+        out: &mut Imported,
+    ) -> Result<(), Error> {
         let session = match self.open.entry(at_version) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {
@@ -162,7 +174,8 @@ impl Sessions<'_> {
             }
             Recorded::Refused(labels) => {
                 out.refused += 1;
-                out.lines.push(format!("  {label} NOT imported: a credential ({}) would remain in it", labels.join(", ")));
+                out.lines
+                    .push(format!("  {label} NOT imported: a credential ({}) would remain in it", labels.join(", ")));
             }
         }
         Ok(())
@@ -178,7 +191,12 @@ pub fn import(project: &Project, options: &ImportOptions) -> Result<Imported, Er
         out.lines.push(format!("{}:", file.display()));
         match serde_json::from_str::<Har>(&text) {
             Ok(har) => import_har(&mut sessions, options, &name, har, &mut out)?,
-            Err(_) if text.trim_start().starts_with("{\"log\"") => return Err(Error::Usage(format!("{}: not a HAR 1.2 file (`log.entries` with `request` and `response`)", file.display()))),
+            Err(_) if text.trim_start().starts_with("{\"log\"") => {
+                return Err(Error::Usage(format!(
+                    "{}: not a HAR 1.2 file (`log.entries` with `request` and `response`)",
+                    file.display()
+                )));
+            }
             Err(_) => import_payload(&mut sessions, options, file, &text, &mut out)?,
         }
     }
@@ -186,10 +204,18 @@ pub fn import(project: &Project, options: &ImportOptions) -> Result<Imported, Er
     Ok(out)
 }
 
-fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, har: Har, out: &mut Imported) -> Result<(), Error> {
+fn import_har(
+    sessions: &mut Sessions<'_>,
+    options: &ImportOptions,
+    name: &str,
+    har: Har,
+    out: &mut Imported,
+) -> Result<(), Error> {
     for entry in har.log.entries {
         let (host, path, query) = harness_core::encoding::split_url(&entry.request.url);
-        let Some(system) = options.system.clone().or_else(|| sessions.registry.recognise(host, path).map(|s| s.id().clone())) else {
+        let Some(system) =
+            options.system.clone().or_else(|| sessions.registry.recognise(host, path).map(|s| s.id().clone()))
+        else {
             *out.skipped.entry(host.to_string()).or_default() += 1;
             continue;
         };
@@ -198,7 +224,9 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
             Some("base64") => STANDARD.decode(entry.response.content.text.trim()).unwrap_or_default(),
             _ => entry.response.content.text.into_bytes(),
         };
-        let headers = |h: Vec<HarHeader>| h.into_iter().filter(|h| !h.name.starts_with(':')).map(|h| (h.name, h.value)).collect::<Vec<_>>();
+        let headers = |h: Vec<HarHeader>| {
+            h.into_iter().filter(|h| !h.name.starts_with(':')).map(|h| (h.name, h.value)).collect::<Vec<_>>()
+        };
         let captured = Captured {
             method: entry.request.method,
             path,
@@ -210,7 +238,10 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
             response_body: body,
         };
         let Some(version) = version_of(sessions, options, &system, &captured) else {
-            out.lines.push(format!("  {} skipped: no API version in it for {system}; name one with --version", captured.endpoint()));
+            out.lines.push(format!(
+                "  {} skipped: no API version in it for {system}; name one with --version",
+                captured.endpoint()
+            ));
             continue;
         };
         let at = entry.started_date_time.as_deref().and_then(utc_seconds).unwrap_or_else(|| options.now.clone());
@@ -220,25 +251,49 @@ fn import_har(sessions: &mut Sessions<'_>, options: &ImportOptions, name: &str, 
 }
 
 /// A file holding one payload, recorded as the answer it is.
-fn import_payload(sessions: &mut Sessions<'_>, options: &ImportOptions, file: &Path, text: &str, out: &mut Imported) -> Result<(), Error> {
-    let system = options.system.clone().or_else(|| sessions.registry.sender_of(text).map(|s| s.id().clone())).ok_or_else(|| Error::Usage(format!("{}: cannot tell which system sent it; name it with --system", file.display())))?;
+fn import_payload(
+    sessions: &mut Sessions<'_>,
+    options: &ImportOptions,
+    file: &Path,
+    text: &str,
+    out: &mut Imported,
+) -> Result<(), Error> {
+    let system =
+        options.system.clone().or_else(|| sessions.registry.sender_of(text).map(|s| s.id().clone())).ok_or_else(
+            || Error::Usage(format!("{}: cannot tell which system sent it; name it with --system", file.display())),
+        )?;
     let name = file.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let captured = Captured {
         method: "GET".into(),
         path: format!("/{name}"),
         status: 200,
-        response_headers: vec![("Content-Type".into(), if text.trim_start().starts_with('<') { "text/xml; charset=utf-8" } else { "application/json" }.into())],
+        response_headers: vec![(
+            "Content-Type".into(),
+            if text.trim_start().starts_with('<') { "text/xml; charset=utf-8" } else { "application/json" }.into(),
+        )],
         response_body: text.as_bytes().to_vec(),
         ..Captured::default()
     };
-    let version = version_of(sessions, options, &system, &captured).ok_or_else(|| Error::Usage(format!("{}: no API version for {system}: name it with --version, or set one under `systems:` in harness.yaml", file.display())))?;
-    let source = format!("imported from {}", file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let version = version_of(sessions, options, &system, &captured).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no API version for {system}: name it with --version, or set one under `systems:` in harness.yaml",
+            file.display()
+        ))
+    })?;
+    let source =
+        format!("imported from {}", file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     sessions.record((system, version), &source, &captured, &options.now, Some(&name), out)
 }
 
 fn version_of(sessions: &Sessions<'_>, options: &ImportOptions, system: &SystemId, c: &Captured) -> Option<String> {
-    let named = || sessions.registry.get(system).and_then(|s| s.version_named(&c.path, &c.response_headers, &c.request_headers));
-    options.version.clone().or_else(named).or_else(|| sessions.project.settings.systems.get(system).map(|v| v.value.clone()))
+    let named = || {
+        sessions.registry.get(system).and_then(|s| s.version_named(&c.path, &c.response_headers, &c.request_headers))
+    };
+    options
+        .version
+        .clone()
+        .or_else(named)
+        .or_else(|| sessions.project.settings.systems.get(system).map(|v| v.value.clone()))
 }
 
 /// HAR times (`2026-03-02T10:15:00.123Z`, `…+00:00`) as the harness writes them; other offsets

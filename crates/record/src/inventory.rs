@@ -51,21 +51,36 @@ pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Recordings, Err
     for system in plan.catalog.systems() {
         let Ok(id) = SystemId::new(&system) else { continue };
         let system_dir = project.mocks_dir().join(&system);
-        let versions = std::fs::read_dir(&system_dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned());
+        let versions = std::fs::read_dir(&system_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned());
         let mut versions: Vec<String> = versions.collect();
         versions.sort();
         for version in versions {
             let Ok(v) = plan.catalog.system(&id, &version) else { continue };
             let support = match v.support.as_ref().map(|s| s.status(now)) {
-                Some(SupportStatus::Supported { until: Some(until) }) => format!("supported until {}", &until[..until.len().min(10)]),
+                Some(SupportStatus::Supported { until: Some(until) }) => {
+                    format!("supported until {}", &until[..until.len().min(10)])
+                }
                 Some(SupportStatus::Supported { until: None }) => "supported".into(),
-                Some(SupportStatus::Unsupported { since }) => format!("unsupported since {}", &since[..since.len().min(10)]),
-                Some(SupportStatus::Inaccessible { since }) => format!("no longer served since {}", &since[..since.len().min(10)]),
+                Some(SupportStatus::Unsupported { since }) => {
+                    format!("unsupported since {}", &since[..since.len().min(10)])
+                }
+                Some(SupportStatus::Inaccessible { since }) => {
+                    format!("no longer served since {}", &since[..since.len().min(10)])
+                }
                 Some(SupportStatus::ReleaseCandidate) => "release candidate".into(),
                 Some(SupportStatus::Unknown) | None => "support unknown".into(),
             };
             for rel in files_under(&v.dir) {
-                if rel == "system.yaml" || rel == harness_systems::CARRIED_LIST || NOT_RECORDINGS.iter().any(|p| rel.starts_with(p)) || rel.ends_with(".tmp") {
+                if rel == "system.yaml"
+                    || rel == harness_systems::CARRIED_LIST
+                    || NOT_RECORDINGS.iter().any(|p| rel.starts_with(p))
+                    || rel.ends_with(".tmp")
+                {
                     continue;
                 }
                 let Ok(recording) = plan.catalog.recording(&v, &rel) else { continue };
@@ -79,7 +94,10 @@ pub fn list(project: &Project, plan: &Plan, now: &str) -> Result<Recordings, Err
                     recorded_at,
                     age_days: age,
                     support: support.clone(),
-                    used_by: used.get(&(id.clone(), version.clone(), rel.clone())).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                    used_by: used
+                        .get(&(id.clone(), version.clone(), rel.clone()))
+                        .map(|s| s.iter().cloned().collect())
+                        .unwrap_or_default(),
                     source: recording.meta.source.clone(),
                 });
             }
@@ -105,7 +123,14 @@ impl AnalysisResult for Recordings {
                 _ => "recording date unknown".into(),
             };
             let status = if l.stale { "STALE" } else { "ok" };
-            out.push_str(&format!("{}  {status}\n    {} {} ({}), {age}{}\n", l.file, l.system, l.version, l.support, l.source.as_deref().map(|s| format!(", from {s}")).unwrap_or_default()));
+            out.push_str(&format!(
+                "{}  {status}\n    {} {} ({}), {age}{}\n",
+                l.file,
+                l.system,
+                l.version,
+                l.support,
+                l.source.as_deref().map(|s| format!(", from {s}")).unwrap_or_default()
+            ));
             out.push_str(&match l.used_by.as_slice() {
                 [] => "    used by no scenario\n".to_string(),
                 ids => format!("    used by {}\n", ids.join(", ")),
@@ -125,7 +150,19 @@ impl AnalysisResult for Recordings {
     }
 
     fn suites(&self) -> Vec<Suite> {
-        let cases = self.listed.iter().map(|l| SuiteCase { name: l.file.clone(), classname: "recordings".into(), file: Some(l.file.clone()), time: None, verdict: SuiteVerdict::Passed, retries: Vec::new(), output: None }).collect();
+        let cases = self
+            .listed
+            .iter()
+            .map(|l| SuiteCase {
+                name: l.file.clone(),
+                classname: "recordings".into(),
+                file: Some(l.file.clone()),
+                time: None,
+                verdict: SuiteVerdict::Passed,
+                retries: Vec::new(),
+                output: None,
+            })
+            .collect();
         vec![Suite { name: "recordings".into(), time: None, properties: Vec::new(), cases }]
     }
 }

@@ -41,12 +41,15 @@ fn shown(root: &Path, path: &Path) -> String {
 
 fn create(root: &Path, path: &Path) -> Result<[u8; 32], Error> {
     let mut key = [0u8; 32];
-    SystemRandom::new().fill(&mut key).map_err(|_| Error::Environment("no source of randomness for the redaction key".into()))?;
+    SystemRandom::new()
+        .fill(&mut key)
+        .map_err(|_| Error::Environment("no source of randomness for the redaction key".into()))?;
     let dir = root.join(DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
-        std::fs::write(&ignore, "# Local to this machine: the redaction key must never be committed.\n*\n").map_err(|e| Error::io(&ignore, e))?;
+        std::fs::write(&ignore, "# Local to this machine: the redaction key must never be committed.\n*\n")
+            .map_err(|e| Error::io(&ignore, e))?;
     }
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     std::fs::write(path, format!("{hex}\n")).map_err(|e| Error::io(path, e))?;

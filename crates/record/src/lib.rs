@@ -24,4 +24,3 @@ pub mod proxy;
 pub mod session;
 mod upstream;
 pub mod webhook;
-

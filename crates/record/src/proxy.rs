@@ -30,10 +30,15 @@ pub struct ProxyOptions {
 /// Serves until interrupted; every exchange is recorded by `session`.
 pub fn run(session: Session, options: &ProxyOptions, say: Say) -> Result<(), Error> {
     let upstream = Arc::new(Upstream::new(&options.upstream, options.upstream_ca.as_deref())?);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the proxy: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the proxy: {e}")))?;
     let session = Arc::new(Mutex::new(session));
     runtime.block_on(async {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port))).await.map_err(|e| Error::Environment(format!("cannot listen on 127.0.0.1:{}: {e}", options.port)))?;
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
+            .await
+            .map_err(|e| Error::Environment(format!("cannot listen on 127.0.0.1:{}: {e}", options.port)))?;
         let local = listener.local_addr().map_err(|e| Error::Environment(e.to_string()))?;
         say(&format!("recording through http://{local} → {} (Ctrl-C to stop)", upstream.base()));
         let serve = async {
@@ -42,7 +47,9 @@ pub fn run(session: Session, options: &ProxyOptions, say: Say) -> Result<(), Err
                 let (upstream, session, say) = (upstream.clone(), session.clone(), say.clone());
                 tokio::spawn(async move {
                     let handler = service_fn(move |req| exchange(req, upstream.clone(), session.clone(), say.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), handler).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), handler)
+                        .await;
                 });
             }
         };
@@ -72,7 +79,12 @@ pub(crate) async fn stopped() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn exchange(req: Request<hyper::body::Incoming>, upstream: Arc<Upstream>, session: Arc<Mutex<Session>>, say: Say) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn exchange(
+    req: Request<hyper::body::Incoming>,
+    upstream: Arc<Upstream>,
+    session: Arc<Mutex<Session>>,
+    say: Say,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let request = match Captured::received(req).await {
         Ok(r) => r,
         Err(e) => return Ok(plain(413, format!("harness record: cannot read the request: {e}"))),
@@ -91,14 +103,20 @@ async fn exchange(req: Request<hyper::body::Incoming>, upstream: Arc<Upstream>, 
     let status = answered.status;
     say(&match recorded {
         Ok(Recorded::Written(file)) => format!("  {} → {status}  {file}", request.endpoint()),
-        Ok(Recorded::Refused(labels)) => format!("  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it", request.endpoint(), labels.join(", ")),
+        Ok(Recorded::Refused(labels)) => format!(
+            "  {} → {status}  NOT recorded: a forwarded credential ({}) would remain in it",
+            request.endpoint(),
+            labels.join(", ")
+        ),
         Err(e) => format!("  {} → {status}  not recorded: {e}", request.endpoint()),
     });
     let mut response = Response::builder().status(answered.status);
     for (k, v) in answered.response_headers.iter().filter(|(k, _)| forwarded(k)) {
         response = response.header(k, v);
     }
-    Ok(response.body(Full::new(Bytes::from(answered.response_body))).unwrap_or_else(|e| plain(502, format!("harness record: the answer cannot be relayed: {e}"))))
+    Ok(response
+        .body(Full::new(Bytes::from(answered.response_body)))
+        .unwrap_or_else(|e| plain(502, format!("harness record: the answer cannot be relayed: {e}"))))
 }
 
 fn plain(status: u16, text: String) -> Response<Full<Bytes>> {

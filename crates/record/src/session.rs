@@ -34,7 +34,13 @@ impl Drafts {
         if let Some(name) = stub_set.as_deref().filter(|n| !plain(n)) {
             return Err(Error::Usage(format!("--stubs {name}: write a name, without folders (stubs/NAME.yaml)")));
         }
-        let stamp = || format!("recorded-{}-{}", now.get(..10).unwrap_or(now), now.get(11..16).unwrap_or_default().replace(':', ""));
+        let stamp = || {
+            format!(
+                "recorded-{}-{}",
+                now.get(..10).unwrap_or(now),
+                now.get(11..16).unwrap_or_default().replace(':', "")
+            )
+        };
         Ok(Drafts { stub_set: Some(stub_set.unwrap_or_else(stamp)), scenario })
     }
 }
@@ -73,24 +79,49 @@ pub struct Session {
 
 /// The redactor a project's settings and key make.
 pub(crate) fn redactor(project: &Project) -> Result<Redactor, Error> {
-    let config = RedactionConfig { extra_paths: project.settings.redaction.redact.clone(), keep_fields: project.settings.redaction.keep.clone() };
+    let config = RedactionConfig {
+        extra_paths: project.settings.redaction.redact.clone(),
+        keep_fields: project.settings.redaction.keep.clone(),
+    };
     Ok(Redactor::new(key::project_key(&project.root)?, config))
 }
 
 impl Session {
     /// A session writing into the project's folder for `system@version`. Draft files that exist
     /// already are refused before anything is recorded: a session never overwrites one.
-    pub fn new(project: &Project, system: SystemId, version: &str, source: &str, drafts: Drafts) -> Result<Session, Error> {
+    pub fn new(
+        project: &Project,
+        system: SystemId,
+        version: &str,
+        source: &str,
+        drafts: Drafts,
+    ) -> Result<Session, Error> {
         // Recordings of a version the catalog does not know would be read by nothing.
         let catalog = harness_systems::Catalog::new(project);
         catalog.system(&system, version).map_err(Error::from)?;
         let dir = project.mocks_dir().join(system.as_str()).join(version);
-        let draft_versions = drafts.scenario.as_ref().map_or_else(Vec::new, |(name, trigger)| draft_versions(project, &catalog, name, trigger, &system, version));
+        let draft_versions = drafts.scenario.as_ref().map_or_else(Vec::new, |(name, trigger)| {
+            draft_versions(project, &catalog, name, trigger, &system, version)
+        });
         let own_headers = harness_systems::Registry::builtin().get(&system).map_or(&[][..], |s| s.recorded_headers());
-        let session = Session { root: project.root.clone(), dir, system, version: version.to_string(), source: source.to_string(), redactor: redactor(project)?, drafts, draft_versions, recorded: Vec::new(), own_headers };
+        let session = Session {
+            root: project.root.clone(),
+            dir,
+            system,
+            version: version.to_string(),
+            source: source.to_string(),
+            redactor: redactor(project)?,
+            drafts,
+            draft_versions,
+            recorded: Vec::new(),
+            own_headers,
+        };
         for path in session.draft_paths() {
             if path.exists() {
-                return Err(Error::Usage(format!("{} exists already: name another draft (--stubs NAME, --scenario FLOW/NAME)", session.show(&path))));
+                return Err(Error::Usage(format!(
+                    "{} exists already: name another draft (--stubs NAME, --scenario FLOW/NAME)",
+                    session.show(&path)
+                )));
             }
         }
         Ok(session)
@@ -98,7 +129,8 @@ impl Session {
 
     fn draft_paths(&self) -> Vec<PathBuf> {
         let stubs = self.drafts.stub_set.iter().map(|n| self.dir.join("stubs").join(format!("{n}.yaml")));
-        let scenario = self.drafts.scenario.iter().map(|(name, _)| self.root.join("scenarios").join(format!("{name}.yaml")));
+        let scenario =
+            self.drafts.scenario.iter().map(|(name, _)| self.root.join("scenarios").join(format!("{name}.yaml")));
         stubs.chain(scenario).collect()
     }
 
@@ -124,11 +156,22 @@ impl Session {
     /// A payload on its own — a webhook delivery, an imported body — written (its body is
     /// `captured`'s answer) as `<base>.json` under the version folder, with no request to send
     /// again; `endpoint` is what it stands for when known (`webhook orders/create`).
-    pub(crate) fn record_payload(&mut self, captured: &Captured, now: &str, endpoint: Option<&str>, base: &str) -> Result<Recorded, Error> {
+    pub(crate) fn record_payload(
+        &mut self,
+        captured: &Captured,
+        now: &str,
+        endpoint: Option<&str>,
+        base: &str,
+    ) -> Result<Recorded, Error> {
         self.write(captured, now, Some((endpoint, base)))
     }
 
-    fn write(&mut self, captured: &Captured, now: &str, payload: Option<(Option<&str>, &str)>) -> Result<Recorded, Error> {
+    fn write(
+        &mut self,
+        captured: &Captured,
+        now: &str,
+        payload: Option<(Option<&str>, &str)>,
+    ) -> Result<Recorded, Error> {
         let redacted = captured.redact(&mut self.redactor);
         let endpoint = match payload {
             Some((endpoint, _)) => endpoint.map(str::to_string),
@@ -156,9 +199,21 @@ impl Session {
         let rel = match payload {
             Some((_, base)) => self.free_name(base),
             None => {
-                let slug: String = redacted.path.split('/').filter(|s| !s.is_empty() && *s != self.version).collect::<Vec<_>>().join("-");
-                let slug: String = slug.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch.to_ascii_lowercase() } else { '-' }).collect();
-                self.free_name(&format!("recorded/{}-{}", redacted.method.to_ascii_lowercase(), slug.trim_end_matches("-json")))
+                let slug: String = redacted
+                    .path
+                    .split('/')
+                    .filter(|s| !s.is_empty() && *s != self.version)
+                    .collect::<Vec<_>>()
+                    .join("-");
+                let slug: String = slug
+                    .chars()
+                    .map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch.to_ascii_lowercase() } else { '-' })
+                    .collect();
+                self.free_name(&format!(
+                    "recorded/{}-{}",
+                    redacted.method.to_ascii_lowercase(),
+                    slug.trim_end_matches("-json")
+                ))
             }
         };
         let path = self.dir.join(&rel);
@@ -183,14 +238,29 @@ impl Session {
     fn write_drafts(&self, now: &str) -> Result<(), Error> {
         let day = &now[..now.len().min(10)];
         if let Some(name) = &self.drafts.stub_set {
-            let description = format!("Draft recorded from {} on {day}: review the matches, then use it in scenarios", self.source);
-            write(&self.dir.join("stubs").join(format!("{name}.yaml")), &draft::stub_set(&self.recorded, &self.version, &description))?;
+            let description =
+                format!("Draft recorded from {} on {day}: review the matches, then use it in scenarios", self.source);
+            write(
+                &self.dir.join("stubs").join(format!("{name}.yaml")),
+                &draft::stub_set(&self.recorded, &self.version, &description),
+            )?;
         }
         if let (Some((name, trigger)), Some(stub_set)) = (&self.drafts.scenario, &self.drafts.stub_set) {
             let flow = name.split('/').next().unwrap_or(name).to_string();
             let draft = ScenarioDraft { flow, trigger: trigger.clone(), stub_set: stub_set.clone() };
-            let description = format!("Draft: {} call(s) recorded from {} on {day}, replayed", self.recorded.len(), self.source);
-            write(&self.root.join("scenarios").join(format!("{name}.yaml")), &draft::scenario(&draft, &self.system, &self.version, &self.draft_versions, &self.recorded, &description))?;
+            let description =
+                format!("Draft: {} call(s) recorded from {} on {day}, replayed", self.recorded.len(), self.source);
+            write(
+                &self.root.join("scenarios").join(format!("{name}.yaml")),
+                &draft::scenario(
+                    &draft,
+                    &self.system,
+                    &self.version,
+                    &self.draft_versions,
+                    &self.recorded,
+                    &description,
+                ),
+            )?;
         }
         Ok(())
     }
@@ -200,7 +270,14 @@ impl Session {
 /// recorded one; for the others the project's default (`systems:` in harness.yaml), else the
 /// newest version the project has recordings of (for the trigger's system, one holding the
 /// trigger file). A system with none is left out, and the run says which version it needs.
-fn draft_versions(project: &Project, catalog: &harness_systems::Catalog, name: &str, trigger: &str, system: &SystemId, version: &str) -> Vec<(SystemId, String)> {
+fn draft_versions(
+    project: &Project,
+    catalog: &harness_systems::Catalog,
+    name: &str,
+    trigger: &str,
+    system: &SystemId,
+    version: &str,
+) -> Vec<(SystemId, String)> {
     let flow = name.split('/').next().unwrap_or(name);
     let Some((trigger_system, systems)) = harness_engine::plan::flow_systems(project, catalog, flow) else {
         return vec![(system.clone(), version.to_string())];
@@ -216,7 +293,10 @@ fn draft_versions(project: &Project, catalog: &harness_systems::Catalog, name: &
             Some(default.value.clone())
         } else {
             let folder = |v: &String| project.mocks_dir().join(id.as_str()).join(v);
-            catalog.versions(id).into_iter().rfind(|v| folder(v).is_dir() && (*id != trigger_system || folder(v).join(trigger).is_file()))
+            catalog
+                .versions(id)
+                .into_iter()
+                .rfind(|v| folder(v).is_dir() && (*id != trigger_system || folder(v).join(trigger).is_file()))
         };
         out.extend(chosen.map(|v| (id.clone(), v)));
     }
@@ -238,7 +318,10 @@ mod tests {
     fn draft_names_stay_in_their_folders() {
         let now = "2026-12-02T01:40:00Z";
         assert_eq!(Drafts::new(None, None, now).unwrap().stub_set.as_deref(), Some("recorded-2026-12-02-0140"));
-        assert!(Drafts::new(Some("lookup".into()), Some(("orders/recorded".into(), "webhooks/order.json".into())), now).is_ok());
+        assert!(
+            Drafts::new(Some("lookup".into()), Some(("orders/recorded".into(), "webhooks/order.json".into())), now)
+                .is_ok()
+        );
         for scenario in ["orders", "../x", "orders/../../x", "a/b/c", "/x"] {
             assert!(Drafts::new(None, Some((scenario.into(), "t.json".into())), now).is_err(), "{scenario}");
         }

@@ -22,7 +22,19 @@ pub(crate) use harness_systems::tls::MAX_BODY;
 
 /// Request headers never forwarded: hop-by-hop ones, those recomputed for the upstream, and
 /// `Accept-Encoding`, so answers come uncompressed and are recorded as the text they are.
-const NOT_FORWARDED: &[&str] = &["host", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "accept-encoding"];
+const NOT_FORWARDED: &[&str] = &[
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "accept-encoding",
+];
 
 pub(crate) fn forwarded(name: &str) -> bool {
     !NOT_FORWARDED.contains(&name.to_ascii_lowercase().as_str())
@@ -40,7 +52,11 @@ pub(crate) struct Upstream {
 impl Upstream {
     pub(crate) fn new(base: &str, extra_ca: Option<&Path>) -> Result<Upstream, Error> {
         let base = base.trim_end_matches('/');
-        let bad = || Error::Usage(format!("--upstream {base}: write the system's address as https://host[:port], without a path"));
+        let bad = || {
+            Error::Usage(format!(
+                "--upstream {base}: write the system's address as https://host[:port], without a path"
+            ))
+        };
         let (scheme, authority) = base.split_once("://").ok_or_else(bad)?;
         let https = match scheme {
             "https" => true,
@@ -55,7 +71,14 @@ impl Upstream {
             // An IPv6 literal: `[::1]:8443`.
             Some(rest) => {
                 let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-                (host, if after.is_empty() { default_port } else { after.strip_prefix(':').and_then(|p| p.parse().ok()).ok_or_else(bad)? })
+                (
+                    host,
+                    if after.is_empty() {
+                        default_port
+                    } else {
+                        after.strip_prefix(':').and_then(|p| p.parse().ok()).ok_or_else(bad)?
+                    },
+                )
             }
             None => match authority.rsplit_once(':') {
                 Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
@@ -73,7 +96,9 @@ impl Upstream {
 
     /// Sends `request` (its answer fields ignored) and fills in the answer.
     pub(crate) async fn call(&self, request: &Captured) -> Result<Captured, String> {
-        tokio::time::timeout(CALL_TIMEOUT, self.exchange(request)).await.map_err(|_| format!("no answer within {}s", CALL_TIMEOUT.as_secs()))?
+        tokio::time::timeout(CALL_TIMEOUT, self.exchange(request))
+            .await
+            .map_err(|_| format!("no answer within {}s", CALL_TIMEOUT.as_secs()))?
     }
 
     async fn exchange(&self, request: &Captured) -> Result<Captured, String> {
@@ -82,16 +107,22 @@ impl Upstream {
             _ => request.path.clone(),
         };
         let default_port = if self.tls.is_some() { 443 } else { 80 };
-        let host_header = if self.port == default_port { self.host.clone() } else { format!("{}:{}", self.host, self.port) };
-        let mut builder = hyper::Request::builder().method(request.method.as_str()).uri(&target).header("Host", host_header);
+        let host_header =
+            if self.port == default_port { self.host.clone() } else { format!("{}:{}", self.host, self.port) };
+        let mut builder =
+            hyper::Request::builder().method(request.method.as_str()).uri(&target).header("Host", host_header);
         for (k, v) in request.request_headers.iter().filter(|(k, _)| forwarded(k)) {
             builder = builder.header(k, v);
         }
-        let req = builder.body(Full::new(Bytes::from(request.request_body.clone()))).map_err(|e| format!("cannot send this request on: {e}"))?;
+        let req = builder
+            .body(Full::new(Bytes::from(request.request_body.clone())))
+            .map_err(|e| format!("cannot send this request on: {e}"))?;
         let (status, response_headers, body) = match &self.tls {
             Some(tls) => tls::exchange(tls::connect(tls, &self.host, self.port).await?, req, MAX_BODY).await?,
             None => {
-                let stream = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+                let stream = TcpStream::connect((self.host.as_str(), self.port))
+                    .await
+                    .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
                 tls::exchange(stream, req, MAX_BODY).await?
             }
         };
@@ -104,7 +135,9 @@ fn connector(extra_ca: Option<&Path>) -> Result<TlsConnector, Error> {
     let mut extra = Vec::new();
     if let Some(path) = extra_ca {
         let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        extra = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().map_err(|e| Error::Usage(format!("--upstream-ca {}: not PEM certificates: {e}", path.display())))?;
+        extra = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::Usage(format!("--upstream-ca {}: not PEM certificates: {e}", path.display())))?;
         if extra.is_empty() {
             return Err(Error::Usage(format!("--upstream-ca {}: no certificate in it", path.display())));
         }
@@ -124,7 +157,9 @@ mod tests {
         assert_eq!(u.port, 80);
         let u = Upstream::new("http://[::1]:8443", None).unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", 8443));
-        for bad in ["ftp://x", "http://host/path", "host:443", "http://", "http://u@host", "http://host:port", "http://[::1"] {
+        for bad in
+            ["ftp://x", "http://host/path", "host:443", "http://", "http://u@host", "http://host:port", "http://[::1"]
+        {
             assert!(Upstream::new(bad, None).is_err(), "{bad}");
         }
     }

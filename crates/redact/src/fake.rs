@@ -16,16 +16,19 @@ use super::fields::Personal;
 const EMAIL_DOMAIN: &str = "example.com";
 
 const FIRST_NAMES: &[&str] = &[
-    "Alex", "Avery", "Billie", "Blair", "Casey", "Charlie", "Dana", "Drew", "Eden", "Frankie", "Gray", "Harper", "Indy", "Jamie", "Kai", "Logan", "Morgan", "Noel", "Oakley", "Parker", "Quinn",
-    "Reese", "Riley", "Robin", "Rowan", "Sage", "Sam", "Skyler", "Taylor", "Toni", "Val", "Wren",
+    "Alex", "Avery", "Billie", "Blair", "Casey", "Charlie", "Dana", "Drew", "Eden", "Frankie", "Gray", "Harper",
+    "Indy", "Jamie", "Kai", "Logan", "Morgan", "Noel", "Oakley", "Parker", "Quinn", "Reese", "Riley", "Robin", "Rowan",
+    "Sage", "Sam", "Skyler", "Taylor", "Toni", "Val", "Wren",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Abbott", "Ashby", "Barlow", "Brennan", "Calloway", "Carver", "Dalton", "Draper", "Ellis", "Everett", "Finch", "Fletcher", "Garrett", "Granger", "Hale", "Holloway", "Irving", "Jensen",
-    "Keller", "Lowry", "Mercer", "Nolan", "Osborne", "Prescott", "Quinlan", "Rhodes", "Sutton", "Thorne", "Upton", "Vance", "Whitlock", "Yates",
+    "Abbott", "Ashby", "Barlow", "Brennan", "Calloway", "Carver", "Dalton", "Draper", "Ellis", "Everett", "Finch",
+    "Fletcher", "Garrett", "Granger", "Hale", "Holloway", "Irving", "Jensen", "Keller", "Lowry", "Mercer", "Nolan",
+    "Osborne", "Prescott", "Quinlan", "Rhodes", "Sutton", "Thorne", "Upton", "Vance", "Whitlock", "Yates",
 ];
 const STREET_NAMES: &[&str] = &[
-    "Acorn", "Alder", "Aspen", "Beech", "Birch", "Cedar", "Cherry", "Chestnut", "Cypress", "Elm", "Fern", "Hawthorn", "Hazel", "Holly", "Ivy", "Juniper", "Larch", "Laurel", "Linden", "Magnolia",
-    "Maple", "Myrtle", "Oak", "Olive", "Pine", "Poplar", "Rowan", "Spruce", "Sycamore", "Walnut", "Willow", "Yew",
+    "Acorn", "Alder", "Aspen", "Beech", "Birch", "Cedar", "Cherry", "Chestnut", "Cypress", "Elm", "Fern", "Hawthorn",
+    "Hazel", "Holly", "Ivy", "Juniper", "Larch", "Laurel", "Linden", "Magnolia", "Maple", "Myrtle", "Oak", "Olive",
+    "Pine", "Poplar", "Rowan", "Spruce", "Sycamore", "Walnut", "Willow", "Yew",
 ];
 
 /// Whether every word of `name` is one the faker writes (in any case style): a name the redactor
@@ -39,7 +42,8 @@ pub(super) fn is_fake_name(name: &str) -> bool {
 /// ITU-T E.164 country codes of two digits; `1` and `7` are the only one-digit codes and every
 /// other code has three digits, so this table is all it takes to keep a number's country.
 const TWO_DIGIT_COUNTRY_CODES: &[u8] = &[
-    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62,
+    63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
 ];
 
 /// The documentation prefixes of RFC 5737 (TEST-NET-1, -2 and -3) and RFC 3849, as numbers.
@@ -175,7 +179,16 @@ impl Faker {
 
     fn ipv4(&self, ip: Ipv4Addr) -> Option<Ipv4Addr> {
         let [first, .., last] = ip.octets();
-        if ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_broadcast() || ip.is_documentation() || ip.is_multicast() || first == 0 || first >= 240 || last == 0 {
+        if ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_broadcast()
+            || ip.is_documentation()
+            || ip.is_multicast()
+            || first == 0
+            || first >= 240
+            || last == 0
+        {
             return None;
         }
         let digest = self.digest("ipv4", &ip.to_string());
@@ -185,12 +198,27 @@ impl Faker {
 
     fn ipv6(&self, ip: Ipv6Addr) -> Option<Ipv6Addr> {
         let [s0, s1, ..] = ip.segments();
-        if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || ip.is_unique_local() || ip.is_unicast_link_local() || [s0, s1] == DOC_V6_PREFIX {
+        if ip.is_loopback()
+            || ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_unique_local()
+            || ip.is_unicast_link_local()
+            || [s0, s1] == DOC_V6_PREFIX
+        {
             return None;
         }
         let digest = self.digest("ipv6", &ip.to_string());
         let group = |i: usize| u16::from_be_bytes([digest[2 * i], digest[2 * i + 1]]);
-        Some(Ipv6Addr::new(DOC_V6_PREFIX[0], DOC_V6_PREFIX[1], group(0), group(1), group(2), group(3), group(4), group(5)))
+        Some(Ipv6Addr::new(
+            DOC_V6_PREFIX[0],
+            DOC_V6_PREFIX[1],
+            group(0),
+            group(1),
+            group(2),
+            group(3),
+            group(4),
+            group(5),
+        ))
     }
 }
 
@@ -297,7 +325,10 @@ mod tests {
         assert!(f.personal(Personal::Phone, "+1-613-555-0142").unwrap().starts_with("+1-"));
         assert!(f.personal(Personal::Phone, "+353 1 234 5678").unwrap().starts_with("+353 "));
         assert!(f.personal(Personal::Phone, "0044 20 7946 0958").unwrap().starts_with("0044 "));
-        assert_eq!(f.personal(Personal::Phone, "+447700900123").unwrap()[3..], f.personal(Personal::Phone, "+44 7700 900123").unwrap().replace(' ', "")[3..]);
+        assert_eq!(
+            f.personal(Personal::Phone, "+447700900123").unwrap()[3..],
+            f.personal(Personal::Phone, "+44 7700 900123").unwrap().replace(' ', "")[3..]
+        );
         assert_eq!(f.personal(Personal::Phone, "n/a"), None);
     }
 
@@ -322,7 +353,10 @@ mod tests {
         assert_eq!(f.personal(Personal::FullName, "Zoë Ångström-Łukasiewicz").unwrap(), format!("{first} {last}"));
         assert!(FIRST_NAMES.contains(&first.as_str()));
         assert!(last.contains('-'));
-        assert_eq!(f.personal(Personal::FirstName, "JANE").unwrap(), f.personal(Personal::FirstName, "Jane").unwrap().to_uppercase());
+        assert_eq!(
+            f.personal(Personal::FirstName, "JANE").unwrap(),
+            f.personal(Personal::FirstName, "Jane").unwrap().to_uppercase()
+        );
         assert_eq!(f.personal(Personal::FullName, "  "), None);
     }
 

@@ -41,7 +41,19 @@ pub(super) enum Personal {
 /// order's status page, so a credential as well), while `checkout_token` and `cart_token` are
 /// identifiers mappings read and stay. `code` is not here: in Shopify payloads it names discount
 /// and product codes, and an OAuth authorization code is spent before a recording is written.
-const CREDENTIAL_NAMES: &[&str] = &["token", "session", "authorization", "proxyauthorization", "cookie", "setcookie", "hmac", "tokenid", "oauthtoken", "idtoken", "oauthverifier"];
+const CREDENTIAL_NAMES: &[&str] = &[
+    "token",
+    "session",
+    "authorization",
+    "proxyauthorization",
+    "cookie",
+    "setcookie",
+    "hmac",
+    "tokenid",
+    "oauthtoken",
+    "idtoken",
+    "oauthverifier",
+];
 
 /// Credentials under any name ending so: `password`, `client_secret`, `x-api-key`, `SessionId`,
 /// `client_assertion` (but not `client_assertion_type`), `oauth_signature` (but not
@@ -96,7 +108,8 @@ const NAME_NAMES: &[&str] = &["attention", "altname"];
 /// `name` and `displayName` are everywhere (order `#1001`, products, note attributes), and
 /// GraphQL's `formatted` (an address as lines); they are a person's only inside one of these
 /// (`billing_address.name`, GraphQL `customer.displayName`, `billingAddress.formatted`).
-const CONTEXTUAL: &[(&str, Personal)] = &[("name", Personal::FullName), ("displayname", Personal::FullName), ("formatted", Personal::Street)];
+const CONTEXTUAL: &[(&str, Personal)] =
+    &[("name", Personal::FullName), ("displayname", Personal::FullName), ("formatted", Personal::Street)];
 const PERSON_PARENT_ENDINGS: &[&str] = &["address", "addresses"];
 const PERSON_PARENTS: &[&str] = &["customer", "customers", "destination", "recipient", "contact", "billto", "shipto"];
 
@@ -130,13 +143,26 @@ const ADDRESS_TEXT_ENDINGS: &[&str] = &["addrtext", "addresstext", "defaultaddre
 
 /// Any other text under a name ending in `address` is a postal address too (Peoplevox's CSV
 /// `Address`, `DeliveryAddress` columns), but for these, which are not postal.
-const NOT_POSTAL_ADDRESS_ENDINGS: &[&str] = &["emailaddress", "ipaddress", "ipv4address", "ipv6address", "macaddress", "webaddress", "remoteaddress", "serveraddress", "hostaddress", "walletaddress", "urladdress"];
+const NOT_POSTAL_ADDRESS_ENDINGS: &[&str] = &[
+    "emailaddress",
+    "ipaddress",
+    "ipv4address",
+    "ipv6address",
+    "macaddress",
+    "webaddress",
+    "remoteaddress",
+    "serveraddress",
+    "hostaddress",
+    "walletaddress",
+    "urladdress",
+];
 
 fn is_postal_address(field: &str) -> bool {
     field.ends_with("address") && !NOT_POSTAL_ADDRESS_ENDINGS.iter().any(|e| field.ends_with(e))
 }
 
-const PHONE_ENDINGS: &[&str] = &["phone", "phonenumber", "phoneno", "mobile", "mobilenumber", "mobileno", "fax", "faxnumber", "telno"];
+const PHONE_ENDINGS: &[&str] =
+    &["phone", "phonenumber", "phoneno", "mobile", "mobilenumber", "mobileno", "fax", "faxnumber", "telno"];
 
 /// Phone numbers under exactly this name (as an ending, `tel` would catch `hotel`).
 const PHONE_NAMES: &[&str] = &["tel"];
@@ -148,7 +174,8 @@ const BUSINESS_ENDINGS: &[&str] = &["cardcompany", "trackingcompany", "carrierco
 /// References whose `refName` is a person's or a customer's name (NetSuite's `entity`,
 /// `customer`, `contact`, `employee`, `salesRep`, custom fields ending so), by the reference's
 /// name; other references name items, locations, currencies and stay.
-const PERSON_REFERENCE_ENDINGS: &[&str] = &["entity", "customer", "contact", "employee", "salesrep", "requestor", "approver", "buyer"];
+const PERSON_REFERENCE_ENDINGS: &[&str] =
+    &["entity", "customer", "contact", "employee", "salesrep", "requestor", "approver", "buyer"];
 
 /// What the field names alone say of business values and person references, before the
 /// personal endings are tried: `Some(Free)` keeps a business value from them.
@@ -156,7 +183,8 @@ fn business_or_reference(field: &str, parent: Option<&str>) -> Option<Field> {
     if BUSINESS_ENDINGS.iter().any(|e| field.ends_with(e)) {
         return Some(Field::Free);
     }
-    (field == "refname" && parent.is_some_and(|p| PERSON_REFERENCE_ENDINGS.iter().any(|e| p.ends_with(e)))).then_some(Field::Personal(Personal::FullName))
+    (field == "refname" && parent.is_some_and(|p| PERSON_REFERENCE_ENDINGS.iter().any(|e| p.ends_with(e))))
+        .then_some(Field::Personal(Personal::FullName))
 }
 
 pub(super) fn is_credential(field: &str) -> bool {
@@ -182,7 +210,8 @@ pub(super) fn classify(field: &str, parent: Option<&str>) -> Field {
     if let Some((_, kind)) = NAME_ENDINGS.iter().find(|(e, _)| field.ends_with(e)) {
         return Field::Personal(*kind);
     }
-    let person_parent = parent.is_some_and(|p| PERSON_PARENTS.contains(&p) || PERSON_PARENT_ENDINGS.iter().any(|e| p.ends_with(e)));
+    let person_parent =
+        parent.is_some_and(|p| PERSON_PARENTS.contains(&p) || PERSON_PARENT_ENDINGS.iter().any(|e| p.ends_with(e)));
     if let Some((_, kind)) = CONTEXTUAL.iter().find(|(name, _)| person_parent && *name == field) {
         return Field::Personal(*kind);
     }
@@ -208,10 +237,43 @@ mod tests {
 
     #[test]
     fn credentials_by_name_and_ending() {
-        for name in ["access_token", "refresh_token", "id_token", "client_secret", "client_assertion", "password", "passwd", "secret", "api_key", "apikey", "X-API-Key", "token", "session", "SessionId", "Authorization", "private_key", "signature", "X-Shopify-Access-Token", "X-Shopify-Hmac-Sha256", "oauth_token", "consumerKey", "nonce"] {
+        for name in [
+            "access_token",
+            "refresh_token",
+            "id_token",
+            "client_secret",
+            "client_assertion",
+            "password",
+            "passwd",
+            "secret",
+            "api_key",
+            "apikey",
+            "X-API-Key",
+            "token",
+            "session",
+            "SessionId",
+            "Authorization",
+            "private_key",
+            "signature",
+            "X-Shopify-Access-Token",
+            "X-Shopify-Hmac-Sha256",
+            "oauth_token",
+            "consumerKey",
+            "nonce",
+        ] {
             assert_eq!(class(name, None), Field::Credential, "{name}");
         }
-        for name in ["checkout_token", "cart_token", "token_type", "client_assertion_type", "oauth_signature_method", "client_id", "username", "code", "expires_in"] {
+        for name in [
+            "checkout_token",
+            "cart_token",
+            "token_type",
+            "client_assertion_type",
+            "oauth_signature_method",
+            "client_id",
+            "username",
+            "code",
+            "expires_in",
+        ] {
             assert_eq!(class(name, None), Field::Free, "{name}");
         }
     }
@@ -233,7 +295,16 @@ mod tests {
 
     #[test]
     fn streets_phones_and_kept_fields() {
-        for name in ["address1", "address2", "addr1", "ShippingAddressLine1", "InvoiceAddressLine2", "street", "addrText", "billingAddress_text"] {
+        for name in [
+            "address1",
+            "address2",
+            "addr1",
+            "ShippingAddressLine1",
+            "InvoiceAddressLine2",
+            "street",
+            "addrText",
+            "billingAddress_text",
+        ] {
             assert_eq!(class(name, None), Field::Personal(Personal::Street), "{name}");
         }
         for name in ["phone", "mobilePhone", "altPhone", "fax", "phone_number"] {
@@ -245,7 +316,21 @@ mod tests {
         for name in ["Tel", "PhoneNo", "TelNo"] {
             assert_eq!(class(name, Some("CsvData")), Field::Personal(Personal::Phone), "{name}");
         }
-        for name in ["city", "zip", "province", "province_code", "country_code", "ShippingAddressPostcode", "AddressCity", "AddressReference", "email", "EmailAddress", "ip_address", "browser_ip", "hotel"] {
+        for name in [
+            "city",
+            "zip",
+            "province",
+            "province_code",
+            "country_code",
+            "ShippingAddressPostcode",
+            "AddressCity",
+            "AddressReference",
+            "email",
+            "EmailAddress",
+            "ip_address",
+            "browser_ip",
+            "hotel",
+        ] {
             assert_eq!(class(name, None), Field::Free, "{name}");
         }
     }

@@ -53,7 +53,10 @@ pub fn is_credential_name(name: &str) -> bool {
 /// stay readable.
 pub fn is_secret_variable(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    upper.starts_with("AWS_") || ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "SESSION"].iter().any(|w| upper.contains(w))
+    upper.starts_with("AWS_")
+        || ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "SESSION"]
+            .iter()
+            .any(|w| upper.contains(w))
 }
 
 /// What every removed credential and custom-redacted value becomes. The same placeholder the
@@ -66,10 +69,29 @@ mod tests {
 
     #[test]
     fn secret_names_in_traffic() {
-        for name in ["X-Shopify-Access-Token", "client_assertion", "client_secret", "password", "SessionId", "access_token", "refresh_token", "nonce", "consumerKey"] {
+        for name in [
+            "X-Shopify-Access-Token",
+            "client_assertion",
+            "client_secret",
+            "password",
+            "SessionId",
+            "access_token",
+            "refresh_token",
+            "nonce",
+            "consumerKey",
+        ] {
             assert!(is_credential_name(name), "{name}");
         }
-        for name in ["content-type", "idempotency-key", "soapaction", "prefer", "checkout_token", "client_assertion_type", "grant_type", "tranDate"] {
+        for name in [
+            "content-type",
+            "idempotency-key",
+            "soapaction",
+            "prefer",
+            "checkout_token",
+            "client_assertion_type",
+            "grant_type",
+            "tranDate",
+        ] {
             assert!(!is_credential_name(name), "{name}");
         }
         let long = format!("{}_password", "x".repeat(80));
@@ -79,7 +101,16 @@ mod tests {
 
     #[test]
     fn secret_variable_names() {
-        for name in ["GITHUB_TOKEN", "client_secret", "DB_PASSWORD", "api_key", "AWS_REGION", "GOOGLE_APPLICATION_CREDENTIALS", "token_id", "access_token"] {
+        for name in [
+            "GITHUB_TOKEN",
+            "client_secret",
+            "DB_PASSWORD",
+            "api_key",
+            "AWS_REGION",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "token_id",
+            "access_token",
+        ] {
             assert!(is_secret_variable(name), "{name}");
         }
         for name in ["PATH", "HOME", "account_id", "client_id", "shop_domain", "username", "LANG"] {

@@ -87,7 +87,14 @@ pub fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
     for (name, range) in credential_values(text) {
         let value = &text[range.clone()];
         if let Some(entropy) = secret_entropy(value).filter(|_| !is_allowed(value)) {
-            hits.push((range, LintKind::CredentialValue, format!("high-entropy value ({entropy:.1} bits/char) under credential name `{name}`: `{}`", preview(value))));
+            hits.push((
+                range,
+                LintKind::CredentialValue,
+                format!(
+                    "high-entropy value ({entropy:.1} bits/char) under credential name `{name}`: `{}`",
+                    preview(value)
+                ),
+            ));
         }
     }
     url_credentials(text, &is_allowed, &mut hits);
@@ -106,7 +113,11 @@ pub fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
     }
     for email in EMAIL.find_iter(text) {
         if !patterns::is_test_email(email.as_str()) && !is_allowed(email.as_str()) {
-            hits.push((email.range(), LintKind::Email, format!("email address outside the test domains: `{}`", preview(email.as_str()))));
+            hits.push((
+                email.range(),
+                LintKind::Email,
+                format!("email address outside the test domains: `{}`", preview(email.as_str())),
+            ));
         }
     }
 
@@ -145,7 +156,11 @@ fn url_credentials(text: &str, is_allowed: &dyn Fn(&str) -> bool, hits: &mut Hit
     for (name, range) in patterns::url_credentials(text) {
         let value = &text[range.clone()];
         if secret_entropy(value).is_some() && !is_allowed(value) {
-            hits.push((range, LintKind::CredentialValue, format!("credential in a URL query (`{name}=`): `{}`", preview(value))));
+            hits.push((
+                range,
+                LintKind::CredentialValue,
+                format!("credential in a URL query (`{name}=`): `{}`", preview(value)),
+            ));
         }
     }
 }
@@ -153,7 +168,8 @@ fn url_credentials(text: &str, is_allowed: &dyn Fn(&str) -> bool, hits: &mut Hit
 /// The `refName` of a reference to a person or customer (NetSuite's `"entity": {"id": …,
 /// "refName": …}`), in JSON text.
 static PERSON_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(?P<k>[A-Za-z0-9_]+)"\s*:\s*\{[^{}]*?"refName"\s*:\s*"(?P<v>[^"\\]+)""#).expect("built-in pattern is valid")
+    Regex::new(r#""(?P<k>[A-Za-z0-9_]+)"\s*:\s*\{[^{}]*?"refName"\s*:\s*"(?P<v>[^"\\]+)""#)
+        .expect("built-in pattern is valid")
 });
 
 /// A person's name where the redactor fakes one: a `refName` under a person reference that is
@@ -164,8 +180,16 @@ fn person_references(text: &str, is_allowed: &dyn Fn(&str) -> bool, hits: &mut H
         let field = fields::normalize(k.as_str());
         let person = fields::classify("refname", Some(&field)) == fields::Field::Personal(fields::Personal::FullName);
         let value = v.as_str();
-        if person && !value.chars().all(|ch| ch.is_ascii_digit()) && !super::fake::is_fake_name(value) && !is_allowed(value) {
-            hits.push((v.range(), LintKind::PersonName, format!("a person's name as the refName of `{}`: `{}`", k.as_str(), preview(value))));
+        if person
+            && !value.chars().all(|ch| ch.is_ascii_digit())
+            && !super::fake::is_fake_name(value)
+            && !is_allowed(value)
+        {
+            hits.push((
+                v.range(),
+                LintKind::PersonName,
+                format!("a person's name as the refName of `{}`: `{}`", k.as_str(), preview(value)),
+            ));
         }
     }
 }
@@ -190,10 +214,13 @@ fn credential_values(text: &str) -> Vec<(&str, Range<usize>)> {
         .flat_map(|re| re.captures_iter(text))
         .filter_map(|c| {
             let (name, value) = (c.name("k")?, c.name("v")?);
-            let quoted = value.as_str().len() >= 2 && (value.as_str().starts_with('"') || value.as_str().starts_with('\'')) && value.as_str().ends_with(&value.as_str()[..1]);
+            let quoted = value.as_str().len() >= 2
+                && (value.as_str().starts_with('"') || value.as_str().starts_with('\''))
+                && value.as_str().ends_with(&value.as_str()[..1]);
             let range = if quoted { value.start() + 1..value.end() - 1 } else { value.range() };
             let normalized = fields::normalize(name.as_str());
-            (fields::is_credential(&normalized) && !AUTH_HEADER_NAMES.contains(&normalized.as_str())).then(|| (name.as_str(), range))
+            (fields::is_credential(&normalized) && !AUTH_HEADER_NAMES.contains(&normalized.as_str()))
+                .then(|| (name.as_str(), range))
         })
         .collect()
 }
@@ -239,7 +266,9 @@ mod tests {
     #[test]
     fn allowed_values_and_test_domains_pass() {
         let token = shopify_token();
-        let text = format!("access_token: {token}\nemail: jane@example.co.uk\nother: ops@example.com, x@shop.test\nclient_secret: harness-test-client-secret\n");
+        let text = format!(
+            "access_token: {token}\nemail: jane@example.co.uk\nother: ops@example.com, x@shop.test\nclient_secret: harness-test-client-secret\n"
+        );
         assert_eq!(lint(&text, &[token.clone(), "harness-test-client-secret".into()]), []);
         let kinds: Vec<LintKind> = lint(&text, &[]).iter().map(|f| f.kind).collect();
         assert_eq!(kinds, [LintKind::Token, LintKind::CredentialValue]);
@@ -263,7 +292,14 @@ mod tests {
             assert_eq!(findings[0].len, secret.len());
             assert!(!findings[0].message.contains(&secret[4..]));
         }
-        for text in [r#""authorization": "re_3Q9500450003072""#, "token_type: Zq8vR2mK9xL4pT7wB3nY", "password: ${PEOPLEVOX_PASSWORD_VALUE}", "password: changeme-changeme", "client_secret: \"[redacted]\"", "checkout_token: Zq8vR2mK9xL4pT7wB3nY"] {
+        for text in [
+            r#""authorization": "re_3Q9500450003072""#,
+            "token_type: Zq8vR2mK9xL4pT7wB3nY",
+            "password: ${PEOPLEVOX_PASSWORD_VALUE}",
+            "password: changeme-changeme",
+            "client_secret: \"[redacted]\"",
+            "checkout_token: Zq8vR2mK9xL4pT7wB3nY",
+        ] {
             assert_eq!(lint(text, &[]), [], "{text}");
         }
     }
@@ -271,16 +307,30 @@ mod tests {
     #[test]
     fn other_shapes_and_emails() {
         // The PEM label is put together so secret scanners do not take the fixture for a key.
-        let text = format!("Authorization: Bearer abcdefghij0123456789\nkey: -----BEGIN {kind}-----\nMIIE\n-----END {kind}-----\nto: Jane.Doe@gmail.com\n", kind = "RSA PRIVATE KEY");
-        let found: Vec<(usize, usize, usize, LintKind)> = lint(&text, &[]).iter().map(|f| (f.line, f.column, f.len, f.kind)).collect();
-        assert_eq!(found, [(1, 23, 20, LintKind::AuthHeader), (2, 6, 31, LintKind::PrivateKey), (5, 5, 18, LintKind::Email)]);
+        let text = format!(
+            "Authorization: Bearer abcdefghij0123456789\nkey: -----BEGIN {kind}-----\nMIIE\n-----END {kind}-----\nto: Jane.Doe@gmail.com\n",
+            kind = "RSA PRIVATE KEY"
+        );
+        let found: Vec<(usize, usize, usize, LintKind)> =
+            lint(&text, &[]).iter().map(|f| (f.line, f.column, f.len, f.kind)).collect();
+        assert_eq!(
+            found,
+            [(1, 23, 20, LintKind::AuthHeader), (2, 6, 31, LintKind::PrivateKey), (5, 5, 18, LintKind::Email)]
+        );
     }
 
     #[test]
     fn url_keys_and_people_in_references() {
         let text = "{\"order_status_url\": \"https://shop.example/1/orders/ab/authenticate?key=9f8e7d6c5b4a39281706f5e4d3c2\",\n \"entity\": {\"id\": \"7\", \"refName\": \"Tom Example\"},\n \"item\": {\"id\": \"5\", \"refName\": \"Blue Mug\"}, \"customer\": {\"refName\": \"Sam Vance\"}}";
         let found: Vec<(usize, LintKind)> = lint(text, &[]).into_iter().map(|f| (f.line, f.kind)).collect();
-        assert_eq!(found, [(1, LintKind::CredentialValue), (2, LintKind::PersonName)], "a fake name and an item's name pass");
-        assert!(lint("https://shop.example/1/orders/ab/authenticate?key=harness", &[]).is_empty(), "a placeholder key passes");
+        assert_eq!(
+            found,
+            [(1, LintKind::CredentialValue), (2, LintKind::PersonName)],
+            "a fake name and an item's name pass"
+        );
+        assert!(
+            lint("https://shop.example/1/orders/ab/authenticate?key=harness", &[]).is_empty(),
+            "a placeholder key passes"
+        );
     }
 }

@@ -63,7 +63,11 @@ impl SecretMask {
             // builds in microseconds where the DFA chosen by default for few patterns takes
             // milliseconds per long secret — and a redactor rebuilds whenever it learns one — while
             // searching about as fast.
-            AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).kind(Some(AhoCorasickKind::ContiguousNFA)).build(&patterns).expect("a list of secrets is far below aho-corasick's size limits")
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&patterns)
+                .expect("a list of secrets is far below aho-corasick's size limits")
         });
         Self { matcher, owners, base: None }
     }

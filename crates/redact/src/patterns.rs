@@ -18,7 +18,8 @@ fn regex(pattern: &str) -> Regex {
 
 /// An email address. The top-level domain must be letters, so `package@1.2.3` is not one. No `'`
 /// in the local part: SuiteQL quotes literals with it (`WHERE email = 'jane@shop.com'`).
-pub(super) static EMAIL: LazyLock<Regex> = LazyLock::new(|| regex(r"[\p{L}\p{N}._%+-]+@(?:[\p{L}\p{N}-]+\.)+\p{L}{2,}"));
+pub(super) static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"[\p{L}\p{N}._%+-]+@(?:[\p{L}\p{N}-]+\.)+\p{L}{2,}"));
 
 /// Domains reserved for tests and documentation (RFC 2606 and RFC 6761): `example.<tld>`,
 /// `example.co.<cc>` (the fixtures use `example.co.uk`), their subdomains, and the `.test`,
@@ -26,7 +27,10 @@ pub(super) static EMAIL: LazyLock<Regex> = LazyLock::new(|| regex(r"[\p{L}\p{N}.
 pub(super) fn is_test_domain(domain: &str) -> bool {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let labels: Vec<&str> = domain.split('.').collect();
-    matches!(labels.as_slice(), [.., "test" | "example" | "invalid" | "localhost"] | [.., "example", _] | [.., "example", "co", _])
+    matches!(
+        labels.as_slice(),
+        [.., "test" | "example" | "invalid" | "localhost"] | [.., "example", _] | [.., "example", "co", _]
+    )
 }
 
 pub(super) fn is_test_email(email: &str) -> bool {
@@ -46,7 +50,8 @@ pub(super) struct Shape {
 /// Listed most specific first: where two shapes find the same text, the first one names it
 /// (`Bearer eyJ…` is reported as a JSON Web Token).
 static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
-    let shape = |label, kind, pattern: &str, confirm: fn(&str) -> bool| Shape { label, kind, regex: regex(pattern), confirm };
+    let shape =
+        |label, kind, pattern: &str, confirm: fn(&str) -> bool| Shape { label, kind, regex: regex(pattern), confirm };
     let any = |_: &str| true;
     vec![
         shape("Shopify token", LintKind::Token, r"\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})\b", any),
@@ -56,22 +61,59 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         shape("AWS access key pair", LintKind::Token, r"\b((?:AKIA|ASIA)[0-9A-Z]{16}:[A-Za-z0-9/+=]{40})", any),
         shape("AWS access key id", LintKind::Token, r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b", any),
         shape("Slack token", LintKind::Token, r"\b(xox[abpr]-[A-Za-z0-9-]{10,})", any),
-        shape("JSON Web Token", LintKind::Token, r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)", any),
+        shape(
+            "JSON Web Token",
+            LintKind::Token,
+            r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
+            any,
+        ),
         // Grouped as printed, or one run of digits; a card network's prefix and the Luhn check
         // tell a card number from an order id.
-        shape("card number", LintKind::PersonalData, r"(?:^|[^\w/.-])((?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?:$|[^\w.-])", personal::card_number),
-        shape("IBAN", LintKind::PersonalData, r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b", personal::iban),
+        shape(
+            "card number",
+            LintKind::PersonalData,
+            r"(?:^|[^\w/.-])((?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?:$|[^\w.-])",
+            personal::card_number,
+        ),
+        shape(
+            "IBAN",
+            LintKind::PersonalData,
+            r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b",
+            personal::iban,
+        ),
         // National ids, where they have a shape of their own: a US Social Security number after
         // its label (alone, 3-2-4 digits is also a part number), a UK National Insurance number
         // after its label or spaced as printed on the card.
-        shape("Social Security number", LintKind::PersonalData, r"(?i:\b(?:ssn|social security(?: number| no\.?)?))[\s:#=\\\x22']{0,6}(\d{3}-?\d{2}-?\d{4})\b", personal::ssn),
-        shape("National Insurance number", LintKind::PersonalData, r"(?i:\b(?:nino|ni number|ni no\.?|national insurance(?: number| no\.?)?))[\s:#=\\\x22']{0,6}([A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d])\b", personal::nino),
-        shape("National Insurance number", LintKind::PersonalData, r"\b([A-Z]{2} \d{2} \d{2} \d{2} [A-D])\b", personal::nino),
+        shape(
+            "Social Security number",
+            LintKind::PersonalData,
+            r"(?i:\b(?:ssn|social security(?: number| no\.?)?))[\s:#=\\\x22']{0,6}(\d{3}-?\d{2}-?\d{4})\b",
+            personal::ssn,
+        ),
+        shape(
+            "National Insurance number",
+            LintKind::PersonalData,
+            r"(?i:\b(?:nino|ni number|ni no\.?|national insurance(?: number| no\.?)?))[\s:#=\\\x22']{0,6}([A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d])\b",
+            personal::nino,
+        ),
+        shape(
+            "National Insurance number",
+            LintKind::PersonalData,
+            r"\b([A-Z]{2} \d{2} \d{2} \d{2} [A-D])\b",
+            personal::nino,
+        ),
         // The whole block when its end is there (so the redactor removes the key, not just its
         // header); the lint reports the header line.
-        shape("private key", LintKind::PrivateKey, r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?)", any),
+        shape(
+            "private key",
+            LintKind::PrivateKey,
+            r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?)",
+            any,
+        ),
         // Tokens have digits; "Bearer authentication-tokens" is prose.
-        shape("Bearer token", LintKind::AuthHeader, r"(?i:\bbearer)\s+([A-Za-z0-9\-._~+/]{16,}=*)", |t| t.bytes().any(|b| b.is_ascii_digit())),
+        shape("Bearer token", LintKind::AuthHeader, r"(?i:\bbearer)\s+([A-Za-z0-9\-._~+/]{16,}=*)", |t| {
+            t.bytes().any(|b| b.is_ascii_digit())
+        }),
         // "Basic authentication" is prose; credentials decode to `user:password`.
         shape("Basic credentials", LintKind::AuthHeader, r"(?i:\bbasic)\s+([A-Za-z0-9+/]{8,}={0,2})", |t| {
             STANDARD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).is_some_and(|s| s.contains(':'))
@@ -113,7 +155,9 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
 /// required but in the international form, so a run of digits (an order or record id), a date or
 /// an amount is not one; [`phones`] also counts the digits.
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?:^|[^\w+/.-])(\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(0?\d{2,5}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|0\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{3,4})?|\d{3}[.-]\d{3}[.-]\d{4})(?:$|[^\w.-])")
+    regex(
+        r"(?:^|[^\w+/.-])(\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(0?\d{2,5}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|0\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{3,4})?|\d{3}[.-]\d{3}[.-]\d{4})(?:$|[^\w.-])",
+    )
 });
 
 /// Phone numbers in free text.
@@ -137,21 +181,60 @@ pub(super) fn phones(text: &str) -> Vec<Range<usize>> {
 /// is followed by a name (`Call Tom Harhar`, `ask for Jane`, `Attn: Sam Doe`, `c/o`); group `n`
 /// is the name. Only capitalised words, at most three.
 static NAMED_PERSON: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?:^|[^\w])(?P<w>(?i:mr|mrs|ms|miss|mx|dr)\.?|(?i:call|ask for|speak to|speak with|attn|attention|c/o|dear|contact):?)[ \t]+(?P<n>\p{Lu}[\p{Ll}'’-]+(?:[ \t]\p{Lu}[\p{Ll}'’-]+){0,2})")
+    regex(
+        r"(?:^|[^\w])(?P<w>(?i:mr|mrs|ms|miss|mx|dr)\.?|(?i:call|ask for|speak to|speak with|attn|attention|c/o|dear|contact):?)[ \t]+(?P<n>\p{Lu}[\p{Ll}'’-]+(?:[ \t]\p{Lu}[\p{Ll}'’-]+){0,2})",
+    )
 });
 
 /// Capitalised words that follow `call`, `contact` and the like in business text and are no one:
 /// `Call Customer Services`, `contact Support`, `Dear Customer`.
 const NOT_NAMES: &[&str] = &[
-    "customer", "customers", "support", "service", "services", "sales", "us", "team", "office", "warehouse", "store", "shop", "center", "centre", "desk", "back", "before", "after", "when",
-    "on", "if", "the", "our", "your", "reception", "accounts", "courier", "driver", "carrier", "delivery", "returns", "manager", "sir", "madam", "all", "friend", "valued",
+    "customer",
+    "customers",
+    "support",
+    "service",
+    "services",
+    "sales",
+    "us",
+    "team",
+    "office",
+    "warehouse",
+    "store",
+    "shop",
+    "center",
+    "centre",
+    "desk",
+    "back",
+    "before",
+    "after",
+    "when",
+    "on",
+    "if",
+    "the",
+    "our",
+    "your",
+    "reception",
+    "accounts",
+    "courier",
+    "driver",
+    "carrier",
+    "delivery",
+    "returns",
+    "manager",
+    "sir",
+    "madam",
+    "all",
+    "friend",
+    "valued",
 ];
 
 /// `(title or cue, name range)` of people named in free text. Titles name a person whatever
 /// follows; the other cues need two words (first and last name), none a business word or a title
 /// (in `Dear Mrs Doe` the title names her).
 pub(super) fn named_people(text: &str) -> Vec<(String, Range<usize>)> {
-    let is_title = |w: &str| matches!(w.trim_end_matches(['.', ':']).to_lowercase().as_str(), "mr" | "mrs" | "ms" | "miss" | "mx" | "dr");
+    let is_title = |w: &str| {
+        matches!(w.trim_end_matches(['.', ':']).to_lowercase().as_str(), "mr" | "mrs" | "ms" | "miss" | "mx" | "dr")
+    };
     let mut found = Vec::new();
     let mut at = 0;
     while let Some(c) = NAMED_PERSON.captures_at(text, at) {
@@ -171,7 +254,8 @@ pub(super) fn named_people(text: &str) -> Vec<(String, Range<usize>)> {
 }
 
 /// A query parameter inside a URL in free text (`…/authenticate?key=…&token=…`).
-static URL_QUERY_PARAM: LazyLock<Regex> = LazyLock::new(|| regex(r#"[?&](?P<k>[A-Za-z0-9_.-]+)=(?P<v>[^&#\s"'<>\\]+)"#));
+static URL_QUERY_PARAM: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#"[?&](?P<k>[A-Za-z0-9_.-]+)=(?P<v>[^&#\s"'<>\\]+)"#));
 
 /// Query parameters that unlock something on their own: Shopify's order status page `key`, a
 /// signed URL's `signature`/`sig`, any `token`; and every parameter named as a credential.
@@ -202,7 +286,10 @@ pub(super) fn addresses(text: &str) -> Vec<(Range<usize>, IpAddr)> {
     ADDRESS_RUN
         .find_iter(text)
         .filter(|m| m.as_str().bytes().any(|b| b.is_ascii_digit()))
-        .filter(|m| !text[..m.start()].chars().next_back().is_some_and(is_word) && !text[m.end()..].chars().next().is_some_and(is_word))
+        .filter(|m| {
+            !text[..m.start()].chars().next_back().is_some_and(is_word)
+                && !text[m.end()..].chars().next().is_some_and(is_word)
+        })
         .filter_map(|m| {
             let run = m.as_str();
             let trimmed = run.trim_end_matches(['.', ':']);
@@ -242,7 +329,19 @@ mod tests {
 
     #[test]
     fn test_domains() {
-        for domain in ["example.com", "example.net", "example.org", "example.fr", "example.co.uk", "shop.example.com", "x.test", "x.example", "x.invalid", "x.localhost", "EXAMPLE.COM"] {
+        for domain in [
+            "example.com",
+            "example.net",
+            "example.org",
+            "example.fr",
+            "example.co.uk",
+            "shop.example.com",
+            "x.test",
+            "x.example",
+            "x.invalid",
+            "x.localhost",
+            "EXAMPLE.COM",
+        ] {
             assert!(is_test_domain(domain), "{domain}");
         }
         for domain in ["gmail.com", "myexample.com", "example.com.evil.org", "shop.co.uk", "co.uk"] {
@@ -252,16 +351,28 @@ mod tests {
 
     #[test]
     fn emails_in_text() {
-        let found: Vec<&str> = EMAIL.find_iter("SELECT id FROM customer WHERE email = 'jane+vip@shop.co.uk'; cc zoë@exämple.de. v@1.2.3").map(|m| m.as_str()).collect();
+        let found: Vec<&str> = EMAIL
+            .find_iter("SELECT id FROM customer WHERE email = 'jane+vip@shop.co.uk'; cc zoë@exämple.de. v@1.2.3")
+            .map(|m| m.as_str())
+            .collect();
         assert_eq!(found, ["jane+vip@shop.co.uk", "zoë@exämple.de"]);
     }
 
     #[test]
     fn token_shapes() {
         let shopify = format!("shpat_{}", "0123456789abcdef".repeat(2));
-        let text = format!("a {shopify} b Bearer abcdefghijklmnop1234 c Basic dXNlcjpwYXNzd29yZA== d Basic authentication e Bearer authentication-tokens");
+        let text = format!(
+            "a {shopify} b Bearer abcdefghijklmnop1234 c Basic dXNlcjpwYXNzd29yZA== d Basic authentication e Bearer authentication-tokens"
+        );
         let found: Vec<(&str, &str)> = tokens(&text).iter().map(|t| (t.shape.label, &text[t.range.clone()])).collect();
-        assert_eq!(found, [("Shopify token", shopify.as_str()), ("Bearer token", "abcdefghijklmnop1234"), ("Basic credentials", "dXNlcjpwYXNzd29yZA==")]);
+        assert_eq!(
+            found,
+            [
+                ("Shopify token", shopify.as_str()),
+                ("Bearer token", "abcdefghijklmnop1234"),
+                ("Basic credentials", "dXNlcjpwYXNzd29yZA==")
+            ]
+        );
         let jwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
         assert_eq!(tokens(jwt).iter().map(|t| t.shape.label).collect::<Vec<_>>(), ["JSON Web Token"]);
     }
@@ -270,7 +381,8 @@ mod tests {
     fn addresses_in_text() {
         let v4 = Ipv4Addr::new(81, 2, 69, 160);
         let v6 = Ipv6Addr::new(0x2a00, 0x1450, 0x4009, 0x81f, 0, 0, 0, 0x200e);
-        let text = format!("from {v4}, via [{v6}]:443 and http://{v4}:8080/x at {v4}. not v{v4} nor 12:30:00 nor 1.2.3");
+        let text =
+            format!("from {v4}, via [{v6}]:443 and http://{v4}:8080/x at {v4}. not v{v4} nor 12:30:00 nor 1.2.3");
         let found: Vec<String> = addresses(&text).into_iter().map(|(r, ip)| format!("{}={ip}", &text[r])).collect();
         assert_eq!(found, [format!("{v4}={v4}"), format!("{v6}={v6}"), format!("{v4}={v4}"), format!("{v4}={v4}")]);
     }

@@ -59,7 +59,10 @@ pub struct Redactions {
 impl fmt::Display for Redactions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { credentials, emails, phones, names, streets, ips, custom } = self;
-        write!(f, "credentials {credentials}, emails {emails}, phones {phones}, names {names}, streets {streets}, ips {ips}, custom {custom}")
+        write!(
+            f,
+            "credentials {credentials}, emails {emails}, phones {phones}, names {names}, streets {streets}, ips {ips}, custom {custom}"
+        )
     }
 }
 
@@ -106,11 +109,13 @@ enum Action {
 /// `Authorization: OAuth` header (realm, consumer key, token, nonce, signature) is redacted.
 const OAUTH_PUBLIC_PARAMS: &[&str] = &["oauth_signature_method", "oauth_timestamp", "oauth_version"];
 
-static OAUTH_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"([A-Za-z0-9_]+)\s*=\s*"([^"]*)""#).expect("valid pattern"));
+static OAUTH_PARAM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"([A-Za-z0-9_]+)\s*=\s*"([^"]*)""#).expect("valid pattern"));
 
 /// Characters a query or form value must escape to keep its structure; used when the original
 /// value was written unescaped (`email=jane@shop.com`).
-const QUERY_MINIMAL: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'&').add(b'+').add(b'<').add(b'=').add(b'>').add(b'`');
+const QUERY_MINIMAL: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'&').add(b'+').add(b'<').add(b'=').add(b'>').add(b'`');
 /// Everything but unreserved characters; used when the original value was percent-encoded.
 const QUERY_STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -249,7 +254,9 @@ impl Redactor {
         let class = fields::classify(&field, parent.as_deref());
         if class == Field::Credential {
             Action::Credential
-        } else if !self.keep.is_empty() && path.iter().filter_map(Seg::key).any(|k| self.keep.contains(&fields::normalize(k))) {
+        } else if !self.keep.is_empty()
+            && path.iter().filter_map(Seg::key).any(|k| self.keep.contains(&fields::normalize(k)))
+        {
             Action::Keep
         } else if self.extra.iter().any(|pattern| matches_within(pattern, path)) {
             Action::Custom
@@ -273,7 +280,10 @@ impl Redactor {
 
     fn remember(&mut self, label: &str, value: &str) {
         let value = value.trim();
-        if value.chars().count() >= MIN_SECRET_CHARS && !value.contains(REDACTED) && !self.known.iter().any(|(_, v)| v == value) {
+        if value.chars().count() >= MIN_SECRET_CHARS
+            && !value.contains(REDACTED)
+            && !self.known.iter().any(|(_, v)| v == value)
+        {
             self.known.push((label.to_string(), value.to_string()));
             self.mask_stale = true;
         }
@@ -288,7 +298,9 @@ impl Redactor {
             self.summary.credentials += 1;
             edits.push((token.range, REDACTED.to_string()));
         }
-        let free = |edits: &[(Range<usize>, String)], range: &Range<usize>| edits.iter().all(|(e, _)| e.end <= range.start || range.end <= e.start);
+        let free = |edits: &[(Range<usize>, String)], range: &Range<usize>| {
+            edits.iter().all(|(e, _)| e.end <= range.start || range.end <= e.start)
+        };
         self.url_credentials(text, &mut edits);
         for email in EMAIL.find_iter(text) {
             if !patterns::is_test_email(email.as_str()) && free(&edits, &email.range()) {
@@ -298,7 +310,8 @@ impl Redactor {
         }
         for range in patterns::phones(text) {
             let number = &text[range.clone()];
-            if free(&edits, &range) && !super::fake::is_text_phone_fake(number)
+            if free(&edits, &range)
+                && !super::fake::is_text_phone_fake(number)
                 && let Some(fake) = self.faker.phone_in_text(number)
             {
                 self.summary.phones += 1;
@@ -308,7 +321,8 @@ impl Redactor {
         for (_, range) in patterns::named_people(text) {
             let name = &text[range.clone()];
             let kind = if name.contains(char::is_whitespace) { Personal::FullName } else { Personal::LastName };
-            if free(&edits, &range) && !super::fake::is_fake_name(name)
+            if free(&edits, &range)
+                && !super::fake::is_fake_name(name)
                 && let Some(fake) = self.faker.personal(kind, name)
             {
                 self.summary.names += 1;
@@ -417,7 +431,8 @@ impl Redactor {
         let Ok(mut value) = serde_json::from_str::<Value>(text) else {
             return self.scan(text);
         };
-        self.walk_json(&mut value, &mut Vec::new()).then(|| if text.trim().contains('\n') { format!("{value:#}") } else { value.to_string() })
+        self.walk_json(&mut value, &mut Vec::new())
+            .then(|| if text.trim().contains('\n') { format!("{value:#}") } else { value.to_string() })
     }
 
     /// `a=1&b=2` pairs, for query strings and form bodies alike.
@@ -460,7 +475,12 @@ impl Redactor {
             return Some(format!("{scheme} {}", self.oauth(credentials)));
         }
         if scheme.eq_ignore_ascii_case("basic")
-            && let Some((_, password)) = STANDARD.decode(credentials).ok().and_then(|b| String::from_utf8(b).ok()).as_deref().and_then(|s| s.split_once(':'))
+            && let Some((_, password)) = STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .as_deref()
+                .and_then(|s| s.split_once(':'))
         {
             self.remember(label, password);
         }
@@ -577,6 +597,6 @@ fn matches_within(pattern: &[PathPattern], path: &[Seg]) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod business_tests;
+#[cfg(test)]
+mod tests;

@@ -84,16 +84,26 @@ pub(crate) fn analysis_page(result: &dyn AnalysisResult) -> String {
     );
     for s in &suites {
         let properties: Vec<String> = s.properties.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(html, "<tr><td>{} <span class=\"meta\">{}</span></td><td>{}</td><td>{}</td></tr>", escape(&s.name), escape(&properties.join(", ")), s.cases.len() - failed_in(s), failed_in(s));
+        let _ = writeln!(
+            html,
+            "<tr><td>{} <span class=\"meta\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            escape(&s.name),
+            escape(&properties.join(", ")),
+            s.cases.len() - failed_in(s),
+            failed_in(s)
+        );
     }
     html.push_str("</table>\n");
     filters(&mut html, "of", suites.iter().map(|s| s.name.as_str()).collect());
-    let mut cases: Vec<(&Suite, &SuiteCase)> = suites.iter().flat_map(|s| s.cases.iter().map(move |c| (s, c))).collect();
+    let mut cases: Vec<(&Suite, &SuiteCase)> =
+        suites.iter().flat_map(|s| s.cases.iter().map(move |c| (s, c))).collect();
     cases.sort_by_key(|(_, c)| matches!(c.verdict, SuiteVerdict::Passed));
     for (s, c) in cases {
         let (status, finding) = match &c.verdict {
             SuiteVerdict::Passed => ("passed", None),
-            SuiteVerdict::Failed { kind, message, body } | SuiteVerdict::Error { kind, message, body } => ("failed", Some((kind, message, body))),
+            SuiteVerdict::Failed { kind, message, body } | SuiteVerdict::Error { kind, message, body } => {
+                ("failed", Some((kind, message, body)))
+            }
         };
         let open = if finding.is_some() { " open" } else { "" };
         let _ = writeln!(
@@ -108,7 +118,8 @@ pub(crate) fn analysis_page(result: &dyn AnalysisResult) -> String {
             let _ = writeln!(html, "<p class=\"meta\">{}</p>", escape(file));
         }
         if let Some((kind, message, body)) = finding {
-            let _ = writeln!(html, "<p><span class=\"failed\">✗</span> <b>{}</b>: {}</p>", escape(kind), escape(message));
+            let _ =
+                writeln!(html, "<p><span class=\"failed\">✗</span> <b>{}</b>: {}</p>", escape(kind), escape(message));
             if !body.is_empty() {
                 let _ = writeln!(html, "<pre>{}</pre>", escape(body.trim_end()));
             }
@@ -134,7 +145,10 @@ fn head(html: &mut String, title: &str) {
 
 /// The status filter and the filter by group (a run's flows, an analysis's suites).
 fn filters(html: &mut String, label: &str, groups: BTreeSet<&str>) {
-    let _ = write!(html, "<div class=\"filters\"><label>status <select id=\"status\"><option value=\"all\">all</option><option value=\"failed\">failed</option><option value=\"flaky\">flaky</option><option value=\"passed\">passed</option></select></label><label>{label} <select id=\"flow\"><option value=\"all\">all</option>");
+    let _ = write!(
+        html,
+        "<div class=\"filters\"><label>status <select id=\"status\"><option value=\"all\">all</option><option value=\"failed\">failed</option><option value=\"flaky\">flaky</option><option value=\"passed\">passed</option></select></label><label>{label} <select id=\"flow\"><option value=\"all\">all</option>"
+    );
     for group in &groups {
         let _ = write!(html, "<option>{}</option>", escape(group));
     }
@@ -205,10 +219,19 @@ fn scenario(html: &mut String, c: &CaseJson) {
         html.push_str("</ul>\n");
     }
     for pending in c.pending_snapshots() {
-        let _ = writeln!(html, "<p class=\"meta\">pending snapshot: <code>{}</code> (review with <code>harness review</code>)</p>", escape(&pending));
+        let _ = writeln!(
+            html,
+            "<p class=\"meta\">pending snapshot: <code>{}</code> (review with <code>harness review</code>)</p>",
+            escape(&pending)
+        );
     }
     if !c.retries.is_empty() {
-        let _ = writeln!(html, "<p class=\"meta\">{} failed attempt(s) before this one: {}</p>", c.retries.len(), escape(&c.retries.iter().filter_map(CaseJson::first_failure).collect::<Vec<_>>().join("; ")));
+        let _ = writeln!(
+            html,
+            "<p class=\"meta\">{} failed attempt(s) before this one: {}</p>",
+            c.retries.len(),
+            escape(&c.retries.iter().filter_map(CaseJson::first_failure).collect::<Vec<_>>().join("; "))
+        );
     }
     exchanges(html, c);
     if !c.output.is_empty() {
@@ -223,7 +246,11 @@ fn exchanges(html: &mut String, c: &CaseJson) {
         let _ = writeln!(html, "<p class=\"meta\">{} request(s) to the mocks</p>", c.requests);
         return;
     }
-    let _ = writeln!(html, "<details class=\"exchanges\"><summary>{} request(s) to the mocks</summary><table><tr><th>system</th><th>request</th><th>answer</th><th>answered by</th></tr>", c.requests);
+    let _ = writeln!(
+        html,
+        "<details class=\"exchanges\"><summary>{} request(s) to the mocks</summary><table><tr><th>system</th><th>request</th><th>answer</th><th>answered by</th></tr>",
+        c.requests
+    );
     for e in &c.exchanges {
         let _ = writeln!(
             html,
@@ -243,7 +270,8 @@ fn slowest(html: &mut String, report: &RunReport) {
     cases.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms).then_with(|| a.id.cmp(&b.id)));
     html.push_str("<h2>Slowest scenarios</h2><table><tr><th>scenario</th><th>flow</th><th>ms</th></tr>\n");
     for c in cases.into_iter().take(SLOWEST) {
-        let _ = writeln!(html, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&c.id), escape(&c.flow), c.duration_ms);
+        let _ =
+            writeln!(html, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&c.id), escape(&c.flow), c.duration_ms);
     }
     html.push_str("</table>\n");
 }
@@ -316,7 +344,10 @@ mod tests {
         };
         let html = page(&report);
         assert!(html.find("orders/b").unwrap() < html.find("orders/a").unwrap(), "the failure first");
-        assert!(html.contains("<span class=\"del\">-  &quot;a&quot;: 1</span>") && html.contains("<span class=\"add\">+  &quot;a&quot;: 2</span>"));
+        assert!(
+            html.contains("<span class=\"del\">-  &quot;a&quot;: 1</span>")
+                && html.contains("<span class=\"add\">+  &quot;a&quot;: 2</span>")
+        );
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.matches("<script>").count() == 1);
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains(" src="), "nothing fetched");
     }
@@ -334,9 +365,26 @@ mod tests {
             serde_json::Value::Null
         }
         fn suites(&self) -> Vec<Suite> {
-            let case = |name: &str, verdict: SuiteVerdict| SuiteCase { name: name.into(), classname: "orders".into(), file: None, time: None, verdict, retries: Vec::new(), output: None };
-            let failed = SuiteVerdict::Failed { kind: "breaking".into(), message: "`memo` removed".into(), body: "cause: <b>memo</b>\n".into() };
-            vec![Suite { name: "orders".into(), time: None, properties: Vec::new(), cases: vec![case("clean field", SuiteVerdict::Passed), case("memo", failed)] }]
+            let case = |name: &str, verdict: SuiteVerdict| SuiteCase {
+                name: name.into(),
+                classname: "orders".into(),
+                file: None,
+                time: None,
+                verdict,
+                retries: Vec::new(),
+                output: None,
+            };
+            let failed = SuiteVerdict::Failed {
+                kind: "breaking".into(),
+                message: "`memo` removed".into(),
+                body: "cause: <b>memo</b>\n".into(),
+            };
+            vec![Suite {
+                name: "orders".into(),
+                time: None,
+                properties: Vec::new(),
+                cases: vec![case("clean field", SuiteVerdict::Passed), case("memo", failed)],
+            }]
         }
     }
 
@@ -345,6 +393,9 @@ mod tests {
         let html = analysis_page(&Analysis);
         assert!(html.contains("<h1>harness impact &lt;x&gt;: <span class=\"failed\">failed</span></h1>"), "{html}");
         assert!(html.find("memo <span").unwrap() < html.find("clean field").unwrap(), "the failure first: {html}");
-        assert!(html.contains("<pre>cause: &lt;b&gt;memo&lt;/b&gt;</pre>") && html.matches("<script>").count() == 1, "{html}");
+        assert!(
+            html.contains("<pre>cause: &lt;b&gt;memo&lt;/b&gt;</pre>") && html.matches("<script>").count() == 1,
+            "{html}"
+        );
     }
 }

@@ -167,7 +167,12 @@ impl RunReport {
             planned: summary.planned,
             duration_ms: summary.duration.as_millis() as u64,
             plan: PlanJson { fingerprint: summary.sharing.fingerprint.clone(), cases: summary.sharing.whole },
-            share: (summary.sharing.total > 1).then(|| ShareJson { index: summary.sharing.index, total: summary.sharing.total, by: summary.sharing.by.into(), cases: summary.selected.clone() }),
+            share: (summary.sharing.total > 1).then(|| ShareJson {
+                index: summary.sharing.index,
+                total: summary.sharing.total,
+                by: summary.sharing.by.into(),
+                cases: summary.selected.clone(),
+            }),
             cases: Vec::new(),
         }
     }
@@ -238,7 +243,17 @@ fn case(c: &CaseReport) -> CaseJson {
         flaky: c.flaky(),
         abandoned: c.abandoned,
         duration_ms: c.duration.as_millis() as u64,
-        findings: c.findings.iter().map(|f| FindingJson { check: f.kind.name().into(), warning: f.warning, message: f.message.clone(), details: f.details.clone(), diff: f.diff.clone() }).collect(),
+        findings: c
+            .findings
+            .iter()
+            .map(|f| FindingJson {
+                check: f.kind.name().into(),
+                warning: f.warning,
+                message: f.message.clone(),
+                details: f.details.clone(),
+                diff: f.diff.clone(),
+            })
+            .collect(),
         snapshots: c
             .snapshots
             .iter()
@@ -259,18 +274,40 @@ fn case(c: &CaseReport) -> CaseJson {
                 .into(),
             })
             .collect(),
-        records: c.records.iter().map(|r| RecordJson { key: r.key.clone(), outcome: r.outcome, reason: r.reason.clone(), last_response: r.last_response.clone() }).collect(),
+        records: c
+            .records
+            .iter()
+            .map(|r| RecordJson {
+                key: r.key.clone(),
+                outcome: r.outcome,
+                reason: r.reason.clone(),
+                last_response: r.last_response.clone(),
+            })
+            .collect(),
         waits: c
             .waits
             .iter()
-            .map(|w| WaitJson { system: w.system.to_string(), record: w.record.clone(), step: w.step.clone(), before_attempt: w.before_attempt, ms: w.duration.as_millis() as u64, reason: w.reason.clone() })
+            .map(|w| WaitJson {
+                system: w.system.to_string(),
+                record: w.record.clone(),
+                step: w.step.clone(),
+                before_attempt: w.before_attempt,
+                ms: w.duration.as_millis() as u64,
+                reason: w.reason.clone(),
+            })
             .collect(),
         refreshes: c.refreshes.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         requests: c.requests,
         exchanges: c
             .exchanges
             .iter()
-            .map(|e| ExchangeJson { system: e.system.to_string(), method: e.method.clone(), target: e.target.clone(), answer: e.answer.clone(), answered_by: e.answered_by.clone() })
+            .map(|e| ExchangeJson {
+                system: e.system.to_string(),
+                method: e.method.clone(),
+                target: e.target.clone(),
+                answer: e.answer.clone(),
+                answered_by: e.answered_by.clone(),
+            })
             .collect(),
         output: c.output.clone(),
         retries: c.retries.iter().map(case).collect(),
@@ -295,8 +332,12 @@ impl JsonReporter {
 impl Reporter for JsonReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         let mut text = match event {
-            Event::RunFinished { summary } => pretty_report(&RunReport::head(summary, false), summary.cases.iter().map(case))?,
-            Event::RunCancelled { summary, .. } => pretty_report(&RunReport::head(summary, true), summary.cases.iter().map(case))?,
+            Event::RunFinished { summary } => {
+                pretty_report(&RunReport::head(summary, false), summary.cases.iter().map(case))?
+            }
+            Event::RunCancelled { summary, .. } => {
+                pretty_report(&RunReport::head(summary, true), summary.cases.iter().map(case))?
+            }
             Event::AnalysisFinished { result } => serde_json::to_string_pretty(&result.json())?,
             _ => return Ok(()),
         };
@@ -311,7 +352,8 @@ impl Reporter for JsonReporter {
 fn pretty_report(head: &RunReport, cases: impl Iterator<Item = CaseJson>) -> serde_json::Result<String> {
     let head = serde_json::to_string_pretty(&serde_json::to_value(head)?)?;
     // `cases` sorts first among the report's keys, so this is the run's, not the share's.
-    let (before, after) = head.split_once("\"cases\": []").ok_or_else(|| serde::ser::Error::custom("the report has no `cases`"))?;
+    let (before, after) =
+        head.split_once("\"cases\": []").ok_or_else(|| serde::ser::Error::custom("the report has no `cases`"))?;
     let mut out = String::with_capacity(head.len());
     out.push_str(before);
     out.push_str("\"cases\": [");

@@ -28,7 +28,9 @@ impl Reporter for JunitReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         let xml = match event {
             Event::RunFinished { summary } => run_junit(&self.name, &RunReport::of(summary, false), None),
-            Event::RunCancelled { summary, signal } => run_junit(&self.name, &RunReport::of(summary, true), Some(signal)),
+            Event::RunCancelled { summary, signal } => {
+                run_junit(&self.name, &RunReport::of(summary, true), Some(signal))
+            }
             Event::AnalysisFinished { result } => render(&result.title(), &result.suites(), None),
             _ => return Ok(()),
         };
@@ -81,7 +83,11 @@ fn case_suite(c: &CaseJson) -> Suite {
         let first = c.failures().next();
         let message = c.first_failure().unwrap_or_default();
         let kind = first.map_or("failure", |f| f.check.as_str()).to_string();
-        if c.abandoned { SuiteVerdict::Error { kind, message, body: c.failure_text() } } else { SuiteVerdict::Failed { kind, message, body: c.failure_text() } }
+        if c.abandoned {
+            SuiteVerdict::Error { kind, message, body: c.failure_text() }
+        } else {
+            SuiteVerdict::Failed { kind, message, body: c.failure_text() }
+        }
     };
     // GitLab and Jenkins show `[[ATTACHMENT|path]]` lines as links to the file: here the pending
     // snapshot a reviewer compares.
@@ -183,8 +189,13 @@ fn test_case(c: &SuiteCase) -> TestCase {
 /// Text XML 1.0 can hold: characters it cannot (most control characters, U+FFFE, U+FFFF) become
 /// U+FFFD, so a program's odd output cannot make the report unreadable.
 fn xml_text(text: &str) -> String {
-    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
-    if text.chars().all(allowed) { text.to_string() } else { text.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect() }
+    let allowed =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if text.chars().all(allowed) {
+        text.to_string()
+    } else {
+        text.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect()
+    }
 }
 
 /// quick-junit puts `skipped` on `<testsuites>`, which the Jenkins xUnit schema does not allow on
@@ -215,7 +226,10 @@ mod tests {
     #[test]
     fn the_root_loses_skipped_and_nothing_else() {
         let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" skipped=\"0\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>".to_string();
-        assert_eq!(for_jenkins(xml), "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>");
+        assert_eq!(
+            for_jenkins(xml),
+            "<?xml version=\"1.0\"?>\n<testsuites name=\"h\" tests=\"1\" failures=\"0\">\n<testsuite name=\"s\" skipped=\"0\"/>\n</testsuites>"
+        );
         assert_eq!(for_jenkins("<testsuites name=\"h\">".into()), "<testsuites name=\"h\">");
         assert_eq!(for_jenkins("not xml".into()), "not xml");
     }
@@ -227,13 +241,35 @@ mod tests {
             classname: "orders".into(),
             file: Some("scenarios/orders/simple.yaml".into()),
             time: Some(Duration::from_millis(1500)),
-            verdict: SuiteVerdict::Failed { kind: "snapshot".into(), message: "netsuite changed".into(), body: "- a\n+ b".into() },
-            retries: vec![RetriedAttempt { kind: "outcome".into(), message: "first try".into(), body: "timed out".into() }],
+            verdict: SuiteVerdict::Failed {
+                kind: "snapshot".into(),
+                message: "netsuite changed".into(),
+                body: "- a\n+ b".into(),
+            },
+            retries: vec![RetriedAttempt {
+                kind: "outcome".into(),
+                message: "first try".into(),
+                body: "timed out".into(),
+            }],
             output: Some("program said \u{1}hi".into()),
         };
-        let suite = Suite { name: "orders/simple".into(), time: None, properties: vec![("flow".into(), "orders".into())], cases: vec![case] };
+        let suite = Suite {
+            name: "orders/simple".into(),
+            time: None,
+            properties: vec![("flow".into(), "orders".into())],
+            cases: vec![case],
+        };
         let xml = render("harness", &[suite], Some(Duration::from_secs(2))).unwrap();
-        for part in ["file=\"scenarios/orders/simple.yaml\"", "classname=\"orders\"", "type=\"snapshot\"", "message=\"netsuite changed\"", "<rerunFailure", "first try", "<property name=\"flow\" value=\"orders\"", "program said \u{FFFD}hi"] {
+        for part in [
+            "file=\"scenarios/orders/simple.yaml\"",
+            "classname=\"orders\"",
+            "type=\"snapshot\"",
+            "message=\"netsuite changed\"",
+            "<rerunFailure",
+            "first try",
+            "<property name=\"flow\" value=\"orders\"",
+            "program said \u{FFFD}hi",
+        ] {
             assert!(xml.contains(part), "{part} in {xml}");
         }
         let root = &xml[xml.find("<testsuites").unwrap()..];

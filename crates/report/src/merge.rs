@@ -44,7 +44,8 @@ pub fn merge_files(paths: &[PathBuf]) -> Result<RunReport, MergeError> {
     let mut shards = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path).map_err(|source| MergeError::Read { path: path.clone(), source })?;
-        let report: RunReport = serde_json::from_str(&text).map_err(|e| MergeError::Parse { path: path.clone(), message: e.to_string() })?;
+        let report: RunReport = serde_json::from_str(&text)
+            .map_err(|e| MergeError::Parse { path: path.clone(), message: e.to_string() })?;
         shards.push((path.clone(), report));
     }
     merge(&shards)
@@ -52,14 +53,20 @@ pub fn merge_files(paths: &[PathBuf]) -> Result<RunReport, MergeError> {
 
 /// One run's report from its shards' (in any order: the result is the same).
 pub fn merge(shards: &[(PathBuf, RunReport)]) -> Result<RunReport, MergeError> {
-    let Some((first_path, first)) = shards.first() else { return Err(MergeError::Inconsistent(vec!["no report given".into()])) };
+    let Some((first_path, first)) = shards.first() else {
+        return Err(MergeError::Inconsistent(vec!["no report given".into()]));
+    };
     let shown = |p: &Path| p.display().to_string();
     let mut problems = Vec::new();
     let total = first.share.as_ref().map_or(1, |s| s.total);
     let mut by_share: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (path, r) in shards {
         if r.format != FORMAT {
-            problems.push(format!("{} is a report of format {}; this harness reads format {FORMAT}", shown(path), r.format));
+            problems.push(format!(
+                "{} is a report of format {}; this harness reads format {FORMAT}",
+                shown(path),
+                r.format
+            ));
         }
         if r.plan != first.plan {
             problems.push(format!(
@@ -82,7 +89,9 @@ pub fn merge(shards: &[(PathBuf, RunReport)]) -> Result<RunReport, MergeError> {
         match by_share.get(&index).map(Vec::as_slice) {
             None | Some([]) => problems.push(format!("share {index}/{total} is missing")),
             Some([_]) => {}
-            Some(several) => problems.push(format!("share {index}/{total} is given {} times: {}", several.len(), several.join(", "))),
+            Some(several) => {
+                problems.push(format!("share {index}/{total} is given {} times: {}", several.len(), several.join(", ")))
+            }
         }
     }
     let mut ran: BTreeMap<&str, &Path> = BTreeMap::new();
@@ -99,10 +108,21 @@ pub fn merge(shards: &[(PathBuf, RunReport)]) -> Result<RunReport, MergeError> {
         match &r.share {
             Some(share) => {
                 for id in share.cases.iter().filter(|id| !ran.contains_key(id.as_str())) {
-                    problems.push(format!("scenario {id} of the plan ran nowhere: share {}/{} ({}) did not run it{why}", share.index, share.total, shown(path)));
+                    problems.push(format!(
+                        "scenario {id} of the plan ran nowhere: share {}/{} ({}) did not run it{why}",
+                        share.index,
+                        share.total,
+                        shown(path)
+                    ));
                 }
             }
-            None if r.total < r.planned => problems.push(format!("{} of the plan's scenarios ran nowhere: {} ran {} of {}{why}", r.planned - r.total, shown(path), r.total, r.planned)),
+            None if r.total < r.planned => problems.push(format!(
+                "{} of the plan's scenarios ran nowhere: {} ran {} of {}{why}",
+                r.planned - r.total,
+                shown(path),
+                r.total,
+                r.planned
+            )),
             None => {}
         }
     }
@@ -157,7 +177,12 @@ mod tests {
             planned: given.len(),
             duration_ms: 10 * index as u64,
             plan: PlanJson { fingerprint: fingerprint.into(), cases: 4 },
-            share: Some(ShareJson { index, total, by: "count".into(), cases: given.iter().map(|s| s.to_string()).collect() }),
+            share: Some(ShareJson {
+                index,
+                total,
+                by: "count".into(),
+                cases: given.iter().map(|s| s.to_string()).collect(),
+            }),
             cases,
         };
         (PathBuf::from(format!("shard-{index}.json")), report)
@@ -192,7 +217,9 @@ mod tests {
         let other = shard(2, 2, &["f/b", "f/bad"], &["f/b", "f/bad"], "q");
         assert!(problems(&[a.clone(), other]).contains("were made from different plans"));
         let cancelled = shard(2, 2, &["f/b", "f/bad"], &["f/b"], "p");
-        assert!(problems(&[a.clone(), cancelled]).contains("scenario f/bad of the plan ran nowhere: share 2/2 (shard-2.json) did not run it (that run was cancelled)"));
+        assert!(problems(&[a.clone(), cancelled]).contains(
+            "scenario f/bad of the plan ran nowhere: share 2/2 (shard-2.json) did not run it (that run was cancelled)"
+        ));
         let three = shard(2, 3, &["f/b", "f/bad"], &["f/b", "f/bad"], "p");
         assert!(problems(&[a, three]).contains("shard-2.json is share 2/3, shard-1.json is of 2 shares"));
         assert!(merge(&[b]).is_err());

@@ -17,7 +17,9 @@ impl Destination {
                 out.write_all(text.as_bytes())?;
                 out.flush()
             }
-            Destination::File(path) => write_atomic(path, text).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            Destination::File(path) => {
+                write_atomic(path, text).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+            }
         }
     }
 

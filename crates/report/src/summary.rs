@@ -42,12 +42,25 @@ pub fn markdown(report: &RunReport, links: &Links, limit: usize) -> String {
         RunStatus::Cancelled => "⏹️",
     };
     let share = report.share.as_ref().map_or_else(String::new, |s| format!(" (share {}/{})", s.index, s.total));
-    let mut head = format!("### {mark} harness{share}: {} passed, {} failed, {} total\n\n", report.passed, report.failed, report.total);
+    let mut head = format!(
+        "### {mark} harness{share}: {} passed, {} failed, {} total\n\n",
+        report.passed, report.failed, report.total
+    );
     head.push_str("| passed | failed | flaky | total | planned | time |\n|---:|---:|---:|---:|---:|---:|\n");
-    head.push_str(&format!("| {} | {} | {flaky} | {} | {} | {} |\n", report.passed, report.failed, report.total, report.planned, harness_core::duration::format(std::time::Duration::from_millis(report.duration_ms))));
+    head.push_str(&format!(
+        "| {} | {} | {flaky} | {} | {} | {} |\n",
+        report.passed,
+        report.failed,
+        report.total,
+        report.planned,
+        harness_core::duration::format(std::time::Duration::from_millis(report.duration_ms))
+    ));
     let mut tail = String::new();
     if matches!(report.status, RunStatus::Cancelled) {
-        tail.push_str(&format!("\nThe run was cancelled: {} of {} scenario(s) finished.\n", report.total, report.planned));
+        tail.push_str(&format!(
+            "\nThe run was cancelled: {} of {} scenario(s) finished.\n",
+            report.total, report.planned
+        ));
     }
     tail.push_str(&link_line(links));
     let failing: Vec<&CaseJson> = report.cases.iter().filter(|c| !c.passed).collect();
@@ -58,7 +71,12 @@ pub fn markdown(report: &RunReport, links: &Links, limit: usize) -> String {
         // Room for the note saying how many are left out.
         let room = limit.saturating_sub(head.len() + tail.len() + 200);
         for c in &failing {
-            let row = format!("| `{}` | `{}` | {} |\n", cell(&c.id), cell(&c.file), cell(&c.first_failure().unwrap_or_else(|| "abandoned".into())));
+            let row = format!(
+                "| `{}` | `{}` | {} |\n",
+                cell(&c.id),
+                cell(&c.file),
+                cell(&c.first_failure().unwrap_or_else(|| "abandoned".into()))
+            );
             if rows.len() + row.len() > room {
                 break;
             }
@@ -80,7 +98,10 @@ pub fn markdown(report: &RunReport, links: &Links, limit: usize) -> String {
 }
 
 fn link_line(links: &Links) -> String {
-    let what = links.html.as_ref().map_or_else(|| "the reports and pending snapshots".to_string(), |h| format!("the HTML report (`{h}`), the JUnit report and the pending snapshots"));
+    let what = links.html.as_ref().map_or_else(
+        || "the reports and pending snapshots".to_string(),
+        |h| format!("the HTML report (`{h}`), the JUnit report and the pending snapshots"),
+    );
     match &links.run_page {
         Some(page) => format!("\nFull results: {what} are in [this run's artifacts]({page}#artifacts).\n"),
         None => format!("\nFull results: {what}, in this job's artifacts.\n"),
@@ -96,7 +117,11 @@ fn cell(text: &str) -> String {
 
 /// Append `text` to the summary file (GitHub gathers what each step appends).
 pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     file.write_all(text.as_bytes())
 }
 
@@ -154,11 +179,16 @@ mod tests {
 
     #[test]
     fn failing_scenarios_with_their_first_finding_and_the_link_line() {
-        let links = Links { run_page: Some("https://github.com/o/r/actions/runs/7".into()), html: Some("report.html".into()) };
+        let links =
+            Links { run_page: Some("https://github.com/o/r/actions/runs/7".into()), html: Some("report.html".into()) };
         let text = markdown(&report(2), &links, LIMIT);
         assert!(text.starts_with("### ❌ harness: 3 passed, 2 failed, 5 total\n"), "{text}");
         assert!(text.contains("| `orders/case-00001` | `scenarios/orders/case-00001.yaml` | snapshot: netsuite \\| request body changed… |"), "{text}");
-        assert!(text.contains("[this run's artifacts](https://github.com/o/r/actions/runs/7#artifacts)") && text.contains("`report.html`"), "{text}");
+        assert!(
+            text.contains("[this run's artifacts](https://github.com/o/r/actions/runs/7#artifacts)")
+                && text.contains("`report.html`"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -18,11 +18,17 @@ pub fn systems_text(listing: &[Listed], now: &str, style: &Style) -> String {
         }
         let status = match (&l.problem, status(l, now)) {
             (Some(p), _) => style.red(&format!("cannot be loaded: {p}")),
-            (None, SupportStatus::Supported { until: Some(until) }) => style.green(&format!("supported until {}", show_date(&until))),
+            (None, SupportStatus::Supported { until: Some(until) }) => {
+                style.green(&format!("supported until {}", show_date(&until)))
+            }
             (None, SupportStatus::Supported { until: None }) => style.green("supported"),
             (None, SupportStatus::ReleaseCandidate) => style.yellow("release candidate"),
-            (None, SupportStatus::Unsupported { since }) => style.yellow(&format!("unsupported since {}, still answered", show_date(&since))),
-            (None, SupportStatus::Inaccessible { since }) => style.red(&format!("unsupported; not served as itself since {}", show_date(&since))),
+            (None, SupportStatus::Unsupported { since }) => {
+                style.yellow(&format!("unsupported since {}, still answered", show_date(&since)))
+            }
+            (None, SupportStatus::Inaccessible { since }) => {
+                style.red(&format!("unsupported; not served as itself since {}", show_date(&since)))
+            }
             (None, SupportStatus::Unknown) => style.dim("no support dates"),
         };
         let origin = match (l.origin, &l.based_on) {
@@ -52,7 +58,9 @@ pub fn systems_json(listing: &[Listed], now: &str) -> Value {
                 SupportStatus::Unknown => ("unknown", None),
             };
             let support = l.support.as_ref();
-            let date_of = |f: fn(&harness_syntax::system_file::Support) -> &Option<harness_syntax::Loc<String>>| support.and_then(|s| f(s).as_ref()).map(|d| d.value.clone());
+            let date_of = |f: fn(&harness_syntax::system_file::Support) -> &Option<harness_syntax::Loc<String>>| {
+                support.and_then(|s| f(s).as_ref()).map(|d| d.value.clone())
+            };
             json!({
                 "system": l.system,
                 "version": l.version,

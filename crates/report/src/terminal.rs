@@ -26,7 +26,8 @@ impl<W: Write> TerminalReporter<W> {
             (true, true) => self.style.yellow("FLAKY"),
             (false, _) => self.style.red("FAIL"),
         };
-        let time = if self.times { format!(" {:>7}", harness_core::duration::format(r.duration)) } else { String::new() };
+        let time =
+            if self.times { format!(" {:>7}", harness_core::duration::format(r.duration)) } else { String::new() };
         let warn = if r.warnings().next().is_some() { self.style.yellow(" (warnings)") } else { String::new() };
         if self.times {
             writeln!(self.out, "  {status}  {:<width$}{}{warn}", r.id, self.style.dim(&time), width = self.width)
@@ -108,9 +109,17 @@ impl<W: Write> Reporter for TerminalReporter<W> {
         match event {
             Event::RunStarted { cases, jobs } => writeln!(self.out, "running {cases} scenario(s) with {jobs} job(s)"),
             Event::CaseStarted { .. } => Ok(()),
-            Event::CaseSlow { id, elapsed } => writeln!(self.out, "  {}  {id} has run for {}", self.style.yellow("SLOW"), harness_core::duration::format(*elapsed)),
+            Event::CaseSlow { id, elapsed } => writeln!(
+                self.out,
+                "  {}  {id} has run for {}",
+                self.style.yellow("SLOW"),
+                harness_core::duration::format(*elapsed)
+            ),
             Event::CaseRetried { report, attempt } => {
-                let why = report.failures().next().map_or_else(String::new, |f| format!(": {}: {}", f.kind.name(), f.message));
+                let why = report
+                    .failures()
+                    .next()
+                    .map_or_else(String::new, |f| format!(": {}: {}", f.kind.name(), f.message));
                 writeln!(self.out, "  {}  {} (attempt {attempt} failed{why})", self.style.yellow("RETRY"), report.id)
             }
             Event::CaseFinished { report } | Event::CaseAbandoned { report } => self.case_line(report),

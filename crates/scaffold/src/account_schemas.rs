@@ -20,7 +20,10 @@ use serde_json::Value;
 pub enum Source {
     File(PathBuf),
     /// The account's base URL and the authentication method (`oauth2`, `tba`).
-    Account { url: String, auth: String },
+    Account {
+        url: String,
+        auth: String,
+    },
 }
 
 pub struct SchemaImport {
@@ -44,12 +47,21 @@ impl ImportedSchemas {
         let mut out = String::new();
         for r in &self.records {
             let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-            out.push_str(&format!("{}: custom fields {}; standard fields added {}\n", r.name, list(&r.custom_fields), list(&r.added_fields)));
+            out.push_str(&format!(
+                "{}: custom fields {}; standard fields added {}\n",
+                r.name,
+                list(&r.custom_fields),
+                list(&r.added_fields)
+            ));
         }
         for l in &self.left {
             out.push_str(&format!("note: {l}\n"));
         }
-        out.push_str(&format!("wrote {} ({} record(s)); scenarios now validate against them\n", self.file, self.records.len()));
+        out.push_str(&format!(
+            "wrote {} ({} record(s)); scenarios now validate against them\n",
+            self.file,
+            self.records.len()
+        ));
         out
     }
 }
@@ -61,15 +73,26 @@ pub fn import_schemas(project: &Project, options: &SchemaImport) -> Result<Impor
     let id = SystemId::new("netsuite").expect("a valid name");
     let catalog = Catalog::new(project);
     let known = catalog.versions(&id);
-    let folders: Vec<String> = project::files_under(&project.mocks_dir().join("netsuite")).iter().filter_map(|f| f.split_once('/').map(|(v, _)| v.to_string())).collect();
+    let folders: Vec<String> = project::files_under(&project.mocks_dir().join("netsuite"))
+        .iter()
+        .filter_map(|f| f.split_once('/').map(|(v, _)| v.to_string()))
+        .collect();
     let version = match &options.version {
         Some(v) if known.contains(v) || folders.contains(v) => v.clone(),
         Some(v) => {
-            let hint = did_you_mean(v, known.iter().map(String::as_str)).map(|m| format!(" (did you mean {m}?)")).unwrap_or_default();
+            let hint = did_you_mean(v, known.iter().map(String::as_str))
+                .map(|m| format!(" (did you mean {m}?)"))
+                .unwrap_or_default();
             return Err(Error::Usage(format!("netsuite has no version `{v}`{hint}; known: {}", known.join(", "))));
         }
         // The project's own folder first: that is the version its scenarios replay.
-        None => folders.iter().filter(|v| known.contains(v)).max().or(known.last()).cloned().ok_or_else(|| Error::Usage("netsuite: no version known".into()))?,
+        None => folders
+            .iter()
+            .filter(|v| known.contains(v))
+            .max()
+            .or(known.last())
+            .cloned()
+            .ok_or_else(|| Error::Usage("netsuite: no version known".into()))?,
     };
     let system = catalog.system(&id, &version).map_err(|d| Error::Config(Diagnostics(d)))?;
     let touched = touched_records(project);
@@ -89,7 +112,9 @@ pub fn import_schemas(project: &Project, options: &SchemaImport) -> Result<Impor
     let mut extensions = BTreeMap::new();
     for record in &touched {
         let Some(rel) = schemas.get(record) else {
-            left.push(format!("{record}: the flows send it, but netsuite@{version} has no request schema for it; not validated"));
+            left.push(format!(
+                "{record}: the flows send it, but netsuite@{version} has no request schema for it; not validated"
+            ));
             continue;
         };
         if !doc.records.contains_key(record) {
@@ -115,7 +140,10 @@ pub fn import_schemas(project: &Project, options: &SchemaImport) -> Result<Impor
 /// (declared steps and programs alike) or in the approved snapshots of what they sent.
 fn touched_records(project: &Project) -> BTreeSet<String> {
     static PATH: OnceLock<Regex> = OnceLock::new();
-    let path = PATH.get_or_init(|| Regex::new(r"/services/rest/record/v1/([A-Za-z][A-Za-z0-9_]*)|!transform/([A-Za-z][A-Za-z0-9_]*)").expect("a valid pattern"));
+    let path = PATH.get_or_init(|| {
+        Regex::new(r"/services/rest/record/v1/([A-Za-z][A-Za-z0-9_]*)|!transform/([A-Za-z][A-Za-z0-9_]*)")
+            .expect("a valid pattern")
+    });
     let mut out = BTreeSet::new();
     for dir in [project.flows_dir(), project.snapshots_dir()] {
         for rel in project::files_under(&dir) {
@@ -136,7 +164,9 @@ fn touched_records(project: &Project) -> BTreeSet<String> {
 fn record_schemas(system: &SystemVersion) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for e in &system.endpoints {
-        let (Some(record), Some(schema)) = (e.path.strip_prefix("/services/rest/record/v1/"), &e.request_schema) else { continue };
+        let (Some(record), Some(schema)) = (e.path.strip_prefix("/services/rest/record/v1/"), &e.request_schema) else {
+            continue;
+        };
         let record = record.split('/').next().unwrap_or(record).to_ascii_lowercase();
         if let Some(at) = schema.file.rfind("schemas/") {
             out.entry(record).or_insert_with(|| schema.file[at..].to_string());
@@ -150,7 +180,9 @@ fn fetch(system: &Arc<SystemVersion>, url: &str, auth: &str, records: &[String])
     let parsed = url.strip_suffix('/').unwrap_or(url);
     let host = parsed.strip_prefix("https://").or_else(|| parsed.strip_prefix("http://"));
     if host.is_none_or(|h| h.is_empty() || h.contains('/')) {
-        return Err(Error::Usage(format!("--from-account {url}: write the account's base address only, `https://<account>.suitetalk.api.netsuite.com`")));
+        return Err(Error::Usage(format!(
+            "--from-account {url}: write the account's base address only, `https://<account>.suitetalk.api.netsuite.com`"
+        )));
     }
     let needed = metadata::credentials_for(auth);
     if needed.is_empty() {
@@ -164,12 +196,19 @@ fn fetch(system: &Arc<SystemVersion>, url: &str, auth: &str, records: &[String])
     let mut secrets = Vec::new();
     for key in needed {
         let var = format!("{}_{}", system.system.env_prefix(), key.to_ascii_uppercase());
-        let value = std::env::var(&var).map_err(|_| Error::Environment(format!("--from-account: credential `{key}` ({auth}): the environment variable {var} is not set")))?;
+        let value = std::env::var(&var).map_err(|_| {
+            Error::Environment(format!(
+                "--from-account: credential `{key}` ({auth}): the environment variable {var} is not set"
+            ))
+        })?;
         secrets.push(value.clone());
         account.credentials.insert(key.to_string(), value);
     }
     let mask = SecretMask::new(secrets);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Environment(format!("cannot start the client: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the client: {e}")))?;
     runtime
         .block_on(metadata::fetch(Arc::new(account), auth, parsed, records))
         .map_err(|e| Error::Environment(mask.mask(&format!("netsuite ({parsed}): {e}")).into_owned()))
@@ -185,7 +224,13 @@ fn source_line(source: &Source) -> String {
 /// Write the extensions as the last part of `system.yaml`: after the project's own lines, from
 /// [`MARK`] on (replacing an earlier import). Extensions written by hand in the same file are
 /// refused, located: two `schema_extensions:` keys would not read.
-fn write(project: &Project, file: &Path, version: &str, source: &str, extensions: &BTreeMap<String, Value>) -> Result<(), Error> {
+fn write(
+    project: &Project,
+    file: &Path,
+    version: &str,
+    source: &str,
+    extensions: &BTreeMap<String, Value>,
+) -> Result<(), Error> {
     let existing = match file.is_file() {
         true => project::read_text(&project.root, file)?,
         false => format!("system: netsuite\nversion: \"{version}\"\n"),

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use harness_core::{Error, Style, SystemId};
 use harness_engine::events::{AnalysisResult, Suite};
-use harness_engine::runner::{self, RunOptions};
 use harness_engine::plan;
+use harness_engine::runner::{self, RunOptions};
 use harness_syntax::Project;
 use harness_syntax::system_file::SupportStatus;
 use harness_systems::Catalog;
@@ -28,13 +28,21 @@ impl Language {
     /// The repository's language, as its files show: Node when the project folder or the
     /// repository's root has a `package.json`.
     fn detect(dir: &Path, repository: &Path) -> Language {
-        if [dir, repository].iter().any(|d| d.join("package.json").is_file()) { Language::Node } else { Language::Python }
+        if [dir, repository].iter().any(|d| d.join("package.json").is_file()) {
+            Language::Node
+        } else {
+            Language::Python
+        }
     }
 
     fn program(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Language::Python => ("python3", "flows/order_to_netsuite.py", include_str!("../templates/flows/order_to_netsuite.py")),
-            Language::Node => ("node", "flows/order_to_netsuite.js", include_str!("../templates/flows/order_to_netsuite.js")),
+            Language::Python => {
+                ("python3", "flows/order_to_netsuite.py", include_str!("../templates/flows/order_to_netsuite.py"))
+            }
+            Language::Node => {
+                ("node", "flows/order_to_netsuite.js", include_str!("../templates/flows/order_to_netsuite.js"))
+            }
         }
     }
 
@@ -99,7 +107,10 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     let selected: Vec<String> = match &options.systems {
         Some(list) => {
             if let Some(unknown) = list.iter().find(|s| !builtin.contains(&s.to_string())) {
-                return Err(Error::Usage(format!("`{unknown}` is not a built-in system (built in: {}); a project declares its own under mocks/ after init", builtin.join(", "))));
+                return Err(Error::Usage(format!(
+                    "`{unknown}` is not a built-in system (built in: {}); a project declares its own under mocks/ after init",
+                    builtin.join(", ")
+                )));
             }
             list.iter().map(ToString::to_string).collect()
         }
@@ -107,7 +118,9 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     };
     let has = |s: &str| selected.iter().any(|x| x == s);
     if !has(SHOPIFY) || !(has(NETSUITE) || has(PEOPLEVOX)) {
-        return Err(Error::Usage("the examples start from a Shopify order: --systems needs shopify and netsuite or peoplevox".into()));
+        return Err(Error::Usage(
+            "the examples start from a Shopify order: --systems needs shopify and netsuite or peoplevox".into(),
+        ));
     }
     let versions = team_versions(&catalog, &dir, &selected, options)?;
     let repository = repository_root(&dir);
@@ -116,25 +129,50 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
 
     let mut files = Written::default();
     let systems_block: String = versions.iter().map(|(s, v)| format!("  {s}: \"{v}\"\n")).collect();
-    files.file(&dir, "harness.yaml", include_str!("../templates/harness.yaml").replace("{{systems}}\n", &systems_block).as_bytes())?;
-    files.file(&dir, &format!("mocks/{SHOPIFY}/{shopify_version}/webhooks/orders-create.json"), include_bytes!("../templates/orders-create.json"))?;
+    files.file(
+        &dir,
+        "harness.yaml",
+        include_str!("../templates/harness.yaml").replace("{{systems}}\n", &systems_block).as_bytes(),
+    )?;
+    files.file(
+        &dir,
+        &format!("mocks/{SHOPIFY}/{shopify_version}/webhooks/orders-create.json"),
+        include_bytes!("../templates/orders-create.json"),
+    )?;
     files.file(&dir, ".gitignore", b"# Pending snapshots of a failing run: review them (`harness review`), never commit them.\nsnapshots/**/*.snap.new\n")?;
     let mut scenarios = Vec::new();
     if has(NETSUITE) {
         let (interpreter, program, source) = language.program();
-        let flow = include_str!("../templates/flows/order-to-netsuite.yaml").replace("{{interpreter}}", interpreter).replace("{{program}}", program);
+        let flow = include_str!("../templates/flows/order-to-netsuite.yaml")
+            .replace("{{interpreter}}", interpreter)
+            .replace("{{program}}", program);
         files.file(&dir, "flows/order-to-netsuite.yaml", flow.as_bytes())?;
         files.file(&dir, program, source.as_bytes())?;
-        files.file(&dir, "scenarios/order-to-netsuite/new-customer.yaml", include_bytes!("../templates/scenarios/order-to-netsuite/new-customer.yaml"))?;
+        files.file(
+            &dir,
+            "scenarios/order-to-netsuite/new-customer.yaml",
+            include_bytes!("../templates/scenarios/order-to-netsuite/new-customer.yaml"),
+        )?;
         scenarios.push(PathBuf::from("scenarios/order-to-netsuite"));
     }
     // The flow the harness runs itself: to the warehouse when there is one, else to the ERP.
     let (builtin_flow, flow, scenario) = if has(PEOPLEVOX) {
-        ("order-to-peoplevox", include_str!("../templates/flows/order-to-peoplevox.yaml"), include_str!("../templates/scenarios/order-to-peoplevox/new-order.yaml"))
+        (
+            "order-to-peoplevox",
+            include_str!("../templates/flows/order-to-peoplevox.yaml"),
+            include_str!("../templates/scenarios/order-to-peoplevox/new-order.yaml"),
+        )
     } else {
-        ("order-to-netsuite-steps", include_str!("../templates/flows/order-to-netsuite-steps.yaml"), include_str!("../templates/scenarios/order-to-netsuite-steps/new-order.yaml"))
+        (
+            "order-to-netsuite-steps",
+            include_str!("../templates/flows/order-to-netsuite-steps.yaml"),
+            include_str!("../templates/scenarios/order-to-netsuite-steps/new-order.yaml"),
+        )
     };
-    let reconciliation = sections(include_str!("../templates/reconcile/orders-daily.yaml"), &[("netsuite", has(NETSUITE)), ("peoplevox", has(PEOPLEVOX))]);
+    let reconciliation = sections(
+        include_str!("../templates/reconcile/orders-daily.yaml"),
+        &[("netsuite", has(NETSUITE)), ("peoplevox", has(PEOPLEVOX))],
+    );
     files.file(&dir, "reconcile/orders-daily.yaml", reconciliation.as_bytes())?;
     let builtin_scenarios = format!("scenarios/{builtin_flow}");
     files.file(&dir, &format!("flows/{builtin_flow}.yaml"), flow.as_bytes())?;
@@ -144,13 +182,22 @@ pub fn init(options: &InitOptions) -> Result<InitReport, Error> {
     let root = relative(&repository, &dir);
     let snapshots = if root == "." { "snapshots".to_string() } else { format!("{root}/snapshots") };
     let (github_runtime, gitlab_runtime) = language.ci_runtime();
-    let fill = |template: &str| template.replace("{{github_runtime}}", github_runtime).replace("{{gitlab_runtime}}", gitlab_runtime).replace("{{root}}", &root).replace("{{snapshots}}", &snapshots).replace("{{git}}", env!("CARGO_PKG_REPOSITORY")).replace("{{version}}", env!("CARGO_PKG_VERSION"));
+    let fill = |template: &str| {
+        template
+            .replace("{{github_runtime}}", github_runtime)
+            .replace("{{gitlab_runtime}}", gitlab_runtime)
+            .replace("{{root}}", &root)
+            .replace("{{snapshots}}", &snapshots)
+            .replace("{{git}}", env!("CARGO_PKG_REPOSITORY"))
+            .replace("{{version}}", env!("CARGO_PKG_VERSION"))
+    };
     let mut ci = Written::default();
     ci.file(&repository, ".github/workflows/harness.yml", fill(include_str!("../templates/ci/github.yml")).as_bytes())?;
     ci.file(&repository, ".gitlab-ci.yml", fill(include_str!("../templates/ci/gitlab.yml")).as_bytes())?;
 
     // The files stay written whatever the first run finds: the report says what to fix.
-    let (approved, failed) = first_run(&dir, &scenarios, options.jobs).unwrap_or_else(|e| (0, vec![("first run".into(), e.to_string())]));
+    let (approved, failed) =
+        first_run(&dir, &scenarios, options.jobs).unwrap_or_else(|e| (0, vec![("first run".into(), e.to_string())]));
     Ok(InitReport { dir, repository, files, ci, versions, language, approved, failed })
 }
 
@@ -173,17 +220,29 @@ fn sections(template: &str, keep: &[(&str, bool)]) -> String {
 /// For each selected system the version the team uses: given on the command line, else named by
 /// an existing `harness.yaml` (which init leaves alone, so the examples must run at its versions),
 /// else the newest supported. Each must be a version the harness has built in.
-fn team_versions(catalog: &Catalog, dir: &Path, selected: &[String], options: &InitOptions) -> Result<BTreeMap<SystemId, String>, Error> {
+fn team_versions(
+    catalog: &Catalog,
+    dir: &Path,
+    selected: &[String],
+    options: &InitOptions,
+) -> Result<BTreeMap<SystemId, String>, Error> {
     if let Some(other) = options.versions.keys().find(|s| !selected.contains(&s.to_string())) {
-        return Err(Error::Usage(format!("a version for {other}, which is not among the systems set up ({})", selected.join(", "))));
+        return Err(Error::Usage(format!(
+            "a version for {other}, which is not among the systems set up ({})",
+            selected.join(", ")
+        )));
     }
-    let existing = if dir.join("harness.yaml").is_file() { Project::open(dir)?.settings.systems } else { BTreeMap::new() };
+    let existing =
+        if dir.join("harness.yaml").is_file() { Project::open(dir)?.settings.systems } else { BTreeMap::new() };
     let mut versions = current_versions(catalog, selected, &options.now);
     for (system, version) in versions.iter_mut() {
         let Some(wanted) = options.versions.get(system).or(existing.get(system).map(|v| &v.value)) else { continue };
         let known = catalog.versions(system);
         if !known.contains(wanted) {
-            return Err(Error::Usage(format!("{system} {wanted} is not a version the harness has built in (it knows {}); `harness versions add` makes others once the project exists", known.join(", "))));
+            return Err(Error::Usage(format!(
+                "{system} {wanted} is not a version the harness has built in (it knows {}); `harness versions add` makes others once the project exists",
+                known.join(", ")
+            )));
         }
         version.clone_from(wanted);
     }
@@ -196,7 +255,8 @@ fn current_versions(catalog: &Catalog, systems: &[String], now: &str) -> BTreeMa
     let mut out = BTreeMap::new();
     for system in systems {
         let of_system: Vec<_> = listing.iter().filter(|l| &l.system == system).collect();
-        let status = |l: &&harness_systems::Listed| l.support.as_ref().map_or(SupportStatus::Unknown, |s| s.status(now));
+        let status =
+            |l: &&harness_systems::Listed| l.support.as_ref().map_or(SupportStatus::Unknown, |s| s.status(now));
         let pick = of_system
             .iter()
             .rev()
@@ -230,7 +290,12 @@ fn first_run(dir: &Path, scenarios: &[PathBuf], jobs: usize) -> Result<(usize, V
     let plan = plan::build(&project, &paths)?;
     let options = RunOptions { accept: true, ..RunOptions::new(jobs, project.strict()) };
     let summary = runner::run(&project, &plan, &options, &mut [])?;
-    let approved = summary.cases.iter().flat_map(|c| &c.snapshots).filter(|s| s.action == harness_engine::events::SnapshotAction::Accepted).count();
+    let approved = summary
+        .cases
+        .iter()
+        .flat_map(|c| &c.snapshots)
+        .filter(|s| s.action == harness_engine::events::SnapshotAction::Accepted)
+        .count();
     let failed = summary
         .cases
         .iter()
@@ -253,16 +318,23 @@ impl AnalysisResult for InitReport {
             Language::Python => "Python",
             Language::Node => "Node.js",
         };
-        out.push_str(&format!("harness project in {} ({}; example program in {language})\n", self.dir.display(), versions.join(", ")));
+        out.push_str(&format!(
+            "harness project in {} ({}; example program in {language})\n",
+            self.dir.display(),
+            versions.join(", ")
+        ));
         for f in &self.files.written {
             out.push_str(&format!("  wrote {f}\n"));
         }
         // CI files live at the repository's root, which may be above the project.
-        let in_repository = |f: &String| if self.repository == self.dir { f.clone() } else { self.repository.join(f).display().to_string() };
+        let in_repository = |f: &String| {
+            if self.repository == self.dir { f.clone() } else { self.repository.join(f).display().to_string() }
+        };
         for f in &self.ci.written {
             out.push_str(&format!("  wrote {}\n", in_repository(f)));
         }
-        let skipped: Vec<String> = self.files.skipped.iter().cloned().chain(self.ci.skipped.iter().map(in_repository)).collect();
+        let skipped: Vec<String> =
+            self.files.skipped.iter().cloned().chain(self.ci.skipped.iter().map(in_repository)).collect();
         if !skipped.is_empty() {
             out.push_str("left alone (they exist already):\n");
             for f in skipped {
@@ -270,7 +342,10 @@ impl AnalysisResult for InitReport {
             }
         }
         if self.failed.is_empty() {
-            out.push_str(&format!("first run passed; {} snapshot(s) approved: what the examples send, under snapshots/\n", self.approved));
+            out.push_str(&format!(
+                "first run passed; {} snapshot(s) approved: what the examples send, under snapshots/\n",
+                self.approved
+            ));
             out.push_str(&format!("next: `harness run` in {}", self.dir.display()));
             if self.files.written.iter().chain(&self.files.skipped).any(|f| f == "flows/order-to-netsuite.yaml") {
                 out.push_str("; make flows/order-to-netsuite.yaml run your own program");

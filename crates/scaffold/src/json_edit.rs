@@ -37,7 +37,9 @@ pub(crate) fn remove(text: &str, pointer: &str) -> String {
     if bytes.get(after) == Some(&b',') {
         // `"a": 1, "gone": 2, "b": 3` → `"a": 1, "b": 3`
         end = skip_space(bytes, after + 1);
-    } else if let Some(comma) = (0..start).rev().find(|i| !bytes[*i].is_ascii_whitespace()).filter(|i| bytes[*i] == b',') {
+    } else if let Some(comma) =
+        (0..start).rev().find(|i| !bytes[*i].is_ascii_whitespace()).filter(|i| bytes[*i] == b',')
+    {
         // The last member: drop the comma before it, keep the line break before the brace.
         start = comma;
     }
@@ -54,7 +56,9 @@ pub(crate) fn rename(text: &str, pointer: &str, to: &str) -> String {
 /// `text` with the string at `pointer` replaced by `edit` of it.
 pub(crate) fn edit_string(text: &str, pointer: &str, edit: impl Fn(&str) -> String) -> String {
     let Some(span) = Spans::of(text).value(pointer) else { return text.to_string() };
-    let Ok(old) = serde_json::from_str::<String>(&text[span.offset..span.offset + span.len]) else { return text.to_string() };
+    let Ok(old) = serde_json::from_str::<String>(&text[span.offset..span.offset + span.len]) else {
+        return text.to_string();
+    };
     let new = edit(&old);
     if new == old {
         return text.to_string();
@@ -104,6 +108,9 @@ mod tests {
             out = rename(&out, &p, "barcodes");
         }
         out = edit_string(&out, "/headers/Link", |s| s.replace("/2026-01/", "/2026-04/"));
-        assert_eq!(out, "{\"body\": {\"variants\": [{\"barcodes\": \"0123\"}]}, \"headers\": {\"Link\": \"</admin/api/2026-04/x>\"}}");
+        assert_eq!(
+            out,
+            "{\"body\": {\"variants\": [{\"barcodes\": \"0123\"}]}, \"headers\": {\"Link\": \"</admin/api/2026-04/x>\"}}"
+        );
     }
 }

@@ -45,7 +45,9 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
         let text = std::fs::read_to_string(&old_system).map_err(|e| Error::io(&old_system, e))?;
         files.file(&new_dir, "system.yaml", renamed_version(&old_system, &text, to)?.as_bytes())?;
     } else if !Catalog::is_builtin(system, to) && Catalog::newest_builtin_before(system, to).is_some() {
-        let text = format!("system: {system}\nversion: \"{to}\"\n# A version the harness does not know yet: the rules of the latest built-in one before it apply.\n");
+        let text = format!(
+            "system: {system}\nversion: \"{to}\"\n# A version the harness does not know yet: the rules of the latest built-in one before it apply.\n"
+        );
         files.file(&new_dir, "system.yaml", text.as_bytes())?;
     }
     let catalog = Catalog::new(project);
@@ -54,15 +56,30 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
     let scopes = plan::build(project, &[])?.recording_scopes(system, from);
     let version_diff = diff::diff(&catalog, &old, &new, &scopes);
 
-    let requirements = version_diff.changes.iter().filter(|c| c.source == Source::Catalog && matches!(c.kind, ChangeKind::NewlyRequired | ChangeKind::Deprecated)).cloned().collect();
-    let mut out = AddedVersion { system: system.clone(), from: from.into(), to: to.into(), files, migrated: Vec::new(), requirements };
+    let requirements = version_diff
+        .changes
+        .iter()
+        .filter(|c| c.source == Source::Catalog && matches!(c.kind, ChangeKind::NewlyRequired | ChangeKind::Deprecated))
+        .cloned()
+        .collect();
+    let mut out = AddedVersion {
+        system: system.clone(),
+        from: from.into(),
+        to: to.into(),
+        files,
+        migrated: Vec::new(),
+        requirements,
+    };
     // Bare recordings cannot say in themselves that they were carried: a list beside them does.
     let mut carried = String::new();
-    for rel in harness_syntax::project::files_under(&old_dir).into_iter().filter(|r| r != "system.yaml" && r != CARRIED_LIST) {
+    for rel in
+        harness_syntax::project::files_under(&old_dir).into_iter().filter(|r| r != "system.yaml" && r != CARRIED_LIST)
+    {
         let text = std::fs::read(old_dir.join(&rel)).map_err(|e| Error::io(&old_dir.join(&rel), e))?;
         let contents = match std::str::from_utf8(&text) {
             Ok(t) if rel.ends_with(".json") && !rel.starts_with("schemas/") => {
-                let scope = catalog.recording(&old, &rel).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&rel).cloned());
+                let scope =
+                    catalog.recording(&old, &rel).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&rel).cloned());
                 let (migrated, done) = migrate(t, system, scope.as_deref(), &version_diff, from, to);
                 if !done.is_empty() {
                     out.migrated.push((rel.clone(), done));
@@ -73,7 +90,10 @@ pub fn add_version(project: &Project, system: &SystemId, from: &str, to: &str) -
             _ => text,
         };
         let recording = !rel.ends_with(".yaml") && !rel.starts_with("schemas/") && !rel.starts_with("stubs/");
-        let envelope = serde_json::from_slice::<Value>(&contents).ok().and_then(|v| v.as_object().map(|o| RecordingFile::is_envelope(o.keys().map(String::as_str)))).unwrap_or(false);
+        let envelope = serde_json::from_slice::<Value>(&contents)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| RecordingFile::is_envelope(o.keys().map(String::as_str))))
+            .unwrap_or(false);
         if recording && !envelope {
             carried.push_str(&carried_line(&rel, &contents));
         }
@@ -96,17 +116,39 @@ fn renamed_version(path: &Path, text: &str, to: &str) -> Result<String, Error> {
 /// fields naming the old version (its `version`, endpoint, `Link` headers) move to the new one.
 /// The recording's provenance says it was carried, not recorded at the new version (impact
 /// analysis then does not take it for knowledge of that version).
-fn migrate(text: &str, system: &SystemId, scope: Option<&str>, version_diff: &VersionDiff, from: &str, to: &str) -> (String, Vec<String>) {
+fn migrate(
+    text: &str,
+    system: &SystemId,
+    scope: Option<&str>,
+    version_diff: &VersionDiff,
+    from: &str,
+    to: &str,
+) -> (String, Vec<String>) {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return (text.to_string(), Vec::new()) };
     let envelope = value.as_object().is_some_and(|o| RecordingFile::is_envelope(o.keys().map(String::as_str)));
     let mut out = text.to_string();
     if envelope {
         let at_new = |s: &str| s.replace(&format!("/{from}/"), &format!("/{to}/"));
-        out = json_edit::edit_string(&out, "/recording/version", |v| if v == from { to.to_string() } else { v.to_string() });
-        out = json_edit::edit_string(&out, "/recording/provenance", |p| if p.contains(CARRIED) { p.to_string() } else { format!("{p} ({CARRIED} from {from}: not recorded at {to})") });
+        out =
+            json_edit::edit_string(
+                &out,
+                "/recording/version",
+                |v| if v == from { to.to_string() } else { v.to_string() },
+            );
+        out = json_edit::edit_string(&out, "/recording/provenance", |p| {
+            if p.contains(CARRIED) {
+                p.to_string()
+            } else {
+                format!("{p} ({CARRIED} from {from}: not recorded at {to})")
+            }
+        });
         out = json_edit::edit_string(&out, "/recording/endpoint", at_new);
         for header in value.get("headers").and_then(|h| h.as_object()).into_iter().flat_map(|h| h.keys()) {
-            out = json_edit::edit_string(&out, &format!("/headers/{}", header.replace('~', "~0").replace('/', "~1")), at_new);
+            out = json_edit::edit_string(
+                &out,
+                &format!("/headers/{}", header.replace('~', "~0").replace('/', "~1")),
+                at_new,
+            );
         }
     }
     let Some(scope) = scope else { return (out, Vec::new()) };
@@ -172,7 +214,10 @@ impl AnalysisResult for AddedVersion {
             out.push_str(&format!("  left alone (they exist already): {}\n", self.files.skipped.join(", ")));
         }
         if !self.requirements.is_empty() {
-            out.push_str(&format!("what {} {} asks of the integration itself (no recording shows it):\n", self.system, self.to));
+            out.push_str(&format!(
+                "what {} {} asks of the integration itself (no recording shows it):\n",
+                self.system, self.to
+            ));
             for c in &self.requirements {
                 out.push_str(&format!("  {c}\n"));
             }
@@ -182,7 +227,8 @@ impl AnalysisResult for AddedVersion {
     }
 
     fn json(&self) -> Value {
-        let migrated: Vec<Value> = self.migrated.iter().map(|(file, done)| json!({"file": file, "changes": done})).collect();
+        let migrated: Vec<Value> =
+            self.migrated.iter().map(|(file, done)| json!({"file": file, "changes": done})).collect();
         let requirements: Vec<String> = self.requirements.iter().map(ToString::to_string).collect();
         json!({"system": self.system.as_str(), "from": self.from, "to": self.to, "written": self.files.written, "migrated": migrated, "skipped": self.files.skipped, "requirements": requirements})
     }

@@ -9,9 +9,9 @@ use harness_core::SystemId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::delivery::DeliverySpec;
 use crate::loc::Loc;
 use crate::mapping::Mapping;
-use crate::delivery::DeliverySpec;
 use crate::reconcile::ReconcileSpec;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

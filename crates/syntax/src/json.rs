@@ -32,7 +32,13 @@ pub fn parse_value(root: &Path, path: &Path, text: &str) -> Result<Value, Diagno
     })
 }
 
-fn located(root: &Path, path: &Path, text: &str, e: &serde_json::Error, headline: impl Fn(&str) -> String) -> Diagnostic {
+fn located(
+    root: &Path,
+    path: &Path,
+    text: &str,
+    e: &serde_json::Error,
+    headline: impl Fn(&str) -> String,
+) -> Diagnostic {
     let message = e.to_string();
     let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_string();
     let mut d = Diagnostic::new(path, headline(&message));

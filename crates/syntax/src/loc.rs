@@ -39,7 +39,12 @@ impl Span {
     }
 
     /// A diagnostic about `file` (whose text is `text`) pointing here.
-    pub fn diagnostic(&self, file: impl Into<std::path::PathBuf>, text: &str, message: impl Into<String>) -> Diagnostic {
+    pub fn diagnostic(
+        &self,
+        file: impl Into<std::path::PathBuf>,
+        text: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         // A quoted value's span covers its quotes; the caret goes under what is inside them.
         let (mut offset, mut len) = (self.offset.min(text.len()), self.len);
         if let Some(quoted) = text.get(offset..offset + len)
@@ -82,7 +87,14 @@ impl Span {
     }
 
     /// A diagnostic pointing at `len` bytes from byte `inner` of the value's content.
-    pub fn diagnostic_inside(&self, file: impl Into<std::path::PathBuf>, text: &str, inner: usize, len: usize, message: impl Into<String>) -> Diagnostic {
+    pub fn diagnostic_inside(
+        &self,
+        file: impl Into<std::path::PathBuf>,
+        text: &str,
+        inner: usize,
+        len: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic::new(file, message).at_offset(text, self.content_offset(text, inner), len.max(1))
     }
 }
@@ -159,7 +171,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Loc<T> {
         // The text is not at hand here; spans are resolved to bytes when the parser knows them,
         // which it does for every file the harness reads (they are read as strings).
         let span = location.span();
-        let span = Span { offset: span.byte_offset().unwrap_or(span.offset()) as usize, len: span.byte_len().unwrap_or(span.len()) as usize };
+        let span = Span {
+            offset: span.byte_offset().unwrap_or(span.offset()) as usize,
+            len: span.byte_len().unwrap_or(span.len()) as usize,
+        };
         Ok(Loc { value: spanned.value, span })
     }
 }

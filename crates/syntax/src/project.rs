@@ -125,7 +125,8 @@ fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a size: write a number of bytes or e.g. `16MiB`"))?;
+    let n: u64 =
+        digits.parse().map_err(|_| format!("`{text}` is not a size: write a number of bytes or e.g. `16MiB`"))?;
     let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,
@@ -162,11 +163,13 @@ impl Project {
             return Err(Error::NoProject(root.to_path_buf()));
         }
         let text = read_text(root, &config)?;
-        let settings = if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
-            Settings::default()
-        } else {
-            yaml::parse(&config, &text).map_err(|ds| Error::from(ds.into_iter().map(|d| d.relative_to(root)).collect::<Vec<_>>()))?
-        };
+        let settings =
+            if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
+                Settings::default()
+            } else {
+                yaml::parse(&config, &text)
+                    .map_err(|ds| Error::from(ds.into_iter().map(|d| d.relative_to(root)).collect::<Vec<_>>()))?
+            };
         Ok(Project { root: root.to_path_buf(), settings, config_text: text })
     }
 
@@ -211,9 +214,13 @@ impl Project {
         }
         let flows = std::fs::read_dir(self.flows_dir()).into_iter().flatten().flatten().map(|e| e.path());
         self.settings.isolation == Some(Isolation::Network)
-            || flows.filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))).filter_map(|p| read_text(&self.root, &p).ok()).any(|text| {
-                serde_saphyr::from_str_with_options::<OnlyIsolation>(&text, crate::yaml::options()).is_ok_and(|f| f.isolation == Some(Isolation::Network))
-            })
+            || flows
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+                .filter_map(|p| read_text(&self.root, &p).ok())
+                .any(|text| {
+                    serde_saphyr::from_str_with_options::<OnlyIsolation>(&text, crate::yaml::options())
+                        .is_ok_and(|f| f.isolation == Some(Isolation::Network))
+                })
     }
 
     /// `rel`, a path a project file names, resolved against `base` (a folder of the project), when
@@ -296,7 +303,9 @@ pub fn yaml_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         for entry in std::fs::read_dir(&d)? {
             let entry = entry?;
             let path = entry.path();
-            if entry.file_type()?.is_symlink() && !std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&real_dir)) {
+            if entry.file_type()?.is_symlink()
+                && !std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&real_dir))
+            {
                 if path.is_dir() || matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
                     out.push(path);
                 }
@@ -325,7 +334,9 @@ pub enum OutsideProject {
     Absolute(String),
     #[error("`{0}` leads outside the project; paths in the project's files stay inside it")]
     Climbs(String),
-    #[error("`{0}` leads outside the project (a symlink to a file elsewhere); the harness reads and writes only files inside the project")]
+    #[error(
+        "`{0}` leads outside the project (a symlink to a file elsewhere); the harness reads and writes only files inside the project"
+    )]
     Symlink(String),
 }
 

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::delivery::DeliverySpec;
-use crate::reconcile::ReconcileSpec;
 use crate::loc::Loc;
 use crate::project::{self, Project};
+use crate::reconcile::ReconcileSpec;
 use crate::stub::StubSpec;
 use crate::yaml;
 
@@ -275,11 +275,20 @@ impl ScenarioFile {
 pub fn load(project: &Project, path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
     // A scenario's id (and so its snapshots' place) comes from its path under scenarios/.
     if !path.starts_with(project.scenarios_dir()) {
-        return Err(vec![Diagnostic::new(path, format!("scenario files live under {}/; this one is not", project.display_path(&project.scenarios_dir())))
-            .help("move it into scenarios/<flow>/")]);
+        return Err(vec![
+            Diagnostic::new(
+                path,
+                format!(
+                    "scenario files live under {}/; this one is not",
+                    project.display_path(&project.scenarios_dir())
+                ),
+            )
+            .help("move it into scenarios/<flow>/"),
+        ]);
     }
     let text = project::read_text(&project.root, path).map_err(|d| vec![d])?;
-    let spec: ScenarioSpec = yaml::parse(path, &text).map_err(|ds| ds.into_iter().map(|d| d.relative_to(&project.root)).collect::<Vec<_>>())?;
+    let spec: ScenarioSpec = yaml::parse(path, &text)
+        .map_err(|ds| ds.into_iter().map(|d| d.relative_to(&project.root)).collect::<Vec<_>>())?;
     let scenarios = project.scenarios_dir();
     let rel = path.strip_prefix(&scenarios).unwrap_or(path).with_extension("");
     let id = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
@@ -295,7 +304,11 @@ pub fn discover(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Er
     let mut out = Vec::new();
     for p in paths {
         // Relative to the current folder, else to scenarios/ (so `harness run my-flow/case` works anywhere).
-        let from_cwd = if p.is_absolute() { p.clone() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.clone()) };
+        let from_cwd = if p.is_absolute() {
+            p.clone()
+        } else {
+            std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.clone())
+        };
         let from_scenarios = project.scenarios_dir().join(p);
         let candidates = [from_cwd.clone(), yaml(&from_cwd), from_scenarios.clone(), yaml(&from_scenarios)];
         let abs = candidates.into_iter().find(|c| c.exists()).unwrap_or_else(|| p.clone());
@@ -327,7 +340,8 @@ pub fn discover(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Er
         }
     }
     // A link leading outside keeps its own name, for the error that refuses it.
-    let canonical = |p: PathBuf| std::fs::canonicalize(&p).ok().filter(|c| project::inside(&project.root, c).is_ok()).unwrap_or(p);
+    let canonical =
+        |p: PathBuf| std::fs::canonicalize(&p).ok().filter(|c| project::inside(&project.root, c).is_ok()).unwrap_or(p);
     let mut canonical: Vec<PathBuf> = out.into_iter().map(canonical).collect();
     canonical.sort();
     canonical.dedup();

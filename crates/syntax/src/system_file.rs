@@ -213,11 +213,17 @@ pub struct Support {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SupportStatus {
     ReleaseCandidate,
-    Supported { until: Option<String> },
+    Supported {
+        until: Option<String>,
+    },
     /// Past its support date, still answered.
-    Unsupported { since: String },
+    Unsupported {
+        since: String,
+    },
     /// No longer answered as itself: calls get another version's behaviour.
-    Inaccessible { since: String },
+    Inaccessible {
+        since: String,
+    },
     /// The catalog has no dates for it.
     Unknown,
 }
@@ -225,7 +231,8 @@ pub enum SupportStatus {
 impl Support {
     /// The status at `now` (`2026-12-01T09:30:00Z`).
     pub fn status(&self, now: &str) -> SupportStatus {
-        let passed = |date: &Option<Loc<String>>| date.as_ref().filter(|d| instant(d).as_str() <= now).map(|d| d.value.clone());
+        let passed =
+            |date: &Option<Loc<String>>| date.as_ref().filter(|d| instant(d).as_str() <= now).map(|d| d.value.clone());
         if let Some(since) = passed(&self.accessible_until) {
             return SupportStatus::Inaccessible { since };
         }
@@ -256,7 +263,14 @@ fn is_date(text: &str) -> bool {
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     let date = b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
-    let time = b.len() == 20 && b[10] == b'T' && digits(11..13) && b[13] == b':' && digits(14..16) && b[16] == b':' && digits(17..19) && b[19] == b'Z';
+    let time = b.len() == 20
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'Z';
     date && (b.len() == 10 || time)
 }
 
@@ -394,17 +408,36 @@ mod tests {
 
     fn support(until: Option<&str>, accessible: Option<&str>, rc: bool) -> Support {
         let loc = |d: Option<&str>| d.map(|d| Loc::unlocated(d.to_string()));
-        Support { released: loc(Some("2026-01-01")), until: loc(until), accessible_until: loc(accessible), release_candidate: rc, source: None, notices: Vec::new() }
+        Support {
+            released: loc(Some("2026-01-01")),
+            until: loc(until),
+            accessible_until: loc(accessible),
+            release_candidate: rc,
+            source: None,
+            notices: Vec::new(),
+        }
     }
 
     #[test]
     fn support_status_follows_the_dates() {
         let s = support(Some("2027-01-01T15:00:00Z"), Some("2027-01-16T15:00:00Z"), false);
-        assert_eq!(s.status("2026-12-01T00:00:00Z"), SupportStatus::Supported { until: Some("2027-01-01T15:00:00Z".into()) });
-        assert_eq!(s.status("2027-01-01T15:00:00Z"), SupportStatus::Unsupported { since: "2027-01-01T15:00:00Z".into() });
-        assert_eq!(s.status("2027-02-01T00:00:00Z"), SupportStatus::Inaccessible { since: "2027-01-16T15:00:00Z".into() });
+        assert_eq!(
+            s.status("2026-12-01T00:00:00Z"),
+            SupportStatus::Supported { until: Some("2027-01-01T15:00:00Z".into()) }
+        );
+        assert_eq!(
+            s.status("2027-01-01T15:00:00Z"),
+            SupportStatus::Unsupported { since: "2027-01-01T15:00:00Z".into() }
+        );
+        assert_eq!(
+            s.status("2027-02-01T00:00:00Z"),
+            SupportStatus::Inaccessible { since: "2027-01-16T15:00:00Z".into() }
+        );
         assert_eq!(support(None, None, true).status("2026-12-01T00:00:00Z"), SupportStatus::ReleaseCandidate);
-        assert_eq!(support(Some("2026-12-01"), None, false).status("2026-12-01T08:00:00Z"), SupportStatus::Unsupported { since: "2026-12-01".into() });
+        assert_eq!(
+            support(Some("2026-12-01"), None, false).status("2026-12-01T08:00:00Z"),
+            SupportStatus::Unsupported { since: "2026-12-01".into() }
+        );
     }
 
     #[test]

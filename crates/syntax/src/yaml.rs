@@ -145,7 +145,9 @@ impl Node {
             node = node.child(seg)?;
         }
         match (node, last) {
-            (Node::Map(entries), Seg::Key(k)) => entries.iter().rev().find(|(name, _, _)| name == k).map(|(_, span, _)| *span),
+            (Node::Map(entries), Seg::Key(k)) => {
+                entries.iter().rev().find(|(name, _, _)| name == k).map(|(_, span, _)| *span)
+            }
             _ => None,
         }
     }
@@ -169,7 +171,9 @@ enum RawNode {
 impl RawNode {
     fn resolve(self, text: &str) -> Node {
         match self {
-            RawNode::Map(entries) => Node::Map(entries.into_iter().map(|(k, v)| (k.value.0, Span::of(&k.referenced, text), v.resolve(text))).collect()),
+            RawNode::Map(entries) => Node::Map(
+                entries.into_iter().map(|(k, v)| (k.value.0, Span::of(&k.referenced, text), v.resolve(text))).collect(),
+            ),
             RawNode::Seq(items) => Node::Seq(items.into_iter().map(|n| n.resolve(text)).collect()),
             RawNode::Leaf => Node::Leaf,
         }
@@ -259,7 +263,13 @@ impl<'de> Deserialize<'de> for RawNode {
 }
 
 /// "unknown field `x`" at the key, with the field the format most likely meant (also returned).
-fn unknown_field(file: &Path, text: &str, tree: Option<&Node>, schema: &Value, path: &[Seg]) -> (Diagnostic, Option<String>) {
+fn unknown_field(
+    file: &Path,
+    text: &str,
+    tree: Option<&Node>,
+    schema: &Value,
+    path: &[Seg],
+) -> (Diagnostic, Option<String>) {
     let Some(Seg::Key(field)) = path.last() else {
         return (Diagnostic::new(file, "unexpected value"), None);
     };
@@ -271,7 +281,9 @@ fn unknown_field(file: &Path, text: &str, tree: Option<&Node>, schema: &Value, p
     let near = did_you_mean(field, known.iter().map(String::as_str)).map(str::to_string);
     d = match &near {
         Some(n) => d.label(format!("did you mean `{n}`?")),
-        None if !known.is_empty() => d.help(format!("expected one of {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))),
+        None if !known.is_empty() => {
+            d.help(format!("expected one of {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")))
+        }
         None => d,
     };
     (d, near)
@@ -296,7 +308,12 @@ fn fields_at(schema: &Value, path: &[Seg]) -> Vec<String> {
             })
             .collect();
     }
-    let mut names: Vec<String> = at.into_iter().flat_map(|s| branches(s, root)).filter_map(|s| s.get("properties")?.as_object()).flat_map(|p| p.keys().cloned()).collect();
+    let mut names: Vec<String> = at
+        .into_iter()
+        .flat_map(|s| branches(s, root))
+        .filter_map(|s| s.get("properties")?.as_object())
+        .flat_map(|p| p.keys().cloned())
+        .collect();
     names.dedup();
     names
 }
@@ -320,13 +337,19 @@ fn to_diagnostic(file: &Path, text: &str, error: &serde_saphyr::Error) -> Diagno
     let raw = error.to_string();
     let message = match original(error) {
         // The parser's own texts name its functions and types; say what is wrong with the file.
-        serde_saphyr::Error::MultipleDocuments { .. } => "a second YAML document starts here (after `---`): a harness file holds one document".to_string(),
+        serde_saphyr::Error::MultipleDocuments { .. } => {
+            "a second YAML document starts here (after `---`): a harness file holds one document".to_string()
+        }
         serde_saphyr::Error::Budget { breach, .. } => limit_words(breach),
         _ => plain_words(&strip_location(&raw)),
     };
     let mut diagnostic = Diagnostic::new(file, message.clone());
     if let Some(loc) = error.location() {
-        let (line, column) = if raw.contains("found a tab") { tab_after(text, loc.line() as usize, loc.column() as usize) } else { (loc.line() as usize, loc.column() as usize) };
+        let (line, column) = if raw.contains("found a tab") {
+            tab_after(text, loc.line() as usize, loc.column() as usize)
+        } else {
+            (loc.line() as usize, loc.column() as usize)
+        };
         diagnostic = diagnostic.at(SourceSpan::from_line_col(text, line, column, 1));
     }
     if let Some((what, found)) = friendly_type(&message, text, error) {
@@ -357,7 +380,8 @@ fn original(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
     // Each step goes one wrapper down; wrappers are few.
     loop {
         match error {
-            serde_saphyr::Error::AliasError { error: inner, .. } | serde_saphyr::Error::WithSnippet { error: inner, .. } => error = inner,
+            serde_saphyr::Error::AliasError { error: inner, .. }
+            | serde_saphyr::Error::WithSnippet { error: inner, .. } => error = inner,
             _ => return error,
         }
     }
@@ -367,13 +391,25 @@ fn original(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
 fn limit_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
     match breach {
-        B::Nodes { .. } | B::Events { .. } => format!("the file holds more than {MAX_NODES} values; split it (a large body can go in a file of its own: `file:`)"),
+        B::Nodes { .. } | B::Events { .. } => format!(
+            "the file holds more than {MAX_NODES} values; split it (a large body can go in a file of its own: `file:`)"
+        ),
         B::Depth { depth } => format!("values nested {depth} levels deep; the harness reads at most 64 levels of YAML"),
-        B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } | B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } | B::MergeKeys { .. } => {
-            "too many aliases (`*name`) or anchors (`&name`): the document would expand to far more than it says".to_string()
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. }
+        | B::MergeKeys { .. } => {
+            "too many aliases (`*name`) or anchors (`&name`): the document would expand to far more than it says"
+                .to_string()
         }
-        B::ScalarBytes { .. } | B::CommentBytes { .. } | B::InputBytes { .. } => "the file holds more than 64 MiB of text".to_string(),
-        B::Documents { .. } => "a second YAML document starts here (after `---`): a harness file holds one document".to_string(),
+        B::ScalarBytes { .. } | B::CommentBytes { .. } | B::InputBytes { .. } => {
+            "the file holds more than 64 MiB of text".to_string()
+        }
+        B::Documents { .. } => {
+            "a second YAML document starts here (after `---`): a harness file holds one document".to_string()
+        }
         _ => "the file is too large or too deeply nested to read".to_string(),
     }
 }
@@ -450,7 +486,8 @@ fn friendly_type(message: &str, text: &str, error: &serde_saphyr::Error) -> Opti
     };
     let loc = error.location()?;
     let line = text.lines().nth(loc.line() as usize - 1)?;
-    let found: String = line.chars().skip(loc.column() as usize - 1).take_while(|c| !matches!(c, ',' | '}' | ']' | '#')).collect();
+    let found: String =
+        line.chars().skip(loc.column() as usize - 1).take_while(|c| !matches!(c, ',' | '}' | ']' | '#')).collect();
     Some((what, found.trim().to_string()))
 }
 
@@ -510,7 +547,8 @@ mod tests {
     fn every_misspelt_key_is_reported_at_its_own_place() {
         let text = "country_code: GB\nversion: x\nparts:\n  - {name: a, cont: 1}\n  - name: b\n    count: 2\n  - name: c\n    cont: 3\nlnes: []\n";
         let all = parse::<Address>(Path::new("a.yaml"), text).unwrap_err();
-        let shown: Vec<(String, String, Option<String>)> = all.iter().map(|d| (d.message.clone(), d.location(), d.label.clone())).collect();
+        let shown: Vec<(String, String, Option<String>)> =
+            all.iter().map(|d| (d.message.clone(), d.location(), d.label.clone())).collect();
         assert_eq!(
             shown,
             vec![
@@ -547,13 +585,21 @@ mod tests {
     #[test]
     fn the_parsers_own_texts_never_reach_users() {
         let d = one("country_code: GB\nversion: x\n---\ncountry_code: FR\n");
-        assert_eq!((d.message.as_str(), d.location().as_str()), ("a second YAML document starts here (after `---`): a harness file holds one document", "a.yaml:4:1"));
-        let mut bomb = String::from("country_code: GB\nversion: x\nlines:\n  - &a0 [\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\"]\n");
+        assert_eq!(
+            (d.message.as_str(), d.location().as_str()),
+            ("a second YAML document starts here (after `---`): a harness file holds one document", "a.yaml:4:1")
+        );
+        let mut bomb = String::from(
+            "country_code: GB\nversion: x\nlines:\n  - &a0 [\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\"]\n",
+        );
         for i in 1..10 {
             bomb.push_str(&format!("  - &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(",")));
         }
         let all = parse::<Address>(Path::new("a.yaml"), &bomb).unwrap_err();
-        assert!(all.iter().all(|d| !d.message.contains("budget") && !d.message.contains('{') && d.span.is_some()), "{all:?}");
+        assert!(
+            all.iter().all(|d| !d.message.contains("budget") && !d.message.contains('{') && d.span.is_some()),
+            "{all:?}"
+        );
     }
 
     #[test]

@@ -41,7 +41,14 @@ pub struct OutgoingRequest {
 
 impl OutgoingRequest {
     pub fn new(system: SystemId, method: &str, path: impl Into<String>) -> Self {
-        OutgoingRequest { system, method: method.to_string(), path: path.into(), query: Vec::new(), headers: Vec::new(), body: Bytes::new() }
+        OutgoingRequest {
+            system,
+            method: method.to_string(),
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
     }
 
     pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
@@ -139,10 +146,16 @@ impl HttpClient {
     pub async fn send(&self, base_url: &str, request: &OutgoingRequest) -> Result<HttpResponse, HttpError> {
         let url = mock_url(base_url, &request.path, &request.query)?;
         if url.scheme() == "https" {
-            let tls = self.tls.as_ref().ok_or_else(|| HttpError::Refused(format!("{base_url}: HTTPS goes only to the live systems")))?;
-            return tokio::time::timeout(self.timeout, send_tls(tls, &url, request)).await.map_err(|_| HttpError::Timeout(self.timeout))?;
+            let tls = self
+                .tls
+                .as_ref()
+                .ok_or_else(|| HttpError::Refused(format!("{base_url}: HTTPS goes only to the live systems")))?;
+            return tokio::time::timeout(self.timeout, send_tls(tls, &url, request))
+                .await
+                .map_err(|_| HttpError::Timeout(self.timeout))?;
         }
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HttpError::Network(e.to_string()))?;
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HttpError::Network(e.to_string()))?;
         let mut builder = self.inner.request(method, url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -174,7 +187,11 @@ impl HttpClient {
 
 /// `request` to `url` over TLS: HTTP/1.1 on a connection of its own. No clock header: a live
 /// system keeps its own time.
-async fn send_tls(tls: &TlsConnector, url: &reqwest::Url, request: &OutgoingRequest) -> Result<HttpResponse, HttpError> {
+async fn send_tls(
+    tls: &TlsConnector,
+    url: &reqwest::Url,
+    request: &OutgoingRequest,
+) -> Result<HttpResponse, HttpError> {
     // An IPv6 address is connected to without the brackets it has in the URL.
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     let port = url.port_or_known_default().unwrap_or(443);
@@ -182,13 +199,17 @@ async fn send_tls(tls: &TlsConnector, url: &reqwest::Url, request: &OutgoingRequ
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
-    let mut builder = hyper::Request::builder().method(request.method.as_str()).uri(target).header("Host", url.authority());
+    let mut builder =
+        hyper::Request::builder().method(request.method.as_str()).uri(target).header("Host", url.authority());
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let hyper_request = builder.body(http_body_util::Full::new(request.body.clone())).map_err(|e| HttpError::Refused(format!("cannot send {}: {e}", request.line())))?;
+    let hyper_request = builder
+        .body(http_body_util::Full::new(request.body.clone()))
+        .map_err(|e| HttpError::Refused(format!("cannot send {}: {e}", request.line())))?;
     let stream = crate::tls::connect(tls, host, port).await.map_err(HttpError::Network)?;
-    let (status, headers, body) = crate::tls::exchange(stream, hyper_request, crate::tls::MAX_BODY).await.map_err(HttpError::Network)?;
+    let (status, headers, body) =
+        crate::tls::exchange(stream, hyper_request, crate::tls::MAX_BODY).await.map_err(HttpError::Network)?;
     Ok(HttpResponse { status, headers, body })
 }
 
@@ -196,15 +217,19 @@ async fn send_tls(tls: &TlsConnector, url: &reqwest::Url, request: &OutgoingRequ
 /// carry a scheme, user or host, whatever `@`, `//` or `\\` it holds), and the result must still
 /// be the mock's scheme, host and port — else the request is refused, naming the path.
 fn mock_url(base: &str, path: &str, query: &[(String, String)]) -> Result<reqwest::Url, HttpError> {
-    let refused = |why: &str| HttpError::Refused(format!("request path `{path}` refused: {why}; requests go only to the mock"));
+    let refused =
+        |why: &str| HttpError::Refused(format!("request path `{path}` refused: {why}; requests go only to the mock"));
     if !path.starts_with('/') || path.starts_with("//") || path.starts_with("/\\") {
         return Err(refused("a path starts with a single `/`"));
     }
-    let base = reqwest::Url::parse(base).map_err(|e| HttpError::Refused(format!("the mock's URL `{base}` does not parse: {e}")))?;
+    let base = reqwest::Url::parse(base)
+        .map_err(|e| HttpError::Refused(format!("the mock's URL `{base}` does not parse: {e}")))?;
     let mut url = base.clone();
     url.set_path(path);
     url.set_query((!query.is_empty()).then(|| harness_core::encoding::encode_query(query)).as_deref());
-    if (url.scheme(), url.host(), url.port_or_known_default(), url.username(), url.password()) != (base.scheme(), base.host(), base.port_or_known_default(), "", None) {
+    if (url.scheme(), url.host(), url.port_or_known_default(), url.username(), url.password())
+        != (base.scheme(), base.host(), base.port_or_known_default(), "", None)
+    {
         return Err(refused("it would leave the mock's host"));
     }
     Ok(url)
@@ -221,10 +246,18 @@ fn network_error(e: reqwest::Error) -> HttpError {
         cause = next;
         // EMFILE, ENFILE: the process or the system is out of file descriptors.
         if next.downcast_ref::<std::io::Error>().is_some_and(|io| matches!(io.raw_os_error(), Some(23 | 24))) {
-            return HttpError::Exhausted(format!("cannot connect to a mock: {next} (raise the open-file limit, `ulimit -n`, or run fewer jobs)"));
+            return HttpError::Exhausted(format!(
+                "cannot connect to a mock: {next} (raise the open-file limit, `ulimit -n`, or run fewer jobs)"
+            ));
         }
     }
-    let what = if e.is_body() || e.is_decode() { "response body incomplete" } else if e.is_connect() { "connection refused" } else { "connection failed" };
+    let what = if e.is_body() || e.is_decode() {
+        "response body incomplete"
+    } else if e.is_connect() {
+        "connection refused"
+    } else {
+        "connection failed"
+    };
     HttpError::Network(format!("{what} ({cause})"))
 }
 

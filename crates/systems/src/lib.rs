@@ -26,14 +26,13 @@ macro_rules! builtin_systems {
 // The built-in systems. Each is a folder of its own, `src/<system>/` (its catalog files under
 // `catalog/<system>/`), and one line here: everything the harness knows about it is behind the
 // `System` trait.
-builtin_systems![
-    shopify::Shopify,
-    netsuite::NetSuite,
-    peoplevox::Peoplevox,
-];
+builtin_systems![shopify::Shopify, netsuite::NetSuite, peoplevox::Peoplevox,];
 
-pub use catalog::{CARRIED, CARRIED_LIST, Catalog, carried_line, Endpoint, Listed, Origin, Migrate, Migration, PayloadField, PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, endpoint_scope};
+pub use catalog::{
+    CARRIED, CARRIED_LIST, Catalog, Endpoint, Listed, Migrate, Migration, Origin, PayloadField, PayloadOffence,
+    Recording, Schema, StubSet, SystemVersion, Violation, carried_line, endpoint_scope,
+};
+pub use client::AuthScheme;
 pub use netsuite::metadata as netsuite_metadata;
 pub use registry::Registry;
-pub use client::AuthScheme;
 pub use system::{Answer, MockSetup, Soap, System, Webhooks, http_answer, webhook_payload};

@@ -71,7 +71,10 @@ impl Registry {
         let d = id.error(file, text, format!("unknown value `{}`", id.value));
         match did_you_mean(id.as_str(), self.names()) {
             Some(near) => d.label(format!("did you mean `{near}`?")),
-            None => d.help(format!("systems: {} (or declare one: an `api:` block in mocks/<system>/<version>/system.yaml)", self.names().join(", "))),
+            None => d.help(format!(
+                "systems: {} (or declare one: an `api:` block in mocks/<system>/<version>/system.yaml)",
+                self.names().join(", ")
+            )),
         }
     }
 
@@ -139,6 +142,10 @@ mod tests {
         assert_eq!(topic, Some("orders/create"), "deliveries carry the headers the receiver reads");
         let netsuite = registry.system(&SystemId::new("netsuite").unwrap());
         let version = crate::SystemVersion::for_tests("netsuite", "2026.1", &[]);
-        assert_eq!((netsuite.webhooks(), netsuite.verify_webhook(&version, &headers, b"{}")), (None, None), "signs no deliveries");
+        assert_eq!(
+            (netsuite.webhooks(), netsuite.verify_webhook(&version, &headers, b"{}")),
+            (None, None),
+            "signs no deliveries"
+        );
     }
 }

@@ -46,7 +46,9 @@ pub fn http_answer(status: u16, headers: &[(String, String)], summary: impl FnOn
         200..=299 => Answer::Accepted { rejected: None },
         401 => Answer::CredentialsExpired(summary()),
         429 | 500..=599 => {
-            let wait = harness_core::find_header(headers, "retry-after").and_then(harness_core::clock::retry_after).map(|d| (d, "Retry-After"));
+            let wait = harness_core::find_header(headers, "retry-after")
+                .and_then(harness_core::clock::retry_after)
+                .map(|d| (d, "Retry-After"));
             Answer::Transient { wait, reason: summary() }
         }
         _ => Answer::Refused(summary()),
@@ -137,7 +139,14 @@ pub trait System: Send + Sync {
     fn auth(&self, method: &str, version: Arc<SystemVersion>, base_url: String) -> Option<Box<dyn AuthScheme>>;
 
     /// How an answer to a request for `path` reads.
-    fn classify(&self, version: &SystemVersion, path: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> Answer;
+    fn classify(
+        &self,
+        version: &SystemVersion,
+        path: &str,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Answer;
     /// The system's own words for an error answer, in one line (`INVALID_CONTENT at item.items[0].item: …`).
     fn error_detail(&self, body: &[u8]) -> Option<String>;
 
@@ -148,7 +157,13 @@ pub trait System: Send + Sync {
     /// The headers the system sends with a webhook delivery of `body` on `topic` for the event
     /// `event` (the scenario: each is an event of its own, whose redeliveries share its ids);
     /// `None` when it does not push webhooks.
-    fn webhook_headers(&self, version: &SystemVersion, topic: &str, body: &[u8], event: &str) -> Option<Vec<(String, String)>> {
+    fn webhook_headers(
+        &self,
+        version: &SystemVersion,
+        topic: &str,
+        body: &[u8],
+        event: &str,
+    ) -> Option<Vec<(String, String)>> {
         let _ = (version, topic, body, event);
         None
     }
@@ -182,7 +197,12 @@ pub trait System: Send + Sync {
 
     /// The API version an exchange with the system names, in its path or its answer's or
     /// request's headers; `None` when it names none.
-    fn version_named(&self, path: &str, response_headers: &[(String, String)], request_headers: &[(String, String)]) -> Option<String> {
+    fn version_named(
+        &self,
+        path: &str,
+        response_headers: &[(String, String)],
+        request_headers: &[(String, String)],
+    ) -> Option<String> {
         let _ = (path, response_headers, request_headers);
         None
     }
@@ -256,7 +276,10 @@ impl dyn System + '_ {
     pub fn verify_webhook(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<bool> {
         let webhooks = self.webhooks()?;
         let secret = version.credential(webhooks.secret_credential);
-        Some(harness_core::find_header(headers, webhooks.signature_header).is_some_and(|signature| self.webhook_signature_verifies(secret, body, signature)))
+        Some(
+            harness_core::find_header(headers, webhooks.signature_header)
+                .is_some_and(|signature| self.webhook_signature_verifies(secret, body, signature)),
+        )
     }
 
     /// Whether the system took the request an exchange carried.
@@ -265,7 +288,10 @@ impl dyn System + '_ {
         if response.fault.is_some_and(|f| !f.after_commit()) {
             return false;
         }
-        (200..300).contains(&response.status) && self.classify(version, &exchange.request.path, response.status, &response.headers, &response.body).accepted()
+        (200..300).contains(&response.status)
+            && self
+                .classify(version, &exchange.request.path, response.status, &response.headers, &response.body)
+                .accepted()
     }
 }
 
@@ -299,7 +325,10 @@ mod tests {
     #[test]
     fn link_headers() {
         let h = r#"<https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc>; rel="next", <https://x/y?page_info=z>; rel="previous""#;
-        assert_eq!(next_link(h).as_deref(), Some("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc"));
+        assert_eq!(
+            next_link(h).as_deref(),
+            Some("https://shop.myshopify.com/admin/api/2025-01/orders.json?limit=50&page_info=abc")
+        );
         assert_eq!(next_link(r#"<https://x/y?page_info=z>; rel="previous""#), None);
         assert_eq!(next_link(r#">broken<; rel="next""#), None);
     }

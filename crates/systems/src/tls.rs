@@ -45,23 +45,47 @@ pub fn connector(extra: Vec<CertificateDer<'static>>) -> Result<TlsConnector, St
 }
 
 /// Connect to `host:port` and, through `tls`, verify it is `host`: the stream to send on.
-pub async fn connect(tls: &TlsConnector, host: &str, port: u16) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+pub async fn connect(
+    tls: &TlsConnector,
+    host: &str,
+    port: u16,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
     let stream = TcpStream::connect((host, port)).await.map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let name = ServerName::try_from(host.to_string()).map_err(|e| format!("{host}: {e}"))?;
     tls.connect(name, stream).await.map_err(|e| {
-        let untrusted = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
-        let hint = if untrusted { " (its certificate is not trusted here: the machine's roots, or SSL_CERT_FILE, must hold its CA)" } else { "" };
+        let untrusted = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+        let hint = if untrusted {
+            " (its certificate is not trusted here: the machine's roots, or SSL_CERT_FILE, must hold its CA)"
+        } else {
+            ""
+        };
         format!("TLS with {host}: {e}{hint}")
     })
 }
 
 /// Send `request` over `stream` (HTTP/1.1), keeping at most `max_body` bytes of the answer.
-pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S, request: hyper::Request<Full<Bytes>>, max_body: usize) -> Result<Exchanged, String> {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    request: hyper::Request<Full<Bytes>>,
+    max_body: usize,
+) -> Result<Exchanged, String> {
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(connection);
     let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
-    let headers = response.headers().iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let body = Limited::new(response.into_body(), max_body).collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = Limited::new(response.into_body(), max_body)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?
+        .to_bytes();
     Ok((status, headers, body))
 }

@@ -6,7 +6,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Wall clock, peak RSS (KiB) and exit code of the real `harness ARGS` run in `root`.
-#[allow(dead_code, clippy::zombie_processes, reason = "for the benches that run the binary; reaped by wait4, which also gives its peak RSS")]
+#[allow(
+    dead_code,
+    clippy::zombie_processes,
+    reason = "for the benches that run the binary; reaped by wait4, which also gives its peak RSS"
+)]
 pub(crate) fn measure(root: &Path, args: &[&str]) -> (Duration, u64, i32) {
     let start = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -23,7 +27,11 @@ pub(crate) fn measure(root: &Path, args: &[&str]) -> (Duration, u64, i32) {
     // SAFETY: the pid is our own unwaited child; status and usage are live locals.
     let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = start.elapsed();
-    assert!(waited > 0 && libc::WIFEXITED(status), "harness {args:?} in {} did not exit (status {status})", root.display());
+    assert!(
+        waited > 0 && libc::WIFEXITED(status),
+        "harness {args:?} in {} did not exit (status {status})",
+        root.display()
+    );
     (wall, usage.ru_maxrss as u64, libc::WEXITSTATUS(status))
 }
 

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use harness::{SystemId, plan};
 
 #[derive(Parser)]
-#[command(name = "harness", version, about = "Replay recorded Shopify, NetSuite and Peoplevox traffic through mocks, run the integration, and catch what its output lost or changed.")]
+#[command(
+    name = "harness",
+    version,
+    about = "Replay recorded Shopify, NetSuite and Peoplevox traffic through mocks, run the integration, and catch what its output lost or changed."
+)]
 pub(crate) struct Cli {
     /// Project root (the folder with harness.yaml); default: found upwards from the current folder.
     #[arg(long, global = true, value_name = "DIR")]

@@ -10,7 +10,10 @@ use harness::events::Reporter;
 use harness::report::{HtmlReporter, JsonReporter, JunitReporter, Links, SummaryReporter, TerminalReporter};
 use harness::{Error, Project, RunOptions, Style, SystemId, plan, review, serve};
 
-use super::args::{Cli, CoverageArgs, ImpactArgs, ImportArgs, InitArgs, LanguageChoice, LineageArgs, MergeArgs, ReconcileArgs, RecordArgs, RecordCommand, ReviewArgs, RunArgs, SelectArgs, ServeArgs};
+use super::args::{
+    Cli, CoverageArgs, ImpactArgs, ImportArgs, InitArgs, LanguageChoice, LineageArgs, MergeArgs, ReconcileArgs,
+    RecordArgs, RecordCommand, ReviewArgs, RunArgs, SelectArgs, ServeArgs,
+};
 use super::output::{Stdout, checked, env_var, out, render_analysis, say, summary_file, to_json};
 
 /// Whether a command passed (exit 0) or found what it looks for (exit 1).
@@ -46,7 +49,12 @@ pub(crate) fn open_project(root: &Option<PathBuf>) -> Result<Project, Error> {
 /// The cases `run` and `list` select (the plan chooses them), with each system version judged at
 /// `now()`; the reasons cases were chosen by `--changed-since` go to standard error.
 fn select(project: &Project, args: &SelectArgs) -> Result<plan::Plan, Error> {
-    let selection = plan::Selection { tags: args.tags.clone(), share: args.partition, timings: args.timings.clone(), changed_since: args.changed_since.clone() };
+    let selection = plan::Selection {
+        tags: args.tags.clone(),
+        share: args.partition,
+        timings: args.timings.clone(),
+        changed_since: args.changed_since.clone(),
+    };
     let (plan, changed) = plan::build_selected(project, &args.paths, &selection, now()?, &env_var)?;
     if let (Some(changed), Some(since)) = (changed, &args.changed_since) {
         eprint!("{}", changed.render(since));
@@ -79,13 +87,27 @@ pub(crate) fn init(args: InitArgs, style: Style) -> Result<Passed, Error> {
     });
     let versions = [("shopify", args.shopify), ("netsuite", args.netsuite), ("peoplevox", args.peoplevox)];
     let versions = versions.into_iter().filter_map(|(s, v)| Some((SystemId::new(s).ok()?, v?))).collect();
-    let options = harness::scaffold::InitOptions { dir: args.dir, systems: args.systems, versions, language, now: now()?, jobs: jobs(None)? };
+    let options = harness::scaffold::InitOptions {
+        dir: args.dir,
+        systems: args.systems,
+        versions,
+        language,
+        now: now()?,
+        jobs: jobs(None)?,
+    };
     let report = harness::scaffold::init(&options)?;
     render_analysis(&report, style, &None, &args.json, &None, &None)?;
     Ok(report.failed.is_empty())
 }
 
-pub(crate) fn versions_add(root: &Option<PathBuf>, system: SystemId, new: String, from: String, json: Option<PathBuf>, style: Style) -> Result<Passed, Error> {
+pub(crate) fn versions_add(
+    root: &Option<PathBuf>,
+    system: SystemId,
+    new: String,
+    from: String,
+    json: Option<PathBuf>,
+    style: Style,
+) -> Result<Passed, Error> {
     let project = open_project(root)?;
     if new == from {
         return Err(Error::Usage(format!("the new version and --from are both {new}")));
@@ -95,7 +117,13 @@ pub(crate) fn versions_add(root: &Option<PathBuf>, system: SystemId, new: String
     Ok(true)
 }
 
-pub(crate) fn schemas_import(root: &Option<PathBuf>, file: Option<PathBuf>, from_account: Option<String>, auth: String, version: Option<String>) -> Result<Passed, Error> {
+pub(crate) fn schemas_import(
+    root: &Option<PathBuf>,
+    file: Option<PathBuf>,
+    from_account: Option<String>,
+    auth: String,
+    version: Option<String>,
+) -> Result<Passed, Error> {
     let project = open_project(root)?;
     let source = match (file, from_account) {
         (Some(file), _) => harness::scaffold::Source::File(file),
@@ -116,13 +144,26 @@ pub(crate) fn systems(root: &Option<PathBuf>, json: bool, style: Style) -> Resul
     };
     let listing = catalog.listing();
     let now = now()?;
-    out(&if json { to_json(&harness::report::systems_json(&listing, &now)) } else { harness::report::systems_text(&listing, &now, &style) })?;
+    out(&if json {
+        to_json(&harness::report::systems_json(&listing, &now))
+    } else {
+        harness::report::systems_text(&listing, &now, &style)
+    })?;
     Ok(true)
 }
 
 pub(crate) fn serve(root: &Option<PathBuf>, args: ServeArgs) -> Result<Passed, Error> {
     let project = open_project(root)?;
-    let plan = select(&project, &SelectArgs { paths: vec![args.scenario], tags: Vec::new(), partition: None, timings: None, changed_since: None })?;
+    let plan = select(
+        &project,
+        &SelectArgs {
+            paths: vec![args.scenario],
+            tags: Vec::new(),
+            partition: None,
+            timings: None,
+            changed_since: None,
+        },
+    )?;
     let case = plan.cases.first().ok_or_else(|| Error::Usage("no scenario to serve".into()))?;
     serve::serve(&project, case, &plan.registry, args.port_base, &mut |line| out(line))?;
     Ok(true)
@@ -132,7 +173,9 @@ pub(crate) fn record(root: &Option<PathBuf>, args: RecordArgs, style: Style) -> 
     use harness::record::{drift, proxy, session};
     let project = open_project(root)?;
     if let Some(RecordCommand::Webhook(w)) = args.webhook {
-        let secret = std::env::var(&w.secret_env).map_err(|_| Error::Usage(format!("set {} to the app's client secret: it verifies each delivery's HMAC", w.secret_env)))?;
+        let secret = std::env::var(&w.secret_env).map_err(|_| {
+            Error::Usage(format!("set {} to the app's client secret: it verifies each delivery's HMAC", w.secret_env))
+        })?;
         harness::record::webhook::run(&project, &w.system, &secret, w.port, Arc::new(say))?;
         return Ok(true);
     }
@@ -141,14 +184,26 @@ pub(crate) fn record(root: &Option<PathBuf>, args: RecordArgs, style: Style) -> 
     let version = args.version.ok_or_else(|| missing("--version"))?;
     let upstream = args.upstream.ok_or_else(|| missing("--upstream"))?;
     if args.check {
-        let options = drift::DriftOptions { system, version, upstream, upstream_ca: args.upstream_ca, allow_writes: args.allow_writes, headers: args.headers, jobs: jobs(None)? };
+        let options = drift::DriftOptions {
+            system,
+            version,
+            upstream,
+            upstream_ca: args.upstream_ca,
+            allow_writes: args.allow_writes,
+            headers: args.headers,
+            jobs: jobs(None)?,
+        };
         let drift = drift::check(&project, &options)?;
         render_analysis(&drift, style, &None, &args.json, &args.junit, &args.html)?;
         return Ok(!drift.breaks_a_flow());
     }
     let drafts = session::Drafts::new(args.stubs, args.scenario.zip(args.trigger), &now()?)?;
     let session = session::Session::new(&project, system, &version, &upstream, drafts)?;
-    proxy::run(session, &proxy::ProxyOptions { port: args.port, upstream, upstream_ca: args.upstream_ca }, Arc::new(say))?;
+    proxy::run(
+        session,
+        &proxy::ProxyOptions { port: args.port, upstream, upstream_ca: args.upstream_ca },
+        Arc::new(say),
+    )?;
     Ok(true)
 }
 
@@ -159,8 +214,15 @@ pub(crate) fn reconcile(root: &Option<PathBuf>, args: ReconcileArgs, style: Styl
         return Ok(true);
     }
     let now = now()?;
-    let window = harness::reconcile::Window::new(args.since.as_deref(), args.until.as_deref(), args.last.as_deref(), &now)?;
-    let options = harness::reconcile::ReconcileOptions { names: args.names, window, accept: args.accept, show_values: args.show_values, now };
+    let window =
+        harness::reconcile::Window::new(args.since.as_deref(), args.until.as_deref(), args.last.as_deref(), &now)?;
+    let options = harness::reconcile::ReconcileOptions {
+        names: args.names,
+        window,
+        accept: args.accept,
+        show_values: args.show_values,
+        now,
+    };
     let report = harness::reconcile::reconcile(&project, &options)?;
     render_analysis(&report, style, &args.markdown, &args.json, &args.junit, &args.html)?;
     Ok(report.new_findings() == 0)
@@ -168,7 +230,12 @@ pub(crate) fn reconcile(root: &Option<PathBuf>, args: ReconcileArgs, style: Styl
 
 pub(crate) fn import(root: &Option<PathBuf>, args: ImportArgs, style: Style) -> Result<Passed, Error> {
     let project = open_project(root)?;
-    let options = harness::record::import::ImportOptions { files: args.files, system: args.system, version: args.version, now: now()? };
+    let options = harness::record::import::ImportOptions {
+        files: args.files,
+        system: args.system,
+        version: args.version,
+        now: now()?,
+    };
     let imported = harness::record::import::import(&project, &options)?;
     render_analysis(&imported, style, &None, &args.json, &None, &None)?;
     Ok(imported.refused == 0)
@@ -176,13 +243,21 @@ pub(crate) fn import(root: &Option<PathBuf>, args: ImportArgs, style: Style) -> 
 
 pub(crate) fn recordings(root: &Option<PathBuf>, json: Option<PathBuf>, style: Style) -> Result<Passed, Error> {
     let project = open_project(root)?;
-    let plan = select(&project, &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None, timings: None, changed_since: None })?;
+    let plan = select(
+        &project,
+        &SelectArgs { paths: Vec::new(), tags: Vec::new(), partition: None, timings: None, changed_since: None },
+    )?;
     let listed = harness::record::inventory::list(&project, &plan, &now()?)?;
     render_analysis(&listed, style, &None, &json, &None, &None)?;
     Ok(true)
 }
 
-pub(crate) fn lint(root: &Option<PathBuf>, json: Option<PathBuf>, junit: Option<PathBuf>, style: Style) -> Result<Passed, Error> {
+pub(crate) fn lint(
+    root: &Option<PathBuf>,
+    json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    style: Style,
+) -> Result<Passed, Error> {
     let project = open_project(root)?;
     let lint = harness::leaks::lint_project(&project)?;
     render_analysis(&lint, style, &None, &json, &junit, &None)?;
@@ -192,7 +267,11 @@ pub(crate) fn lint(root: &Option<PathBuf>, json: Option<PathBuf>, junit: Option<
 pub(crate) fn list(root: &Option<PathBuf>, args: SelectArgs) -> Result<Passed, Error> {
     let project = open_project(root)?;
     let plan = select(&project, &args)?;
-    out(&plan.cases.iter().map(|case| format!("{}  [{}]  {}\n", case.id, case.flow.name, case.versions_label())).collect::<String>())?;
+    out(&plan
+        .cases
+        .iter()
+        .map(|case| format!("{}  [{}]  {}\n", case.id, case.flow.name, case.versions_label()))
+        .collect::<String>())?;
     Ok(true)
 }
 
@@ -209,9 +288,23 @@ pub(crate) fn merge(args: MergeArgs) -> Result<Passed, Error> {
         checked(p)?.deliver(&harness::report::html_page(&merged)).map_err(written)?;
     }
     if let Some(p) = summary_file(args.summary) {
-        harness::report::append_summary(&p, &harness::report::summary_markdown(&merged, &Links::from_env(&env_var, args.html.as_deref()), harness::report::SUMMARY_LIMIT)).map_err(written)?;
+        harness::report::append_summary(
+            &p,
+            &harness::report::summary_markdown(
+                &merged,
+                &Links::from_env(&env_var, args.html.as_deref()),
+                harness::report::SUMMARY_LIMIT,
+            ),
+        )
+        .map_err(written)?;
     }
-    out(&format!("merged {} report(s): {} passed, {} failed, {} total\n", args.files.len(), merged.passed, merged.failed, merged.total))?;
+    out(&format!(
+        "merged {} report(s): {} passed, {} failed, {} total\n",
+        args.files.len(),
+        merged.passed,
+        merged.failed,
+        merged.total
+    ))?;
     Ok(merged.all_passed())
 }
 
@@ -222,7 +315,13 @@ pub(crate) fn review(root: &Option<PathBuf>, args: ReviewArgs, style: Style) -> 
         review::Mode::List
     } else if args.accept_all {
         // Snapshots that lose data are approved without a terminal only with --yes.
-        let confirm = if args.yes { review::Confirm::Given } else if stdin.is_terminal() { review::Confirm::Ask } else { review::Confirm::Refused };
+        let confirm = if args.yes {
+            review::Confirm::Given
+        } else if stdin.is_terminal() {
+            review::Confirm::Ask
+        } else {
+            review::Confirm::Refused
+        };
         review::Mode::AcceptAll(confirm)
     } else if args.reject_all {
         review::Mode::RejectAll
@@ -240,7 +339,12 @@ pub(crate) fn lineage(root: &Option<PathBuf>, args: LineageArgs, style: Style) -
     if let Some(unknown) = args.flows.iter().find(|f| !known.contains(f)) {
         return Err(Error::Usage(format!("unknown flow `{unknown}` (flows: {})", known.join(", "))));
     }
-    let options = harness::lineage::LineageOptions { flows: args.flows, ablate: args.ablate, cases_per_flow: args.scenarios.max(1), jobs: jobs(args.jobs)? };
+    let options = harness::lineage::LineageOptions {
+        flows: args.flows,
+        ablate: args.ablate,
+        cases_per_flow: args.scenarios.max(1),
+        jobs: jobs(args.jobs)?,
+    };
     let lineage = harness::lineage::compute(&project, &options)?;
     render_analysis(&lineage, style, &None, &args.json, &None, &None)?;
     Ok(true)
@@ -256,9 +360,18 @@ pub(crate) fn coverage(root: &Option<PathBuf>, args: CoverageArgs, style: Style)
 pub(crate) fn impact(root: &Option<PathBuf>, args: ImpactArgs, style: Style) -> Result<Passed, Error> {
     let project = open_project(root)?;
     if args.from == args.to {
-        return Err(Error::Usage(format!("--from and --to are both {}: name the version you are upgrading to", args.from)));
+        return Err(Error::Usage(format!(
+            "--from and --to are both {}: name the version you are upgrading to",
+            args.from
+        )));
     }
-    let options = harness::impact::ImpactOptions { system: args.system, from: args.from, to: args.to, jobs: jobs(args.jobs)?, allow_unverified: args.allow_unverified };
+    let options = harness::impact::ImpactOptions {
+        system: args.system,
+        from: args.from,
+        to: args.to,
+        jobs: jobs(args.jobs)?,
+        allow_unverified: args.allow_unverified,
+    };
     let report = harness::impact::analyse(&project, &options)?;
     render_analysis(&report, style, &args.markdown, &args.json, &args.junit, &args.html)?;
     Ok(!report.fails())
@@ -273,8 +386,21 @@ pub(crate) fn run(root: &Option<PathBuf>, args: RunArgs, style: Style) -> Result
     if args.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
         return Err(Error::Usage("--junit needs a file; `--json -` prints a report on standard output".into()));
     }
-    let secrets = args.secrets.iter().map(|name| std::env::var(name).map_err(|_| Error::Usage(format!("--secret {name}: no environment variable {name} is set")))).collect::<Result<_, _>>()?;
-    let options = RunOptions { accept: args.accept, retries: args.retries, secrets, strict_recordings: args.strict_recordings, ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict) };
+    let secrets = args
+        .secrets
+        .iter()
+        .map(|name| {
+            std::env::var(name)
+                .map_err(|_| Error::Usage(format!("--secret {name}: no environment variable {name} is set")))
+        })
+        .collect::<Result<_, _>>()?;
+    let options = RunOptions {
+        accept: args.accept,
+        retries: args.retries,
+        secrets,
+        strict_recordings: args.strict_recordings,
+        ..RunOptions::new(jobs(args.jobs)?, project.strict() && !args.no_strict)
+    };
     let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
     // Report files that cannot be written stop the run before it starts.
     let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();

@@ -53,10 +53,20 @@ pub(crate) fn checked(path: &Path) -> Result<Destination, Error> {
 
 /// The reporters for an analysis: each report option that is given, and the terminal unless one of
 /// them writes to standard output.
-pub(crate) fn render_analysis(result: &dyn AnalysisResult, style: Style, markdown: &Option<PathBuf>, json: &Option<PathBuf>, junit: &Option<PathBuf>, html: &Option<PathBuf>) -> Result<(), Error> {
-    let to_stdout = [markdown, json, junit, html].iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count();
+pub(crate) fn render_analysis(
+    result: &dyn AnalysisResult,
+    style: Style,
+    markdown: &Option<PathBuf>,
+    json: &Option<PathBuf>,
+    junit: &Option<PathBuf>,
+    html: &Option<PathBuf>,
+) -> Result<(), Error> {
+    let to_stdout =
+        [markdown, json, junit, html].iter().filter(|o| o.as_ref().is_some_and(|p| p.as_os_str() == "-")).count();
     if to_stdout > 1 {
-        return Err(Error::Usage("only one of --markdown, --json, --junit and --html can write to standard output (-)".into()));
+        return Err(Error::Usage(
+            "only one of --markdown, --json, --junit and --html can write to standard output (-)".into(),
+        ));
     }
     let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
     if let Some(p) = markdown {

@@ -5,17 +5,24 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use harness_core::{Exchange, SystemId};
 use harness_engine::check::CheckKind;
+use harness_engine::plan::Case;
 use harness_engine::runner::Evaluated;
 use harness_engine::snapshot::{self, Change};
 use harness_expr::{Seg, path_text};
-use harness_engine::plan::Case;
 use harness_mock::Matcher;
 use serde_json::Value;
 
 use super::model::{FieldImpact, ImpactOptions, Severity, Traced, case_target, field_key};
 use crate::diff::{ChangeKind, FieldChange, Source, VersionDiff};
 
-pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &VersionDiff, schema_changes: &SchemaChanges, traced: Option<&Traced>, options: &ImpactOptions) -> Vec<FieldImpact> {
+pub(super) fn compare(
+    base: &Evaluated,
+    replay: &Evaluated,
+    version_diff: &VersionDiff,
+    schema_changes: &SchemaChanges,
+    traced: Option<&Traced>,
+    options: &ImpactOptions,
+) -> Vec<FieldImpact> {
     let mut found: BTreeMap<(SystemId, String, String), FieldImpact> = BTreeMap::new();
     let mut add = |f: FieldImpact| {
         let key = (f.system.clone(), f.request.clone(), f.field.clone());
@@ -37,7 +44,13 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
     for (slot, produced) in case.snapshots.iter().zip(&replay.verdict.snapshots) {
         let approved = match &slot.approved {
             Some(a) => a.json(),
-            None => base.verdict.snapshots.iter().find(|s| s.system == slot.system).map(|s| s.produced.json()).unwrap_or(Value::Null),
+            None => base
+                .verdict
+                .snapshots
+                .iter()
+                .find(|s| s.system == slot.system)
+                .map(|s| s.produced.json())
+                .unwrap_or(Value::Null),
         };
         // The version in a request path changes by design; compare what the requests carry.
         let approved = with_version(approved, &format!("/{}/", options.from), &format!("/{}/", options.to));
@@ -49,7 +62,12 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
             // Traced by the mapping: the field's source paths that the diff changed.
             if let Some(step) = sent.get(c.entry).and_then(|e| e.step.clone()) {
                 for (s, k, l) in lineage {
-                    if *s == step && *k == slot.system && (field == l.target || field.starts_with(&format!("{}.", l.target)) || field.starts_with(&format!("{}[", l.target))) {
+                    if *s == step
+                        && *k == slot.system
+                        && (field == l.target
+                            || field.starts_with(&format!("{}.", l.target))
+                            || field.starts_with(&format!("{}[", l.target)))
+                    {
                         for read in l.reads.iter().filter(|r| matches!(r.var.as_deref(), None | Some("record"))) {
                             let segs: Vec<Seg> = records_base
                                 .iter()
@@ -81,15 +99,23 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
                 (None, _, true) => "new request".to_string(),
                 _ => format!("{} → {}", show(&c.old), show(&c.new)),
             };
-            add(FieldImpact { system: slot.system.clone(), request: c.request.clone(), field, severity, causes, evidence });
+            add(FieldImpact {
+                system: slot.system.clone(),
+                request: c.request.clone(),
+                field,
+                severity,
+                causes,
+                evidence,
+            });
         }
     }
 
     // Schema violations and runs that now fail are breaking whatever the snapshot shows.
-    let before: BTreeSet<(String, String)> = harness_engine::check::schema_breaches(&base.case, &base.execution.exchanges)
-        .iter()
-        .flat_map(|b| b.violations.iter().map(|v| (b.exchange.request.line(), v.message.clone())))
-        .collect();
+    let before: BTreeSet<(String, String)> =
+        harness_engine::check::schema_breaches(&base.case, &base.execution.exchanges)
+            .iter()
+            .flat_map(|b| b.violations.iter().map(|v| (b.exchange.request.line(), v.message.clone())))
+            .collect();
     for b in harness_engine::check::schema_breaches(case, &replay.execution.exchanges) {
         let request = b.exchange.request.line();
         for v in b.violations.iter().filter(|v| !before.contains(&(request.clone(), v.message.clone()))) {
@@ -104,19 +130,40 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
         }
     }
     // What the system says the flow now uses of what it deprecated.
-    let said_before: BTreeSet<&str> = base.verdict.findings.iter().filter(|f| f.kind == CheckKind::Notice).map(|f| f.message.as_str()).collect();
-    for notice in replay.verdict.findings.iter().filter(|f| f.kind == CheckKind::Notice && !said_before.contains(f.message.as_str())) {
+    let said_before: BTreeSet<&str> =
+        base.verdict.findings.iter().filter(|f| f.kind == CheckKind::Notice).map(|f| f.message.as_str()).collect();
+    for notice in replay
+        .verdict
+        .findings
+        .iter()
+        .filter(|f| f.kind == CheckKind::Notice && !said_before.contains(f.message.as_str()))
+    {
         let causes = version_diff
             .changes
             .iter()
-            .filter(|c| c.kind == ChangeKind::Deprecated && notice.message.contains(&format!("{}.{}", c.scope.trim_start_matches("type "), c.path)))
+            .filter(|c| {
+                c.kind == ChangeKind::Deprecated
+                    && notice.message.contains(&format!("{}.{}", c.scope.trim_start_matches("type "), c.path))
+            })
             .map(|c| describe_cause(options, c, "named by the system"))
             .collect();
-        add(FieldImpact { system: options.system.clone(), request: String::new(), field: "(deprecated use)".into(), severity: Severity::Deprecated, causes, evidence: notice.message.clone() });
+        add(FieldImpact {
+            system: options.system.clone(),
+            request: String::new(),
+            field: "(deprecated use)".into(),
+            severity: Severity::Deprecated,
+            causes,
+            evidence: notice.message.clone(),
+        });
     }
     if base.execution.run.succeeded() && !replay.execution.run.succeeded() {
         let target = case_target(case);
-        let mut causes: Vec<String> = traced.and_then(|t| t.get(&(target.clone(), "(flow outcome)".to_string()))).into_iter().flatten().map(|c| describe_cause(options, c, "traced by ablation")).collect();
+        let mut causes: Vec<String> = traced
+            .and_then(|t| t.get(&(target.clone(), "(flow outcome)".to_string())))
+            .into_iter()
+            .flatten()
+            .map(|c| describe_cause(options, c, "traced by ablation"))
+            .collect();
         for e in replay.execution.exchanges.iter().filter(|e| e.system == options.system && e.response.status >= 400) {
             causes.extend(schema_changes.causes(options, &format!("{} {}", e.request.method, e.request.path)));
         }
@@ -154,7 +201,12 @@ pub(super) fn compare(base: &Evaluated, replay: &Evaluated, version_diff: &Versi
 /// Whether a replay says nothing whatever its baseline: every snapshot approved and matched (the
 /// version in request paths aside), the run succeeded, no schema breached, nothing deprecated
 /// used. A baseline only ever takes findings away, so such a case needs none.
-pub(super) fn quiet(replay: &Evaluated, version_diff: &VersionDiff, schema_changes: &SchemaChanges, options: &ImpactOptions) -> bool {
+pub(super) fn quiet(
+    replay: &Evaluated,
+    version_diff: &VersionDiff,
+    schema_changes: &SchemaChanges,
+    options: &ImpactOptions,
+) -> bool {
     replay.case.snapshots.iter().all(|s| s.approved.is_some())
         && replay.execution.run.succeeded()
         && !replay.verdict.findings.iter().any(|f| f.kind == CheckKind::Notice)
@@ -173,7 +225,10 @@ fn breach_cause(options: &ImpactOptions, since: &str, change: &harness_syntax::s
         None => ("changed", String::new()),
     };
     let instead = change.instead.as_ref().map_or(String::new(), |i| format!(" (use `{i}` instead)"));
-    format!("{} {}: `{path}` {what} in {since}{instead}; the version refuses the request", options.system, change.scope.value)
+    format!(
+        "{} {}: `{path}` {what} in {since}{instead}; the version refuses the request",
+        options.system, change.scope.value
+    )
 }
 
 fn with_version(mut entries: Value, from: &str, to: &str) -> Value {
@@ -242,12 +297,20 @@ fn classify(c: &Change, options: &ImpactOptions) -> Severity {
         (true, _) if c.new.is_none() => Severity::Breaking,
         (true, _) => Severity::Cosmetic,
         (false, "response") => {
-            let status = |v: &Option<Value>| v.as_ref().and_then(|v| v.as_u64().or_else(|| v.as_str()?.split(',').next()?.parse().ok())).unwrap_or(0);
-            let rejected = |v: &Option<Value>| status(v) >= 400 || v.as_ref().and_then(Value::as_str).is_some_and(|s| s.contains("ResponseId -1") || s.contains("rejected"));
+            let status = |v: &Option<Value>| {
+                v.as_ref().and_then(|v| v.as_u64().or_else(|| v.as_str()?.split(',').next()?.parse().ok())).unwrap_or(0)
+            };
+            let rejected = |v: &Option<Value>| {
+                status(v) >= 400
+                    || v.as_ref()
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| s.contains("ResponseId -1") || s.contains("rejected"))
+            };
             if rejected(&c.new) && !rejected(&c.old) { Severity::Breaking } else { Severity::Cosmetic }
         }
         (false, "request") => {
-            let same = c.old.as_ref().and_then(Value::as_str).map(|o| o.replace(&options.from, &options.to)) == c.new.as_ref().and_then(Value::as_str).map(str::to_string);
+            let same = c.old.as_ref().and_then(Value::as_str).map(|o| o.replace(&options.from, &options.to))
+                == c.new.as_ref().and_then(Value::as_str).map(str::to_string);
             if same { Severity::Cosmetic } else { Severity::Breaking }
         }
         (false, "headers") => Severity::Cosmetic,
@@ -273,7 +336,11 @@ fn merge_causes(causes: Vec<String>) -> Vec<String> {
         .into_iter()
         .map(|(what, mut hows)| {
             hows.sort();
-            if hows.iter().all(String::is_empty) { what } else { format!("{what}; traced by {})", hows.join(" and by ")) }
+            if hows.iter().all(String::is_empty) {
+                what
+            } else {
+                format!("{what}; traced by {})", hows.join(" and by "))
+            }
         })
         .collect()
 }

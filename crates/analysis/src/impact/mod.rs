@@ -10,7 +10,9 @@ mod compare;
 mod model;
 mod render;
 
-pub use model::{FieldImpact, FlowImpact, ImpactOptions, ImpactReport, ScenarioImpact, Severity, TargetField, Unverified};
+pub use model::{
+    FieldImpact, FlowImpact, ImpactOptions, ImpactReport, ScenarioImpact, Severity, TargetField, Unverified,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -34,14 +36,24 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
     let baseline_plan = plan::build_with(project, &[], catalog.clone(), None)?;
     let scopes = baseline_plan.recording_scopes(&options.system, &options.from);
     let version_diff = Arc::new(diff::diff(&catalog, &old, &new, &scopes));
-    let baseline_cases: Vec<Arc<Case>> =
-        baseline_plan.cases.iter().filter(|c| c.systems.get(&options.system).is_some_and(|s| s.version == options.from)).cloned().collect();
+    let baseline_cases: Vec<Arc<Case>> = baseline_plan
+        .cases
+        .iter()
+        .filter(|c| c.systems.get(&options.system).is_some_and(|s| s.version == options.from))
+        .cloned()
+        .collect();
     if baseline_cases.is_empty() {
         return Err(Error::Usage(format!("no scenario uses {}@{}: nothing to replay", options.system, options.from)));
     }
 
     // Replay: the same scenarios at the new version, payloads migrated where none is recorded.
-    let migration = Migration { system: options.system.clone(), from: old.clone(), to: options.to.clone(), diff: version_diff.clone(), scopes };
+    let migration = Migration {
+        system: options.system.clone(),
+        from: old.clone(),
+        to: options.to.clone(),
+        diff: version_diff.clone(),
+        scopes,
+    };
     let replay_catalog = Arc::new(Catalog::with_migration(project, migration));
     let replay = Replay { system: options.system.clone(), from: options.from.clone(), to: options.to.clone() };
     let replay_plan = plan::build_with(project, &[], replay_catalog.clone(), Some(&replay))?;
@@ -50,14 +62,22 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
     let schema_changes = compare::SchemaChanges::new(&version_diff);
     // A replay that matches the approved snapshots with nothing failed, refused or deprecated is
     // clean whatever the old version did: only the others are run at the old version too.
-    let quiet: BTreeSet<&str> = replayed.iter().filter(|r| compare::quiet(r, &version_diff, &schema_changes, options)).map(|r| r.case.id.as_str()).collect();
+    let quiet: BTreeSet<&str> = replayed
+        .iter()
+        .filter(|r| compare::quiet(r, &version_diff, &schema_changes, options))
+        .map(|r| r.case.id.as_str())
+        .collect();
     let needed: Vec<Arc<Case>> = baseline_cases.iter().filter(|c| !quiet.contains(c.id.as_str())).cloned().collect();
     let baseline = runner::evaluate(project, &baseline_plan, &needed, options.jobs, true)?;
     let by_id: BTreeMap<&str, &Evaluated> = baseline.iter().map(|e| (e.case.id.as_str(), e)).collect();
     // Only what changed at the new version needs a cause: the cases with a finding are traced.
     let changed: BTreeSet<&str> = replayed
         .iter()
-        .filter(|r| by_id.get(r.case.id.as_str()).is_some_and(|base| !compare::compare(base, r, &version_diff, &schema_changes, None, options).is_empty()))
+        .filter(|r| {
+            by_id.get(r.case.id.as_str()).is_some_and(|base| {
+                !compare::compare(base, r, &version_diff, &schema_changes, None, options).is_empty()
+            })
+        })
         .map(|r| r.case.id.as_str())
         .collect();
     let ablations = trace(project, &baseline_plan, options, &version_diff, &baseline, &changed)?;
@@ -82,7 +102,14 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
         });
     }
     let mut unverified = unverified(&catalog, &new, &baseline_cases, options);
-    let flows = flows.into_iter().map(|(flow, scenarios)| FlowImpact { unverified: unverified.remove(&flow).unwrap_or_default(), flow, scenarios }).collect();
+    let flows = flows
+        .into_iter()
+        .map(|(flow, scenarios)| FlowImpact {
+            unverified: unverified.remove(&flow).unwrap_or_default(),
+            flow,
+            scenarios,
+        })
+        .collect();
     Ok(ImpactReport {
         system: options.system.clone(),
         from: options.from.clone(),
@@ -96,7 +123,14 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
 /// Tracing by ablation: each lost source field taken away (or renamed) alone at the old version,
 /// and the target fields that then change, by case.
 /// Only the cases in `changed` are traced, and only on the fields their payload has.
-fn trace(project: &Project, plan: &plan::Plan, options: &ImpactOptions, version_diff: &VersionDiff, baseline: &[Evaluated], changed: &BTreeSet<&str>) -> Result<BTreeMap<String, Traced>, Error> {
+fn trace(
+    project: &Project,
+    plan: &plan::Plan,
+    options: &ImpactOptions,
+    version_diff: &VersionDiff,
+    baseline: &[Evaluated],
+    changed: &BTreeSet<&str>,
+) -> Result<BTreeMap<String, Traced>, Error> {
     let mut variants = Vec::new();
     for (base, e) in baseline.iter().enumerate() {
         let case = &e.case;
@@ -131,7 +165,12 @@ fn trace(project: &Project, plan: &plan::Plan, options: &ImpactOptions, version_
 /// versions is known to nothing: not to the catalog (the vendor's schemas, the changelog before
 /// them) and not to recordings made at both versions. A recording `versions add` carried over
 /// was not made at the new version, so it knows nothing either.
-fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], options: &ImpactOptions) -> BTreeMap<String, Vec<Unverified>> {
+fn unverified(
+    catalog: &Catalog,
+    new: &SystemVersion,
+    cases: &[Arc<Case>],
+    options: &ImpactOptions,
+) -> BTreeMap<String, Vec<Unverified>> {
     let mut used: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for case in cases {
         let scopes = used.entry(case.flow.name.clone()).or_default();
@@ -153,7 +192,8 @@ fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], optio
             if recorded || diff::catalog_knowledge(catalog, &options.system, &scope, &options.from, &options.to) {
                 continue;
             }
-            let message = format!("not verified: no knowledge of changes to {scope} between {} and {}", options.from, options.to);
+            let message =
+                format!("not verified: no knowledge of changes to {scope} between {} and {}", options.from, options.to);
             missing.push(Unverified { scope, message });
         }
         out.insert(flow, missing);
@@ -164,7 +204,11 @@ fn unverified(catalog: &Catalog, new: &SystemVersion, cases: &[Arc<Case>], optio
 /// A stub's path with its ids as `{id}`: `GET /orders/6112450003001/x.json` is one endpoint
 /// whatever order it fetched.
 fn endpoint_template(scope: &str) -> String {
-    scope.split('/').map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg }).collect::<Vec<_>>().join("/")
+    scope
+        .split('/')
+        .map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Payload files of the case that exist only at the old version.

@@ -115,7 +115,12 @@ pub struct ImpactReport {
 
 impl ImpactReport {
     pub fn count(&self, severity: Severity) -> usize {
-        self.flows.iter().flat_map(|f| &f.scenarios).flat_map(|s| &s.findings).filter(|f| f.severity == severity).count()
+        self.flows
+            .iter()
+            .flat_map(|f| &f.scenarios)
+            .flat_map(|s| &s.findings)
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     /// Anything breaking or losing data: the upgrade is not clean.

@@ -66,7 +66,8 @@ fn diff_summary(report: &ImpactReport) -> Vec<(String, Vec<String>)> {
 }
 
 fn verdict(report: &ImpactReport) -> String {
-    let (b, d, c) = (report.count(Severity::Breaking), report.count(Severity::DataLoss), report.count(Severity::Cosmetic));
+    let (b, d, c) =
+        (report.count(Severity::Breaking), report.count(Severity::DataLoss), report.count(Severity::Cosmetic));
     let deprecated = match report.count(Severity::Deprecated) {
         0 => String::new(),
         n => format!("{n} deprecated, "),
@@ -78,11 +79,20 @@ fn verdict(report: &ImpactReport) -> String {
         n => format!("; {n} flow(s) not verified"),
     };
     if report.blocks_upgrade() {
-        format!("NOT CLEAN: {b} breaking, {d} data-loss, {deprecated}{c} cosmetic finding(s); {affected} of {} flow(s) affected{unverified}", report.flows.len())
+        format!(
+            "NOT CLEAN: {b} breaking, {d} data-loss, {deprecated}{c} cosmetic finding(s); {affected} of {} flow(s) affected{unverified}",
+            report.flows.len()
+        )
     } else if report.fails() {
-        format!("NOT VERIFIED: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s){unverified}: the replay cannot see changes nothing tells", report.flows.len())
+        format!(
+            "NOT VERIFIED: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s){unverified}: the replay cannot see changes nothing tells",
+            report.flows.len()
+        )
     } else {
-        format!("clean: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s){unverified}", report.flows.len())
+        format!(
+            "clean: no breaking or data-loss finding ({deprecated}{c} cosmetic) across {} flow(s){unverified}",
+            report.flows.len()
+        )
     }
 }
 
@@ -97,18 +107,29 @@ fn terminal(report: &ImpactReport, style: Style) -> String {
         }
     }
     if !report.diff.unpaired.is_empty() {
-        let _ = writeln!(out, "  recorded at {} only (migrated for the replay): {}", report.from, report.diff.unpaired.join(", "));
+        let _ = writeln!(
+            out,
+            "  recorded at {} only (migrated for the replay): {}",
+            report.from,
+            report.diff.unpaired.join(", ")
+        );
     }
     for flow in &report.flows {
         let replayed = flow.scenarios.len();
         let head = match flow.worst() {
             None => style.green(&format!("clean ({replayed} scenario(s) replayed, output unchanged)")),
-            Some(s) if !s.blocks() => style.green(&format!("clean apart from {} changes ({replayed} scenario(s) replayed)", s.as_str())),
+            Some(s) if !s.blocks() => {
+                style.green(&format!("clean apart from {} changes ({replayed} scenario(s) replayed)", s.as_str()))
+            }
             Some(s) => style.red(&format!("{} ({} field(s) affected)", s.as_str().to_uppercase(), flow.fields().len())),
         };
         let _ = writeln!(out, "\n{} — {head}", style.bold(&flow.flow));
         for u in &flow.unverified {
-            let line = if report.allow_unverified { style.yellow(&format!("warning: {}", u.message)) } else { style.red(&u.message) };
+            let line = if report.allow_unverified {
+                style.yellow(&format!("warning: {}", u.message))
+            } else {
+                style.red(&u.message)
+            };
             let _ = writeln!(out, "  {line}");
         }
         for ((system, request, field), hits) in flow.fields() {
@@ -119,7 +140,12 @@ fn terminal(report: &ImpactReport, style: Style) -> String {
                 Severity::Deprecated => style.yellow(&label),
                 Severity::Cosmetic => style.dim(&label),
             };
-            let target = [system.as_str(), request.as_str(), field.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+            let target = [system.as_str(), request.as_str(), field.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
             let _ = writeln!(out, "  {painted} {target}");
             let mut causes: Vec<&String> = hits.iter().flat_map(|(_, f)| &f.causes).collect();
             causes.sort();
@@ -153,7 +179,11 @@ fn markdown(report: &ImpactReport) -> String {
         let verdict = flow.worst().map_or("clean".to_string(), |s| s.as_str().to_string());
         let _ = writeln!(out, "| `{}` | {verdict} | {} |", flow.flow, fields.len());
     }
-    let unverified: Vec<(&str, &str)> = report.flows.iter().flat_map(|f| f.unverified.iter().map(move |u| (f.flow.as_str(), u.message.as_str()))).collect();
+    let unverified: Vec<(&str, &str)> = report
+        .flows
+        .iter()
+        .flat_map(|f| f.unverified.iter().map(move |u| (f.flow.as_str(), u.message.as_str())))
+        .collect();
     if !unverified.is_empty() {
         let _ = writeln!(out, "\n### Not verified\n");
         for (flow, message) in unverified {
@@ -169,9 +199,21 @@ fn markdown(report: &ImpactReport) -> String {
             let mut causes: Vec<&String> = hits.iter().flat_map(|(_, f)| &f.causes).collect();
             causes.sort();
             causes.dedup();
-            let causes = if causes.is_empty() { "—".to_string() } else { causes.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join("<br>") };
-            let evidence = hits.iter().map(|(s, f)| format!("`{}`: {}", s.id, f.evidence.replace('|', "\\|"))).collect::<Vec<_>>().join("<br>");
-            let target = if request.is_empty() { format!("{system} `{field}`") } else { format!("{system} `{request}` `{field}`") };
+            let causes = if causes.is_empty() {
+                "—".to_string()
+            } else {
+                causes.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join("<br>")
+            };
+            let evidence = hits
+                .iter()
+                .map(|(s, f)| format!("`{}`: {}", s.id, f.evidence.replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join("<br>");
+            let target = if request.is_empty() {
+                format!("{system} `{field}`")
+            } else {
+                format!("{system} `{request}` `{field}`")
+            };
             let _ = writeln!(out, "| {} | {target} | {causes} | {evidence} |", worst.as_str());
         }
     }
@@ -191,8 +233,20 @@ fn markdown(report: &ImpactReport) -> String {
 fn suites(report: &ImpactReport) -> Vec<Suite> {
     let mut out = Vec::new();
     for flow in &report.flows {
-        let properties = vec![("system".to_string(), report.system.to_string()), ("from".to_string(), report.from.clone()), ("to".to_string(), report.to.clone())];
-        let case = |name: String, verdict: SuiteVerdict| SuiteCase { name, classname: flow.flow.clone(), file: None, time: None, verdict, retries: Vec::new(), output: None };
+        let properties = vec![
+            ("system".to_string(), report.system.to_string()),
+            ("from".to_string(), report.from.clone()),
+            ("to".to_string(), report.to.clone()),
+        ];
+        let case = |name: String, verdict: SuiteVerdict| SuiteCase {
+            name,
+            classname: flow.flow.clone(),
+            file: None,
+            time: None,
+            verdict,
+            retries: Vec::new(),
+            output: None,
+        };
         let fields = flow.fields();
         let mut cases = Vec::new();
         if fields.is_empty() {
@@ -213,7 +267,11 @@ fn suites(report: &ImpactReport) -> Vec<Suite> {
                 for (s, f) in &hits {
                     body.push_str(&format!("{} ({}): {}\n", s.id, s.file, f.evidence));
                 }
-                let message = format!("{}: {}", worst.as_str(), causes.first().map_or("not traced to a recorded change", |c| c.as_str()));
+                let message = format!(
+                    "{}: {}",
+                    worst.as_str(),
+                    causes.first().map_or("not traced to a recorded change", |c| c.as_str())
+                );
                 SuiteVerdict::Failed { kind: worst.as_str().to_string(), message, body }
             };
             cases.push(case(format!("{system} {request} {field}"), verdict));

@@ -14,7 +14,16 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
 
 /// The finding a late request makes, in whichever scenario reports it.
 pub(crate) fn finding(late: &LateRequest) -> Finding {
-    let mut f = Finding::new(CheckKind::Late, format!("{}: `{}` arrived {} ms after the scenario `{}` ended", late.system, late.request, late.after.as_millis(), late.scenario));
+    let mut f = Finding::new(
+        CheckKind::Late,
+        format!(
+            "{}: `{}` arrived {} ms after the scenario `{}` ended",
+            late.system,
+            late.request,
+            late.after.as_millis(),
+            late.scenario
+        ),
+    );
     f.details.push(format!("the service was still working on `{}` when it was judged: its settle window is shorter than the service's own waits (raise `settle:`)", late.scenario));
     f
 }

@@ -108,7 +108,10 @@ impl Finding {
     /// What a case's stale material comes to: a warning, unless it is an old recording and
     /// recordings are strict.
     pub fn stale(stale: &crate::plan::Stale, strict_recordings: bool) -> Self {
-        Finding { warning: !(stale.recording && strict_recordings), ..Finding::new(CheckKind::Stale, stale.message.clone()) }
+        Finding {
+            warning: !(stale.recording && strict_recordings),
+            ..Finding::new(CheckKind::Stale, stale.message.clone())
+        }
     }
 
     fn new(kind: CheckKind, message: impl Into<String>) -> Self {
@@ -165,7 +168,10 @@ struct Context<'a> {
 impl Context<'_> {
     /// Whether the system of `exchange` took its request.
     fn accepted(&self, exchange: &Exchange) -> bool {
-        self.case.systems.get(&exchange.system).is_some_and(|v| self.registry.system(&exchange.system).accepted(v, exchange))
+        self.case
+            .systems
+            .get(&exchange.system)
+            .is_some_and(|v| self.registry.system(&exchange.system).accepted(v, exchange))
     }
 }
 
@@ -192,29 +198,54 @@ fn check_outcome(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let failures = run.failure_messages();
     match (expected, run.succeeded()) {
         (ExpectedOutcome::Succeeded, false) => {
-            let mut f = Finding::new(CheckKind::Outcome, format!("expected the flow to succeed, but it failed: {}", failures.first().cloned().unwrap_or_default()));
+            let mut f = Finding::new(
+                CheckKind::Outcome,
+                format!(
+                    "expected the flow to succeed, but it failed: {}",
+                    failures.first().cloned().unwrap_or_default()
+                ),
+            );
             f.details = failures.iter().skip(1).cloned().collect();
             if !run.output.trim().is_empty() {
                 f.details.push(format!("program output:\n{}", indent(run.output.trim_end())));
             }
             findings.push(f);
         }
-        (ExpectedOutcome::Failed, true) => findings.push(Finding::new(CheckKind::Outcome, "expected the flow to fail, but every record was delivered")),
+        (ExpectedOutcome::Failed, true) => {
+            findings.push(Finding::new(CheckKind::Outcome, "expected the flow to fail, but every record was delivered"))
+        }
         (ExpectedOutcome::Failed, false) => {
             if let Some(text) = &spec.error
                 && !failures.iter().any(|m| m.contains(text.as_str()))
             {
-                let mut f = Finding::new(CheckKind::Outcome, format!("the flow failed, but no failure mentions `{}`", text.value));
+                let mut f = Finding::new(
+                    CheckKind::Outcome,
+                    format!("the flow failed, but no failure mentions `{}`", text.value),
+                );
                 f.details = failures.clone();
                 findings.push(f);
             }
         }
         (ExpectedOutcome::Succeeded, true) => {}
-        (ExpectedOutcome::Filtered, false) => findings.push(Finding::new(CheckKind::Outcome, format!("expected every record to be filtered, but the flow failed: {}", failures.first().cloned().unwrap_or_default()))),
+        (ExpectedOutcome::Filtered, false) => findings.push(Finding::new(
+            CheckKind::Outcome,
+            format!(
+                "expected every record to be filtered, but the flow failed: {}",
+                failures.first().cloned().unwrap_or_default()
+            ),
+        )),
         (ExpectedOutcome::Filtered, true) => {
-            let kept: Vec<&str> = run.records.iter().filter(|r| r.outcome != Outcome::Filtered).map(|r| r.key.as_str()).collect();
+            let kept: Vec<&str> =
+                run.records.iter().filter(|r| r.outcome != Outcome::Filtered).map(|r| r.key.as_str()).collect();
             if !kept.is_empty() {
-                findings.push(Finding::new(CheckKind::Outcome, format!("expected every record to be filtered, but {} was not: {}", if kept.len() == 1 { "one" } else { "some" }, kept.join(", "))));
+                findings.push(Finding::new(
+                    CheckKind::Outcome,
+                    format!(
+                        "expected every record to be filtered, but {} was not: {}",
+                        if kept.len() == 1 { "one" } else { "some" },
+                        kept.join(", ")
+                    ),
+                ));
             }
         }
     }

@@ -38,7 +38,13 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
                         let (a, b) = (s.get(k).copied().unwrap_or(0.0), t.get(k).copied().unwrap_or(0.0));
                         ((a - b).abs() > r.tolerance).then(|| {
                             let label = if k.is_empty() { String::new() } else { format!("{k}: ") };
-                            format!("{label}source {} ≠ {} {} (difference {:+.4})", fmt_num(a), r.system, fmt_num(b), b - a)
+                            format!(
+                                "{label}source {} ≠ {} {} (difference {:+.4})",
+                                fmt_num(a),
+                                r.system,
+                                fmt_num(b),
+                                b - a
+                            )
                         })
                     })
                     .collect();
@@ -52,7 +58,10 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             }
             (s, t) => {
                 let why: Vec<String> = s.err().into_iter().chain(t.err()).collect();
-                findings.push(Finding::new(CheckKind::Reconcile, format!("{}: cannot compute: {}", r.name, why.join("; "))));
+                findings.push(Finding::new(
+                    CheckKind::Reconcile,
+                    format!("{}: cannot compute: {}", r.name, why.join("; ")),
+                ));
             }
         }
     }
@@ -62,7 +71,9 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
 /// merged (arrays of the pages concatenated).
 fn source_payload(cx: &Context<'_>) -> Value {
     let case = cx.case;
-    let Some(fetch) = &case.flow.trigger.fetch else { return case.trigger.json.as_deref().cloned().unwrap_or(Value::Null) };
+    let Some(fetch) = &case.flow.trigger.fetch else {
+        return case.trigger.json.as_deref().cloned().unwrap_or(Value::Null);
+    };
     let system = &case.flow.trigger.system;
     let path = case.systems.get(system).map(|s| fetch.path_for(&s.version)).unwrap_or_default();
     let pages: Vec<Value> = cx
@@ -92,7 +103,10 @@ fn source_payload(cx: &Context<'_>) -> Value {
 
 /// A reconciliation side as figures by key: a number (key ``) or an object of numbers (per SKU,
 /// per order…); numeric strings count as numbers.
-fn figures(side: &str, result: Result<Option<Value>, harness_expr::EvalError>) -> Result<BTreeMap<String, f64>, String> {
+fn figures(
+    side: &str,
+    result: Result<Option<Value>, harness_expr::EvalError>,
+) -> Result<BTreeMap<String, f64>, String> {
     let number = |v: &Value| match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.parse::<f64>().ok(),
@@ -101,9 +115,13 @@ fn figures(side: &str, result: Result<Option<Value>, harness_expr::EvalError>) -
     match result.map_err(|e| e.to_string())? {
         Some(Value::Object(o)) => o
             .iter()
-            .map(|(k, v)| number(v).map(|n| (k.clone(), n)).ok_or_else(|| format!("{side} yields {v} for `{k}`, not a number")))
+            .map(|(k, v)| {
+                number(v).map(|n| (k.clone(), n)).ok_or_else(|| format!("{side} yields {v} for `{k}`, not a number"))
+            })
             .collect(),
-        Some(v) => number(&v).map(|n| BTreeMap::from([(String::new(), n)])).ok_or_else(|| format!("{side} yields {v}, not a number")),
+        Some(v) => number(&v)
+            .map(|n| BTreeMap::from([(String::new(), n)]))
+            .ok_or_else(|| format!("{side} yields {v}, not a number")),
         None => Err(format!("{side} yields nothing")),
     }
 }
@@ -112,4 +130,3 @@ fn fmt_num(x: f64) -> String {
     let s = format!("{x:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
-

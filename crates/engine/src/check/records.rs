@@ -13,9 +13,15 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let by_key: BTreeMap<&str, _> = run.records.iter().map(|r| (r.key.as_str(), r)).collect();
     for (key, want) in &spec.records {
         match by_key.get(key.as_str()) {
-            None => findings.push(Finding::new(CheckKind::Records, format!("record {key}: expected {}, but the flow never reported it", want.outcome().as_str()))),
+            None => findings.push(Finding::new(
+                CheckKind::Records,
+                format!("record {key}: expected {}, but the flow never reported it", want.outcome().as_str()),
+            )),
             Some(got) if got.outcome != want.outcome() => {
-                let mut f = Finding::new(CheckKind::Records, format!("record {key}: expected {}, got {}", want.outcome().as_str(), got.outcome.as_str()));
+                let mut f = Finding::new(
+                    CheckKind::Records,
+                    format!("record {key}: expected {}, got {}", want.outcome().as_str(), got.outcome.as_str()),
+                );
                 f.details.extend(got.reason.clone());
                 findings.push(f);
             }
@@ -23,7 +29,13 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
                 if let Some(text) = want.reason()
                     && !got.reason.as_deref().unwrap_or("").contains(text)
                 {
-                    findings.push(Finding::new(CheckKind::Records, format!("record {key}: reason `{}` does not mention `{text}`", got.reason.as_deref().unwrap_or(""))));
+                    findings.push(Finding::new(
+                        CheckKind::Records,
+                        format!(
+                            "record {key}: reason `{}` does not mention `{text}`",
+                            got.reason.as_deref().unwrap_or("")
+                        ),
+                    ));
                 }
             }
         }
@@ -32,12 +44,20 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     // Conservation: every record is delivered, dead-lettered or filtered with a reason.
     // A flow that reports its records itself may forget one: the trigger says which it holds.
     let expected_keys: Vec<String> = match &case.trigger.json {
-        Some(payload) if !case.flow.driver.accounts_for_every_record() && !run.records.is_empty() => case.flow.trigger.split.keys(payload),
+        Some(payload) if !case.flow.driver.accounts_for_every_record() && !run.records.is_empty() => {
+            case.flow.trigger.split.keys(payload)
+        }
         _ => Vec::new(),
     };
     let vanished: Vec<String> = expected_keys.iter().filter(|k| !by_key.contains_key(k.as_str())).cloned().collect();
-    let unprocessed: Vec<&str> = run.records.iter().filter(|r| r.outcome == Outcome::NotProcessed).map(|r| r.key.as_str()).collect();
-    let unexplained: Vec<&str> = run.records.iter().filter(|r| r.outcome == Outcome::Filtered && r.reason.as_deref().is_none_or(str::is_empty)).map(|r| r.key.as_str()).collect();
+    let unprocessed: Vec<&str> =
+        run.records.iter().filter(|r| r.outcome == Outcome::NotProcessed).map(|r| r.key.as_str()).collect();
+    let unexplained: Vec<&str> = run
+        .records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Filtered && r.reason.as_deref().is_none_or(str::is_empty))
+        .map(|r| r.key.as_str())
+        .collect();
     let expected_unprocessed = |k: &str| spec.records.get(k).is_some_and(|r| r.outcome() == Outcome::NotProcessed);
     let lost: Vec<String> = vanished
         .into_iter()
@@ -51,9 +71,14 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         let total = run.records.len().max(expected_keys.len());
         let mut f = Finding::new(
             CheckKind::Conservation,
-            format!("{} of {total} records vanished (neither delivered, dead-lettered nor filtered with a reason): {}", lost.len(), lost.join(", ")),
+            format!(
+                "{} of {total} records vanished (neither delivered, dead-lettered nor filtered with a reason): {}",
+                lost.len(),
+                lost.join(", ")
+            ),
         );
-        f.details.push(format!("records in: {total}; delivered {delivered}, dead-lettered {dead}, filtered {filtered}"));
+        f.details
+            .push(format!("records in: {total}; delivered {delivered}, dead-lettered {dead}, filtered {filtered}"));
         findings.push(f);
     }
 
@@ -68,7 +93,14 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         }
         if let Some(text) = &dl.reason {
             for r in dead.iter().filter(|r| !r.reason.as_deref().unwrap_or("").contains(text.as_str())) {
-                findings.push(Finding::new(CheckKind::DeadLetters, format!("dead letter {}: reason `{}` does not mention `{text}`", r.key, r.reason.as_deref().unwrap_or(""))));
+                findings.push(Finding::new(
+                    CheckKind::DeadLetters,
+                    format!(
+                        "dead letter {}: reason `{}` does not mention `{text}`",
+                        r.key,
+                        r.reason.as_deref().unwrap_or("")
+                    ),
+                ));
             }
         }
     }
@@ -76,7 +108,10 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     for (system, want) in &spec.refreshes {
         let got = run.refreshes.get(system).copied().unwrap_or(0);
         if got != *want {
-            findings.push(Finding::new(CheckKind::Refreshes, format!("expected {want} {system} credential refreshes, got {got}")));
+            findings.push(Finding::new(
+                CheckKind::Refreshes,
+                format!("expected {want} {system} credential refreshes, got {got}"),
+            ));
         }
     }
 
@@ -84,12 +119,32 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         let matching: Vec<_> = run
             .waits
             .iter()
-            .filter(|x| x.system == w.system.value && x.before_attempt == w.before_attempt && w.record.as_ref().is_none_or(|r| *r == x.record))
+            .filter(|x| {
+                x.system == w.system.value
+                    && x.before_attempt == w.before_attempt
+                    && w.record.as_ref().is_none_or(|r| *r == x.record)
+            })
             .collect();
         let describe = harness_core::duration::format;
         if matching.is_empty() {
-            let mut f = Finding::new(CheckKind::Waits, format!("expected a wait before {} attempt {}, but there was none", w.system, w.before_attempt));
-            f.details = run.waits.iter().map(|x| format!("{} {} before attempt {}: waited {} ({})", x.record, x.system, x.before_attempt, describe(x.duration), x.reason)).collect();
+            let mut f = Finding::new(
+                CheckKind::Waits,
+                format!("expected a wait before {} attempt {}, but there was none", w.system, w.before_attempt),
+            );
+            f.details = run
+                .waits
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} {} before attempt {}: waited {} ({})",
+                        x.record,
+                        x.system,
+                        x.before_attempt,
+                        describe(x.duration),
+                        x.reason
+                    )
+                })
+                .collect();
             findings.push(f);
             continue;
         }
@@ -103,10 +158,15 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
                 };
                 findings.push(Finding::new(
                     CheckKind::Waits,
-                    format!("{} waited {} before attempt {} ({}); expected {bounds}", w.system, describe(x.duration), x.before_attempt, x.reason),
+                    format!(
+                        "{} waited {} before attempt {} ({}); expected {bounds}",
+                        w.system,
+                        describe(x.duration),
+                        x.before_attempt,
+                        x.reason
+                    ),
                 ));
             }
         }
     }
 }
-

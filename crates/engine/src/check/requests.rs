@@ -13,7 +13,8 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let (case, exchanges) = (cx.case, &cx.exec.exchanges);
     for ((matcher, label), spec) in case.expect.requests.iter().zip(&case.expect.spec.requests) {
         let n = exchanges.iter().filter(|e| e.system == spec.system.value && matcher.matches(&e.request)).count();
-        let ok = spec.count.is_none_or(|c| n == c) && spec.min.is_none_or(|m| n >= m) && spec.max.is_none_or(|m| n <= m);
+        let ok =
+            spec.count.is_none_or(|c| n == c) && spec.min.is_none_or(|m| n >= m) && spec.max.is_none_or(|m| n <= m);
         if !ok {
             let want = match (spec.count, spec.min, spec.max) {
                 (Some(c), _, _) => format!("{c}"),
@@ -22,25 +23,60 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
                 (None, None, Some(b)) => format!("at most {b}"),
                 _ => "?".into(),
             };
-            let mut f = Finding::new(CheckKind::Requests, format!("expected {want} × {} {label}, got {n}", spec.system.value));
-            f.details = exchanges.iter().filter(|e| e.system == spec.system.value).map(|e| format!("{} → {}", e.request.line(), e.response.status)).collect();
+            let mut f =
+                Finding::new(CheckKind::Requests, format!("expected {want} × {} {label}, got {n}", spec.system.value));
+            f.details = exchanges
+                .iter()
+                .filter(|e| e.system == spec.system.value)
+                .map(|e| format!("{} → {}", e.request.line(), e.response.status))
+                .collect();
             findings.push(f);
         }
     }
     let unmatched: Vec<&Exchange> = exchanges.iter().filter(|e| e.answered_by.is_none()).collect();
     if !unmatched.is_empty() {
-        let mut f = Finding::new(CheckKind::Unmatched, format!("{} request(s) matched no stub and no behaviour of the mocks", unmatched.len()));
+        let mut f = Finding::new(
+            CheckKind::Unmatched,
+            format!("{} request(s) matched no stub and no behaviour of the mocks", unmatched.len()),
+        );
         f.details = unmatched
             .iter()
-            .map(|e| format!("{} {} (answered {}: add a stub under `mocks.{}` or fix the flow)", e.system, e.request.line(), e.response.status, e.system))
+            .map(|e| {
+                format!(
+                    "{} {} (answered {}: add a stub under `mocks.{}` or fix the flow)",
+                    e.system,
+                    e.request.line(),
+                    e.response.status,
+                    e.system
+                )
+            })
             .collect();
         findings.push(f);
     }
-    let guessed: Vec<(&Exchange, &str)> = exchanges.iter().filter_map(|e| Some((e, e.answered_by.as_deref()?.strip_prefix(harness_mock::GUESSED)?))).collect();
+    let guessed: Vec<(&Exchange, &str)> = exchanges
+        .iter()
+        .filter_map(|e| Some((e, e.answered_by.as_deref()?.strip_prefix(harness_mock::GUESSED)?)))
+        .collect();
     if !guessed.is_empty() {
-        let mut f = Finding::new(CheckKind::Guessed, format!("{} request(s) answered by default, as no stub and no rule of the mock answers them", guessed.len()));
+        let mut f = Finding::new(
+            CheckKind::Guessed,
+            format!(
+                "{} request(s) answered by default, as no stub and no rule of the mock answers them",
+                guessed.len()
+            ),
+        );
         f.warning = !case.strict_stubs;
-        f.details = guessed.iter().map(|(e, guess)| format!("{} {} → answered by default: {guess} (state the answer with a stub under `mocks.{}`)", e.system, e.request.line(), e.system)).collect();
+        f.details = guessed
+            .iter()
+            .map(|(e, guess)| {
+                format!(
+                    "{} {} → answered by default: {guess} (state the answer with a stub under `mocks.{}`)",
+                    e.system,
+                    e.request.line(),
+                    e.system
+                )
+            })
+            .collect();
         findings.push(f);
     }
     check_schemas(case, exchanges, findings);
@@ -88,12 +124,22 @@ fn check_schemas(case: &Case, exchanges: &[Exchange], findings: &mut Vec<Finding
     for b in schema_breaches(case, exchanges) {
         let e = b.exchange;
         let Some(first) = b.violations.first() else {
-            findings.push(Finding::new(CheckKind::Schema, format!("{} {}: the body is not JSON, so it cannot satisfy {}", e.system, e.request.line(), b.schema.file)));
+            findings.push(Finding::new(
+                CheckKind::Schema,
+                format!(
+                    "{} {}: the body is not JSON, so it cannot satisfy {}",
+                    e.system,
+                    e.request.line(),
+                    b.schema.file
+                ),
+            ));
             continue;
         };
-        let mut f = Finding::new(CheckKind::Schema, format!("{} {} violates {} at {}", e.system, e.request.line(), b.schema.file, at(first)));
+        let mut f = Finding::new(
+            CheckKind::Schema,
+            format!("{} {} violates {} at {}", e.system, e.request.line(), b.schema.file, at(first)),
+        );
         f.details = b.violations.iter().map(|v| format!("{}: {}", at(v), v.message)).collect();
         findings.push(f);
     }
 }
-

@@ -41,12 +41,22 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) -> Vec<Snapsh
         match state {
             SnapshotState::Matches => {}
             SnapshotState::New => {
-                let mut f = Finding::new(CheckKind::Snapshot, format!("new snapshot for {system_label}: {} ({} request(s)); review it and accept", slot.display, sent.len()));
+                let mut f = Finding::new(
+                    CheckKind::Snapshot,
+                    format!(
+                        "new snapshot for {system_label}: {} ({} request(s)); review it and accept",
+                        slot.display,
+                        sent.len()
+                    ),
+                );
                 f.diff = Some(produced.body.clone());
                 findings.push(f);
             }
             SnapshotState::Changed => {
-                let mut f = Finding::new(CheckKind::Snapshot, format!("what reached {system_label} changed ({} field(s)): {}", changes.len(), slot.display));
+                let mut f = Finding::new(
+                    CheckKind::Snapshot,
+                    format!("what reached {system_label} changed ({} field(s)): {}", changes.len(), slot.display),
+                );
                 for c in changes.iter().take(40) {
                     f.details.push(c.describe());
                     if let Some(source) = explain(c, &slot.system, source_system, &sent, lineage) {
@@ -62,7 +72,10 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) -> Vec<Snapsh
                 if !emptied.is_empty() {
                     let mut d = Finding::new(
                         CheckKind::Emptied,
-                        format!("{} field(s) sent to {system_label} were filled in the approved snapshot and are now empty", emptied.len()),
+                        format!(
+                            "{} field(s) sent to {system_label} were filled in the approved snapshot and are now empty",
+                            emptied.len()
+                        ),
                     );
                     d.warning = !strict;
                     for c in emptied {
@@ -91,11 +104,16 @@ fn nothing_sent<'a>(cx: &Context<'a>, findings: &mut Vec<Finding>) -> Vec<&'a Sy
             continue;
         }
         silent.push(target);
-        let counted_zero = spec.requests.iter().any(|r| r.system.value == *target && (r.count == Some(0) || r.max == Some(0)));
+        let counted_zero =
+            spec.requests.iter().any(|r| r.system.value == *target && (r.count == Some(0) || r.max == Some(0)));
         // A flow that failed is red already; silence is news only when all else looks green.
         if spec.expects_delivery() && !counted_zero && cx.exec.run.succeeded() {
-            let mut f = Finding::new(CheckKind::NothingSent, format!("{target} received nothing, though the flow sends to it"));
-            f.details.push("if that is what this scenario is about, say so: `outcome: filtered`, or a request count of 0 for it".into());
+            let mut f =
+                Finding::new(CheckKind::NothingSent, format!("{target} received nothing, though the flow sends to it"));
+            f.details.push(
+                "if that is what this scenario is about, say so: `outcome: filtered`, or a request count of 0 for it"
+                    .into(),
+            );
             findings.push(f);
         }
     }
@@ -103,17 +121,37 @@ fn nothing_sent<'a>(cx: &Context<'a>, findings: &mut Vec<Finding>) -> Vec<&'a Sy
 }
 
 /// The source paths that feed a changed target field, from the flow's mapping.
-pub(super) fn explain(change: &Change, system: &SystemId, source_system: &SystemId, sent: &[&Exchange], lineage: &[MappedField]) -> Option<String> {
+pub(super) fn explain(
+    change: &Change,
+    system: &SystemId,
+    source_system: &SystemId,
+    sent: &[&Exchange],
+    lineage: &[MappedField],
+) -> Option<String> {
     let step = sent.get(change.entry).and_then(|e| e.step.clone())?;
     let field = template_field(&change.field);
     let best = lineage
         .iter()
-        .filter(|(s, k, l)| *s == step && k == system && (field == l.target || field.starts_with(&format!("{}.", l.target)) || field.starts_with(&format!("{}[", l.target))))
+        .filter(|(s, k, l)| {
+            *s == step
+                && k == system
+                && (field == l.target
+                    || field.starts_with(&format!("{}.", l.target))
+                    || field.starts_with(&format!("{}[", l.target)))
+        })
         .max_by_key(|(_, _, l)| l.target.len())?;
-    let reads: Vec<String> = best.2.reads.iter().map(|r| match r.var.as_deref() {
-        None | Some("record") => format!("{source_system} `{}`", path_text(&r.segs)),
-        Some(var) => format!("`${var}{}` (bound by an earlier step)", if r.segs.is_empty() { String::new() } else { format!(".{}", path_text(&r.segs)) }),
-    }).collect();
+    let reads: Vec<String> = best
+        .2
+        .reads
+        .iter()
+        .map(|r| match r.var.as_deref() {
+            None | Some("record") => format!("{source_system} `{}`", path_text(&r.segs)),
+            Some(var) => format!(
+                "`${var}{}` (bound by an earlier step)",
+                if r.segs.is_empty() { String::new() } else { format!(".{}", path_text(&r.segs)) }
+            ),
+        })
+        .collect();
     if reads.is_empty() {
         return None;
     }

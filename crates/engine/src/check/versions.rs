@@ -27,34 +27,51 @@ impl Ledger {
     /// Compare `case` with its scenario's case at each earlier version, adding what was lost to
     /// `verdict`, then keep what it produced for the cases after it.
     pub(crate) fn compare(&mut self, case: &Case, exchanges: &[Exchange], verdict: &mut Verdict, strict: bool) {
-        let versions: Vec<(SystemId, String)> = case.systems.iter().map(|(k, v)| (k.clone(), v.version.clone())).collect();
+        let versions: Vec<(SystemId, String)> =
+            case.systems.iter().map(|(k, v)| (k.clone(), v.version.clone())).collect();
         for (system, listed) in &case.scenario.spec.systems {
             let mut listed = listed.list();
             if listed.len() < 2 {
                 continue;
             }
             listed.sort();
-            let Some((at, earlier)) = versions.iter().find(|(k, _)| k == system).and_then(|(_, v)| Some((v, listed.iter().take_while(|l| *l != v).last()?))) else {
+            let Some((at, earlier)) = versions
+                .iter()
+                .find(|(k, _)| k == system)
+                .and_then(|(_, v)| Some((v, listed.iter().take_while(|l| *l != v).last()?)))
+            else {
                 continue;
             };
-            let key: Vec<(SystemId, String)> = versions.iter().map(|(k, v)| (k.clone(), if k == system { earlier.clone() } else { v.clone() })).collect();
+            let key: Vec<(SystemId, String)> = versions
+                .iter()
+                .map(|(k, v)| (k.clone(), if k == system { earlier.clone() } else { v.clone() }))
+                .collect();
             let Some(before) = self.produced.get(&(case.scenario.id.clone(), key)) else { continue };
             for result in &verdict.snapshots {
                 let Some(old) = before.get(&result.system) else { continue };
                 let old = with_version(old, earlier, at);
                 let sent: Vec<&Exchange> = exchanges.iter().filter(|e| e.system == result.system).collect();
-                let lost: Vec<snapshot::Change> = snapshot::changes(&old, &result.produced.json()).into_iter().filter(snapshot::Change::emptied).collect();
+                let lost: Vec<snapshot::Change> = snapshot::changes(&old, &result.produced.json())
+                    .into_iter()
+                    .filter(snapshot::Change::emptied)
+                    .collect();
                 if lost.is_empty() {
                     continue;
                 }
                 let mut f = Finding::new(
                     CheckKind::Emptied,
-                    format!("{} field(s) sent to {} at {system} {earlier} are empty or missing at {system} {at}", lost.len(), result.system),
+                    format!(
+                        "{} field(s) sent to {} at {system} {earlier} are empty or missing at {system} {at}",
+                        lost.len(),
+                        result.system
+                    ),
                 );
                 f.warning = !strict;
                 for c in &lost {
                     f.details.push(c.describe());
-                    if let Some(source) = explain(c, &result.system, &case.flow.trigger.system, &sent, case.flow.lineage()) {
+                    if let Some(source) =
+                        explain(c, &result.system, &case.flow.trigger.system, &sent, case.flow.lineage())
+                    {
                         f.details.push(format!("    fed by {source}"));
                     }
                 }
@@ -87,14 +104,18 @@ mod tests {
     fn requests_carrying_the_version_are_renamed_and_nothing_else() {
         let old = serde_json::json!([{"request": "POST /admin/api/2026-01/orders.json", "body": {"note": "2026-01"}}]);
         let renamed = with_version(&old, "2026-01", "2026-04");
-        assert_eq!(renamed, serde_json::json!([{"request": "POST /admin/api/2026-04/orders.json", "body": {"note": "2026-01"}}]));
+        assert_eq!(
+            renamed,
+            serde_json::json!([{"request": "POST /admin/api/2026-04/orders.json", "body": {"note": "2026-01"}}])
+        );
     }
 
     #[test]
     fn a_field_emptied_or_dropped_at_the_later_version_is_lost() {
         let old = serde_json::json!([{"request": "POST /record/v1/salesOrder", "body": {"custbody_shopify_checkout_id": "3001", "memo": "a", "kept": 1}}]);
         let new = serde_json::json!([{"request": "POST /record/v1/salesOrder", "body": {"custbody_shopify_checkout_id": null, "kept": 2}}]);
-        let lost: Vec<String> = snapshot::changes(&old, &new).into_iter().filter(snapshot::Change::emptied).map(|c| c.field).collect();
+        let lost: Vec<String> =
+            snapshot::changes(&old, &new).into_iter().filter(snapshot::Change::emptied).map(|c| c.field).collect();
         assert_eq!(lost, ["body.custbody_shopify_checkout_id", "body.memo"]);
     }
 }

@@ -24,7 +24,12 @@ pub(super) struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    pub(super) fn resolve(&self, s: &Arc<ScenarioFile>, flow: &Arc<Flow>, replay: Option<&Replay>) -> Result<Vec<Arc<Case>>, Vec<Diagnostic>> {
+    pub(super) fn resolve(
+        &self,
+        s: &Arc<ScenarioFile>,
+        flow: &Arc<Flow>,
+        replay: Option<&Replay>,
+    ) -> Result<Vec<Arc<Case>>, Vec<Diagnostic>> {
         let unknown = self.unknown_systems(s);
         if !unknown.is_empty() {
             return Err(unknown);
@@ -77,8 +82,11 @@ impl Resolver<'_> {
     fn unknown_systems(&self, s: &ScenarioFile) -> Vec<Diagnostic> {
         let spec = &s.spec;
         let expect = &spec.expect;
-        let maps: [(&[&str], Vec<&SystemId>); 3] =
-            [(&["systems"], spec.systems.keys().collect()), (&["mocks"], spec.mocks.keys().collect()), (&["expect", "refreshes"], expect.refreshes.keys().collect())];
+        let maps: [(&[&str], Vec<&SystemId>); 3] = [
+            (&["systems"], spec.systems.keys().collect()),
+            (&["mocks"], spec.mocks.keys().collect()),
+            (&["expect", "refreshes"], expect.refreshes.keys().collect()),
+        ];
         let keys = maps
             .into_iter()
             .flat_map(|(map, ids)| ids.into_iter().map(move |id| (map, id)))
@@ -94,7 +102,8 @@ impl Resolver<'_> {
             .chain(expect.reconcile.iter().map(|r| &r.system))
             .filter(|id| !self.registry.contains(id))
             .cloned();
-        let unknown: Vec<Diagnostic> = keys.chain(values).map(|id| self.registry.unknown(&id, &s.path, &s.text)).collect();
+        let unknown: Vec<Diagnostic> =
+            keys.chain(values).map(|id| self.registry.unknown(&id, &s.path, &s.text)).collect();
         relative(&self.project.root, unknown)
     }
 
@@ -105,7 +114,8 @@ impl Resolver<'_> {
         ds.into_iter()
             .map(|d| match named {
                 Some(span) if d.span.is_none() => {
-                    let mut local = span.diagnostic(&s.path, &s.text, d.message.clone()).relative_to(&self.project.root);
+                    let mut local =
+                        span.diagnostic(&s.path, &s.text, d.message.clone()).relative_to(&self.project.root);
                     local.help = d.help.clone();
                     local
                 }
@@ -116,15 +126,30 @@ impl Resolver<'_> {
 
     /// The case of `s` at `systems`; with `payload`, delivering that trigger payload instead of the
     /// scenario's (a variant an analysis runs).
-    pub(super) fn case(&self, s: &Arc<ScenarioFile>, flow: &Arc<Flow>, systems: BTreeMap<SystemId, Arc<SystemVersion>>, id: String, payload: Option<&Value>) -> Result<Case, Vec<Diagnostic>> {
+    pub(super) fn case(
+        &self,
+        s: &Arc<ScenarioFile>,
+        flow: &Arc<Flow>,
+        systems: BTreeMap<SystemId, Arc<SystemVersion>>,
+        id: String,
+        payload: Option<&Value>,
+    ) -> Result<Case, Vec<Diagnostic>> {
         let spec = &s.spec;
         let mut errors = Vec::new();
         let setups = self.setups(s, &systems, &mut errors);
-        let serving = setups.get(&flow.trigger.system).and_then(|m| m.answering.clone()).unwrap_or_else(|| systems[&flow.trigger.system].clone());
+        let serving = setups
+            .get(&flow.trigger.system)
+            .and_then(|m| m.answering.clone())
+            .unwrap_or_else(|| systems[&flow.trigger.system].clone());
         let (trigger, trigger_scope, trigger_stub) = self.trigger(s, flow, &systems, &serving, payload, &mut errors);
         let mut recordings = Vec::new();
         if let (Some(file), Some(scope)) = (&spec.trigger.file, &trigger_scope) {
-            recordings.push(UsedRecording { system: flow.trigger.system.clone(), version: systems[&flow.trigger.system].version.clone(), file: file.value.clone(), scope: scope.clone() });
+            recordings.push(UsedRecording {
+                system: flow.trigger.system.clone(),
+                version: systems[&flow.trigger.system].version.clone(),
+                file: file.value.clone(),
+                scope: scope.clone(),
+            });
         }
 
         // Stubs: the scenario's own first (they may script the poll too), then the recorded answer
@@ -162,12 +187,18 @@ impl Resolver<'_> {
         if spec.expect.expects_delivery() {
             expect.reconcile.splice(0..0, flow.reconcile.iter().filter(|r| systems.contains_key(&r.system)).cloned());
         }
-        let snapshot_systems: Vec<SystemId> = spec.expect.snapshots.as_ref().map_or_else(|| flow.targets.clone(), |s| s.iter().map(|k| k.value.clone()).collect());
+        let snapshot_systems: Vec<SystemId> = spec
+            .expect
+            .snapshots
+            .as_ref()
+            .map_or_else(|| flow.targets.clone(), |s| s.iter().map(|k| k.value.clone()).collect());
         let mut snapshots = Vec::new();
         for system in snapshot_systems {
             let path = snapshot::path_for(&self.project.snapshots_dir(), &id, &system);
             match snapshot::load(&self.project.root, &path) {
-                Ok(approved) => snapshots.push(SnapshotSlot { system, display: self.project.display_path(&path), path, approved }),
+                Ok(approved) => {
+                    snapshots.push(SnapshotSlot { system, display: self.project.display_path(&path), path, approved })
+                }
                 Err(d) => errors.push(d),
             }
         }
@@ -187,8 +218,15 @@ impl Resolver<'_> {
             (&["trigger", "times"], spec.trigger.times.is_some(), FlowKind::Service),
             (&["expect", "answer"], spec.expect.answer.is_some(), FlowKind::Service),
         ];
-        if let Some((key, _, for_kind)) = kind_keys.iter().find(|(_, given, for_kind)| *given && *for_kind != flow.kind) {
-            let message = format!("`{}` is for scenarios of {}; flow `{}` is {}", key.join("."), FlowKind::list(&[*for_kind]), flow.name, flow.kind.describe());
+        if let Some((key, _, for_kind)) = kind_keys.iter().find(|(_, given, for_kind)| *given && *for_kind != flow.kind)
+        {
+            let message = format!(
+                "`{}` is for scenarios of {}; flow `{}` is {}",
+                key.join("."),
+                FlowKind::list(&[*for_kind]),
+                flow.name,
+                flow.kind.describe()
+            );
             errors.push(s.key(key).diagnostic(&s.path, &s.text, message).relative_to(&self.project.root));
         }
         if !errors.is_empty() {
@@ -219,11 +257,19 @@ impl Resolver<'_> {
     /// What each system's mock starts from: the state the scenario seeds (checked by the system),
     /// and — for a system that falls forward, at a version no longer served on the catalog's day —
     /// the version that answers instead.
-    fn setups(&self, s: &ScenarioFile, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, errors: &mut Vec<Diagnostic>) -> BTreeMap<SystemId, MockSetup> {
+    fn setups(
+        &self,
+        s: &ScenarioFile,
+        systems: &BTreeMap<SystemId, Arc<SystemVersion>>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> BTreeMap<SystemId, MockSetup> {
         let mut setups = BTreeMap::new();
         for (id, version) in systems {
             let system = self.registry.system(id);
-            let mut setup = MockSetup { answering: system.falls_forward().then(|| self.catalog.answering(version)).flatten(), state: None };
+            let mut setup = MockSetup {
+                answering: system.falls_forward().then(|| self.catalog.answering(version)).flatten(),
+                state: None,
+            };
             if let Some(state) = s.spec.mocks.get(id).and_then(|m| m.state.as_ref()) {
                 match system.check_state(&state.value) {
                     Ok(()) => setup.state = Some(state.value.clone()),
@@ -239,12 +285,28 @@ impl Resolver<'_> {
     /// polls — the stub answering its poll with the recorded payload (or `instead`, when given).
     /// A webhook is signed and labelled by the version `serving` it, then given the recorded and
     /// the scenario's headers.
-    fn trigger(&self, s: &ScenarioFile, flow: &Flow, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, serving: &SystemVersion, instead: Option<&Value>, errors: &mut Vec<Diagnostic>) -> (TriggerInput, Option<String>, Option<Stub>) {
+    fn trigger(
+        &self,
+        s: &ScenarioFile,
+        flow: &Flow,
+        systems: &BTreeMap<SystemId, Arc<SystemVersion>>,
+        serving: &SystemVersion,
+        instead: Option<&Value>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> (TriggerInput, Option<String>, Option<Stub>) {
         let root = &self.project.root;
         let spec = &s.spec.trigger;
-        let here = |loc_span: harness_syntax::Span, message: String| loc_span.diagnostic(&s.path, &s.text, message).relative_to(root);
+        let here = |loc_span: harness_syntax::Span, message: String| {
+            loc_span.diagnostic(&s.path, &s.text, message).relative_to(root)
+        };
         let version = &systems[&flow.trigger.system];
-        let mut input = TriggerInput { body: Bytes::new(), json: None, headers: Vec::new(), params: spec.params.clone(), times: spec.times.unwrap_or(1) };
+        let mut input = TriggerInput {
+            body: Bytes::new(),
+            json: None,
+            headers: Vec::new(),
+            params: spec.params.clone(),
+            times: spec.times.unwrap_or(1),
+        };
         let mut scope = None;
         let mut stub = None;
         let payload = match (&spec.file, &spec.body) {
@@ -262,19 +324,31 @@ impl Resolver<'_> {
                     None
                 }
                 Err(d) => {
-                    errors.push(here(file.span, d.message).help(format!("trigger files are relative to {}", self.catalog.show(&version.dir))));
+                    errors.push(
+                        here(file.span, d.message)
+                            .help(format!("trigger files are relative to {}", self.catalog.show(&version.dir))),
+                    );
                     None
                 }
             },
-            (None, Some(body)) => Some((Bytes::from(serde_json::to_vec(&body.value).expect("JSON")), Some(Arc::new(body.value.clone())), BTreeMap::new())),
+            (None, Some(body)) => Some((
+                Bytes::from(serde_json::to_vec(&body.value).expect("JSON")),
+                Some(Arc::new(body.value.clone())),
+                BTreeMap::new(),
+            )),
             (None, None) if !spec.params.is_empty() => None,
             (None, None) => {
-                errors.push(here(s.spec.trigger.span, "the trigger needs a `file`, a `body` or callback `params`".into()));
+                errors.push(here(
+                    s.spec.trigger.span,
+                    "the trigger needs a `file`, a `body` or callback `params`".into(),
+                ));
                 None
             }
         };
         let payload = match instead {
-            Some(v) => payload.map(|(_, _, recorded_headers)| (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers)),
+            Some(v) => payload.map(|(_, _, recorded_headers)| {
+                (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers)
+            }),
             None => payload,
         };
         match (payload, &flow.trigger.fetch) {
@@ -284,11 +358,24 @@ impl Resolver<'_> {
                     response.set_header(k, v.clone());
                 }
                 // An answer that is not JSON (a SOAP GetData) holds its records as the system reads it.
-                let json = json.or_else(|| self.registry.system(&flow.trigger.system).answer_value(&body).filter(|v| !v.is_null()).map(Arc::new));
+                let json = json.or_else(|| {
+                    self.registry
+                        .system(&flow.trigger.system)
+                        .answer_value(&body)
+                        .filter(|v| !v.is_null())
+                        .map(Arc::new)
+                });
                 response.body = body;
-                let route = MatchSpec { method: Some(fetch.method.clone()), path: Loc::unlocated(fetch.path_for(&version.version)), soap_action: fetch.soap_action.clone(), ..MatchSpec::default() };
+                let route = MatchSpec {
+                    method: Some(fetch.method.clone()),
+                    path: Loc::unlocated(fetch.path_for(&version.version)),
+                    soap_action: fetch.soap_action.clone(),
+                    ..MatchSpec::default()
+                };
                 match Matcher::compile(&route) {
-                    Ok(matcher) => stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None }),
+                    Ok(matcher) => {
+                        stub = Some(Stub { name: "trigger".into(), matcher, responses: vec![response], times: None })
+                    }
                     // The flow's loading checked the path; a version can still make it unmatchable.
                     Err(m) => errors.push(Diagnostic::new(&flow.file, m.to_string()).relative_to(root)),
                 }
@@ -300,7 +387,8 @@ impl Resolver<'_> {
                 let system = self.registry.system(&flow.trigger.system);
                 // A REST answer recorded for a webhook (`{"order": {…}}`) is delivered as the webhook carries it.
                 let inner = json.as_ref().and_then(|j| {
-                    let (payload, envelope) = harness_systems::webhook_payload(&flow.trigger.system, &format!("webhook {topic}"), j);
+                    let (payload, envelope) =
+                        harness_systems::webhook_payload(&flow.trigger.system, &format!("webhook {topic}"), j);
                     envelope.map(|_| payload.clone())
                 });
                 let (body, json) = match inner {
@@ -325,7 +413,13 @@ impl Resolver<'_> {
     }
 
     /// A shared stub set the scenario uses, resolved; an unknown one is reported where it is named.
-    fn shared_stubs(&self, s: &ScenarioFile, version: &SystemVersion, set: &Loc<String>, recordings: &mut Vec<UsedRecording>) -> Result<Vec<Stub>, Vec<Diagnostic>> {
+    fn shared_stubs(
+        &self,
+        s: &ScenarioFile,
+        version: &SystemVersion,
+        set: &Loc<String>,
+        recordings: &mut Vec<UsedRecording>,
+    ) -> Result<Vec<Stub>, Vec<Diagnostic>> {
         let system = self.registry.system(&version.system);
         match self.catalog.stub_set(version, set) {
             Ok((path, shared)) => {
@@ -341,7 +435,10 @@ impl Resolver<'_> {
                     Some(near) => local.label(format!("did you mean `{near}`?")),
                     None => {
                         let message = ds.first().map_or(String::new(), |d| d.message.clone());
-                        local.help(format!("{message} (sets: {})", if available.is_empty() { "none".into() } else { available.join(", ") }))
+                        local.help(format!(
+                            "{message} (sets: {})",
+                            if available.is_empty() { "none".into() } else { available.join(", ") }
+                        ))
                     }
                 };
                 Err(vec![local.relative_to(&self.project.root)])
@@ -356,7 +453,12 @@ fn stub_recordings<'a>(version: &'a SystemVersion, specs: &'a [StubSpec]) -> imp
         let scope = format!("{} {}", spec.matcher.method.as_deref().unwrap_or("*"), spec.matcher.path.value);
         spec.respond.iter().chain(spec.sequence.iter().flat_map(|s| s.iter())).filter_map(move |answer| {
             let file = answer.file.as_ref()?;
-            Some(UsedRecording { system: version.system.clone(), version: version.version.clone(), file: file.value.clone(), scope: scope.clone() })
+            Some(UsedRecording {
+                system: version.system.clone(),
+                version: version.version.clone(),
+                file: file.value.clone(),
+                scope: scope.clone(),
+            })
         })
     })
 }

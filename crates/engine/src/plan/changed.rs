@@ -40,14 +40,24 @@ impl ChangedSelection {
 /// The project files changed since `since` (committed after it, staged, unstaged or untracked).
 fn changed_files(project: &Project, since: &str) -> Result<Vec<PathBuf>, Error> {
     let git = |args: &[&str]| -> Result<String, Error> {
-        let out = Command::new("git").arg("-C").arg(&project.root).args(args).output().map_err(|e| Error::Environment(format!("--changed-since needs git: {e}")))?;
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&project.root)
+            .args(args)
+            .output()
+            .map_err(|e| Error::Environment(format!("--changed-since needs git: {e}")))?;
         if !out.status.success() {
-            return Err(Error::Usage(format!("--changed-since {since}: git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
+            return Err(Error::Usage(format!(
+                "--changed-since {since}: git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
-    let mut files: Vec<PathBuf> = git(&["diff", "--name-only", "--no-renames", since, "--"])?.lines().map(|l| top.join(l)).collect();
+    let mut files: Vec<PathBuf> =
+        git(&["diff", "--name-only", "--no-renames", since, "--"])?.lines().map(|l| top.join(l)).collect();
     // Untracked files are listed relative to the folder git runs in.
     files.extend(git(&["ls-files", "--others", "--exclude-standard"])?.lines().map(|l| project.root.join(l)));
     let root = std::fs::canonicalize(&project.root).unwrap_or_else(|_| project.root.clone());
@@ -85,7 +95,8 @@ fn reason(project: &Project, case: &Case, file: &str, named_by_a_flow: bool) -> 
             return Some(format!("{file} changed and no flow names it (it may be shared by programs)"));
         }
         let flow_text = std::fs::read_to_string(&case.flow.file).unwrap_or_default();
-        return (flow_text.contains(file) || flow_text.contains(rest)).then(|| format!("its flow {} names {file}, which changed", relative(&case.flow.file)));
+        return (flow_text.contains(file) || flow_text.contains(rest))
+            .then(|| format!("its flow {} names {file}, which changed", relative(&case.flow.file)));
     }
     if let Some(rest) = file.strip_prefix("mocks/") {
         let mut parts = rest.splitn(3, '/');
@@ -93,9 +104,11 @@ fn reason(project: &Project, case: &Case, file: &str, named_by_a_flow: bool) -> 
         if case.recordings.iter().any(|r| r.system.as_str() == system && r.version == version && r.file == inner) {
             return Some(format!("it reads the recording {file}, which changed"));
         }
-        let recording_of_another = inner.contains("/") && !inner.starts_with("stubs/") && !inner.starts_with("schemas/");
+        let recording_of_another =
+            inner.contains("/") && !inner.starts_with("stubs/") && !inner.starts_with("schemas/");
         let uses_version = case.systems.iter().any(|(s, v)| s.as_str() == system && v.version == version);
-        return (uses_version && !recording_of_another).then(|| format!("it runs {system}@{version}, whose {inner} changed"));
+        return (uses_version && !recording_of_another)
+            .then(|| format!("it runs {system}@{version}, whose {inner} changed"));
     }
     if case.snapshots.iter().any(|s| s.display == file) {
         return Some(format!("its approved snapshot {file} changed"));
@@ -104,7 +117,11 @@ fn reason(project: &Project, case: &Case, file: &str, named_by_a_flow: bool) -> 
 }
 
 /// Keep the cases whose inputs changed since `since`.
-pub(super) fn keep_changed(project: &Project, cases: Vec<Arc<Case>>, since: &str) -> Result<(Vec<Arc<Case>>, ChangedSelection), Error> {
+pub(super) fn keep_changed(
+    project: &Project,
+    cases: Vec<Arc<Case>>,
+    since: &str,
+) -> Result<(Vec<Arc<Case>>, ChangedSelection), Error> {
     let files: Vec<String> = changed_files(project, since)?.iter().map(|f| slash(f)).collect();
     let flow_texts: Vec<String> = {
         let mut seen: Vec<&Path> = cases.iter().map(|c| c.flow.file.as_path()).collect();

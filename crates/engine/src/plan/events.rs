@@ -20,8 +20,14 @@ pub(super) fn check(project: &Project, s: &ScenarioFile, flow: &Flow, version: &
     let listed = || format!("mocks/{system}/{}/system.yaml", version.version);
     let Some(known) = known else {
         let text = flow_text(project, flow)?;
-        let message = format!("{} lists no events it pushes, so `event: {}` cannot be checked", version.label(), event.value);
-        return Some(event.error(&flow.file, &text, message).help(format!("list them under `events:` in {}, or poll it with `fetch:`", listed())).relative_to(&project.root));
+        let message =
+            format!("{} lists no events it pushes, so `event: {}` cannot be checked", version.label(), event.value);
+        return Some(
+            event
+                .error(&flow.file, &text, message)
+                .help(format!("list them under `events:` in {}, or poll it with `fetch:`", listed()))
+                .relative_to(&project.root),
+        );
     };
     let near = did_you_mean(&event.value, known.iter().map(String::as_str)).map(|n| format!("did you mean `{n}`?"));
     let sent_at = Catalog::event_versions(system, &event.value);
@@ -30,12 +36,23 @@ pub(super) fn check(project: &Project, s: &ScenarioFile, flow: &Flow, version: &
         let d = event.error(&flow.file, &text, format!("`{}` is not an event {system} sends", event.value));
         let d = match near {
             Some(near) => d.label(near),
-            None => d.help(format!("events of {}: {}; a project adds its own under `events:` in {}", version.label(), known.iter().cloned().collect::<Vec<_>>().join(", "), listed())),
+            None => d.help(format!(
+                "events of {}: {}; a project adds its own under `events:` in {}",
+                version.label(),
+                known.iter().cloned().collect::<Vec<_>>().join(", "),
+                listed()
+            )),
         };
         return Some(d.relative_to(&project.root));
     }
     // The system sends it at other versions: the scenario's version is what is wrong.
-    let message = format!("{} sends no `{}` event (flow `{}`); it is sent at {}", version.label(), event.value, flow.name, sent_at.join(", "));
+    let message = format!(
+        "{} sends no `{}` event (flow `{}`); it is sent at {}",
+        version.label(),
+        event.value,
+        flow.name,
+        sent_at.join(", ")
+    );
     let at = s.spec.systems.get(system).map_or(s.spec.flow.span, |v| v.span_of(&s.text, &version.version));
     let d = at.diagnostic(&s.path, &s.text, message);
     let d = match near {

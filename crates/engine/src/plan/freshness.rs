@@ -28,13 +28,23 @@ pub fn age_days(recorded_at: &str, now: &str) -> Option<u64> {
 
 /// What is stale for a case at these versions reading these recordings. Nothing when the catalog
 /// judges no day (analyses replay recordings as they are).
-pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<SystemId, Arc<SystemVersion>>, recordings: &[UsedRecording]) -> Vec<Stale> {
+pub(super) fn stale(
+    project: &Project,
+    catalog: &Catalog,
+    systems: &BTreeMap<SystemId, Arc<SystemVersion>>,
+    recordings: &[UsedRecording],
+) -> Vec<Stale> {
     let Some(now) = catalog.now() else { return Vec::new() };
     let mut out = Vec::new();
     for version in systems.values() {
         let message = match version.support.as_ref().map(|s| s.status(now)) {
-            Some(SupportStatus::Unsupported { since }) => format!("{} is past its end of support ({since}): plan the upgrade", version.label()),
-            Some(SupportStatus::Inaccessible { since }) => format!("{} is past its end of support and no longer served as itself since {since}: plan the upgrade", version.label()),
+            Some(SupportStatus::Unsupported { since }) => {
+                format!("{} is past its end of support ({since}): plan the upgrade", version.label())
+            }
+            Some(SupportStatus::Inaccessible { since }) => format!(
+                "{} is past its end of support and no longer served as itself since {since}: plan the upgrade",
+                version.label()
+            ),
             _ => continue,
         };
         out.push(Stale { message, recording: false });
@@ -43,7 +53,9 @@ pub(super) fn stale(project: &Project, catalog: &Catalog, systems: &BTreeMap<Sys
     for used in recordings {
         if let Some(version) = systems.get(&used.system).filter(|_| !checked.contains(&(&used.system, &used.file))) {
             checked.push((&used.system, &used.file));
-            out.extend(off_version(catalog, version, used).into_iter().map(|o| Stale { message: o.message, recording: true }));
+            out.extend(
+                off_version(catalog, version, used).into_iter().map(|o| Stale { message: o.message, recording: true }),
+            );
         }
     }
     let Some(max) = project.settings.max_recording_age.as_ref() else { return out };
@@ -90,9 +102,20 @@ pub fn off_version_recordings(plan: &super::Plan) -> Vec<PayloadOffence> {
         for version in catalog.versions(&id) {
             let Ok(at) = catalog.system(&id, &version) else { continue };
             let scopes = plan.recording_scopes(&id, &version);
-            for file in harness_syntax::project::files_under(&at.dir).into_iter().filter(|f| f.ends_with(".json") && !f.starts_with("schemas/")) {
-                let Some(scope) = catalog.recording(&at, &file).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&file).cloned()) else { continue };
-                out.extend(off_version(catalog, &at, &UsedRecording { system: id.clone(), version: version.clone(), file, scope }));
+            for file in harness_syntax::project::files_under(&at.dir)
+                .into_iter()
+                .filter(|f| f.ends_with(".json") && !f.starts_with("schemas/"))
+            {
+                let Some(scope) =
+                    catalog.recording(&at, &file).ok().and_then(|r| r.scope()).or_else(|| scopes.get(&file).cloned())
+                else {
+                    continue;
+                };
+                out.extend(off_version(
+                    catalog,
+                    &at,
+                    &UsedRecording { system: id.clone(), version: version.clone(), file, scope },
+                ));
             }
         }
     }
@@ -102,7 +125,10 @@ pub fn off_version_recordings(plan: &super::Plan) -> Vec<PayloadOffence> {
 /// `harness lint`'s lines for [`off_version_recordings`]: what a recording carries that its
 /// version does not send is a finding; fields a trimmed recording lacks are a note.
 pub fn render_off_version(found: &[PayloadOffence]) -> String {
-    let mut out: String = found.iter().map(|f| if f.trimmed { format!("note: {}\n", f.message) } else { format!("{}\n", f.message) }).collect();
+    let mut out: String = found
+        .iter()
+        .map(|f| if f.trimmed { format!("note: {}\n", f.message) } else { format!("{}\n", f.message) })
+        .collect();
     out.push_str(&match found.iter().filter(|f| !f.trimmed).count() {
         0 => "lint: every webhook recording matches its version's schema\n".to_string(),
         n => format!("lint: {n} recording finding(s): record them again at their version, or move them to the version that sends them\n"),

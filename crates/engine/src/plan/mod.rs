@@ -109,7 +109,12 @@ impl Plan {
     /// Keep the cases `selection` asks for: those with its tags, whose inputs changed (with what
     /// changed and why each was chosen), then this machine's share. `var` reads the environment
     /// (`--partition auto`).
-    pub fn select(&mut self, project: &Project, selection: &Selection, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<ChangedSelection>, Error> {
+    pub fn select(
+        &mut self,
+        project: &Project,
+        selection: &Selection,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<ChangedSelection>, Error> {
         if !selection.tags.is_empty() {
             self.cases = keep_tagged(std::mem::take(&mut self.cases), &selection.tags)?;
         }
@@ -135,12 +140,19 @@ impl Plan {
     /// made unique), built by the code that builds every case, so it is signed by the version
     /// that answers and keeps the scenario's stubs and header overrides. `None` when the case has
     /// no trigger payload.
-    pub fn vary(&self, project: &Project, case: &Case, payload: &serde_json::Value) -> Result<Option<Arc<Case>>, Error> {
+    pub fn vary(
+        &self,
+        project: &Project,
+        case: &Case,
+        payload: &serde_json::Value,
+    ) -> Result<Option<Arc<Case>>, Error> {
         if case.trigger.json.is_none() {
             return Ok(None);
         }
         let resolver = case::Resolver { project, catalog: &self.catalog, registry: &self.registry };
-        let varied = resolver.case(&case.scenario, &case.flow, case.systems.clone(), case.id.clone(), Some(payload)).map_err(Error::from)?;
+        let varied = resolver
+            .case(&case.scenario, &case.flow, case.systems.clone(), case.id.clone(), Some(payload))
+            .map_err(Error::from)?;
         Ok(Some(Arc::new(varied)))
     }
 
@@ -167,7 +179,13 @@ pub struct Replay {
 /// The cases `run` and `list` are asked for: every scenario under `paths` with each system version
 /// judged at `now` (one past its accessible-until date is answered as the system answers it
 /// then), narrowed by `selection` (see [`Plan::select`]).
-pub fn build_selected(project: &Project, paths: &[PathBuf], selection: &Selection, now: String, var: &dyn Fn(&str) -> Option<String>) -> Result<(Plan, Option<ChangedSelection>), Error> {
+pub fn build_selected(
+    project: &Project,
+    paths: &[PathBuf],
+    selection: &Selection,
+    now: String,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Plan, Option<ChangedSelection>), Error> {
     let mut plan = build_with(project, paths, Arc::new(Catalog::new(project).at(now)), None)?;
     let changed = plan.select(project, selection, var)?;
     Ok((plan, changed))
@@ -175,12 +193,19 @@ pub fn build_selected(project: &Project, paths: &[PathBuf], selection: &Selectio
 
 /// The cases with any of `tags`; none is a usage error, with the tag meant when one was misspelt.
 fn keep_tagged(cases: Vec<Arc<Case>>, tags: &[String]) -> Result<Vec<Arc<Case>>, Error> {
-    let known: std::collections::BTreeSet<&str> = cases.iter().flat_map(|c| c.scenario.spec.tags.iter().map(String::as_str)).collect();
-    let kept: Vec<Arc<Case>> = cases.iter().filter(|c| c.scenario.spec.tags.iter().any(|t| tags.contains(t))).cloned().collect();
+    let known: std::collections::BTreeSet<&str> =
+        cases.iter().flat_map(|c| c.scenario.spec.tags.iter().map(String::as_str)).collect();
+    let kept: Vec<Arc<Case>> =
+        cases.iter().filter(|c| c.scenario.spec.tags.iter().any(|t| tags.contains(t))).cloned().collect();
     if !kept.is_empty() {
         return Ok(kept);
     }
-    let hints: Vec<String> = tags.iter().filter(|t| !known.contains(t.as_str())).filter_map(|t| did_you_mean(t, known.iter().copied())).map(|m| format!("`{m}`")).collect();
+    let hints: Vec<String> = tags
+        .iter()
+        .filter(|t| !known.contains(t.as_str()))
+        .filter_map(|t| did_you_mean(t, known.iter().copied()))
+        .map(|m| format!("`{m}`"))
+        .collect();
     let hint = if hints.is_empty() { String::new() } else { format!("; did you mean {}?", hints.join(" or ")) };
     Err(Error::Usage(format!("no scenario has the tag {}{hint}", tags.join(" or "))))
 }
@@ -199,7 +224,12 @@ pub fn build(project: &Project, paths: &[PathBuf]) -> Result<Plan, Error> {
 }
 
 /// [`build`] with a given catalog (which may migrate payloads) and an optional replay.
-pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, replay: Option<&Replay>) -> Result<Plan, Error> {
+pub fn build_with(
+    project: &Project,
+    paths: &[PathBuf],
+    catalog: Arc<Catalog>,
+    replay: Option<&Replay>,
+) -> Result<Plan, Error> {
     let registry = Registry::for_project(&catalog)?;
     let files = scenario::discover(project, paths)?;
     let mut errors = Diagnostics::default();
@@ -216,7 +246,8 @@ pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, r
     let mut wanted: Vec<String> = parsed.iter().map(|s| s.spec.flow.value.clone()).collect();
     wanted.sort();
     wanted.dedup();
-    let harness_flows::LoadedFlows { flows, errors: flow_errors, broken } = harness_flows::load_flows(project, &registry, Some(&wanted));
+    let harness_flows::LoadedFlows { flows, errors: flow_errors, broken } =
+        harness_flows::load_flows(project, &registry, Some(&wanted));
     for d in flow_errors {
         errors.push(d);
     }
@@ -244,8 +275,14 @@ pub fn build_with(project: &Project, paths: &[PathBuf], catalog: Arc<Catalog>, r
     for pair in cases.windows(2) {
         if pair[0].id == pair[1].id {
             errors.push(
-                Diagnostic::new(&pair[1].scenario.path, format!("two scenario files have the id `{}` (and would share snapshots): {} and {}", pair[1].id, pair[0].scenario.display, pair[1].scenario.display))
-                    .relative_to(&project.root),
+                Diagnostic::new(
+                    &pair[1].scenario.path,
+                    format!(
+                        "two scenario files have the id `{}` (and would share snapshots): {} and {}",
+                        pair[1].id, pair[0].scenario.display, pair[1].scenario.display
+                    ),
+                )
+                .relative_to(&project.root),
             );
         }
     }
@@ -265,7 +302,8 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
 }
@@ -278,7 +316,10 @@ fn unrecorded_default_versions(project: &Project, registry: &Registry, catalog: 
     let mut out = Vec::new();
     for (system, version) in &project.settings.systems {
         if !registry.contains(system) {
-            let named = harness_syntax::Loc { value: system.clone(), span: harness_syntax::yaml::key_span(text, &["systems", system.as_str()]).unwrap_or_default() };
+            let named = harness_syntax::Loc {
+                value: system.clone(),
+                span: harness_syntax::yaml::key_span(text, &["systems", system.as_str()]).unwrap_or_default(),
+            };
             out.push(registry.unknown(&named, &config, text).relative_to(&project.root));
             continue;
         }
@@ -288,11 +329,21 @@ fn unrecorded_default_versions(project: &Project, registry: &Registry, catalog: 
         }
         let help = match did_you_mean(version, recorded.iter().map(String::as_str)) {
             Some(near) => format!("did you mean `{near}`?"),
-            None => format!("recorded {system} versions: {}", if recorded.is_empty() { "none".to_string() } else { recorded.join(", ") }),
+            None => format!(
+                "recorded {system} versions: {}",
+                if recorded.is_empty() { "none".to_string() } else { recorded.join(", ") }
+            ),
         };
         out.push(
             version
-                .error(&config, text, format!("default {system} version `{}` is not recorded (no mocks/{system}/{}/system.yaml)", version.value, version.value))
+                .error(
+                    &config,
+                    text,
+                    format!(
+                        "default {system} version `{}` is not recorded (no mocks/{system}/{}/system.yaml)",
+                        version.value, version.value
+                    ),
+                )
                 .help(help)
                 .relative_to(&project.root),
         );

@@ -41,10 +41,10 @@ pub fn parse_share(text: &str) -> Result<ShareSpec, ShareError> {
 
 /// The CI variables `auto` reads, in this order: index, total, whether the index counts from 1.
 const CI_VARIABLES: [(&str, &str, bool); 4] = [
-    ("CI_NODE_INDEX", "CI_NODE_TOTAL", true),                          // GitLab `parallel:`
+    ("CI_NODE_INDEX", "CI_NODE_TOTAL", true), // GitLab `parallel:`
     ("BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", false), // Buildkite `parallelism:`
-    ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", false),                 // CircleCI `parallelism:`
-    ("TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS", false),                  // Bazel `shard_count`
+    ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", false), // CircleCI `parallelism:`
+    ("TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS", false), // Bazel `shard_count`
 ];
 
 impl ShareSpec {
@@ -57,16 +57,27 @@ impl ShareSpec {
         }
         for (index_var, total_var, one_based) in CI_VARIABLES {
             let (Some(index), Some(total)) = (var(index_var), var(total_var)) else { continue };
-            let number = |name: &str, value: &str| value.trim().parse::<usize>().map_err(|_| Error::Usage(format!("--partition auto: {name}=`{value}` is not a number")));
+            let number = |name: &str, value: &str| {
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| Error::Usage(format!("--partition auto: {name}=`{value}` is not a number")))
+            };
             let (index, total) = (number(index_var, &index)?, number(total_var, &total)?);
             let index = if one_based { index } else { index + 1 };
             if index == 0 || total == 0 || index > total {
-                return Err(Error::Usage(format!("--partition auto: {index_var} and {total_var} make share {index} of {total}")));
+                return Err(Error::Usage(format!(
+                    "--partition auto: {index_var} and {total_var} make share {index} of {total}"
+                )));
             }
             if index_var == "TEST_SHARD_INDEX"
                 && let Some(status) = var("TEST_SHARD_STATUS_FILE")
             {
-                std::fs::OpenOptions::new().create(true).append(true).open(&status).map_err(|e| Error::io(Path::new(&status), e))?;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&status)
+                    .map_err(|e| Error::io(Path::new(&status), e))?;
             }
             return Ok((index, total));
         }
@@ -93,7 +104,13 @@ impl Sharing {
     /// The whole plan as one share.
     pub(super) fn whole(cases: &[Arc<Case>]) -> Sharing {
         let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-        Sharing { index: 1, total: 1, by: "count", fingerprint: fingerprint(&ids, &vec![0; ids.len()]), whole: ids.len() }
+        Sharing {
+            index: 1,
+            total: 1,
+            by: "count",
+            fingerprint: fingerprint(&ids, &vec![0; ids.len()]),
+            whole: ids.len(),
+        }
     }
 }
 
@@ -111,9 +128,16 @@ pub fn read_timings(path: &Path) -> Result<Timings, Error> {
         junit_suites(&root, &mut timings);
         return Ok(timings);
     }
-    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("neither JUnit XML nor a JSON report: {e}")))?;
-    let cases = report.get("cases").and_then(|c| c.as_array()).ok_or_else(|| bad("a JSON report has a `cases` list (write one with `harness run --json FILE`)".into()))?;
-    Ok(cases.iter().filter_map(|c| Some((c.get("id")?.as_str()?.to_string(), c.get("duration_ms")?.as_u64()?))).collect())
+    let report: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("neither JUnit XML nor a JSON report: {e}")))?;
+    let cases = report
+        .get("cases")
+        .and_then(|c| c.as_array())
+        .ok_or_else(|| bad("a JSON report has a `cases` list (write one with `harness run --json FILE`)".into()))?;
+    Ok(cases
+        .iter()
+        .filter_map(|c| Some((c.get("id")?.as_str()?.to_string(), c.get("duration_ms")?.as_u64()?)))
+        .collect())
 }
 
 fn junit_suites(element: &harness_core::xml::Element, timings: &mut Timings) {
@@ -130,13 +154,24 @@ fn junit_suites(element: &harness_core::xml::Element, timings: &mut Timings) {
 
 /// Keep the cases of share `index` of `total` (1-based), in plan order, and say how they were
 /// split.
-pub(super) fn split(cases: Vec<Arc<Case>>, index: usize, total: usize, timings: Option<&Timings>) -> (Vec<Arc<Case>>, Sharing) {
+pub(super) fn split(
+    cases: Vec<Arc<Case>>,
+    index: usize,
+    total: usize,
+    timings: Option<&Timings>,
+) -> (Vec<Arc<Case>>, Sharing) {
     let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
     let owners = match timings {
         None => (0..ids.len()).map(|i| i % total).collect(),
         Some(t) => balanced(&ids, total, t),
     };
-    let sharing = Sharing { index, total, by: if timings.is_some() { "timings" } else { "count" }, fingerprint: fingerprint(&ids, &owners), whole: ids.len() };
+    let sharing = Sharing {
+        index,
+        total,
+        by: if timings.is_some() { "timings" } else { "count" },
+        fingerprint: fingerprint(&ids, &owners),
+        whole: ids.len(),
+    };
     let kept = cases.into_iter().zip(owners).filter(|(_, owner)| *owner == index - 1).map(|(c, _)| c).collect();
     (kept, sharing)
 }
@@ -201,8 +236,16 @@ mod tests {
     #[test]
     fn auto_reads_each_ci_with_its_own_counting() {
         assert_eq!(ShareSpec::Auto.resolve(&env(&[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")])).unwrap(), (2, 3));
-        assert_eq!(ShareSpec::Auto.resolve(&env(&[("BUILDKITE_PARALLEL_JOB", "0"), ("BUILDKITE_PARALLEL_JOB_COUNT", "2")])).unwrap(), (1, 2));
-        assert_eq!(ShareSpec::Auto.resolve(&env(&[("CIRCLE_NODE_INDEX", "3"), ("CIRCLE_NODE_TOTAL", "4")])).unwrap(), (4, 4));
+        assert_eq!(
+            ShareSpec::Auto
+                .resolve(&env(&[("BUILDKITE_PARALLEL_JOB", "0"), ("BUILDKITE_PARALLEL_JOB_COUNT", "2")]))
+                .unwrap(),
+            (1, 2)
+        );
+        assert_eq!(
+            ShareSpec::Auto.resolve(&env(&[("CIRCLE_NODE_INDEX", "3"), ("CIRCLE_NODE_TOTAL", "4")])).unwrap(),
+            (4, 4)
+        );
         assert_eq!(ShareSpec::Auto.resolve(&env(&[])).unwrap(), (1, 1));
         assert!(ShareSpec::Auto.resolve(&env(&[("CI_NODE_INDEX", "0"), ("CI_NODE_TOTAL", "3")])).is_err());
         assert!(ShareSpec::Auto.resolve(&env(&[("CIRCLE_NODE_INDEX", "x"), ("CIRCLE_NODE_TOTAL", "4")])).is_err());
@@ -227,10 +270,20 @@ mod tests {
     fn longest_first_onto_the_lightest_share_unknown_as_the_median() {
         let ids = ["a", "b", "c", "d", "e", "f"];
         // c has no time: the median of 100, 900, 200, 300, 1000 is 300.
-        let timings = Timings::from([("a", 100), ("b", 900), ("d", 200), ("e", 300), ("f", 1000)].map(|(k, v)| (k.to_string(), v)));
+        let timings = Timings::from(
+            [("a", 100), ("b", 900), ("d", 200), ("e", 300), ("f", 1000)].map(|(k, v)| (k.to_string(), v)),
+        );
         // f → 1st, b → 2nd, c → 2nd (900 < 1000), e → 1st, d → 2nd, a → 1st.
         let owners = balanced(&ids, 2, &timings);
-        let loads: Vec<u64> = (0..2).map(|s| ids.iter().zip(&owners).filter(|(_, o)| **o == s).map(|(id, _)| timings.get(*id).copied().unwrap_or(300)).sum()).collect();
+        let loads: Vec<u64> = (0..2)
+            .map(|s| {
+                ids.iter()
+                    .zip(&owners)
+                    .filter(|(_, o)| **o == s)
+                    .map(|(id, _)| timings.get(*id).copied().unwrap_or(300))
+                    .sum()
+            })
+            .collect();
         assert_eq!(loads, vec![1400, 1400]);
         assert_eq!(owners, balanced(&ids, 2, &timings), "the same split every time");
         // The fingerprint follows the split.
@@ -247,6 +300,8 @@ mod tests {
         std::fs::write(&json, r#"{"cases": [{"id": "a/x", "duration_ms": 7}]}"#).unwrap();
         assert_eq!(read_timings(&json).unwrap(), Timings::from([("a/x".to_string(), 7)]));
         std::fs::write(&json, "{").unwrap();
-        assert!(matches!(read_timings(&json), Err(Error::Usage(m)) if m.contains("report.json") && m.contains("line 1")));
+        assert!(
+            matches!(read_timings(&json), Err(Error::Usage(m)) if m.contains("report.json") && m.contains("line 1"))
+        );
     }
 }

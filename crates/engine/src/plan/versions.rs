@@ -10,7 +10,13 @@ use super::relative;
 use harness_syntax::Project;
 
 /// Every system a case of `s` needs, with the versions to run it at.
-pub(super) fn choose(project: &Project, catalog: &Catalog, registry: &Registry, s: &ScenarioFile, flow: &Flow) -> Result<Vec<(SystemId, Vec<String>)>, Vec<Diagnostic>> {
+pub(super) fn choose(
+    project: &Project,
+    catalog: &Catalog,
+    registry: &Registry,
+    s: &ScenarioFile,
+    flow: &Flow,
+) -> Result<Vec<(SystemId, Vec<String>)>, Vec<Diagnostic>> {
     let spec = &s.spec;
     let (file, text) = (&s.path, &s.text);
     let mut errors = Vec::new();
@@ -26,7 +32,11 @@ pub(super) fn choose(project: &Project, catalog: &Catalog, registry: &Registry, 
             Some((key, v)) => {
                 let list = v.list();
                 if list.is_empty() {
-                    errors.push(s.key(&["systems", key.as_str()]).diagnostic(file, text, format!("`{id}` lists no version")));
+                    errors.push(s.key(&["systems", key.as_str()]).diagnostic(
+                        file,
+                        text,
+                        format!("`{id}` lists no version"),
+                    ));
                     continue;
                 }
                 list
@@ -40,7 +50,14 @@ pub(super) fn choose(project: &Project, catalog: &Catalog, registry: &Registry, 
                     } else {
                         // Point at where a version would go: the first system named, else the flow.
                         let at = spec.systems.keys().next().map_or(spec.flow.span, |k| s.key(&["systems", k.as_str()]));
-                        errors.push(at.diagnostic(file, text, format!("which {id} API version? add `{id}: <version>` under `systems:` (recorded: {})", recorded.join(", "))));
+                        errors.push(at.diagnostic(
+                            file,
+                            text,
+                            format!(
+                                "which {id} API version? add `{id}: <version>` under `systems:` (recorded: {})",
+                                recorded.join(", ")
+                            ),
+                        ));
                         continue;
                     }
                 }
@@ -50,7 +67,11 @@ pub(super) fn choose(project: &Project, catalog: &Catalog, registry: &Registry, 
     }
     for key in spec.systems.keys() {
         if registry.contains(key) && !needed.contains(key) {
-            errors.push(s.key(&["systems", key.as_str()]).diagnostic(file, text, format!("flow `{}` does not use {key}", flow.name)));
+            errors.push(s.key(&["systems", key.as_str()]).diagnostic(
+                file,
+                text,
+                format!("flow `{}` does not use {key}", flow.name),
+            ));
         }
     }
     if errors.is_empty() { Ok(choices) } else { Err(relative(&project.root, errors)) }

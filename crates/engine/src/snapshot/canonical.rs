@@ -138,9 +138,10 @@ fn element(e: &xml::Element) -> Value {
             return json!(REDACTED);
         }
         if (e.name == "CsvData" || looks_like_csv(&e.text))
-            && let Ok(rows) = harness_core::csv_text::csv_rows(&e.text) {
-                return Value::Array(rows.into_iter().map(Value::Object).collect());
-            }
+            && let Ok(rows) = harness_core::csv_text::csv_rows(&e.text)
+        {
+            return Value::Array(rows.into_iter().map(Value::Object).collect());
+        }
         return json!(e.text);
     }
     let mut map = Map::new();
@@ -255,7 +256,10 @@ mod tests {
 
     #[test]
     fn json_bodies_sorted_and_redacted() {
-        let e = exchange(&[("authorization", "Bearer abc.def"), ("user-agent", "x"), ("content-type", "application/json")], r#"{"z": 1, "tranDate": "2025-01-01", "item": {"items": [{"sync": 1}, {"sync": 2}]}}"#);
+        let e = exchange(
+            &[("authorization", "Bearer abc.def"), ("user-agent", "x"), ("content-type", "application/json")],
+            r#"{"z": 1, "tranDate": "2025-01-01", "item": {"items": [{"sync": 1}, {"sync": 2}]}}"#,
+        );
         let v = entries(&[&e], &["body.tranDate".into(), "body.item.items[].sync".into()], &Registry::builtin());
         assert_eq!(
             v,
@@ -271,14 +275,27 @@ mod tests {
 
     #[test]
     fn a_systems_own_headers_are_kept_and_credentials_redacted_by_name() {
-        let mut e = exchange(&[("X-Shopify-Access-Token", "shpat_x"), ("x-request-id", "1")], "client_secret=s&refresh_token=r&grant_type=refresh_token");
+        let mut e = exchange(
+            &[("X-Shopify-Access-Token", "shpat_x"), ("x-request-id", "1")],
+            "client_secret=s&refresh_token=r&grant_type=refresh_token",
+        );
         e.request.query = String::new();
         e.system = SystemId::new("shopify").unwrap();
         let v = entries(&[&e], &[], &Registry::builtin());
-        assert_eq!(v[0]["headers"], json!({"x-shopify-access-token": REDACTED}), "the header is Shopify's own: kept, value redacted");
+        assert_eq!(
+            v[0]["headers"],
+            json!({"x-shopify-access-token": REDACTED}),
+            "the header is Shopify's own: kept, value redacted"
+        );
         e.system = SystemId::new("netsuite").unwrap();
-        assert_eq!(entries(&[&e], &[], &Registry::builtin())[0].get("headers"), None, "another system's traffic does not keep it");
-        let form = body("application/x-www-form-urlencoded", b"client_secret=s&refresh_token=r&grant_type=refresh_token").unwrap();
+        assert_eq!(
+            entries(&[&e], &[], &Registry::builtin())[0].get("headers"),
+            None,
+            "another system's traffic does not keep it"
+        );
+        let form =
+            body("application/x-www-form-urlencoded", b"client_secret=s&refresh_token=r&grant_type=refresh_token")
+                .unwrap();
         assert_eq!(form, json!({"client_secret": REDACTED, "refresh_token": REDACTED, "grant_type": "refresh_token"}));
     }
 
@@ -288,19 +305,36 @@ mod tests {
         let e = exchange(&[("content-type", "text/xml")], xml);
         let v = entries(&[&e], &[], &Registry::builtin());
         assert_eq!(v[0]["body"]["Envelope"]["Header"]["UserSessionCredentials"]["SessionId"], json!(REDACTED));
-        assert_eq!(v[0]["body"]["Envelope"]["Body"]["SaveData"]["saveRequest"]["CsvData"], json!([{"SalesOrderNumber": "#1001", "Email": "a@b.c"}]));
+        assert_eq!(
+            v[0]["body"]["Envelope"]["Body"]["SaveData"]["saveRequest"]["CsvData"],
+            json!([{"SalesOrderNumber": "#1001", "Email": "a@b.c"}])
+        );
     }
 
     #[test]
     fn form_bodies_hide_secrets() {
-        let e = exchange(&[("content-type", "application/x-www-form-urlencoded")], "grant_type=client_credentials&client_assertion=eyJ");
+        let e = exchange(
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "grant_type=client_credentials&client_assertion=eyJ",
+        );
         let v = entries(&[&e], &[], &Registry::builtin());
         assert_eq!(v[0]["body"], json!({"client_assertion": REDACTED, "grant_type": "client_credentials"}));
     }
 
     #[test]
     fn rules_parse() {
-        assert_eq!(parse_rule("body.items[].sku"), vec![RuleSeg::Key("body".into()), RuleSeg::Key("items".into()), RuleSeg::AnyIndex, RuleSeg::Key("sku".into())]);
-        assert_eq!(parse_rule("body.lines[2].*"), vec![RuleSeg::Key("body".into()), RuleSeg::Key("lines".into()), RuleSeg::Index(2), RuleSeg::AnyKey]);
+        assert_eq!(
+            parse_rule("body.items[].sku"),
+            vec![
+                RuleSeg::Key("body".into()),
+                RuleSeg::Key("items".into()),
+                RuleSeg::AnyIndex,
+                RuleSeg::Key("sku".into())
+            ]
+        );
+        assert_eq!(
+            parse_rule("body.lines[2].*"),
+            vec![RuleSeg::Key("body".into()), RuleSeg::Key("lines".into()), RuleSeg::Index(2), RuleSeg::AnyKey]
+        );
     }
 }

@@ -36,7 +36,14 @@ impl Change {
                 _ => format!("request {} changed: {}", self.entry + 1, self.request),
             };
         }
-        format!("{} (request {}) {}: {} → {}", self.request, self.entry + 1, self.field, show(&self.old), show(&self.new))
+        format!(
+            "{} (request {}) {}: {} → {}",
+            self.request,
+            self.entry + 1,
+            self.field,
+            show(&self.old),
+            show(&self.new)
+        )
     }
 }
 
@@ -64,14 +71,38 @@ pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
     for i in 0..old.len().max(new.len()) {
         match (old.get(i), new.get(i)) {
             (Some(o), Some(n)) if request(o) != request(n) => {
-                out.push(Change { entry: i, request: request(o), field: String::new(), old: Some(o.clone()), new: None });
-                out.push(Change { entry: i, request: request(n), field: String::new(), old: None, new: Some(n.clone()) });
+                out.push(Change {
+                    entry: i,
+                    request: request(o),
+                    field: String::new(),
+                    old: Some(o.clone()),
+                    new: None,
+                });
+                out.push(Change {
+                    entry: i,
+                    request: request(n),
+                    field: String::new(),
+                    old: None,
+                    new: Some(n.clone()),
+                });
             }
             (Some(o), Some(n)) => diff_value(o, n, &mut String::new(), &mut |field, a, b| {
                 out.push(Change { entry: i, request: request(n), field, old: a, new: b });
             }),
-            (Some(o), None) => out.push(Change { entry: i, request: request(o), field: String::new(), old: Some(o.clone()), new: None }),
-            (None, Some(n)) => out.push(Change { entry: i, request: request(n), field: String::new(), old: None, new: Some(n.clone()) }),
+            (Some(o), None) => out.push(Change {
+                entry: i,
+                request: request(o),
+                field: String::new(),
+                old: Some(o.clone()),
+                new: None,
+            }),
+            (None, Some(n)) => out.push(Change {
+                entry: i,
+                request: request(n),
+                field: String::new(),
+                old: None,
+                new: Some(n.clone()),
+            }),
             (None, None) => {}
         }
     }
@@ -146,7 +177,8 @@ mod tests {
 
     #[test]
     fn field_changes_and_emptied_fields() {
-        let old = json!([{"request": "POST /so", "body": {"entity": {"id": "7"}, "item": {"items": [{"item": "501"}]}}}]);
+        let old =
+            json!([{"request": "POST /so", "body": {"entity": {"id": "7"}, "item": {"items": [{"item": "501"}]}}}]);
         let new = json!([{"request": "POST /so", "body": {"entity": {"id": "7"}, "item": {"items": [{"item": null}]}}}, {"request": "POST /c"}]);
         let c = changes(&old, &new);
         assert_eq!(c.len(), 2);

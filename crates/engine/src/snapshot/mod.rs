@@ -33,12 +33,18 @@ impl Snapshot {
     pub fn new(source: &str, description: &str, system: &SystemId, json: &Value) -> Snapshot {
         let mut body = serde_json::to_string_pretty(&EntryOrder(json)).expect("JSON values serialise");
         body.push('\n');
-        Snapshot { source: source.to_string(), description: description.to_string(), expression: system.to_string(), body }
+        Snapshot {
+            source: source.to_string(),
+            description: description.to_string(),
+            expression: system.to_string(),
+            body,
+        }
     }
 
     /// The body as JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("a snapshot's body is JSON: it was checked when parsed, or written from a value")
+        serde_json::from_str(&self.body)
+            .expect("a snapshot's body is JSON: it was checked when parsed, or written from a value")
     }
 
     /// The file text: insta's header, then the body.
@@ -54,7 +60,8 @@ impl Snapshot {
 
     /// Parse a snapshot file; problems are located in it.
     pub fn parse(path: &Path, text: &str) -> Result<Snapshot, Diagnostic> {
-        let text: std::borrow::Cow<str> = if text.contains('\r') { text.replace("\r\n", "\n").into() } else { text.into() };
+        let text: std::borrow::Cow<str> =
+            if text.contains('\r') { text.replace("\r\n", "\n").into() } else { text.into() };
         let fail = |line: usize, message: &str| {
             Diagnostic::new(path, format!("malformed snapshot: {message}")).at(SourceSpan::from_line_col(&text, line, 1, 3)).help(
                 "a snapshot is a YAML header between `---` lines, then the JSON body; delete the file and run with --accept to write it afresh",
@@ -104,9 +111,15 @@ impl Snapshot {
                 "number out of range" => "a number too large to read (beyond ±1.8e308)",
                 m => m,
             };
-            return Err(Diagnostic::new(path, format!("malformed snapshot body: {message}")).at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1)));
+            return Err(Diagnostic::new(path, format!("malformed snapshot body: {message}"))
+                .at(SourceSpan::from_line_col(&text, line, e.column().max(1), 1)));
         }
-        Ok(Snapshot { source, description: get("description").unwrap_or_default(), expression: get("expression").unwrap_or_default(), body })
+        Ok(Snapshot {
+            source,
+            description: get("description").unwrap_or_default(),
+            expression: get("expression").unwrap_or_default(),
+            body,
+        })
     }
 }
 
@@ -234,7 +247,14 @@ mod path_tests {
         assert_eq!(path_for(dir, "orders/simple", &ns), Path::new("/p/snapshots/orders/simple.netsuite.snap"));
         for crafted in ["orders/x@netsuite-../../../../etc/y", "/etc/y", "a/./../b"] {
             let p = path_for(dir, crafted, &ns);
-            assert!(p.starts_with(dir) && !p.components().any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir)), "{crafted} → {}", p.display());
+            assert!(
+                p.starts_with(dir)
+                    && !p
+                        .components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir)),
+                "{crafted} → {}",
+                p.display()
+            );
         }
     }
 }
@@ -251,7 +271,8 @@ pub fn pending_path(path: &Path) -> PathBuf {
 pub fn load(root: &Path, path: &Path) -> Result<Option<Snapshot>, Diagnostic> {
     if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
         // Not there; where it would be written must be inside the project too.
-        harness_syntax::project::inside(root, path).map_err(|m| Diagnostic::new(path, m.to_string()).relative_to(root))?;
+        harness_syntax::project::inside(root, path)
+            .map_err(|m| Diagnostic::new(path, m.to_string()).relative_to(root))?;
         return Ok(None);
     }
     let text = harness_syntax::project::read_text(root, path)?;
@@ -275,7 +296,12 @@ mod tests {
 
     #[test]
     fn files_round_trip_in_insta_format() {
-        let s = Snapshot::new("scenarios/a/b.yaml", "what flow x sent to netsuite@2025.1", &SystemId::new("netsuite").unwrap(), &json!([{"request": "POST /x", "body": {"name": "Zoë"}}]));
+        let s = Snapshot::new(
+            "scenarios/a/b.yaml",
+            "what flow x sent to netsuite@2025.1",
+            &SystemId::new("netsuite").unwrap(),
+            &json!([{"request": "POST /x", "body": {"name": "Zoë"}}]),
+        );
         let text = s.render();
         assert!(text.starts_with("---\nsource: \"scenarios/a/b.yaml\"\n"), "{text}");
         assert!(text.contains("\"name\": \"Zoë\""));
@@ -286,19 +312,38 @@ mod tests {
     /// the parser.
     #[test]
     fn written_headers_read_as_yaml_reads_them() {
-        let tricky = ["plain", "quote \" and \\ backslash", "colon: in it", "tab\tand\nnewline", "Zoë 🚚 \u{2028}", "#not a comment", ""];
+        let tricky = [
+            "plain",
+            "quote \" and \\ backslash",
+            "colon: in it",
+            "tab\tand\nnewline",
+            "Zoë 🚚 \u{2028}",
+            "#not a comment",
+            "",
+        ];
         for value in tricky {
             let s = Snapshot::new(value, value, &SystemId::new("netsuite").unwrap(), &json!([]));
             let text = s.render();
             let header_end = text.find("\n---\n").unwrap() + 1;
-            let by_yaml: BTreeMap<String, Value> = harness_syntax::yaml::parse(Path::new("x.snap"), &text[..header_end]).unwrap();
+            let by_yaml: BTreeMap<String, Value> =
+                harness_syntax::yaml::parse(Path::new("x.snap"), &text[..header_end]).unwrap();
             assert_eq!(written_header(&text[4..header_end]), Some(by_yaml), "{value:?}");
             assert_eq!(Snapshot::parse(Path::new("x.snap"), &text).unwrap(), s);
         }
-        for other in ["source: a\n", "source: \"a\"\nsource: \"b\"\n", "info:\n  x: \"1\"\n", "assertion_line: 12\n", "a b: \"c\"\n"] {
+        for other in [
+            "source: a\n",
+            "source: \"a\"\nsource: \"b\"\n",
+            "info:\n  x: \"1\"\n",
+            "assertion_line: 12\n",
+            "a b: \"c\"\n",
+        ] {
             assert_eq!(written_header(other), None, "{other:?}");
         }
-        let insta = Snapshot::parse(Path::new("x.snap"), "---\nsource: tests/a.rs\nassertion_line: 3\nexpression: x\n---\n[]\n").unwrap();
+        let insta = Snapshot::parse(
+            Path::new("x.snap"),
+            "---\nsource: tests/a.rs\nassertion_line: 3\nexpression: x\n---\n[]\n",
+        )
+        .unwrap();
         assert_eq!((insta.source.as_str(), insta.expression.as_str()), ("tests/a.rs", "x"));
         let twice = Snapshot::parse(Path::new("x.snap"), "---\nsource: \"a\"\nsource: \"b\"\n---\n[]\n");
         assert!(twice.is_err(), "{twice:?}");
@@ -315,9 +360,15 @@ mod tests {
         let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n[]\n").unwrap_err();
         assert_eq!(d.location(), "x.snap:3:1");
         let d = Snapshot::parse(Path::new("x.snap"), "---\nsource: a\n---\n[1e400]\n").unwrap_err();
-        assert_eq!((d.location().as_str(), d.message.as_str()), ("x.snap:4:6", "malformed snapshot body: a number too large to read (beyond ±1.8e308)"));
+        assert_eq!(
+            (d.location().as_str(), d.message.as_str()),
+            ("x.snap:4:6", "malformed snapshot body: a number too large to read (beyond ±1.8e308)")
+        );
         let deep = format!("---\nsource: a\n---\n{}{}\n", "[".repeat(200), "]".repeat(200));
         let d = Snapshot::parse(Path::new("x.snap"), &deep).unwrap_err();
-        assert_eq!((d.location().as_str(), d.message.as_str()), ("x.snap:4:128", "malformed snapshot body: nested deeper than 128 levels"));
+        assert_eq!(
+            (d.location().as_str(), d.message.as_str()),
+            ("x.snap:4:128", "malformed snapshot body: nested deeper than 128 levels")
+        );
     }
 }

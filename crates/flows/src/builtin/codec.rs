@@ -11,14 +11,23 @@ use serde_json::{Value, json};
 use super::{Call, CallBody};
 
 /// The request `call` makes for one record (`record` converted for jq), stamped with its step.
-pub(super) fn build(call: &Call, step: &str, system: &dyn System, version: &SystemVersion, record: &Doc, scope: &Scope) -> Result<OutgoingRequest, String> {
+pub(super) fn build(
+    call: &Call,
+    step: &str,
+    system: &dyn System,
+    version: &SystemVersion,
+    record: &Doc,
+    scope: &Scope,
+) -> Result<OutgoingRequest, String> {
     let mut path = call.path.render_path(record, scope).map_err(|m| format!("path: {m}"))?;
     let mut request = OutgoingRequest::new(call.system.clone(), &call.method, String::new());
     for (k, t) in &call.query {
         request.query.push((k.clone(), t.render(record, scope).map_err(|m| format!("query `{k}`: {m}"))?));
     }
     let render = |t: &Template, what: &str| -> Result<Value, String> {
-        t.render(record, scope).map(|v| v.unwrap_or(Value::Null)).map_err(|e| format!("{what} field `{}`: {}", e.field, e.message))
+        t.render(record, scope)
+            .map(|v| v.unwrap_or(Value::Null))
+            .map_err(|e| format!("{what} field `{}`: {}", e.field, e.message))
     };
     match &call.body {
         CallBody::None => {}
@@ -32,7 +41,8 @@ pub(super) fn build(call: &Call, step: &str, system: &dyn System, version: &Syst
                 None => json!({}),
             };
             request.set_header("Content-Type", "application/json");
-            request.body = Bytes::from(serde_json::to_vec(&json!({"query": document, "variables": variables})).expect("JSON"));
+            request.body =
+                Bytes::from(serde_json::to_vec(&json!({"query": document, "variables": variables})).expect("JSON"));
         }
         CallBody::Soap { operation, params, save } => {
             let soap = system.soap().ok_or_else(|| format!("{} does not speak SOAP", call.system))?;
@@ -113,7 +123,6 @@ fn csv_from_rows(rows: &Value) -> Result<String, String> {
         .collect();
     Ok(csv_text::csv_text(&columns, &values))
 }
-
 
 #[cfg(test)]
 mod tests {

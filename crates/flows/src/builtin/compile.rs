@@ -30,14 +30,29 @@ pub(crate) fn compile(source: &FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Ve
             c.error(step.name.span, format!("two steps are named `{}`", step.name.value));
         }
         let when = step.when.as_ref().and_then(|w| c.expr(w, "`when`"));
-        let filter = step.filter.as_ref().and_then(|f| c.expr(&f.condition, "`filter.if`").map(|e| (e, f.reason.clone())));
-        let binds = step.bind.iter().filter_map(|(name, e)| c.expr(e, &format!("bind `{name}`")).map(|x| (name.clone(), x))).collect();
+        let filter =
+            step.filter.as_ref().and_then(|f| c.expr(&f.condition, "`filter.if`").map(|e| (e, f.reason.clone())));
+        let binds = step
+            .bind
+            .iter()
+            .filter_map(|(name, e)| c.expr(e, &format!("bind `{name}`")).map(|x| (name.clone(), x)))
+            .collect();
         let call = step.call.as_ref().and_then(|call| c.call(call, &step.name));
-        steps.push(Step { name: step.name.value.clone(), when, filter, call, binds, allow_status: step.allow_status.clone() });
+        steps.push(Step {
+            name: step.name.value.clone(),
+            when,
+            filter,
+            call,
+            binds,
+            allow_status: step.allow_status.clone(),
+        });
     }
     let mut auth = BTreeMap::new();
     for (system, method) in &spec.auth {
-        let named = Loc { value: system.clone(), span: harness_syntax::yaml::key_span(source.text, &["auth", system.as_str()]).unwrap_or_default() };
+        let named = Loc {
+            value: system.clone(),
+            span: harness_syntax::yaml::key_span(source.text, &["auth", system.as_str()]).unwrap_or_default(),
+        };
         let Some(s) = c.system(&named) else { continue };
         if method.value != "none" && !s.auth_methods().contains(&method.as_str()) {
             c.error(method.span, format!("{system} does not support auth `{}`", method.value));
@@ -45,7 +60,8 @@ pub(crate) fn compile(source: &FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Ve
         auth.insert(system.clone(), method.value.clone());
     }
     let xref = tables::load(source, &mut c.errors);
-    let policy = DeliveryPolicy::merged(&DeliveryPolicy::default(), spec.delivery.as_ref().unwrap_or(&DeliverySpec::default()));
+    let policy =
+        DeliveryPolicy::merged(&DeliveryPolicy::default(), spec.delivery.as_ref().unwrap_or(&DeliverySpec::default()));
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
@@ -61,17 +77,27 @@ struct Compiler<'a, 'b> {
 
 impl Compiler<'_, '_> {
     fn error(&mut self, span: Span, message: String) {
-        self.errors.push(span.diagnostic(self.source.file, self.source.text, message).relative_to(&self.source.project.root));
+        self.errors
+            .push(span.diagnostic(self.source.file, self.source.text, message).relative_to(&self.source.project.root));
     }
 
     /// A jq error `e` inside the value at `span`.
     fn error_inside(&mut self, span: Span, e: &CompileError, what: &str) {
-        let d = span.diagnostic_inside(self.source.file, self.source.text, e.offset, e.len, format!("{what}: {}", e.message));
+        let d = span.diagnostic_inside(
+            self.source.file,
+            self.source.text,
+            e.offset,
+            e.len,
+            format!("{what}: {}", e.message),
+        );
         self.errors.push(d.relative_to(&self.source.project.root));
     }
 
     fn expr(&mut self, text: &Loc<String>, what: &str) -> Option<Expr> {
-        Expr::compile(text, &self.names).map(|e| e.with_origin(what, self.source.file, text.span.line(self.source.text))).map_err(|e| self.error_inside(text.span, &e, what)).ok()
+        Expr::compile(text, &self.names)
+            .map(|e| e.with_origin(what, self.source.file, text.span.line(self.source.text)))
+            .map_err(|e| self.error_inside(text.span, &e, what))
+            .ok()
     }
 
     fn text(&mut self, text: &str, span: Span, what: &str) -> Option<TextTemplate> {
@@ -80,7 +106,13 @@ impl Compiler<'_, '_> {
 
     fn template(&mut self, mapping: &Mapping, what: &str) -> Option<Template> {
         let (file, text) = (self.source.file, self.source.text);
-        let origin = |pointer: &str, field: &str| mapping.leaf(pointer).map(|span| harness_expr::Origin { what: format!("mapping {what}.{field}"), file: file.to_path_buf(), line: span.line(text) });
+        let origin = |pointer: &str, field: &str| {
+            mapping.leaf(pointer).map(|span| harness_expr::Origin {
+                what: format!("mapping {what}.{field}"),
+                file: file.to_path_buf(),
+                line: span.line(text),
+            })
+        };
         Template::compile_located(&mapping.value, &self.names, &origin)
             .map_err(|errs| {
                 for e in errs {
@@ -119,7 +151,13 @@ impl Compiler<'_, '_> {
         }
         if c.graphql.is_some() && system.graphql_path().is_none() && c.path.is_none() {
             let those = speaking(|s| s.graphql_path().is_some());
-            self.error(c.system.span, format!("`graphql` calls go to {those}, or name their `path`; {} has no GraphQL endpoint", c.system.value));
+            self.error(
+                c.system.span,
+                format!(
+                    "`graphql` calls go to {those}, or name their `path`; {} has no GraphQL endpoint",
+                    c.system.value
+                ),
+            );
             return None;
         }
         let default_path = match (&c.graphql, &c.soap) {
@@ -138,8 +176,16 @@ impl Compiler<'_, '_> {
             return None;
         }
         let path = self.text(&path_text, path_span, "`path`")?;
-        let query: Vec<(String, TextTemplate)> = c.query.iter().filter_map(|(k, v)| self.text(v, v.span, &format!("query `{k}`")).map(|t| (k.clone(), t))).collect();
-        let headers = c.headers.iter().filter_map(|(k, v)| self.text(v, v.span, &format!("header `{k}`")).map(|t| (k.clone(), t))).collect();
+        let query: Vec<(String, TextTemplate)> = c
+            .query
+            .iter()
+            .filter_map(|(k, v)| self.text(v, v.span, &format!("query `{k}`")).map(|t| (k.clone(), t)))
+            .collect();
+        let headers = c
+            .headers
+            .iter()
+            .filter_map(|(k, v)| self.text(v, v.span, &format!("header `{k}`")).map(|t| (k.clone(), t)))
+            .collect();
         let body = if let Some(b) = &c.body {
             CallBody::Json(self.template(b, "body")?)
         } else if let Some(g) = &c.graphql {

@@ -22,17 +22,27 @@ impl Run<'_> {
         if response.is_success() {
             Ok(response)
         } else {
-            Err(Failure { reason: self.system(&request.system).error_summary(response.status, &response.body), last_response: None })
+            Err(Failure {
+                reason: self.system(&request.system).error_summary(response.status, &response.body),
+                last_response: None,
+            })
         }
     }
 
     /// Send with authentication, refreshing expired credentials once and retrying transient
     /// failures as the policy says. Other answers come back for the caller to judge.
-    pub(super) async fn deliver(&self, request: &OutgoingRequest, key: &str, step: &str, seed: u64) -> Result<HttpResponse, Failure> {
+    pub(super) async fn deliver(
+        &self,
+        request: &OutgoingRequest,
+        key: &str,
+        step: &str,
+        seed: u64,
+    ) -> Result<HttpResponse, Failure> {
         let policy = self.case.policy;
         let id = &request.system;
         let (system, version) = (self.system(id), self.version(id));
-        let auth = self.auth.get(id).ok_or_else(|| Failure { reason: format!("no mock for {id}"), last_response: None })?;
+        let auth =
+            self.auth.get(id).ok_or_else(|| Failure { reason: format!("no mock for {id}"), last_response: None })?;
         let base = self.case.base_urls.get(id).cloned().unwrap_or_default();
         let mut attempt = 1u32;
         let mut refreshed = false;
@@ -42,7 +52,10 @@ impl Run<'_> {
                 Ok(g) => g,
                 Err(reason) => {
                     self.broken.lock().expect("broken lock").insert(id.clone(), reason.clone());
-                    return Err(Failure { reason: format!("{id} credentials unavailable: {reason}"), last_response: None });
+                    return Err(Failure {
+                        reason: format!("{id} credentials unavailable: {reason}"),
+                        last_response: None,
+                    });
                 }
             };
             let (wait, last) = match self.http.send(&base, &outgoing).await {
@@ -72,13 +85,24 @@ impl Run<'_> {
                 Err(e) => (None, e.to_string()),
             };
             if attempt >= policy.max_attempts {
-                let reason = if policy.max_attempts > 1 { format!("gave up after {attempt} attempts: {last}") } else { last.clone() };
+                let reason = if policy.max_attempts > 1 {
+                    format!("gave up after {attempt} attempts: {last}")
+                } else {
+                    last.clone()
+                };
                 return Err(Failure { reason, last_response: Some(last) });
             }
             attempt += 1;
             let (wait, why) = wait.unwrap_or_else(|| (policy.backoff_before(attempt, seed), "backoff"));
             self.http.clock().advance(wait);
-            self.waits.lock().expect("waits lock").push(Wait { system: id.clone(), record: key.to_string(), step: step.to_string(), before_attempt: attempt, duration: wait, reason: why.to_string() });
+            self.waits.lock().expect("waits lock").push(Wait {
+                system: id.clone(),
+                record: key.to_string(),
+                step: step.to_string(),
+                before_attempt: attempt,
+                duration: wait,
+                reason: why.to_string(),
+            });
         }
     }
 
@@ -88,9 +112,19 @@ impl Run<'_> {
     pub(super) fn accept(&self, request: &OutgoingRequest, step: &Step, response: &HttpResponse) -> Result<(), String> {
         let system = self.system(&request.system);
         if !response.is_success() {
-            return if step.allow_status.contains(&response.status) { Ok(()) } else { Err(system.error_summary(response.status, &response.body)) };
+            return if step.allow_status.contains(&response.status) {
+                Ok(())
+            } else {
+                Err(system.error_summary(response.status, &response.body))
+            };
         }
-        match system.classify(self.version(&request.system), &request.path, response.status, &response.headers, &response.body) {
+        match system.classify(
+            self.version(&request.system),
+            &request.path,
+            response.status,
+            &response.headers,
+            &response.body,
+        ) {
             Answer::Refused(reason) | Answer::Accepted { rejected: Some(reason) } => Err(reason),
             _ => Ok(()),
         }

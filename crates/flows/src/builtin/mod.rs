@@ -82,14 +82,22 @@ impl CallBody {
             CallBody::Graphql { variables, .. } => variables.iter().map(|t| ("body.variables".into(), t)).collect(),
             CallBody::Soap { operation, params, save } => {
                 let root = format!("body.Envelope.Body.{operation}");
-                params.iter().map(|t| (root.clone(), t)).chain(save.iter().map(|(_, t, _)| (format!("{root}.saveRequest.CsvData"), t))).collect()
+                params
+                    .iter()
+                    .map(|t| (root.clone(), t))
+                    .chain(save.iter().map(|(_, t, _)| (format!("{root}.saveRequest.CsvData"), t)))
+                    .collect()
             }
         }
     }
 }
 
 impl Call {
-    fn required_reads(path: &TextTemplate, query: &[(String, TextTemplate)], body: &CallBody) -> Vec<(String, Vec<Seg>)> {
+    fn required_reads(
+        path: &TextTemplate,
+        query: &[(String, TextTemplate)],
+        body: &CallBody,
+    ) -> Vec<(String, Vec<Seg>)> {
         let mut reads: Vec<(String, ReadPath)> = path.reads().map(|r| ("request".to_string(), r.clone())).collect();
         for (k, t) in query {
             reads.extend(t.reads().map(|r| (format!("query.{k}"), r.clone())));
@@ -118,7 +126,11 @@ impl BuiltinFlow {
         let mut out = Vec::new();
         for step in steps {
             let Some(call) = &step.call else { continue };
-            let text_field = |target: String, t: &TextTemplate| FieldLineage { target, expression: String::new(), reads: t.reads().cloned().collect() };
+            let text_field = |target: String, t: &TextTemplate| FieldLineage {
+                target,
+                expression: String::new(),
+                reads: t.reads().cloned().collect(),
+            };
             let mut fields = vec![text_field("request".into(), &call.path)];
             fields.extend(call.query.iter().map(|(k, t)| text_field(format!("query.{k}"), t)));
             for (prefix, t) in call.body.templates() {
@@ -127,7 +139,9 @@ impl BuiltinFlow {
                     l
                 }));
             }
-            out.extend(fields.into_iter().filter(|f| !f.reads.is_empty()).map(|f| (step.name.clone(), call.system.clone(), f)));
+            out.extend(
+                fields.into_iter().filter(|f| !f.reads.is_empty()).map(|f| (step.name.clone(), call.system.clone(), f)),
+            );
         }
         out
     }
@@ -168,11 +182,21 @@ impl FlowDriver for Builtin {
     }
 
     fn bound_system(&self, var: &str) -> Option<SystemId> {
-        self.0.steps.iter().find(|s| s.binds.iter().any(|(n, _)| n == var)).and_then(|s| s.call.as_ref().map(|c| c.system.clone()))
+        self.0
+            .steps
+            .iter()
+            .find(|s| s.binds.iter().any(|(n, _)| n == var))
+            .and_then(|s| s.call.as_ref().map(|c| c.system.clone()))
     }
 
     fn bound_reads(&self, var: &str) -> Vec<harness_expr::ReadPath> {
-        self.0.steps.iter().flat_map(|s| &s.binds).filter(|(n, _)| n == var).flat_map(|(_, e)| e.reads().iter().cloned()).collect()
+        self.0
+            .steps
+            .iter()
+            .flat_map(|s| &s.binds)
+            .filter(|(n, _)| n == var)
+            .flat_map(|(_, e)| e.reads().iter().cloned())
+            .collect()
     }
 
     fn virtual_time(&self) -> bool {

@@ -21,11 +21,16 @@ pub(super) fn load(source: &FlowSource<'_>, errors: &mut Vec<Diagnostic>) -> Val
             }
         };
         let Ok(content) = std::fs::read_to_string(&path) else {
-            errors.push(source.error(rel, format!("cross-reference table `{name}`: cannot read {}", project.display_path(&path))));
+            errors.push(
+                source
+                    .error(rel, format!("cross-reference table `{name}`: cannot read {}", project.display_path(&path))),
+            );
             continue;
         };
         let table = if rel.ends_with(".csv") {
-            table_from_csv(&content).map_err(|(line, m)| vec![Diagnostic::new(&path, m).at(SourceSpan::from_line_col(&content, line, 1, 1)).relative_to(root)])
+            table_from_csv(&content).map_err(|(line, m)| {
+                vec![Diagnostic::new(&path, m).at(SourceSpan::from_line_col(&content, line, 1, 1)).relative_to(root)]
+            })
         } else {
             harness_syntax::yaml::parse::<BTreeMap<String, Value>>(&path, &content)
                 .map(|m| Value::Object(m.into_iter().collect()))
@@ -48,7 +53,10 @@ fn table_from_csv(content: &str) -> Result<Value, (usize, String)> {
         let line = i + 2;
         let record = record.map_err(|e| (line, format!("invalid CSV: {e}")))?;
         if record.len() != 2 {
-            return Err((line, format!("a cross-reference row has two columns (key,value), this one has {}", record.len())));
+            return Err((
+                line,
+                format!("a cross-reference row has two columns (key,value), this one has {}", record.len()),
+            ));
         }
         let key = record[0].to_string();
         if map.contains_key(&key) {

@@ -44,19 +44,37 @@ impl Deliver {
             None => true,
             Some(m) if m == "POST" => true,
             Some(m) if m == "GET" => false,
-            Some(m) => return Err(source.error(spec.method.as_ref().expect("given"), format!("`deliver.method`: `{m}` is not GET or POST"))),
+            Some(m) => {
+                return Err(source.error(
+                    spec.method.as_ref().expect("given"),
+                    format!("`deliver.method`: `{m}` is not GET or POST"),
+                ));
+            }
         };
         if !spec.path.starts_with('/') {
-            return Err(source.error(&spec.path, format!("`deliver.path`: `{}` should start with `/`", spec.path.value)));
+            return Err(
+                source.error(&spec.path, format!("`deliver.path`: `{}` should start with `/`", spec.path.value))
+            );
         }
         if spec.path.matches('{').count() != spec.path.matches('}').count() {
             return Err(source.error(&spec.path, "`deliver.path`: a `{` without its `}` (holes are `{Param}`)"));
         }
-        Ok(Deliver { path: spec.path.value.clone(), post, each: spec.records == RecordDelivery::Each, timeout: spec.timeout.unwrap_or(TIMEOUT), retries: spec.retries.unwrap_or(RETRIES) })
+        Ok(Deliver {
+            path: spec.path.value.clone(),
+            post,
+            each: spec.records == RecordDelivery::Each,
+            timeout: spec.timeout.unwrap_or(TIMEOUT),
+            retries: spec.retries.unwrap_or(RETRIES),
+        })
     }
 
     /// Deliver the case's trigger to the service at `url`; how it answered each delivery.
-    pub(super) async fn deliver(&self, job: &JobContext, case: &CaseContext<'_>, url: &str) -> Result<Vec<DeliveryAnswer>, RunStatus> {
+    pub(super) async fn deliver(
+        &self,
+        job: &JobContext,
+        case: &CaseContext<'_>,
+        url: &str,
+    ) -> Result<Vec<DeliveryAnswer>, RunStatus> {
         let deliveries = self.deliveries(job, case).map_err(RunStatus::Failed)?;
         let mut answers = Vec::new();
         for _ in 0..case.input.times.max(1) {
@@ -71,18 +89,27 @@ impl Deliver {
         let input = case.input;
         let path = fill(&self.path, &input.params)?;
         if !self.each {
-            return Ok(vec![Delivery { path, headers: input.headers.clone(), body: if self.post { input.body.clone() } else { Bytes::new() } }]);
+            return Ok(vec![Delivery {
+                path,
+                headers: input.headers.clone(),
+                body: if self.post { input.body.clone() } else { Bytes::new() },
+            }]);
         }
         let payload = input.json.as_deref().ok_or("`deliver.records: each` needs a JSON trigger payload")?;
         let records = case.trigger.split.split([payload])?;
         let system = job.registry.system(&case.trigger.system);
-        let version = case.systems.get(&case.trigger.system).ok_or_else(|| format!("the scenario runs no {} version", case.trigger.system))?;
+        let version = case
+            .systems
+            .get(&case.trigger.system)
+            .ok_or_else(|| format!("the scenario runs no {} version", case.trigger.system))?;
         Ok(records
             .into_iter()
             .map(|r| {
                 let body = Bytes::from(serde_json::to_vec(&*r.json).expect("JSON"));
                 // Each record is a webhook of its own, with its own signature.
-                let headers = system.webhook_headers(version, case.trigger.topic(), &body, case.id).unwrap_or_else(|| input.headers.clone());
+                let headers = system
+                    .webhook_headers(version, case.trigger.topic(), &body, case.id)
+                    .unwrap_or_else(|| input.headers.clone());
                 Delivery { path: path.clone(), headers, body }
             })
             .collect())
@@ -93,18 +120,30 @@ impl Deliver {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut request = if self.post { job.reqwest.post(format!("{url}{}", d.path)).body(d.body.clone()) } else { job.reqwest.get(format!("{url}{}", d.path)) };
+            let mut request = if self.post {
+                job.reqwest.post(format!("{url}{}", d.path)).body(d.body.clone())
+            } else {
+                job.reqwest.get(format!("{url}{}", d.path))
+            };
             for (name, value) in &d.headers {
                 request = request.header(name, value);
             }
             let answer = match request.timeout(self.timeout).send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let body = response.bytes().await.map(|b| String::from_utf8_lossy(&b[..b.len().min(BODY_LIMIT)]).into_owned()).unwrap_or_default();
+                    let body = response
+                        .bytes()
+                        .await
+                        .map(|b| String::from_utf8_lossy(&b[..b.len().min(BODY_LIMIT)]).into_owned())
+                        .unwrap_or_default();
                     DeliveryAnswer { request: shown.clone(), status: Some(status), body, attempts }
                 }
                 Err(e) => {
-                    let why = if e.is_timeout() { format!("no answer within {}", harness_core::duration::format(self.timeout)) } else { format!("the connection failed ({})", root_cause(&e)) };
+                    let why = if e.is_timeout() {
+                        format!("no answer within {}", harness_core::duration::format(self.timeout))
+                    } else {
+                        format!("the connection failed ({})", root_cause(&e))
+                    };
                     DeliveryAnswer { request: shown.clone(), status: None, body: why, attempts }
                 }
             };
@@ -147,7 +186,10 @@ mod tests {
     #[test]
     fn callback_templates_are_filled_encoded_and_missing_parameters_named() {
         let params = [("TrackingNumber".to_string(), "TRK 1".to_string())].into_iter().collect();
-        assert_eq!(fill("/pvx/despatch?TrackingNumber={TrackingNumber}", &params).unwrap(), "/pvx/despatch?TrackingNumber=TRK%201");
+        assert_eq!(
+            fill("/pvx/despatch?TrackingNumber={TrackingNumber}", &params).unwrap(),
+            "/pvx/despatch?TrackingNumber=TRK%201"
+        );
         assert!(fill("/pvx?n={SalesOrderNumber}", &params).unwrap_err().contains("no parameter `SalesOrderNumber`"));
     }
 }

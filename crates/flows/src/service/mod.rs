@@ -59,7 +59,13 @@ pub(crate) fn compile(source: &FlowSource<'_>) -> Result<Arc<dyn FlowDriver>, Ve
     match (program, ready_check, deliver) {
         (Some(program), Some(ready_check), Some(deliver)) if errors.is_empty() => Ok(Arc::new(ServiceFlow {
             program: Arc::new(program),
-            config: Arc::new(Config { ready: ready_check, ready_timeout: ready.timeout.unwrap_or(READY_TIMEOUT), deliver, settle: settle.unwrap_or(SETTLE), restart: *restart }),
+            config: Arc::new(Config {
+                ready: ready_check,
+                ready_timeout: ready.timeout.unwrap_or(READY_TIMEOUT),
+                deliver,
+                settle: settle.unwrap_or(SETTLE),
+                restart: *restart,
+            }),
         })),
         _ => Err(errors),
     }
@@ -79,9 +85,18 @@ impl FlowDriver for ServiceFlow {
     }
 
     fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
-        let ports = MockPorts::new(job.limits).map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
-        let port = process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
-        Ok(Arc::new(Instance { program: self.program.clone(), config: self.config.clone(), job: job.clone(), ports, port, running: Mutex::new(None) }))
+        let ports = MockPorts::new(job.limits)
+            .map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
+        let port =
+            process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
+        Ok(Arc::new(Instance {
+            program: self.program.clone(),
+            config: self.config.clone(),
+            job: job.clone(),
+            ports,
+            port,
+            running: Mutex::new(None),
+        }))
     }
 }
 
@@ -113,7 +128,13 @@ impl FlowInstance for Instance {
             if let Some(running) = running {
                 if running.exited().is_none() {
                     let mut activity = running.activity(self.ports.threads());
-                    let _ = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, self.config.settle, Instant::now() + FINISH_LIMIT).await;
+                    let _ = settle::quiet(
+                        || (self.ports.late_received(), 0),
+                        &mut activity,
+                        self.config.settle,
+                        Instant::now() + FINISH_LIMIT,
+                    )
+                    .await;
                 }
                 *self.running.lock().expect("service") = Some(running);
             }
@@ -159,7 +180,11 @@ impl Instance {
             run.status = status;
         }
         if let Some(how) = running.exited() {
-            run.status = RunStatus::Failed(format!("the service `{}` {how} during the scenario; the end of its output:\n{}", self.program.shown(), running.tail()));
+            run.status = RunStatus::Failed(format!(
+                "the service `{}` {how} during the scenario; the end of its output:\n{}",
+                self.program.shown(),
+                running.tail()
+            ));
         }
         // Record lines written just before the end are the case's too.
         let output = running.drained_output().await;
@@ -174,11 +199,19 @@ impl Instance {
     /// Resolves when the case is over: the integration idle for `window` ([`settle`]), and — when
     /// the scenario expects the flow to fail and the service has reported no failed record —
     /// the service's exit (the caller sees it), or `Err` at `deadline`.
-    async fn finished(&self, running: &Running, case: &CaseContext<'_>, window: Duration, deadline: Instant) -> Result<(), ()> {
+    async fn finished(
+        &self,
+        running: &Running,
+        case: &CaseContext<'_>,
+        window: Duration,
+        deadline: Instant,
+    ) -> Result<(), ()> {
         let mut activity = running.activity(self.ports.threads());
         settle::quiet(settle::of(case.traffic.log), &mut activity, window, deadline).await?;
         if case.traffic.until_exit {
-            let failed = program::parse_records(&running.drained_output().await).iter().any(|r| matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed));
+            let failed = program::parse_records(&running.drained_output().await)
+                .iter()
+                .any(|r| matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed));
             if !failed {
                 tokio::time::sleep_until(deadline.into()).await;
                 return Err(());
@@ -199,11 +232,16 @@ impl Instance {
             return Ok(running);
         }
         let mut command = self.program.command(case.systems, case.base_urls, Some(self.port))?;
-        command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let contained = program::contain(&format!("service:{}", self.port))?;
         let child = self.program.spawn(command, &contained).await?;
         let running = Running::watch(child, contained, fingerprint, self.ports.handle());
-        self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout, deadline).await.map_err(|why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()))?;
+        self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout, deadline).await.map_err(
+            |why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()),
+        )?;
         Ok(running)
     }
 }

@@ -45,10 +45,21 @@ pub(super) enum Ready {
 
 impl Ready {
     pub(super) fn compile(source: &FlowSource<'_>, spec: &ReadySpec) -> Result<Ready, Diagnostic> {
-        let given: Vec<&str> = [("tcp", spec.tcp.is_some()), ("http", spec.http.is_some()), ("log", spec.log.is_some())].iter().filter(|k| k.1).map(|k| k.0).collect();
+        let given: Vec<&str> =
+            [("tcp", spec.tcp.is_some()), ("http", spec.http.is_some()), ("log", spec.log.is_some())]
+                .iter()
+                .filter(|k| k.1)
+                .map(|k| k.0)
+                .collect();
         if given.len() > 1 {
             let at = harness_syntax::yaml::key_span(source.text, &["service", "ready"]).unwrap_or_default();
-            return Err(at.diagnostic(source.file, source.text, format!("`ready` is one condition: `{}`, not several", given.join("`, `"))).relative_to(&source.project.root));
+            return Err(at
+                .diagnostic(
+                    source.file,
+                    source.text,
+                    format!("`ready` is one condition: `{}`, not several", given.join("`, `")),
+                )
+                .relative_to(&source.project.root));
         }
         if let Some(tcp) = &spec.tcp
             && !tcp.value
@@ -57,12 +68,16 @@ impl Ready {
         }
         if let Some(path) = &spec.http {
             if !path.starts_with('/') {
-                return Err(source.error(path, format!("`ready.http`: `{}` should be a path starting with `/`", path.value)));
+                return Err(
+                    source.error(path, format!("`ready.http`: `{}` should be a path starting with `/`", path.value))
+                );
             }
             return Ok(Ready::Http(path.value.clone()));
         }
         if let Some(pattern) = &spec.log {
-            return regex::Regex::new(pattern).map(Ready::Log).map_err(|e| source.error(pattern, format!("`ready.log`: not a regular expression: {e}")));
+            return regex::Regex::new(pattern)
+                .map(Ready::Log)
+                .map_err(|e| source.error(pattern, format!("`ready.log`: not a regular expression: {e}")));
         }
         Ok(Ready::Tcp)
     }
@@ -73,7 +88,14 @@ impl Ready {
     /// down, and must not fail it. Each look credits at most what passed since the last, and no
     /// more than [`CREDIT`] beyond its own ready check (a health request the service is slow to
     /// answer while asleep), so a look delayed by load credits less, never more.
-    pub(super) async fn wait(&self, running: &Running, job: &JobContext, port: u16, patience: Duration, deadline: Instant) -> Result<(), String> {
+    pub(super) async fn wait(
+        &self,
+        running: &Running,
+        job: &JobContext,
+        port: u16,
+        patience: Duration,
+        deadline: Instant,
+    ) -> Result<(), String> {
         let (started, mut asleep) = (Instant::now(), Duration::ZERO);
         let mut activity = running.activity(Vec::new());
         let mut last = started;
@@ -85,7 +107,11 @@ impl Ready {
             let ready = match self {
                 Ready::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok(),
                 Ready::Http(path) => {
-                    let asked = job.reqwest.get(format!("http://127.0.0.1:{port}{path}")).timeout(Duration::from_secs(1)).send();
+                    let asked = job
+                        .reqwest
+                        .get(format!("http://127.0.0.1:{port}{path}"))
+                        .timeout(Duration::from_secs(1))
+                        .send();
                     asked.await.is_ok_and(|r| r.status().is_success())
                 }
                 Ready::Log(pattern) => pattern.is_match(&running.output()),
@@ -101,7 +127,9 @@ impl Ready {
             if asleep >= patience || now >= deadline {
                 let waited = harness_core::duration::format(if asleep >= patience { patience } else { now - started });
                 return Err(match self {
-                    Ready::Tcp => format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}"),
+                    Ready::Tcp => {
+                        format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}")
+                    }
                     Ready::Http(path) => format!("never answered GET {path} with a 2xx within {waited}"),
                     Ready::Log(pattern) => format!("never printed a line matching `{pattern}` within {waited}"),
                 });
@@ -134,14 +162,23 @@ impl Drop for Running {
 
 impl Running {
     /// Collect `child`'s output and its end on `runtime`.
-    pub(super) fn watch(mut child: tokio::process::Child, contained: Containment, fingerprint: String, runtime: tokio::runtime::Handle) -> Running {
+    pub(super) fn watch(
+        mut child: tokio::process::Child,
+        contained: Containment,
+        fingerprint: String,
+        runtime: tokio::runtime::Handle,
+    ) -> Running {
         let output = Arc::new(Mutex::new(Vec::new()));
         let pid = child.id().unwrap_or(0);
         let (report, ended) = watch::channel(None);
         let mut tasks = Vec::new();
         let _reactor = runtime.enter();
-        let fds = [child.stdout.take().and_then(|s| s.into_owned_fd().ok()), child.stderr.take().and_then(|s| s.into_owned_fd().ok())];
-        let pipes: Vec<Arc<pipe::Receiver>> = fds.into_iter().flatten().filter_map(|fd| pipe::Receiver::from_owned_fd(fd).ok()).map(Arc::new).collect();
+        let fds = [
+            child.stdout.take().and_then(|s| s.into_owned_fd().ok()),
+            child.stderr.take().and_then(|s| s.into_owned_fd().ok()),
+        ];
+        let pipes: Vec<Arc<pipe::Receiver>> =
+            fds.into_iter().flatten().filter_map(|fd| pipe::Receiver::from_owned_fd(fd).ok()).map(Arc::new).collect();
         for pipe in &pipes {
             tasks.push(runtime.spawn(collect(pipe.clone(), output.clone())));
         }
@@ -209,7 +246,11 @@ impl Running {
         let all = self.output();
         let lines: Vec<&str> = all.lines().collect();
         let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
-        if tail.trim().is_empty() { "    (nothing)".into() } else { tail.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n") }
+        if tail.trim().is_empty() {
+            "    (nothing)".into()
+        } else {
+            tail.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+        }
     }
 }
 
@@ -261,11 +302,17 @@ pub(super) fn free_port() -> std::io::Result<u16> {
             return Ok(port);
         }
     }
-    Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("no free port in {}–{}", SERVICE_PORTS.start, SERVICE_PORTS.end)))
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        format!("no free port in {}–{}", SERVICE_PORTS.start, SERVICE_PORTS.end),
+    ))
 }
 
 /// What a service's environment depends on: the versions of the case and the mocks' URLs.
-pub(super) fn fingerprint(systems: &BTreeMap<SystemId, Arc<SystemVersion>>, base_urls: &BTreeMap<SystemId, String>) -> String {
+pub(super) fn fingerprint(
+    systems: &BTreeMap<SystemId, Arc<SystemVersion>>,
+    base_urls: &BTreeMap<SystemId, String>,
+) -> String {
     let versions = systems.values().map(|s| s.label()).collect::<Vec<_>>().join(",");
     let urls = base_urls.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
     format!("{versions} {urls}")

@@ -27,7 +27,12 @@ pub(super) fn of(log: &ExchangeLog) -> impl Fn() -> (usize, usize) + '_ {
 
 /// Resolves once the integration has been asleep for `window` since the last request `traffic`
 /// counted; `Err` at `deadline`.
-pub(super) async fn quiet(traffic: impl Fn() -> (usize, usize), activity: &mut Activity, window: Duration, deadline: Instant) -> Result<(), ()> {
+pub(super) async fn quiet(
+    traffic: impl Fn() -> (usize, usize),
+    activity: &mut Activity,
+    window: Duration,
+    deadline: Instant,
+) -> Result<(), ()> {
     let mut idle = Duration::ZERO;
     let mut seen = traffic().0;
     let mut last = Instant::now();
@@ -56,8 +61,22 @@ mod tests {
     use harness_core::{Exchange, MockResponse, RecordedRequest, SystemId};
 
     fn exchange(path: &str) -> Exchange {
-        let request = RecordedRequest { method: "POST".into(), path: path.into(), query: String::new(), headers: Vec::new(), body: bytes::Bytes::new() };
-        Exchange { system: SystemId::new("netsuite").unwrap(), seq: 0, request, response: MockResponse::new(204), answered_by: None, step: None, at: Duration::ZERO }
+        let request = RecordedRequest {
+            method: "POST".into(),
+            path: path.into(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+        };
+        Exchange {
+            system: SystemId::new("netsuite").unwrap(),
+            seq: 0,
+            request,
+            response: MockResponse::new(204),
+            answered_by: None,
+            step: None,
+            at: Duration::ZERO,
+        }
     }
 
     /// Nothing to watch but the mocks.
@@ -70,14 +89,21 @@ mod tests {
         let log = ExchangeLog::new();
         let held = log.begin();
         // In flight the whole time: never quiet, so the deadline ends it.
-        assert!(quiet(of(&log), &mut nothing(), Duration::from_millis(5), Instant::now() + Duration::from_millis(60)).await.is_err());
+        assert!(
+            quiet(of(&log), &mut nothing(), Duration::from_millis(5), Instant::now() + Duration::from_millis(60))
+                .await
+                .is_err()
+        );
         drop(held);
         let late = async {
             tokio::time::sleep(Duration::from_millis(30)).await;
             log.push(exchange("/late"));
         };
         let (start, mut activity) = (Instant::now(), nothing());
-        let (settled, ()) = tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60), start + Duration::from_secs(5)), late);
+        let (settled, ()) = tokio::join!(
+            quiet(of(&log), &mut activity, Duration::from_millis(60), start + Duration::from_secs(5)),
+            late
+        );
         settled.unwrap();
         // The request 30 ms in started the 60 ms of quiet again.
         assert!(log.received() == 1 && start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
@@ -88,7 +114,9 @@ mod tests {
         let log = ExchangeLog::new();
         let mut spinning = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
         let mut activity = Activity::new(spinning.id(), Vec::new());
-        let ended = quiet(of(&log), &mut activity, Duration::from_millis(20), Instant::now() + Duration::from_millis(200)).await;
+        let ended =
+            quiet(of(&log), &mut activity, Duration::from_millis(20), Instant::now() + Duration::from_millis(200))
+                .await;
         spinning.kill().unwrap();
         spinning.wait().unwrap();
         if cfg!(target_os = "linux") {

@@ -33,7 +33,8 @@ impl Activity {
     pub fn busy(&mut self) -> bool {
         #[cfg(target_os = "linux")]
         {
-            self.tree().iter().any(|&pid| linux::process_busy(pid)) || self.own_threads.iter().any(|&tid| linux::own_thread_busy(tid))
+            self.tree().iter().any(|&pid| linux::process_busy(pid))
+                || self.own_threads.iter().any(|&tid| linux::own_thread_busy(tid))
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -117,7 +118,9 @@ mod linux {
         let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
         let mut any = false;
         for tid in threads.flatten() {
-            let Some(stat) = fs::read_to_string(tid.path().join("stat")).ok().as_deref().and_then(parse_stat) else { continue };
+            let Some(stat) = fs::read_to_string(tid.path().join("stat")).ok().as_deref().and_then(parse_stat) else {
+                continue;
+            };
             any = true;
             if working(stat.state) || stat.state == b'Z' {
                 return true;
@@ -135,7 +138,8 @@ mod linux {
             .flatten()
             .filter_map(|t| {
                 let tid = t.file_name().to_str()?.parse().ok()?;
-                let waited = fs::read_to_string(t.path().join("schedstat")).ok()?.split_whitespace().nth(1)?.parse().ok()?;
+                let waited =
+                    fs::read_to_string(t.path().join("schedstat")).ok()?.split_whitespace().nth(1)?.parse().ok()?;
                 Some((tid, waited))
             })
             .collect()
@@ -143,7 +147,11 @@ mod linux {
 
     /// Whether a thread of the harness itself is running or runnable.
     pub(super) fn own_thread_busy(tid: i32) -> bool {
-        fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok().as_deref().and_then(parse_stat).is_some_and(|s| working(s.state))
+        fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+            .ok()
+            .as_deref()
+            .and_then(parse_stat)
+            .is_some_and(|s| working(s.state))
     }
 }
 
@@ -165,7 +173,10 @@ mod tests {
         assert!(settled, "a sleeping process never looked idle");
 
         // A shell waiting for a busy loop it started: the loop is found below it and runs.
-        let mut shell = std::process::Command::new("sh").args(["-c", "i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done; :"]).spawn().unwrap();
+        let mut shell = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done; :"])
+            .spawn()
+            .unwrap();
         let mut busy = Activity::new(shell.id(), Vec::new());
         assert!(busy.busy(), "a spinning shell looked idle");
         shell.kill().unwrap();

@@ -9,8 +9,8 @@
 //! systemd scope is delegated (`systemd-run --user --scope -p Delegate=yes`). Anywhere else
 //! [`Cgroup::new`] gives `None` and the tags and the subreaper are all there is.
 
-use super::*;
 use super::sys::ProcStat;
+use super::*;
 use std::ffi::CString;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -28,7 +28,10 @@ const EMPTY_PAUSE: Duration = Duration::from_millis(2);
 fn own_cgroup() -> Option<&'static Path> {
     static OWN: OnceLock<Option<PathBuf>> = OnceLock::new();
     OWN.get_or_init(|| {
-        let dir = find_own_cgroup(&fs::read_to_string("/proc/self/cgroup").ok()?, &fs::read_to_string("/proc/self/mountinfo").ok()?)?;
+        let dir = find_own_cgroup(
+            &fs::read_to_string("/proc/self/cgroup").ok()?,
+            &fs::read_to_string("/proc/self/mountinfo").ok()?,
+        )?;
         // Moving a process from here into a child needs write access to this cgroup.procs.
         let procs = CString::new(dir.join("cgroup.procs").as_os_str().as_bytes()).ok()?;
         // SAFETY: access reads a NUL-terminated path we own.
@@ -49,7 +52,11 @@ pub(super) fn find_own_cgroup(cgroup: &str, mountinfo: &str) -> Option<PathBuf> 
         }
         let fields: Vec<&str> = fields.split(' ').collect();
         let (root, mount) = (fields.get(3)?, fields.get(4)?);
-        let inside = if *root == "/" { own } else { own.strip_prefix(root).filter(|rest| rest.is_empty() || rest.starts_with('/'))? };
+        let inside = if *root == "/" {
+            own
+        } else {
+            own.strip_prefix(root).filter(|rest| rest.is_empty() || rest.starts_with('/'))?
+        };
         // Mount points with spaces are escaped (`\040`); such a tree is not used.
         (!mount.contains('\\')).then(|| Path::new(mount).join(inside.trim_start_matches('/')))
     })
@@ -191,7 +198,10 @@ mod tests {
         let mountinfo = "30 25 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro\n\
                          31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw\n\
                          32 30 0:28 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n";
-        assert_eq!(find_own_cgroup("1:pids:/\n0::/user.slice/x.scope\n", mountinfo), Some(PathBuf::from("/sys/fs/cgroup/unified/user.slice/x.scope")));
+        assert_eq!(
+            find_own_cgroup("1:pids:/\n0::/user.slice/x.scope\n", mountinfo),
+            Some(PathBuf::from("/sys/fs/cgroup/unified/user.slice/x.scope"))
+        );
         assert_eq!(find_own_cgroup("0::/\n", mountinfo), Some(PathBuf::from("/sys/fs/cgroup/unified/")));
         let bound = "40 1 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
         assert_eq!(find_own_cgroup("0::/docker/abc/inner\n", bound), Some(PathBuf::from("/sys/fs/cgroup/inner")));

@@ -25,16 +25,7 @@ pub(super) fn child_setup(parent: libc::pid_t) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: PR_SET_PDEATHSIG takes a signal number and touches no memory.
-    if unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    } != 0
-    {
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) } != 0 {
         return Err(io::Error::last_os_error());
     }
     // If the harness died between fork and prctl, the signal was missed
@@ -58,15 +49,7 @@ fn is_subreaper() -> bool {
     let mut flag: libc::c_int = 0;
     // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer,
     // which points at a live local int.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_GET_CHILD_SUBREAPER,
-            &mut flag as *mut libc::c_int,
-            0,
-            0,
-            0,
-        )
-    };
+    let rc = unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut flag as *mut libc::c_int, 0, 0, 0) };
     rc == 0 && flag != 0
 }
 
@@ -107,11 +90,7 @@ pub(super) fn read_stat(pid: i32) -> Option<ProcStat> {
 
 fn read_environ(pid: i32) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
-    File::open(format!("/proc/{pid}/environ"))
-        .ok()?
-        .take(ENVIRON_READ_LIMIT)
-        .read_to_end(&mut buf)
-        .ok()?;
+    File::open(format!("/proc/{pid}/environ")).ok()?.take(ENVIRON_READ_LIMIT).read_to_end(&mut buf).ok()?;
     Some(buf)
 }
 
@@ -128,11 +107,7 @@ fn scan(prefix: &[u8], me: i32) -> Vec<ProcStat> {
     let mut all: Vec<ProcStat> = Vec::new();
     let mut tagged: Vec<i32> = Vec::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
             continue;
         };
         if pid == me || pid <= 1 {
@@ -163,17 +138,13 @@ fn scan(prefix: &[u8], me: i32) -> Vec<ProcStat> {
             }
         }
     }
-    all.into_iter()
-        .filter(|p| chosen.contains(&p.pid))
-        .collect()
+    all.into_iter().filter(|p| chosen.contains(&p.pid)).collect()
 }
 
 /// SIGKILLs `target` if the pid still names the process that was scanned.
 fn send_sigkill(target: &ProcStat) -> bool {
-    let same_process = || {
-        read_stat(target.pid)
-            .is_some_and(|now| now.starttime == target.starttime && !is_dead(now.state))
-    };
+    let same_process =
+        || read_stat(target.pid).is_some_and(|now| now.starttime == target.starttime && !is_dead(now.state));
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, target.pid, 0) };
     if raw >= 0 {
@@ -227,9 +198,7 @@ pub(super) fn kill_tagged(prefix: &[u8]) -> usize {
             quiet_scans = 0;
             for target in targets {
                 if send_sigkill(&target) {
-                    killed
-                        .entry((target.pid, target.starttime))
-                        .or_insert(target);
+                    killed.entry((target.pid, target.starttime)).or_insert(target);
                 }
             }
         }
@@ -287,11 +256,7 @@ fn reap_adopted(mut pending: Vec<ProcStat>, me: i32) {
 
 pub(super) fn start_guardian(run_prefix: &str, exe: &Path) -> io::Result<Guardian> {
     let mut cmd = Command::new(exe);
-    cmd.arg(GUARDIAN_ARG)
-        .arg(run_prefix)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.arg(GUARDIAN_ARG).arg(run_prefix).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // SAFETY: runs in the forked child; setsid is a single
     // async-signal-safe syscall and last_os_error does not allocate.
     unsafe {
@@ -305,8 +270,7 @@ pub(super) fn start_guardian(run_prefix: &str, exe: &Path) -> io::Result<Guardia
     let mut child = cmd.spawn()?;
     let stdin = child.stdin.take();
     let ready = match child.stdout.take() {
-        Some(out) => read_line_with_timeout(&out, Duration::from_secs(5))
-            .and_then(|l| check_guardian_ready(&l)),
+        Some(out) => read_line_with_timeout(&out, Duration::from_secs(5)).and_then(|l| check_guardian_ready(&l)),
         None => Err(io::Error::other("the guardian has no stdout pipe")),
     };
     if let Err(e) = ready {
@@ -327,16 +291,9 @@ fn read_line_with_timeout(out: &impl AsRawFd, timeout: Duration) -> io::Result<V
     while line.len() < 128 && !line.ends_with(b"\n") {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the guardian did not report within 5 s",
-            ));
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the guardian did not report within 5 s"));
         }
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         let ms = left.as_millis().clamp(1, 5_000) as libc::c_int;
         // SAFETY: one valid pollfd, count 1.
         let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
@@ -377,9 +334,7 @@ pub(super) fn guardian_prepare() {
 // -- network isolation --------------------------------------------------
 
 pub(super) fn isolate_network() -> Result<(), IsolationUnavailable> {
-    let threads = fs::read_dir("/proc/self/task")
-        .map_err(IsolationUnavailable::NoProc)?
-        .count();
+    let threads = fs::read_dir("/proc/self/task").map_err(IsolationUnavailable::NoProc)?.count();
     if threads != 1 {
         return Err(IsolationUnavailable::NotSingleThreaded { threads });
     }
@@ -394,14 +349,8 @@ pub(super) fn isolate_network() -> Result<(), IsolationUnavailable> {
     let plain = errno();
     if plain != libc::EPERM {
         return Err(IsolationUnavailable::NoNamespace(match plain {
-            libc::EINVAL => {
-                "unshare(CLONE_NEWNET) is not supported (kernel without CONFIG_NET_NS?)"
-                    .to_owned()
-            }
-            _ => format!(
-                "unshare(CLONE_NEWNET) failed: {}",
-                io::Error::from_raw_os_error(plain)
-            ),
+            libc::EINVAL => "unshare(CLONE_NEWNET) is not supported (kernel without CONFIG_NET_NS?)".to_owned(),
+            _ => format!("unshare(CLONE_NEWNET) failed: {}", io::Error::from_raw_os_error(plain)),
         }));
     }
 
@@ -418,13 +367,7 @@ pub(super) fn isolate_network() -> Result<(), IsolationUnavailable> {
         )));
     }
     let mapped = write_proc_self("setgroups", "deny")
-        .or_else(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
+        .or_else(|e| if e.kind() == io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
         .and_then(|()| write_proc_self("uid_map", &format!("{euid} {euid} 1\n")))
         .and_then(|()| write_proc_self("gid_map", &format!("{egid} {egid} 1\n")));
     if let Err(e) = mapped {
@@ -451,13 +394,8 @@ fn bring_up_loopback_or_restore(original: Option<&File>) -> Result<(), Isolation
         return Ok(());
     };
     // SAFETY: setns with an fd we opened on a network namespace file.
-    let restored = original
-        .is_some_and(|f| unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } == 0);
-    Err(if restored {
-        IsolationUnavailable::Loopback(e)
-    } else {
-        IsolationUnavailable::Stranded(e)
-    })
+    let restored = original.is_some_and(|f| unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } == 0);
+    Err(if restored { IsolationUnavailable::Loopback(e) } else { IsolationUnavailable::Stranded(e) })
 }
 
 /// `ip link set lo up`, by ioctl on any socket of the namespace.
@@ -505,17 +443,20 @@ fn explain_userns_failure(err: i32) -> String {
         return "user namespaces are disabled (user.max_user_namespaces=0)".to_owned();
     }
     match err {
-        libc::EPERM => "unshare(CLONE_NEWUSER) was refused (EPERM): a container or seccomp policy forbids user namespaces".to_owned(),
+        libc::EPERM => {
+            "unshare(CLONE_NEWUSER) was refused (EPERM): a container or seccomp policy forbids user namespaces"
+                .to_owned()
+        }
         libc::ENOSPC | libc::EUSERS => "the limit on user namespaces is reached (user.max_user_namespaces)".to_owned(),
-        libc::EINVAL => "unshare(CLONE_NEWUSER) failed with EINVAL (kernel without CONFIG_USER_NS, or a chroot)".to_owned(),
+        libc::EINVAL => {
+            "unshare(CLONE_NEWUSER) failed with EINVAL (kernel without CONFIG_USER_NS, or a chroot)".to_owned()
+        }
         _ => format!("unshare(CLONE_NEWUSER) failed: {}", io::Error::from_raw_os_error(err)),
     }
 }
 
 fn apparmor_hint() -> &'static str {
-    if read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
-        == Some("1")
-    {
+    if read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
         " (AppArmor restricts unprivileged user namespaces: kernel.apparmor_restrict_unprivileged_userns=1)"
     } else {
         ""
@@ -528,20 +469,9 @@ mod tests {
 
     #[test]
     fn parses_stat_with_awkward_command_names() {
-        let text =
-            "4242 (a) b (c)) S 17 4242 99 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 123456 0 0";
+        let text = "4242 (a) b (c)) S 17 4242 99 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 123456 0 0";
         let stat = parse_stat(text).expect("parses");
-        assert_eq!(
-            stat,
-            ProcStat {
-                pid: 4242,
-                state: b'S',
-                ppid: 17,
-                pgrp: 4242,
-                session: 99,
-                starttime: 123456
-            }
-        );
+        assert_eq!(stat, ProcStat { pid: 4242, state: b'S', ppid: 17, pgrp: 4242, session: 99, starttime: 123456 });
         assert_eq!(parse_stat("12 (x) R 1"), None);
         assert_eq!(parse_stat(""), None);
     }

@@ -3,10 +3,7 @@
 use super::*;
 
 fn unsupported(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!("{what} is only available on Linux"),
-    )
+    io::Error::new(io::ErrorKind::Unsupported, format!("{what} is only available on Linux"))
 }
 
 pub(super) fn kill_tagged(_prefix: &[u8]) -> usize {

@@ -1,9 +1,7 @@
 use super::*;
 
 fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 #[test]
@@ -26,26 +24,12 @@ fn minimal_env_keeps_only_the_allow_list_and_passed_names() {
     let pass = vec!["MYAPP_*".to_owned(), "EXTRA".to_owned()];
     let kept = filter_env(input, &pass);
     let names: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "EXTRA",
-            "HOME",
-            "LC_ALL",
-            "MYAPP_MODE",
-            "MYAPP_PORT",
-            "PATH",
-            "TMPDIR"
-        ]
-    );
+    assert_eq!(names, ["EXTRA", "HOME", "LC_ALL", "MYAPP_MODE", "MYAPP_PORT", "PATH", "TMPDIR"]);
 }
 
 #[test]
 fn star_alone_passes_everything_but_the_tag() {
-    let kept = filter_env(
-        vars(&[("A", "1"), ("B", "2"), (TAG_VAR, "x/y")]),
-        &["*".to_owned()],
-    );
+    let kept = filter_env(vars(&[("A", "1"), ("B", "2"), (TAG_VAR, "x/y")]), &["*".to_owned()]);
     assert_eq!(kept, vars(&[("A", "1"), ("B", "2")]));
 }
 
@@ -60,9 +44,7 @@ fn star_inside_a_name_is_literal() {
 fn minimal_env_reads_the_real_environment() {
     // PATH is set for every test run; secrets named like this are not kept.
     let kept = minimal_env(&[]);
-    assert!(kept.iter().all(|(k, _)| k == "PATH"
-        || ENV_KEEP_EXACT.contains(&k.as_str())
-        || k.starts_with("LC_")));
+    assert!(kept.iter().all(|(k, _)| k == "PATH" || ENV_KEEP_EXACT.contains(&k.as_str()) || k.starts_with("LC_")));
 }
 
 #[test]
@@ -72,17 +54,8 @@ fn tags_are_validated() {
     assert_eq!(tag.run_id(), "r1");
     assert_eq!(tag.to_string(), "r1/case a");
     assert_eq!(Tag::new("", "c"), Err(TagError::Empty { what: "run id" }));
-    assert!(matches!(
-        Tag::new("r", "a/b"),
-        Err(TagError::BadChar {
-            what: "case id",
-            ..
-        })
-    ));
-    assert!(matches!(
-        Tag::new("r\0", "a"),
-        Err(TagError::BadChar { what: "run id", .. })
-    ));
+    assert!(matches!(Tag::new("r", "a/b"), Err(TagError::BadChar { what: "case id", .. })));
+    assert!(matches!(Tag::new("r\0", "a"), Err(TagError::BadChar { what: "run id", .. })));
 }
 
 #[test]
@@ -106,10 +79,7 @@ fn environ_blocks_are_searched_entry_by_entry() {
     let env = b"PATH=/bin\0HARNESS_PROCESS_TAGX=r1/c\0HARNESS_PROCESS_TAG=r2/c\0";
     assert!(environ_has_tag(env, b"r2"));
     assert!(!environ_has_tag(env, b"r1"));
-    assert!(environ_has_tag(
-        b"HARNESS_PROCESS_TAG=a/b\0HARNESS_PROCESS_TAG=r/c",
-        b"r"
-    ));
+    assert!(environ_has_tag(b"HARNESS_PROCESS_TAG=a/b\0HARNESS_PROCESS_TAG=r/c", b"r"));
     assert!(!environ_has_tag(b"", b"r"));
     assert!(!environ_has_tag(b"X=HARNESS_PROCESS_TAG=r/c\0", b"r"));
 }

@@ -58,16 +58,9 @@ pub fn is_root() -> bool {
 /// arguments like `300.<nonce>`.
 pub fn nonce() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_micros())
-        .unwrap_or(0);
-    format!(
-        "{}{:06}{:03}",
-        std::process::id(),
-        nanos,
-        NEXT.fetch_add(1, Ordering::Relaxed) % 1000
-    )
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_micros()).unwrap_or(0);
+    format!("{}{:06}{:03}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed) % 1000)
 }
 
 /// The `fake_harness` example, a test fixture rather than a binary the crate ships: built on first
@@ -78,7 +71,8 @@ pub fn fake_harness() -> &'static std::path::Path {
     BUILT.get_or_init(|| {
         let exe = std::env::current_exe().expect("the test binary's path");
         // target/<profile>/deps/<test binary>
-        let profile_dir = exe.parent().and_then(std::path::Path::parent).expect("a test binary sits in target/<profile>/deps");
+        let profile_dir =
+            exe.parent().and_then(std::path::Path::parent).expect("a test binary sits in target/<profile>/deps");
         let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => "dev",
             Some(other) => other,

@@ -93,10 +93,18 @@ fn scan(text: &str, mut emit: impl FnMut(Option<char>, usize)) {
 
 /// `\uXXXX` at `at` (a surrogate pair as one character), and its length.
 fn json_escape(text: &str, at: usize) -> Option<(char, usize)> {
-    let unit = |i: usize| text.get(i + 2..i + 6).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit())).and_then(|h| u32::from_str_radix(h, 16).ok());
+    let unit = |i: usize| {
+        text.get(i + 2..i + 6)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
     let high = unit(at)?;
     if (0xD800..0xDC00).contains(&high) {
-        let low = text.get(at + 6..at + 8).filter(|s| *s == "\\u").and_then(|_| unit(at + 6)).filter(|l| (0xDC00..0xE000).contains(l))?;
+        let low = text
+            .get(at + 6..at + 8)
+            .filter(|s| *s == "\\u")
+            .and_then(|_| unit(at + 6))
+            .filter(|l| (0xDC00..0xE000).contains(l))?;
         return char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)).map(|c| (c, 12));
     }
     char::from_u32(high).map(|c| (c, 6))
@@ -129,7 +137,8 @@ mod tests {
         let mask = SecretMask::new([secret.to_string()]);
         let wrapped = {
             let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{}user:{secret}", "x".repeat(50)));
-            let lines: Vec<String> = b64.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            let lines: Vec<String> =
+                b64.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
             lines.join("\r\n")
         };
         for text in [

@@ -16,7 +16,14 @@ fn card_brands_carriers_and_business_values_stay() {
         "billing_address": {"company": "Doe Design"},
     });
     r.json(&mut order);
-    for (pointer, kept) in [("/currency", "GBP"), ("/gateway", "shopify_payments"), ("/payment_details/credit_card_company", "Visa"), ("/line_items/0/sku", "MUG-1"), ("/line_items/0/title", "Blue Mug"), ("/fulfillments/0/tracking_company", "Royal Mail")] {
+    for (pointer, kept) in [
+        ("/currency", "GBP"),
+        ("/gateway", "shopify_payments"),
+        ("/payment_details/credit_card_company", "Visa"),
+        ("/line_items/0/sku", "MUG-1"),
+        ("/line_items/0/title", "Blue Mug"),
+        ("/fulfillments/0/tracking_company", "Royal Mail"),
+    ] {
         assert_eq!(order.pointer(pointer), Some(&json!(kept)), "{pointer}");
     }
     assert_ne!(order["billing_address"]["company"], "Doe Design", "a company on an address may be a person's name");
@@ -40,7 +47,10 @@ fn people_named_in_references_and_keys_in_urls_are_redacted() {
     assert_eq!(order["item"]["items"][0]["item"]["refName"], "Blue Mug");
     assert_eq!(order["currency"]["refName"], "British pound");
     assert_eq!(order["order_status_url"], format!("https://shop.example/1/orders/ab12/authenticate?key={REDACTED}"));
-    assert!(lint(&serde_json::to_string_pretty(&order).unwrap(), &[]).is_empty(), "what the redactor writes passes the lint");
+    assert!(
+        lint(&serde_json::to_string_pretty(&order).unwrap(), &[]).is_empty(),
+        "what the redactor writes passes the lint"
+    );
 }
 
 /// Planted fake data in free text: a NetSuite memo, a Shopify note holding JSON, a Peoplevox CSV

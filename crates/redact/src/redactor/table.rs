@@ -35,7 +35,9 @@ impl Redactor {
         if !changed {
             return None;
         }
-        write(body, &headers, &redacted_rows).map(|out| format!("{}{out}", &text[..text.len() - body.len()])).or_else(|| self.scan(text))
+        write(body, &headers, &redacted_rows)
+            .map(|out| format!("{}{out}", &text[..text.len() - body.len()]))
+            .or_else(|| self.scan(text))
     }
 }
 
@@ -48,9 +50,11 @@ fn parse(body: &str) -> Option<(StringRecord, Vec<StringRecord>)> {
 
 /// `headers` and `rows` as CSV in the style of `original`.
 fn write(original: &str, headers: &StringRecord, rows: &[Vec<String>]) -> Option<String> {
-    let (terminator, newline) = if original.contains("\r\n") { (Terminator::CRLF, "\r\n") } else { (Terminator::Any(b'\n'), "\n") };
+    let (terminator, newline) =
+        if original.contains("\r\n") { (Terminator::CRLF, "\r\n") } else { (Terminator::Any(b'\n'), "\n") };
     let quoting = if original.starts_with('"') { QuoteStyle::Always } else { QuoteStyle::Necessary };
-    let mut writer = WriterBuilder::new().flexible(true).terminator(terminator).quote_style(quoting).from_writer(Vec::new());
+    let mut writer =
+        WriterBuilder::new().flexible(true).terminator(terminator).quote_style(quoting).from_writer(Vec::new());
     writer.write_record(headers).ok()?;
     for row in rows {
         writer.write_record(row).ok()?;

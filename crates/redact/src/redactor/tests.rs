@@ -60,9 +60,21 @@ fn is_fake_email(s: &str) -> bool {
 #[test]
 fn shopify_order_keeps_no_personal_data() {
     let mut r = redactor();
-    let out = String::from_utf8(r.body("application/json; charset=utf-8", shopify_order().to_string().as_bytes())).unwrap();
+    let out =
+        String::from_utf8(r.body("application/json; charset=utf-8", shopify_order().to_string().as_bytes())).unwrap();
     let lower = out.to_lowercase();
-    for real in ["jane", "doe", "gmail", "high street", "flat 3", "7700 900123", "7700900123", "b1946ac9", &public_v4(), &public_v6()] {
+    for real in [
+        "jane",
+        "doe",
+        "gmail",
+        "high street",
+        "flat 3",
+        "7700 900123",
+        "7700900123",
+        "b1946ac9",
+        &public_v4(),
+        &public_v6(),
+    ] {
         assert!(!lower.contains(&real.to_lowercase()), "{real} left in {out}");
     }
 
@@ -78,7 +90,10 @@ fn shopify_order_keeps_no_personal_data() {
     assert_eq!(order["customer"]["phone"].as_str().unwrap(), phone.replace(' ', ""), "one number, two spellings");
 
     let billing = &order["billing_address"];
-    assert_eq!(billing["name"].as_str().unwrap(), format!("{} {}", billing["first_name"].as_str().unwrap(), billing["last_name"].as_str().unwrap()));
+    assert_eq!(
+        billing["name"].as_str().unwrap(),
+        format!("{} {}", billing["first_name"].as_str().unwrap(), billing["last_name"].as_str().unwrap())
+    );
     assert_eq!(billing, &order["shipping_address"]);
     assert!(billing["address1"].as_str().unwrap().ends_with(" Street"));
     for (field, kept) in [("city", "London"), ("zip", "SW1A 1AA"), ("province", "England"), ("country_code", "GB")] {
@@ -88,7 +103,15 @@ fn shopify_order_keeps_no_personal_data() {
     let v6: Ipv6Addr = order["client_details"]["browser_ip"].as_str().unwrap().parse().unwrap();
     assert_eq!(v6.segments()[..2], [0x2001, 0x0db8], "documentation prefix");
 
-    for (pointer, kept) in [("/name", json!("#1001")), ("/checkout_token", json!("c1k2t3a4b5c6d7")), ("/line_items/0/name", json!("Blue Mug")), ("/line_items/0/properties/0/name", json!("engraving")), ("/note_attributes/0/value", json!("back door")), ("/test", json!(false)), ("/id", json!(5_551_234))] {
+    for (pointer, kept) in [
+        ("/name", json!("#1001")),
+        ("/checkout_token", json!("c1k2t3a4b5c6d7")),
+        ("/line_items/0/name", json!("Blue Mug")),
+        ("/line_items/0/properties/0/name", json!("engraving")),
+        ("/note_attributes/0/value", json!("back door")),
+        ("/test", json!(false)),
+        ("/id", json!(5_551_234)),
+    ] {
         assert_eq!(order.pointer(pointer), Some(&kept), "{pointer}");
     }
     assert_eq!(order["token"], REDACTED);
@@ -117,15 +140,20 @@ fn graphql_and_netsuite_shapes() {
         "addressBook": { "items": [{ "addressBookAddress": { "addressee": "Jane Doe", "addr1": "12 High Street", "addrPhone": "020 7946 0958", "city": "London", "zip": "SW1A 1AA", "addrText": "Jane Doe\n12 High Street\nLondon" } }] } });
     r.json(&mut customer);
     let text = customer.to_string();
-    assert!(!text.contains("Jane") && !text.contains("Doe") && !text.contains("High Street") && !text.contains("7946 0958"), "{text}");
+    assert!(
+        !text.contains("Jane") && !text.contains("Doe") && !text.contains("High Street") && !text.contains("7946 0958"),
+        "{text}"
+    );
     assert!(text.contains("CUS1001") && text.contains("London") && text.contains("SW1A 1AA"), "{text}");
 }
 
 #[test]
 fn fakes_are_consistent_across_bodies_and_redactors() {
     let mut first = redactor();
-    let order: Value = serde_json::from_slice(&first.body("application/json", shopify_order().to_string().as_bytes())).unwrap();
-    let customer = json!({ "customer": { "email": "JANE.DOE@GMAIL.COM", "first_name": "Jane", "phone": "+44 7700 900123" } });
+    let order: Value =
+        serde_json::from_slice(&first.body("application/json", shopify_order().to_string().as_bytes())).unwrap();
+    let customer =
+        json!({ "customer": { "email": "JANE.DOE@GMAIL.COM", "first_name": "Jane", "phone": "+44 7700 900123" } });
     let mut again = Redactor::new(KEY, RedactionConfig::default());
     let mut customer_value = customer.clone();
     again.json(&mut customer_value);
@@ -139,13 +167,16 @@ fn fakes_are_consistent_across_bodies_and_redactors() {
     assert_ne!(other["customer"]["email"], order["email"]);
 }
 
-const SOAP_OPEN: &str = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">"#;
+const SOAP_OPEN: &str =
+    r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">"#;
 const SESSION: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
 #[test]
 fn peoplevox_authenticate_and_save_data() {
     let mut r = redactor();
-    let request = format!(r#"{SOAP_OPEN}<soap:Body><Authenticate xmlns="http://www.peoplevox.net/"><clientId>acme</clientId><username>integration</username><password>UGEkJHcwcmQtcmVhbA==</password></Authenticate></soap:Body></soap:Envelope>"#);
+    let request = format!(
+        r#"{SOAP_OPEN}<soap:Body><Authenticate xmlns="http://www.peoplevox.net/"><clientId>acme</clientId><username>integration</username><password>UGEkJHcwcmQtcmVhbA==</password></Authenticate></soap:Body></soap:Envelope>"#
+    );
     let out = String::from_utf8(r.body("text/xml; charset=utf-8", request.as_bytes())).unwrap();
     assert_eq!(out, request.replace("UGEkJHcwcmQtcmVhbA==", REDACTED), "only the password changes");
 
@@ -194,7 +225,9 @@ C1,jane@gmail.com,+44 7700 900123&#xD;
     );
     let out = String::from_utf8(r.body("text/xml", answer.as_bytes())).unwrap();
     assert!(!out.contains("jane@") && !out.contains("7700 900123") && out.contains("C1,customer-"), "{out}");
-    let message = format!("{SOAP_OPEN}<soap:Body><SaveDataResponse><SaveDataResult><Detail>No customer jane@gmail.com, sorry</Detail></SaveDataResult></SaveDataResponse></soap:Body></soap:Envelope>");
+    let message = format!(
+        "{SOAP_OPEN}<soap:Body><SaveDataResponse><SaveDataResult><Detail>No customer jane@gmail.com, sorry</Detail></SaveDataResult></SaveDataResponse></soap:Body></soap:Envelope>"
+    );
     let out = String::from_utf8(r.body("text/xml", message.as_bytes())).unwrap();
     assert!(out.contains("<Detail>No customer customer-") && out.contains(", sorry</Detail>"), "{out}");
 }
@@ -204,16 +237,30 @@ fn xml_attributes_comments_and_netsuite_passport() {
     let mut r = redactor();
     let xml = r#"<r xmlns:x="urn:x"><!-- for jane@gmail.com --><x:customer email="jane@gmail.com" id="7"/><tokenPassport><account>123_SB1</account><consumerKey>ck-0123456789abcdef</consumerKey><token>tk-0123456789abcdef</token><nonce>n0nc3n0nc3</nonce><timestamp>1700000000</timestamp><signature algorithm="HMAC-SHA256">c2lnbmF0dXJlLWJ5dGVz</signature></tokenPassport></r>"#;
     let out = String::from_utf8(r.body("application/xml", xml.as_bytes())).unwrap();
-    assert!(!out.contains("jane") && !out.contains("0123456789abcdef") && !out.contains("n0nc3") && !out.contains("c2lnbmF0"), "{out}");
+    assert!(
+        !out.contains("jane")
+            && !out.contains("0123456789abcdef")
+            && !out.contains("n0nc3")
+            && !out.contains("c2lnbmF0"),
+        "{out}"
+    );
     assert!(out.contains(r#"<x:customer email="customer-"#) && out.contains(r#" id="7"/>"#), "{out}");
-    assert!(out.contains("<account>123_SB1</account>") && out.contains("<timestamp>1700000000</timestamp>") && out.contains(r#"<signature algorithm="HMAC-SHA256">[redacted]</signature>"#), "{out}");
+    assert!(
+        out.contains("<account>123_SB1</account>")
+            && out.contains("<timestamp>1700000000</timestamp>")
+            && out.contains(r#"<signature algorithm="HMAC-SHA256">[redacted]</signature>"#),
+        "{out}"
+    );
 }
 
 #[test]
 fn form_body_with_client_assertion() {
     let mut r = redactor();
-    let assertion = "eyJhbGciOiJQUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJjbGllbnQtaWQiLCJhdWQiOiJ0b2tlbiJ9.c2lnbmF0dXJlLWJ5dGVz";
-    let form = format!("grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}");
+    let assertion =
+        "eyJhbGciOiJQUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJjbGllbnQtaWQiLCJhdWQiOiJ0b2tlbiJ9.c2lnbmF0dXJlLWJ5dGVz";
+    let form = format!(
+        "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
+    );
     let out = String::from_utf8(r.body("application/x-www-form-urlencoded", form.as_bytes())).unwrap();
     assert_eq!(out, form.replace(assertion, REDACTED));
     assert_eq!(r.leaked(&form), ["client_assertion"]);
@@ -232,9 +279,20 @@ fn query_strings_keep_order_and_encoding() {
         r.json(&mut v);
         v["email"].as_str().unwrap().to_string()
     };
-    assert_eq!(out, format!("query=email%3A{}&limit=5&fields=id,email&access_token=[redacted]&flag&shop=acme.myshopify.com", email.replace('@', "%40")));
+    assert_eq!(
+        out,
+        format!(
+            "query=email%3A{}&limit=5&fields=id,email&access_token=[redacted]&flag&shop=acme.myshopify.com",
+            email.replace('@', "%40")
+        )
+    );
     let out = r.query("email=jane.doe@gmail.com&phone=%2B44%207700%20900123&name=a+b");
-    assert!(out.starts_with(&format!("email={email}&phone=%2B44%20")) && out.ends_with("&name=a+b") && !out.contains("900123"), "{out}");
+    assert!(
+        out.starts_with(&format!("email={email}&phone=%2B44%20"))
+            && out.ends_with("&name=a+b")
+            && !out.contains("900123"),
+        "{out}"
+    );
     assert_eq!(out.len(), "email=&phone=%2B44%207700%20900123&name=a+b".len() + email.len());
     let unchanged = "a=1&b=%E2%9C%93&c=x+y&d=";
     assert_eq!(r.query(unchanged), unchanged);
@@ -260,7 +318,17 @@ fn headers_keep_schemes_and_names() {
     .collect();
     r.headers(&mut headers);
     let values: Vec<&str> = headers.iter().map(|(_, v)| v.as_str()).collect();
-    assert_eq!(values[..6], ["Bearer [redacted]", "Basic [redacted]", "[redacted]", "[redacted]", "_session_id=[redacted]; theme=[redacted]", "_session_id=[redacted]; Path=/; HttpOnly"]);
+    assert_eq!(
+        values[..6],
+        [
+            "Bearer [redacted]",
+            "Basic [redacted]",
+            "[redacted]",
+            "[redacted]",
+            "_session_id=[redacted]; theme=[redacted]",
+            "_session_id=[redacted]; Path=/; HttpOnly"
+        ]
+    );
     assert!(values[6].ends_with(&format!(", {}", private_v4())) && !values[6].contains(&public_v4()), "{}", values[6]);
     assert_eq!(values[7..], ["application/json", "sent by [redacted]"]);
 
@@ -296,7 +364,9 @@ fn leaked_finds_surviving_tokens_in_any_form() {
     let mut headers = vec![("Authorization".to_string(), format!("Bearer {token}"))];
     r.headers(&mut headers);
     let percent = "tok%2Flive%2B8f14e45fceea167a5a36";
-    for text in [format!("body: {{\"echo\": \"{token}\"}}"), format!("url: /x?t={percent}"), json!({ "t": token }).to_string()] {
+    for text in
+        [format!("body: {{\"echo\": \"{token}\"}}"), format!("url: /x?t={percent}"), json!({ "t": token }).to_string()]
+    {
         assert_eq!(r.leaked(&text), ["authorization"], "{text}");
     }
     assert!(r.leaked("nothing here but tok/live").is_empty());
@@ -319,7 +389,13 @@ fn malformed_bodies_are_treated_as_text() {
         ("text/csv", "just jane@gmail.com, key-0123456789".to_string()),
     ] {
         let out = String::from_utf8(r.body(content_type, body.as_bytes())).unwrap();
-        assert!(!out.contains("jane@gmail.com") && !out.contains("key-0123456789") && !out.contains(&public_v4()) && out.contains("@example.com"), "{content_type}: {out}");
+        assert!(
+            !out.contains("jane@gmail.com")
+                && !out.contains("key-0123456789")
+                && !out.contains(&public_v4())
+                && out.contains("@example.com"),
+            "{content_type}: {out}"
+        );
     }
     let binary = [0xff, 0xfe, b'a', 0x00];
     assert_eq!(r.body("application/octet-stream", &binary), binary, "nothing to redact: bytes unchanged");
@@ -327,7 +403,15 @@ fn malformed_bodies_are_treated_as_text() {
 
 #[test]
 fn extra_paths_and_kept_fields() {
-    let config = RedactionConfig { extra_paths: vec!["customer.note".into(), "line_items[].properties[].value".into(), "*.tags".into(), "x-request-id".into()], keep_fields: vec!["company".into(), "client_details".into()] };
+    let config = RedactionConfig {
+        extra_paths: vec![
+            "customer.note".into(),
+            "line_items[].properties[].value".into(),
+            "*.tags".into(),
+            "x-request-id".into(),
+        ],
+        keep_fields: vec!["company".into(), "client_details".into()],
+    };
     let mut r = Redactor::new(KEY, config);
     let mut order = json!({
         "order": { "customer": { "note": "VIP", "tags": ["a", "b"] }, "line_items": [{ "properties": [{ "name": "n", "value": "Happy birthday Jane" }] }],
@@ -350,7 +434,17 @@ fn extra_paths_and_kept_fields() {
 
 #[test]
 fn path_patterns() {
-    assert_eq!(parse_path("line_items[].properties[*].value[2]"), [PathPattern::Key("lineitems".into()), PathPattern::Index(None), PathPattern::Key("properties".into()), PathPattern::Index(None), PathPattern::Key("value".into()), PathPattern::Index(Some(2))]);
+    assert_eq!(
+        parse_path("line_items[].properties[*].value[2]"),
+        [
+            PathPattern::Key("lineitems".into()),
+            PathPattern::Index(None),
+            PathPattern::Key("properties".into()),
+            PathPattern::Index(None),
+            PathPattern::Key("value".into()),
+            PathPattern::Index(Some(2))
+        ]
+    );
     let path = [Seg::Key("order"), Seg::Key("lines"), Seg::Index(3), Seg::Key("sku")];
     assert!(matches_within(&parse_path("lines[].sku"), &path));
     assert!(matches_within(&parse_path("lines[3]"), &path), "a container redacts what is inside");
@@ -376,9 +470,61 @@ impl XorShift {
 
 #[test]
 fn garbage_never_panics() {
-    const PIECES: &[&str] = &["<", ">", "</", "/>", "{", "}", "[", "]", "\"", "'", ":", ",", "=", "&", ";", "%", "%4", "@", ".", "\n", "\r\n", " ", "&amp;", "&#x", "<![CDATA[", "]]>", "<!--", "-->", "email", "Email", "CsvData", "Detail", "password", "a@b.com", "+44 ", "Bearer ", "Basic ", "eyJ", "shpat_", concat!("-----BEGIN ", "PRIVATE", " KEY-----"), "é", "\u{0}", "1.2", "::", "name", "address1"];
+    const PIECES: &[&str] = &[
+        "<",
+        ">",
+        "</",
+        "/>",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        "'",
+        ":",
+        ",",
+        "=",
+        "&",
+        ";",
+        "%",
+        "%4",
+        "@",
+        ".",
+        "\n",
+        "\r\n",
+        " ",
+        "&amp;",
+        "&#x",
+        "<![CDATA[",
+        "]]>",
+        "<!--",
+        "-->",
+        "email",
+        "Email",
+        "CsvData",
+        "Detail",
+        "password",
+        "a@b.com",
+        "+44 ",
+        "Bearer ",
+        "Basic ",
+        "eyJ",
+        "shpat_",
+        concat!("-----BEGIN ", "PRIVATE", " KEY-----"),
+        "é",
+        "\u{0}",
+        "1.2",
+        "::",
+        "name",
+        "address1",
+    ];
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-    let fixtures = [shopify_order().to_string(), format!("{SOAP_OPEN}<soap:Body><SaveData><CsvData>Email,Name\na@b.com,x</CsvData></SaveData></soap:Body></soap:Envelope>")];
+    let fixtures = [
+        shopify_order().to_string(),
+        format!(
+            "{SOAP_OPEN}<soap:Body><SaveData><CsvData>Email,Name\na@b.com,x</CsvData></SaveData></soap:Body></soap:Envelope>"
+        ),
+    ];
     let mut r = redactor();
     let mask = SecretMask::new(["secret-value".to_string()]);
     for round in 0..400 {
@@ -396,14 +542,17 @@ fn garbage_never_panics() {
             }
             bytes
         };
-        for content_type in ["application/json", "text/xml", "application/x-www-form-urlencoded", "text/csv", "text/plain", ""] {
+        for content_type in
+            ["application/json", "text/xml", "application/x-www-form-urlencoded", "text/csv", "text/plain", ""]
+        {
             r.body(content_type, &bytes);
         }
         let text = String::from_utf8_lossy(&bytes);
         r.query(&text);
         // A fresh redactor: every round's garbage would otherwise pile up as remembered secrets.
         let mut fresh = redactor();
-        let mut headers = vec![("Authorization".to_string(), text.to_string()), ("Cookie".to_string(), text.to_string())];
+        let mut headers =
+            vec![("Authorization".to_string(), text.to_string()), ("Cookie".to_string(), text.to_string())];
         fresh.headers(&mut headers);
         fresh.leaked(&text);
         r.leaked(&text);

@@ -89,11 +89,15 @@ impl Redactor {
         let path: Vec<Seg> = open.iter().map(|name| Seg::Key(name)).collect();
         let element = open.last().map(|name| fields::normalize(name)).unwrap_or_default();
         match element.as_str() {
-            "detail" if open.iter().any(|name| fields::normalize(name).starts_with("authenticate")) => match content.split_once(',') {
-                // The client id is the account name, which requests and mappings use.
-                Some((client, session)) => self.credential("SessionId", session).map(|redacted| format!("{client},{redacted}")),
-                None => self.scan(content),
-            },
+            "detail" if open.iter().any(|name| fields::normalize(name).starts_with("authenticate")) => {
+                match content.split_once(',') {
+                    // The client id is the account name, which requests and mappings use.
+                    Some((client, session)) => {
+                        self.credential("SessionId", session).map(|redacted| format!("{client},{redacted}"))
+                    }
+                    None => self.scan(content),
+                }
+            }
             "csvdata" | "detail" => self.table(content, &path),
             _ => self.scalar(&path, content),
         }

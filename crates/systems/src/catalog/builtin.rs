@@ -12,8 +12,12 @@ pub(crate) fn file(path: &str) -> Option<&'static str> {
 /// Versions of `system` the harness knows by itself.
 pub(crate) fn versions(system: &str) -> Vec<&'static str> {
     let prefix = format!("{system}/");
-    let mut out: Vec<&'static str> =
-        FILES.iter().filter_map(|(p, _)| p.strip_prefix(prefix.as_str())).filter_map(|rest| rest.strip_suffix("/system.yaml")).filter(|v| !v.contains('/')).collect();
+    let mut out: Vec<&'static str> = FILES
+        .iter()
+        .filter_map(|(p, _)| p.strip_prefix(prefix.as_str()))
+        .filter_map(|rest| rest.strip_suffix("/system.yaml"))
+        .filter(|v| !v.contains('/'))
+        .collect();
     out.dedup();
     out
 }
@@ -54,8 +58,16 @@ mod tests {
         assert_eq!(base_version("shopify", "2099-01"), versions("shopify").last().copied());
         assert_eq!(base_version("shopify", "2000-01"), None);
         assert_eq!(base_version("klaviyo", "2025-01-15"), None);
-        assert_eq!(inherited("netsuite", "2026.2", "schemas/salesOrder.schema.json").map(|(v, _)| v), Some("2025.1"), "schemas are inherited");
+        assert_eq!(
+            inherited("netsuite", "2026.2", "schemas/salesOrder.schema.json").map(|(v, _)| v),
+            Some("2025.1"),
+            "schemas are inherited"
+        );
         assert_eq!(inherited("netsuite", "2026.2", "system.yaml").map(|(v, _)| v), Some("2026.2"));
-        assert_eq!(inherited("shopify", "2022-04", "schemas/graphql-request.schema.json"), None, "never from a later version");
+        assert_eq!(
+            inherited("shopify", "2022-04", "schemas/graphql-request.schema.json"),
+            None,
+            "never from a later version"
+        );
     }
 }

@@ -34,19 +34,29 @@ impl Catalog {
     /// first) then version.
     pub fn listing(&self) -> Vec<Listed> {
         let mut out = Vec::new();
-        let mut systems: Vec<harness_core::SystemId> = self.systems().iter().filter_map(|s| harness_core::SystemId::new(s).ok()).collect();
+        let mut systems: Vec<harness_core::SystemId> =
+            self.systems().iter().filter_map(|s| harness_core::SystemId::new(s).ok()).collect();
         systems.sort();
         for id in systems {
             let system = id.to_string();
             for version in self.versions(&id) {
                 let builtin = builtin::file(&format!("{system}/{version}/system.yaml")).is_some();
-                let project = self.mocks.as_ref().is_some_and(|m| m.join(&system).join(&version).join("system.yaml").is_file());
+                let project =
+                    self.mocks.as_ref().is_some_and(|m| m.join(&system).join(&version).join("system.yaml").is_file());
                 let origin = match (builtin, project) {
                     (true, true) => Origin::BuiltInAndProject,
                     (true, false) => Origin::BuiltIn,
                     _ => Origin::Project,
                 };
-                let mut listed = Listed { system: system.clone(), version: version.clone(), origin, based_on: None, description: None, support: None, problem: None };
+                let mut listed = Listed {
+                    system: system.clone(),
+                    version: version.clone(),
+                    origin,
+                    based_on: None,
+                    description: None,
+                    support: None,
+                    problem: None,
+                };
                 match self.system(&id, &version) {
                     Ok(v) => {
                         listed.based_on = v.builtin.clone().filter(|b| *b != version);

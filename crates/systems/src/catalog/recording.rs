@@ -83,9 +83,18 @@ pub(crate) fn migrate(old: &Recording, rel: &str, system: &SystemVersion, m: &Mi
     let mut meta = old.meta.clone();
     meta.version = Some(system.version.clone());
     meta.endpoint = meta.endpoint.map(|e| e.replace(&m.from.version, &system.version));
-    meta.provenance = Some(format!("migrated from {} by the version diff: {}", old.file, meta.provenance.as_deref().unwrap_or("")));
+    meta.provenance =
+        Some(format!("migrated from {} by the version diff: {}", old.file, meta.provenance.as_deref().unwrap_or("")));
     // Links in headers (Shopify's `Link` to the next page) name the version in their path.
     let (from, to) = (format!("/{}/", m.from.version), format!("/{}/", system.version));
     let headers = old.headers.iter().map(|(k, v)| (k.clone(), v.replace(&from, &to))).collect();
-    Recording { file: format!("{} (migrated)", old.file), version: system.version.clone(), meta, status: old.status, headers, json, body }
+    Recording {
+        file: format!("{} (migrated)", old.file),
+        version: system.version.clone(),
+        meta,
+        status: old.status,
+        headers,
+        json,
+        body,
+    }
 }

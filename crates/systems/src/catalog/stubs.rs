@@ -6,8 +6,8 @@ use std::path::Path;
 
 use harness_core::{Diagnostic, MockResponse, did_you_mean};
 use harness_mock::{Matcher, Stub};
-use harness_syntax::stub::{ResponseSpec, StubSpec};
 use harness_syntax::Span;
+use harness_syntax::stub::{ResponseSpec, StubSpec};
 
 use super::{Catalog, SystemVersion};
 use crate::System;
@@ -23,7 +23,14 @@ enum ResponseError {
 impl Catalog {
     /// Resolve stubs written in `origin` (a scenario or stub set, whose text is `origin_text`) into
     /// servable ones.
-    pub fn resolve_stubs(&self, system: &dyn System, version: &SystemVersion, specs: &[StubSpec], origin: &Path, origin_text: &str) -> Result<Vec<Stub>, Vec<Diagnostic>> {
+    pub fn resolve_stubs(
+        &self,
+        system: &dyn System,
+        version: &SystemVersion,
+        specs: &[StubSpec],
+        origin: &Path,
+        origin_text: &str,
+    ) -> Result<Vec<Stub>, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let mut stubs = Vec::new();
         let here = |msg: String, span: Span| span.diagnostic(origin, origin_text, msg).relative_to(&self.root);
@@ -51,7 +58,13 @@ impl Catalog {
                     continue;
                 }
                 (None, None) => {
-                    errors.push(here(format!("stub for `{}` says nothing about the answer: add `respond` or `sequence`", spec.matcher.path.value), spec.matcher.path.span));
+                    errors.push(here(
+                        format!(
+                            "stub for `{}` says nothing about the answer: add `respond` or `sequence`",
+                            spec.matcher.path.value
+                        ),
+                        spec.matcher.path.span,
+                    ));
                     continue;
                 }
             };
@@ -66,7 +79,9 @@ impl Catalog {
                     Err(ResponseError::Spec(msg, span)) => errors.push(here(msg, span)),
                 }
             }
-            let name = spec.name.clone().unwrap_or_else(|| format!("{} {}", spec.matcher.method.as_deref().unwrap_or("*"), spec.matcher.path.value));
+            let name = spec.name.clone().unwrap_or_else(|| {
+                format!("{} {}", spec.matcher.method.as_deref().unwrap_or("*"), spec.matcher.path.value)
+            });
             stubs.push(Stub { name, matcher, responses, times: spec.times });
         }
         if errors.is_empty() { Ok(stubs) } else { Err(errors) }
@@ -77,25 +92,43 @@ impl Catalog {
     pub fn versioned_path(&self, version: &SystemVersion, path: &str) -> Result<String, String> {
         let known = self.versions(&version.system);
         let other = known.iter().filter(|v| **v != version.version).find(|v| {
-            if path.starts_with('~') { path.contains(v.as_str()) } else { path.split('/').any(|segment| segment == v.as_str()) }
+            if path.starts_with('~') {
+                path.contains(v.as_str())
+            } else {
+                path.split('/').any(|segment| segment == v.as_str())
+            }
         });
         match other {
-            Some(v) => Err(format!("this path names {} API version {v}, but this runs {} at {}: write `{{version}}` instead", version.system, version.system, version.version)),
+            Some(v) => Err(format!(
+                "this path names {} API version {v}, but this runs {} at {}: write `{{version}}` instead",
+                version.system, version.system, version.version
+            )),
             None => Ok(path.replace("{version}", &version.version)),
         }
     }
 
-    fn response(&self, system: &dyn System, version: &SystemVersion, spec: &ResponseSpec) -> Result<MockResponse, ResponseError> {
+    fn response(
+        &self,
+        system: &dyn System,
+        version: &SystemVersion,
+        spec: &ResponseSpec,
+    ) -> Result<MockResponse, ResponseError> {
         let bodies = [spec.file.is_some(), spec.body.is_some(), spec.body_text.is_some(), spec.preset.is_some()];
         if bodies.iter().filter(|b| **b).count() > 1 {
-            let span = spec.body_text.as_ref().map(|b| b.span).or(spec.body.as_ref().map(|b| b.span)).unwrap_or_default();
-            return Err(ResponseError::Spec("a response takes one of `file`, `body`, `body_text` or `preset`".into(), span));
+            let span =
+                spec.body_text.as_ref().map(|b| b.span).or(spec.body.as_ref().map(|b| b.span)).unwrap_or_default();
+            return Err(ResponseError::Spec(
+                "a response takes one of `file`, `body`, `body_text` or `preset`".into(),
+                span,
+            ));
         }
         let mut response = if let Some(name) = &spec.preset {
             system.preset(version, name).ok_or_else(|| {
                 let known = system.presets(version);
-                let hint = did_you_mean(name, known.iter().map(String::as_str))
-                    .map_or_else(|| format!("presets of {}: {}", version.system, known.join(", ")), |n| format!("did you mean `{n}`?"));
+                let hint = did_you_mean(name, known.iter().map(String::as_str)).map_or_else(
+                    || format!("presets of {}: {}", version.system, known.join(", ")),
+                    |n| format!("did you mean `{n}`?"),
+                );
                 ResponseError::Spec(format!("unknown {} preset `{}` ({hint})", version.system, name.value), name.span)
             })?
         } else if let Some(file) = &spec.file {
@@ -112,7 +145,11 @@ impl Catalog {
         } else if let Some(body) = &spec.body {
             MockResponse::json(200, body)
         } else if let Some(text) = &spec.body_text {
-            let ct = if text.trim_start().starts_with('<') { "text/xml; charset=utf-8" } else { "text/plain; charset=utf-8" };
+            let ct = if text.trim_start().starts_with('<') {
+                "text/xml; charset=utf-8"
+            } else {
+                "text/plain; charset=utf-8"
+            };
             MockResponse::text(200, ct, text.value.clone())
         } else {
             MockResponse::new(200)
@@ -152,6 +189,8 @@ pub(crate) fn unsendable_header(name: &str, value: &str) -> Option<String> {
 }
 
 /// The first header of `headers` that cannot be sent, with its message.
-pub(crate) fn unsendable_headers<'a>(headers: impl IntoIterator<Item = (&'a String, &'a String)>) -> Option<(String, &'a String)> {
+pub(crate) fn unsendable_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Option<(String, &'a String)> {
     headers.into_iter().find_map(|(n, v)| unsendable_header(n, v).map(|m| (m, n)))
 }

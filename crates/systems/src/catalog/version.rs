@@ -57,7 +57,10 @@ impl SystemVersion {
 
     /// Credentials as environment variables for external programs (`HARNESS_NETSUITE_ACCOUNT_ID`, ...).
     pub fn credential_env(&self) -> BTreeMap<String, String> {
-        self.credentials.iter().map(|(k, v)| (format!("{}_{}", self.system.env_prefix(), k.to_ascii_uppercase()), v.clone())).collect()
+        self.credentials
+            .iter()
+            .map(|(k, v)| (format!("{}_{}", self.system.env_prefix(), k.to_ascii_uppercase()), v.clone()))
+            .collect()
     }
 }
 

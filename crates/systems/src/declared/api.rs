@@ -16,8 +16,16 @@ use serde_json::{Value, json};
 pub(crate) enum Auth {
     None,
     /// A header and the exact value it must carry (a key, `Bearer …`, `Basic …`).
-    Header { name: String, value: String },
-    ClientCredentials { token_path: String, client_id: String, client_secret: String, expires_in: Duration },
+    Header {
+        name: String,
+        value: String,
+    },
+    ClientCredentials {
+        token_path: String,
+        client_id: String,
+        client_secret: String,
+        expires_in: Duration,
+    },
 }
 
 impl Auth {
@@ -53,24 +61,40 @@ pub struct DeclaredApi {
 
 impl DeclaredApi {
     /// Compile `spec` of the system file `file` (text `text`) with the version's credentials.
-    pub(crate) fn compile(spec: &ApiSpec, credentials: &BTreeMap<String, String>, file: &Path, text: &str) -> Result<DeclaredApi, Vec<Diagnostic>> {
+    pub(crate) fn compile(
+        spec: &ApiSpec,
+        credentials: &BTreeMap<String, String>,
+        file: &Path,
+        text: &str,
+    ) -> Result<DeclaredApi, Vec<Diagnostic>> {
         let mut errors = Vec::new();
-        let mut fill = |t: &Loc<String>| fill(t, credentials).map_err(|(at, len, m)| errors.push(t.span.diagnostic_inside(file, text, at, len, m))).unwrap_or_default();
+        let mut fill = |t: &Loc<String>| {
+            fill(t, credentials)
+                .map_err(|(at, len, m)| errors.push(t.span.diagnostic_inside(file, text, at, len, m)))
+                .unwrap_or_default()
+        };
         let auth = match &spec.auth {
             None => Auth::None,
-            Some(ApiAuth::Bearer { token }) => Auth::Header { name: "Authorization".into(), value: format!("Bearer {}", fill(token)) },
+            Some(ApiAuth::Bearer { token }) => {
+                Auth::Header { name: "Authorization".into(), value: format!("Bearer {}", fill(token)) }
+            }
             Some(ApiAuth::Header { name, value }) => Auth::Header { name: name.clone(), value: fill(value) },
             Some(ApiAuth::Basic { username, password }) => {
                 use base64::Engine;
                 let pair = format!("{}:{}", fill(username), fill(password));
-                Auth::Header { name: "Authorization".into(), value: format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)) }
+                Auth::Header {
+                    name: "Authorization".into(),
+                    value: format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+                }
             }
-            Some(ApiAuth::ClientCredentials { token_path, client_id, client_secret, expires_in }) => Auth::ClientCredentials {
-                token_path: token_path.value.clone(),
-                client_id: fill(client_id),
-                client_secret: fill(client_secret),
-                expires_in: expires_in.unwrap_or(Duration::from_secs(3600)),
-            },
+            Some(ApiAuth::ClientCredentials { token_path, client_id, client_secret, expires_in }) => {
+                Auth::ClientCredentials {
+                    token_path: token_path.value.clone(),
+                    client_id: fill(client_id),
+                    client_secret: fill(client_secret),
+                    expires_in: expires_in.unwrap_or(Duration::from_secs(3600)),
+                }
+            }
         };
         let required_headers = spec.required_headers.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
         let mut jq = |e: &Loc<String>, what: &str| match Expr::compile(e, &VarNames::new([])) {
@@ -97,7 +121,10 @@ impl DeclaredApi {
             required_headers,
             content_type: spec.content_type.clone().unwrap_or_else(|| "application/json".into()),
             // Without a declared shape, errors are `{"error": {...}}` with what is known.
-            error_body: spec.errors.as_ref().map_or_else(|| json!({"error": {"status": "{status}", "code": "{code}", "detail": "{detail}"}}), |e| e.body.clone()),
+            error_body: spec.errors.as_ref().map_or_else(
+                || json!({"error": {"status": "{status}", "code": "{code}", "detail": "{detail}"}}),
+                |e| e.body.clone(),
+            ),
             error_detail,
             validation_status: spec.errors.as_ref().and_then(|e| e.validation_status).unwrap_or(400),
             rate_limit: (
@@ -112,7 +139,13 @@ impl DeclaredApi {
 
     /// An error answer in the system's words.
     pub(crate) fn error(&self, status: u16, code: &str, title: &str, detail: &str, pointer: &str) -> MockResponse {
-        let fields = [("status", status.to_string()), ("code", code.into()), ("title", title.into()), ("detail", detail.into()), ("pointer", pointer.into())];
+        let fields = [
+            ("status", status.to_string()),
+            ("code", code.into()),
+            ("title", title.into()),
+            ("detail", detail.into()),
+            ("pointer", pointer.into()),
+        ];
         let body = substitute(&self.error_body, &fields, status);
         MockResponse::json(status, &body).header("Content-Type", self.content_type.clone())
     }
@@ -142,7 +175,10 @@ impl DeclaredApi {
             Pagination::Next(expr) => {
                 let json: Value = serde_json::from_slice(body).ok()?;
                 let names = VarNames::new([]);
-                expr.eval_one(&json, &harness_expr::Scope::new(&names, &Value::Null)).ok()??.as_str().map(str::to_string)
+                expr.eval_one(&json, &harness_expr::Scope::new(&names, &Value::Null))
+                    .ok()??
+                    .as_str()
+                    .map(str::to_string)
             }
         }
     }
@@ -159,7 +195,14 @@ fn fill(template: &str, credentials: &BTreeMap<String, String>) -> Result<String
         let name = &rest[open + 1..open + close];
         let value = credentials.get(name).ok_or_else(|| {
             let known: Vec<&str> = credentials.keys().map(String::as_str).collect();
-            (at + open, close + 1, format!("no credential `{name}` (credentials: {})", if known.is_empty() { "none".into() } else { known.join(", ") }))
+            (
+                at + open,
+                close + 1,
+                format!(
+                    "no credential `{name}` (credentials: {})",
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                ),
+            )
         })?;
         out.push_str(&rest[..open]);
         out.push_str(value);
@@ -174,7 +217,9 @@ fn fill(template: &str, credentials: &BTreeMap<String, String>) -> Result<String
 fn substitute(v: &Value, fields: &[(&str, String)], status: u16) -> Value {
     match v {
         Value::String(s) if s == "{status}" => json!(status),
-        Value::String(s) => Value::String(fields.iter().fold(s.clone(), |acc, (k, val)| acc.replace(&format!("{{{k}}}"), val))),
+        Value::String(s) => {
+            Value::String(fields.iter().fold(s.clone(), |acc, (k, val)| acc.replace(&format!("{{{k}}}"), val)))
+        }
         Value::Array(items) => Value::Array(items.iter().map(|i| substitute(i, fields, status)).collect()),
         Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), substitute(x, fields, status))).collect()),
         other => other.clone(),
@@ -198,7 +243,19 @@ mod tests {
     #[test]
     fn error_bodies_fill_placeholders_and_keep_the_status_a_number() {
         let body = json!({"errors": [{"status": "{status}", "code": "{code}", "detail": "{detail}", "source": {"pointer": "{pointer}"}}]});
-        let got = substitute(&body, &[("status", "429".into()), ("code", "throttled".into()), ("detail", "slow down".into()), ("pointer", "/data".into())], 429);
-        assert_eq!(got, json!({"errors": [{"status": 429, "code": "throttled", "detail": "slow down", "source": {"pointer": "/data"}}]}));
+        let got = substitute(
+            &body,
+            &[
+                ("status", "429".into()),
+                ("code", "throttled".into()),
+                ("detail", "slow down".into()),
+                ("pointer", "/data".into()),
+            ],
+            429,
+        );
+        assert_eq!(
+            got,
+            json!({"errors": [{"status": 429, "code": "throttled", "detail": "slow down", "source": {"pointer": "/data"}}]})
+        );
     }
 }

@@ -20,7 +20,16 @@ use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 use crate::system::{Answer, MockSetup, System, http_answer};
 use api::Auth;
 
-const PRESETS: &[&str] = &["rate-limited", "unauthorized", "forbidden", "not-found", "conflict", "validation-error", "server-error", "unavailable"];
+const PRESETS: &[&str] = &[
+    "rate-limited",
+    "unauthorized",
+    "forbidden",
+    "not-found",
+    "conflict",
+    "validation-error",
+    "server-error",
+    "unavailable",
+];
 
 /// A declared system; `api` is its latest version's declaration, for what is asked without a
 /// version (how an error answer reads, what a request creates).
@@ -58,14 +67,34 @@ impl System for Declared {
         Some(match name {
             "rate-limited" => {
                 let (status, wait, code) = &api.rate_limit;
-                api.error(*status, code, "Request was throttled.", &format!("Request was throttled. Expected available in {} second(s).", wait.as_secs()), "/")
-                    .header("Retry-After", wait.as_secs().to_string())
+                api.error(
+                    *status,
+                    code,
+                    "Request was throttled.",
+                    &format!("Request was throttled. Expected available in {} second(s).", wait.as_secs()),
+                    "/",
+                )
+                .header("Retry-After", wait.as_secs().to_string())
             }
-            "unauthorized" => api.error(401, "not_authenticated", "Authentication credentials were not provided.", "missing or invalid credentials", "/"),
-            "forbidden" => api.error(403, "permission_denied", "Forbidden.", "the credentials lack the permission for this action", "/"),
+            "unauthorized" => api.error(
+                401,
+                "not_authenticated",
+                "Authentication credentials were not provided.",
+                "missing or invalid credentials",
+                "/",
+            ),
+            "forbidden" => api.error(
+                403,
+                "permission_denied",
+                "Forbidden.",
+                "the credentials lack the permission for this action",
+                "/",
+            ),
             "not-found" => api.error(404, "not_found", "Not found.", "the resource does not exist", "/"),
             "conflict" => api.error(409, "conflict", "Conflict.", "the resource exists already", "/"),
-            "validation-error" => api.error(api.validation_status, "invalid", "Invalid input.", "the request is not valid", "/"),
+            "validation-error" => {
+                api.error(api.validation_status, "invalid", "Invalid input.", "the request is not valid", "/")
+            }
             "server-error" => api.error(500, "error", "Internal server error.", "something went wrong", "/"),
             "unavailable" => api.error(503, "unavailable", "Service unavailable.", "try again later", "/"),
             _ => return None,
@@ -82,10 +111,18 @@ impl System for Declared {
 
     fn auth(&self, method: &str, version: Arc<SystemVersion>, base_url: String) -> Option<Box<dyn AuthScheme>> {
         let auth = self.api_of(&version).auth.clone();
-        (method == auth.method()).then(|| Box::new(DeclaredAuth { auth, system: version, base_url }) as Box<dyn AuthScheme>)
+        (method == auth.method())
+            .then(|| Box::new(DeclaredAuth { auth, system: version, base_url }) as Box<dyn AuthScheme>)
     }
 
-    fn classify(&self, _version: &SystemVersion, _path: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> Answer {
+    fn classify(
+        &self,
+        _version: &SystemVersion,
+        _path: &str,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Answer {
         http_answer(status, headers, || (self as &dyn System).error_summary(status, body))
     }
 
@@ -121,17 +158,26 @@ struct DeclaredAuth {
 impl AuthScheme for DeclaredAuth {
     fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
-            let Auth::ClientCredentials { token_path, client_id, client_secret, .. } = &self.auth else { return Ok(String::new()) };
+            let Auth::ClientCredentials { token_path, client_id, client_secret, .. } = &self.auth else {
+                return Ok(String::new());
+            };
             let mut request = OutgoingRequest::new(self.system.system.clone(), "POST", token_path.clone());
             request.set_header("Content-Type", "application/x-www-form-urlencoded");
-            let form = [("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", client_secret)];
-            request.body = harness_core::encoding::encode_query(&form.map(|(k, v)| (k.to_string(), v.to_string()))).into();
-            let response = http.send(&self.base_url, &request).await.map_err(|e| format!("token request failed: {e}"))?;
+            let form =
+                [("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", client_secret)];
+            request.body =
+                harness_core::encoding::encode_query(&form.map(|(k, v)| (k.to_string(), v.to_string()))).into();
+            let response =
+                http.send(&self.base_url, &request).await.map_err(|e| format!("token request failed: {e}"))?;
             if !response.is_success() {
                 return Err(format!("token request refused: {}", response.status));
             }
-            let body: Value = serde_json::from_slice(&response.body).map_err(|_| "token response is not JSON".to_string())?;
-            body.get("access_token").and_then(Value::as_str).map(str::to_string).ok_or_else(|| "token response has no access_token".into())
+            let body: Value =
+                serde_json::from_slice(&response.body).map_err(|_| "token response is not JSON".to_string())?;
+            body.get("access_token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| "token response has no access_token".into())
         })
     }
 

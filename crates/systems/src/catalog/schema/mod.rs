@@ -79,7 +79,11 @@ impl Schema {
             }
             _ => e.to_string(),
         };
-        let mut out: Vec<Violation> = self.validator.iter_errors(checked).map(|e| Violation { instance_path: path(&e), message: message(&e) }).collect();
+        let mut out: Vec<Violation> = self
+            .validator
+            .iter_errors(checked)
+            .map(|e| Violation { instance_path: path(&e), message: message(&e) })
+            .collect();
         out.sort_by(|a, b| (&a.instance_path, &a.message).cmp(&(&b.instance_path, &b.message)));
         out.dedup();
         out
@@ -102,7 +106,15 @@ mod fold {
             match keyword.as_str() {
                 "properties" => {
                     if let Value::Object(named) = value {
-                        *named = std::mem::take(named).into_iter().map(|(k, mut s)| (k.to_lowercase(), { subschema(&mut s); s })).collect::<Map<_, _>>();
+                        *named = std::mem::take(named)
+                            .into_iter()
+                            .map(|(k, mut s)| {
+                                (k.to_lowercase(), {
+                                    subschema(&mut s);
+                                    s
+                                })
+                            })
+                            .collect::<Map<_, _>>();
                     }
                 }
                 "required" => value.as_array_mut().into_iter().flatten().for_each(|n| {
@@ -110,10 +122,23 @@ mod fold {
                         *name = name.to_lowercase();
                     }
                 }),
-                "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => value.as_object_mut().into_iter().flat_map(|m| m.values_mut()).for_each(subschema),
-                "allOf" | "anyOf" | "oneOf" | "prefixItems" => value.as_array_mut().into_iter().flatten().for_each(subschema),
+                "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                    value.as_object_mut().into_iter().flat_map(|m| m.values_mut()).for_each(subschema)
+                }
+                "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                    value.as_array_mut().into_iter().flatten().for_each(subschema)
+                }
                 "items" if value.is_array() => value.as_array_mut().into_iter().flatten().for_each(subschema),
-                "items" | "additionalProperties" | "not" | "if" | "then" | "else" | "contains" | "propertyNames" | "unevaluatedProperties" | "unevaluatedItems"
+                "items"
+                | "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames"
+                | "unevaluatedProperties"
+                | "unevaluatedItems"
                 | "additionalItems" => subschema(value),
                 _ => {}
             }
@@ -136,7 +161,11 @@ mod fold {
             .iter()
             .map(|n| format!("'{}'", object.and_then(|o| o.keys().find(|k| k.to_lowercase() == *n)).unwrap_or(n)))
             .collect();
-        format!("Additional properties are not allowed ({} {} unexpected)", written.join(", "), if written.len() == 1 { "was" } else { "were" })
+        format!(
+            "Additional properties are not allowed ({} {} unexpected)",
+            written.join(", "),
+            if written.len() == 1 { "was" } else { "were" }
+        )
     }
 
     /// The JSON pointer `folded` (into the lower-cased body) spelt as `original` spells its members.
@@ -150,7 +179,9 @@ mod fold {
                     Some((k, v)) => (k.replace('~', "~0").replace('/', "~1"), Some(v)),
                     None => (segment.to_string(), None),
                 },
-                Some(Value::Array(items)) => (segment.to_string(), segment.parse::<usize>().ok().and_then(|i| items.get(i))),
+                Some(Value::Array(items)) => {
+                    (segment.to_string(), segment.parse::<usize>().ok().and_then(|i| items.get(i)))
+                }
                 _ => (segment.to_string(), None),
             };
             out.push('/');
@@ -167,7 +198,11 @@ fn compile_error(doc: &Value, e: &jsonschema::ValidationError<'_>) -> CompileErr
     if let jsonschema::error::ValidationErrorKind::Referencing(r) = e.kind() {
         let message = r.to_string();
         let pointer = find_ref(doc, "", &|uri| message.contains(uri.trim_start_matches('#'))).unwrap_or_default();
-        return CompileError { pointer, at_key: false, message: format!("unresolvable `$ref`: {message} (references stay within the file)") };
+        return CompileError {
+            pointer,
+            at_key: false,
+            message: format!("unresolvable `$ref`: {message} (references stay within the file)"),
+        };
     }
     CompileError { pointer: e.instance_path().as_str().to_string(), at_key: false, message: e.to_string() }
 }
@@ -211,12 +246,15 @@ mod tests {
         let s = schema(json!({"type": "object", "required": ["entity"], "additionalProperties": false,
                               "properties": {"entity": {"type": "object"}, "n": {"type": "integer"}, "o": {"type": ["string", "null"]}}}));
         assert!(check(&s, json!({"entity": {}, "n": 3.0, "o": null})).is_empty(), "3.0 is an integer");
-        assert_eq!(check(&s, json!({"n": 3.5, "o": 1, "memo": "x"})), [
-            r#": "entity" is a required property"#,
-            ": Additional properties are not allowed ('memo' was unexpected)",
-            r#"/n: 3.5 is not of type "integer""#,
-            r#"/o: 1 is not of types "null", "string""#,
-        ]);
+        assert_eq!(
+            check(&s, json!({"n": 3.5, "o": 1, "memo": "x"})),
+            [
+                r#": "entity" is a required property"#,
+                ": Additional properties are not allowed ('memo' was unexpected)",
+                r#"/n: 3.5 is not of type "integer""#,
+                r#"/o: 1 is not of types "null", "string""#,
+            ]
+        );
     }
 
     /// The keywords a hand-written subset once refused, as a project's own extension uses them.
@@ -231,40 +269,76 @@ mod tests {
         },
         "if": {"properties": {"shipMethod": {"const": {"id": "4"}}}, "required": ["shipMethod"]},
         "then": {"required": ["shipDate"]}}));
-        assert!(check(&s, json!({"kind": "a", "memo": "gift", "quantity": 3, "tags": ["x", "y"], "shipMethod": {"id": "5"}})).is_empty());
-        assert_eq!(check(&s, json!({"kind": "c", "memo": "TEST order", "quantity": 101, "tags": ["x", "x", "y"], "shipMethod": {"id": "4"}})), [
-            r#": "shipDate" is a required property"#,
-            r#"/kind: "c" is not valid under any of the schemas listed in the 'oneOf' keyword"#,
-            r#"/memo: {"pattern":"^TEST"} is not allowed for "TEST order""#,
-            "/quantity: 101 is greater than the maximum of 100",
-            r#"/tags: ["x","x","y"] has more than 2 items"#,
-            r#"/tags: ["x","x","y"] has non-unique elements"#,
-        ]);
+        assert!(
+            check(
+                &s,
+                json!({"kind": "a", "memo": "gift", "quantity": 3, "tags": ["x", "y"], "shipMethod": {"id": "5"}})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            check(
+                &s,
+                json!({"kind": "c", "memo": "TEST order", "quantity": 101, "tags": ["x", "x", "y"], "shipMethod": {"id": "4"}})
+            ),
+            [
+                r#": "shipDate" is a required property"#,
+                r#"/kind: "c" is not valid under any of the schemas listed in the 'oneOf' keyword"#,
+                r#"/memo: {"pattern":"^TEST"} is not allowed for "TEST order""#,
+                "/quantity: 101 is greater than the maximum of 100",
+                r#"/tags: ["x","x","y"] has more than 2 items"#,
+                r#"/tags: ["x","x","y"] has non-unique elements"#,
+            ]
+        );
     }
 
     #[test]
     fn formats_are_asserted_and_unknown_ones_pass() {
-        let s = schema(json!({"properties": {"day": {"format": "date"}, "at": {"format": "date-time"}, "mail": {"format": "email"}, "x": {"format": "netsuite-internal-id"}}}));
-        assert!(check(&s, json!({"day": "2025-04-30", "at": "2025-04-30T12:00:00Z", "mail": "a@example.com", "x": "anything"})).is_empty());
-        assert_eq!(check(&s, json!({"day": "2025-13-40", "at": "2025-04-30", "mail": "nobody"})), [
-            r#"/at: "2025-04-30" is not a "date-time""#,
-            r#"/day: "2025-13-40" is not a "date""#,
-            r#"/mail: "nobody" is not a "email""#,
-        ]);
+        let s = schema(
+            json!({"properties": {"day": {"format": "date"}, "at": {"format": "date-time"}, "mail": {"format": "email"}, "x": {"format": "netsuite-internal-id"}}}),
+        );
+        assert!(
+            check(
+                &s,
+                json!({"day": "2025-04-30", "at": "2025-04-30T12:00:00Z", "mail": "a@example.com", "x": "anything"})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            check(&s, json!({"day": "2025-13-40", "at": "2025-04-30", "mail": "nobody"})),
+            [
+                r#"/at: "2025-04-30" is not a "date-time""#,
+                r#"/day: "2025-13-40" is not a "date""#,
+                r#"/mail: "nobody" is not a "email""#,
+            ]
+        );
     }
 
     #[test]
     fn drafts_follow_the_schema_keyword() {
         let doc = |draft: &str| json!({"$schema": draft, "$ref": "#/definitions/s", "type": "integer", "definitions": {"s": {"type": "string"}}});
-        assert!(check(&schema(doc("http://json-schema.org/draft-07/schema#")), json!("x")).is_empty(), "draft 7: $ref replaces its siblings");
-        assert_eq!(check(&schema(doc("https://json-schema.org/draft/2020-12/schema")), json!("x")), [r#": "x" is not of type "integer""#]);
-        let recursive = schema(json!({"$ref": "#/$defs/node", "$defs": {"node": {"type": "object", "properties": {"children": {"items": {"$ref": "#/$defs/node"}}}}}}));
-        assert_eq!(check(&recursive, json!({"children": [{"children": [1]}]})), [r#"/children/0/children/0: 1 is not of type "object""#]);
+        assert!(
+            check(&schema(doc("http://json-schema.org/draft-07/schema#")), json!("x")).is_empty(),
+            "draft 7: $ref replaces its siblings"
+        );
+        assert_eq!(
+            check(&schema(doc("https://json-schema.org/draft/2020-12/schema")), json!("x")),
+            [r#": "x" is not of type "integer""#]
+        );
+        let recursive = schema(
+            json!({"$ref": "#/$defs/node", "$defs": {"node": {"type": "object", "properties": {"children": {"items": {"$ref": "#/$defs/node"}}}}}}),
+        );
+        assert_eq!(
+            check(&recursive, json!({"children": [{"children": [1]}]})),
+            [r#"/children/0/children/0: 1 is not of type "object""#]
+        );
     }
 
     #[test]
     fn keywords_no_draft_defines_are_annotations() {
-        let s = schema(json!({"x-netsuite-label": "Channel", "properties": {"custbody_channel": {"type": "string", "x-field-help": "Where the order came from"}}}));
+        let s = schema(
+            json!({"x-netsuite-label": "Channel", "properties": {"custbody_channel": {"type": "string", "x-field-help": "Where the order came from"}}}),
+        );
         assert_eq!(check(&s, json!({"custbody_channel": 1})), [r#"/custbody_channel: 1 is not of type "string""#]);
     }
 
@@ -274,13 +348,19 @@ mod tests {
                          "properties": {"entity": {"type": "object"}, "otherRefNum": {"type": "string"}, "shipDate": {"format": "date"}}});
         let s = schema(doc.clone());
         assert!(check(&s, json!({"Entity": {}, "otherrefnum": "PO-1", "SHIPDATE": "2025-04-30"})).is_empty());
-        assert_eq!(check(&s, json!({"entity": {}, "ShipDate": "30/04/2025", "Memo": "x"})), [
-            ": Additional properties are not allowed ('Memo' was unexpected)",
-            r#"/ShipDate: "30/04/2025" is not a "date""#,
-        ]);
+        assert_eq!(
+            check(&s, json!({"entity": {}, "ShipDate": "30/04/2025", "Memo": "x"})),
+            [
+                ": Additional properties are not allowed ('Memo' was unexpected)",
+                r#"/ShipDate: "30/04/2025" is not a "date""#,
+            ]
+        );
         assert_eq!(s.json, doc, "the document is kept as written");
         let exact = schema(json!({"additionalProperties": false, "properties": {"otherRefNum": {}}}));
-        assert_eq!(check(&exact, json!({"otherrefnum": "x"})), [": Additional properties are not allowed ('otherrefnum' was unexpected)"]);
+        assert_eq!(
+            check(&exact, json!({"otherrefnum": "x"})),
+            [": Additional properties are not allowed ('otherrefnum' was unexpected)"]
+        );
     }
 
     #[test]
