@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use harness_core::{Exchange, MockResponse, SystemId};
 use harness_mock::MockBehaviour;
+use harness_redact::TokenShape;
 use harness_syntax::system_file::KnownChange;
 use serde_json::Value;
 
@@ -74,6 +75,9 @@ pub struct Webhooks {
     pub signature_header: &'static str,
     /// The credential of a system file that signs deliveries (`app_secret`).
     pub secret_credential: &'static str,
+    /// The environment variable the system's own tools keep that secret in, where
+    /// `harness record webhook` reads it unless told another.
+    pub secret_env: &'static str,
 }
 
 /// What one scenario's mock of a system starts from besides the version the flow asks for.
@@ -224,6 +228,12 @@ pub trait System: Send + Sync {
     fn next_page(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<String> {
         let _ = (version, headers, body);
         None
+    }
+
+    /// The shapes of the credentials the system issues, which recordings and `harness lint` look
+    /// for in free text besides the vendor-neutral ones.
+    fn token_shapes(&self) -> &'static [TokenShape] {
+        &[]
     }
 
     /// Request headers a snapshot keeps for this system beyond the common ones (lower case): what

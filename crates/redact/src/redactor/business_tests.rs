@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::super::lint;
+use crate::tests::lint;
 use super::*;
 
 #[test]

@@ -21,6 +21,7 @@ use std::time::Duration;
 use base64::Engine;
 use harness_core::{Exchange, MockResponse, SystemId};
 use harness_mock::{MockBehaviour, graphql_operation};
+use harness_redact::TokenShape;
 use harness_syntax::system_file::KnownChange;
 use serde_json::{Value, json};
 
@@ -30,6 +31,10 @@ use crate::system::{Answer, System, Webhooks, http_answer};
 use crate::{MockSetup, SystemVersion};
 
 pub(crate) const ID: &str = "shopify";
+
+/// Systems are listed the way an order travels: the storefront, where it starts, first.
+#[linkme::distributed_slice(harness_core::system_id::LISTED)]
+static LISTED: harness_core::system_id::Listed = harness_core::system_id::Listed { system: ID, rank: 0 };
 
 const PRESETS: &[&str] = &["rate-limited", "unauthorized", "not-found", "unprocessable", "server-error", "unavailable", "graphql-throttled"];
 const UNAUTHORIZED: &str = "[API] Invalid API key or access token (unrecognized login or wrong password)";
@@ -255,6 +260,10 @@ impl System for Shopify {
 
     fn recorded_headers(&self) -> &'static [&'static str] {
         &["x-shopify-api-version"]
+    }
+
+    fn token_shapes(&self) -> &'static [TokenShape] {
+        traffic::TOKEN_SHAPES
     }
 
     /// The Admin API access token: shown as sent (its value redacted), so a change of
