@@ -45,6 +45,10 @@ use crate::system::{Answer, System, http_answer};
 
 pub(crate) const ID: &str = "netsuite";
 
+/// Listed second, the ERP an order reaches from the storefront.
+#[linkme::distributed_slice(harness_core::system_id::LISTED)]
+static LISTED: harness_core::system_id::Listed = harness_core::system_id::Listed { system: ID, rank: 1 };
+
 const PRESETS: &[&str] = &[
     "concurrency-limit",
     "invalid-token",

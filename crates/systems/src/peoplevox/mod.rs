@@ -29,6 +29,10 @@ use soap::{PVX_NS, Status};
 
 pub(crate) const ID: &str = "peoplevox";
 
+/// Listed third, the warehouse an order reaches from the ERP.
+#[linkme::distributed_slice(harness_core::system_id::LISTED)]
+static LISTED: harness_core::system_id::Listed = harness_core::system_id::Listed { system: ID, rank: 2 };
+
 const PRESETS: &[&str] = &["invalid-session", "authentication-failed", "server-error", "unavailable"];
 const INVALID_SESSION: &str = "System : Security - Invalid Session";
 /// Replaced by the request's operation when a preset is served.
