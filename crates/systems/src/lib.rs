@@ -7,6 +7,7 @@ mod catalog;
 pub mod client;
 mod crypto;
 mod declared;
+pub mod records;
 mod registry;
 mod system;
 pub mod tls;

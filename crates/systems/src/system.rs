@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::SystemVersion;
 use crate::client::{AuthScheme, OutgoingRequest};
+use crate::records::Records;
 
 /// How a system answered, as a client must read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +228,11 @@ pub trait System: Send + Sync {
     /// The next page of a paginated read, from its answer.
     fn next_page(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<String> {
         let _ = (version, headers, body);
+        None
+    }
+
+    /// How the daily check lists the system's records; `None` when the harness cannot list them.
+    fn records(&self) -> Option<&dyn Records> {
         None
     }
 

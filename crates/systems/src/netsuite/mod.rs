@@ -30,6 +30,7 @@ mod oauth2;
 mod read;
 mod soap;
 mod tba;
+mod records;
 mod traffic;
 
 use std::sync::Arc;
@@ -80,6 +81,10 @@ impl NetSuite {
 impl System for NetSuite {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn records(&self) -> Option<&dyn crate::records::Records> {
+        Some(&records::NetSuiteRecords)
     }
 
     fn recognises(&self, host: &str, path: &str) -> bool {

@@ -12,6 +12,7 @@
 
 mod mock;
 mod soap;
+mod records;
 mod traffic;
 
 use std::sync::Arc;
@@ -66,6 +67,10 @@ fn service_path(version: &SystemVersion) -> String {
 impl System for Peoplevox {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn records(&self) -> Option<&dyn crate::records::Records> {
+        Some(&records::PeoplevoxRecords)
     }
 
     fn recognises(&self, host: &str, path: &str) -> bool {
@@ -202,15 +207,20 @@ impl System for Peoplevox {
     }
 }
 
+/// A request for `operation` with `params`, its session to be filled in by [`Session::apply`].
+fn soap_request(version: &SystemVersion, operation: &str, params: &str) -> OutgoingRequest {
+    let mut request = OutgoingRequest::new(version.system.clone(), "POST", service_path(version));
+    request.set_header("Content-Type", XML);
+    request.set_header("SOAPAction", format!("\"{PVX_NS}{operation}\""));
+    let session = (operation != "Authenticate").then_some((version.credential("client_id"), ""));
+    request.body = soap::request_envelope(operation, params, session).into();
+    request
+}
+
 impl Soap for Peoplevox {
     /// A request ready for the session to be filled in by [`Session::apply`].
     fn request(&self, version: &SystemVersion, operation: &str, params: &str) -> OutgoingRequest {
-        let mut request = OutgoingRequest::new(version.system.clone(), "POST", service_path(version));
-        request.set_header("Content-Type", XML);
-        request.set_header("SOAPAction", format!("\"{PVX_NS}{operation}\""));
-        let session = (operation != "Authenticate").then_some((version.credential("client_id"), ""));
-        request.body = soap::request_envelope(operation, params, session).into();
-        request
+        soap_request(version, operation, params)
     }
 
     /// Element order of IntegrationServiceV4's request types, as the WSDL's sequences define it.

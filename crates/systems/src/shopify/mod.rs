@@ -13,6 +13,7 @@ mod graphql;
 mod inventory;
 mod mock;
 mod tokens;
+mod records;
 mod traffic;
 
 use std::sync::Arc;
@@ -60,6 +61,10 @@ fn is_graphql(path: &str) -> bool {
 impl System for Shopify {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn records(&self) -> Option<&dyn crate::records::Records> {
+        Some(&records::ShopifyRecords)
     }
 
     fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
