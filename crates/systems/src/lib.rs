@@ -24,9 +24,9 @@ macro_rules! builtin_systems {
     };
 }
 
-// The built-in systems. Each is a folder of its own, `src/<system>/` (its catalog files under
-// `catalog/<system>/`), and one line here: everything the harness knows about it is behind the
-// `System` trait.
+// The built-in systems. Each is a folder of its own, `src/<system>/` (its catalog files in its
+// `catalog/`), and one line here: everything the harness knows about it is behind the `System`
+// trait.
 builtin_systems![shopify::Shopify, netsuite::NetSuite, peoplevox::Peoplevox,];
 
 pub use catalog::{
