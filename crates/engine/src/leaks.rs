@@ -47,7 +47,9 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
         for rel in files_under(&dir) {
             let Ok(text) = harness_syntax::project::read_text(&project.root, &dir.join(&rel)) else { continue };
             out.extend(
-                lint(&text, &allowed, &tokens).into_iter().map(|finding| Leak { file: format!("{folder}/{rel}"), finding }),
+                lint(&text, &allowed, &tokens)
+                    .into_iter()
+                    .map(|finding| Leak { file: format!("{folder}/{rel}"), finding }),
             );
         }
     }

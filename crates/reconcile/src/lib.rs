@@ -145,14 +145,23 @@ async fn check(
     let (source_stats, target_stats) = std::thread::scope(|scope| {
         let source = &mut source;
         let source_thread = scope.spawn(|| {
-            listing(&clients[0], r.source.lister.as_ref(), &source_window, |rec| source.add(rec), &source_label, progress)
+            listing(
+                &clients[0],
+                r.source.lister.as_ref(),
+                &source_window,
+                |rec| source.add(rec),
+                &source_label,
+                progress,
+            )
         });
         let target_threads: Vec<_> = targets
             .iter_mut()
             .zip(&r.targets)
             .zip(&clients[1..])
             .map(|((reducer, t), client)| {
-                scope.spawn(move || listing(client, t.side.lister.as_ref(), window, |rec| reducer.add(rec), &t.name, progress))
+                scope.spawn(move || {
+                    listing(client, t.side.lister.as_ref(), window, |rec| reducer.add(rec), &t.name, progress)
+                })
             })
             .collect();
         let joined = |h: std::thread::ScopedJoinHandle<'_, Result<Stats, Error>>| {

@@ -392,7 +392,8 @@ mod tests {
         let text = format!(
             "a {shopify} b Bearer abcdefghijklmnop1234 c Basic dXNlcjpwYXNzd29yZA== d Basic authentication e Bearer authentication-tokens"
         );
-        let found: Vec<(&str, &str)> = tokens(&text, &own).iter().map(|t| (t.shape.label, &text[t.range.clone()])).collect();
+        let found: Vec<(&str, &str)> =
+            tokens(&text, &own).iter().map(|t| (t.shape.label, &text[t.range.clone()])).collect();
         assert_eq!(
             found,
             [

@@ -298,7 +298,8 @@ impl Redactor {
     /// a cue (`Mr …`, `call …`) and public IP addresses inside free text.
     fn scan(&mut self, text: &str) -> Option<String> {
         let mut edits = Vec::new();
-        let tokens: Vec<_> = patterns::tokens(text, &self.tokens).into_iter().map(|t| (t.range, t.shape.label)).collect();
+        let tokens: Vec<_> =
+            patterns::tokens(text, &self.tokens).into_iter().map(|t| (t.range, t.shape.label)).collect();
         for (range, label) in tokens {
             self.remember(label, &text[range.clone()]);
             self.summary.credentials += 1;

@@ -58,7 +58,14 @@ impl ListSpec {
     }
 
     /// The records per page asked for, `default` when none is: 1 to `max`.
-    pub fn page_size(&self, system: &SystemId, default: u32, max: u32, file: &Path, text: &str) -> Result<u32, Diagnostic> {
+    pub fn page_size(
+        &self,
+        system: &SystemId,
+        default: u32,
+        max: u32,
+        file: &Path,
+        text: &str,
+    ) -> Result<u32, Diagnostic> {
         match &self.page_size {
             Some(p) if p.value == 0 || p.value > max => {
                 Err(p.error(file, text, format!("page_size: {system} pages hold 1 to {max} records")))
@@ -145,8 +152,13 @@ pub trait Records: Send + Sync {
 
     /// The listing `list` asks for, its keys checked to be the system's; anything that would
     /// write is refused, located.
-    fn lister(&self, system: &SystemId, list: &ListSpec, file: &Path, text: &str)
-    -> Result<Box<dyn Lister>, Diagnostic>;
+    fn lister(
+        &self,
+        system: &SystemId,
+        list: &ListSpec,
+        file: &Path,
+        text: &str,
+    ) -> Result<Box<dyn Lister>, Diagnostic>;
 
     /// Whether a request other than a GET only reads, checked again right before every send,
     /// whatever built it: `Err` says why not.
@@ -156,7 +168,10 @@ pub trait Records: Send + Sync {
 
     /// The keys of [`PageKey::After`] to each page of a recorded listing, from its pages in order
     /// (read from disk one at a time, for systems whose pages are JSON). None by default.
-    fn fixture_index(&self, pages: &mut dyn Iterator<Item = Result<Value, Error>>) -> Result<HashMap<String, usize>, Error> {
+    fn fixture_index(
+        &self,
+        pages: &mut dyn Iterator<Item = Result<Value, Error>>,
+    ) -> Result<HashMap<String, usize>, Error> {
         let _ = pages;
         Ok(HashMap::new())
     }

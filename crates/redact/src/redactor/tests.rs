@@ -5,8 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::tests::lint;
 use super::*;
+use crate::tests::lint;
 
 const KEY: [u8; 32] = [42; 32];
 
