@@ -204,3 +204,44 @@ pub fn compile(
     }
     records.lister(system, list, file, text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Registry;
+
+    /// The `list:` block `text` compiled for `system`: the lister's description, or the problem.
+    fn compiled(system: &str, text: &str) -> Result<String, String> {
+        let file = Path::new("reconcile/daily.yaml");
+        let list: ListSpec = harness_syntax::yaml::parse(file, text).map_err(|d| d[0].message.clone())?;
+        let id = SystemId::new(system).unwrap();
+        let registry = Registry::builtin();
+        let records = registry.system(&id).records().expect("listable");
+        compile(records, &id, &list, file, text).map(|l| format!("{l:?}")).map_err(|d| d.message)
+    }
+
+    #[test]
+    fn each_system_reads_its_own_keys() {
+        assert_eq!(compiled("shopify", "template: Despatches\n"), Err("`template` does not list shopify".into()));
+        assert_eq!(
+            compiled("peoplevox", "concurrency: 2\n"),
+            Err("`concurrency` does not list peoplevox: its pages are read one after the other".into())
+        );
+        assert_eq!(
+            compiled("netsuite", "concurrency: 11\n"),
+            Err("concurrency: 1 to 10 pages at once (within the account's concurrency limit, which the integration shares)".into())
+        );
+        assert_eq!(
+            compiled("peoplevox", "page_size: 2000\n"),
+            Err("page_size: peoplevox pages hold 1 to 1000 records".into())
+        );
+        let lister = compiled("netsuite", "path: /services/rest/record/v1/salesOrder\nconcurrency: 3\n").unwrap();
+        assert!(lister.contains("RecordList") && lister.contains("concurrency: 3"), "{lister}");
+    }
+
+    #[test]
+    fn periods_fill_since_and_until() {
+        let period = Period { since: 0, until: 86_400 };
+        assert_eq!(period.fill("{since}..{until}", |t| t.to_string()), "0..86400");
+    }
+}
