@@ -284,7 +284,6 @@ fn connection(
     Ok(Connection { version, reach })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn side(
     shown: &Path,
     text: &str,
