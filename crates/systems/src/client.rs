@@ -358,6 +358,15 @@ mod tests {
     const MOCK: &str = "http://127.0.0.1:40123";
 
     #[test]
+    fn auth_errors_read_as_they_always_did() {
+        let unanswered =
+            AuthError::Unanswered { asking: "token request", source: HttpError::Network("connection refused".into()) };
+        assert_eq!(unanswered.to_string(), "token request failed: network error: connection refused");
+        let refused = AuthError::Refused { asking: "Authenticate", detail: "bad password".into() };
+        assert_eq!(refused.to_string(), "Authenticate refused: bad password");
+    }
+
+    #[test]
     fn urls_stay_on_the_mock() {
         let url = mock_url(MOCK, "/orders/%231001", &[("a".into(), "b c".into())]).unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:40123/orders/%231001?a=b%20c");
