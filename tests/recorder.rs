@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
-use common::recorder::{WAIT, record, recorder};
+use common::recorder::{WAIT, record};
 use common::{harness, project};
 
 /// An upstream on loopback answering every request `200` with a NetSuite-like query answer;
@@ -77,25 +77,8 @@ fn a_recorded_draft_scenario_runs_as_written() {
     let p = project(&["fixtures/recording"]);
     without_default_versions(p.path());
     let up = format!("http://{}", upstream());
-    let mut rec = recorder(
-        p.path(),
-        &[
-            "record",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &up,
-            "--stubs",
-            "recorded",
-            "--scenario",
-            "orders/recorded",
-            "--trigger",
-            "webhooks/order.json",
-        ],
-        &[],
-    );
+    let draft = ["--scenario", "orders/recorded", "--trigger", "webhooks/order.json"];
+    let mut rec = record(p.path(), "netsuite", "2025.1", &up, "recorded", &draft);
     assert!(query(&rec.url), "the call went through");
     let line = rec.next_line();
     assert!(line.contains("recorded/"), "{line}");
@@ -131,7 +114,7 @@ fn a_recorder_killed_while_writing_leaves_no_temporary_file() {
     let up = format!("http://{}", upstream());
     for trial in 0..10 {
         let stubs = format!("kill{trial}");
-        let mut rec = record(p.path(), "netsuite", "2025.1", &up, &stubs);
+        let mut rec = record(p.path(), "netsuite", "2025.1", &up, &stubs, &[]);
         // A few calls recorded (each writes a recording and the draft stub set), then SIGKILL
         // while the next ones are being written.
         for _ in 0..3 {

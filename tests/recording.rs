@@ -256,24 +256,8 @@ fn record_redact_replay_and_check_for_drift() {
     let (rt, http) = client();
 
     // Through the proxy over HTTPS: the lookup and the order the fixture flow makes.
-    let args = [
-        "record",
-        "--system",
-        "netsuite",
-        "--version",
-        "2025.1",
-        "--upstream",
-        &https,
-        "--upstream-ca",
-        &ca,
-        "--stubs",
-        "recorded",
-        "--scenario",
-        "orders/recorded",
-        "--trigger",
-        "webhooks/order.json",
-    ];
-    let mut rec = recorder(p.path(), &args, &[]);
+    let draft = ["--upstream-ca", &ca, "--scenario", "orders/recorded", "--trigger", "webhooks/order.json"];
+    let mut rec = record(p.path(), "netsuite", "2025.1", &https, "recorded", &draft);
     let lookup = rt.block_on(async {
         let r = http
             .post(format!("{}/services/rest/query/v1/suiteql", rec.url))
@@ -311,7 +295,7 @@ fn record_redact_replay_and_check_for_drift() {
     assert!(first_session.contains("redacted: credentials "), "{first_session}");
 
     // Another session, over plain HTTP: the customer record, with the same person in it.
-    let mut rec = record(p.path(), "netsuite", "2025.1", &format!("http://{}", up.http), "lookup");
+    let mut rec = record(p.path(), "netsuite", "2025.1", &format!("http://{}", up.http), "lookup", &[]);
     let customer = get_customer(&rt, &http, &rec.url);
     assert_eq!(customer, 200);
     assert!(rec.next_line().contains("recorded/get-services-rest-record-v1-customer-77.json"), "{:?}", rec.seen);
@@ -346,29 +330,22 @@ fn record_redact_replay_and_check_for_drift() {
     // The live answers change: the field the flow binds is retyped, one is added.
     up.drift.store(true, Ordering::SeqCst);
     let auth = format!("Authorization: Bearer {TOKEN}");
-    let check = harness(
-        p.path(),
-        &[
-            "record",
-            "--check",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &https,
-            "--upstream-ca",
-            &ca,
-            "--header",
-            &auth,
-            "--html",
-            "report/drift.html",
-            "--json",
-            "report/drift.json",
-            "--junit",
-            "report/drift.xml",
-        ],
-    );
+    let check_args = [
+        "record",
+        "--check",
+        "--system",
+        "netsuite",
+        "--version",
+        "2025.1",
+        "--upstream",
+        &https,
+        "--upstream-ca",
+        &ca,
+        "--header",
+        &auth,
+    ];
+    let reports = ["--html", "report/drift.html", "--json", "report/drift.json", "--junit", "report/drift.xml"];
+    let check = harness(p.path(), &[&check_args[..], &reports].concat());
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.path().join("report/drift.json")).unwrap()).unwrap();
@@ -392,23 +369,7 @@ fn record_redact_replay_and_check_for_drift() {
     assert!(!check.stdout.contains(TOKEN), "{}", check.stdout);
 
     up.drift.store(false, Ordering::SeqCst);
-    let quiet = harness(
-        p.path(),
-        &[
-            "record",
-            "--check",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &https,
-            "--upstream-ca",
-            &ca,
-            "--header",
-            &auth,
-        ],
-    );
+    let quiet = harness(p.path(), &check_args);
     assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
     assert!(quiet.stdout.contains("0 changed field(s) read by flows"), "{}", quiet.stdout);
 }
@@ -418,7 +379,7 @@ fn peoplevox_soap_sessions_are_recorded_without_credentials() {
     let p = project(&["fixtures/recording"]);
     let up = upstream();
     let (rt, http) = client();
-    let mut rec = record(p.path(), "peoplevox", "v4", &format!("http://{}", up.http), "warehouse");
+    let mut rec = record(p.path(), "peoplevox", "v4", &format!("http://{}", up.http), "warehouse", &[]);
     let envelope = |header: &str, body: &str| {
         format!(
             r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">{header}<soap:Body>{body}</soap:Body></soap:Envelope>"#
@@ -481,7 +442,7 @@ fn an_untrusted_upstream_is_not_recorded() {
     let p = project(&["fixtures/recording"]);
     let up = upstream();
     let (rt, http) = client();
-    let mut rec = record(p.path(), "netsuite", "2025.1", &format!("https://{}", up.https), "untrusted");
+    let mut rec = record(p.path(), "netsuite", "2025.1", &format!("https://{}", up.https), "untrusted", &[]);
     let status = get_customer(&rt, &http, &rec.url);
     assert_eq!(status, 502);
     assert!(rec.next_line().contains("not answered: TLS with 127.0.0.1"), "{:?}", rec.seen);

@@ -53,10 +53,10 @@ pub fn recorder(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Recorder {
     Recorder { child, url, lines, seen: vec![first] }
 }
 
-/// `harness record --system … --version … --upstream … --stubs …` in `dir`.
-pub fn record(dir: &Path, system: &str, version: &str, upstream: &str, stubs: &str) -> Recorder {
+/// `harness record --system … --version … --upstream … --stubs …` and `more` in `dir`.
+pub fn record(dir: &Path, system: &str, version: &str, upstream: &str, stubs: &str, more: &[&str]) -> Recorder {
     let args = ["record", "--system", system, "--version", version, "--upstream", upstream, "--stubs", stubs];
-    recorder(dir, &args, &[])
+    recorder(dir, &[&args[..], more].concat(), &[])
 }
 
 impl Recorder {
