@@ -72,6 +72,21 @@ fn the_accounts_custom_fields_are_validated_with_their_types() {
 }
 
 #[test]
+fn what_was_imported_is_reported_as_json() {
+    let p = project(&[]);
+    let out = harness(p.path(), &["schemas", "import", "netsuite", document().to_str().unwrap(), "--json", "-"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on standard output, nothing else");
+    assert_eq!(report["file"], "mocks/netsuite/2025.1/system.yaml");
+    assert_eq!(report["records"].as_array().map(Vec::len), Some(1), "{report}");
+    let order = &report["records"][0];
+    assert_eq!(order["name"], "salesOrder");
+    assert!(order["custom_fields"].as_array().unwrap().iter().any(|f| f == "item.custcol_gift_wrap"), "{report}");
+    assert!(order["added_fields"].as_array().unwrap().iter().any(|f| f == "tranDate"), "{report}");
+    assert!(report["left"].is_array(), "{report}");
+}
+
+#[test]
 fn extensions_written_by_hand_are_not_overwritten() {
     let p = project(&[]);
     let file = p.path().join("mocks/netsuite/2025.1/system.yaml");

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness_core::{Error, Exchange, SystemId};
-use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, RunStatus, Traffic, Wait};
+use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, PrepareError, RunStatus, Traffic, Wait};
 use harness_mock::ExchangeLog;
 use harness_systems::MockSetup;
 use harness_systems::client::HttpClient;
@@ -42,12 +42,12 @@ impl Shared {
         secrets: Arc<Secrets>,
         limits: harness_mock::Limits,
     ) -> Result<Shared, Error> {
-        let reqwest = HttpClient::shared_reqwest().map_err(Error::Environment)?;
+        let reqwest = HttpClient::shared_reqwest()?;
         Ok(Shared { job: JobContext { root, registry, reqwest, limits }, secrets, limits, instances: Mutex::default() })
     }
 
     /// The flow of `case`, prepared for this job on first use.
-    fn instance(&self, case: &Case) -> Result<Arc<dyn FlowInstance>, String> {
+    fn instance(&self, case: &Case) -> Result<Arc<dyn FlowInstance>, PrepareError> {
         let mut instances = self.instances.lock().expect("flow instances");
         if let Some(i) = instances.get(&case.flow.name) {
             return Ok(i.clone());
@@ -115,7 +115,7 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
 
     let backstop = driver.grace().map(|grace| case.timeout + grace);
     let mut run = match &instance {
-        Err(message) => FlowRun::failed(message.clone()),
+        Err(e) => FlowRun::failed(e.to_string()),
         Ok(instance) => {
             let context = CaseContext {
                 id: &case.id,

@@ -66,6 +66,18 @@ struct Attempts {
     failed: Vec<Evaluated>,
 }
 
+/// How [`in_order`] runs its cases.
+#[derive(Clone, Copy)]
+struct Schedule {
+    /// How many at a time.
+    jobs: usize,
+    strict: bool,
+    /// Run a failed case again this many times; `None` never retries.
+    retries: Option<u32>,
+    /// Report a case as slow after this long (and again each time as long again).
+    slow_after: Duration,
+}
+
 /// Progress of cases in flight, as it happens.
 enum Progress {
     Started(usize),
@@ -120,21 +132,11 @@ pub fn evaluate(
     runtime()?.block_on(async {
         let mut out = Vec::with_capacity(cases.len());
         // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
-        let work = in_order(
-            project,
-            plan,
-            &secrets,
-            cases,
-            jobs,
-            strict,
-            None,
-            Duration::MAX,
-            &|_| Ok(()),
-            |case, attempts| {
-                out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
-                Ok(())
-            },
-        );
+        let schedule = Schedule { jobs, strict, retries: None, slow_after: Duration::MAX };
+        let work = in_order(project, plan, &secrets, cases, &schedule, &|_| Ok(()), |case, attempts| {
+            out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
+            Ok(())
+        });
         let late = tokio::select! {
             done = work => done?,
             _ = interrupted() => {
@@ -253,39 +255,30 @@ async fn run_cases(
     };
     // A scenario's versions are compared in plan order, before any of them is written or accepted.
     let mut versions = check::Ledger::default();
-    let late = in_order(
-        project,
-        plan,
-        secrets,
-        &plan.cases,
-        jobs,
-        options.strict,
-        Some(options.retries),
-        options.slow_after,
-        &progress,
-        |case, mut attempts| {
-            if let Ok(evaluated) = &mut attempts.last {
-                versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
-            }
-            let retries: Vec<CaseReport> =
-                attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
-            for (n, r) in retries.iter().enumerate() {
-                emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
-            }
-            let report = match attempts.last {
-                Ok(evaluated) => CaseReport { retries, ..masked(secrets, record(evaluated, options, secrets)?) },
-                Err(why) => CaseReport { retries, ..abandoned_report(case, why) },
-            };
-            let event = if report.abandoned {
-                Event::CaseAbandoned { report: &report }
-            } else {
-                Event::CaseFinished { report: &report }
-            };
-            emit(reporters, &event)?;
-            finished.borrow_mut().push(report);
-            Ok(())
-        },
-    )
+    let schedule =
+        Schedule { jobs, strict: options.strict, retries: Some(options.retries), slow_after: options.slow_after };
+    let late = in_order(project, plan, secrets, &plan.cases, &schedule, &progress, |case, mut attempts| {
+        if let Ok(evaluated) = &mut attempts.last {
+            versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
+        }
+        let retries: Vec<CaseReport> =
+            attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
+        for (n, r) in retries.iter().enumerate() {
+            emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
+        }
+        let report = match attempts.last {
+            Ok(evaluated) => CaseReport { retries, ..masked(secrets, record(evaluated, options, secrets)?) },
+            Err(why) => CaseReport { retries, ..abandoned_report(case, why) },
+        };
+        let event = if report.abandoned {
+            Event::CaseAbandoned { report: &report }
+        } else {
+            Event::CaseFinished { report: &report }
+        };
+        emit(reporters, &event)?;
+        finished.borrow_mut().push(report);
+        Ok(())
+    })
     .await?;
     for l in late {
         late_after_last(plan, secrets, &mut finished.borrow_mut(), &l)?;
@@ -331,21 +324,18 @@ fn late_after_last(
 /// broken case neither takes the run down with it nor hangs it. Each stuck case keeps a CPU busy;
 /// once as many are stuck as there are CPUs, the remaining cases are not started.
 ///
-/// A failed case of a program's flow runs again up to `retries` times (or its flow's `retries:`,
-/// whichever is more); `None` never retries.
-#[allow(clippy::too_many_arguments)]
+/// A failed case of a program's flow runs again up to `schedule.retries` times (or its flow's
+/// `retries:`, whichever is more).
 async fn in_order(
     project: &Project,
     plan: &Plan,
     secrets: &Arc<Secrets>,
     cases: &[Arc<Case>],
-    jobs: usize,
-    strict: bool,
-    retries: Option<u32>,
-    slow_after: Duration,
+    schedule: &Schedule,
     progress: &dyn Fn(Progress) -> Result<(), Error>,
     mut done: impl FnMut(&Case, Attempts) -> Result<(), Error>,
 ) -> Result<Vec<harness_mock::LateRequest>, Error> {
+    let Schedule { jobs, strict, retries, slow_after } = *schedule;
     let workers = Workers::new(project.root.clone(), plan.registry.clone(), secrets.clone(), mock_limits(project));
     let stuck = std::cell::Cell::new(0);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -63,7 +63,7 @@ impl Stats {
 }
 
 /// The TLS of every system reached over HTTPS, made for the first (the machine's roots read once).
-pub(crate) type Tls = std::sync::OnceLock<Result<TlsConnector, String>>;
+pub(crate) type Tls = std::sync::OnceLock<Result<TlsConnector, harness_systems::tls::TlsUnavailable>>;
 
 pub(crate) struct Client {
     system: Arc<dyn System>,

@@ -124,7 +124,7 @@ async fn check(
     let mut clients = Vec::new();
     for side in std::iter::once(&r.source).chain(r.targets.iter().map(|t| &t.side)) {
         // A client of its own per listing: its connections are driven by the listing's own runtime.
-        let http = HttpClient::shared_reqwest().map_err(Error::Environment)?;
+        let http = HttpClient::shared_reqwest()?;
         clients.push(Client::new(
             &side.system,
             &r.systems[&side.system],

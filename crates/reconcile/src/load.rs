@@ -292,7 +292,6 @@ fn connection(
     Ok(Connection { system: system.clone(), version, reach })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn side(
     shown: &Path,
     text: &str,

@@ -30,10 +30,10 @@ macro_rules! builtin_systems {
 builtin_systems![shopify::Shopify, netsuite::NetSuite, peoplevox::Peoplevox,];
 
 pub use catalog::{
-    CARRIED, CARRIED_LIST, Catalog, Endpoint, Listed, Migrate, Migration, Origin, PayloadField, PayloadOffence,
-    Recording, Schema, StubSet, SystemVersion, Violation, carried_line, endpoint_scope,
+    CARRIED, CARRIED_LIST, Catalog, Endpoint, Listed, Migrate, Migration, Origin, OtherVersion, PayloadField,
+    PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, carried_line, endpoint_scope,
 };
-pub use client::AuthScheme;
+pub use client::{AuthError, AuthScheme};
 pub use netsuite::metadata as netsuite_metadata;
 pub use registry::Registry;
-pub use system::{Answer, MockSetup, Soap, System, Webhooks, http_answer, webhook_payload};
+pub use system::{Answer, MockSetup, Soap, StateError, System, Webhooks, http_answer, webhook_payload};

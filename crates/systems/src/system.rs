@@ -92,6 +92,16 @@ pub struct MockSetup {
     pub state: Option<Value>,
 }
 
+/// Why a scenario's `mocks.<system>.state` cannot seed the system's mock.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("the {0} mock keeps no state a scenario can seed")]
+    Stateless(SystemId),
+    /// The system keeps state, but not of this shape: why, in the system's words.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
 pub trait System: Send + Sync {
     fn id(&self) -> &SystemId;
 
@@ -106,9 +116,9 @@ pub trait System: Send + Sync {
 
     /// Why `state` (a scenario's `mocks.<system>.state`) cannot seed this system's mock, if it
     /// cannot; systems without state refuse any.
-    fn check_state(&self, state: &Value) -> Result<(), String> {
+    fn check_state(&self, state: &Value) -> Result<(), StateError> {
         let _ = state;
-        Err(format!("the {} mock keeps no state a scenario can seed", self.id()))
+        Err(StateError::Stateless(self.id().clone()))
     }
 
     /// The documented changes in force at `version` that `request` breaks, each with the version

@@ -327,6 +327,9 @@ pub(crate) enum SchemasCommand {
         /// The version folder written (default: the project's newest NetSuite version).
         #[arg(long)]
         version: Option<String>,
+        /// Write what was imported as JSON to FILE (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
 }
 

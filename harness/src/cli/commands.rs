@@ -123,6 +123,8 @@ pub(crate) fn schemas_import(
     from_account: Option<String>,
     auth: String,
     version: Option<String>,
+    json: Option<PathBuf>,
+    style: Style,
 ) -> Result<Passed, Error> {
     let project = open_project(root)?;
     let source = match (file, from_account) {
@@ -131,7 +133,7 @@ pub(crate) fn schemas_import(
         (None, None) => return Err(Error::Usage("give FILE or --from-account URL".into())),
     };
     let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { source, version })?;
-    out(&imported.render())?;
+    render_analysis(&imported, style, &None, &json, &None, &None)?;
     Ok(true)
 }
 

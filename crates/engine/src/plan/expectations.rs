@@ -38,7 +38,7 @@ pub(super) fn resolve(
         }
         let path = match systems.get(&r.system.value).map(|v| catalog.versioned_path(v, &r.path)) {
             Some(Err(e)) => {
-                here(errors, r.path.error(file, text, e));
+                here(errors, r.path.error(file, text, e.to_string()));
                 continue;
             }
             Some(Ok(p)) => Loc { value: p, span: r.path.span },
@@ -73,6 +73,7 @@ pub(super) fn resolve(
         };
         let matcher = match catalog
             .versioned_path(system, &sc.path)
+            .map_err(|e| e.to_string())
             .and_then(|p| Matcher::compile(&MatchSpec::route(sc.method.as_deref(), &p)).map_err(|e| e.to_string()))
         {
             Ok(m) => m,

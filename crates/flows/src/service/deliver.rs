@@ -96,7 +96,7 @@ impl Deliver {
             }]);
         }
         let payload = input.json.as_deref().ok_or("`deliver.records: each` needs a JSON trigger payload")?;
-        let records = case.trigger.split.split([payload])?;
+        let records = case.trigger.split.split([payload]).map_err(|e| e.to_string())?;
         let system = job.registry.system(&case.trigger.system);
         let version = case
             .systems

@@ -19,7 +19,7 @@ use harness_mock::{LateRequest, MockPorts};
 use harness_syntax::service::{Restart, ServiceSpec};
 use harness_systems::SystemVersion;
 
-use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture};
+use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture, PrepareError};
 use crate::program::{self, Program};
 use crate::source::FlowSource;
 use crate::{FlowRun, RunStatus};
@@ -84,11 +84,9 @@ impl FlowDriver for ServiceFlow {
         self.program.check_versions(systems)
     }
 
-    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
-        let ports = MockPorts::new(job.limits)
-            .map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
-        let port =
-            process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
+    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, PrepareError> {
+        let ports = MockPorts::new(job.limits).map_err(PrepareError::MockThread)?;
+        let port = process::free_port().map_err(PrepareError::NoPort)?;
         Ok(Arc::new(Instance {
             program: self.program.clone(),
             config: self.config.clone(),

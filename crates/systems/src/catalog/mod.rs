@@ -36,6 +36,7 @@ pub use listing::{Listed, Origin};
 pub use payloads::{PayloadField, PayloadOffence};
 pub use recording::{CARRIED, CARRIED_LIST, Migrate, Migration, Recording, carried_line, endpoint_scope};
 pub use schema::{Schema, Violation};
+pub use stubs::OtherVersion;
 pub use version::{Endpoint, SystemVersion};
 
 /// How files of the built-in catalog are shown in messages.

@@ -21,7 +21,8 @@ use serde_json::{Map, Value, json};
 use super::NetSuite;
 use crate::System;
 use crate::SystemVersion;
-use crate::client::{ClientAuth, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, ClientAuth, ClientUnavailable, HttpClient, HttpError, OutgoingRequest};
+use crate::tls::TlsUnavailable;
 
 /// Where the metadata catalog answers.
 pub const CATALOG_PATH: &str = "/services/rest/record/v1/metadata-catalog";
@@ -38,12 +39,32 @@ pub fn credentials_for(auth: &str) -> &'static [&'static str] {
     }
 }
 
+/// Why the account did not describe its records.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("netsuite has no authentication `{0}` (oauth2, tba)")]
+    NoSuchAuth(String),
+    #[error(transparent)]
+    Client(#[from] ClientUnavailable),
+    #[error(transparent)]
+    Tls(#[from] TlsUnavailable),
+    #[error("credentials refused: {0}")]
+    Credentials(#[from] AuthError),
+    #[error(transparent)]
+    Unanswered(#[from] HttpError),
+    /// The catalog answered with an error: its status and NetSuite's error code.
+    #[error("{} answered {status}: {why}", CATALOG_PATH)]
+    Refused { status: u16, why: String },
+    #[error("the metadata catalog's answer is not UTF-8 text")]
+    NotText,
+}
+
 /// Ask the account at `base` for the OpenAPI 3 metadata of `records` (a GET, nothing else),
 /// authenticated with `auth` and the credentials of `account`. The error never holds a credential
 /// the caller has not masked: it names the status and NetSuite's error code.
-pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records: &[String]) -> Result<String, String> {
+pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records: &[String]) -> Result<String, FetchError> {
     let netsuite = NetSuite::new();
-    let scheme = netsuite.auth(auth, account.clone(), base.to_string()).ok_or_else(|| format!("netsuite has no authentication `{auth}` (oauth2, tba)"))?;
+    let scheme = netsuite.auth(auth, account.clone(), base.to_string()).ok_or_else(|| FetchError::NoSuchAuth(auth.to_string()))?;
     let auth = ClientAuth::new(scheme);
     // The metadata of a few records takes seconds; of many, minutes (Oracle advises `select`).
     let reqwest = reqwest::Client::builder()
@@ -51,7 +72,7 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        .map_err(ClientUnavailable::from)?;
     let mut http = HttpClient::new(reqwest, Arc::new(VirtualClock::default()), CATALOG_TIMEOUT);
     if base.starts_with("https://") {
         http = http.with_tls(crate::tls::connector(Vec::new())?);
@@ -59,13 +80,13 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
     let mut request = OutgoingRequest::new(netsuite.id().clone(), "GET", CATALOG_PATH);
     request.query.push(("select".into(), records.join(",")));
     request.set_header("accept", "application/swagger+json");
-    auth.authorize(&http, &mut request).await.map_err(|e| format!("credentials refused: {e}"))?;
-    let response = http.send(base, &request).await.map_err(|e| e.to_string())?;
+    auth.authorize(&http, &mut request).await?;
+    let response = http.send(base, &request).await?;
     if !response.is_success() {
         let why = netsuite.error_detail(&response.body).unwrap_or_else(|| "no NetSuite error in the answer".into());
-        return Err(format!("{CATALOG_PATH} answered {}: {why}", response.status));
+        return Err(FetchError::Refused { status: response.status, why });
     }
-    String::from_utf8(response.body.to_vec()).map_err(|_| "the metadata catalog's answer is not UTF-8 text".into())
+    String::from_utf8(response.body.to_vec()).map_err(|_| FetchError::NotText)
 }
 
 /// A record type the document describes, ready to extend its request schema.

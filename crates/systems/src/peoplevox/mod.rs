@@ -24,7 +24,7 @@ use harness_mock::MockBehaviour;
 use serde_json::{Value, json};
 
 use crate::{MockSetup, SystemVersion};
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 use crate::system::{Answer, Soap, System, http_answer};
 use soap::{PVX_NS, Status};
 
@@ -241,7 +241,7 @@ struct Session {
 }
 
 impl Session {
-    async fn authenticate(&self, http: &HttpClient) -> Result<String, String> {
+    async fn authenticate(&self, http: &HttpClient) -> Result<String, AuthError> {
         let system = &self.system;
         let params = format!(
             "<clientId>{}</clientId><username>{}</username><password>{}</password>",
@@ -250,17 +250,17 @@ impl Session {
             base64::engine::general_purpose::STANDARD.encode(system.credential("password"))
         );
         let request = Peoplevox::new().request(system, "Authenticate", &params);
-        let response = http.send(&self.base_url, &request).await.map_err(|e| format!("Authenticate failed: {e}"))?;
-        let result = soap::read_result(&String::from_utf8_lossy(&response.body)).map_err(|e| format!("Authenticate failed: {e}"))?;
+        let response = http.send(&self.base_url, &request).await.map_err(|source| AuthError::Unanswered { asking: "Authenticate", source })?;
+        let result = soap::read_result(&String::from_utf8_lossy(&response.body)).map_err(|e| AuthError::Unusable(format!("Authenticate failed: {e}")))?;
         if result.response_id != 0 {
-            return Err(format!("Authenticate refused: {}", result.detail));
+            return Err(AuthError::Refused { asking: "Authenticate", detail: result.detail });
         }
-        result.detail.split(',').nth(1).map(str::to_string).ok_or_else(|| format!("Authenticate answered an unexpected Detail `{}`", result.detail))
+        result.detail.split(',').nth(1).map(str::to_string).ok_or_else(|| AuthError::Unusable(format!("Authenticate answered an unexpected Detail `{}`", result.detail)))
     }
 }
 
 impl AuthScheme for Session {
-    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(self.authenticate(http))
     }
 

@@ -27,8 +27,8 @@ use harness_syntax::system_file::KnownChange;
 use serde_json::{Value, json};
 
 use crate::crypto::{hex, hmac_sha256};
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
-use crate::system::{Answer, System, Webhooks, http_answer};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::system::{Answer, StateError, System, Webhooks, http_answer};
 use crate::{MockSetup, SystemVersion};
 
 pub(crate) const ID: &str = "shopify";
@@ -79,8 +79,8 @@ impl System for Shopify {
         true
     }
 
-    fn check_state(&self, state: &Value) -> Result<(), String> {
-        inventory::StateSpec::parse(state).map(|_| ())
+    fn check_state(&self, state: &Value) -> Result<(), StateError> {
+        inventory::StateSpec::parse(state).map(|_| ()).map_err(StateError::Unreadable)
     }
 
     fn breaches(&self, version: &SystemVersion, request: &harness_core::RecordedRequest) -> Vec<(String, KnownChange)> {
@@ -315,7 +315,7 @@ fn throttle_wait(body: &Value) -> Option<Duration> {
 struct AccessToken(Arc<SystemVersion>);
 
 impl AuthScheme for AccessToken {
-    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(std::future::ready(Ok(String::new())))
     }
     fn apply(&self, _: &str, request: &mut OutgoingRequest, _: u64, _: Duration) {
