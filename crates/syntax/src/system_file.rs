@@ -296,13 +296,17 @@ pub struct EndpointAnswer {
     pub headers: BTreeMap<String, String>,
 }
 
-/// A Peoplevox data template: its columns, which one identifies a row, which must be filled.
+/// A Peoplevox data template: its columns, which one identifies a row, which must be filled. A
+/// report (`report: true`) is read with `GetReportData` only: it has columns, no key.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct TemplateSpec {
+    #[serde(default)]
     pub key: String,
     pub columns: Vec<String>,
     #[serde(default)]
     pub required: Vec<String>,
+    #[serde(default)]
+    pub report: bool,
 }
 
 /// A shared stub set: `mocks/<system>/<version>/stubs/<name>.yaml`.
