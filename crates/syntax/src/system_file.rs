@@ -280,6 +280,10 @@ pub struct EndpointSpec {
     pub path: Loc<String>,
     /// JSON Schema of the request body, relative to the version folder.
     pub request_schema: Option<Loc<String>>,
+    /// The body names only the fields it changes (a PATCH): the schema's `required` at its top
+    /// level does not apply.
+    #[serde(default)]
+    pub partial: bool,
     /// When set, this version no longer serves the endpoint; the text says what replaced it.
     pub removed: Option<String>,
     pub description: Option<String>,
