@@ -244,7 +244,11 @@ fn after_import_a_custom_field_the_account_lacks_is_refused_at_that_field() {
     let p = on_the_builtin_schema("        custbody_not_in_account: '\"x\"'\n        custbody_loyalty_points: '120'\n");
     let run = |p: &Path| harness(p, &["run", "--color", "never", "--no-times", "--accept", "orders/simple"]);
     let before = run(p.path());
-    assert_eq!(before.code, 0, "without the account's definitions any custom field id passes: {}{}", before.stdout, before.stderr);
+    assert_eq!(
+        before.code, 0,
+        "without the account's definitions any custom field id passes: {}{}",
+        before.stdout, before.stderr
+    );
 
     let doc = document();
     let out = harness(p.path(), &["schemas", "import", "netsuite", doc.to_str().unwrap()]);

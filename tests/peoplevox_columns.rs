@@ -59,7 +59,16 @@ fn item_types_and_the_stock_report_have_the_real_column_names() {
     // The columns as Peoplevox's default `Item types` template names them, not the earlier set
     // (`SalePrice`, `CostPrice`, `ItemTypeGroup`).
     let catalog = std::fs::read_to_string(repo().join("crates/systems/catalog/peoplevox/v4/system.yaml")).unwrap();
-    for column in ["ItemGroup", "RetailPrice", "BuyPrice", "WholesalePrice", "UnitOfMeasure", "DefaultLeadTime", "Attribute15", "TaxCode"] {
+    for column in [
+        "ItemGroup",
+        "RetailPrice",
+        "BuyPrice",
+        "WholesalePrice",
+        "UnitOfMeasure",
+        "DefaultLeadTime",
+        "Attribute15",
+        "TaxCode",
+    ] {
         assert!(catalog.contains(&format!(" {column},")), "Item types has {column}");
     }
     for invented in ["SalePrice, CostPrice", "ItemTypeGroup"] {
@@ -92,6 +101,10 @@ fn a_stock_report_column_is_checked_against_the_report_and_the_columns_asked_for
     let p = items_project(("available: .rows[0].Available", "available: .rows[0].\"On hand\""));
     let out = harness(p.path(), &["run", "--color", "never", "--no-times", ITEMS]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("step get-stock: bind `available` reads column `On hand`, which the peoplevox report"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("step get-stock: bind `available` reads column `On hand`, which the peoplevox report"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("(its columns: Item code, Available)"), "{}", out.stdout);
 }

@@ -416,7 +416,11 @@ impl Catalog {
             if partial && let Some(top) = json_value.as_object_mut() {
                 top.remove("required");
                 // `anyOf: [{required: [companyName]}, {required: [lastName]}]`: required too.
-                let only_required = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(|b| b.as_object().is_some_and(|o| o.keys().all(|k| k == "required"))));
+                let only_required = |v: &Value| {
+                    v.as_array().is_some_and(|a| {
+                        a.iter().all(|b| b.as_object().is_some_and(|o| o.keys().all(|k| k == "required")))
+                    })
+                };
                 if top.get("anyOf").is_some_and(only_required) {
                     top.remove("anyOf");
                 }

@@ -177,7 +177,10 @@ mod fold {
     /// `names` (lower case) of the object at `folded` as `original` spells them.
     pub(super) fn names_as_written(original: &Value, folded: &str, names: &[String]) -> Vec<String> {
         let object = original.pointer(&as_written(original, folded)).and_then(Value::as_object);
-        names.iter().map(|n| object.and_then(|o| o.keys().find(|k| k.to_lowercase() == *n)).unwrap_or(n).clone()).collect()
+        names
+            .iter()
+            .map(|n| object.and_then(|o| o.keys().find(|k| k.to_lowercase() == *n)).unwrap_or(n).clone())
+            .collect()
     }
 
     /// The JSON pointer `folded` (into the lower-cased body) spelt as `original` spells its members.
