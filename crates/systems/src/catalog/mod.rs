@@ -324,6 +324,14 @@ impl Catalog {
             into.support = Some(support);
         }
         into.credentials.extend(spec.credentials);
+        // A template rows are saved to names the column that identifies a row; a report has none.
+        if let Some(name) = spec.templates.iter().find(|(_, t)| !t.report && t.key.is_empty()).map(|(n, _)| n) {
+            let span = yaml::key_span(text, &["templates", name]).unwrap_or(spec.system.span);
+            return Err(here(
+                span,
+                format!("template `{name}` has no `key:` (the column that identifies a row); a report read with GetReportData says `report: true`"),
+            ));
+        }
         into.templates.extend(spec.templates);
         into.events.extend(spec.events);
         if let Some(api) = &spec.api {
