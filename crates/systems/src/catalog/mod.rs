@@ -329,7 +329,9 @@ impl Catalog {
             let span = yaml::key_span(text, &["templates", name]).unwrap_or(spec.system.span);
             return Err(here(
                 span,
-                format!("template `{name}` has no `key:` (the column that identifies a row); a report read with GetReportData says `report: true`"),
+                format!(
+                    "template `{name}` has no `key:` (the column that identifies a row); a report read with GetReportData says `report: true`"
+                ),
             ));
         }
         into.templates.extend(spec.templates);
