@@ -54,10 +54,11 @@ impl AnalysisResult for ImportedSchemas {
         for r in &self.records {
             let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
             out.push_str(&format!(
-                "{}: custom fields {}; standard fields added {}\n",
+                "{}: custom fields {}; standard fields added {}; values checked {}\n",
                 r.name,
                 list(&r.custom_fields),
-                list(&r.added_fields)
+                list(&r.added_fields),
+                list(&r.enumerated)
             ));
         }
         for l in &self.left {

@@ -82,7 +82,7 @@ pub(super) fn resolve(
                 continue;
             }
         };
-        match catalog.schema(system, &sc.schema.value) {
+        match catalog.schema(system, &sc.schema.value, false) {
             Ok(schema) => out.schemas.push((sc.system.value.clone(), matcher, sc.path.value.clone(), schema)),
             Err(ds) => ds.into_iter().for_each(|d| {
                 if d.span.is_some() {

@@ -184,13 +184,25 @@ impl System for Peoplevox {
         Some(self)
     }
 
-    /// A `GetData` of a template the version knows: the template's columns.
+    /// A `GetData` of a template the version knows: the template's columns; a `GetReportData` of
+    /// a report it knows: the report's, or those of them the request's `Columns` names.
     fn answer_columns(&self, version: &SystemVersion, request: &OutgoingRequest) -> Option<(String, Vec<String>)> {
         let envelope = xml::parse(&String::from_utf8_lossy(&request.body)).ok()?;
-        let op = envelope.operation().filter(|op| op.name == "GetData")?;
-        let name = op.text_at(&["getRequest", "TemplateName"])?;
-        let template = version.templates.get(name)?;
-        Some((format!("template `{name}`"), template.columns.clone()))
+        let op = envelope.operation()?;
+        let (element, report) = match op.name.as_str() {
+            "GetData" => ("getRequest", false),
+            "GetReportData" => ("getReportRequest", true),
+            _ => return None,
+        };
+        let name = op.text_at(&[element, "TemplateName"])?;
+        let template = version.templates.get(name).filter(|t| t.report == report)?;
+        let chosen = report_columns(op.text_at(&[element, "Columns"]).unwrap_or(""));
+        if chosen.is_empty() {
+            let what = if report { format!("report `{name}`") } else { format!("template `{name}`") };
+            return Some((what, template.columns.clone()));
+        }
+        let columns = template.columns.iter().filter(|c| chosen.contains(&c.as_str())).cloned().collect();
+        Some((format!("report `{name}` (as the request's `Columns` choose them)"), columns))
     }
 
     /// `{response_id, total, detail, statuses, rows}`, with CSV rows keyed by header.
@@ -215,6 +227,12 @@ fn soap_request(version: &SystemVersion, operation: &str, params: &str) -> Outgo
     let session = (operation != "Authenticate").then_some((version.credential("client_id"), ""));
     request.body = soap::request_envelope(operation, params, session).into();
     request
+}
+
+/// The columns a `GetReportData` asks for: `[Item code],[Available]` (brackets and spaces around
+/// them optional, as clients write them).
+fn report_columns(text: &str) -> Vec<&str> {
+    text.split(',').map(|c| c.trim().trim_start_matches('[').trim_end_matches(']').trim()).filter(|c| !c.is_empty()).collect()
 }
 
 impl Soap for Peoplevox {
