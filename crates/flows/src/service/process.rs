@@ -83,7 +83,7 @@ impl Ready {
     }
 
     /// Wait until the service is ready, or say why it is not once it has spent `patience` asleep
-    /// without being ready, or at `deadline` (the scenario's). Time the service spends working or
+    /// without being ready (the scenario's time limit bounds it too: the caller's). Time the service spends working or
     /// waiting for a CPU does not count against `patience`: a loaded machine slows a start-up
     /// down, and must not fail it. Each look credits at most what passed since the last, and no
     /// more than [`CREDIT`] beyond its own ready check (a health request the service is slow to
@@ -94,11 +94,10 @@ impl Ready {
         job: &JobContext,
         port: u16,
         patience: Duration,
-        deadline: Instant,
     ) -> Result<(), String> {
-        let (started, mut asleep) = (Instant::now(), Duration::ZERO);
+        let mut asleep = Duration::ZERO;
         let mut activity = running.activity(Vec::new());
-        let mut last = started;
+        let mut last = Instant::now();
         loop {
             if let Some(how) = running.exited() {
                 return Err(format!("{how} before it was ready"));
@@ -124,8 +123,8 @@ impl Ready {
                 asleep += (now - last).min(CREDIT + (now - asked));
             }
             last = now;
-            if asleep >= patience || now >= deadline {
-                let waited = harness_core::duration::format(if asleep >= patience { patience } else { now - started });
+            if asleep >= patience {
+                let waited = harness_core::duration::format(patience);
                 return Err(match self {
                     Ready::Tcp => {
                         format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}")
@@ -239,6 +238,14 @@ impl Running {
     /// What tells whether it is working: its process tree, and the mocks' `threads`.
     pub(super) fn activity(&self, threads: Vec<i32>) -> harness_procs::Activity {
         harness_procs::Activity::new(self.pid, threads)
+    }
+
+    /// Resolves once the scenario's `limit` has passed on the clock load cannot cut short
+    /// (`harness_procs::limit_reached_by`): time the service's tree, the mocks' `threads` and the
+    /// calling thread (which delivers and watches) spent waiting for a CPU does not count.
+    pub(super) fn limit(&self, limit: Duration, mut threads: Vec<i32>) -> impl Future<Output = ()> + use<> {
+        threads.push(harness_procs::current_thread_id());
+        harness_procs::limit_reached_by(self.activity(threads), limit)
     }
 
     /// The last lines of its output, for a failure.

@@ -43,12 +43,17 @@ impl Activity {
     }
 
     /// How long each thread of each process of the tree has waited for a CPU since it started
-    /// (nanoseconds, by process, then by thread id). Elsewhere than on Linux nothing can be seen:
-    /// no process.
+    /// (nanoseconds, by process, then by thread id), the harness's own threads as one more
+    /// process. Elsewhere than on Linux nothing can be seen: no process.
     pub(crate) fn run_queue_waits(&mut self) -> Vec<Vec<(i32, u64)>> {
         #[cfg(target_os = "linux")]
         {
-            self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect()
+            let mut waits: Vec<Vec<(i32, u64)>> =
+                self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect();
+            if !self.own_threads.is_empty() {
+                waits.push(self.own_threads.iter().filter_map(|&tid| linux::own_thread_wait(tid)).collect());
+            }
+            waits
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -143,6 +148,12 @@ mod linux {
                 Some((tid, waited))
             })
             .collect()
+    }
+
+    /// How long a thread of the harness itself has waited for a CPU, ns.
+    pub(super) fn own_thread_wait(tid: i32) -> Option<(i32, u64)> {
+        let stat = fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        Some((tid, stat.split_whitespace().nth(1)?.parse().ok()?))
     }
 
     /// Whether a thread of the harness itself is running or runnable.
