@@ -129,6 +129,9 @@ fn traffic_of_a_scenario_that_comes_while_the_next_runs_fails_it_and_stays_out_o
 
     let snapshots = p.path().join("snapshots/late");
     let second = std::fs::read_to_string(snapshots.join("b-second.peoplevox.snap")).unwrap();
-    assert!(second.contains("#2002") && !second.contains("#2001"), "the second scenario's snapshot holds only its own despatch:\n{second}");
+    assert!(
+        second.contains("#2002") && !second.contains("#2001"),
+        "the second scenario's snapshot holds only its own despatch:\n{second}"
+    );
     assert!(!snapshots.join("a-first.netsuite.snap").exists(), "--accept never approves a scenario with late traffic");
 }

@@ -113,8 +113,7 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
         base_urls.insert(id.clone(), url);
     }
 
-    let mut backstop =
-        driver.grace().map(|grace| (case.timeout + grace, harness_procs::Stopwatch::new(this_thread())));
+    let mut backstop = driver.grace().map(|grace| (case.timeout + grace, harness_procs::Stopwatch::new(this_thread())));
     let mut run = match &instance {
         Err(message) => FlowRun::failed(message.clone()),
         Ok(instance) => {

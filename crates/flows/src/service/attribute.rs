@@ -146,8 +146,9 @@ fn holds(text: &str, value: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
     text.match_indices(value).any(|(at, _)| {
         let (before, after) = (text[..at].chars().next_back(), text[at + value.len()..].chars().next());
-        !(word(before) && value.starts_with(char::is_alphanumeric))
-            && !(word(after) && value.ends_with(char::is_alphanumeric))
+        let joined_before = word(before) && value.starts_with(char::is_alphanumeric);
+        let joined_after = word(after) && value.ends_with(char::is_alphanumeric);
+        !joined_before && !joined_after
     })
 }
 
@@ -195,8 +196,14 @@ mod tests {
 
     #[test]
     fn the_previous_scenarios_request_is_taken_out_and_an_ambiguous_one_fails_both() {
-        let a = Marks::of("a", &input(serde_json::json!({"name": "#1001", "email": "ann@example.org", "currency": "EUR2"})));
-        let b = Marks::of("b", &input(serde_json::json!({"name": "#1002", "email": "bob@example.org", "currency": "EUR2"})));
+        let a = Marks::of(
+            "a",
+            &input(serde_json::json!({"name": "#1001", "email": "ann@example.org", "currency": "EUR2"})),
+        );
+        let b = Marks::of(
+            "b",
+            &input(serde_json::json!({"name": "#1002", "email": "bob@example.org", "currency": "EUR2"})),
+        );
         let log = ExchangeLog::new();
         request(&log, "/despatches", "<reference>#1001</reference>");
         request(&log, "/salesOrder", "{\"externalId\": \"#1002\", \"currency\": \"EUR2\"}");
@@ -209,8 +216,15 @@ mod tests {
         assert_eq!(sorted.late.len(), 2);
         assert_eq!(sorted.late[0].scenario, "a");
         assert!(sorted.late[0].after >= Duration::from_millis(340));
-        assert!(sorted.late.iter().any(|l| matches!(&l.arrival, Arrival::During { carries, .. } if carries == "#1001")));
-        assert!(sorted.late.iter().any(|l| matches!(&l.arrival, Arrival::Ambiguous { theirs, .. } if theirs == "bob@example.org")));
+        assert!(
+            sorted.late.iter().any(|l| matches!(&l.arrival, Arrival::During { carries, .. } if carries == "#1001"))
+        );
+        assert!(
+            sorted
+                .late
+                .iter()
+                .any(|l| matches!(&l.arrival, Arrival::Ambiguous { theirs, .. } if theirs == "bob@example.org"))
+        );
         assert_eq!(sorted.doubts.len(), 2, "{:?}", sorted.doubts);
         assert!(sorted.doubts[1].contains("`POST /token`"), "{:?}", sorted.doubts);
     }

@@ -48,8 +48,7 @@ impl Activity {
     pub(crate) fn run_queue_waits(&mut self) -> Vec<Vec<(i32, u64)>> {
         #[cfg(target_os = "linux")]
         {
-            let mut waits: Vec<Vec<(i32, u64)>> =
-                self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect();
+            let mut waits: Vec<Vec<(i32, u64)>> = self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect();
             if !self.own_threads.is_empty() {
                 waits.push(self.own_threads.iter().filter_map(|&tid| linux::own_thread_wait(tid)).collect());
             }
