@@ -1,9 +1,11 @@
 //! A request a service sends for a scenario after that scenario ended is never lost nor counted as
-//! another's: sent while the next scenario runs on the same service, it is told apart by the values
-//! of its scenario's trigger it holds; sent after the last scenario, the run waits for the service
-//! to be idle for its settle window before stopping it. Either way it fails its own scenario — in
-//! the terminal's line for it (reported only once its late window closed), the failures, the JUnit
-//! report and the exit code — and `--accept` does not approve that scenario's snapshot.
+//! another's: sent while the next scenario runs on the same service, it is told apart by the
+//! values of its scenario's trigger it holds; sent after the last scenario, the run waits for the
+//! service to be idle for its settle window with no timer of its own pending (the fixture sleeps
+//! 2 s before the despatch, far longer than its 300 ms settle window) before stopping it. Either
+//! way it fails its own scenario — in the terminal's line for it (reported once its late window
+//! closed), the failures, the JUnit report and the exit code — and `--accept` does not approve
+//! that scenario's snapshot.
 
 mod common;
 
@@ -15,7 +17,7 @@ targets: [netsuite, peoplevox]
 service:
   command: [python3, services/service.py, late]
   deliver: {path: /webhooks/orders}
-  settle: 4s
+  settle: 300ms
 ";
 
 const SCENARIO: &str = "description: Judged 200 ms after the sales order, long before the despatch

@@ -153,7 +153,9 @@ impl FlowInstance for Instance {
         Box::pin(async move {
             // The service still running is waited for as in a case: until it has been idle for
             // the settle window (its flow's or its last scenario's, the longer) since the last
-            // request came, within that scenario's time limit; then it is stopped with the job.
+            // request came, and — no later scenario being there to see what it sends then — with
+            // no timer of its own pending, within that scenario's time limit; then it is stopped
+            // with the job.
             let ended = self.ended.lock().expect("service").take();
             let running = self.running.lock().expect("service").take();
             if let (Some(running), Some(ended)) = (running, ended) {
@@ -161,7 +163,7 @@ impl FlowInstance for Instance {
                     let mut activity = running.activity(self.ports.threads());
                     let window = ended.settle.max(self.config.settle);
                     tokio::select! {
-                        () = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, window) => {}
+                        () = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, window, true) => {}
                         () = running.limit(ended.limit, self.ports.threads()) => {}
                         () = running.exit() => {}
                     }
@@ -275,7 +277,7 @@ impl Instance {
     /// never (the caller sees the service's exit, or the scenario's time limit).
     async fn finished(&self, running: &Running, case: &CaseContext<'_>, window: Duration) {
         let mut activity = running.activity(self.ports.threads());
-        settle::quiet(settle::of(case.traffic.log), &mut activity, window).await;
+        settle::quiet(settle::of(case.traffic.log), &mut activity, window, false).await;
         if case.traffic.until_exit {
             let failed = program::parse_records(&running.drained_output().await)
                 .iter()

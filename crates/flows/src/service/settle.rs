@@ -26,8 +26,15 @@ pub(super) fn of(log: &ExchangeLog) -> impl Fn() -> (usize, usize) + '_ {
 }
 
 /// Resolves once the integration has been asleep for `window` since the last request `traffic`
-/// counted (the scenario's time limit, the caller's, bounds it).
-pub(super) async fn quiet(traffic: impl Fn() -> (usize, usize), activity: &mut Activity, window: Duration) {
+/// counted (the scenario's time limit, the caller's, bounds it); with `timers`, a process of it
+/// asleep on a timer of its own (`sleep`) counts as working, as at the end of a job, when no later
+/// scenario is there to see what it sends when it wakes.
+pub(super) async fn quiet(
+    traffic: impl Fn() -> (usize, usize),
+    activity: &mut Activity,
+    window: Duration,
+    timers: bool,
+) {
     let mut idle = Duration::ZERO;
     let mut seen = traffic().0;
     let mut last = Instant::now();
@@ -37,7 +44,7 @@ pub(super) async fn quiet(traffic: impl Fn() -> (usize, usize), activity: &mut A
         let (arrived, in_flight) = traffic();
         if arrived != seen || in_flight > 0 {
             idle = Duration::ZERO;
-        } else if !activity.busy() {
+        } else if !activity.busy() && !(timers && activity.timer_pending()) {
             idle += (now - last).min(CREDIT);
         }
         if idle >= window {
@@ -82,14 +89,14 @@ mod tests {
         let held = log.begin();
         // In flight the whole time: never quiet, so the limit ends it.
         let limit = Duration::from_millis(60);
-        assert!(tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5))).await.is_err());
+        assert!(tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), false)).await.is_err());
         drop(held);
         let late = async {
             tokio::time::sleep(Duration::from_millis(30)).await;
             log.push(exchange("/late"));
         };
         let (start, mut activity) = (Instant::now(), nothing());
-        tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60)), late);
+        tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60), false), late);
         // The request 30 ms in started the 60 ms of quiet again.
         assert!(log.received() == 1 && start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
     }
@@ -100,7 +107,7 @@ mod tests {
         let mut spinning = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
         let mut activity = Activity::new(spinning.id(), Vec::new());
         let limit = Duration::from_millis(200);
-        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_millis(20))).await;
+        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_millis(20), false)).await;
         spinning.kill().unwrap();
         spinning.wait().unwrap();
         if cfg!(target_os = "linux") {
