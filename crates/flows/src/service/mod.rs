@@ -235,7 +235,7 @@ impl Instance {
         let url = format!("http://127.0.0.1:{}", self.port);
         let timed_out = || RunStatus::TimedOut(case.timeout);
         let delivered = tokio::select! {
-            answers = self.config.deliver.deliver(&self.job, case, &url) => Some(answers),
+            answers = self.config.deliver.deliver(&self.job, case, &url, |d| running.limit(d, self.ports.threads())) => Some(answers),
             () = running.exit() => None,
             () = &mut limit => Some(Err(timed_out())),
         };
@@ -306,6 +306,6 @@ impl Instance {
             .stderr(std::process::Stdio::piped());
         let contained = program::contain(&format!("service:{}", self.port))?;
         let child = self.program.spawn(command, &contained).await?;
-        Ok((Running::watch(child, contained, fingerprint, self.ports.handle()), true))
+        Ok((Running::watch(child, contained, fingerprint, self.ports.handle(), self.ports.threads()), true))
     }
 }

@@ -31,8 +31,9 @@ const POLL: Duration = Duration::from_millis(5);
 /// comes: twenty looks' worth, so that a look held up on a busy machine still credits the sleep
 /// of a service that never becomes ready, and its failure comes when `ready.timeout` says.
 const CREDIT: Duration = Duration::from_millis(100);
-/// How long a case waits for output already written to be collected; a service that never stops
-/// printing gets its case after this.
+/// How long a case waits for output already written to be collected, on a clock load cannot cut
+/// short (the collecting and the waiting threads' waits for a CPU do not count); a service that
+/// never stops printing gets its case after this.
 const DRAIN_LIMIT: Duration = Duration::from_millis(200);
 
 /// When a service is ready for deliveries.
@@ -148,6 +149,8 @@ pub(super) struct Running {
     pipes: Vec<Arc<pipe::Receiver>>,
     ended: watch::Receiver<Option<String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The threads of `runtime` that collect its output.
+    collectors: Vec<i32>,
     _contained: Containment,
 }
 
@@ -160,12 +163,13 @@ impl Drop for Running {
 }
 
 impl Running {
-    /// Collect `child`'s output and its end on `runtime`.
+    /// Collect `child`'s output and its end on `runtime`, whose threads are `collectors`.
     pub(super) fn watch(
         mut child: tokio::process::Child,
         contained: Containment,
         fingerprint: String,
         runtime: tokio::runtime::Handle,
+        collectors: Vec<i32>,
     ) -> Running {
         let output = Arc::new(Mutex::new(Vec::new()));
         let pid = child.id().unwrap_or(0);
@@ -191,7 +195,7 @@ impl Running {
             };
             let _ = report.send(Some(how));
         }));
-        Running { fingerprint, pid, output, pipes, ended, tasks, _contained: contained }
+        Running { fingerprint, pid, output, pipes, ended, tasks, collectors, _contained: contained }
     }
 
     /// How it ended, once it has.
@@ -223,11 +227,13 @@ impl Running {
 
     /// Its output, once nothing it wrote is left unread in its pipes (or after [`DRAIN_LIMIT`]).
     async fn drain(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        let until = Instant::now() + DRAIN_LIMIT;
+        let mut threads = self.collectors.clone();
+        threads.push(harness_procs::current_thread_id());
+        let mut waited = harness_procs::Stopwatch::new(harness_procs::Activity::new(0, threads));
         loop {
             // Under the lock the collectors cannot be between reading a chunk and keeping it.
             let output = self.output.lock().expect("service output");
-            if self.pipes.iter().all(|p| unread(p) == 0) || Instant::now() >= until {
+            if self.pipes.iter().all(|p| unread(p) == 0) || waited.counted() >= DRAIN_LIMIT {
                 return output;
             }
             drop(output);

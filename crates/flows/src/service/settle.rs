@@ -89,7 +89,11 @@ mod tests {
         let held = log.begin();
         // In flight the whole time: never quiet, so the limit ends it.
         let limit = Duration::from_millis(60);
-        assert!(tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), false)).await.is_err());
+        assert!(
+            tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), false))
+                .await
+                .is_err()
+        );
         drop(held);
         let late = async {
             tokio::time::sleep(Duration::from_millis(30)).await;
