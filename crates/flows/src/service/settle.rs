@@ -44,7 +44,7 @@ pub(super) async fn quiet(
         let (arrived, in_flight) = traffic();
         if arrived != seen || in_flight > 0 {
             idle = Duration::ZERO;
-        } else if !activity.busy() && !(timers && activity.timer_pending()) {
+        } else if !(activity.busy() || timers && activity.timer_pending()) {
             idle += (now - last).min(CREDIT);
         }
         if idle >= window {
