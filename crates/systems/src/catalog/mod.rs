@@ -278,6 +278,7 @@ impl Catalog {
             changes: Vec::new(),
             api: None,
             in_force: Vec::new(),
+            carried: BTreeMap::new(),
         };
         // Extensions apply to every endpoint's schema, the lower layers' included.
         for (_, _, spec, _) in &files {
@@ -297,6 +298,11 @@ impl Catalog {
             }
         }
         version_out.in_force.extend(version_out.changes.iter().map(|c| (version.to_string(), c.clone())));
+        if self.mocks.is_some()
+            && let Some((file, text)) = self.project_file(&version_out.dir, recording::CARRIED_LIST)?
+        {
+            version_out.carried = recording::carried_list(&file, &text).map_err(|d| vec![d.relative_to(&self.root)])?;
+        }
         Ok(version_out)
     }
 
@@ -471,13 +477,9 @@ impl Catalog {
         {
             return true;
         }
-        let (Ok(list), Ok(contents)) =
-            (std::fs::read_to_string(system.dir.join(recording::CARRIED_LIST)), std::fs::read(system.dir.join(rel)))
-        else {
-            return false;
-        };
-        let line = recording::carried_line(rel, &contents);
-        list.lines().any(|l| l == line.trim_end())
+        system.carried.get(rel).is_some_and(|hash| {
+            std::fs::read(system.dir.join(rel)).is_ok_and(|contents| recording::content_hash(&contents) == *hash)
+        })
     }
 
     /// A recording file: an envelope (`{"recording": {…}, "status", "headers", "body"}`) or the
