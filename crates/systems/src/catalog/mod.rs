@@ -52,13 +52,15 @@ pub struct Catalog {
     root: PathBuf,
     /// The project's `mocks/`; none for the built-in catalog alone.
     mocks: Option<PathBuf>,
-    systems: Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>,
-    recordings: Cache<Recording>,
-    stub_sets: Cache<StubSet>,
-    schemas: Cache<Schema>,
+    /// What is loaded is shared with the catalogs made from this one ([`Catalog::with_migration`]):
+    /// a file reads the same whichever asks.
+    systems: Arc<Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>>,
+    recordings: Arc<Cache<Recording>>,
+    stub_sets: Arc<Cache<StubSet>>,
+    schemas: Arc<Cache<Schema>>,
     /// The versions of each system, built-in and recorded: asked for by every stub a plan
     /// resolves, and the folders do not change during one command.
-    versions: Mutex<HashMap<SystemId, Vec<String>>>,
+    versions: Arc<Mutex<HashMap<SystemId, Vec<String>>>>,
     /// For replays at a new version: payloads recorded only at the old version are migrated.
     migration: Option<Migration>,
     /// The day support windows are judged at (RFC 3339 UTC), for runs: a version past its
@@ -81,11 +83,11 @@ impl Catalog {
         Catalog {
             root,
             mocks,
-            systems: Mutex::default(),
-            recordings: Mutex::default(),
-            stub_sets: Mutex::default(),
-            schemas: Mutex::default(),
-            versions: Mutex::default(),
+            systems: Arc::default(),
+            recordings: Arc::default(),
+            stub_sets: Arc::default(),
+            schemas: Arc::default(),
+            versions: Arc::default(),
             migration: None,
             now: None,
         }
@@ -125,9 +127,20 @@ impl Catalog {
         self.mocks.clone().unwrap_or_else(|| PathBuf::from(BUILTIN)).join(system).join(version)
     }
 
-    /// A catalog that migrates payloads missing at the replay version.
-    pub fn with_migration(project: &Project, migration: Migration) -> Self {
-        Catalog { migration: Some(migration), ..Catalog::new(project) }
+    /// This catalog migrating payloads missing at the replay version, sharing what it has loaded
+    /// (a migrated payload is made anew each time, never cached).
+    pub fn with_migration(&self, migration: Migration) -> Self {
+        Catalog {
+            root: self.root.clone(),
+            mocks: self.mocks.clone(),
+            systems: self.systems.clone(),
+            recordings: self.recordings.clone(),
+            stub_sets: self.stub_sets.clone(),
+            schemas: self.schemas.clone(),
+            versions: self.versions.clone(),
+            migration: Some(migration),
+            now: self.now.clone(),
+        }
     }
 
     /// Whether `rel` is recorded at `system`'s version or will be migrated from the old one.
