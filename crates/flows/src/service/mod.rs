@@ -156,6 +156,9 @@ impl Instance {
             Err(message) => return FlowRun::failed(message),
         };
         running.forget_output().await;
+        // What of the service runs for this case from here on is known to: see `settle`.
+        let mut activity = running.activity(self.ports.threads());
+        activity.observe();
         // What reached the mocks after the job's previous case ended: reported, never dropped.
         let mut run = FlowRun { late: self.ports.take_late(), ..FlowRun::completed() };
         let url = format!("http://127.0.0.1:{}", self.port);
@@ -169,7 +172,7 @@ impl Instance {
                 run.answers = answers;
                 let window = case.traffic.settle.unwrap_or(self.config.settle);
                 tokio::select! {
-                    done = self.finished(&running, &case, window, deadline) => done.map_err(|()| RunStatus::TimedOut(case.timeout)),
+                    done = self.finished(&running, &mut activity, &case, window, deadline) => done.map_err(|()| RunStatus::TimedOut(case.timeout)),
                     _ = running.exit() => Err(RunStatus::Failed(String::new())),
                 }
             }
@@ -202,12 +205,12 @@ impl Instance {
     async fn finished(
         &self,
         running: &Running,
+        activity: &mut harness_procs::Activity,
         case: &CaseContext<'_>,
         window: Duration,
         deadline: Instant,
     ) -> Result<(), ()> {
-        let mut activity = running.activity(self.ports.threads());
-        settle::quiet(settle::of(case.traffic.log), &mut activity, window, deadline).await?;
+        settle::quiet(settle::of(case.traffic.log), activity, window, deadline).await?;
         if case.traffic.until_exit {
             let failed = program::parse_records(&running.drained_output().await)
                 .iter()
