@@ -352,7 +352,9 @@ impl Resolver<'_> {
                 let own = json.is_none().then(|| self.registry.system(&flow.trigger.system).answer_with(&body, v));
                 match own.flatten() {
                     Some(varied) => (Bytes::from(varied), None, recorded_headers),
-                    None => (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers),
+                    None => {
+                        (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers)
+                    }
                 }
             }),
             None => payload,

@@ -27,6 +27,7 @@ pub struct Activity {
     scanned: Option<Instant>,
     /// Each thread of the tree as last looked at: how many times it had run then, when that
     /// was, and the instant after which it last ran (when seen running since).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     runs: HashMap<i32, Runs>,
 }
 
@@ -240,9 +241,9 @@ mod linux {
                 let runs = read("schedstat").and_then(|s| s.split_whitespace().nth(2)?.parse().ok());
                 let stat = read("stat").as_deref().and_then(parse_stat);
                 let sleeping = stat.as_ref().is_some_and(|s| s.state == b'S');
-                let age = stat.zip(booted).and_then(|(s, (now, tick))| {
-                    now.checked_sub(tick.checked_mul(u32::try_from(s.starttime).ok()?)?)
-                });
+                let age = stat
+                    .zip(booted)
+                    .and_then(|(s, (now, tick))| now.checked_sub(tick.checked_mul(u32::try_from(s.starttime).ok()?)?));
                 Some((tid, age, runs, sleeping, wait))
             })
             .collect()

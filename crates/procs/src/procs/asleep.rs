@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn waits_read_from_the_syscall_file() {
         // node's event loop, its next timer 29999 ms away, and with none; a worker on a condvar.
-        assert_eq!(wait("281 0xe 0x7ffe53737d50 0x400 0x752f 0x0 0x8 0x7ffe53736ff0 0x7fe3c1b26cae"), Wait::Millis(29999));
+        assert_eq!(
+            wait("281 0xe 0x7ffe53737d50 0x400 0x752f 0x0 0x8 0x7ffe53736ff0 0x7fe3c1b26cae"),
+            Wait::Millis(29999)
+        );
         assert_eq!(wait("281 0x9 0x7fe3c1a19cf0 0x400 0xffffffff 0x0 0x8 0x7fe3c1a18f90 0x7fe3"), Wait::Unbounded);
         assert_eq!(wait("202 0x1c243a70 0x189 0x0 0x0 0x0 0xffffffff 0x7fe3c121bc70 0x7fe3c1aa3f16"), Wait::Unbounded);
         // A futex wait with a time limit, a sleep, a running thread: nothing can be concluded.
