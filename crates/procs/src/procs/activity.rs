@@ -77,11 +77,11 @@ impl Activity {
     fn process_asleep(&mut self, pid: i32, now: Instant, span: Duration) -> bool {
         let mut asleep = true;
         let mut any = false;
-        for (tid, started, runs, sleeping, wait) in linux::threads(pid) {
+        for t in linux::threads(pid) {
             any = true;
-            let since = self.ran_since(tid, started.and_then(|age| now.checked_sub(age)), runs, now);
-            asleep &= sleeping
-                && match wait {
+            let since = self.ran_since(t.tid, t.age.and_then(|age| now.checked_sub(age)), t.runs, now);
+            asleep &= t.sleeping
+                && match t.wait {
                     asleep::Wait::Unbounded => true,
                     asleep::Wait::Millis(ms) => since.is_some_and(|s| s + Duration::from_millis(ms) >= now + span),
                     asleep::Wait::Unknown => false,
@@ -227,9 +227,21 @@ mod linux {
             .collect()
     }
 
-    /// Each thread of `pid`: its id, how long ago it started (at most), how many times it has run
-    /// (the third field of its `schedstat`), whether it sleeps (`S`), and the wait it is blocked in.
-    pub(super) fn threads(pid: i32) -> Vec<(i32, Option<super::Duration>, Option<u64>, bool, asleep::Wait)> {
+    /// A thread as [`threads`] reads it.
+    pub(super) struct Thread {
+        pub(super) tid: i32,
+        /// How long ago it started, at most.
+        pub(super) age: Option<super::Duration>,
+        /// How many times it has run (the third field of its `schedstat`).
+        pub(super) runs: Option<u64>,
+        /// Whether it sleeps (`S`).
+        pub(super) sleeping: bool,
+        /// The wait it is blocked in.
+        pub(super) wait: asleep::Wait,
+    }
+
+    /// Each thread of `pid`.
+    pub(super) fn threads(pid: i32) -> Vec<Thread> {
         let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
         let booted = since_boot();
         threads
@@ -244,7 +256,7 @@ mod linux {
                 let age = stat
                     .zip(booted)
                     .and_then(|(s, (now, tick))| now.checked_sub(tick.checked_mul(u32::try_from(s.starttime).ok()?)?));
-                Some((tid, age, runs, sleeping, wait))
+                Some(Thread { tid, age, runs, sleeping, wait })
             })
             .collect()
     }

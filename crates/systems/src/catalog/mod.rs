@@ -43,6 +43,8 @@ const BUILTIN: &str = "(built-in catalog)";
 
 type Loaded<T> = Result<Arc<T>, Vec<Diagnostic>>;
 type Cache<T> = Mutex<HashMap<PathBuf, Loaded<T>>>;
+/// Loaded system versions, by system and version.
+type Versions = Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>;
 
 /// A stub set file's text (for diagnostics) and its stubs.
 pub type StubSet = (String, Vec<StubSpec>);
@@ -54,7 +56,7 @@ pub struct Catalog {
     mocks: Option<PathBuf>,
     /// What is loaded is shared with the catalogs made from this one ([`Catalog::with_migration`]):
     /// a file reads the same whichever asks.
-    systems: Arc<Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>>,
+    systems: Arc<Versions>,
     recordings: Arc<Cache<Recording>>,
     stub_sets: Arc<Cache<StubSet>>,
     schemas: Arc<Cache<Schema>>,
