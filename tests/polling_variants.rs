@@ -1,5 +1,5 @@
 //! A variant of a polling flow's case (what impact's and lineage's tracing run) is answered in the
-//! encoding of the recorded answer it varies: a SOAP `GetData` stays a SOAP envelope with its rows
+//! encoding of the recorded answer it varies: a SOAP answer (Peoplevox's `GetReportData`) stays a SOAP envelope with its rows
 //! as CSV, as the flow reads the recorded one, rather than turning into JSON it cannot read.
 
 mod common;
@@ -15,7 +15,7 @@ fn a_variant_of_a_soap_getdata_answer_is_delivered_as_soap() {
     let plan = plan::build(&project, &[p.path().join("scenarios/stock/nightly.yaml")]).unwrap();
     let case = &plan.cases[0];
     let recorded = case.trigger.json.as_deref().expect("the rows read from the recorded answer").clone();
-    assert_eq!(recorded["rows"][0]["ItemCode"], "TEE-M-NAVY");
+    assert_eq!(recorded["rows"][0]["Item code"], "TEE-M-NAVY");
 
     // One value changed, one column taken away from a row: what tracing does.
     let mut payload = recorded.clone();
@@ -29,9 +29,11 @@ fn a_variant_of_a_soap_getdata_answer_is_delivered_as_soap() {
         String::from_utf8(stub.responses[0].body.to_vec()).unwrap()
     };
     let body = answer(&varied);
-    assert!(body.starts_with("<?xml") && body.contains("<GetDataResult>"), "{body}");
-    assert!(body.contains("<Detail>ItemCode,Available\nTEE-M-NAVY,99\nSOCKS-3PK,0\nHAT-RED,</Detail>"), "{body}");
-    assert!(answer(case).contains("<Detail>ItemCode,Available\nTEE-M-NAVY,12\n"), "the case itself is unchanged");
+    assert!(body.starts_with("<?xml") && body.contains("<GetReportDataResult>"), "{body}");
+    let detail = "<Detail>Item code,Barcode,On hand,Allocated,Available\n\
+                  TEE-M-NAVY,5012345000017,14,2,99\nSOCKS-3PK,5012345000024,1,1,0\nHAT-RED,5012345000031,4,0,</Detail>";
+    assert!(body.contains(detail), "{body}");
+    assert!(answer(case).contains("TEE-M-NAVY,5012345000017,14,2,12\n"), "the case itself is unchanged");
     // The checks see the rows as the flow reads them from that answer.
     let seen = varied.trigger.json.as_deref().unwrap();
     assert_eq!(seen["rows"][0]["Available"], "99");
