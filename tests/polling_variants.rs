@@ -1,6 +1,7 @@
 //! A variant of a polling flow's case (what impact's and lineage's tracing run) is answered in the
-//! encoding of the recorded answer it varies: a SOAP answer (Peoplevox's `GetReportData`) stays a SOAP envelope with its rows
-//! as CSV, as the flow reads the recorded one, rather than turning into JSON it cannot read.
+//! encoding of the recorded answer it varies: a SOAP answer (Peoplevox's `GetReportData`) stays a
+//! SOAP envelope with its rows as CSV, as the flow reads the recorded one, rather than turning
+//! into JSON it cannot read.
 
 mod common;
 
