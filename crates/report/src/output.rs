@@ -1,5 +1,5 @@
-//! Where a report goes: standard output, or a file written whole — to a temporary file beside it,
-//! then renamed — so a killed run leaves the previous report or none, never a truncated one.
+//! Where a report goes: standard output, or a file written whole (see [`harness_core::files`]),
+//! so a killed run leaves the previous report or none, never a truncated one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
