@@ -118,6 +118,20 @@ fn temporaries(path: &Path, scratch: Option<&Path>) -> Vec<PathBuf> {
     out
 }
 
+/// Whether a file can be written at `path` (its folder is made if missing), checked by writing
+/// one that is never named on Linux, so a kill during the check leaves nothing either.
+pub fn check_writable(path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    #[cfg(target_os = "linux")]
+    if let Some(probe) = unnamed(dir, b"") {
+        return probe.map(drop);
+    }
+    let probe = temporary(path);
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
+
 /// Makes the scratch folder `dir`; the folder of all of them git-ignores itself.
 fn make_scratch(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
@@ -131,8 +145,8 @@ fn make_scratch(dir: &Path) -> std::io::Result<()> {
 }
 
 /// The temporary name beside `path`: where a file is written when the scratch folder cannot
-/// take it, and where a report's folder is probed for writing.
-pub fn temporary(path: &Path) -> PathBuf {
+/// take it.
+fn temporary(path: &Path) -> PathBuf {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     dir.join(format!(".{name}.{}.tmp", std::process::id()))

@@ -27,19 +27,9 @@ impl Destination {
     pub fn check(&self) -> std::io::Result<()> {
         match self {
             Destination::Stdout(_) => Ok(()),
-            Destination::File(path) => {
-                let dir = parent(path);
-                std::fs::create_dir_all(dir)?;
-                let probe = harness_core::files::temporary(path);
-                std::fs::write(&probe, b"")?;
-                std::fs::remove_file(&probe)
-            }
+            Destination::File(path) => harness_core::files::check_writable(path),
         }
     }
-}
-
-fn parent(path: &Path) -> &Path {
-    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// `content` to `path` atomically (see [`harness_core::files`]).
