@@ -86,8 +86,16 @@ fn guard(cli: &Cli) -> Result<Option<harness_procs::Guardian>, Error> {
     // A project that cannot be opened is reported by the command itself.
     let project = open_project(&cli.root).ok();
     let scratch = project.as_ref().map(|p| harness_core::files::use_scratch(&p.root));
+    let guardian = || {
+        harness_procs::start_guardian(
+            harness_procs::run_id(),
+            scratch.as_deref(),
+            std::path::Path::new("/proc/self/exe"),
+        )
+        .ok()
+    };
     let Some(require_isolation) = require_isolation else {
-        return Ok(harness_procs::start_guardian(harness_procs::run_id(), scratch.as_deref(), std::path::Path::new("/proc/self/exe")).ok());
+        return Ok(guardian());
     };
     if project.is_some_and(|p| p.wants_network_isolation()) {
         match harness_procs::isolate_network() {
@@ -107,7 +115,7 @@ fn guard(cli: &Cli) -> Result<Option<harness_procs::Guardian>, Error> {
     }
     // Without these (not Linux) programs are still killed by their tags at the end of each case.
     let _ = harness_procs::become_subreaper();
-    Ok(harness_procs::start_guardian(harness_procs::run_id(), scratch.as_deref(), std::path::Path::new("/proc/self/exe")).ok())
+    Ok(guardian())
 }
 
 /// The exit code of an error, after saying what it is.

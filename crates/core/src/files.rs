@@ -43,7 +43,9 @@ fn alive(pid: u32) -> bool {
     {
         let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
         // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-        pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+        pid > 0
+            && (unsafe { libc::kill(pid, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
     }
     #[cfg(not(unix))]
     {
