@@ -2,10 +2,10 @@
 //! what `harness lint` reports and what `run` warns about when it loads the project.
 
 use harness_core::{Error, Style, SystemId};
-use harness_redact::{LintFinding, lint};
+use harness_redact::{LintFinding, TokenShapes, lint};
 use harness_syntax::Project;
 use harness_syntax::project::files_under;
-use harness_systems::{Catalog, PayloadOffence};
+use harness_systems::{Catalog, PayloadOffence, Registry};
 use serde_json::{Value, json};
 
 use crate::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
@@ -40,13 +40,16 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
             }
         }
     }
+    let tokens = TokenShapes::new(&Registry::builtin().token_shapes());
     let mut out = Vec::new();
     for folder in LINTED {
         let dir = project.root.join(folder);
         for rel in files_under(&dir) {
             let Ok(text) = harness_syntax::project::read_text(&project.root, &dir.join(&rel)) else { continue };
             out.extend(
-                lint(&text, &allowed).into_iter().map(|finding| Leak { file: format!("{folder}/{rel}"), finding }),
+                lint(&text, &allowed, &tokens)
+                    .into_iter()
+                    .map(|finding| Leak { file: format!("{folder}/{rel}"), finding }),
             );
         }
     }
