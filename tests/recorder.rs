@@ -1,5 +1,5 @@
 //! The recording proxy as a user runs it: a recorded draft scenario runs as written, and a
-//! recorder killed with `kill -9` while writing leaves no temporary file. The upstream is a
+//! recorder killed with `kill -9` while writing leaves no temporary file, nor its scratch folder. The upstream is a
 //! minimal HTTP server on loopback answering every call with the same JSON.
 
 mod common;
@@ -127,10 +127,22 @@ fn a_recorder_killed_while_writing_leaves_no_temporary_file() {
             })
         });
         std::thread::sleep(Duration::from_millis(5 * trial));
+        let pid = rec.child.id();
         rec.child.kill().unwrap();
         let _ = rec.child.wait();
         let _ = busy.join();
         let left = leftovers(p.path());
         assert!(left.is_empty(), "trial {trial}: {left:?}");
+        // A temporary name of a file being replaced lives in the process's scratch folder, which
+        // its guardian removes once the recorder is gone.
+        let scratch = p.path().join(".harness/tmp").join(pid.to_string());
+        let gone = (0..600).any(|_| {
+            let gone = !scratch.exists();
+            if !gone {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            gone
+        });
+        assert!(gone, "trial {trial}: the killed recorder's scratch folder is left: {}", scratch.display());
     }
 }

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == harness_procs::GUARDIAN_ARG) {
         match args.next().and_then(|p| p.into_string().ok()) {
-            Some(prefix) => harness_procs::guardian_main(&prefix),
+            Some(prefix) => harness_procs::guardian_main(&prefix, args.next().map(std::path::PathBuf::from).as_deref()),
             None => return ExitCode::from(EXIT_CONFIG),
         }
     }
@@ -67,15 +67,37 @@ fn main() -> ExitCode {
 
 /// For the commands that run scenarios: isolate the network when the project asks for it, become
 /// the subreaper of the programs' orphans, and start the guardian that kills every program of
-/// the run when the harness ends — also by `kill -9`. Must run before any thread starts.
+/// the run when the harness ends — also by `kill -9`. For them and the other commands that write
+/// project files, the guardian also removes this process's scratch folder of temporary names
+/// (see `harness_core::files`). Must run before any thread starts.
 fn guard(cli: &Cli) -> Result<Option<harness_procs::Guardian>, Error> {
     let require_isolation = match &cli.command {
-        Command::Run(args) => args.require_isolation,
-        Command::Impact(_) | Command::Lineage(_) | Command::Coverage(_) => false,
+        Command::Run(args) => Some(args.require_isolation),
+        Command::Impact(_) | Command::Lineage(_) | Command::Coverage(_) => Some(false),
+        Command::Record(_)
+        | Command::Review(_)
+        | Command::Versions(_)
+        | Command::Schemas(_)
+        | Command::Import(_)
+        | Command::Reconcile(_)
+        | Command::Lint { .. } => None,
         _ => return Ok(None),
     };
     // A project that cannot be opened is reported by the command itself.
-    if open_project(&cli.root).is_ok_and(|p| p.wants_network_isolation()) {
+    let project = open_project(&cli.root).ok();
+    let scratch = project.as_ref().map(|p| harness_core::files::use_scratch(&p.root));
+    let guardian = || {
+        harness_procs::start_guardian(
+            harness_procs::run_id(),
+            scratch.as_deref(),
+            std::path::Path::new("/proc/self/exe"),
+        )
+        .ok()
+    };
+    let Some(require_isolation) = require_isolation else {
+        return Ok(guardian());
+    };
+    if project.is_some_and(|p| p.wants_network_isolation()) {
         match harness_procs::isolate_network() {
             Ok(()) => {}
             Err(e @ harness_procs::IsolationUnavailable::Stranded(_)) => {
@@ -93,7 +115,7 @@ fn guard(cli: &Cli) -> Result<Option<harness_procs::Guardian>, Error> {
     }
     // Without these (not Linux) programs are still killed by their tags at the end of each case.
     let _ = harness_procs::become_subreaper();
-    Ok(harness_procs::start_guardian(harness_procs::run_id(), std::path::Path::new("/proc/self/exe")).ok())
+    Ok(guardian())
 }
 
 /// The exit code of an error, after saying what it is.

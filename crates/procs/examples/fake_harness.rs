@@ -37,7 +37,7 @@ mod linux {
         let rest = args.get(2..).unwrap_or(&[]);
         let code = match args.get(1).map(String::as_str) {
             Some(harness_procs::GUARDIAN_ARG) => match args.get(2) {
-                Some(prefix) => harness_procs::guardian_main(prefix),
+                Some(prefix) => harness_procs::guardian_main(prefix, args.get(3).map(std::path::Path::new)),
                 None => 2,
             },
             Some("run") => run(rest),
@@ -66,7 +66,9 @@ mod linux {
             None
         } else {
             // /proc/self/exe still works if the binary was replaced meanwhile.
-            let started = harness_procs::start_guardian(run_id, std::path::Path::new("/proc/self/exe"));
+            // `--scratch=<dir>`: a folder the guardian removes when this process ends.
+            let scratch = args.iter().find_map(|a| a.strip_prefix("--scratch=")).map(std::path::Path::new);
+            let started = harness_procs::start_guardian(run_id, scratch, std::path::Path::new("/proc/self/exe"));
             match started {
                 Ok(g) => Some(g),
                 Err(e) => {

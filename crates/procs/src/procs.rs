@@ -509,18 +509,22 @@ impl Drop for Guardian {
 /// before it has done its job. Returns once the guardian reported that it
 /// runs (at most 5 s), so cleanup is armed before any program starts.
 ///
-/// `run_prefix` is normally the run id; it must not be empty.
-pub fn start_guardian(run_prefix: &str, exe: &Path) -> io::Result<Guardian> {
+/// `run_prefix` is normally the run id; it must not be empty. `scratch`, when
+/// given, is a folder of the harness's temporary files that the guardian
+/// removes once the harness has ended (`exe __guardian <run_prefix> <scratch>`).
+pub fn start_guardian(run_prefix: &str, scratch: Option<&Path>, exe: &Path) -> io::Result<Guardian> {
     if run_prefix.is_empty() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "the guardian's run prefix is empty"));
     }
-    sys::start_guardian(run_prefix, exe)
+    sys::start_guardian(run_prefix, scratch, exe)
 }
 
-/// What the harness binary runs for `__guardian <prefix>`: reports that it
-/// runs, waits until its stdin reaches end of file (the harness finished or
-/// died), then [`kill_run`]`(prefix)` and exits 0.
-pub fn guardian_main(prefix: &str) -> ! {
+/// What the harness binary runs for `__guardian <prefix> [<scratch>]`: reports
+/// that it runs, waits until its stdin reaches end of file (the harness
+/// finished or died), then [`kill_run`]`(prefix)`, removes the `scratch`
+/// folder (a harness killed while writing a file leaves its temporary name
+/// there) and exits 0.
+pub fn guardian_main(prefix: &str, scratch: Option<&Path>) -> ! {
     sys::guardian_prepare();
     {
         use io::Write;
@@ -530,6 +534,9 @@ pub fn guardian_main(prefix: &str) -> ! {
     }
     wait_for_eof(&mut io::stdin().lock());
     kill_run(prefix);
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     std::process::exit(0)
 }
 

@@ -1,5 +1,5 @@
 //! The guardian, through `fake_harness`: kill -9 of the harness (20 trials),
-//! a process-group kill, a clean end, and the baseline without a guardian.
+//! the scratch folder it removes, a process-group kill, a clean end, and the baseline without a guardian.
 #![cfg(target_os = "linux")]
 mod common;
 
@@ -50,6 +50,20 @@ impl Run {
                 && self.guardian.is_none_or(|g| !alive(g))
         })
     }
+}
+
+#[test]
+fn kill_9_of_the_harness_removes_its_scratch_folder() {
+    let scratch = std::env::temp_dir().join(format!("harness-guardian-scratch-{}", nonce()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::write(scratch.join("0.stubs.yaml"), b"a temporary name left by a kill").unwrap();
+    let mut run = start(&[&format!("--scratch={}", scratch.display())], false);
+    run.child.kill().expect("kill -9");
+    let _ = run.child.wait();
+    let removed = wait_until(Duration::from_secs(10), || !scratch.exists());
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert!(run.all_gone_within(Duration::from_secs(5)));
+    assert!(removed, "the guardian removes the scratch folder of the killed harness");
 }
 
 #[test]

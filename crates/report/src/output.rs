@@ -1,5 +1,5 @@
-//! Where a report goes: standard output, or a file written whole — to a temporary file beside it,
-//! then renamed — so a killed run leaves the previous report or none, never a truncated one.
+//! Where a report goes: standard output, or a file written whole (see [`harness_core::files`]),
+//! so a killed run leaves the previous report or none, never a truncated one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,19 +27,9 @@ impl Destination {
     pub fn check(&self) -> std::io::Result<()> {
         match self {
             Destination::Stdout(_) => Ok(()),
-            Destination::File(path) => {
-                let dir = parent(path);
-                std::fs::create_dir_all(dir)?;
-                let probe = harness_core::files::temporary(path);
-                std::fs::write(&probe, b"")?;
-                std::fs::remove_file(&probe)
-            }
+            Destination::File(path) => harness_core::files::check_writable(path),
         }
     }
-}
-
-fn parent(path: &Path) -> &Path {
-    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// `content` to `path` atomically (see [`harness_core::files`]).

@@ -254,9 +254,14 @@ fn reap_adopted(mut pending: Vec<ProcStat>, me: i32) {
     }
 }
 
-pub(super) fn start_guardian(run_prefix: &str, exe: &Path) -> io::Result<Guardian> {
+pub(super) fn start_guardian(run_prefix: &str, scratch: Option<&Path>, exe: &Path) -> io::Result<Guardian> {
     let mut cmd = Command::new(exe);
-    cmd.arg(GUARDIAN_ARG).arg(run_prefix).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.arg(GUARDIAN_ARG)
+        .arg(run_prefix)
+        .args(scratch)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     // SAFETY: runs in the forked child; setsid is a single
     // async-signal-safe syscall and last_os_error does not allocate.
     unsafe {

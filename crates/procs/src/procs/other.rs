@@ -14,7 +14,7 @@ pub(super) fn become_subreaper() -> io::Result<()> {
     Err(unsupported("becoming a child subreaper"))
 }
 
-pub(super) fn start_guardian(_run_prefix: &str, _exe: &Path) -> io::Result<Guardian> {
+pub(super) fn start_guardian(_run_prefix: &str, _scratch: Option<&Path>, _exe: &Path) -> io::Result<Guardian> {
     Err(unsupported("the guardian process"))
 }
 
