@@ -11,18 +11,28 @@ use std::path::{Path, PathBuf};
 /// Write `content` to `path` atomically (its folder is made if missing). A symlink at the
 /// temporary name is replaced, never written through.
 pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, &mut |w| w.write_all(content))
+}
+
+/// [`write_atomic`] of what `write` writes, streamed to the file as it is made (a report of
+/// thousands of cases is never held whole). `write` may be called a second time, from the
+/// start, when the first file could not be given a name.
+pub fn write_atomic_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = temporary(path);
     let _ = std::fs::remove_file(&tmp);
     #[cfg(target_os = "linux")]
-    if let Some(linked) = unnamed(dir, &tmp, content) {
+    if let Some(linked) = unnamed(dir, &tmp, write) {
         linked?;
         return rename(&tmp, path);
     }
     let written = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|f| {
         let mut w = std::io::BufWriter::new(f);
-        w.write_all(content)?;
+        write(&mut w)?;
         w.flush()
     });
     written.and_then(|()| rename(&tmp, path)).inspect_err(|_| {
@@ -43,17 +53,21 @@ fn rename(tmp: &Path, path: &Path) -> std::io::Result<()> {
     })
 }
 
-/// `content` in an unnamed file in `dir`, then linked as `tmp`; None where the file system or
-/// kernel has no unnamed files (the caller writes a named one instead).
+/// What `write` writes, in an unnamed file in `dir`, then linked as `tmp`; None where the file
+/// system or kernel has no unnamed files (the caller writes a named one instead).
 #[cfg(target_os = "linux")]
-fn unnamed(dir: &Path, tmp: &Path, content: &[u8]) -> Option<std::io::Result<()>> {
+fn unnamed(
+    dir: &Path,
+    tmp: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Option<std::io::Result<()>> {
     use std::ffi::CString;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().write(true).mode(0o644).custom_flags(libc::O_TMPFILE).open(dir).ok()?;
     let mut w = std::io::BufWriter::new(file);
-    if let Err(e) = w.write_all(content) {
+    if let Err(e) = write(&mut w) {
         return Some(Err(e));
     }
     let file = match w.into_inner() {
