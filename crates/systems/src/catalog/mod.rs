@@ -56,6 +56,9 @@ pub struct Catalog {
     recordings: Cache<Recording>,
     stub_sets: Cache<StubSet>,
     schemas: Cache<Schema>,
+    /// [`Catalog::recording_offences`] by recording and the scope it is delivered as: thousands
+    /// of scenarios deliver the same few recordings, and checking one walks the whole payload.
+    offences: Mutex<HashMap<(PathBuf, String), Arc<[PayloadOffence]>>>,
     /// The versions of each system, built-in and recorded: asked for by every stub a plan
     /// resolves, and the folders do not change during one command.
     versions: Mutex<HashMap<SystemId, Vec<String>>>,
@@ -85,6 +88,7 @@ impl Catalog {
             recordings: Mutex::default(),
             stub_sets: Mutex::default(),
             schemas: Mutex::default(),
+            offences: Mutex::default(),
             versions: Mutex::default(),
             migration: None,
             now: None,
@@ -188,6 +192,31 @@ impl Catalog {
         payload: &Value,
     ) -> Vec<PayloadOffence> {
         payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
+    }
+
+    /// What the recording `rel` of `system`, delivered as `scope` (`webhook orders/create`),
+    /// carries that the version does not send ([`Catalog::check_webhook_payload`]), each message
+    /// starting with the recording's file; nothing for a scope that is no webhook or a recording
+    /// that is not JSON. Checked once per recording and scope.
+    pub fn recording_offences(&self, system: &SystemVersion, rel: &str, scope: &str) -> Arc<[PayloadOffence]> {
+        let key = (system.dir.join(rel), scope.to_string());
+        if let Some(found) = self.offences.lock().expect("offences cache").get(&key) {
+            return found.clone();
+        }
+        let check = || {
+            let topic = scope.strip_prefix("webhook ")?;
+            let recording = self.recording(system, rel).ok()?;
+            let json = recording.json.as_ref()?;
+            let payload = crate::webhook_payload(&system.system, scope, json).0;
+            let mut found = Catalog::check_webhook_payload(&system.system, topic, &system.version, payload);
+            for o in &mut found {
+                o.message = format!("{}: {}", recording.file, o.message);
+            }
+            Some(found)
+        };
+        let found: Arc<[PayloadOffence]> = check().unwrap_or_default().into();
+        self.offences.lock().expect("offences cache").insert(key, found.clone());
+        found
     }
 
     /// The events (webhook topics) `version` pushes: those its webhook schemas describe at that
