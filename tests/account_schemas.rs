@@ -72,6 +72,21 @@ fn the_accounts_custom_fields_are_validated_with_their_types() {
 }
 
 #[test]
+fn what_was_imported_is_reported_as_json() {
+    let p = project(&[]);
+    let out = harness(p.path(), &["schemas", "import", "netsuite", document().to_str().unwrap(), "--json", "-"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on standard output, nothing else");
+    assert_eq!(report["file"], "mocks/netsuite/2025.1/system.yaml");
+    assert_eq!(report["records"].as_array().map(Vec::len), Some(1), "{report}");
+    let order = &report["records"][0];
+    assert_eq!(order["name"], "salesOrder");
+    assert!(order["custom_fields"].as_array().unwrap().iter().any(|f| f == "item.custcol_gift_wrap"), "{report}");
+    assert!(order["added_fields"].as_array().unwrap().iter().any(|f| f == "tranDate"), "{report}");
+    assert!(report["left"].is_array(), "{report}");
+}
+
+#[test]
 fn extensions_written_by_hand_are_not_overwritten() {
     let p = project(&[]);
     let file = p.path().join("mocks/netsuite/2025.1/system.yaml");
@@ -227,5 +242,62 @@ fn from_the_account_over_https_when_its_certificate_is_trusted() {
     assert!(out.stdout.contains("salesOrder: custom fields custbody_channel"), "{}", out.stdout);
     for (_, secret) in TBA.iter().filter(|(k, _)| k.ends_with("SECRET")) {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "a secret was shown");
+    }
+}
+
+/// A project on the built-in salesOrder schema, which takes any `custbody_…` id until the
+/// account's own definitions are imported.
+fn on_the_builtin_schema(fields: &str) -> tempfile::TempDir {
+    let p = project(&[]);
+    std::fs::remove_file(p.path().join("mocks/netsuite/2025.1/schemas/salesOrder.schema.json")).unwrap();
+    sending(p.path(), fields, "");
+    p
+}
+
+#[test]
+fn after_import_a_custom_field_the_account_lacks_is_refused_at_that_field() {
+    let p = on_the_builtin_schema("        custbody_not_in_account: '\"x\"'\n        custbody_loyalty_points: '120'\n");
+    let run = |p: &Path| harness(p, &["run", "--color", "never", "--no-times", "--accept", "orders/simple"]);
+    let before = run(p.path());
+    assert_eq!(
+        before.code, 0,
+        "without the account's definitions any custom field id passes: {}{}",
+        before.stdout, before.stderr
+    );
+
+    let doc = document();
+    let out = harness(p.path(), &["schemas", "import", "netsuite", doc.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let written = std::fs::read_to_string(p.path().join("mocks/netsuite/2025.1/system.yaml")).unwrap();
+    assert!(written.contains("\"patternProperties\": null"), "the built-in leniency is taken away: {written}");
+
+    let after = run(p.path());
+    assert_eq!(after.code, 1, "{}{}", after.stdout, after.stderr);
+    assert!(
+        after.stdout.contains("400 INVALID_CONTENT at custbody_not_in_account: Error while accessing resource: Invalid content for field custbody_not_in_account"),
+        "NetSuite's error, located at the field: {}",
+        after.stdout
+    );
+
+    // The account's own custom fields still pass.
+    let p = on_the_builtin_schema("        custbody_loyalty_points: '120'\n        custbody_channel: '\"web\"'\n");
+    assert_eq!(harness(p.path(), &["schemas", "import", "netsuite", doc.to_str().unwrap()]).code, 0);
+    let ok = run(p.path());
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+}
+
+#[test]
+fn the_values_a_select_field_allows_are_checked_after_import() {
+    let doc = document();
+    for (status, passes) in [("B", true), ("Z", false)] {
+        let p = on_the_builtin_schema(&format!("        orderStatus: '{{id: \"{status}\"}}'\n"));
+        let out = harness(p.path(), &["schemas", "import", "netsuite", doc.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("values checked orderStatus"), "{}", out.stdout);
+        let run = harness(p.path(), &["run", "--color", "never", "--no-times", "--accept", "orders/simple"]);
+        assert_eq!(run.code == 0, passes, "orderStatus {status}: {}{}", run.stdout, run.stderr);
+        if !passes {
+            assert!(run.stdout.contains("INVALID_CONTENT at orderStatus.id"), "{}", run.stdout);
+        }
     }
 }

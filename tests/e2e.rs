@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{
-    BUNDLED_DAY, bundled_project, copy_tree, harness, harness_on, harness_with as harness_env, junit_without_times,
-    project, repo, within, xmllint_validates,
+    BUNDLED_DAY, bundled_project, copy_tree, harness, harness_on, harness_with as harness_env, impact, impact_findings,
+    junit_without_times, project, repo, within, xmllint_validates,
 };
 
 #[test]
@@ -262,23 +262,7 @@ fn duplicates_and_stalled_queues_are_caught() {
 #[test]
 fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
     let dir = bundled_project();
-    let out = harness_on(
-        BUNDLED_DAY,
-        dir.path(),
-        &[
-            "impact",
-            "--system",
-            "shopify",
-            "--from",
-            "2022-04",
-            "--to",
-            "2023-04",
-            "--json",
-            "-",
-            "--junit",
-            "impact.xml",
-        ],
-    );
+    let out = impact(dir.path(), "shopify", "2022-04", "2023-04", &["--json", "-", "--junit", "impact.xml"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
     let flows = report["flows"].as_array().unwrap();
@@ -322,22 +306,7 @@ fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
 
     // 2025-07 changed nothing the bundled flows read that anything tells of; the REST endpoints
     // no recording at 2025-07 shows stay unverified, allowed here.
-    let clean = harness_on(
-        BUNDLED_DAY,
-        dir.path(),
-        &[
-            "impact",
-            "--system",
-            "shopify",
-            "--from",
-            "2025-01",
-            "--to",
-            "2025-07",
-            "--color",
-            "never",
-            "--allow-unverified",
-        ],
-    );
+    let clean = impact(dir.path(), "shopify", "2025-01", "2025-07", &["--color", "never", "--allow-unverified"]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
     assert!(clean.stdout.contains("result: clean"), "{}", clean.stdout);
 }
@@ -349,43 +318,14 @@ fn impact_names_exactly_the_fields_fed_by_removed_shopify_fields() {
 #[test]
 fn impact_of_2026_01_to_2026_10_names_exactly_the_breaking_and_lost_fields() {
     let dir = bundled_project();
-    let out = harness_on(
-        BUNDLED_DAY,
-        dir.path(),
-        &[
-            "impact",
-            "--system",
-            "shopify",
-            "--from",
-            "2026-01",
-            "--to",
-            "2026-10",
-            "--color",
-            "never",
-            "--json",
-            "report.json",
-        ],
-    );
+    let out = impact(dir.path(), "shopify", "2026-01", "2026-10", &["--color", "never", "--json", "report.json"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!("impact_2026_01_to_2026_10", out.stdout);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
-    let mut affected: Vec<String> = report["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|f| {
-            f["scenarios"].as_array().unwrap().iter().flat_map(move |s| {
-                s["findings"].as_array().unwrap().iter().map(move |x| {
-                    format!(
-                        "{} {} {}",
-                        f["flow"].as_str().unwrap(),
-                        x["severity"].as_str().unwrap(),
-                        x["field"].as_str().unwrap()
-                    )
-                })
-            })
-        })
+    let mut affected: Vec<String> = impact_findings(&report)
+        .into_iter()
+        .map(|(flow, x)| format!("{flow} {} {}", x["severity"].as_str().unwrap(), x["field"].as_str().unwrap()))
         .collect();
     affected.sort();
     affected.dedup();

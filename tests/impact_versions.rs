@@ -6,27 +6,15 @@ mod common;
 
 use std::path::Path;
 
-use common::{BUNDLED_DAY, bundled_project, copy_tree, harness_on, repo};
+use common::{BUNDLED_DAY, bundled_project, copy_tree, harness_on, impact, impact_findings, repo};
 use serde_json::Value;
 
 /// Every finding of an impact JSON report as `flow severity field: causes`, sorted.
 fn findings(report: &Value) -> Vec<String> {
-    let mut out: Vec<String> = report["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|f| {
-            f["scenarios"].as_array().unwrap().iter().flat_map(move |s| {
-                s["findings"].as_array().unwrap().iter().map(move |x| {
-                    format!(
-                        "{} {} {}: {}",
-                        f["flow"].as_str().unwrap(),
-                        x["severity"].as_str().unwrap(),
-                        x["field"].as_str().unwrap(),
-                        x["causes"]
-                    )
-                })
-            })
+    let mut out: Vec<String> = impact_findings(report)
+        .into_iter()
+        .map(|(flow, x)| {
+            format!("{flow} {} {}: {}", x["severity"].as_str().unwrap(), x["field"].as_str().unwrap(), x["causes"])
         })
         .collect();
     out.sort();
@@ -39,11 +27,7 @@ fn carried_impact(dir: &Path) -> (i32, Value) {
     let add = harness_on(BUNDLED_DAY, dir, &["versions", "add", "shopify", "2025-07", "--from", "2022-04"]);
     assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
     assert!(add.stdout.contains("`gateway` removed in 2022-10"), "{}", add.stdout);
-    let out = harness_on(
-        BUNDLED_DAY,
-        dir,
-        &["impact", "--system", "shopify", "--from", "2022-04", "--to", "2025-07", "--json", "-"],
-    );
+    let out = impact(dir, "shopify", "2022-04", "2025-07", &["--json", "-"]);
     (out.code, serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr)))
 }
 
@@ -124,11 +108,7 @@ fn a_2026_04_recording_with_checkout_id_is_flagged() {
 #[test]
 fn impact_without_knowledge_is_not_clean() {
     let dir = bundled_project();
-    let out = harness_on(
-        BUNDLED_DAY,
-        dir.path(),
-        &["impact", "--system", "shopify", "--from", "2025-01", "--to", "2025-07", "--color", "never"],
-    );
+    let out = impact(dir.path(), "shopify", "2025-01", "2025-07", &["--color", "never"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(
@@ -144,24 +124,8 @@ fn impact_without_knowledge_is_not_clean() {
         out.stdout
     );
     assert!(out.stdout.contains("result: NOT VERIFIED"), "{}", out.stdout);
-    let allowed = harness_on(
-        BUNDLED_DAY,
-        dir.path(),
-        &[
-            "impact",
-            "--system",
-            "shopify",
-            "--from",
-            "2025-01",
-            "--to",
-            "2025-07",
-            "--color",
-            "never",
-            "--allow-unverified",
-            "--json",
-            "-",
-        ],
-    );
+    let allowed =
+        impact(dir.path(), "shopify", "2025-01", "2025-07", &["--color", "never", "--allow-unverified", "--json", "-"]);
     assert_eq!(allowed.code, 0, "{}{}", allowed.stdout, allowed.stderr);
     let report: Value = serde_json::from_str(&allowed.stdout).unwrap();
     assert_eq!(report["verdict"]["clean"], true);
@@ -195,11 +159,7 @@ fn a_fragment_first_inventory_mutation_without_idempotent_is_refused_at_2026_04(
         &["run", "scenarios/peoplevox-availability-to-shopify/set-known-sku.yaml", "--accept"],
     );
     assert_eq!(run.code, 0, "the stubs match the mutation by its operation at 2026-01: {}{}", run.stdout, run.stderr);
-    let out = harness_on(
-        BUNDLED_DAY,
-        dir.path(),
-        &["impact", "--system", "shopify", "--from", "2026-01", "--to", "2026-04", "--allow-unverified", "--json", "-"],
-    );
+    let out = impact(dir.path(), "shopify", "2026-01", "2026-04", &["--allow-unverified", "--json", "-"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     let found = findings(&report);
@@ -236,25 +196,8 @@ fn bare_recordings_carried_by_versions_add_are_not_knowledge_of_the_new_version(
     assert!(!list.contains("webhooks/"), "envelopes say it in their provenance: {list}");
     let unverified =
         "not verified: no knowledge of changes to GET /admin/api/{version}/orders.json between 2025-01 and 2025-07";
-    let impact = || {
-        harness_on(
-            BUNDLED_DAY,
-            dir.path(),
-            &[
-                "impact",
-                "--system",
-                "shopify",
-                "--from",
-                "2025-01",
-                "--to",
-                "2025-07",
-                "--color",
-                "never",
-                "--allow-unverified",
-            ],
-        )
-    };
-    let out = impact();
+    let upgrade = || impact(dir.path(), "shopify", "2025-01", "2025-07", &["--color", "never", "--allow-unverified"]);
+    let out = upgrade();
     assert!(out.stdout.contains(unverified), "{}{}", out.stdout, out.stderr);
 
     // Recorded again at 2025-07: the same orders, other bytes.
@@ -263,7 +206,7 @@ fn bare_recordings_carried_by_versions_add_are_not_knowledge_of_the_new_version(
         let body: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_string(&body).unwrap()).unwrap();
     }
-    let out = impact();
+    let out = upgrade();
     assert!(!out.stdout.contains(unverified), "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("peoplevox-despatch-to-shopify — clean"), "{}{}", out.stdout, out.stderr);
 }

@@ -1,7 +1,8 @@
 //! Scheduled and polling jobs: a flow triggered by a `fetch` of its source (here Peoplevox's
-//! `GetData`, answered with the scenario's recording) has the rows of that answer as its records,
-//! so conservation holds for a job too — a row the job read and silently skipped fails the
-//! scenario. The job is an external program (`tests/fixtures/stock/flows/stock_sync.py`).
+//! stock report, read with `GetReportData` and answered with the scenario's recording) has the
+//! rows of that answer as its records, so conservation holds for a job too — a row the job read
+//! and silently skipped fails the scenario. The job is an external program
+//! (`tests/fixtures/stock/flows/stock_sync.py`).
 
 mod common;
 

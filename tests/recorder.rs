@@ -7,13 +7,10 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+use common::recorder::{WAIT, record};
 use common::{harness, project};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// An upstream on loopback answering every request `200` with a NetSuite-like query answer;
 /// returns its address. The thread ends with the test process.
@@ -55,41 +52,6 @@ fn answer(mut stream: std::net::TcpStream) {
     );
 }
 
-struct Recorder {
-    child: Child,
-    url: String,
-    lines: Receiver<String>,
-}
-
-fn recorder(dir: &Path, args: &[&str]) -> Recorder {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = lines.recv_timeout(WAIT).unwrap_or_else(|e| {
-        let _ = child.kill();
-        panic!("the recorder printed no address ({e:?})")
-    });
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no URL in {first}"))
-        .to_string();
-    Recorder { child, url, lines }
-}
-
 /// `POST <url>/services/rest/query/v1/suiteql` through the recorder, by hand (one connection).
 fn query(url: &str) -> bool {
     let addr = url.trim_start_matches("http://").trim_end_matches('/');
@@ -115,29 +77,12 @@ fn a_recorded_draft_scenario_runs_as_written() {
     let p = project(&["fixtures/recording"]);
     without_default_versions(p.path());
     let up = format!("http://{}", upstream());
-    let mut rec = recorder(
-        p.path(),
-        &[
-            "record",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &up,
-            "--stubs",
-            "recorded",
-            "--scenario",
-            "orders/recorded",
-            "--trigger",
-            "webhooks/order.json",
-        ],
-    );
+    let draft = ["--scenario", "orders/recorded", "--trigger", "webhooks/order.json"];
+    let mut rec = record(p.path(), "netsuite", "2025.1", &up, "recorded", &draft);
     assert!(query(&rec.url), "the call went through");
-    let line = rec.lines.recv_timeout(WAIT).expect("a line saying what was recorded");
+    let line = rec.next_line();
     assert!(line.contains("recorded/"), "{line}");
-    unsafe { libc::kill(rec.child.id() as i32, libc::SIGINT) };
-    let _ = rec.child.wait();
+    rec.stop();
     let draft = std::fs::read_to_string(p.path().join("scenarios/orders/recorded.yaml")).unwrap();
     assert!(
         draft.contains("  netsuite: \"2025.1\"\n") && draft.contains("  shopify: \"2025-01\"\n"),
@@ -169,10 +114,7 @@ fn a_recorder_killed_while_writing_leaves_no_temporary_file() {
     let up = format!("http://{}", upstream());
     for trial in 0..10 {
         let stubs = format!("kill{trial}");
-        let mut rec = recorder(
-            p.path(),
-            &["record", "--system", "netsuite", "--version", "2025.1", "--upstream", &up, "--stubs", &stubs],
-        );
+        let mut rec = record(p.path(), "netsuite", "2025.1", &up, &stubs, &[]);
         // A few calls recorded (each writes a recording and the draft stub set), then SIGKILL
         // while the next ones are being written.
         for _ in 0..3 {

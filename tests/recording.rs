@@ -5,16 +5,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::recorder::{record, recorder};
 use common::{harness, harness_with, project};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
@@ -194,79 +191,17 @@ fn upstream() -> Upstream {
     Upstream { http, https, ca: ca_file, drift, _runtime: runtime }
 }
 
-/// `harness record …` running in `dir`, with the URL it printed.
-struct Recorder {
-    child: Child,
-    url: String,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-const WAIT: Duration = Duration::from_secs(30);
-
-fn recorder(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Recorder {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = match lines.recv_timeout(WAIT) {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("the recorder printed no address ({e:?}): {}", String::from_utf8_lossy(&out.stderr));
-        }
-    };
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no URL in {first}"))
-        .to_string();
-    Recorder { child, url, lines, seen: vec![first] }
-}
-
-impl Recorder {
-    /// Waits for the next line that says something was recorded (or refused).
-    fn next_line(&mut self) -> String {
-        let line = self
-            .lines
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|e| panic!("no line from the recorder ({e:?}); so far: {:?}", self.seen));
-        self.seen.push(line.clone());
-        line
-    }
-
-    /// Ctrl-C, then everything it printed.
-    fn stop(mut self) -> String {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "the recorder did not stop on Ctrl-C");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // The rest of its output, until it closes standard output (bounded: it has exited).
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(l);
-        }
-        assert!(status.success(), "{status}: {:?}", self.seen);
-        self.seen.join("\n")
-    }
+/// `GET <url>/services/rest/record/v1/customer/77` with the planted token: the status.
+fn get_customer(rt: &tokio::runtime::Runtime, http: &reqwest::Client, url: &str) -> u16 {
+    rt.block_on(async {
+        http.get(format!("{url}/services/rest/record/v1/customer/77"))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
 }
 
 fn client() -> (tokio::runtime::Runtime, reqwest::Client) {
@@ -321,24 +256,8 @@ fn record_redact_replay_and_check_for_drift() {
     let (rt, http) = client();
 
     // Through the proxy over HTTPS: the lookup and the order the fixture flow makes.
-    let args = [
-        "record",
-        "--system",
-        "netsuite",
-        "--version",
-        "2025.1",
-        "--upstream",
-        &https,
-        "--upstream-ca",
-        &ca,
-        "--stubs",
-        "recorded",
-        "--scenario",
-        "orders/recorded",
-        "--trigger",
-        "webhooks/order.json",
-    ];
-    let mut rec = recorder(p.path(), &args, &[]);
+    let draft = ["--upstream-ca", &ca, "--scenario", "orders/recorded", "--trigger", "webhooks/order.json"];
+    let mut rec = record(p.path(), "netsuite", "2025.1", &https, "recorded", &draft);
     let lookup = rt.block_on(async {
         let r = http
             .post(format!("{}/services/rest/query/v1/suiteql", rec.url))
@@ -376,30 +295,8 @@ fn record_redact_replay_and_check_for_drift() {
     assert!(first_session.contains("redacted: credentials "), "{first_session}");
 
     // Another session, over plain HTTP: the customer record, with the same person in it.
-    let mut rec = recorder(
-        p.path(),
-        &[
-            "record",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &format!("http://{}", up.http),
-            "--stubs",
-            "lookup",
-        ],
-        &[],
-    );
-    let customer = rt.block_on(async {
-        http.get(format!("{}/services/rest/record/v1/customer/77", rec.url))
-            .header("Authorization", format!("Bearer {TOKEN}"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    });
+    let mut rec = record(p.path(), "netsuite", "2025.1", &format!("http://{}", up.http), "lookup", &[]);
+    let customer = get_customer(&rt, &http, &rec.url);
     assert_eq!(customer, 200);
     assert!(rec.next_line().contains("recorded/get-services-rest-record-v1-customer-77.json"), "{:?}", rec.seen);
     let second_session = rec.stop();
@@ -433,29 +330,22 @@ fn record_redact_replay_and_check_for_drift() {
     // The live answers change: the field the flow binds is retyped, one is added.
     up.drift.store(true, Ordering::SeqCst);
     let auth = format!("Authorization: Bearer {TOKEN}");
-    let check = harness(
-        p.path(),
-        &[
-            "record",
-            "--check",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &https,
-            "--upstream-ca",
-            &ca,
-            "--header",
-            &auth,
-            "--html",
-            "report/drift.html",
-            "--json",
-            "report/drift.json",
-            "--junit",
-            "report/drift.xml",
-        ],
-    );
+    let check_args = [
+        "record",
+        "--check",
+        "--system",
+        "netsuite",
+        "--version",
+        "2025.1",
+        "--upstream",
+        &https,
+        "--upstream-ca",
+        &ca,
+        "--header",
+        &auth,
+    ];
+    let reports = ["--html", "report/drift.html", "--json", "report/drift.json", "--junit", "report/drift.xml"];
+    let check = harness(p.path(), &[&check_args[..], &reports].concat());
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.path().join("report/drift.json")).unwrap()).unwrap();
@@ -479,23 +369,7 @@ fn record_redact_replay_and_check_for_drift() {
     assert!(!check.stdout.contains(TOKEN), "{}", check.stdout);
 
     up.drift.store(false, Ordering::SeqCst);
-    let quiet = harness(
-        p.path(),
-        &[
-            "record",
-            "--check",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &https,
-            "--upstream-ca",
-            &ca,
-            "--header",
-            &auth,
-        ],
-    );
+    let quiet = harness(p.path(), &check_args);
     assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
     assert!(quiet.stdout.contains("0 changed field(s) read by flows"), "{}", quiet.stdout);
 }
@@ -505,21 +379,7 @@ fn peoplevox_soap_sessions_are_recorded_without_credentials() {
     let p = project(&["fixtures/recording"]);
     let up = upstream();
     let (rt, http) = client();
-    let mut rec = recorder(
-        p.path(),
-        &[
-            "record",
-            "--system",
-            "peoplevox",
-            "--version",
-            "v4",
-            "--upstream",
-            &format!("http://{}", up.http),
-            "--stubs",
-            "warehouse",
-        ],
-        &[],
-    );
+    let mut rec = record(p.path(), "peoplevox", "v4", &format!("http://{}", up.http), "warehouse", &[]);
     let envelope = |header: &str, body: &str| {
         format!(
             r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">{header}<soap:Body>{body}</soap:Body></soap:Envelope>"#
@@ -582,30 +442,8 @@ fn an_untrusted_upstream_is_not_recorded() {
     let p = project(&["fixtures/recording"]);
     let up = upstream();
     let (rt, http) = client();
-    let mut rec = recorder(
-        p.path(),
-        &[
-            "record",
-            "--system",
-            "netsuite",
-            "--version",
-            "2025.1",
-            "--upstream",
-            &format!("https://{}", up.https),
-            "--stubs",
-            "untrusted",
-        ],
-        &[],
-    );
-    let status = rt.block_on(async {
-        http.get(format!("{}/services/rest/record/v1/customer/77", rec.url))
-            .header("Authorization", format!("Bearer {TOKEN}"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    });
+    let mut rec = record(p.path(), "netsuite", "2025.1", &format!("https://{}", up.https), "untrusted", &[]);
+    let status = get_customer(&rt, &http, &rec.url);
     assert_eq!(status, 502);
     assert!(rec.next_line().contains("not answered: TLS with 127.0.0.1"), "{:?}", rec.seen);
     rec.stop();

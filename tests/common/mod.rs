@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod recorder;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -70,6 +72,27 @@ pub fn harness(dir: &Path, args: &[&str]) -> Output {
 /// then, never by the machine's clock.
 pub fn harness_on(day: &str, dir: &Path, args: &[&str]) -> Output {
     harness_with(dir, args, &[("HARNESS_NOW", day)])
+}
+
+/// `harness impact --system SYSTEM --from FROM --to TO` and `more`, on the bundled project's day.
+pub fn impact(dir: &Path, system: &str, from: &str, to: &str, more: &[&str]) -> Output {
+    let mut args = vec!["impact", "--system", system, "--from", from, "--to", to];
+    args.extend_from_slice(more);
+    harness_on(BUNDLED_DAY, dir, &args)
+}
+
+/// Every finding of an impact JSON report, with the flow it is of.
+pub fn impact_findings(report: &serde_json::Value) -> Vec<(&str, &serde_json::Value)> {
+    let flows = report["flows"].as_array().unwrap();
+    flows
+        .iter()
+        .flat_map(|f| {
+            let scenarios = f["scenarios"].as_array().unwrap();
+            scenarios.iter().flat_map(move |s| {
+                s["findings"].as_array().unwrap().iter().map(move |x| (f["flow"].as_str().unwrap(), x))
+            })
+        })
+        .collect()
 }
 
 /// With extra environment variables (`HARNESS_NOW` among them overrides the fixtures' day).

@@ -5,7 +5,7 @@
 // and the API versions that send it. A field that stays the same across versions is one line, so
 // the table stays small enough to build into the binary.
 //
-// Usage: node tools/catalog-gen/generate.js <unpacked package dir> > crates/systems/catalog/shopify/webhooks.tsv
+// Usage: node tools/catalog-gen/generate.js <unpacked package dir> > crates/systems/src/shopify/catalog/webhooks.tsv
 // (see tools/catalog-gen/README.md). Plain Node, no dependencies.
 'use strict';
 const fs = require('fs');

@@ -1,9 +1,13 @@
 //! Percent-encoding as query strings, form bodies and OAuth 1.0 signatures need it, and URLs
 //! taken apart.
 
+/// `x%20y` (also `x+y`) decoded, as a query string or form body holds it.
+pub fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+}
+
 /// Decode `a=1&b=x%20y` (also `+` as space), as in query strings and form bodies.
 pub fn form_pairs(text: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
     text.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.split_once('=') {

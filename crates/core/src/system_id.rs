@@ -11,13 +11,23 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SystemId(Arc<str>);
 
-/// Systems are listed storefront, ERP, warehouse — the way an order travels and the way reports
-/// have always shown them — and any others after them by name.
-const LISTED_FIRST: [&str; 3] = ["shopify", "netsuite", "peoplevox"];
+/// A system's place when systems are listed (reports, snapshots, `harness systems`): declared by
+/// the system itself, where it lives, as an element of [`LISTED`]. Lower ranks come first.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed {
+    pub system: &'static str,
+    pub rank: u32,
+}
+
+/// Every declared listing place, gathered at link time so that the order holds from the first
+/// map a parser builds, before any registry exists. Systems that declare none are listed after
+/// those that do, by name.
+#[linkme::distributed_slice]
+pub static LISTED: [Listed];
 
 impl SystemId {
-    fn rank(&self) -> usize {
-        LISTED_FIRST.iter().position(|n| **n == *self.0).unwrap_or(LISTED_FIRST.len())
+    fn rank(&self) -> u32 {
+        LISTED.iter().find(|l| *l.system == *self.0).map_or(u32::MAX, |l| l.rank)
     }
 }
 
@@ -101,13 +111,19 @@ impl schemars::JsonSchema for SystemId {
 mod tests {
     use super::*;
 
+    #[linkme::distributed_slice(LISTED)]
+    static LISTED_FIRST: Listed = Listed { system: "zeta", rank: 0 };
+
+    #[linkme::distributed_slice(LISTED)]
+    static LISTED_SECOND: Listed = Listed { system: "omega", rank: 1 };
+
     #[test]
-    fn the_order_an_order_travels_then_by_name() {
+    fn declared_places_then_by_name() {
         let mut ids: Vec<SystemId> =
-            ["klaviyo", "peoplevox", "netsuite", "shopify", "acme"].iter().map(|n| SystemId::new(n).unwrap()).collect();
+            ["klaviyo", "omega", "zeta", "acme"].iter().map(|n| SystemId::new(n).unwrap()).collect();
         ids.sort();
         let names: Vec<&str> = ids.iter().map(SystemId::as_str).collect();
-        assert_eq!(names, ["shopify", "netsuite", "peoplevox", "acme", "klaviyo"]);
+        assert_eq!(names, ["zeta", "omega", "acme", "klaviyo"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness_core::{Error, Exchange, SystemId};
-use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, RunStatus, Traffic, Wait};
+use harness_flows::{CaseContext, FlowInstance, FlowRun, JobContext, PrepareError, RunStatus, Traffic, Wait};
 use harness_mock::ExchangeLog;
 use harness_systems::MockSetup;
 use harness_systems::client::HttpClient;
@@ -42,12 +42,12 @@ impl Shared {
         secrets: Arc<Secrets>,
         limits: harness_mock::Limits,
     ) -> Result<Shared, Error> {
-        let reqwest = HttpClient::shared_reqwest().map_err(Error::Environment)?;
+        let reqwest = HttpClient::shared_reqwest()?;
         Ok(Shared { job: JobContext { root, registry, reqwest, limits }, secrets, limits, instances: Mutex::default() })
     }
 
     /// The flow of `case`, prepared for this job on first use.
-    fn instance(&self, case: &Case) -> Result<Arc<dyn FlowInstance>, String> {
+    fn instance(&self, case: &Case) -> Result<Arc<dyn FlowInstance>, PrepareError> {
         let mut instances = self.instances.lock().expect("flow instances");
         if let Some(i) = instances.get(&case.flow.name) {
             return Ok(i.clone());
@@ -113,9 +113,9 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
         base_urls.insert(id.clone(), url);
     }
 
-    let backstop = driver.grace().map(|grace| case.timeout + grace);
+    let mut backstop = driver.grace().map(|grace| (case.timeout + grace, harness_procs::Stopwatch::new(this_thread())));
     let mut run = match &instance {
-        Err(message) => FlowRun::failed(message.clone()),
+        Err(e) => FlowRun::failed(e.to_string()),
         Ok(instance) => {
             let context = CaseContext {
                 id: &case.id,
@@ -133,10 +133,13 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
                 },
             };
             let run = instance.run(context);
-            match backstop {
-                Some(backstop) => {
-                    tokio::time::timeout(backstop, run).await.unwrap_or_else(|_| FlowRun::failed(String::new()))
-                }
+            match &mut backstop {
+                // A flow run in-process (on this thread, its mocks too) is held to its limit on a
+                // clock load cannot cut short: time this thread waited for a CPU does not count.
+                Some((limit, _)) => tokio::select! {
+                    run = run => run,
+                    () = harness_procs::limit_reached_by(this_thread(), *limit) => FlowRun::failed(String::new()),
+                },
                 None => run.await,
             }
         }
@@ -145,7 +148,9 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
         ports.quiet(&case.id);
     }
     // Also when the flow finished, but late: busy computing, it could not be stopped at its limit.
-    if backstop.is_some_and(|backstop| started.elapsed() >= backstop) {
+    if let Some((limit, watch)) = &mut backstop
+        && watch.counted() >= *limit
+    {
         run.status = RunStatus::TimedOut(case.timeout);
     }
     drop(servers);
@@ -164,6 +169,11 @@ pub async fn execute(case: &Case, shared: &Shared) -> Result<Execution, Error> {
     let mask = shared.secrets.with_issued(behaviours.iter().flat_map(|b| b.issued()).collect());
     mask_execution(&mask, &mut execution);
     Ok(execution)
+}
+
+/// The thread a case runs on, as a limit's clock watches it.
+fn this_thread() -> harness_procs::Activity {
+    harness_procs::Activity::new(0, vec![harness_procs::current_thread_id()])
 }
 
 /// A program's retries, as the mocks saw them: the same request again (same system, method, path

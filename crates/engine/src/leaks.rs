@@ -2,10 +2,10 @@
 //! what `harness lint` reports and what `run` warns about when it loads the project.
 
 use harness_core::{Error, Style, SystemId};
-use harness_redact::{LintFinding, lint};
+use harness_redact::{LintFinding, TokenShapes, lint};
 use harness_syntax::Project;
 use harness_syntax::project::files_under;
-use harness_systems::{Catalog, PayloadOffence};
+use harness_systems::{Catalog, PayloadOffence, Registry};
 use serde_json::{Value, json};
 
 use crate::events::{AnalysisResult, Suite, SuiteCase, SuiteVerdict};
@@ -40,6 +40,7 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
             }
         }
     }
+    let tokens = TokenShapes::new(&Registry::builtin().token_shapes());
     let files: Vec<(&str, String)> = LINTED
         .iter()
         .flat_map(|folder| files_under(&project.root.join(folder)).into_iter().map(move |rel| (*folder, rel)))
@@ -49,7 +50,10 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
         let Ok(text) = harness_syntax::project::read_text(&project.root, &project.root.join(folder).join(rel)) else {
             return Vec::new();
         };
-        lint(&text, &allowed).into_iter().map(|finding| Leak { file: format!("{folder}/{rel}"), finding }).collect()
+        lint(&text, &allowed, &tokens)
+            .into_iter()
+            .map(|finding| Leak { file: format!("{folder}/{rel}"), finding })
+            .collect()
     })
     .into_iter()
     .flatten()

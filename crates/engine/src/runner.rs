@@ -66,6 +66,18 @@ struct Attempts {
     failed: Vec<Evaluated>,
 }
 
+/// How [`in_order`] runs its cases.
+#[derive(Clone, Copy)]
+struct Schedule {
+    /// How many at a time.
+    jobs: usize,
+    strict: bool,
+    /// Run a failed case again this many times; `None` never retries.
+    retries: Option<u32>,
+    /// Report a case as slow after this long (and again each time as long again).
+    slow_after: Duration,
+}
+
 /// Progress of cases in flight, as it happens.
 enum Progress {
     Started(usize),
@@ -120,34 +132,18 @@ pub fn evaluate(
     runtime()?.block_on(async {
         let mut out = Vec::with_capacity(cases.len());
         // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
-        let work = in_order(
-            project,
-            plan,
-            &secrets,
-            cases,
-            jobs,
-            strict,
-            None,
-            Duration::MAX,
-            &|_| Ok(()),
-            |case, attempts| {
-                out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
-                Ok(())
-            },
-        );
-        let late = tokio::select! {
+        let schedule = Schedule { jobs, strict, retries: None, slow_after: Duration::MAX };
+        let work = in_order(project, plan, &secrets, cases, &schedule, &|_| Ok(()), |case, attempts| {
+            out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
+            Ok(())
+        });
+        tokio::select! {
             done = work => done?,
             _ = interrupted() => {
                 harness_flows::kill_running_programs();
                 return Err(Error::Interrupted);
             }
         };
-        for l in late {
-            if let Some(e) = out.iter_mut().find(|e| e.case.id == l.scenario) {
-                e.verdict.findings.push(check::late::finding(&l));
-                e.verdict.findings.sort_by_key(|f| f.kind);
-            }
-        }
         Ok(out)
     })
 }
@@ -253,99 +249,56 @@ async fn run_cases(
     };
     // A scenario's versions are compared in plan order, before any of them is written or accepted.
     let mut versions = check::Ledger::default();
-    let late = in_order(
-        project,
-        plan,
-        secrets,
-        &plan.cases,
-        jobs,
-        options.strict,
-        Some(options.retries),
-        options.slow_after,
-        &progress,
-        |case, mut attempts| {
-            if let Ok(evaluated) = &mut attempts.last {
-                versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
-            }
-            let retries: Vec<CaseReport> =
-                attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
-            for (n, r) in retries.iter().enumerate() {
-                emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
-            }
-            let report = match attempts.last {
-                Ok(evaluated) => CaseReport { retries, ..masked(secrets, record(evaluated, options, secrets)?) },
-                Err(why) => CaseReport { retries, ..abandoned_report(case, why) },
-            };
-            let event = if report.abandoned {
-                Event::CaseAbandoned { report: &report }
-            } else {
-                Event::CaseFinished { report: &report }
-            };
-            emit(reporters, &event)?;
-            finished.borrow_mut().push(report);
-            Ok(())
-        },
-    )
-    .await?;
-    for l in late {
-        late_after_last(plan, secrets, &mut finished.borrow_mut(), &l)?;
-    }
-    Ok(())
-}
-
-/// A request that reached a service's mocks after its job's last case ended fails that case,
-/// already reported: its entry in the summary — what the failures list, the report files and the
-/// exit code read — says so, and a snapshot this run accepted for it is taken back (pending).
-fn late_after_last(
-    plan: &Plan,
-    secrets: &Secrets,
-    finished: &mut [CaseReport],
-    late: &harness_mock::LateRequest,
-) -> Result<(), Error> {
-    let Some(report) = finished.iter_mut().find(|r| r.id == late.scenario) else { return Ok(()) };
-    let mut finding = check::late::finding(late);
-    finding.message =
-        secrets.mask(&format!("{} (after the last scenario its service ran)", finding.message)).into_owned();
-    report.findings.push(finding);
-    report.findings.sort_by_key(|f| f.kind);
-    report.passed = false;
-    let Some(case) = plan.cases.iter().find(|c| c.id == late.scenario) else { return Ok(()) };
-    for taken in report.snapshots.iter_mut().filter(|s| s.action == SnapshotAction::Accepted) {
-        let Some(slot) = case.snapshots.iter().find(|s| s.system == taken.system) else { continue };
-        let io = |e: std::io::Error| Error::Environment(format!("cannot write {}: {e}", slot.display));
-        std::fs::rename(&slot.path, snapshot::pending_path(&slot.path)).map_err(io)?;
-        if let Some(approved) = &slot.approved {
-            snapshot::write_atomic(&slot.path, &approved.render()).map_err(io)?;
+    let schedule =
+        Schedule { jobs, strict: options.strict, retries: Some(options.retries), slow_after: options.slow_after };
+    in_order(project, plan, secrets, &plan.cases, &schedule, &progress, |case, mut attempts| {
+        if let Ok(evaluated) = &mut attempts.last {
+            versions.compare(case, &evaluated.execution.exchanges, &mut evaluated.verdict, options.strict);
         }
-        taken.action = SnapshotAction::PendingWritten;
-    }
-    Ok(())
+        let retries: Vec<CaseReport> =
+            attempts.failed.into_iter().map(|a| masked(secrets, attempt_report(a))).collect();
+        for (n, r) in retries.iter().enumerate() {
+            emit(reporters, &Event::CaseRetried { report: r, attempt: n as u32 + 1 })?;
+        }
+        let report = match attempts.last {
+            Ok(evaluated) => CaseReport { retries, ..masked(secrets, record(evaluated, options, secrets)?) },
+            Err(why) => CaseReport { retries, ..abandoned_report(case, why) },
+        };
+        let event = if report.abandoned {
+            Event::CaseAbandoned { report: &report }
+        } else {
+            Event::CaseFinished { report: &report }
+        };
+        emit(reporters, &event)?;
+        finished.borrow_mut().push(report);
+        Ok(())
+})
+    .await
 }
 
 /// Execute and check every case, `jobs` at a time on worker threads, and hand the results to
-/// `done` in case order (early finishers wait for those before them); then what reached a
-/// service's mocks after its job's last case. Files are written only by
+/// `done` in case order (early finishers wait for those before them). A case whose integration
+/// still runs after it (a service) waits for its late window to close — the next case on the
+/// same service ended, or the run's end, once the service was idle again — and is handed over
+/// with the late traffic it had, failing it: a verdict is reported once. Files are written only by
 /// `done`, on this thread: a case given up on can never write after it was reported.
 ///
 /// A case that panics, or is still busy well past its limit, is handed over as abandoned, so one
 /// broken case neither takes the run down with it nor hangs it. Each stuck case keeps a CPU busy;
 /// once as many are stuck as there are CPUs, the remaining cases are not started.
 ///
-/// A failed case of a program's flow runs again up to `retries` times (or its flow's `retries:`,
-/// whichever is more); `None` never retries.
-#[allow(clippy::too_many_arguments)]
+/// A failed case of a program's flow runs again up to `schedule.retries` times (or its flow's
+/// `retries:`, whichever is more).
 async fn in_order(
     project: &Project,
     plan: &Plan,
     secrets: &Arc<Secrets>,
     cases: &[Arc<Case>],
-    jobs: usize,
-    strict: bool,
-    retries: Option<u32>,
-    slow_after: Duration,
+    schedule: &Schedule,
     progress: &dyn Fn(Progress) -> Result<(), Error>,
     mut done: impl FnMut(&Case, Attempts) -> Result<(), Error>,
-) -> Result<Vec<harness_mock::LateRequest>, Error> {
+) -> Result<(), Error> {
+    let Schedule { jobs, strict, retries, slow_after } = *schedule;
     let workers = Workers::new(project.root.clone(), plan.registry.clone(), secrets.clone(), mock_limits(project));
     let stuck = std::cell::Cell::new(0);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -386,17 +339,69 @@ async fn in_order(
             }
         })
         .buffer_unordered(jobs.max(1));
-    let mut waiting: BTreeMap<usize, Attempts> = BTreeMap::new();
-    let mut next = 0;
+    let mut waiting = Waiting::default();
     while let Some((index, outcome)) = results.next().await {
-        waiting.insert(index, outcome?);
-        while let Some(attempts) = waiting.remove(&next) {
-            done(&cases[next], attempts)?;
-            next += 1;
-        }
+        waiting.add(&cases[index], index, outcome?);
+        waiting.hand_over(cases, false, &mut done)?;
     }
-    // What services sent after their job's last case, before the workers stop them.
-    Ok(workers.finish().await)
+    // What services sent after their job's last case, before the workers stop them: every late
+    // window closes.
+    for l in workers.finish().await {
+        waiting.late.entry(l.scenario.clone()).or_default().push(l);
+    }
+    waiting.hand_over(cases, true, &mut done)
+}
+
+/// Results not handed over yet, and what is known of late windows.
+#[derive(Default)]
+struct Waiting {
+    results: BTreeMap<usize, Attempts>,
+    next: usize,
+    /// Late requests by the scenario they fail.
+    late: BTreeMap<String, Vec<harness_mock::LateRequest>>,
+    closed: std::collections::BTreeSet<u64>,
+}
+
+impl Waiting {
+    fn add(&mut self, case: &Case, index: usize, attempts: Attempts) {
+        for run in runs(&attempts) {
+            self.closed.extend(run.closes);
+            for l in run.late.iter().filter(|l| l.scenario != case.id) {
+                self.late.entry(l.scenario.clone()).or_default().push(l.clone());
+            }
+        }
+        self.results.insert(index, attempts);
+    }
+
+    /// Hand the results over in case order, as far as their late windows are closed (all of them
+    /// at the run's `end`).
+    fn hand_over(
+        &mut self,
+        cases: &[Arc<Case>],
+        end: bool,
+        done: &mut impl FnMut(&Case, Attempts) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        while let Some(attempts) = self.results.get(&self.next) {
+            if !end && runs(attempts).any(|r| r.window.is_some_and(|w| !self.closed.contains(&w))) {
+                break;
+            }
+            let mut attempts = self.results.remove(&self.next).expect("present");
+            let case = &cases[self.next];
+            if let (Ok(evaluated), Some(mut late)) = (&mut attempts.last, self.late.remove(&case.id)) {
+                late.sort_by(|a, b| (&a.system, &a.request, a.after).cmp(&(&b.system, &b.request, b.after)));
+                evaluated.verdict.findings.extend(late.iter().map(check::late::finding));
+                evaluated.verdict.findings.sort_by_key(|f| f.kind);
+            }
+            done(case, attempts)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The runs of a case's attempts.
+fn runs(attempts: &Attempts) -> impl Iterator<Item = &harness_flows::FlowRun> {
+    attempts.failed.iter().chain(attempts.last.as_ref().ok()).map(|e| &e.execution.run)
 }
 
 /// The mocks' limits: `mocks:` in harness.yaml over the defaults.

@@ -52,6 +52,8 @@ pub(crate) struct Workers {
 struct Worker {
     jobs: mpsc::Sender<Job>,
     thread: std::thread::JoinHandle<()>,
+    /// Its thread's id, to see whether it computes.
+    tid: Arc<std::sync::atomic::AtomicI32>,
     budget: Arc<ThreadBudget>,
     evaluating: Arc<Evaluating>,
 }
@@ -69,6 +71,12 @@ const CASE_STACK_RESERVE: usize = 768 << 20;
 
 /// How often the watchdog looks at a busy case's memory.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// A case past its patience is given up once its thread has been computing (running or waiting
+/// for a CPU at every look) this long: a thread that sleeps waits for a program or a service,
+/// which its own limit ends on a clock load cannot cut short.
+const COMPUTING: Duration = Duration::from_secs(1);
+/// A case past this many times its patience is given up whatever its thread does.
+const PATIENCE_CAP: u32 = 4;
 
 impl Drop for Workers {
     fn drop(&mut self) {
@@ -86,8 +94,9 @@ impl Workers {
         Workers { root, registry, secrets, limits, idle: Mutex::new(Vec::new()) }
     }
 
-    /// Run `task` on a worker and wait for it, at most `patience`. A worker whose task panicked
-    /// or overran is not reused.
+    /// Run `task` on a worker and wait for it: past `patience` while its thread computes, or
+    /// past [`PATIENCE_CAP`] times `patience` in any case, it is given up on. A worker whose task
+    /// panicked or overran is not reused.
     pub(crate) async fn run<T, Fut>(
         &self,
         patience: Duration,
@@ -110,6 +119,8 @@ impl Workers {
         });
         worker.jobs.send(job).map_err(|_| Error::Environment("a case worker thread has died".into()))?;
         let deadline = Instant::now() + patience;
+        let cap = Instant::now() + patience.saturating_mul(PATIENCE_CAP);
+        let mut computing_since: Option<Instant> = None;
         tokio::pin!(answer);
         let answered = loop {
             tokio::select! {
@@ -122,7 +133,13 @@ impl Workers {
                     if worker.budget.stack_exhausted() {
                         return Ok(Err(Abandoned::TooDeep(self.shown(worker.evaluating.now()))));
                     }
-                    if Instant::now() >= deadline {
+                    let now = Instant::now();
+                    // Its thread's id is known once it has started.
+                    let tid = worker.tid.load(std::sync::atomic::Ordering::SeqCst);
+                    let busy = harness_procs::Activity::new(0, vec![tid]).busy();
+                    computing_since = if busy { computing_since.or(Some(now)) } else { None };
+                    let computing = computing_since.is_some_and(|since| now - since >= COMPUTING);
+                    if now >= deadline && (computing || now >= cap || !cfg!(target_os = "linux")) {
                         // Parked at its next allocation, so it stops growing and computing.
                         worker.budget.abandon();
                         return Ok(Err(Abandoned::Stuck(patience, self.shown(worker.evaluating.now()))));
@@ -198,10 +215,13 @@ impl Workers {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (budget, evaluating) = (ThreadBudget::new(CASE_MEMORY), Arc::new(Evaluating::default()));
         let (thread_budget, thread_slot) = (budget.clone(), evaluating.clone());
+        let tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let thread_tid = tid.clone();
         let thread = std::thread::Builder::new()
             .name("harness-case".into())
             .stack_size(CASE_STACK)
             .spawn(move || {
+                thread_tid.store(harness_procs::current_thread_id(), std::sync::atomic::Ordering::SeqCst);
                 thread_budget.guard_stack(CASE_STACK, CASE_STACK_RESERVE);
                 ThreadBudget::install(&thread_budget);
                 harness_expr::watch_this_thread(thread_slot);
@@ -214,6 +234,6 @@ impl Workers {
                 drop(shared);
             })
             .map_err(|e| environment("thread", &e))?;
-        Ok(Worker { jobs, thread, budget, evaluating })
+        Ok(Worker { jobs, thread, tid, budget, evaluating })
     }
 }

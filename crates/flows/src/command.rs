@@ -19,7 +19,7 @@ use harness_systems::SystemVersion;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture};
+use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture, PrepareError};
 use crate::program::{self, Program};
 use crate::source::FlowSource;
 use crate::{FlowRun, RunStatus};
@@ -61,7 +61,7 @@ impl FlowDriver for CommandFlow {
         self.program.check_versions(systems)
     }
 
-    fn prepare(&self, _job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
+    fn prepare(&self, _job: &JobContext) -> Result<Arc<dyn FlowInstance>, PrepareError> {
         Ok(Arc::new(PerCase { program: self.program.clone(), timeout: self.timeout }))
     }
 }

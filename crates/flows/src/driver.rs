@@ -112,7 +112,16 @@ pub trait FlowDriver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
     /// What the flow needs for the cases of one job.
-    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String>;
+    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, PrepareError>;
+}
+
+/// Why a flow could not be made ready for a job: the machine's resources, not the user's files.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("cannot start the thread the service's mocks run on: {0}")]
+    MockThread(std::io::Error),
+    #[error("cannot find a free port on 127.0.0.1 for the service: {0}")]
+    NoPort(std::io::Error),
 }
 
 /// A flow made ready for one job: it runs that job's cases one at a time.

@@ -15,10 +15,10 @@ mod service;
 mod source;
 mod trigger;
 
-pub use driver::{CaseContext, FlowDriver, FlowInstance, JobContext, MappedField, Traffic};
+pub use driver::{CaseContext, FlowDriver, FlowInstance, JobContext, MappedField, PrepareError, Traffic};
 pub use flow::{Flow, FlowKind, LoadedFlows, flow_names, load_flows};
 pub use outcome::{DeliveryAnswer, FlowRun, MissingField, RecordOutcome, RunStatus, Wait};
 pub use policy::DeliveryPolicy;
 pub use program::kill_running_programs;
 pub use reconcile::Reconcile;
-pub use trigger::{FlowTrigger, Record, RecordSplit, TriggerInput};
+pub use trigger::{FlowTrigger, Record, RecordSplit, SplitError, TriggerInput};

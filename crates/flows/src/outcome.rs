@@ -84,8 +84,18 @@ pub struct FlowRun {
     /// flow's fault, so the run stops as an environment problem instead of judging it.
     pub environment: Option<String>,
     /// Requests that reached a long-running integration's mocks after the scenario they belong
-    /// to had ended (the job's scenario before this one, or this one).
+    /// to had ended, found by this run: the previous scenario's on the same service (or an
+    /// earlier attempt of this one's), each naming its scenario, which it fails.
     pub late: Vec<harness_mock::LateRequest>,
+    /// Why this run's own traffic cannot all be told apart from the previous scenario's late
+    /// traffic: each fails this scenario.
+    pub doubts: Vec<String>,
+    /// The integration still runs after this case, so more of its traffic may come late: the
+    /// window that stays open (a number unique in the run) until a later run `closes` it or the
+    /// run ends. Its verdict is reported only then.
+    pub window: Option<u64>,
+    /// The window of the case before this one on the same integration, closed by this run.
+    pub closes: Option<u64>,
 }
 
 impl FlowRun {
@@ -105,6 +115,9 @@ impl FlowRun {
             answers: Vec::new(),
             environment: None,
             late: Vec::new(),
+            doubts: Vec::new(),
+            window: None,
+            closes: None,
         }
     }
 

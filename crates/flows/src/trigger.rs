@@ -67,6 +67,11 @@ pub struct Record<'a> {
     pub doc: Doc,
 }
 
+/// The trigger's `records` expression failed on a payload.
+#[derive(Debug, thiserror::Error)]
+#[error("trigger `records` expression failed: {0}")]
+pub struct SplitError(#[from] harness_expr::EvalError);
+
 impl RecordSplit {
     /// Where records sit in a payload when `records` is a plain path (`.orders[]` → `orders[]`);
     /// empty when the payload is the record.
@@ -83,7 +88,7 @@ impl RecordSplit {
     }
 
     /// Every record of every payload page, with its key.
-    pub fn split<'a>(&self, payloads: impl IntoIterator<Item = &'a Value>) -> Result<Vec<Record<'a>>, String> {
+    pub fn split<'a>(&self, payloads: impl IntoIterator<Item = &'a Value>) -> Result<Vec<Record<'a>>, SplitError> {
         let names = VarNames::new([]);
         let scope = Scope::new(&names, &Value::Null);
         let mut records: Vec<(Cow<'a, Value>, Doc)> = Vec::new();
@@ -91,8 +96,7 @@ impl RecordSplit {
             let doc = Doc::new(payload);
             match &self.records {
                 Some(e) => {
-                    let items =
-                        e.eval_doc(&doc, &scope).map_err(|m| format!("trigger `records` expression failed: {m}"))?;
+                    let items = e.eval_doc(&doc, &scope)?;
                     records.extend(items.into_iter().map(|d| (Cow::Owned(d.to_json()), d)));
                 }
                 None => records.push((Cow::Borrowed(payload), doc)),

@@ -25,7 +25,7 @@ pub use handler::{GUESSED, StubHandler};
 pub use listener::{BoxAnswer, Incoming, Limits, Listener, Service};
 pub use log::{ExchangeLog, InFlight};
 pub use matcher::{Matcher, MatcherError, graphql_operation, json_contains};
-pub use ports::{LateRequest, MockPorts};
+pub use ports::{Arrival, LateRequest, MockPorts};
 pub use stub::Stub;
 
 /// Start a mock for `system` on an ephemeral 127.0.0.1 port, answering with `stubs` around

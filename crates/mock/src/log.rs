@@ -81,6 +81,16 @@ impl ExchangeLog {
         judge(&self.exchanges.lock().expect("exchange log lock"))
     }
 
+    /// Take the exchanges `pick` chooses out of the log (in arrival order): they were not this
+    /// scenario's (another's late traffic).
+    pub fn extract(&self, mut pick: impl FnMut(&Exchange) -> bool) -> Vec<Exchange> {
+        let mut all = self.exchanges.lock().expect("exchange log lock");
+        let (mut picked, kept): (Vec<Exchange>, Vec<Exchange>) = all.drain(..).partition(|e| pick(e));
+        *all = kept;
+        picked.sort_by_key(|e| e.seq);
+        picked
+    }
+
     pub fn environment_failed(&self, message: String) {
         self.environment.lock().expect("exchange log lock").get_or_insert(message);
     }

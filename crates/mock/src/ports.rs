@@ -3,7 +3,7 @@
 //! scenario's answers swapped in behind the same port. The listeners run on a thread of their own,
 //! so they answer between scenarios too instead of queueing a late request until the next
 //! scenario, which would then see another's traffic. What arrives between scenarios is answered
-//! 503 and kept as late traffic of the scenario that ended last, for the next one to report.
+//! 503 and kept as late traffic of the scenario that ended last, for the run to report with it.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -35,6 +35,22 @@ pub struct LateRequest {
     pub request: String,
     /// How long after that scenario ended it arrived.
     pub after: Duration,
+    pub arrival: Arrival,
+}
+
+/// When a late request came, and why it is the ended scenario's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    /// Before the next scenario on the same service started: answered 503.
+    Between,
+    /// After the last scenario its service ran, before the run stopped the service: answered 503.
+    AfterLast,
+    /// While `during` ran on the same service; it `carries` a value only the ended scenario's
+    /// trigger has, so it is not counted as `during`'s traffic.
+    During { during: String, carries: String },
+    /// While `during` ran, carrying values of both triggers (`carries` of the ended scenario's,
+    /// `theirs` of `during`'s): whose it is cannot be told, so it fails both.
+    Ambiguous { during: String, carries: String, theirs: String },
 }
 
 impl MockPorts {
@@ -130,6 +146,7 @@ impl Service for Idle {
             system: self.system.clone(),
             request: incoming.request.line(),
             after,
+            arrival: Arrival::Between,
         });
         let text = format!("no scenario is running: `{}` ended {} ms ago", self.scenario, after.as_millis());
         Box::pin(async move { MockResponse::text(503, "text/plain", text) })

@@ -634,7 +634,7 @@ pub use activity::{Activity, current_thread_id};
 
 #[path = "procs/clock.rs"]
 mod clock;
-pub use clock::limit_reached;
+pub use clock::{Stopwatch, limit_reached, limit_reached_by};
 
 #[cfg(test)]
 #[path = "procs/tests.rs"]

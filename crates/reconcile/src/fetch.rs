@@ -1,6 +1,6 @@
 //! Reading one system: the listing loop (page after page, each record handed on and dropped),
 //! over the systems' own HTTP client and authentication, with their reading of answers —
-//! rate limits and Shopify's `THROTTLED` waited out as asked, refused credentials and an
+//! rate limits and throttled answers waited out as asked, refused credentials and an
 //! unreachable system reported by name, never with a secret.
 
 use std::collections::BTreeMap;
@@ -13,12 +13,12 @@ use harness_core::clock::VirtualClock;
 use harness_core::{Error, SystemId};
 use harness_redact::SecretMask;
 use harness_systems::client::{ClientAuth, HttpClient, HttpError, NoAuth, OutgoingRequest};
+use harness_systems::records::{Lister, Page, Position};
 use harness_systems::tls::TlsConnector;
-use harness_systems::{Answer, Registry, System, SystemVersion};
+use harness_systems::{Answer, System, SystemVersion};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::listers::{Lister, Page, Position, read_only};
 use crate::load::{Connection, Reach};
 use crate::window::Window;
 
@@ -63,7 +63,7 @@ impl Stats {
 }
 
 /// The TLS of every system reached over HTTPS, made for the first (the machine's roots read once).
-pub(crate) type Tls = std::sync::OnceLock<Result<TlsConnector, String>>;
+pub(crate) type Tls = std::sync::OnceLock<Result<TlsConnector, harness_systems::tls::TlsUnavailable>>;
 
 pub(crate) struct Client {
     system: Arc<dyn System>,
@@ -86,8 +86,7 @@ impl Client {
         tls: &Tls,
         mask: &mut Vec<String>,
     ) -> Result<Client, Error> {
-        let registry = Registry::builtin();
-        let system = registry.system(id).clone();
+        let system = connection.system.clone();
         let label = format!("{id} ({base})");
         let (version, auth): (Arc<SystemVersion>, ClientAuth) = match &connection.reach {
             Reach::Fixture(_) => (connection.version.clone(), ClientAuth::new(Box::new(NoAuth))),
@@ -133,9 +132,21 @@ impl Client {
         Error::Environment(self.mask.mask(&format!("{}: {message}", self.label)).into_owned())
     }
 
+    /// Whether `request` only reads: a GET, or what the system says reads. Checked again right
+    /// before every send, whatever built the request.
+    fn read_only(&self, request: &OutgoingRequest) -> Result<(), String> {
+        if request.method == "GET" {
+            return Ok(());
+        }
+        let records = self.system.records().expect("checked at load: the system can be listed");
+        records.read_only(request).map_err(|why| {
+            format!("{} {} refused before sending: {why}; reconcile only reads", request.method, request.path)
+        })
+    }
+
     /// Send a read, as often as the system asks to wait (up to [`MAX_ATTEMPTS`]).
     async fn send(&self, request: OutgoingRequest, stats: &mut Stats) -> Result<Bytes, Error> {
-        read_only(&request).map_err(|e| Error::Usage(format!("{}: {e}", self.label)))?;
+        self.read_only(&request).map_err(|e| Error::Usage(format!("{}: {e}", self.label)))?;
         let mut refreshed = false;
         for attempt in 1..=MAX_ATTEMPTS {
             let mut sent = request.clone();
@@ -189,7 +200,7 @@ impl Client {
     /// once as the lister allows, and handed on in order.
     pub(crate) async fn list(
         &self,
-        lister: &Lister,
+        lister: &dyn Lister,
         window: &Window,
         mut each: impl FnMut(Value),
         mut progress: impl FnMut(&Stats),
@@ -227,13 +238,13 @@ impl Client {
     /// The page at `at` (the `number`th), read.
     async fn page(
         &self,
-        lister: &Lister,
+        lister: &dyn Lister,
         window: &Window,
         at: &Position,
         number: u64,
         stats: &mut Stats,
     ) -> Result<Page, Error> {
-        let body = self.send(lister.request(self.system.as_ref(), &self.version, window, at), stats).await?;
+        let body = self.send(lister.request(&self.version, &window.period(), at), stats).await?;
         lister.read(at, &body).map_err(|e| self.environment(format!("page {number}: {e}")))
     }
 

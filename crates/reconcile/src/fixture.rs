@@ -1,25 +1,27 @@
 //! `fixture:` folders: one system's recorded listing answers, `page-1.json`, `page-2.json`, …
-//! (Peoplevox: `page-1.xml`, … in a folder per GetData template), served on loopback by the harness's own mock listener, each page
-//! found from the request as the system pages — Shopify by the cursor the page before ended
-//! on, NetSuite by offset, Peoplevox by `PageNo`. A page may also hold a recorded throttling
-//! answer given once before it: `page-N.429.json` (HTTP 429, `Retry-After: 1`) or
-//! `page-N.throttled.json` (HTTP 200, Shopify's `THROTTLED`). Pages are read from disk when
-//! asked for, so a large fixture costs no memory.
+//! (or a folder of them per listing, as the system lays them out), served on loopback by the
+//! harness's own mock listener, each page found from the request as the system pages (by the
+//! cursor or offset the page before ended on, or a page number: the system's
+//! [`Records`](harness_systems::records::Records) says). A page may also hold a recorded
+//! throttling answer given once before it: `page-N.429.json` (HTTP 429, `Retry-After: 1`) or
+//! `page-N.throttled.json` (HTTP 200, a throttled answer in the system's own words). Pages are
+//! read from disk when asked for, so a large fixture costs no memory.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use harness_core::{Error, MockResponse};
 use harness_mock::{BoxAnswer, Incoming, Service};
+use harness_systems::System;
+use harness_systems::records::{FixtureLayout, PageKey, Records};
 use serde_json::Value;
 
-use crate::listers::Kind;
-
 pub(crate) struct Fixture {
-    kind: Kind,
-    /// Peoplevox: one book per template, in a folder named after it (`sales-order-items` for
-    /// `Sales order items`); the others: the folder itself.
+    /// A system that can be listed ([`System::records`]): how its pages are laid out and found.
+    system: Arc<dyn System>,
+    layout: FixtureLayout,
+    /// With a folder per listing, one book per folder, by its name; else the folder itself, as "".
     books: HashMap<String, Book>,
 }
 
@@ -27,82 +29,54 @@ pub(crate) struct Fixture {
 struct Book {
     /// Page files in order.
     pages: Vec<PathBuf>,
-    /// Shopify: the page a cursor leads to; NetSuite: the page an offset starts.
+    /// The page each [`PageKey::After`] leads to.
     index: HashMap<String, usize>,
     /// Throttling answers not given yet, by page.
     throttles: Mutex<HashMap<usize, (u16, PathBuf)>>,
 }
 
-/// `Sales order items` → `sales-order-items`.
-fn slug(template: &str) -> String {
-    template.trim().to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join("-")
-}
-
 impl Fixture {
-    pub(crate) fn open(kind: Kind, dir: &Path) -> Result<Fixture, Error> {
+    pub(crate) fn open(system: Arc<dyn System>, dir: &Path) -> Result<Fixture, Error> {
+        let records = system.records().expect("checked at load: the system can be listed");
+        let layout = records.fixture_layout();
         let mut books = HashMap::new();
-        if kind == Kind::Peoplevox {
+        if let Some(example) = layout.folder_per_listing {
             for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
                 let path = entry.map_err(|e| Error::io(dir, e))?.path();
                 if path.is_dir() {
                     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    books.insert(name, Book::open(kind, &path)?);
+                    books.insert(name, Book::open(records, &layout, &path)?);
                 }
             }
             if books.is_empty() {
-                return Err(Error::Usage(format!(
-                    "fixture {}: a folder per GetData template, e.g. sales-orders/page-1.xml",
-                    dir.display()
-                )));
+                return Err(Error::Usage(format!("fixture {}: {example}", dir.display())));
             }
         } else {
-            books.insert(String::new(), Book::open(kind, dir)?);
+            books.insert(String::new(), Book::open(records, &layout, dir)?);
         }
-        Ok(Fixture { kind, books })
+        Ok(Fixture { system, layout, books })
     }
 
     fn answer_page(&self, incoming: Incoming) -> MockResponse {
-        let content_type = if self.kind == Kind::Peoplevox { "text/xml; charset=utf-8" } else { "application/json" };
         let request = &incoming.request;
-        let body = request.body_text();
-        let element = |name: &str| {
-            let open = format!("<{name}>");
-            let start = body.find(&open)? + open.len();
-            Some(body[start..start + body[start..].find(&format!("</{name}>"))?].trim().to_string())
-        };
-        let (book, page) = match self.kind {
-            Kind::Shopify => {
-                let book = &self.books[""];
-                let page = match request.json().and_then(|j| j.get("variables")?.get("after").cloned()) {
-                    Some(Value::String(cursor)) => book.index.get(&cursor).copied(),
-                    _ => Some(0),
-                };
-                (Some(book), page)
-            }
-            Kind::NetSuite => {
-                let book = &self.books[""];
-                let offset =
-                    request.query_pairs().into_iter().find(|(k, _)| k == "offset").map_or("0".to_string(), |(_, v)| v);
-                (Some(book), book.index.get(&offset).copied())
-            }
-            Kind::Peoplevox => (
-                element("TemplateName").and_then(|t| {
-                    self.books
-                        .get(&slug(&harness_core::xml::parse(&format!("<t>{t}</t>")).map(|e| e.text).unwrap_or(t)))
-                }),
-                element("PageNo").and_then(|n| n.parse::<usize>().ok()?.checked_sub(1)),
-            ),
+        let records = self.system.records().expect("checked at open");
+        let (book, key) = records.fixture_page(request);
+        let book = book.and_then(|b| self.books.get(&b));
+        let page = match (book, key) {
+            (Some(_), Some(PageKey::Number(n))) => Some(n),
+            (Some(book), Some(PageKey::After(after))) => book.index.get(&after).copied(),
+            _ => None,
         };
         let (Some(book), Some(page)) = (book, page) else {
             return MockResponse::text(404, "text/plain", format!("the fixture has no page for {}", request.line()));
         };
-        book.answer(page, content_type)
+        book.answer(page, self.layout.content_type)
     }
 }
 
 impl Book {
-    fn open(kind: Kind, dir: &Path) -> Result<Book, Error> {
-        let ext = if kind == Kind::Peoplevox { "xml" } else { "json" };
+    fn open(records: &dyn Records, layout: &FixtureLayout, dir: &Path) -> Result<Book, Error> {
+        let ext = layout.extension;
         let mut pages: Vec<(u32, PathBuf)> = Vec::new();
         let mut throttles = HashMap::new();
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -133,27 +107,13 @@ impl Book {
             )));
         }
         let pages: Vec<PathBuf> = pages.into_iter().map(|(_, p)| p).collect();
-        // Each page is read once here for where the next starts, then let go.
-        let mut index = HashMap::new();
-        let mut offset = 0usize;
-        for (i, page) in pages.iter().enumerate().take_while(|_| kind != Kind::Peoplevox) {
+        // Each page the system asks for is read once here, for where the next starts, then let go.
+        let mut json = pages.iter().map(|page| {
             let text = std::fs::read(page).map_err(|e| Error::io(page, e))?;
-            let v: Value = serde_json::from_slice(&text)
-                .map_err(|e| Error::Usage(format!("fixture {}: not JSON: {e}", page.display())))?;
-            if kind == Kind::Shopify {
-                let cursor = v
-                    .get("data")
-                    .and_then(Value::as_object)
-                    .and_then(|d| d.values().next())
-                    .and_then(|c| c.get("pageInfo")?.get("endCursor")?.as_str().map(str::to_string));
-                if let Some(c) = cursor {
-                    index.insert(c, i + 1);
-                }
-            } else {
-                index.insert(offset.to_string(), i);
-                offset += v.get("items").and_then(Value::as_array).map_or(0, Vec::len);
-            }
-        }
+            serde_json::from_slice::<Value>(&text)
+                .map_err(|e| Error::Usage(format!("fixture {}: not JSON: {e}", page.display())))
+        });
+        let index = records.fixture_index(&mut json)?;
         Ok(Book { pages, index, throttles: Mutex::new(throttles) })
     }
 

@@ -10,7 +10,6 @@ mod baseline;
 mod fetch;
 mod fixture;
 mod join;
-mod listers;
 mod load;
 mod report;
 mod spec;
@@ -108,8 +107,7 @@ async fn check(
     for (id, connection) in &r.systems {
         let base = match &connection.reach {
             Reach::Fixture(dir) => {
-                let kind = listers::Lister::kind(id).expect("checked at load");
-                let fixture = fixture::Fixture::open(kind, dir)?;
+                let fixture = fixture::Fixture::open(connection.system.clone(), dir)?;
                 let listener =
                     Listener::bind(([127, 0, 0, 1], 0).into(), Arc::new(fixture), Limits::default())
                         .await
@@ -126,7 +124,7 @@ async fn check(
     let mut clients = Vec::new();
     for side in std::iter::once(&r.source).chain(r.targets.iter().map(|t| &t.side)) {
         // A client of its own per listing: its connections are driven by the listing's own runtime.
-        let http = HttpClient::shared_reqwest().map_err(Error::Environment)?;
+        let http = HttpClient::shared_reqwest()?;
         clients.push(Client::new(
             &side.system,
             &r.systems[&side.system],
@@ -147,14 +145,23 @@ async fn check(
     let (source_stats, target_stats) = std::thread::scope(|scope| {
         let source = &mut source;
         let source_thread = scope.spawn(|| {
-            listing(&clients[0], &r.source.lister, &source_window, |rec| source.add(rec), &source_label, progress)
+            listing(
+                &clients[0],
+                r.source.lister.as_ref(),
+                &source_window,
+                |rec| source.add(rec),
+                &source_label,
+                progress,
+            )
         });
         let target_threads: Vec<_> = targets
             .iter_mut()
             .zip(&r.targets)
             .zip(&clients[1..])
             .map(|((reducer, t), client)| {
-                scope.spawn(move || listing(client, &t.side.lister, window, |rec| reducer.add(rec), &t.name, progress))
+                scope.spawn(move || {
+                    listing(client, t.side.lister.as_ref(), window, |rec| reducer.add(rec), &t.name, progress)
+                })
             })
             .collect();
         let joined = |h: std::thread::ScopedJoinHandle<'_, Result<Stats, Error>>| {
@@ -201,7 +208,7 @@ async fn check(
 /// then time out on a loaded machine.
 fn listing(
     client: &Client,
-    lister: &listers::Lister,
+    lister: &dyn harness_systems::records::Lister,
     window: &Window,
     each: impl FnMut(serde_json::Value),
     label: &str,

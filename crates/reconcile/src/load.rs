@@ -9,10 +9,10 @@ use std::time::Duration;
 use harness_core::{Diagnostic, Error, SystemId};
 use harness_expr::{Expr, VarNames};
 use harness_syntax::{Loc, Project};
-use harness_systems::{Catalog, Registry, SystemVersion};
+use harness_systems::records::{ListSpec, Lister};
+use harness_systems::{Catalog, Registry, System, SystemVersion};
 
-use crate::listers::Lister;
-use crate::spec::{CompareSpec, ConnectionSpec, ListSpec, ReconcileFile};
+use crate::spec::{CompareSpec, ConnectionSpec, ReconcileFile};
 
 /// The folder of reconciliation files in a project.
 pub(crate) const FOLDER: &str = "reconcile";
@@ -29,6 +29,8 @@ pub(crate) struct Reconciliation {
 }
 
 pub(crate) struct Connection {
+    /// The system, which can be listed ([`System::records`]).
+    pub system: Arc<dyn System>,
     pub version: Arc<SystemVersion>,
     pub reach: Reach,
 }
@@ -50,7 +52,7 @@ impl Reconciliation {
 
 pub(crate) struct Side {
     pub system: SystemId,
-    pub lister: Lister,
+    pub lister: Box<dyn Lister>,
     pub key: Expr,
     pub at: Option<Expr>,
 }
@@ -143,10 +145,10 @@ fn compile(
     }
     let declared: Vec<&SystemId> = spec.systems.keys().collect();
     let s = &spec.source;
-    let source = side(shown, text, &declared, &s.system, &s.list, &s.key, &s.at);
+    let source = side(shown, text, registry, &declared, &s.system, &s.list, &s.key, &s.at);
     let mut targets = Vec::new();
     for t in &spec.targets {
-        let side = side(shown, text, &declared, &t.system, &t.list, &t.key, &t.at);
+        let side = side(shown, text, registry, &declared, &t.system, &t.list, &t.key, &t.at);
         let lines = t.lines.as_ref().map(|l| expr(shown, text, l, "lines"));
         let compares = |list: &[CompareSpec]| list.iter().map(|c| compare(shown, text, c)).collect::<Vec<_>>();
         let (fields, totals) = (compares(&t.fields), compares(&t.totals));
@@ -216,11 +218,17 @@ fn connection(
             format!("unknown system `{id}` (known: {})", registry.names().join(", ")),
         )]);
     };
-    if Lister::kind(id).is_none() {
+    if system.records().is_none() {
+        let listed = registry.names_where(|s| s.records().is_some());
+        let listed = match listed.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, others)) => format!("{} and {last}", others.join(", ")),
+            None => "none".to_string(),
+        };
         return Err(vec![at_key().diagnostic(
             shown,
             text,
-            format!("the harness has no lister for `{id}`: reconcile reads shopify, netsuite and peoplevox"),
+            format!("the harness has no lister for `{id}`: reconcile reads {listed}"),
         )]);
     }
     let version = match &c.version {
@@ -281,13 +289,13 @@ fn connection(
             )]);
         }
     };
-    Ok(Connection { version, reach })
+    Ok(Connection { system: system.clone(), version, reach })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn side(
     shown: &Path,
     text: &str,
+    registry: &Registry,
     declared: &[&SystemId],
     system: &Loc<SystemId>,
     list: &ListSpec,
@@ -302,7 +310,11 @@ fn side(
             format!("`{}` is not under systems: (declare how to reach it)", system.value),
         ));
     }
-    let lister = Lister::compile(&system.value, list, shown, text).map_err(|d| problems.push(d)).ok();
+    let lister = match registry.get(&system.value).and_then(|s| s.records()) {
+        Some(records) => harness_systems::records::compile(records, &system.value, list, shown, text),
+        None => Err(Diagnostic::new(shown, format!("the harness has no lister for `{}`", system.value))),
+    };
+    let lister = lister.map_err(|d| problems.push(d)).ok();
     let key = expr(shown, text, key, "key").map_err(|d| problems.push(d)).ok();
     let at = at.as_ref().map(|a| expr(shown, text, a, "at")).transpose().map_err(|d| problems.push(d)).ok().flatten();
     match (lister, key) {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use harness_core::SystemId;
 use harness_syntax::Loc;
+use harness_systems::records::ListSpec;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -49,29 +50,6 @@ pub(crate) struct SideSpec {
     pub key: Loc<String>,
     /// jq giving when the record was created (RFC 3339 text or Unix seconds), for lag and lateness.
     pub at: Option<Loc<String>>,
-}
-
-/// The listing request: only reads are accepted.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-pub(crate) struct ListSpec {
-    /// Shopify: a GraphQL query over a connection, with variables `$first`, `$after`, `$query`.
-    pub graphql: Option<Loc<String>>,
-    /// Shopify: the search given as `$query`; `{since}` and `{until}` are the window.
-    pub search: Option<Loc<String>>,
-    /// NetSuite: a SuiteQL SELECT; `{since}` and `{until}` are the window.
-    pub suiteql: Option<Loc<String>>,
-    /// NetSuite: instead of SuiteQL, a record collection read with GET (`/services/rest/record/v1/salesOrder`).
-    pub method: Option<Loc<String>>,
-    pub path: Option<Loc<String>>,
-    /// Peoplevox: the GetData template (`Sales orders`, `Sales order items`, `Despatches`).
-    pub template: Option<Loc<String>>,
-    /// Peoplevox: the GetData search clause; `{since}` and `{until}` are the window.
-    pub clause: Option<Loc<String>>,
-    /// Records per page (default: Shopify 100, NetSuite 1000, Peoplevox 500).
-    pub page_size: Option<Loc<u32>>,
-    /// NetSuite: pages read at once, within the account's concurrency limit, which the
-    /// integration shares (default 1; at most 10).
-    pub concurrency: Option<Loc<u32>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

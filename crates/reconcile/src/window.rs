@@ -1,6 +1,7 @@
 //! The time window a check covers, and the instants records carry, as Unix seconds (UTC).
 
 use harness_core::clock::{rfc3339, unix_seconds};
+use harness_systems::records::Period;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -77,33 +78,10 @@ impl Window {
         rfc3339(self.until)
     }
 
-    /// `2026-12-06 00:00:00`, as SuiteQL's TO_TIMESTAMP reads it.
-    pub(crate) fn since_sql(&self) -> String {
-        sql(self.since)
+    /// The instants listed: what a system's lister reads.
+    pub(crate) fn period(&self) -> Period {
+        Period { since: self.since, until: self.until }
     }
-
-    pub(crate) fn until_sql(&self) -> String {
-        sql(self.until)
-    }
-
-    /// `DateTime(2026,12,06,00,00,00)`, as Peoplevox search clauses write instants.
-    pub(crate) fn since_pvx(&self) -> String {
-        pvx(self.since)
-    }
-
-    pub(crate) fn until_pvx(&self) -> String {
-        pvx(self.until)
-    }
-}
-
-fn sql(t: u64) -> String {
-    rfc3339(t).replace('T', " ").trim_end_matches('Z').to_string()
-}
-
-fn pvx(t: u64) -> String {
-    let text = rfc3339(t);
-    let n: Vec<&str> = text.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
-    format!("DateTime({})", n.join(","))
 }
 
 /// `24h`, `7d`, `90m`.
@@ -178,8 +156,6 @@ mod tests {
         let w =
             Window::new(Some("2026-12-06T00:00Z"), Some("2026-12-07T00:00Z"), None, "2026-12-07T08:00:00Z").unwrap();
         assert_eq!(w.until - w.since, 86_400);
-        assert_eq!(w.since_sql(), "2026-12-06 00:00:00");
-        assert_eq!(w.since_pvx(), "DateTime(2026,12,06,00,00,00)");
         let last = Window::new(None, None, Some("24h"), "2026-12-07T08:00:00Z").unwrap();
         assert_eq!(last.since_text(), "2026-12-06T08:00:00Z");
         assert!(Window::new(Some("2026-12-07"), Some("2026-12-06"), None, "2026-12-07T08:00:00Z").is_err());

@@ -82,6 +82,7 @@ pub(crate) fn redactor(project: &Project) -> Result<Redactor, Error> {
     let config = RedactionConfig {
         extra_paths: project.settings.redaction.redact.clone(),
         keep_fields: project.settings.redaction.keep.clone(),
+        token_shapes: harness_systems::Registry::builtin().token_shapes(),
     };
     Ok(Redactor::new(key::project_key(&project.root)?, config))
 }

@@ -117,15 +117,18 @@ impl Upstream {
         let req = builder
             .body(Full::new(Bytes::from(request.request_body.clone())))
             .map_err(|e| format!("cannot send this request on: {e}"))?;
-        let (status, response_headers, body) = match &self.tls {
-            Some(tls) => tls::exchange(tls::connect(tls, &self.host, self.port).await?, req, MAX_BODY).await?,
-            None => {
-                let stream = TcpStream::connect((self.host.as_str(), self.port))
-                    .await
-                    .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
-                tls::exchange(stream, req, MAX_BODY).await?
+        let exchanged = async {
+            match &self.tls {
+                Some(tls) => tls::exchange(tls::connect(tls, &self.host, self.port).await?, req, MAX_BODY).await,
+                None => {
+                    let stream = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|source| {
+                        tls::ExchangeError::Connect { host: self.host.clone(), port: self.port, source }
+                    })?;
+                    tls::exchange(stream, req, MAX_BODY).await
+                }
             }
         };
+        let (status, response_headers, body) = exchanged.await.map_err(|e| e.to_string())?;
         Ok(Captured { status, response_headers, response_body: body.to_vec(), ..request.clone() })
     }
 }

@@ -32,7 +32,9 @@ struct Receiver {
     sessions: BTreeMap<String, Session>,
 }
 
-pub fn run(project: &Project, system: &SystemId, secret: &str, port: u16, say: Say) -> Result<(), Error> {
+/// Deliveries are verified with the secret in the environment variable `secret_env`, by default
+/// the one the sending system's own tools use.
+pub fn run(project: &Project, system: &SystemId, secret_env: Option<&str>, port: u16, say: Say) -> Result<(), Error> {
     let registry = Registry::builtin();
     let Some((sender, webhooks)) = registry.get(system).and_then(|s| Some((s.clone(), s.webhooks()?))) else {
         let senders: Vec<&str> = registry.all().filter_map(|s| s.webhooks()).map(|w| w.name).collect();
@@ -41,6 +43,10 @@ pub fn run(project: &Project, system: &SystemId, secret: &str, port: u16, say: S
             senders.join(" or ")
         )));
     };
+    let secret_env = secret_env.unwrap_or(webhooks.secret_env);
+    let secret = std::env::var(secret_env).map_err(|_| {
+        Error::Usage(format!("set {secret_env} to the app's client secret: it verifies each delivery's HMAC"))
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -49,7 +55,7 @@ pub fn run(project: &Project, system: &SystemId, secret: &str, port: u16, say: S
         project: project.clone(),
         system: sender,
         webhooks,
-        secret: secret.to_string(),
+        secret,
         sessions: BTreeMap::new(),
     }));
     runtime.block_on(async {

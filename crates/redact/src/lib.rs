@@ -9,7 +9,8 @@
 //!   same key. [`Redactor::leaked`] then tells whether a credential it saw survived anywhere.
 //! - [`SecretMask`], on every run: masks the secret values the harness knows (its configured
 //!   credentials) in snapshots, reports and terminal output, in any encoding they may take.
-//! - [`lint`], for files already on disk: finds token shapes, high-entropy credential values and
+//! - [`lint`], for files already on disk: finds token shapes (the systems' own, given as
+//!   [`TokenShape`]s, and vendor-neutral ones), high-entropy credential values and
 //!   real-looking email addresses.
 //!
 //! Field names are compared normalised everywhere (ASCII letters and digits only, lowercased), so
@@ -28,6 +29,7 @@ mod redactor;
 
 pub use lint::{LintFinding, LintKind, lint};
 pub use mask::SecretMask;
+pub use patterns::{TokenShape, TokenShapes};
 pub use redactor::{RedactionConfig, Redactions, Redactor};
 
 /// Whether a field, parameter, element or header of this name holds a credential — the one
@@ -66,6 +68,15 @@ pub const REDACTED: &str = "[redacted]";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A system's token shape, as a system declares one.
+    pub(crate) const SHOPIFY_TOKEN: TokenShape =
+        TokenShape { label: "Shopify token", pattern: r"\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})\b" };
+
+    /// [`lint`](crate::lint) with a system's token shape, as the harness calls it.
+    pub(crate) fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
+        crate::lint(text, allowed, &TokenShapes::new(&[SHOPIFY_TOKEN]))
+    }
 
     #[test]
     fn secret_names_in_traffic() {

@@ -7,11 +7,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::fields;
-use super::patterns::{self, EMAIL};
+use super::patterns::{self, EMAIL, TokenShapes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LintKind {
-    /// A vendor token format: Shopify, GitHub, AWS, Slack, JSON Web Token.
+    /// A vendor token format: a system's own, GitHub, AWS, Slack, JSON Web Token.
     Token,
     /// A PEM private key.
     PrivateKey,
@@ -73,12 +73,13 @@ static CREDENTIAL_POSITIONS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 /// Credentials and personal data in `text`, in order of position. Values listed in `allowed`
-/// (known fake test credentials and addresses) are never reported.
-pub fn lint(text: &str, allowed: &[String]) -> Vec<LintFinding> {
+/// (known fake test credentials and addresses) are never reported; `tokens` are the systems' own
+/// token shapes.
+pub fn lint(text: &str, allowed: &[String], tokens: &TokenShapes) -> Vec<LintFinding> {
     let is_allowed = |value: &str| allowed.iter().any(|a| a == value);
     let mut hits: Vec<(Range<usize>, LintKind, String)> = Vec::new();
 
-    for token in patterns::tokens(text) {
+    for token in patterns::tokens(text, tokens) {
         let value = &text[token.range.clone()];
         if !is_allowed(value) {
             hits.push((token.range, token.shape.kind, format!("{} `{}`", token.shape.label, preview(value))));
@@ -246,6 +247,7 @@ fn preview(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::lint;
 
     fn shopify_token() -> String {
         format!("shpat_{}", "a1b2c3d4e5f60718".repeat(2))

@@ -47,6 +47,31 @@ pub(super) struct Shape {
     confirm: fn(&str) -> bool,
 }
 
+/// A credential format one system issues, declared by that system (the harness's own shapes are
+/// the vendor-neutral ones below). The secret is capture group 1 of `pattern`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenShape {
+    /// What a finding calls it (`Acme token`).
+    pub label: &'static str,
+    pub pattern: &'static str,
+}
+
+/// The systems' token shapes, compiled: looked for before the built-in ones, being the most
+/// specific.
+#[derive(Default)]
+pub struct TokenShapes(Vec<Shape>);
+
+impl TokenShapes {
+    pub fn new(shapes: &[TokenShape]) -> TokenShapes {
+        TokenShapes(
+            shapes
+                .iter()
+                .map(|s| Shape { label: s.label, kind: LintKind::Token, regex: regex(s.pattern), confirm: |_| true })
+                .collect(),
+        )
+    }
+}
+
 /// Listed most specific first: where two shapes find the same text, the first one names it
 /// (`Bearer eyJ…` is reported as a JSON Web Token).
 static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
@@ -54,7 +79,6 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         |label, kind, pattern: &str, confirm: fn(&str) -> bool| Shape { label, kind, regex: regex(pattern), confirm };
     let any = |_: &str| true;
     vec![
-        shape("Shopify token", LintKind::Token, r"\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})\b", any),
         shape("GitHub token", LintKind::Token, r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b", any),
         shape("GitHub token", LintKind::Token, r"\b(github_pat_[A-Za-z0-9_]{22,})", any),
         // The key id with its secret, as `id:secret` credentials are written: both go.
@@ -121,15 +145,18 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
     ]
 });
 
-pub(super) struct Token {
+pub(super) struct Token<'a> {
     pub(super) range: Range<usize>,
-    pub(super) shape: &'static Shape,
+    pub(super) shape: &'a Shape,
 }
 
-/// Every credential shape in `text`, in order, none overlapping.
-pub(super) fn tokens(text: &str) -> Vec<Token> {
-    let mut found: Vec<Token> = SHAPES
+/// Every credential shape in `text` (the systems' `own`, then the built-in ones), in order, none
+/// overlapping.
+pub(super) fn tokens<'a>(text: &str, own: &'a TokenShapes) -> Vec<Token<'a>> {
+    let mut found: Vec<Token> = own
+        .0
         .iter()
+        .chain(SHAPES.iter())
         .flat_map(|shape| {
             shape.regex.captures_iter(text).filter_map(move |c| {
                 let secret = c.get(1)?;
@@ -361,10 +388,12 @@ mod tests {
     #[test]
     fn token_shapes() {
         let shopify = format!("shpat_{}", "0123456789abcdef".repeat(2));
+        let own = TokenShapes::new(&[crate::tests::SHOPIFY_TOKEN]);
         let text = format!(
             "a {shopify} b Bearer abcdefghijklmnop1234 c Basic dXNlcjpwYXNzd29yZA== d Basic authentication e Bearer authentication-tokens"
         );
-        let found: Vec<(&str, &str)> = tokens(&text).iter().map(|t| (t.shape.label, &text[t.range.clone()])).collect();
+        let found: Vec<(&str, &str)> =
+            tokens(&text, &own).iter().map(|t| (t.shape.label, &text[t.range.clone()])).collect();
         assert_eq!(
             found,
             [
@@ -374,7 +403,7 @@ mod tests {
             ]
         );
         let jwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
-        assert_eq!(tokens(jwt).iter().map(|t| t.shape.label).collect::<Vec<_>>(), ["JSON Web Token"]);
+        assert_eq!(tokens(jwt, &own).iter().map(|t| t.shape.label).collect::<Vec<_>>(), ["JSON Web Token"]);
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub(super) fn nino(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::{LintKind, lint};
+    use crate::LintKind;
+    use crate::tests::lint;
 
     #[test]
     fn card_numbers_and_ibans_in_text_but_not_ids() {

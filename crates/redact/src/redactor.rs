@@ -25,7 +25,7 @@ use super::REDACTED;
 use super::fake::Faker;
 use super::fields::{self, Field, Personal};
 use super::mask::{MIN_SECRET_CHARS, SecretMask};
-use super::patterns::{self, EMAIL};
+use super::patterns::{self, EMAIL, TokenShape, TokenShapes};
 
 /// What to redact beyond the built-in rules, and what to leave alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +41,8 @@ pub struct RedactionConfig {
     /// pattern scan never touch, e.g. `company` to keep company names. Credentials are removed
     /// even here: a recording must never hold one.
     pub keep_fields: Vec<String>,
+    /// The systems' own credential formats, found in free text besides the built-in shapes.
+    pub token_shapes: Vec<TokenShape>,
 }
 
 /// How many values of each kind were replaced. Never the values.
@@ -80,6 +82,8 @@ pub struct Redactor {
     /// Masks `known`; rebuilt by `finish` when `known` grew.
     mask: SecretMask,
     mask_stale: bool,
+    /// The systems' own token shapes ([`RedactionConfig::token_shapes`]).
+    tokens: TokenShapes,
 }
 
 /// One step of a value's location.
@@ -131,6 +135,7 @@ impl Redactor {
             known: Vec::new(),
             mask: SecretMask::new([]),
             mask_stale: false,
+            tokens: TokenShapes::new(&config.token_shapes),
         }
     }
 
@@ -293,10 +298,12 @@ impl Redactor {
     /// a cue (`Mr …`, `call …`) and public IP addresses inside free text.
     fn scan(&mut self, text: &str) -> Option<String> {
         let mut edits = Vec::new();
-        for token in patterns::tokens(text) {
-            self.remember(token.shape.label, &text[token.range.clone()]);
+        let tokens: Vec<_> =
+            patterns::tokens(text, &self.tokens).into_iter().map(|t| (t.range, t.shape.label)).collect();
+        for (range, label) in tokens {
+            self.remember(label, &text[range.clone()]);
             self.summary.credentials += 1;
-            edits.push((token.range, REDACTED.to_string()));
+            edits.push((range, REDACTED.to_string()));
         }
         let free = |edits: &[(Range<usize>, String)], range: &Range<usize>| {
             edits.iter().all(|(e, _)| e.end <= range.start || range.end <= e.start)

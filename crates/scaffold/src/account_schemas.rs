@@ -8,13 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use harness_core::{Diagnostic, Diagnostics, Error, SourceSpan, SystemId, did_you_mean};
+use harness_core::{Diagnostic, Diagnostics, Error, SourceSpan, Style, SystemId, did_you_mean};
+use harness_engine::events::{AnalysisResult, Suite};
 use harness_redact::SecretMask;
 use harness_syntax::project::{self, Project};
 use harness_systems::netsuite_metadata::{self as metadata, AccountRecord};
 use harness_systems::{Catalog, SystemVersion};
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Where the document comes from.
 pub enum Source {
@@ -42,16 +43,22 @@ pub struct ImportedSchemas {
     pub left: Vec<String>,
 }
 
-impl ImportedSchemas {
-    pub fn render(&self) -> String {
+/// Not a gate: no JUnit suites.
+impl AnalysisResult for ImportedSchemas {
+    fn title(&self) -> String {
+        "schemas import netsuite".into()
+    }
+
+    fn terminal(&self, _style: Style) -> String {
         let mut out = String::new();
         for r in &self.records {
             let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
             out.push_str(&format!(
-                "{}: custom fields {}; standard fields added {}\n",
+                "{}: custom fields {}; standard fields added {}; values checked {}\n",
                 r.name,
                 list(&r.custom_fields),
-                list(&r.added_fields)
+                list(&r.added_fields),
+                list(&r.enumerated)
             ));
         }
         for l in &self.left {
@@ -63,6 +70,19 @@ impl ImportedSchemas {
             self.records.len()
         ));
         out
+    }
+
+    fn json(&self) -> Value {
+        let records: Vec<Value> = self
+            .records
+            .iter()
+            .map(|r| json!({"name": r.name, "custom_fields": r.custom_fields, "added_fields": r.added_fields}))
+            .collect();
+        json!({"file": self.file, "records": records, "left": self.left})
+    }
+
+    fn suites(&self) -> Vec<Suite> {
+        Vec::new()
     }
 }
 

@@ -280,6 +280,10 @@ pub struct EndpointSpec {
     pub path: Loc<String>,
     /// JSON Schema of the request body, relative to the version folder.
     pub request_schema: Option<Loc<String>>,
+    /// The body names only the fields it changes (a PATCH): the schema's `required` at its top
+    /// level does not apply.
+    #[serde(default)]
+    pub partial: bool,
     /// When set, this version no longer serves the endpoint; the text says what replaced it.
     pub removed: Option<String>,
     pub description: Option<String>,
@@ -296,13 +300,17 @@ pub struct EndpointAnswer {
     pub headers: BTreeMap<String, String>,
 }
 
-/// A Peoplevox data template: its columns, which one identifies a row, which must be filled.
+/// A Peoplevox data template: its columns, which one identifies a row, which must be filled. A
+/// report (`report: true`) is read with `GetReportData` only: it has columns, no key.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct TemplateSpec {
+    #[serde(default)]
     pub key: String,
     pub columns: Vec<String>,
     #[serde(default)]
     pub required: Vec<String>,
+    #[serde(default)]
+    pub report: bool,
 }
 
 /// A shared stub set: `mocks/<system>/<version>/stubs/<name>.yaml`.

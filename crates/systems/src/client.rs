@@ -20,7 +20,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// request.
 pub trait AuthScheme: Send + Sync {
     /// Obtain a fresh credential (a token, a session); schemes that need none return it empty.
-    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>>;
+    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>>;
     /// Put `credential` on `request`; `nonce` is unique per request of the run.
     fn apply(&self, credential: &str, request: &mut OutgoingRequest, nonce: u64, now: Duration);
     /// Whether a refused credential can be replaced by asking again (tokens and sessions can;
@@ -96,6 +96,31 @@ pub enum HttpError {
     Exhausted(String),
 }
 
+/// Why a client has no credential to send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The request for a credential (`asking`: "token request", "Authenticate") got no usable answer.
+    #[error("{asking} failed: {source}")]
+    Unanswered { asking: &'static str, source: HttpError },
+    /// The system answered, and said no.
+    #[error("{asking} refused: {detail}")]
+    Refused { asking: &'static str, detail: String },
+    /// The answer held no credential, or the account's own credentials cannot ask for one.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// reqwest could not build its client: the machine's fault, not the user's files.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientUnavailable(#[from] reqwest::Error);
+
+impl From<ClientUnavailable> for harness_core::Error {
+    fn from(e: ClientUnavailable) -> Self {
+        harness_core::Error::Environment(e.to_string())
+    }
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
@@ -111,7 +136,7 @@ const WALL_CLOCK_CAP: Duration = Duration::from_secs(20);
 
 impl HttpClient {
     /// One reqwest client is shared by every scenario of a run (connection setup is the costly part).
-    pub fn shared_reqwest() -> Result<reqwest::Client, String> {
+    pub fn shared_reqwest() -> Result<reqwest::Client, ClientUnavailable> {
         reqwest::Client::builder()
             .timeout(WALL_CLOCK_CAP)
             .pool_idle_timeout(Duration::from_secs(2))
@@ -121,7 +146,7 @@ impl HttpClient {
             // wherever the `Location` points: nothing leaves the mocks.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            .map_err(ClientUnavailable)
     }
 
     pub fn new(inner: reqwest::Client, clock: Arc<VirtualClock>, timeout: Duration) -> Self {
@@ -207,9 +232,10 @@ async fn send_tls(
     let hyper_request = builder
         .body(http_body_util::Full::new(request.body.clone()))
         .map_err(|e| HttpError::Refused(format!("cannot send {}: {e}", request.line())))?;
-    let stream = crate::tls::connect(tls, host, port).await.map_err(HttpError::Network)?;
+    let network = |e: crate::tls::ExchangeError| HttpError::Network(e.to_string());
+    let stream = crate::tls::connect(tls, host, port).await.map_err(network)?;
     let (status, headers, body) =
-        crate::tls::exchange(stream, hyper_request, crate::tls::MAX_BODY).await.map_err(HttpError::Network)?;
+        crate::tls::exchange(stream, hyper_request, crate::tls::MAX_BODY).await.map_err(network)?;
     Ok(HttpResponse { status, headers, body })
 }
 
@@ -283,7 +309,7 @@ impl ClientAuth {
 
     /// Add credentials to `request`, obtaining them first if needed. Returns the credential
     /// generation used, to pass back to [`ClientAuth::expired`].
-    pub async fn authorize(&self, http: &HttpClient, request: &mut OutgoingRequest) -> Result<u64, String> {
+    pub async fn authorize(&self, http: &HttpClient, request: &mut OutgoingRequest) -> Result<u64, AuthError> {
         let (credential, generation) = {
             let mut guard = self.credential.lock().await;
             if guard.0.is_none() {
@@ -316,7 +342,7 @@ impl ClientAuth {
 pub struct NoAuth;
 
 impl AuthScheme for NoAuth {
-    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(std::future::ready(Ok(String::new())))
     }
     fn apply(&self, _: &str, _: &mut OutgoingRequest, _: u64, _: Duration) {}
@@ -330,6 +356,15 @@ mod tests {
     use super::*;
 
     const MOCK: &str = "http://127.0.0.1:40123";
+
+    #[test]
+    fn auth_errors_read_as_they_always_did() {
+        let unanswered =
+            AuthError::Unanswered { asking: "token request", source: HttpError::Network("connection refused".into()) };
+        assert_eq!(unanswered.to_string(), "token request failed: network error: connection refused");
+        let refused = AuthError::Refused { asking: "Authenticate", detail: "bad password".into() };
+        assert_eq!(refused.to_string(), "Authenticate refused: bad password");
+    }
 
     #[test]
     fn urls_stay_on_the_mock() {

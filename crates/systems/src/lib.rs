@@ -7,6 +7,7 @@ mod catalog;
 pub mod client;
 mod crypto;
 mod declared;
+pub mod records;
 mod registry;
 mod system;
 pub mod tls;
@@ -23,16 +24,16 @@ macro_rules! builtin_systems {
     };
 }
 
-// The built-in systems. Each is a folder of its own, `src/<system>/` (its catalog files under
-// `catalog/<system>/`), and one line here: everything the harness knows about it is behind the
-// `System` trait.
+// The built-in systems. Each is a folder of its own, `src/<system>/` (its catalog files in its
+// `catalog/`), and one line here: everything the harness knows about it is behind the `System`
+// trait.
 builtin_systems![shopify::Shopify, netsuite::NetSuite, peoplevox::Peoplevox,];
 
 pub use catalog::{
-    CARRIED, CARRIED_LIST, Catalog, Endpoint, Listed, Migrate, Migration, Origin, PayloadField, PayloadOffence,
-    Recording, Schema, StubSet, SystemVersion, Violation, carried_line, endpoint_scope,
+    CARRIED, CARRIED_LIST, Catalog, Endpoint, Listed, Migrate, Migration, Origin, OtherVersion, PayloadField,
+    PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, carried_line, endpoint_scope,
 };
-pub use client::AuthScheme;
+pub use client::{AuthError, AuthScheme};
 pub use netsuite::metadata as netsuite_metadata;
 pub use registry::Registry;
-pub use system::{Answer, MockSetup, Soap, System, Webhooks, http_answer, webhook_payload};
+pub use system::{Answer, MockSetup, Soap, StateError, System, Webhooks, http_answer, webhook_payload};

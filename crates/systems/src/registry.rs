@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::path::Path;
 
 use harness_core::{Diagnostic, SystemId, did_you_mean};
+use harness_redact::TokenShape;
 use harness_syntax::Loc;
 
 use crate::System;
@@ -97,6 +98,11 @@ impl Registry {
         self.all().find(|s| s.sent(text))
     }
 
+    /// Every system's token shapes, in listing order: what the redactor and the lint look for.
+    pub fn token_shapes(&self) -> Vec<TokenShape> {
+        self.all().flat_map(|s| s.token_shapes().iter().copied()).collect()
+    }
+
     /// The names of the systems for which `has` holds, sorted.
     pub fn names_where(&self, has: impl Fn(&dyn System) -> bool) -> Vec<&str> {
         self.systems.iter().filter(|(_, s)| has(s.as_ref())).map(|(id, _)| id.as_str()).collect()
@@ -126,6 +132,24 @@ mod tests {
         assert_eq!(sender(r#"{"links": [], "items": []}"#).as_deref(), Some("netsuite"));
         assert_eq!(sender("<soap:Envelope xmlns=\"http://www.peoplevox.net/\"/>").as_deref(), Some("peoplevox"));
         assert_eq!(sender("[1, 2]"), None);
+    }
+
+    #[test]
+    fn systems_are_listed_in_the_places_they_declare() {
+        let registry = Registry::builtin();
+        assert_eq!(registry.all().map(|s| s.id().as_str()).collect::<Vec<_>>(), ["shopify", "netsuite", "peoplevox"]);
+        let mut ids: Vec<SystemId> =
+            ["acme", "peoplevox", "netsuite", "shopify"].iter().map(|n| SystemId::new(n).unwrap()).collect();
+        ids.sort();
+        assert_eq!(ids.iter().map(SystemId::as_str).collect::<Vec<_>>(), ["shopify", "netsuite", "peoplevox", "acme"]);
+    }
+
+    #[test]
+    fn each_system_declares_its_token_shapes() {
+        let tokens = harness_redact::TokenShapes::new(&Registry::builtin().token_shapes());
+        let token = format!("shpat_{}", "0123456789abcdef".repeat(2));
+        let found = harness_redact::lint(&format!("token: {token}\n"), &[], &tokens);
+        assert_eq!(found.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(), ["Shopify token `shpa…`"]);
     }
 
     #[test]

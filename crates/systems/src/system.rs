@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use harness_core::{Exchange, MockResponse, SystemId};
 use harness_mock::MockBehaviour;
+use harness_redact::TokenShape;
 use harness_syntax::system_file::KnownChange;
 use serde_json::Value;
 
 use crate::SystemVersion;
 use crate::client::{AuthScheme, OutgoingRequest};
+use crate::records::Records;
 
 /// How a system answered, as a client must read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +76,9 @@ pub struct Webhooks {
     pub signature_header: &'static str,
     /// The credential of a system file that signs deliveries (`app_secret`).
     pub secret_credential: &'static str,
+    /// The environment variable the system's own tools keep that secret in, where
+    /// `harness record webhook` reads it unless told another.
+    pub secret_env: &'static str,
 }
 
 /// What one scenario's mock of a system starts from besides the version the flow asks for.
@@ -85,6 +90,16 @@ pub struct MockSetup {
     /// The state the scenario gives the mock to start from (`mocks.<system>.state`), as the
     /// system's [`System::check_state`] accepted it.
     pub state: Option<Value>,
+}
+
+/// Why a scenario's `mocks.<system>.state` cannot seed the system's mock.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("the {0} mock keeps no state a scenario can seed")]
+    Stateless(SystemId),
+    /// The system keeps state, but not of this shape: why, in the system's words.
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 pub trait System: Send + Sync {
@@ -101,9 +116,9 @@ pub trait System: Send + Sync {
 
     /// Why `state` (a scenario's `mocks.<system>.state`) cannot seed this system's mock, if it
     /// cannot; systems without state refuse any.
-    fn check_state(&self, state: &Value) -> Result<(), String> {
+    fn check_state(&self, state: &Value) -> Result<(), StateError> {
         let _ = state;
-        Err(format!("the {} mock keeps no state a scenario can seed", self.id()))
+        Err(StateError::Stateless(self.id().clone()))
     }
 
     /// The documented changes in force at `version` that `request` breaks, each with the version
@@ -224,6 +239,17 @@ pub trait System: Send + Sync {
     fn next_page(&self, version: &SystemVersion, headers: &[(String, String)], body: &[u8]) -> Option<String> {
         let _ = (version, headers, body);
         None
+    }
+
+    /// How the daily check lists the system's records; `None` when the harness cannot list them.
+    fn records(&self) -> Option<&dyn Records> {
+        None
+    }
+
+    /// The shapes of the credentials the system issues, which recordings and `harness lint` look
+    /// for in free text besides the vendor-neutral ones.
+    fn token_shapes(&self) -> &'static [TokenShape] {
+        &[]
     }
 
     /// Request headers a snapshot keeps for this system beyond the common ones (lower case): what

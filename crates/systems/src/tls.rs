@@ -21,23 +21,52 @@ pub const MAX_BODY: usize = 64 << 20;
 /// An answer: status, headers, body.
 pub type Exchanged = (u16, Vec<(String, String)>, Bytes);
 
+/// Why no TLS client can be made here.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TlsUnavailable {
+    #[error("a certificate given cannot be a root: {0}")]
+    BadRoot(rustls::Error),
+    #[error(
+        "no trusted root certificates on this machine: install the system's CA bundle (or name one in SSL_CERT_FILE)"
+    )]
+    NoRoots,
+    #[error("TLS: {0}")]
+    Protocols(rustls::Error),
+}
+
+/// Why an exchange over TLS got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("cannot connect to {host}:{port}: {source}")]
+    Connect { host: String, port: u16, source: std::io::Error },
+    #[error("{host}: {source}")]
+    Name { host: String, source: rustls::pki_types::InvalidDnsNameError },
+    /// The handshake failed; `hint` says what to do when the certificate is not trusted.
+    #[error("TLS with {host}: {source}{hint}")]
+    Handshake { host: String, source: std::io::Error, hint: &'static str },
+    #[error("{0}")]
+    Http(#[from] hyper::Error),
+    #[error("reading the answer: {0}")]
+    Body(String),
+}
+
 /// A TLS connector trusting the machine's roots and the `extra` certificates.
-pub fn connector(extra: Vec<CertificateDer<'static>>) -> Result<TlsConnector, String> {
+pub fn connector(extra: Vec<CertificateDer<'static>>) -> Result<TlsConnector, TlsUnavailable> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         // A root this rustls cannot use is left out, as browsers do; the others still verify.
         let _ = roots.add(cert);
     }
     for cert in extra {
-        roots.add(cert).map_err(|e| format!("a certificate given cannot be a root: {e}"))?;
+        roots.add(cert).map_err(TlsUnavailable::BadRoot)?;
     }
     if roots.is_empty() {
-        return Err("no trusted root certificates on this machine: install the system's CA bundle (or name one in SSL_CERT_FILE)".into());
+        return Err(TlsUnavailable::NoRoots);
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
+        .map_err(TlsUnavailable::Protocols)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -49,9 +78,14 @@ pub async fn connect(
     tls: &TlsConnector,
     host: &str,
     port: u16,
-) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
-    let stream = TcpStream::connect((host, port)).await.map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let name = ServerName::try_from(host.to_string()).map_err(|e| format!("{host}: {e}"))?;
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ExchangeError> {
+    let stream = TcpStream::connect((host, port)).await.map_err(|source| ExchangeError::Connect {
+        host: host.to_string(),
+        port,
+        source,
+    })?;
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|source| ExchangeError::Name { host: host.to_string(), source })?;
     tls.connect(name, stream).await.map_err(|e| {
         let untrusted = e
             .get_ref()
@@ -62,7 +96,7 @@ pub async fn connect(
         } else {
             ""
         };
-        format!("TLS with {host}: {e}{hint}")
+        ExchangeError::Handshake { host: host.to_string(), source: e, hint }
     })
 }
 
@@ -71,11 +105,10 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stream: S,
     request: hyper::Request<Full<Bytes>>,
     max_body: usize,
-) -> Result<Exchanged, String> {
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+) -> Result<Exchanged, ExchangeError> {
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -85,7 +118,7 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let body = Limited::new(response.into_body(), max_body)
         .collect()
         .await
-        .map_err(|e| format!("reading the answer: {e}"))?
+        .map_err(|e| ExchangeError::Body(e.to_string()))?
         .to_bytes();
     Ok((status, headers, body))
 }

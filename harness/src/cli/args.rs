@@ -229,9 +229,10 @@ pub(crate) struct WebhookArgs {
     /// The local port on 127.0.0.1 (default: any free one; the URL is printed).
     #[arg(long, default_value_t = 0)]
     pub(crate) port: u16,
-    /// The environment variable holding the app's client secret, which signs the deliveries.
-    #[arg(long, value_name = "NAME", default_value = "SHOPIFY_API_SECRET")]
-    pub(crate) secret_env: String,
+    /// The environment variable holding the app's client secret, which signs the deliveries
+    /// (default: the one the system's own tools read).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) secret_env: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -326,6 +327,9 @@ pub(crate) enum SchemasCommand {
         /// The version folder written (default: the project's newest NetSuite version).
         #[arg(long)]
         version: Option<String>,
+        /// Write what was imported as JSON to FILE (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
 }
 

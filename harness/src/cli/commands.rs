@@ -123,6 +123,8 @@ pub(crate) fn schemas_import(
     from_account: Option<String>,
     auth: String,
     version: Option<String>,
+    json: Option<PathBuf>,
+    style: Style,
 ) -> Result<Passed, Error> {
     let project = open_project(root)?;
     let source = match (file, from_account) {
@@ -131,7 +133,7 @@ pub(crate) fn schemas_import(
         (None, None) => return Err(Error::Usage("give FILE or --from-account URL".into())),
     };
     let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { source, version })?;
-    out(&imported.render())?;
+    render_analysis(&imported, style, &None, &json, &None, &None)?;
     Ok(true)
 }
 
@@ -173,10 +175,7 @@ pub(crate) fn record(root: &Option<PathBuf>, args: RecordArgs, style: Style) -> 
     use harness::record::{drift, proxy, session};
     let project = open_project(root)?;
     if let Some(RecordCommand::Webhook(w)) = args.webhook {
-        let secret = std::env::var(&w.secret_env).map_err(|_| {
-            Error::Usage(format!("set {} to the app's client secret: it verifies each delivery's HMAC", w.secret_env))
-        })?;
-        harness::record::webhook::run(&project, &w.system, &secret, w.port, Arc::new(say))?;
+        harness::record::webhook::run(&project, &w.system, w.secret_env.as_deref(), w.port, Arc::new(say))?;
         return Ok(true);
     }
     let missing = |flag: &str| Error::Usage(format!("harness record needs {flag}"));

@@ -1,29 +1,45 @@
 //! Late traffic: requests that reached a service's mocks after the scenario they belong to had
-//! ended and been judged. They are answered 503 and kept, and fail the scenario that runs next on
-//! the same service (the one that ended is already reported), naming the one they came after:
-//! its snapshot lacks them, and a settle window shorter than the service's own timers shows here.
-//! What arrives after a job's last case fails that case itself, at the end of the run.
+//! ended. They fail that scenario, whose verdict the run reports only once its late window has
+//! closed (the runner): what arrived before the next scenario on the service started (answered
+//! 503), what the next one received carrying the ended one's distinctive values (taken out of its
+//! traffic, so its snapshot lacks them), what came after the last scenario the service ran. A
+//! request that cannot be told apart fails the scenario it may belong to as well (the run's
+//! doubts). Here: what the run of the case itself found of its own (an earlier attempt's traffic).
 
-use harness_mock::LateRequest;
+use harness_mock::{Arrival, LateRequest};
 
 use super::{CheckKind, Context, Finding};
 
 pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
-    findings.extend(cx.exec.run.late.iter().map(finding));
+    let run = &cx.exec.run;
+    findings.extend(run.late.iter().filter(|l| l.scenario == cx.case.id).map(finding));
+    findings.extend(run.doubts.iter().map(|d| Finding::new(CheckKind::Late, d.clone())));
 }
 
-/// The finding a late request makes, in whichever scenario reports it.
+/// The finding a late request makes in the scenario it fails.
 pub(crate) fn finding(late: &LateRequest) -> Finding {
+    let when = match &late.arrival {
+        Arrival::Between => "before the next scenario on its service started".to_string(),
+        Arrival::AfterLast => "after the last scenario its service ran".to_string(),
+        Arrival::During { during, carries } => {
+            format!("while `{during}` ran on its service; it holds `{carries}`, of this scenario's trigger only")
+        }
+        Arrival::Ambiguous { during, carries, theirs } => format!(
+            "while `{during}` ran on its service; it holds `{carries}` of this scenario's trigger and `{theirs}` of `{during}`'s: whose it is cannot be told"
+        ),
+    };
     let mut f = Finding::new(
         CheckKind::Late,
         format!(
-            "{}: `{}` arrived {} ms after the scenario `{}` ended",
+            "{}: `{}` arrived {} ms after the scenario ended ({when})",
             late.system,
             late.request,
-            late.after.as_millis(),
-            late.scenario
+            late.after.as_millis()
         ),
     );
-    f.details.push(format!("the service was still working on `{}` when it was judged: its settle window is shorter than the service's own waits (raise `settle:`)", late.scenario));
+    f.details.push(
+        "the service was still working on this scenario when it was judged: its settle window is shorter than the service's own waits (raise `settle:`)"
+            .to_string(),
+    );
     f
 }

@@ -273,7 +273,7 @@ impl Resolver<'_> {
             if let Some(state) = s.spec.mocks.get(id).and_then(|m| m.state.as_ref()) {
                 match system.check_state(&state.value) {
                     Ok(()) => setup.state = Some(state.value.clone()),
-                    Err(message) => errors.push(state.error(&s.path, &s.text, message).relative_to(&self.project.root)),
+                    Err(e) => errors.push(state.error(&s.path, &s.text, e.to_string()).relative_to(&self.project.root)),
                 }
             }
             setups.insert(id.clone(), setup);

@@ -38,7 +38,7 @@ pub(super) fn resolve(
         }
         let path = match systems.get(&r.system.value).map(|v| catalog.versioned_path(v, &r.path)) {
             Some(Err(e)) => {
-                here(errors, r.path.error(file, text, e));
+                here(errors, r.path.error(file, text, e.to_string()));
                 continue;
             }
             Some(Ok(p)) => Loc { value: p, span: r.path.span },
@@ -73,6 +73,7 @@ pub(super) fn resolve(
         };
         let matcher = match catalog
             .versioned_path(system, &sc.path)
+            .map_err(|e| e.to_string())
             .and_then(|p| Matcher::compile(&MatchSpec::route(sc.method.as_deref(), &p)).map_err(|e| e.to_string()))
         {
             Ok(m) => m,
@@ -81,7 +82,7 @@ pub(super) fn resolve(
                 continue;
             }
         };
-        match catalog.schema(system, &sc.schema.value) {
+        match catalog.schema(system, &sc.schema.value, false) {
             Ok(schema) => out.schemas.push((sc.system.value.clone(), matcher, sc.path.value.clone(), schema)),
             Err(ds) => ds.into_iter().for_each(|d| {
                 if d.span.is_some() {

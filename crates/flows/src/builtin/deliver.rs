@@ -51,7 +51,7 @@ impl Run<'_> {
             let generation = match auth.authorize(&self.http, &mut outgoing).await {
                 Ok(g) => g,
                 Err(reason) => {
-                    self.broken.lock().expect("broken lock").insert(id.clone(), reason.clone());
+                    self.broken.lock().expect("broken lock").insert(id.clone(), reason.to_string());
                     return Err(Failure {
                         reason: format!("{id} credentials unavailable: {reason}"),
                         last_response: None,

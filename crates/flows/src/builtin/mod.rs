@@ -25,7 +25,7 @@ use harness_expr::{Expr, FieldLineage, ReadPath, Seg, Template, TextTemplate, Va
 use harness_systems::Registry;
 use serde_json::Value;
 
-use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture, MappedField};
+use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture, MappedField, PrepareError};
 use crate::{DeliveryPolicy, FlowRun, FlowTrigger};
 
 pub(crate) use compile::compile;
@@ -215,7 +215,7 @@ impl FlowDriver for Builtin {
         policy.concurrency > 1
     }
 
-    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
+    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, PrepareError> {
         Ok(Arc::new(Instance { flow: self.0.clone(), registry: job.registry.clone(), reqwest: job.reqwest.clone() }))
     }
 }

@@ -77,7 +77,7 @@ pub(super) async fn run(
     scope.set("now", &json!(clock::rfc3339(clock::EPOCH)));
     let records = match run.case.trigger.split.split(payloads.iter().map(|p| p.as_ref())) {
         Ok(r) => r,
-        Err(message) => return FlowRun::failed(message),
+        Err(e) => return FlowRun::failed(e.to_string()),
     };
 
     let stop = AtomicBool::new(false);

@@ -2,8 +2,9 @@
 //! with the headers Shopify sends (signed with the app secret), a Peoplevox callback as the GET or
 //! POST of its filled URL template; the whole payload at once or record by record; as many times
 //! as the scenario says (a redelivery is identical); again after a 5xx or no answer in time, as
-//! Shopify retries.
+//! Shopify retries. "In time" is counted on the clock load cannot cut short (the caller's limit).
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +19,8 @@ use crate::{DeliveryAnswer, RunStatus};
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// Deliveries made again after a failed one, by default.
 const RETRIES: u32 = 2;
+/// The client's cap on a delivery, far beyond any `limit` it is given.
+const UNCAPPED: Duration = Duration::from_secs(24 * 3600);
 /// Most of an answer's body kept.
 const BODY_LIMIT: usize = 4096;
 
@@ -68,18 +71,20 @@ impl Deliver {
         })
     }
 
-    /// Deliver the case's trigger to the service at `url`; how it answered each delivery.
-    pub(super) async fn deliver(
+    /// Deliver the case's trigger to the service at `url`; how it answered each delivery. `limit`
+    /// resolves once the time given has passed on the service's load-proof clock.
+    pub(super) async fn deliver<F: Future<Output = ()>>(
         &self,
         job: &JobContext,
         case: &CaseContext<'_>,
         url: &str,
+        limit: impl Fn(Duration) -> F,
     ) -> Result<Vec<DeliveryAnswer>, RunStatus> {
         let deliveries = self.deliveries(job, case).map_err(RunStatus::Failed)?;
         let mut answers = Vec::new();
         for _ in 0..case.input.times.max(1) {
             for d in &deliveries {
-                answers.push(self.send(job, url, d).await);
+                answers.push(self.send(job, url, d, &limit).await);
             }
         }
         Ok(answers)
@@ -96,7 +101,7 @@ impl Deliver {
             }]);
         }
         let payload = input.json.as_deref().ok_or("`deliver.records: each` needs a JSON trigger payload")?;
-        let records = case.trigger.split.split([payload])?;
+        let records = case.trigger.split.split([payload]).map_err(|e| e.to_string())?;
         let system = job.registry.system(&case.trigger.system);
         let version = case
             .systems
@@ -115,7 +120,13 @@ impl Deliver {
             .collect())
     }
 
-    async fn send(&self, job: &JobContext, url: &str, d: &Delivery) -> DeliveryAnswer {
+    async fn send<F: Future<Output = ()>>(
+        &self,
+        job: &JobContext,
+        url: &str,
+        d: &Delivery,
+        limit: &impl Fn(Duration) -> F,
+    ) -> DeliveryAnswer {
         let shown = format!("{} {}", if self.post { "POST" } else { "GET" }, d.path);
         let mut attempts = 0;
         loop {
@@ -128,24 +139,24 @@ impl Deliver {
             for (name, value) in &d.headers {
                 request = request.header(name, value);
             }
-            let answer = match request.timeout(self.timeout).send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let body = response
-                        .bytes()
-                        .await
-                        .map(|b| String::from_utf8_lossy(&b[..b.len().min(BODY_LIMIT)]).into_owned())
-                        .unwrap_or_default();
-                    DeliveryAnswer { request: shown.clone(), status: Some(status), body, attempts }
-                }
-                Err(e) => {
-                    let why = if e.is_timeout() {
-                        format!("no answer within {}", harness_core::duration::format(self.timeout))
-                    } else {
-                        format!("the connection failed ({})", root_cause(&e))
-                    };
-                    DeliveryAnswer { request: shown.clone(), status: None, body: why, attempts }
-                }
+            // Ended by `limit`, not by the client's own cap on the wall clock.
+            let exchange = async {
+                let response = request.timeout(UNCAPPED).send().await?;
+                let status = response.status().as_u16();
+                let body = response
+                    .bytes()
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b[..b.len().min(BODY_LIMIT)]).into_owned())
+                    .unwrap_or_default();
+                Ok::<_, reqwest::Error>((status, body))
+            };
+            let answered = tokio::select! {
+                answered = exchange => answered.map_err(|e| format!("the connection failed ({})", root_cause(&e))),
+                () = limit(self.timeout) => Err(format!("no answer within {}", harness_core::duration::format(self.timeout))),
+            };
+            let answer = match answered {
+                Ok((status, body)) => DeliveryAnswer { request: shown.clone(), status: Some(status), body, attempts },
+                Err(why) => DeliveryAnswer { request: shown.clone(), status: None, body: why, attempts },
             };
             let retry = answer.status.is_none_or(|s| s >= 500);
             if !retry || attempts > self.retries {

@@ -3,9 +3,15 @@
 //! records reset scenario by scenario), made ready, and then each case delivers the trigger to
 //! it over HTTP the way the source system would — a signed Shopify webhook, a Peoplevox callback
 //! — and ends once the service has answered and then stayed idle for the settle window: nothing
-//! in flight to its mocks, nothing of its process tree running ([`settle`]). A service that dies fails the case it was in and is started again for the
-//! next; `restart: per-scenario` starts a fresh one for every case.
+//! in flight to its mocks, nothing of its process tree running ([`settle`]). A case's time limit
+//! runs on a clock load cannot cut short (the service's tree's, the mocks' and the case's own
+//! threads' waits for a CPU do not count). What the service sends for a case after it ended is
+//! that case's late traffic, never the next case's ([`attribute`]): the case's late window stays
+//! open until the next case on the service has ended, or, after the job's last case, until the
+//! service has been idle for the settle window again. A service that dies fails the case it was
+//! in and is started again for the next; `restart: per-scenario` starts a fresh one for every case.
 
+mod attribute;
 mod deliver;
 mod process;
 mod settle;
@@ -15,15 +21,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness_core::{Diagnostic, Outcome, SystemId};
-use harness_mock::{LateRequest, MockPorts};
+use harness_mock::{Arrival, LateRequest, MockPorts};
 use harness_syntax::service::{Restart, ServiceSpec};
 use harness_systems::SystemVersion;
 
-use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture};
+use crate::driver::{CaseContext, FlowDriver, FlowInstance, JobContext, LocalBoxFuture, PrepareError};
 use crate::program::{self, Program};
 use crate::source::FlowSource;
 use crate::{FlowRun, RunStatus};
 
+use attribute::Marks;
 use deliver::Deliver;
 use process::{Ready, Running};
 
@@ -76,6 +83,12 @@ impl FlowDriver for ServiceFlow {
         false
     }
 
+    fn grace(&self) -> Option<Duration> {
+        // The case ends itself at its limit, on a clock load cannot cut short: a backstop on the
+        // wall clock would.
+        None
+    }
+
     fn accounts_for_every_record(&self) -> bool {
         false
     }
@@ -84,11 +97,9 @@ impl FlowDriver for ServiceFlow {
         self.program.check_versions(systems)
     }
 
-    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, String> {
-        let ports = MockPorts::new(job.limits)
-            .map_err(|e| format!("cannot start the thread the service's mocks run on: {e}"))?;
-        let port =
-            process::free_port().map_err(|e| format!("cannot find a free port on 127.0.0.1 for the service: {e}"))?;
+    fn prepare(&self, job: &JobContext) -> Result<Arc<dyn FlowInstance>, PrepareError> {
+        let ports = MockPorts::new(job.limits).map_err(PrepareError::MockThread)?;
+        let port = process::free_port().map_err(PrepareError::NoPort)?;
         Ok(Arc::new(Instance {
             program: self.program.clone(),
             config: self.config.clone(),
@@ -96,6 +107,7 @@ impl FlowDriver for ServiceFlow {
             ports,
             port,
             running: Mutex::new(None),
+            ended: Mutex::new(None),
         }))
     }
 }
@@ -109,7 +121,22 @@ struct Instance {
     /// Where the service listens, the same for every process of this job.
     port: u16,
     running: Mutex<Option<Running>>,
+    /// The job's last case, while the service still runs: its late window is open.
+    ended: Mutex<Option<Ended>>,
 }
+
+/// A case over, its service still running.
+struct Ended {
+    marks: Marks,
+    at: Instant,
+    window: u64,
+    /// Its settle window and time limit, which bound the wait for its late traffic at the end.
+    settle: Duration,
+    limit: Duration,
+}
+
+/// Numbers late windows, unique in the run.
+static WINDOWS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl FlowInstance for Instance {
     fn mock_ports(&self) -> Option<&MockPorts> {
@@ -122,55 +149,102 @@ impl FlowInstance for Instance {
 
     fn finish(&self) -> LocalBoxFuture<'_, Vec<LateRequest>> {
         Box::pin(async move {
-            // The service still running is given the settle window, measured as in a case, for
-            // what it still sends after the job's last case; then it is stopped with the job.
+            // The service still running is waited for as in a case: until it has been idle for
+            // the settle window (its flow's or its last scenario's, the longer) since the last
+            // request came, and — no later scenario being there to see what it sends then — with
+            // no timer of its own pending, within that scenario's time limit; then it is stopped
+            // with the job.
+            let ended = self.ended.lock().expect("service").take();
             let running = self.running.lock().expect("service").take();
-            if let Some(running) = running {
+            if let (Some(running), Some(ended)) = (running, ended) {
                 if running.exited().is_none() {
                     let mut activity = running.activity(self.ports.threads());
-                    let _ = settle::quiet(
-                        || (self.ports.late_received(), 0),
-                        &mut activity,
-                        self.config.settle,
-                        Instant::now() + FINISH_LIMIT,
-                    )
-                    .await;
+                    let window = ended.settle.max(self.config.settle);
+                    tokio::select! {
+                        () = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, window, true) => {}
+                        () = running.limit(ended.limit, self.ports.threads()) => {}
+                        () = running.exit() => {}
+                    }
                 }
                 *self.running.lock().expect("service") = Some(running);
             }
-            self.ports.take_late()
+            let mut late = self.ports.take_late();
+            for l in &mut late {
+                l.arrival = Arrival::AfterLast;
+            }
+            late
         })
     }
 }
 
-/// The longest the end of a run waits for a service's last requests.
-const FINISH_LIMIT: Duration = Duration::from_secs(10);
-
 impl Instance {
     async fn run_case(&self, case: CaseContext<'_>) -> FlowRun {
         let started = Instant::now();
-        let deadline = started + case.timeout;
+        let before = self.ended.lock().expect("service").take();
+        let marks = Marks::of(case.id, case.input);
+        let mut run = self.serve_case(&case).await;
+        // The previous case's late window closes now: what reached the mocks between the two
+        // cases, and what this one's mocks received that carries its values, is its late traffic.
+        if let Some(before) = before {
+            run.closes = Some(before.window);
+            let mut sorted = attribute::sort(case.traffic.log, &before.marks, before.at, &marks, started);
+            run.late.extend(self.ports.take_late());
+            run.late.append(&mut sorted.late);
+            run.doubts = sorted.doubts;
+        }
+        let kept = self.running.lock().expect("service").is_some();
+        if kept {
+            let window = WINDOWS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            run.window = Some(window);
+            let settle = case.traffic.settle.unwrap_or(self.config.settle);
+            *self.ended.lock().expect("service") =
+                Some(Ended { marks, at: Instant::now(), window, settle, limit: case.timeout });
+        }
+        run
+    }
+
+    async fn serve_case(&self, case: &CaseContext<'_>) -> FlowRun {
         // A case runs alone on its job: the process is this case's until it gives it back.
-        let running = match self.service_for(&case, deadline).await {
+        let (running, fresh) = match self.service_for(case).await {
             Ok(r) => r,
             Err(message) => return FlowRun::failed(message),
         };
+        let limit = running.limit(case.timeout, self.ports.threads());
+        tokio::pin!(limit);
+        if fresh {
+            let ready = self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout);
+            let failed = tokio::select! {
+                ready = ready => ready.err(),
+                () = &mut limit => Some(format!(
+                    "was not ready within the scenario's time limit ({})",
+                    harness_core::duration::format(case.timeout)
+                )),
+            };
+            if let Some(why) = failed {
+                return FlowRun::failed(format!(
+                    "the service `{}` {why}; the end of its output:\n{}",
+                    self.program.shown(),
+                    running.tail()
+                ));
+            }
+        }
         running.forget_output().await;
-        // What reached the mocks after the job's previous case ended: reported, never dropped.
-        let mut run = FlowRun { late: self.ports.take_late(), ..FlowRun::completed() };
+        let mut run = FlowRun::completed();
         let url = format!("http://127.0.0.1:{}", self.port);
+        let timed_out = || RunStatus::TimedOut(case.timeout);
         let delivered = tokio::select! {
-            answers = self.config.deliver.deliver(&self.job, &case, &url) => Some(answers),
-            _ = running.exit() => None,
-            _ = tokio::time::sleep_until(deadline.into()) => Some(Err(RunStatus::TimedOut(case.timeout))),
+            answers = self.config.deliver.deliver(&self.job, case, &url, |d| running.limit(d, self.ports.threads())) => Some(answers),
+            () = running.exit() => None,
+            () = &mut limit => Some(Err(timed_out())),
         };
         let outcome = match delivered {
             Some(Ok(answers)) => {
                 run.answers = answers;
                 let window = case.traffic.settle.unwrap_or(self.config.settle);
                 tokio::select! {
-                    done = self.finished(&running, &case, window, deadline) => done.map_err(|()| RunStatus::TimedOut(case.timeout)),
-                    _ = running.exit() => Err(RunStatus::Failed(String::new())),
+                    () = self.finished(&running, case, window) => Ok(()),
+                    () = running.exit() => Err(RunStatus::Failed(String::new())),
+                    () = &mut limit => Err(timed_out()),
                 }
             }
             Some(Err(status)) => Err(status),
@@ -198,38 +272,30 @@ impl Instance {
 
     /// Resolves when the case is over: the integration idle for `window` ([`settle`]), and — when
     /// the scenario expects the flow to fail and the service has reported no failed record —
-    /// the service's exit (the caller sees it), or `Err` at `deadline`.
-    async fn finished(
-        &self,
-        running: &Running,
-        case: &CaseContext<'_>,
-        window: Duration,
-        deadline: Instant,
-    ) -> Result<(), ()> {
+    /// never (the caller sees the service's exit, or the scenario's time limit).
+    async fn finished(&self, running: &Running, case: &CaseContext<'_>, window: Duration) {
         let mut activity = running.activity(self.ports.threads());
-        settle::quiet(settle::of(case.traffic.log), &mut activity, window, deadline).await?;
+        settle::quiet(settle::of(case.traffic.log), &mut activity, window, false).await;
         if case.traffic.until_exit {
             let failed = program::parse_records(&running.drained_output().await)
                 .iter()
                 .any(|r| matches!(r.outcome, Outcome::DeadLettered | Outcome::NotProcessed));
             if !failed {
-                tokio::time::sleep_until(deadline.into()).await;
-                return Err(());
+                std::future::pending::<()>().await;
             }
         }
-        Ok(())
     }
 
     /// The running service for `case`: the one of the job when it still runs with the same
-    /// systems, else a new one, ready.
-    async fn service_for(&self, case: &CaseContext<'_>, deadline: Instant) -> Result<Running, String> {
+    /// systems, else a new one (`true`), still to be made ready.
+    async fn service_for(&self, case: &CaseContext<'_>) -> Result<(Running, bool), String> {
         let fingerprint = process::fingerprint(case.systems, case.base_urls);
         let kept = self.running.lock().expect("service").take();
         if let Some(running) = kept
             && running.exited().is_none()
             && running.fingerprint == fingerprint
         {
-            return Ok(running);
+            return Ok((running, false));
         }
         let mut command = self.program.command(case.systems, case.base_urls, Some(self.port))?;
         command
@@ -238,10 +304,6 @@ impl Instance {
             .stderr(std::process::Stdio::piped());
         let contained = program::contain(&format!("service:{}", self.port))?;
         let child = self.program.spawn(command, &contained).await?;
-        let running = Running::watch(child, contained, fingerprint, self.ports.handle());
-        self.config.ready.wait(&running, &self.job, self.port, self.config.ready_timeout, deadline).await.map_err(
-            |why| format!("the service `{}` {why}; the end of its output:\n{}", self.program.shown(), running.tail()),
-        )?;
-        Ok(running)
+        Ok((Running::watch(child, contained, fingerprint, self.ports.handle(), self.ports.threads()), true))
     }
 }

@@ -31,8 +31,9 @@ const POLL: Duration = Duration::from_millis(5);
 /// comes: twenty looks' worth, so that a look held up on a busy machine still credits the sleep
 /// of a service that never becomes ready, and its failure comes when `ready.timeout` says.
 const CREDIT: Duration = Duration::from_millis(100);
-/// How long a case waits for output already written to be collected; a service that never stops
-/// printing gets its case after this.
+/// How long a case waits for output already written to be collected, on a clock load cannot cut
+/// short (the collecting and the waiting threads' waits for a CPU do not count); a service that
+/// never stops printing gets its case after this.
 const DRAIN_LIMIT: Duration = Duration::from_millis(200);
 
 /// When a service is ready for deliveries.
@@ -83,7 +84,7 @@ impl Ready {
     }
 
     /// Wait until the service is ready, or say why it is not once it has spent `patience` asleep
-    /// without being ready, or at `deadline` (the scenario's). Time the service spends working or
+    /// without being ready (the scenario's time limit bounds it too: the caller's). Time the service spends working or
     /// waiting for a CPU does not count against `patience`: a loaded machine slows a start-up
     /// down, and must not fail it. Each look credits at most what passed since the last, and no
     /// more than [`CREDIT`] beyond its own ready check (a health request the service is slow to
@@ -94,11 +95,10 @@ impl Ready {
         job: &JobContext,
         port: u16,
         patience: Duration,
-        deadline: Instant,
     ) -> Result<(), String> {
-        let (started, mut asleep) = (Instant::now(), Duration::ZERO);
+        let mut asleep = Duration::ZERO;
         let mut activity = running.activity(Vec::new());
-        let mut last = started;
+        let mut last = Instant::now();
         loop {
             if let Some(how) = running.exited() {
                 return Err(format!("{how} before it was ready"));
@@ -124,8 +124,8 @@ impl Ready {
                 asleep += (now - last).min(CREDIT + (now - asked));
             }
             last = now;
-            if asleep >= patience || now >= deadline {
-                let waited = harness_core::duration::format(if asleep >= patience { patience } else { now - started });
+            if asleep >= patience {
+                let waited = harness_core::duration::format(patience);
                 return Err(match self {
                     Ready::Tcp => {
                         format!("never accepted a connection on its port (`HARNESS_SERVICE_PORT`) within {waited}")
@@ -149,6 +149,8 @@ pub(super) struct Running {
     pipes: Vec<Arc<pipe::Receiver>>,
     ended: watch::Receiver<Option<String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The threads of `runtime` that collect its output.
+    collectors: Vec<i32>,
     _contained: Containment,
 }
 
@@ -161,12 +163,13 @@ impl Drop for Running {
 }
 
 impl Running {
-    /// Collect `child`'s output and its end on `runtime`.
+    /// Collect `child`'s output and its end on `runtime`, whose threads are `collectors`.
     pub(super) fn watch(
         mut child: tokio::process::Child,
         contained: Containment,
         fingerprint: String,
         runtime: tokio::runtime::Handle,
+        collectors: Vec<i32>,
     ) -> Running {
         let output = Arc::new(Mutex::new(Vec::new()));
         let pid = child.id().unwrap_or(0);
@@ -192,7 +195,7 @@ impl Running {
             };
             let _ = report.send(Some(how));
         }));
-        Running { fingerprint, pid, output, pipes, ended, tasks, _contained: contained }
+        Running { fingerprint, pid, output, pipes, ended, tasks, collectors, _contained: contained }
     }
 
     /// How it ended, once it has.
@@ -224,11 +227,13 @@ impl Running {
 
     /// Its output, once nothing it wrote is left unread in its pipes (or after [`DRAIN_LIMIT`]).
     async fn drain(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        let until = Instant::now() + DRAIN_LIMIT;
+        let mut threads = self.collectors.clone();
+        threads.push(harness_procs::current_thread_id());
+        let mut waited = harness_procs::Stopwatch::new(harness_procs::Activity::new(0, threads));
         loop {
             // Under the lock the collectors cannot be between reading a chunk and keeping it.
             let output = self.output.lock().expect("service output");
-            if self.pipes.iter().all(|p| unread(p) == 0) || Instant::now() >= until {
+            if self.pipes.iter().all(|p| unread(p) == 0) || waited.counted() >= DRAIN_LIMIT {
                 return output;
             }
             drop(output);
@@ -239,6 +244,14 @@ impl Running {
     /// What tells whether it is working: its process tree, and the mocks' `threads`.
     pub(super) fn activity(&self, threads: Vec<i32>) -> harness_procs::Activity {
         harness_procs::Activity::new(self.pid, threads)
+    }
+
+    /// Resolves once the scenario's `limit` has passed on the clock load cannot cut short
+    /// (`harness_procs::limit_reached_by`): time the service's tree, the mocks' `threads` and the
+    /// calling thread (which delivers and watches) spent waiting for a CPU does not count.
+    pub(super) fn limit(&self, limit: Duration, mut threads: Vec<i32>) -> impl Future<Output = ()> + use<> {
+        threads.push(harness_procs::current_thread_id());
+        harness_procs::limit_reached_by(self.activity(threads), limit)
     }
 
     /// The last lines of its output, for a failure.

@@ -42,13 +42,32 @@ impl Activity {
         }
     }
 
+    /// Whether a thread of the tree sleeps on a timer it set itself (`sleep`, `time.sleep`: the
+    /// kernel's nanosleep), which will wake it to go on working. A timer of an event loop (a
+    /// `poll` or `epoll_wait` with a timeout, as Node's `setTimeout`) cannot be told from an idle
+    /// loop and is not seen. Elsewhere than on Linux: `false`.
+    pub fn timer_pending(&mut self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.tree().iter().any(|&pid| linux::sleeps_on_timer(pid))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+
     /// How long each thread of each process of the tree has waited for a CPU since it started
-    /// (nanoseconds, by process, then by thread id). Elsewhere than on Linux nothing can be seen:
-    /// no process.
+    /// (nanoseconds, by process, then by thread id), the harness's own threads as one more
+    /// process. Elsewhere than on Linux nothing can be seen: no process.
     pub(crate) fn run_queue_waits(&mut self) -> Vec<Vec<(i32, u64)>> {
         #[cfg(target_os = "linux")]
         {
-            self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect()
+            let mut waits: Vec<Vec<(i32, u64)>> = self.tree().iter().map(|&pid| linux::run_queue_waits(pid)).collect();
+            if !self.own_threads.is_empty() {
+                waits.push(self.own_threads.iter().filter_map(|&tid| linux::own_thread_wait(tid)).collect());
+            }
+            waits
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -130,6 +149,12 @@ mod linux {
         any && fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.trim() == "do_wait")
     }
 
+    /// Whether a thread of `pid` sleeps in nanosleep (its wait channel names it).
+    pub(super) fn sleeps_on_timer(pid: i32) -> bool {
+        let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+        threads.flatten().any(|t| fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains("nanosleep")))
+    }
+
     /// Each thread of `pid` and how long it has waited for a CPU (the second field of its
     /// `schedstat`, nanoseconds); none for a process that is gone or a kernel without schedstats.
     pub(super) fn run_queue_waits(pid: i32) -> Vec<(i32, u64)> {
@@ -143,6 +168,12 @@ mod linux {
                 Some((tid, waited))
             })
             .collect()
+    }
+
+    /// How long a thread of the harness itself has waited for a CPU, ns.
+    pub(super) fn own_thread_wait(tid: i32) -> Option<(i32, u64)> {
+        let stat = fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        Some((tid, stat.split_whitespace().nth(1)?.parse().ok()?))
     }
 
     /// Whether a thread of the harness itself is running or runnable.
@@ -182,5 +213,19 @@ mod tests {
         shell.kill().unwrap();
         shell.wait().unwrap();
         assert!(!busy.busy(), "a process that is gone is not busy");
+    }
+
+    #[test]
+    fn a_process_asleep_in_sleep_has_a_timer_pending() {
+        let mut sleeping = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut activity = Activity::new(sleeping.id(), Vec::new());
+        let seen = (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(2));
+            activity.timer_pending()
+        });
+        sleeping.kill().unwrap();
+        sleeping.wait().unwrap();
+        assert!(seen, "`sleep` never showed a pending timer");
+        assert!(!activity.timer_pending(), "a process that is gone has no timer");
     }
 }

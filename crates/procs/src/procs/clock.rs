@@ -1,5 +1,6 @@
 //! A program's time limit that load cannot cut short: wall time, less the time the program's
-//! process tree spent waiting for a CPU. The tree is sampled every [`TICK`]; each sample credits
+//! process tree (and the harness's own threads working for it, when given) spent waiting for a
+//! CPU. The tree is sampled every [`TICK`]; each sample credits
 //! back what the tree waited on the run queue since the last one — the most any one of its
 //! processes waited (its threads' waits summed), and never more than the time that passed, as
 //! processes waiting side by side wait at the same time. A program that sleeps or hangs gets no
@@ -19,14 +20,40 @@ const TICK: Duration = Duration::from_millis(25);
 /// Resolves once the program `root` and the processes below it have had `limit` of time that
 /// waiting for a CPU did not take from them.
 pub async fn limit_reached(root: u32, limit: Duration) {
-    let mut activity = Activity::new(root, Vec::new());
-    let mut counted = Counted::default();
-    let mut last = Instant::now();
-    while counted.total < limit {
-        tokio::time::sleep((limit - counted.total).min(TICK)).await;
+    limit_reached_by(Activity::new(root, Vec::new()), limit).await;
+}
+
+/// [`limit_reached`] for what `activity` watches: a process tree, and threads of the harness's
+/// own (their waits counted as one more process's), such as the thread a built-in flow runs on.
+pub async fn limit_reached_by(activity: Activity, limit: Duration) {
+    let mut watch = Stopwatch::new(activity);
+    loop {
+        let counted = watch.counted();
+        if counted >= limit {
+            return;
+        }
+        tokio::time::sleep((limit - counted).min(TICK)).await;
+    }
+}
+
+/// Time counted against a limit since it was made, as [`limit_reached`] counts it, read when asked.
+pub struct Stopwatch {
+    activity: Activity,
+    counted: Counted,
+    last: Instant,
+}
+
+impl Stopwatch {
+    pub fn new(activity: Activity) -> Stopwatch {
+        Stopwatch { activity, counted: Counted::default(), last: Instant::now() }
+    }
+
+    /// The time counted so far: what passed since the last look, less what was waited for a CPU.
+    pub fn counted(&mut self) -> Duration {
         let now = Instant::now();
-        counted.sample(now - last, &activity.run_queue_waits());
-        last = now;
+        self.counted.sample(now - self.last, &self.activity.run_queue_waits());
+        self.last = now;
+        self.counted.total
     }
 }
 

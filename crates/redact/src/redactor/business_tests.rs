@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::super::lint;
 use super::*;
+use crate::tests::lint;
 
 #[test]
 fn card_brands_carriers_and_business_values_stay() {

@@ -36,6 +36,7 @@ pub use listing::{Listed, Origin};
 pub use payloads::{PayloadField, PayloadOffence};
 pub use recording::{CARRIED, CARRIED_LIST, Migrate, Migration, Recording, carried_line, endpoint_scope};
 pub use schema::{Schema, Violation};
+pub use stubs::OtherVersion;
 pub use version::{Endpoint, SystemVersion};
 
 /// How files of the built-in catalog are shown in messages.
@@ -353,6 +354,16 @@ impl Catalog {
             into.support = Some(support);
         }
         into.credentials.extend(spec.credentials);
+        // A template rows are saved to names the column that identifies a row; a report has none.
+        if let Some(name) = spec.templates.iter().find(|(_, t)| !t.report && t.key.is_empty()).map(|(n, _)| n) {
+            let span = yaml::key_span(text, &["templates", name]).unwrap_or(spec.system.span);
+            return Err(here(
+                span,
+                format!(
+                    "template `{name}` has no `key:` (the column that identifies a row); a report read with GetReportData says `report: true`"
+                ),
+            ));
+        }
         into.templates.extend(spec.templates);
         into.events.extend(spec.events);
         if let Some(api) = &spec.api {
@@ -381,7 +392,7 @@ impl Catalog {
             let path = e.path.replace("{version}", &into.version);
             let route = Matcher::route(&e.method, &path).map_err(|m| here(e.path.span, m.to_string()))?;
             let request_schema = match &e.request_schema {
-                Some(rel) => Some(self.schema(into, rel).map_err(|ds| self.point_at(ds, rel, file, text))?),
+                Some(rel) => Some(self.schema(into, rel, e.partial).map_err(|ds| self.point_at(ds, rel, file, text))?),
                 None => None,
             };
             let method = e.method.to_ascii_uppercase();
@@ -425,18 +436,34 @@ impl Catalog {
     }
 
     /// The request schema `rel` of a version (the project's file, else the built-in one), compiled,
-    /// with the version's schema extensions applied.
-    pub fn schema(&self, version: &SystemVersion, rel: &str) -> Result<Arc<Schema>, Vec<Diagnostic>> {
+    /// with the version's schema extensions applied; `partial` (a PATCH body), without the
+    /// fields its top level requires.
+    pub fn schema(&self, version: &SystemVersion, rel: &str, partial: bool) -> Result<Arc<Schema>, Vec<Diagnostic>> {
         let (path, text) = self.schema_file(version, rel)?;
         // One file serves every version that inherits it; extended, it is that version's own.
-        let key = match version.schema_extensions.contains_key(rel) {
+        let mut key = match version.schema_extensions.contains_key(rel) {
             true => path.join(format!("#extended-for-{}", version.dir.display())),
             false => path.clone(),
         };
+        if partial {
+            key = key.join("#partial");
+        }
         cached(&self.schemas, &key, || {
             let mut json_value: Value = json::parse_value(&self.root, &path, &text).map_err(|d| vec![d])?;
             if let Some(extension) = version.schema_extensions.get(rel) {
                 extend(&mut json_value, extension);
+            }
+            if partial && let Some(top) = json_value.as_object_mut() {
+                top.remove("required");
+                // `anyOf: [{required: [companyName]}, {required: [lastName]}]`: required too.
+                let only_required = |v: &Value| {
+                    v.as_array().is_some_and(|a| {
+                        a.iter().all(|b| b.as_object().is_some_and(|o| o.keys().all(|k| k == "required")))
+                    })
+                };
+                if top.get("anyOf").is_some_and(only_required) {
+                    top.remove("anyOf");
+                }
             }
             Schema::compile(self.show(&path), json_value).map_err(|e| {
                 // An extension merged from system.yaml has no place in this file: point at the document.
@@ -631,12 +658,17 @@ impl Catalog {
     }
 }
 
-/// `extension`'s properties and required fields added to `schema`'s (objects merged key by key).
+/// `extension`'s properties and required fields added to `schema`'s (objects merged key by key);
+/// a keyword set to `null` is taken away (an account's imported definitions take away the
+/// built-in schemas' `patternProperties` that let any custom field through).
 fn extend(schema: &mut Value, extension: &Value) {
     match (schema, extension) {
         (Value::Object(base), Value::Object(more)) => {
             for (k, v) in more {
                 match (base.get_mut(k), v) {
+                    (_, Value::Null) => {
+                        base.remove(k);
+                    }
                     (Some(Value::Array(a)), Value::Array(b)) => {
                         a.extend(b.iter().filter(|x| !a.contains(x)).cloned().collect::<Vec<_>>())
                     }

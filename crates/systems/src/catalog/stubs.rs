@@ -4,13 +4,23 @@
 
 use std::path::Path;
 
-use harness_core::{Diagnostic, MockResponse, did_you_mean};
+use harness_core::{Diagnostic, MockResponse, SystemId, did_you_mean};
 use harness_mock::{Matcher, Stub};
 use harness_syntax::Span;
 use harness_syntax::stub::{ResponseSpec, StubSpec};
 
 use super::{Catalog, SystemVersion};
 use crate::System;
+
+/// A path that names a version of its system other than the one running: it would silently stop
+/// matching at this version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this path names {system} API version {named}, but this runs {system} at {runs}: write `{{version}}` instead")]
+pub struct OtherVersion {
+    pub system: SystemId,
+    pub named: String,
+    pub runs: String,
+}
 
 /// Why an answer as written cannot be served.
 enum ResponseError {
@@ -35,17 +45,18 @@ impl Catalog {
         let mut stubs = Vec::new();
         let here = |msg: String, span: Span| span.diagnostic(origin, origin_text, msg).relative_to(&self.root);
         for spec in specs {
-            let matcher = match self.versioned_path(version, &spec.matcher.path).and_then(|path| {
-                let mut at_version = spec.matcher.clone();
-                at_version.path.value = path;
-                Matcher::compile(&at_version).map_err(|e| e.to_string())
-            }) {
-                Ok(m) => m,
-                Err(e) => {
-                    errors.push(here(e, spec.matcher.path.span));
-                    continue;
-                }
-            };
+            let matcher =
+                match self.versioned_path(version, &spec.matcher.path).map_err(|e| e.to_string()).and_then(|path| {
+                    let mut at_version = spec.matcher.clone();
+                    at_version.path.value = path;
+                    Matcher::compile(&at_version).map_err(|e| e.to_string())
+                }) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        errors.push(here(e, spec.matcher.path.span));
+                        continue;
+                    }
+                };
             let answers: Vec<&ResponseSpec> = match (&spec.respond, &spec.sequence) {
                 (Some(r), None) => vec![r],
                 (None, Some(seq)) if !seq.is_empty() => seq.iter().collect(),
@@ -89,7 +100,7 @@ impl Catalog {
 
     /// `path` at `version`: `{version}` stands for it, and a literal version of the system other
     /// than this one is refused — such a path would silently stop matching at this version.
-    pub fn versioned_path(&self, version: &SystemVersion, path: &str) -> Result<String, String> {
+    pub fn versioned_path(&self, version: &SystemVersion, path: &str) -> Result<String, OtherVersion> {
         let known = self.versions(&version.system);
         let other = known.iter().filter(|v| **v != version.version).find(|v| {
             if path.starts_with('~') {
@@ -99,10 +110,9 @@ impl Catalog {
             }
         });
         match other {
-            Some(v) => Err(format!(
-                "this path names {} API version {v}, but this runs {} at {}: write `{{version}}` instead",
-                version.system, version.system, version.version
-            )),
+            Some(v) => {
+                Err(OtherVersion { system: version.system.clone(), named: v.clone(), runs: version.version.clone() })
+            }
             None => Ok(path.replace("{version}", &version.version)),
         }
     }

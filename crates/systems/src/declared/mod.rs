@@ -16,7 +16,7 @@ use harness_mock::MockBehaviour;
 use serde_json::Value;
 
 use crate::SystemVersion;
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 use crate::system::{Answer, MockSetup, System, http_answer};
 use api::Auth;
 
@@ -156,7 +156,7 @@ struct DeclaredAuth {
 }
 
 impl AuthScheme for DeclaredAuth {
-    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(async move {
             let Auth::ClientCredentials { token_path, client_id, client_secret, .. } = &self.auth else {
                 return Ok(String::new());
@@ -167,17 +167,19 @@ impl AuthScheme for DeclaredAuth {
                 [("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", client_secret)];
             request.body =
                 harness_core::encoding::encode_query(&form.map(|(k, v)| (k.to_string(), v.to_string()))).into();
-            let response =
-                http.send(&self.base_url, &request).await.map_err(|e| format!("token request failed: {e}"))?;
+            let response = http
+                .send(&self.base_url, &request)
+                .await
+                .map_err(|source| AuthError::Unanswered { asking: "token request", source })?;
             if !response.is_success() {
-                return Err(format!("token request refused: {}", response.status));
+                return Err(AuthError::Refused { asking: "token request", detail: response.status.to_string() });
             }
-            let body: Value =
-                serde_json::from_slice(&response.body).map_err(|_| "token response is not JSON".to_string())?;
+            let body: Value = serde_json::from_slice(&response.body)
+                .map_err(|_| AuthError::Unusable("token response is not JSON".into()))?;
             body.get("access_token")
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or_else(|| "token response has no access_token".into())
+                .ok_or_else(|| AuthError::Unusable("token response has no access_token".into()))
         })
     }
 

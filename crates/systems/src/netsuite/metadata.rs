@@ -21,7 +21,8 @@ use serde_json::{Map, Value, json};
 use super::NetSuite;
 use crate::System;
 use crate::SystemVersion;
-use crate::client::{ClientAuth, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, ClientAuth, ClientUnavailable, HttpClient, HttpError, OutgoingRequest};
+use crate::tls::TlsUnavailable;
 
 /// Where the metadata catalog answers.
 pub const CATALOG_PATH: &str = "/services/rest/record/v1/metadata-catalog";
@@ -38,12 +39,32 @@ pub fn credentials_for(auth: &str) -> &'static [&'static str] {
     }
 }
 
+/// Why the account did not describe its records.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("netsuite has no authentication `{0}` (oauth2, tba)")]
+    NoSuchAuth(String),
+    #[error(transparent)]
+    Client(#[from] ClientUnavailable),
+    #[error(transparent)]
+    Tls(#[from] TlsUnavailable),
+    #[error("credentials refused: {0}")]
+    Credentials(#[from] AuthError),
+    #[error(transparent)]
+    Unanswered(#[from] HttpError),
+    /// The catalog answered with an error: its status and NetSuite's error code.
+    #[error("{} answered {status}: {why}", CATALOG_PATH)]
+    Refused { status: u16, why: String },
+    #[error("the metadata catalog's answer is not UTF-8 text")]
+    NotText,
+}
+
 /// Ask the account at `base` for the OpenAPI 3 metadata of `records` (a GET, nothing else),
 /// authenticated with `auth` and the credentials of `account`. The error never holds a credential
 /// the caller has not masked: it names the status and NetSuite's error code.
-pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records: &[String]) -> Result<String, String> {
+pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records: &[String]) -> Result<String, FetchError> {
     let netsuite = NetSuite::new();
-    let scheme = netsuite.auth(auth, account.clone(), base.to_string()).ok_or_else(|| format!("netsuite has no authentication `{auth}` (oauth2, tba)"))?;
+    let scheme = netsuite.auth(auth, account.clone(), base.to_string()).ok_or_else(|| FetchError::NoSuchAuth(auth.to_string()))?;
     let auth = ClientAuth::new(scheme);
     // The metadata of a few records takes seconds; of many, minutes (Oracle advises `select`).
     let reqwest = reqwest::Client::builder()
@@ -51,7 +72,7 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        .map_err(ClientUnavailable::from)?;
     let mut http = HttpClient::new(reqwest, Arc::new(VirtualClock::default()), CATALOG_TIMEOUT);
     if base.starts_with("https://") {
         http = http.with_tls(crate::tls::connector(Vec::new())?);
@@ -59,13 +80,13 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
     let mut request = OutgoingRequest::new(netsuite.id().clone(), "GET", CATALOG_PATH);
     request.query.push(("select".into(), records.join(",")));
     request.set_header("accept", "application/swagger+json");
-    auth.authorize(&http, &mut request).await.map_err(|e| format!("credentials refused: {e}"))?;
-    let response = http.send(base, &request).await.map_err(|e| e.to_string())?;
+    auth.authorize(&http, &mut request).await?;
+    let response = http.send(base, &request).await?;
     if !response.is_success() {
         let why = netsuite.error_detail(&response.body).unwrap_or_else(|| "no NetSuite error in the answer".into());
-        return Err(format!("{CATALOG_PATH} answered {}: {why}", response.status));
+        return Err(FetchError::Refused { status: response.status, why });
     }
-    String::from_utf8(response.body.to_vec()).map_err(|_| "the metadata catalog's answer is not UTF-8 text".into())
+    String::from_utf8(response.body.to_vec()).map_err(|_| FetchError::NotText)
 }
 
 /// A record type the document describes, ready to extend its request schema.
@@ -80,6 +101,8 @@ pub struct AccountRecord {
     pub custom_fields: Vec<String>,
     /// The standard fields the schema lacked and now takes.
     pub added_fields: Vec<String>,
+    /// Fields the schema had whose values the account enumerates (a select's ids), now checked.
+    pub enumerated: Vec<String>,
 }
 
 /// An OpenAPI 3 metadata document, read.
@@ -145,7 +168,7 @@ impl Metadata {
 
 fn extend_for(doc_schemas: &Map<String, Value>, name: &str, base: &Value) -> AccountRecord {
     let schema = &doc_schemas[name];
-    let mut out = AccountRecord { name: name.to_string(), extension: Map::new(), custom_fields: Vec::new(), added_fields: Vec::new() };
+    let mut out = AccountRecord { name: name.to_string(), extension: Map::new(), custom_fields: Vec::new(), added_fields: Vec::new(), enumerated: Vec::new() };
     let known = property_names(base);
     let mut properties = Map::new();
     let mut defs = Map::new();
@@ -154,6 +177,16 @@ fn extend_for(doc_schemas: &Map<String, Value>, name: &str, base: &Value) -> Acc
             continue;
         }
         let lines = sublist_element(doc_schemas, definition);
+        if known.contains(&field.to_ascii_lowercase()) && lines.is_none() {
+            // A field the schema has keeps its definition; the values the account allows are
+            // checked on top of it.
+            if let Some(allowed) = enumeration(doc_schemas, definition) {
+                let spelt = base["properties"].as_object().and_then(|p| p.keys().find(|k| k.eq_ignore_ascii_case(field))).unwrap_or(field);
+                out.enumerated.push(field.clone());
+                properties.insert(spelt.clone(), allowed);
+            }
+            continue;
+        }
         if known.contains(&field.to_ascii_lowercase()) {
             // A sublist the schema has: its lines may carry the account's column fields.
             if let (Some(element), Some(lines_at)) = (lines, line_schema(base, field)) {
@@ -182,6 +215,17 @@ fn extend_for(doc_schemas: &Map<String, Value>, name: &str, base: &Value) -> Acc
         note(&mut out, field, definition);
         properties.insert(field.clone(), convert(doc_schemas, definition, 0));
     }
+    // The account defines every custom field the record has: the built-in schema's patterns that
+    // take any `custbody_…`/`custcol_…` id give way, so a field the account lacks is refused.
+    if has_custom_patterns(base) {
+        out.extension.insert("patternProperties".into(), Value::Null);
+    }
+    for (def, schema) in base.get("$defs").and_then(Value::as_object).into_iter().flatten() {
+        if has_custom_patterns(schema) {
+            let entry = defs.entry(def.clone()).or_insert_with(|| json!({}));
+            entry["patternProperties"] = Value::Null;
+        }
+    }
     if !properties.is_empty() {
         out.extension.insert("properties".into(), Value::Object(properties));
     }
@@ -198,6 +242,42 @@ fn note(out: &mut AccountRecord, shown: &str, definition: &Value) {
     } else {
         out.added_fields.push(shown.to_string());
     }
+}
+
+/// What a field's definition enumerates, as a constraint to lay over another definition of it:
+/// `{enum}` for a field of listed values, `{properties: {id: {enum}}}` for a select whose ids are
+/// listed. Ids are taken as strings or numbers, as NetSuite takes them.
+fn enumeration(doc_schemas: &Map<String, Value>, definition: &Value) -> Option<Value> {
+    let listed = |d: &Value| {
+        let values = d.get("enum")?.as_array()?;
+        let mut out = values.clone();
+        out.extend(values.iter().filter_map(|v| v.as_str()?.parse::<i64>().ok()).map(Value::from));
+        if d.get("nullable") == Some(&Value::Bool(true)) {
+            out.push(Value::Null);
+        }
+        Some(json!({"enum": out}))
+    };
+    if let Some(direct) = listed(definition) {
+        return Some(direct);
+    }
+    let name = definition.get("$ref")?.as_str()?.rsplit('/').next()?;
+    // Only a select or subrecord of the record (`salesOrder-orderStatus`) lists its values.
+    if !name.contains('-') {
+        return None;
+    }
+    let members: Map<String, Value> = doc_schemas
+        .get(name)?
+        .get("properties")?
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), listed(v)?)))
+        .collect();
+    (!members.is_empty()).then(|| json!({"properties": members}))
+}
+
+/// Whether a schema takes custom field ids by pattern (`^custbody[a-z0-9_]+$`).
+fn has_custom_patterns(schema: &Value) -> bool {
+    schema.get("patternProperties").and_then(Value::as_object).is_some_and(|p| p.keys().any(|k| k.starts_with("^cust")))
 }
 
 /// Member names of a schema's `properties`, in lower case (field ids match in any case).
@@ -347,6 +427,30 @@ mod tests {
         assert_eq!(ext.extension["properties"]["shipDate"], json!({"type": "string", "format": "date"}));
         assert_eq!(ext.extension["$defs"], json!({"itemLine": {"properties": {"custcol_gift_wrap": {"type": "boolean"}}}}));
         assert!(ext.extension["properties"].get("memo").is_none(), "a field the schema has keeps its built-in definition");
+    }
+
+    /// Once the account's custom fields are known, the built-in patterns that take any custom id
+    /// give way; a select the schema has gets the account's values on top of its definition.
+    #[test]
+    fn patterns_give_way_and_select_values_are_carried() {
+        let doc = DOC.replace(
+            r#""shipDate": {"type": "string", "format": "date"},"#,
+            r##""shipDate": {"type": "string", "format": "date"}, "orderStatus": {"$ref": "#/components/schemas/salesOrder-orderStatus"}, "priority": {"type": "string", "enum": ["1", "2"]},"##,
+        ).replace(
+            r#""customer": {"type""#,
+            r#""salesOrder-orderStatus": {"type": "object", "properties": {"id": {"type": "string", "enum": ["A", "B"]}, "refName": {"type": "string"}}}, "customer": {"type""#,
+        );
+        let found = read(Path::new(""), Path::new("catalog.json"), &doc).unwrap();
+        let base = json!({"properties": {"orderStatus": {"$ref": "#/$defs/ref"}, "priority": {"type": "string"}, "item": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/itemLine"}}}}},
+                          "patternProperties": {"^custbody[a-z0-9_]+$": {}},
+                          "$defs": {"itemLine": {"properties": {"quantity": {"type": "number"}}, "patternProperties": {"^custcol[a-z0-9_]+$": {}}}, "ref": {"type": "object"}}});
+        let ext = found.extension("salesorder", &base);
+        assert_eq!(ext.extension["patternProperties"], Value::Null);
+        assert_eq!(ext.extension["$defs"]["itemLine"]["patternProperties"], Value::Null);
+        assert!(ext.extension["$defs"].get("ref").is_none());
+        assert_eq!(ext.enumerated, ["orderStatus", "priority"]);
+        assert_eq!(ext.extension["properties"]["orderStatus"], json!({"properties": {"id": {"enum": ["A", "B"]}}}));
+        assert_eq!(ext.extension["properties"]["priority"], json!({"enum": ["1", "2", 1, 2]}), "ids as strings or numbers");
     }
 
     #[test]

@@ -122,7 +122,11 @@ impl MockBehaviour for Mock {
                     return Some(error(400, "Bad Request", "INVALID_REQUEST", "The request could not be understood by the server due to malformed syntax.", None));
                 };
                 if let Some(v) = schema.violations(&body).into_iter().next() {
-                    let path = error_path(&v.instance_path);
+                    // A field the record does not have is located at that field.
+                    let path = match v.unexpected.first() {
+                        Some(field) => error_path(&format!("{}/{field}", v.instance_path)),
+                        None => error_path(&v.instance_path),
+                    };
                     let detail = format!("Error while accessing resource: Invalid content for field {}: {}", if path.is_empty() { "(body)" } else { &path }, v.message);
                     return Some(error(400, "Bad Request", "INVALID_CONTENT", &detail, Some(&path)));
                 }
@@ -518,6 +522,24 @@ mod tests {
             let schema = m.system.endpoint("POST", &format!("/services/rest/record/v1/{record}")).and_then(|e| e.request_schema.as_ref()).unwrap_or_else(|| panic!("{record} has no schema"));
             assert!(schema.json["properties"].get(some_standard_field).is_some(), "{record}.{some_standard_field}");
         }
+    }
+
+    /// A PATCH names only what it changes: no field is required, every field it names is
+    /// checked as on a create, and a field the record does not have is named as unexpected.
+    #[test]
+    fn patch_bodies_are_validated_without_required_fields() {
+        let m = mock();
+        for record in ["salesOrder", "customer", "invoice", "cashSale", "itemFulfillment", "creditMemo", "inventoryItem", "cashRefund"] {
+            let schema = m.system.endpoint("PATCH", &format!("/services/rest/record/v1/{record}/eid:X-1")).and_then(|e| e.request_schema.clone()).unwrap_or_else(|| panic!("{record}: PATCH validated"));
+            assert_eq!(schema.violations(&json!({"externalId": "X-1"})).len(), 0, "{record}: nothing required");
+            assert!(!schema.violations(&json!({"externalId": 5})).is_empty(), "{record}: a field's type is still checked");
+        }
+        let order = m.system.endpoint("PATCH", "/services/rest/record/v1/salesOrder/12").and_then(|e| e.request_schema.clone()).unwrap();
+        assert!(order.violations(&json!({"custbody_tracking_number": "RF123456785GB"})).is_empty(), "a custom field, as the built-in schema takes them");
+        let unknown = order.violations(&json!({"memo": "x", "trackingNumbers": "RF1"}));
+        assert_eq!((unknown[0].instance_path.as_str(), unknown[0].unexpected.clone()), ("", vec!["trackingNumbers".to_string()]));
+        let create = m.system.endpoint("POST", "/services/rest/record/v1/salesOrder").and_then(|e| e.request_schema.clone()).unwrap();
+        assert!(!create.violations(&json!({"memo": "changed"})).is_empty(), "a create still needs its required fields");
     }
 
     #[test]

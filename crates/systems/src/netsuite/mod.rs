@@ -30,6 +30,7 @@ mod oauth2;
 mod read;
 mod soap;
 mod tba;
+mod records;
 mod traffic;
 
 use std::sync::Arc;
@@ -44,6 +45,10 @@ use crate::client::AuthScheme;
 use crate::system::{Answer, System, http_answer};
 
 pub(crate) const ID: &str = "netsuite";
+
+/// Listed second, the ERP an order reaches from the storefront.
+#[linkme::distributed_slice(harness_core::system_id::LISTED)]
+static LISTED: harness_core::system_id::Listed = harness_core::system_id::Listed { system: ID, rank: 1 };
 
 const PRESETS: &[&str] = &[
     "concurrency-limit",
@@ -76,6 +81,10 @@ impl NetSuite {
 impl System for NetSuite {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn records(&self) -> Option<&dyn crate::records::Records> {
+        Some(&records::NetSuiteRecords)
     }
 
     fn recognises(&self, host: &str, path: &str) -> bool {

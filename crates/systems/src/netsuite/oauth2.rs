@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::TOKEN_PATH;
 use crate::SystemVersion;
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 use crate::system::System;
 
 /// How long the built-in client's assertions live (NetSuite allows at most an hour).
@@ -54,22 +54,22 @@ pub(super) fn check_assertion(system: &SystemVersion, assertion: &str, audiences
     Err(refusal)
 }
 
-async fn fetch_token(system: &SystemVersion, base_url: &str, http: &HttpClient) -> Result<String, String> {
+async fn fetch_token(system: &SystemVersion, base_url: &str, http: &HttpClient) -> Result<String, AuthError> {
     let mut request = OutgoingRequest::new(system.system.clone(), "POST", TOKEN_PATH);
     request.set_header("Content-Type", "application/x-www-form-urlencoded");
-    let assertion = client_assertion(system, &format!("{base_url}{TOKEN_PATH}"), http.clock_now())?;
+    let assertion = client_assertion(system, &format!("{base_url}{TOKEN_PATH}"), http.clock_now()).map_err(AuthError::Unusable)?;
     request.body = format!(
         "grant_type=client_credentials&client_assertion_type={}&client_assertion={}",
         encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
         encode(&assertion)
     )
     .into();
-    let response = http.send(base_url, &request).await.map_err(|e| format!("token request failed: {e}"))?;
+    let response = http.send(base_url, &request).await.map_err(|source| AuthError::Unanswered { asking: "token request", source })?;
     if !response.is_success() {
-        return Err(format!("token request refused: {}", (&super::NetSuite::new() as &dyn System).error_summary(response.status, &response.body)));
+        return Err(AuthError::Refused { asking: "token request", detail: (&super::NetSuite::new() as &dyn System).error_summary(response.status, &response.body) });
     }
-    let body: Value = serde_json::from_slice(&response.body).map_err(|_| "token response is not JSON".to_string())?;
-    body.get("access_token").and_then(Value::as_str).map(str::to_string).ok_or_else(|| "token response has no access_token".to_string())
+    let body: Value = serde_json::from_slice(&response.body).map_err(|_| AuthError::Unusable("token response is not JSON".into()))?;
+    body.get("access_token").and_then(Value::as_str).map(str::to_string).ok_or_else(|| AuthError::Unusable("token response has no access_token".into()))
 }
 
 /// A bearer token from the token endpoint, obtained with a signed client assertion.
@@ -79,7 +79,7 @@ pub(super) struct ClientCredentials {
 }
 
 impl AuthScheme for ClientCredentials {
-    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(fetch_token(&self.system, &self.base_url, http))
     }
     fn apply(&self, token: &str, request: &mut OutgoingRequest, _: u64, _: Duration) {

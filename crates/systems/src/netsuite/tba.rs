@@ -12,7 +12,7 @@ use harness_core::encoding::encode;
 
 use crate::SystemVersion;
 use crate::crypto::hmac_sha256;
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 
 /// Sign `request` with the version's TBA credentials.
 pub(super) fn sign(system: &SystemVersion, base_url: &str, request: &mut OutgoingRequest, nonce: u64, now: Duration) {
@@ -77,7 +77,7 @@ pub(super) struct TokenBased {
 }
 
 impl AuthScheme for TokenBased {
-    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(std::future::ready(Ok(String::new())))
     }
     fn apply(&self, _: &str, request: &mut OutgoingRequest, nonce: u64, now: Duration) {

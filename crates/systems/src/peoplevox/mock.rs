@@ -48,7 +48,8 @@ impl Mock {
     fn save_data(&self, op: &xml::Element) -> MockResponse {
         let template_name = op.text_at(&["saveRequest", "TemplateName"]).unwrap_or("");
         let csv = op.text_at(&["saveRequest", "CsvData"]).unwrap_or("");
-        let Some(template) = self.system.templates.get(template_name) else {
+        // A report is read, never saved to: no import template has its name.
+        let Some(template) = self.system.templates.get(template_name).filter(|t| !t.report) else {
             return result("SaveData", -1, 0, &format!("Template '{template_name}' does not exist."), &[]);
         };
         let rows = match harness_core::csv_text::csv_rows(csv) {
@@ -137,7 +138,7 @@ impl MockBehaviour for Mock {
             "SaveData" => self.save_data(op),
             "GetSaveTemplate" => {
                 let name = op.text_at(&["templateName"]).unwrap_or("");
-                match self.system.templates.get(name) {
+                match self.system.templates.get(name).filter(|t| !t.report) {
                     Some(t) => result("GetSaveTemplate", 0, 1, &t.columns.join(","), &[]),
                     None => result("GetSaveTemplate", -1, 0, &format!("Template '{name}' does not exist."), &[]),
                 }

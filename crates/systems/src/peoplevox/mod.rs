@@ -12,6 +12,7 @@
 
 mod mock;
 mod soap;
+mod records;
 mod traffic;
 
 use std::sync::Arc;
@@ -23,11 +24,15 @@ use harness_mock::MockBehaviour;
 use serde_json::{Value, json};
 
 use crate::{MockSetup, SystemVersion};
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 use crate::system::{Answer, Soap, System, http_answer};
 use soap::{PVX_NS, Status};
 
 pub(crate) const ID: &str = "peoplevox";
+
+/// Listed third, the warehouse an order reaches from the ERP.
+#[linkme::distributed_slice(harness_core::system_id::LISTED)]
+static LISTED: harness_core::system_id::Listed = harness_core::system_id::Listed { system: ID, rank: 2 };
 
 const PRESETS: &[&str] = &["invalid-session", "authentication-failed", "server-error", "unavailable"];
 const INVALID_SESSION: &str = "System : Security - Invalid Session";
@@ -62,6 +67,10 @@ fn service_path(version: &SystemVersion) -> String {
 impl System for Peoplevox {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    fn records(&self) -> Option<&dyn crate::records::Records> {
+        Some(&records::PeoplevoxRecords)
     }
 
     fn recognises(&self, host: &str, path: &str) -> bool {
@@ -175,13 +184,25 @@ impl System for Peoplevox {
         Some(self)
     }
 
-    /// A `GetData` of a template the version knows: the template's columns.
+    /// A `GetData` of a template the version knows: the template's columns; a `GetReportData` of
+    /// a report it knows: the report's, or those of them the request's `Columns` names.
     fn answer_columns(&self, version: &SystemVersion, request: &OutgoingRequest) -> Option<(String, Vec<String>)> {
         let envelope = xml::parse(&String::from_utf8_lossy(&request.body)).ok()?;
-        let op = envelope.operation().filter(|op| op.name == "GetData")?;
-        let name = op.text_at(&["getRequest", "TemplateName"])?;
-        let template = version.templates.get(name)?;
-        Some((format!("template `{name}`"), template.columns.clone()))
+        let op = envelope.operation()?;
+        let (element, report) = match op.name.as_str() {
+            "GetData" => ("getRequest", false),
+            "GetReportData" => ("getReportRequest", true),
+            _ => return None,
+        };
+        let name = op.text_at(&[element, "TemplateName"])?;
+        let template = version.templates.get(name).filter(|t| t.report == report)?;
+        let chosen = report_columns(op.text_at(&[element, "Columns"]).unwrap_or(""));
+        if chosen.is_empty() {
+            let what = if report { format!("report `{name}`") } else { format!("template `{name}`") };
+            return Some((what, template.columns.clone()));
+        }
+        let columns = template.columns.iter().filter(|c| chosen.contains(&c.as_str())).cloned().collect();
+        Some((format!("report `{name}` (as the request's `Columns` choose them)"), columns))
     }
 
     /// `{response_id, total, detail, statuses, rows}`, with CSV rows keyed by header.
@@ -198,15 +219,26 @@ impl System for Peoplevox {
     }
 }
 
+/// A request for `operation` with `params`, its session to be filled in by [`Session::apply`].
+fn soap_request(version: &SystemVersion, operation: &str, params: &str) -> OutgoingRequest {
+    let mut request = OutgoingRequest::new(version.system.clone(), "POST", service_path(version));
+    request.set_header("Content-Type", XML);
+    request.set_header("SOAPAction", format!("\"{PVX_NS}{operation}\""));
+    let session = (operation != "Authenticate").then_some((version.credential("client_id"), ""));
+    request.body = soap::request_envelope(operation, params, session).into();
+    request
+}
+
+/// The columns a `GetReportData` asks for: `[Item code],[Available]` (brackets and spaces around
+/// them optional, as clients write them).
+fn report_columns(text: &str) -> Vec<&str> {
+    text.split(',').map(|c| c.trim().trim_start_matches('[').trim_end_matches(']').trim()).filter(|c| !c.is_empty()).collect()
+}
+
 impl Soap for Peoplevox {
     /// A request ready for the session to be filled in by [`Session::apply`].
     fn request(&self, version: &SystemVersion, operation: &str, params: &str) -> OutgoingRequest {
-        let mut request = OutgoingRequest::new(version.system.clone(), "POST", service_path(version));
-        request.set_header("Content-Type", XML);
-        request.set_header("SOAPAction", format!("\"{PVX_NS}{operation}\""));
-        let session = (operation != "Authenticate").then_some((version.credential("client_id"), ""));
-        request.body = soap::request_envelope(operation, params, session).into();
-        request
+        soap_request(version, operation, params)
     }
 
     /// Element order of IntegrationServiceV4's request types, as the WSDL's sequences define it.
@@ -227,7 +259,7 @@ struct Session {
 }
 
 impl Session {
-    async fn authenticate(&self, http: &HttpClient) -> Result<String, String> {
+    async fn authenticate(&self, http: &HttpClient) -> Result<String, AuthError> {
         let system = &self.system;
         let params = format!(
             "<clientId>{}</clientId><username>{}</username><password>{}</password>",
@@ -236,17 +268,17 @@ impl Session {
             base64::engine::general_purpose::STANDARD.encode(system.credential("password"))
         );
         let request = Peoplevox::new().request(system, "Authenticate", &params);
-        let response = http.send(&self.base_url, &request).await.map_err(|e| format!("Authenticate failed: {e}"))?;
-        let result = soap::read_result(&String::from_utf8_lossy(&response.body)).map_err(|e| format!("Authenticate failed: {e}"))?;
+        let response = http.send(&self.base_url, &request).await.map_err(|source| AuthError::Unanswered { asking: "Authenticate", source })?;
+        let result = soap::read_result(&String::from_utf8_lossy(&response.body)).map_err(|e| AuthError::Unusable(format!("Authenticate failed: {e}")))?;
         if result.response_id != 0 {
-            return Err(format!("Authenticate refused: {}", result.detail));
+            return Err(AuthError::Refused { asking: "Authenticate", detail: result.detail });
         }
-        result.detail.split(',').nth(1).map(str::to_string).ok_or_else(|| format!("Authenticate answered an unexpected Detail `{}`", result.detail))
+        result.detail.split(',').nth(1).map(str::to_string).ok_or_else(|| AuthError::Unusable(format!("Authenticate answered an unexpected Detail `{}`", result.detail)))
     }
 }
 
 impl AuthScheme for Session {
-    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(self.authenticate(http))
     }
 

@@ -13,6 +13,7 @@ mod graphql;
 mod inventory;
 mod mock;
 mod tokens;
+mod records;
 mod traffic;
 
 use std::sync::Arc;
@@ -21,15 +22,20 @@ use std::time::Duration;
 use base64::Engine;
 use harness_core::{Exchange, MockResponse, SystemId};
 use harness_mock::{MockBehaviour, graphql_operation};
+use harness_redact::TokenShape;
 use harness_syntax::system_file::KnownChange;
 use serde_json::{Value, json};
 
 use crate::crypto::{hex, hmac_sha256};
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
-use crate::system::{Answer, System, Webhooks, http_answer};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::system::{Answer, StateError, System, Webhooks, http_answer};
 use crate::{MockSetup, SystemVersion};
 
 pub(crate) const ID: &str = "shopify";
+
+/// Systems are listed the way an order travels: the storefront, where it starts, first.
+#[linkme::distributed_slice(harness_core::system_id::LISTED)]
+static LISTED: harness_core::system_id::Listed = harness_core::system_id::Listed { system: ID, rank: 0 };
 
 const PRESETS: &[&str] = &["rate-limited", "unauthorized", "not-found", "unprocessable", "server-error", "unavailable", "graphql-throttled"];
 const UNAUTHORIZED: &str = "[API] Invalid API key or access token (unrecognized login or wrong password)";
@@ -57,6 +63,10 @@ impl System for Shopify {
         &self.id
     }
 
+    fn records(&self) -> Option<&dyn crate::records::Records> {
+        Some(&records::ShopifyRecords)
+    }
+
     fn credential_call(&self, _version: &SystemVersion, request: &harness_core::RecordedRequest) -> bool {
         request.method == "POST" && request.path == tokens::TOKEN_PATH
     }
@@ -69,8 +79,8 @@ impl System for Shopify {
         true
     }
 
-    fn check_state(&self, state: &Value) -> Result<(), String> {
-        inventory::StateSpec::parse(state).map(|_| ())
+    fn check_state(&self, state: &Value) -> Result<(), StateError> {
+        inventory::StateSpec::parse(state).map(|_| ()).map_err(StateError::Unreadable)
     }
 
     fn breaches(&self, version: &SystemVersion, request: &harness_core::RecordedRequest) -> Vec<(String, KnownChange)> {
@@ -257,6 +267,10 @@ impl System for Shopify {
         &["x-shopify-api-version"]
     }
 
+    fn token_shapes(&self) -> &'static [TokenShape] {
+        traffic::TOKEN_SHAPES
+    }
+
     /// The Admin API access token: shown as sent (its value redacted), so a change of
     /// authentication shows.
     fn snapshot_headers(&self) -> Vec<String> {
@@ -301,7 +315,7 @@ fn throttle_wait(body: &Value) -> Option<Duration> {
 struct AccessToken(Arc<SystemVersion>);
 
 impl AuthScheme for AccessToken {
-    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, _: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(std::future::ready(Ok(String::new())))
     }
     fn apply(&self, _: &str, request: &mut OutgoingRequest, _: u64, _: Duration) {

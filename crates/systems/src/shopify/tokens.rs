@@ -14,7 +14,7 @@ use harness_core::{MockResponse, RecordedRequest};
 use serde_json::{Value, json};
 
 use crate::SystemVersion;
-use crate::client::{AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
+use crate::client::{AuthError, AuthScheme, BoxFuture, HttpClient, OutgoingRequest};
 
 pub(super) const TOKEN_PATH: &str = "/admin/oauth/access_token";
 /// How long an expiring access token is valid.
@@ -96,26 +96,26 @@ pub(super) struct ExpiringToken {
 }
 
 impl ExpiringToken {
-    async fn exchange(&self, http: &HttpClient) -> Result<String, String> {
+    async fn exchange(&self, http: &HttpClient) -> Result<String, AuthError> {
         let refresh = self.refresh.lock().expect("refresh lock").clone().unwrap_or_else(|| self.system.credential("refresh_token").to_string());
         let mut request = OutgoingRequest::new(self.system.system.clone(), "POST", TOKEN_PATH);
         request.set_header("Content-Type", "application/json");
         let body = json!({"client_id": self.system.credential("client_id"), "client_secret": self.system.credential("app_secret"), "grant_type": "refresh_token", "refresh_token": refresh});
         request.body = serde_json::to_vec(&body).expect("JSON").into();
-        let response = http.send(&self.base_url, &request).await.map_err(|e| format!("token exchange failed: {e}"))?;
+        let response = http.send(&self.base_url, &request).await.map_err(|source| AuthError::Unanswered { asking: "token exchange", source })?;
         let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         if !response.is_success() {
-            return Err(format!("token exchange refused: {} {}", response.status, answer.get("error").and_then(Value::as_str).unwrap_or("")));
+            return Err(AuthError::Refused { asking: "token exchange", detail: format!("{} {}", response.status, answer.get("error").and_then(Value::as_str).unwrap_or("")) });
         }
         if let Some(rotated) = answer.get("refresh_token").and_then(Value::as_str) {
             *self.refresh.lock().expect("refresh lock") = Some(rotated.to_string());
         }
-        answer.get("access_token").and_then(Value::as_str).map(str::to_string).ok_or_else(|| "token exchange answered no access_token".to_string())
+        answer.get("access_token").and_then(Value::as_str).map(str::to_string).ok_or_else(|| AuthError::Unusable("token exchange answered no access_token".into()))
     }
 }
 
 impl AuthScheme for ExpiringToken {
-    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, String>> {
+    fn obtain<'a>(&'a self, http: &'a HttpClient) -> BoxFuture<'a, Result<String, AuthError>> {
         Box::pin(self.exchange(http))
     }
     fn apply(&self, token: &str, request: &mut OutgoingRequest, _: u64, _: Duration) {

@@ -6,6 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use harness_redact::TokenShape;
+
 use crate::system::Webhooks;
 
 /// Version header of every Admin API answer and webhook delivery.
@@ -17,7 +19,13 @@ pub(super) const WEBHOOKS: Webhooks = Webhooks {
     version_header: VERSION_HEADER,
     signature_header: "X-Shopify-Hmac-Sha256",
     secret_credential: "app_secret",
+    secret_env: "SHOPIFY_API_SECRET",
 };
+
+/// Admin API access tokens and the app's shared secrets, custom-app and partner tokens:
+/// `shpat_`, `shpca_`, `shppa_`, `shpss_` and 32 hex digits.
+pub(super) const TOKEN_SHAPES: &[TokenShape] =
+    &[TokenShape { label: "Shopify token", pattern: r"\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})\b" }];
 
 /// A shop's own host, or an Admin API path on any host (a tunnel, a local proxy).
 pub(super) fn recognises(host: &str, path: &str) -> bool {

@@ -34,6 +34,9 @@ impl std::fmt::Debug for Schema {
 pub struct Violation {
     pub instance_path: String,
     pub message: String,
+    /// The members the object at `instance_path` may not have, as the instance spells them
+    /// (an `additionalProperties: false` refusing them); empty for any other violation.
+    pub unexpected: Vec<String>,
 }
 
 /// Why a schema does not compile, and where in it.
@@ -79,10 +82,17 @@ impl Schema {
             }
             _ => e.to_string(),
         };
+        let unexpected = |e: &jsonschema::ValidationError<'_>| match e.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } if self.fold_case => {
+                fold::names_as_written(instance, e.instance_path().as_str(), unexpected)
+            }
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
+            _ => Vec::new(),
+        };
         let mut out: Vec<Violation> = self
             .validator
             .iter_errors(checked)
-            .map(|e| Violation { instance_path: path(&e), message: message(&e) })
+            .map(|e| Violation { instance_path: path(&e), message: message(&e), unexpected: unexpected(&e) })
             .collect();
         out.sort_by(|a, b| (&a.instance_path, &a.message).cmp(&(&b.instance_path, &b.message)));
         out.dedup();
@@ -156,16 +166,21 @@ mod fold {
 
     /// The message of `additionalProperties` with the names as the body spells them.
     pub(super) fn unexpected(original: &Value, folded: &str, names: &[String]) -> String {
-        let object = original.pointer(&as_written(original, folded)).and_then(Value::as_object);
-        let written: Vec<String> = names
-            .iter()
-            .map(|n| format!("'{}'", object.and_then(|o| o.keys().find(|k| k.to_lowercase() == *n)).unwrap_or(n)))
-            .collect();
+        let written: Vec<String> = names_as_written(original, folded, names).iter().map(|n| format!("'{n}'")).collect();
         format!(
             "Additional properties are not allowed ({} {} unexpected)",
             written.join(", "),
             if written.len() == 1 { "was" } else { "were" }
         )
+    }
+
+    /// `names` (lower case) of the object at `folded` as `original` spells them.
+    pub(super) fn names_as_written(original: &Value, folded: &str, names: &[String]) -> Vec<String> {
+        let object = original.pointer(&as_written(original, folded)).and_then(Value::as_object);
+        names
+            .iter()
+            .map(|n| object.and_then(|o| o.keys().find(|k| k.to_lowercase() == *n)).unwrap_or(n).clone())
+            .collect()
     }
 
     /// The JSON pointer `folded` (into the lower-cased body) spelt as `original` spells its members.
