@@ -58,7 +58,7 @@ fn item_types_and_the_stock_report_have_the_real_column_names() {
     assert_eq!(columns.code, 0, "{}{}", columns.stdout, columns.stderr);
     // The columns as Peoplevox's default `Item types` template names them, not the earlier set
     // (`SalePrice`, `CostPrice`, `ItemTypeGroup`).
-    let catalog = std::fs::read_to_string(repo().join("crates/systems/catalog/peoplevox/v4/system.yaml")).unwrap();
+    let catalog = std::fs::read_to_string(repo().join("crates/systems/src/peoplevox/catalog/v4/system.yaml")).unwrap();
     for column in [
         "ItemGroup",
         "RetailPrice",

@@ -27,6 +27,12 @@ pub fn csv_rows(text: &str) -> Result<Vec<Map<String, Value>>, CsvError> {
     Ok(rows)
 }
 
+/// The column names of CSV text (its header row), in order.
+pub fn csv_columns(text: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.trim_start_matches('\n').as_bytes());
+    reader.headers().map(|h| h.iter().map(str::to_string).collect()).unwrap_or_default()
+}
+
 /// CSV text from column names and rows of values (quoting as needed).
 pub fn csv_text(columns: &[String], rows: &[Vec<String>]) -> String {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -48,5 +54,6 @@ mod tests {
         assert_eq!(text, "A,B\n\"x, y\",Zoë");
         let rows = csv_rows(&text).unwrap();
         assert_eq!(rows[0]["A"], "x, y");
+        assert_eq!(csv_columns(&text), ["A", "B"]);
     }
 }

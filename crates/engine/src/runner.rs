@@ -272,7 +272,7 @@ async fn run_cases(
         emit(reporters, &event)?;
         finished.borrow_mut().push(report);
         Ok(())
-})
+    })
     .await
 }
 

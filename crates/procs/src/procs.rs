@@ -628,6 +628,10 @@ mod sys;
 #[path = "procs/cgroup.rs"]
 mod cgroup;
 
+#[cfg(target_os = "linux")]
+#[path = "procs/asleep.rs"]
+mod asleep;
+
 #[path = "procs/activity.rs"]
 mod activity;
 pub use activity::{Activity, current_thread_id};

@@ -145,10 +145,11 @@ fn compile(
     }
     let declared: Vec<&SystemId> = spec.systems.keys().collect();
     let s = &spec.source;
-    let source = side(shown, text, registry, &declared, &s.system, &s.list, &s.key, &s.at);
+    let scope = SideScope { shown, text, registry, declared: &declared };
+    let source = side(&scope, &s.system, &s.list, &s.key, &s.at);
     let mut targets = Vec::new();
     for t in &spec.targets {
-        let side = side(shown, text, registry, &declared, &t.system, &t.list, &t.key, &t.at);
+        let side = side(&scope, &t.system, &t.list, &t.key, &t.at);
         let lines = t.lines.as_ref().map(|l| expr(shown, text, l, "lines"));
         let compares = |list: &[CompareSpec]| list.iter().map(|c| compare(shown, text, c)).collect::<Vec<_>>();
         let (fields, totals) = (compares(&t.fields), compares(&t.totals));
@@ -292,16 +293,22 @@ fn connection(
     Ok(Connection { system: system.clone(), version, reach })
 }
 
+/// What every side of a reconciliation is read against: its file and the systems it may name.
+struct SideScope<'a> {
+    shown: &'a Path,
+    text: &'a str,
+    registry: &'a Registry,
+    declared: &'a [&'a SystemId],
+}
+
 fn side(
-    shown: &Path,
-    text: &str,
-    registry: &Registry,
-    declared: &[&SystemId],
+    scope: &SideScope,
     system: &Loc<SystemId>,
     list: &ListSpec,
     key: &Loc<String>,
     at: &Option<Loc<String>>,
 ) -> Result<Side, Vec<Diagnostic>> {
+    let SideScope { shown, text, registry, declared } = *scope;
     let mut problems = Vec::new();
     if !declared.contains(&&system.value) {
         problems.push(system.error(

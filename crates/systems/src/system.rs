@@ -278,6 +278,12 @@ pub trait System: Send + Sync {
         let _ = body;
         None
     }
+    /// The answer `recorded` (one [`System::answer_value`] reads) carrying `value` instead — a
+    /// varied reading of it — in the system's own encoding; `None` when it cannot be.
+    fn answer_with(&self, recorded: &[u8], value: &Value) -> Option<Vec<u8>> {
+        let _ = (recorded, value);
+        None
+    }
     /// The columns the rows of `request`'s answer (`rows[]` of [`System::answer_value`]) can
     /// have, and what defines them (`template Despatches`), when the version says: a flow reading
     /// another column is told so by name at the step, not by what goes wrong after.

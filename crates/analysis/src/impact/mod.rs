@@ -32,16 +32,13 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
     let old = catalog.system(&options.system, &options.from)?;
     let new = catalog.system(&options.system, &options.to)?;
 
-    // Baseline: the scenarios as they are, at the old version.
-    let baseline_plan = plan::build_with(project, &[], catalog.clone(), None)?;
+    // Baseline: the scenarios that use the old version, as they are (a "replay" at the version
+    // itself keeps just their cases).
+    let at_old = Replay { system: options.system.clone(), from: options.from.clone(), to: options.from.clone() };
+    let baseline_plan = plan::build_with(project, &[], catalog.clone(), Some(&at_old))?;
     let scopes = baseline_plan.recording_scopes(&options.system, &options.from);
     let version_diff = Arc::new(diff::diff(&catalog, &old, &new, &scopes));
-    let baseline_cases: Vec<Arc<Case>> = baseline_plan
-        .cases
-        .iter()
-        .filter(|c| c.systems.get(&options.system).is_some_and(|s| s.version == options.from))
-        .cloned()
-        .collect();
+    let baseline_cases = &baseline_plan.cases;
     if baseline_cases.is_empty() {
         return Err(Error::Usage(format!("no scenario uses {}@{}: nothing to replay", options.system, options.from)));
     }
@@ -54,7 +51,7 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
         diff: version_diff.clone(),
         scopes,
     };
-    let replay_catalog = Arc::new(Catalog::with_migration(project, migration));
+    let replay_catalog = Arc::new(catalog.with_migration(migration));
     let replay = Replay { system: options.system.clone(), from: options.from.clone(), to: options.to.clone() };
     let replay_plan = plan::build_with(project, &[], replay_catalog.clone(), Some(&replay))?;
 
@@ -101,7 +98,7 @@ pub fn analyse(project: &Project, options: &ImpactOptions) -> Result<ImpactRepor
             migrated,
         });
     }
-    let mut unverified = unverified(&catalog, &new, &baseline_cases, options);
+    let mut unverified = unverified(&catalog, &new, baseline_cases, options);
     let flows = flows
         .into_iter()
         .map(|(flow, scenarios)| FlowImpact {

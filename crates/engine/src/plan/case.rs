@@ -346,8 +346,16 @@ impl Resolver<'_> {
             }
         };
         let payload = match instead {
-            Some(v) => payload.map(|(_, _, recorded_headers)| {
-                (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers)
+            // An answer that is not JSON (a SOAP GetData) is varied in its own encoding, and read
+            // back from it below as the recorded one is.
+            Some(v) => payload.map(|(body, json, recorded_headers)| {
+                let own = json.is_none().then(|| self.registry.system(&flow.trigger.system).answer_with(&body, v));
+                match own.flatten() {
+                    Some(varied) => (Bytes::from(varied), None, recorded_headers),
+                    None => {
+                        (Bytes::from(serde_json::to_vec(v).expect("JSON")), Some(Arc::new(v.clone())), recorded_headers)
+                    }
+                }
             }),
             None => payload,
         };

@@ -168,7 +168,8 @@ impl Plan {
 }
 
 /// Run scenarios that use `system` at `from` at `to` instead (impact analysis): they keep their
-/// ids, so their approved snapshots are the baseline.
+/// ids, so their approved snapshots are the baseline. With `to` = `from`, just those cases as
+/// they are.
 #[derive(Debug, Clone)]
 pub struct Replay {
     pub system: SystemId,

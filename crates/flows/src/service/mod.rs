@@ -229,6 +229,9 @@ impl Instance {
             }
         }
         running.forget_output().await;
+        // What of the service runs for this case from here on is known to: see `settle`.
+        let mut activity = running.activity(self.ports.threads());
+        activity.observe();
         let mut run = FlowRun::completed();
         let url = format!("http://127.0.0.1:{}", self.port);
         let timed_out = || RunStatus::TimedOut(case.timeout);
@@ -242,7 +245,7 @@ impl Instance {
                 run.answers = answers;
                 let window = case.traffic.settle.unwrap_or(self.config.settle);
                 tokio::select! {
-                    () = self.finished(&running, case, window) => Ok(()),
+                    () = self.finished(&running, &mut activity, case, window) => Ok(()),
                     () = running.exit() => Err(RunStatus::Failed(String::new())),
                     () = &mut limit => Err(timed_out()),
                 }
@@ -273,9 +276,14 @@ impl Instance {
     /// Resolves when the case is over: the integration idle for `window` ([`settle`]), and — when
     /// the scenario expects the flow to fail and the service has reported no failed record —
     /// never (the caller sees the service's exit, or the scenario's time limit).
-    async fn finished(&self, running: &Running, case: &CaseContext<'_>, window: Duration) {
-        let mut activity = running.activity(self.ports.threads());
-        settle::quiet(settle::of(case.traffic.log), &mut activity, window, false).await;
+    async fn finished(
+        &self,
+        running: &Running,
+        activity: &mut harness_procs::Activity,
+        case: &CaseContext<'_>,
+        window: Duration,
+    ) {
+        settle::quiet(settle::of(case.traffic.log), activity, window, false).await;
         if case.traffic.until_exit {
             let failed = program::parse_records(&running.drained_output().await)
                 .iter()

@@ -9,6 +9,11 @@
 //! shorten it. The window only has to outlast the service's own sleeps between requests (a retry
 //! after `Retry-After`), which run on wall time whatever the load. Request counts and records the
 //! scenario expects are assertions judged afterwards; they never end a case.
+//!
+//! The window ends sooner when the integration is proven asleep for the rest of it: every thread
+//! blocked in a wait only I/O ends, or whose own timer falls after the window would end
+//! (`Activity::asleep_for`). Nothing of its own can then wake it before the window would have
+//! ended, so ending now ends the case as waiting would have, without the wait.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +24,9 @@ use harness_procs::Activity;
 const POLL: Duration = Duration::from_millis(5);
 /// The most one sample credits, however late it comes.
 const CREDIT: Duration = Duration::from_millis(10);
+/// Samples in a row that must prove the integration asleep to end the window early: a request
+/// just written on a socket is on its way to a mock's thread for a moment in between.
+const PROOFS: u32 = 3;
 
 /// A case's traffic as [`quiet`] watches it: requests received so far, and in flight.
 pub(super) fn of(log: &ExchangeLog) -> impl Fn() -> (usize, usize) + '_ {
@@ -36,6 +44,7 @@ pub(super) async fn quiet(
     timers: bool,
 ) {
     let mut idle = Duration::ZERO;
+    let mut proofs = 0;
     let mut seen = traffic().0;
     let mut last = Instant::now();
     loop {
@@ -43,11 +52,14 @@ pub(super) async fn quiet(
         let now = Instant::now();
         let (arrived, in_flight) = traffic();
         if arrived != seen || in_flight > 0 {
-            idle = Duration::ZERO;
+            (idle, proofs) = (Duration::ZERO, 0);
         } else if !(activity.busy() || timers && activity.timer_pending()) {
             idle += (now - last).min(CREDIT);
+            proofs = if activity.asleep_for(window.saturating_sub(idle)) { proofs + 1 } else { 0 };
+        } else {
+            proofs = 0;
         }
-        if idle >= window {
+        if idle >= window || proofs >= PROOFS {
             return;
         }
         (seen, last) = (arrived, now);
@@ -103,6 +115,35 @@ mod tests {
         tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60), false), late);
         // The request 30 ms in started the 60 ms of quiet again.
         assert!(log.received() == 1 && start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_process_that_only_input_can_wake_ends_the_window_early_and_a_timed_sleep_does_not() {
+        use std::process::{Command, Stdio};
+        let log = ExchangeLog::new();
+        // Blocked reading its input, which stays open and silent: nothing of its own wakes it.
+        let mut reading = Command::new("sh").args(["-c", "read line"]).stdin(Stdio::piped()).spawn().unwrap();
+        let mut activity = Activity::new(reading.id(), Vec::new());
+        activity.observe();
+        let limit = Duration::from_secs(60);
+        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_secs(600), false)).await;
+        reading.kill().unwrap();
+        reading.wait().unwrap();
+        // Where the kernel lists POSIX timers; elsewhere nothing is proven and the time limit ends it.
+        if cfg!(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))
+            && std::path::Path::new("/proc/self/timers").exists()
+        {
+            assert!(ended.is_ok(), "a process only input can wake is asleep for the rest of any window");
+        }
+        // A timed sleep wakes by itself: the window is waited out (here, the time limit comes first).
+        let mut sleeping = Command::new("sleep").arg("30").spawn().unwrap();
+        let mut activity = Activity::new(sleeping.id(), Vec::new());
+        activity.observe();
+        let limit = Duration::from_millis(300);
+        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_secs(600), false)).await;
+        sleeping.kill().unwrap();
+        sleeping.wait().unwrap();
+        assert!(ended.is_err(), "a sleep that ends by itself is never proven quiet");
     }
 
     #[tokio::test]

@@ -6,7 +6,11 @@
 //! It also tells how long the tree's threads waited for a CPU, for a program's time limit that
 //! load cannot cut short (clock.rs).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+#[cfg(target_os = "linux")]
+use super::asleep;
 
 /// How often the processes a program started are looked for again (a scan of `/proc`); between
 /// scans a parent waiting for a child it just started counts as working.
@@ -21,12 +25,89 @@ pub struct Activity {
     own_threads: Vec<i32>,
     tree: Vec<i32>,
     scanned: Option<Instant>,
+    /// Each thread of the tree as last looked at: how many times it had run then, when that
+    /// was, and the instant after which it last ran (when seen running since).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    runs: HashMap<i32, Runs>,
+}
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+struct Runs {
+    count: u64,
+    seen: Instant,
+    since: Option<Instant>,
 }
 
 impl Activity {
     pub fn new(root: u32, own_threads: Vec<i32>) -> Activity {
         let root = i32::try_from(root).ok().filter(|&pid| pid > 0);
-        Activity { root, own_threads, tree: root.into_iter().collect(), scanned: None }
+        Activity { root, own_threads, tree: root.into_iter().collect(), scanned: None, runs: HashMap::new() }
+    }
+
+    /// Notes how many times each thread of the tree has run, so that a timed wait one of them is
+    /// in later is known to have begun since (see [`Activity::asleep_for`]). Called as a case
+    /// begins: what runs for the case then has a known start.
+    pub fn observe(&mut self) {
+        let _ = self.asleep_for(Duration::ZERO);
+    }
+
+    /// Whether the whole tree sleeps until something reaches it for at least `span` from now:
+    /// every thread blocked in a wait that only I/O, another thread or a signal ends, or in one
+    /// whose own time limit — counted from no earlier than the thread was last seen to run — falls
+    /// later; no `timerfd` due sooner; no POSIX timer. Then nothing of its own wakes it within
+    /// `span`: its quiet is proven, not only waited out. A call that cannot be read (a limit given
+    /// by pointer, a sleep, another system) proves nothing; a timer set with `alarm(2)` or
+    /// `setitimer(2)` is the one the kernel does not show.
+    pub fn asleep_for(&mut self, span: Duration) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            let now = Instant::now();
+            let tree = self.tree().to_vec();
+            // Every process is looked at, so that each thread's runs stay counted.
+            tree.iter().fold(!tree.is_empty(), |all, &pid| self.process_asleep(pid, now, span) && all)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = span;
+            false
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn process_asleep(&mut self, pid: i32, now: Instant, span: Duration) -> bool {
+        let mut asleep = true;
+        let mut any = false;
+        for t in linux::threads(pid) {
+            any = true;
+            let since = self.ran_since(t.tid, t.age.and_then(|age| now.checked_sub(age)), t.runs, now);
+            asleep &= t.sleeping
+                && match t.wait {
+                    asleep::Wait::Unbounded => true,
+                    asleep::Wait::Millis(ms) => since.is_some_and(|s| s + Duration::from_millis(ms) >= now + span),
+                    asleep::Wait::Unknown => false,
+                };
+        }
+        asleep && any && linux::no_timer_within(pid, span)
+    }
+
+    /// The instant after which thread `tid` last ran, when known: the look before the one that
+    /// found its count of runs changed, else the thread's start (`started`).
+    #[cfg(target_os = "linux")]
+    fn ran_since(&mut self, tid: i32, started: Option<Instant>, count: Option<u64>, now: Instant) -> Option<Instant> {
+        let count = count?;
+        match self.runs.get_mut(&tid) {
+            Some(runs) => {
+                if runs.count != count {
+                    (runs.count, runs.since) = (count, Some(runs.seen));
+                }
+                runs.seen = now;
+                runs.since
+            }
+            None => {
+                self.runs.insert(tid, Runs { count, seen: now, since: started });
+                started
+            }
+        }
     }
 
     /// Whether any of it works right now. Elsewhere than on Linux nothing can be seen: `false`.
@@ -107,6 +188,7 @@ mod linux {
     use std::fs;
 
     use super::super::sys::parse_stat;
+    use super::asleep;
 
     /// States of a thread that is doing something: running or runnable, uninterruptible I/O.
     fn working(state: u8) -> bool {
@@ -168,6 +250,70 @@ mod linux {
                 Some((tid, waited))
             })
             .collect()
+    }
+
+    /// A thread as [`threads`] reads it.
+    pub(super) struct Thread {
+        pub(super) tid: i32,
+        /// How long ago it started, at most.
+        pub(super) age: Option<super::Duration>,
+        /// How many times it has run (the third field of its `schedstat`).
+        pub(super) runs: Option<u64>,
+        /// Whether it sleeps (`S`).
+        pub(super) sleeping: bool,
+        /// The wait it is blocked in.
+        pub(super) wait: asleep::Wait,
+    }
+
+    /// Each thread of `pid`.
+    pub(super) fn threads(pid: i32) -> Vec<Thread> {
+        let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+        let booted = since_boot();
+        threads
+            .flatten()
+            .filter_map(|t| {
+                let tid = t.file_name().to_str()?.parse().ok()?;
+                let read = |name: &str| fs::read_to_string(t.path().join(name)).ok();
+                let wait = read("syscall").map_or(asleep::Wait::Unknown, |s| asleep::wait(&s));
+                let runs = read("schedstat").and_then(|s| s.split_whitespace().nth(2)?.parse().ok());
+                let stat = read("stat").as_deref().and_then(parse_stat);
+                let sleeping = stat.as_ref().is_some_and(|s| s.state == b'S');
+                let age = stat
+                    .zip(booted)
+                    .and_then(|(s, (now, tick))| now.checked_sub(tick.checked_mul(u32::try_from(s.starttime).ok()?)?));
+                Some(Thread { tid, age, runs, sleeping, wait })
+            })
+            .collect()
+    }
+
+    /// The time since boot (as `/proc/<pid>/stat` counts a start) and its clock tick. A start is
+    /// counted in whole ticks, rounded down: the age found from it is never too short.
+    fn since_boot() -> Option<(super::Duration, super::Duration)> {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes the timespec it is given and has no other effect.
+        let read = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (read == 0 && ticks > 0).then(|| {
+            let now = super::Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+            (now, super::Duration::from_secs(1) / ticks as u32)
+        })
+    }
+
+    /// Whether `pid` has no POSIX timer and no `timerfd` due within `span`.
+    pub(super) fn no_timer_within(pid: i32, span: super::Duration) -> bool {
+        // Listed only where the kernel can; unreadable, nothing is proven.
+        let Ok(timers) = fs::read_to_string(format!("/proc/{pid}/timers")) else { return false };
+        if !timers.trim().is_empty() {
+            return false;
+        }
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+        fds.flatten().all(|fd| {
+            let is_timer = fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:[timerfd]");
+            !is_timer
+                || fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy()))
+                    .is_ok_and(|info| asleep::timer_due(&info).is_none_or(|ms| ms as u128 >= span.as_millis()))
+        })
     }
 
     /// How long a thread of the harness itself has waited for a CPU, ns.

@@ -44,6 +44,8 @@ const BUILTIN: &str = "(built-in catalog)";
 
 type Loaded<T> = Result<Arc<T>, Vec<Diagnostic>>;
 type Cache<T> = Mutex<HashMap<PathBuf, Loaded<T>>>;
+/// Loaded system versions, by system and version.
+type Versions = Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>;
 
 /// A stub set file's text (for diagnostics) and its stubs.
 pub type StubSet = (String, Vec<StubSpec>);
@@ -53,16 +55,19 @@ pub struct Catalog {
     root: PathBuf,
     /// The project's `mocks/`; none for the built-in catalog alone.
     mocks: Option<PathBuf>,
-    systems: Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>,
-    recordings: Cache<Recording>,
-    stub_sets: Cache<StubSet>,
-    schemas: Cache<Schema>,
+    /// What is loaded is shared with the catalogs made from this one ([`Catalog::with_migration`]):
+    /// a file reads the same whichever asks.
+    systems: Arc<Versions>,
+    recordings: Arc<Cache<Recording>>,
+    stub_sets: Arc<Cache<StubSet>>,
+    schemas: Arc<Cache<Schema>>,
     /// [`Catalog::recording_offences`] by recording and the scope it is delivered as: thousands
     /// of scenarios deliver the same few recordings, and checking one walks the whole payload.
+    /// This catalog's own: a migrating one reads other payloads.
     offences: Mutex<HashMap<(PathBuf, String), Arc<[PayloadOffence]>>>,
     /// The versions of each system, built-in and recorded: asked for by every stub a plan
     /// resolves, and the folders do not change during one command.
-    versions: Mutex<HashMap<SystemId, Vec<String>>>,
+    versions: Arc<Mutex<HashMap<SystemId, Vec<String>>>>,
     /// For replays at a new version: payloads recorded only at the old version are migrated.
     migration: Option<Migration>,
     /// The day support windows are judged at (RFC 3339 UTC), for runs: a version past its
@@ -85,12 +90,12 @@ impl Catalog {
         Catalog {
             root,
             mocks,
-            systems: Mutex::default(),
-            recordings: Mutex::default(),
-            stub_sets: Mutex::default(),
-            schemas: Mutex::default(),
+            systems: Arc::default(),
+            recordings: Arc::default(),
+            stub_sets: Arc::default(),
+            schemas: Arc::default(),
             offences: Mutex::default(),
-            versions: Mutex::default(),
+            versions: Arc::default(),
             migration: None,
             now: None,
         }
@@ -130,9 +135,21 @@ impl Catalog {
         self.mocks.clone().unwrap_or_else(|| PathBuf::from(BUILTIN)).join(system).join(version)
     }
 
-    /// A catalog that migrates payloads missing at the replay version.
-    pub fn with_migration(project: &Project, migration: Migration) -> Self {
-        Catalog { migration: Some(migration), ..Catalog::new(project) }
+    /// This catalog migrating payloads missing at the replay version, sharing what it has loaded
+    /// (a migrated payload is made anew each time, never cached).
+    pub fn with_migration(&self, migration: Migration) -> Self {
+        Catalog {
+            root: self.root.clone(),
+            mocks: self.mocks.clone(),
+            systems: self.systems.clone(),
+            recordings: self.recordings.clone(),
+            stub_sets: self.stub_sets.clone(),
+            schemas: self.schemas.clone(),
+            offences: Mutex::default(),
+            versions: self.versions.clone(),
+            migration: Some(migration),
+            now: self.now.clone(),
+        }
     }
 
     /// Whether `rel` is recorded at `system`'s version or will be migrated from the old one.
@@ -308,6 +325,7 @@ impl Catalog {
             changes: Vec::new(),
             api: None,
             in_force: Vec::new(),
+            carried: BTreeMap::new(),
         };
         // Extensions apply to every endpoint's schema, the lower layers' included.
         for (_, _, spec, _) in &files {
@@ -327,6 +345,11 @@ impl Catalog {
             }
         }
         version_out.in_force.extend(version_out.changes.iter().map(|c| (version.to_string(), c.clone())));
+        if self.mocks.is_some()
+            && let Some((file, text)) = self.project_file(&version_out.dir, recording::CARRIED_LIST)?
+        {
+            version_out.carried = recording::carried_list(&file, &text).map_err(|d| vec![d.relative_to(&self.root)])?;
+        }
         Ok(version_out)
     }
 
@@ -527,13 +550,9 @@ impl Catalog {
         {
             return true;
         }
-        let (Ok(list), Ok(contents)) =
-            (std::fs::read_to_string(system.dir.join(recording::CARRIED_LIST)), std::fs::read(system.dir.join(rel)))
-        else {
-            return false;
-        };
-        let line = recording::carried_line(rel, &contents);
-        list.lines().any(|l| l == line.trim_end())
+        system.carried.get(rel).is_some_and(|hash| {
+            std::fs::read(system.dir.join(rel)).is_ok_and(|contents| recording::content_hash(&contents) == *hash)
+        })
     }
 
     /// A recording file: an envelope (`{"recording": {…}, "status", "headers", "body"}`) or the

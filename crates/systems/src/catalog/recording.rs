@@ -2,10 +2,11 @@
 //! recording is carried to a new version by a version diff when the new version has none.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use harness_core::SystemId;
+use harness_core::{Diagnostic, SourceSpan, SystemId};
 use harness_syntax::system_file::RecordingMeta;
 use serde_json::Value;
 
@@ -45,7 +46,46 @@ pub const CARRIED_LIST: &str = "carried-over.txt";
 
 /// A line of [`CARRIED_LIST`] for a recording carried over with `contents`.
 pub fn carried_line(rel: &str, contents: &[u8]) -> String {
-    format!("{}  {rel}\n", crate::crypto::hex(&crate::crypto::sha256(contents)))
+    format!("{}  {rel}\n", content_hash(contents))
+}
+
+/// The SHA-256 of a recording's bytes, as [`CARRIED_LIST`] names it (hex).
+pub(crate) fn content_hash(contents: &[u8]) -> String {
+    crate::crypto::hex(&crate::crypto::sha256(contents))
+}
+
+/// The recordings a [`CARRIED_LIST`] (`file`, holding `text`) names, each with the hash its bytes
+/// had when carried over. A line that is not `<sha256>  <path>` is an error located at it: were
+/// it skipped, the recording it meant would pass for one recorded at the new version.
+pub(crate) fn carried_list(file: &Path, text: &str) -> Result<BTreeMap<String, String>, Diagnostic> {
+    let mut list = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        match line.split_once("  ") {
+            Some((hash, rel))
+                if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !rel.trim().is_empty() =>
+            {
+                list.insert(rel.to_string(), hash.to_ascii_lowercase());
+            }
+            _ => {
+                let span = SourceSpan::from_line_col(text, i + 1, 1, line.chars().count());
+                return Err(Diagnostic::new(
+                    file,
+                    format!("cannot read this line of {CARRIED_LIST}: it is not `<sha256>  <path>`"),
+                )
+                .help(format!(
+                    "`harness versions add` writes one line per recording it carried over: the SHA-256 of its \
+                     bytes (64 hex digits), two spaces, its path in this folder; delete {CARRIED_LIST} if every \
+                     recording here was recorded at this version"
+                ))
+                .at(span));
+            }
+        }
+    }
+    Ok(list)
 }
 
 /// `endpoint` with `version` replaced by `{version}` and the query left out.

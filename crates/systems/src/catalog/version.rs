@@ -38,6 +38,9 @@ pub struct SystemVersion {
     /// Every documented change of this version and the built-in ones before it, with the version
     /// that made it: the rules a mock of this version applies.
     pub in_force: Vec<(String, KnownChange)>,
+    /// The recordings `harness versions add` carried over to this version without provenance of
+    /// their own to say so (its `carried-over.txt`), with the hash their bytes had then.
+    pub carried: BTreeMap<String, String>,
 }
 
 impl SystemVersion {
@@ -96,6 +99,7 @@ impl SystemVersion {
             changes: Vec::new(),
             api: None,
             in_force: Vec::new(),
+            carried: BTreeMap::new(),
         }
     }
 }

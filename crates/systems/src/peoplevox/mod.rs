@@ -217,6 +217,56 @@ impl System for Peoplevox {
             "rows": rows.map(|rs| rs.into_iter().map(Value::Object).collect::<Vec<_>>()).unwrap_or_default(),
         }))
     }
+
+    /// The recorded IntegrationResponse with `value`'s fields: its rows (as CSV, the recorded
+    /// columns in their order and any others after them, a cell a row lacks left empty) when it
+    /// has any, else its detail.
+    fn answer_with(&self, recorded: &[u8], value: &Value) -> Option<Vec<u8>> {
+        let text = String::from_utf8_lossy(recorded);
+        let operation = xml::parse(&text).ok()?.operation()?.name.strip_suffix("Response")?.to_string();
+        let r = soap::read_result(&text).ok()?;
+        let detail = match value.get("rows").and_then(Value::as_array).filter(|rows| !rows.is_empty()) {
+            Some(rows) => {
+                let keys: Vec<&String> = rows.iter().filter_map(Value::as_object).flat_map(|row| row.keys()).collect();
+                let mut columns: Vec<String> = harness_core::csv_text::csv_columns(&r.detail);
+                columns.retain(|c| keys.contains(&c));
+                for key in keys {
+                    if !columns.contains(key) {
+                        columns.push(key.clone());
+                    }
+                }
+                let cell = |v: Option<&Value>| match v {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                let cells: Vec<Vec<String>> =
+                    rows.iter().map(|row| columns.iter().map(|c| cell(row.get(c))).collect()).collect();
+                harness_core::csv_text::csv_text(&columns, &cells)
+            }
+            None => value.get("detail").and_then(Value::as_str).map_or(r.detail, str::to_string),
+        };
+        let response_id = value.get("response_id").and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
+        let total = value.get("total").and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok());
+        let statuses = match value.get("statuses").and_then(Value::as_array) {
+            Some(list) => list
+                .iter()
+                .map(|s| Status {
+                    reference: s.get("reference").and_then(Value::as_str).unwrap_or("").to_string(),
+                    success: s.get("status").and_then(Value::as_str) == Some("Success"),
+                })
+                .collect(),
+            None => r.statuses,
+        };
+        let body = soap::integration_response(
+            &operation,
+            response_id.unwrap_or(r.response_id),
+            total.unwrap_or(r.total),
+            &detail,
+            &statuses,
+        );
+        Some(body.into_bytes())
+    }
 }
 
 /// A request for `operation` with `params`, its session to be filled in by [`Session::apply`].
