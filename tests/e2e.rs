@@ -475,9 +475,11 @@ fn record_lines_of_large_program_output_are_all_read() {
 #[test]
 fn an_interrupted_run_stops_the_programs_it_started() {
     let p = project(&["fixtures/external"]);
+    // This test process's own marker: another copy of this test on the machine starts a `sleep` too.
+    let marker = format!("32.9{}", std::process::id());
     std::fs::write(
         p.path().join("flows/linger.py"),
-        "import subprocess, time\nsubprocess.Popen(['sleep', '32.9'])\ntime.sleep(30)\n",
+        format!("import subprocess, time\nsubprocess.Popen(['sleep', '{marker}'])\ntime.sleep(30)\n"),
     )
     .unwrap();
     std::fs::write(p.path().join("flows/linger.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [python3, flows/linger.py]\n").unwrap();
@@ -486,8 +488,13 @@ fn an_interrupted_run_stops_the_programs_it_started() {
         "flow: linger\ntimeout: 20s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n",
     )
     .unwrap();
-    let lingering =
-        || Command::new("pgrep").args(["-f", "sleep 32.9"]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    let lingering = || {
+        Command::new("pgrep")
+            .args(["-f", &format!("sleep {marker}")])
+            .output()
+            .map(|o| !o.stdout.is_empty())
+            .unwrap_or(false)
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["run", "external/linger"])
         .current_dir(p.path())
@@ -953,7 +960,11 @@ fn a_killed_run_leaves_the_previous_junit_or_a_whole_one_never_a_truncated_one()
 #[test]
 fn sigterm_writes_reports_marked_cancelled_with_the_cases_that_finished() {
     let p = project(&["fixtures/external"]);
-    std::fs::write(p.path().join("flows/linger.yaml"), "trigger: {system: shopify, event: orders/create, key: .name}\ntargets: [netsuite]\ncommand: [sleep, \"33.1\"]\n").unwrap();
+    // The program's argument marks it as this test process's own: every copy of this test on the
+    // machine (other checkouts, other test runs) starts a `sleep`, and signalling this harness
+    // when another's program shows up could reach it before it handles signals at all.
+    let marker = format!("33.1{}", std::process::id());
+    std::fs::write(p.path().join("flows/linger.yaml"), format!("trigger: {{system: shopify, event: orders/create, key: .name}}\ntargets: [netsuite]\ncommand: [sleep, \"{marker}\"]\n")).unwrap();
     // After orders/simple in scenario order, so that one is reported before the signal.
     std::fs::create_dir_all(p.path().join("scenarios/zz")).unwrap();
     std::fs::write(p.path().join("scenarios/zz/linger.yaml"), "flow: linger\ntimeout: 30s\nsystems: {shopify: 2025-01, netsuite: \"2025.1\"}\ntrigger: {file: webhooks/order.json}\n").unwrap();
@@ -965,7 +976,7 @@ fn sigterm_writes_reports_marked_cancelled_with_the_cases_that_finished() {
         .spawn()
         .unwrap();
     assert!(
-        within(std::time::Duration::from_secs(20), || !pids_with_arg("33.1").is_empty()),
+        within(std::time::Duration::from_secs(20), || !pids_with_arg(&marker).is_empty()),
         "the program never started"
     );
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
@@ -980,7 +991,7 @@ fn sigterm_writes_reports_marked_cancelled_with_the_cases_that_finished() {
         serde_json::from_str(&std::fs::read_to_string(p.path().join("out/report.json")).unwrap()).unwrap();
     assert_eq!(json["status"], "cancelled", "{json}");
     assert!(
-        within(std::time::Duration::from_secs(3), || pids_with_arg("33.1").is_empty()),
+        within(std::time::Duration::from_secs(3), || pids_with_arg(&marker).is_empty()),
         "the program outlived the cancelled run"
     );
 }

@@ -3,9 +3,10 @@
 //! Generates the throughput bench's scenarios at several sizes (1,000, 5,000 and 20,000; set
 //! `HARNESS_BENCH_SIZES=1000,20000` to choose), approves their snapshots, then runs the real
 //! `harness` binary on each: `harness list` (load and plan, every approved snapshot read and
-//! checked) several times, and one checking run. Each figure is the child's own wall clock and peak
-//! RSS (from `wait4`), printed as a Markdown table for BENCHMARKS.md, with the memory each added
-//! scenario costs (the growth of peak RSS from the size before, or from a two-scenario project).
+//! checked) several times, and one checking run writing its JUnit and JSON reports. Each figure
+//! is the child's own wall clock and peak RSS (from `wait4`), printed as a Markdown table for
+//! BENCHMARKS.md, with the memory each added scenario costs (the growth of peak RSS from the size
+//! before, or from a two-scenario project).
 
 use std::path::Path;
 use std::time::Duration;
@@ -50,7 +51,8 @@ fn main() {
         let listed: Vec<(Duration, u64)> = (0..rounds).map(|_| measure(dir.path(), &["list"])).collect();
         let slowest = listed.iter().map(|l| l.0).max().unwrap();
         let rss = listed.iter().map(|l| l.1).max().unwrap();
-        let (run_wall, run_rss) = measure(dir.path(), &["run"]);
+        // With both report files, as CI writes them: writing them is part of the memory goal.
+        let (run_wall, run_rss) = measure(dir.path(), &["run", "--junit", "out/junit.xml", "--json", "out/run.json"]);
         let per_scenario = rss.saturating_sub(prev_rss) as f64 / n.saturating_sub(prev_n).max(1) as f64;
         (prev_n, prev_rss) = (n, rss);
         println!(

@@ -57,14 +57,28 @@ fn alive(pid: u32) -> bool {
 /// Write `content` to `path` atomically (its folder is made if missing). A symlink at the
 /// temporary name is replaced, never written through.
 pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    write_with_scratch(path, content, SCRATCH.get().map(PathBuf::as_path))
+    write_atomic_with(path, &mut |w| w.write_all(content))
 }
 
-fn write_with_scratch(path: &Path, content: &[u8], scratch: Option<&Path>) -> std::io::Result<()> {
+/// [`write_atomic`] of what `write` writes, streamed to the file as it is made (a report of
+/// thousands of cases is never held whole). `write` may be called again, from the
+/// start, when the first file could not be given a name.
+pub fn write_atomic_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write_with_scratch(path, write, SCRATCH.get().map(PathBuf::as_path))
+}
+
+fn write_with_scratch(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    scratch: Option<&Path>,
+) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     #[cfg(target_os = "linux")]
-    if let Some(file) = unnamed(dir, content) {
+    if let Some(file) = unnamed(dir, write) {
         let file = file?;
         // A new file: its name appears with its whole content, no temporary name at all.
         match link(&file, path) {
@@ -90,7 +104,7 @@ fn write_with_scratch(path: &Path, content: &[u8], scratch: Option<&Path>) -> st
         let _ = std::fs::remove_file(&tmp);
         let written = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            w.write_all(content)?;
+            write(&mut w)?;
             w.flush()
         });
         match written.and_then(|()| rename(&tmp, path)) {
@@ -126,7 +140,7 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     #[cfg(target_os = "linux")]
-    if let Some(probe) = unnamed(dir, b"") {
+    if let Some(probe) = unnamed(dir, &mut |_| Ok(())) {
         return probe.map(drop);
     }
     let probe = temporary(path);
@@ -160,14 +174,17 @@ fn rename(tmp: &Path, path: &Path) -> std::io::Result<()> {
     })
 }
 
-/// `content` in an unnamed file in `dir`; None where the file system or kernel has no unnamed
+/// What `write` writes, in an unnamed file in `dir`; None where the file system or kernel has no unnamed
 /// files (the caller writes a named one instead).
 #[cfg(target_os = "linux")]
-fn unnamed(dir: &Path, content: &[u8]) -> Option<std::io::Result<std::fs::File>> {
+fn unnamed(
+    dir: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Option<std::io::Result<std::fs::File>> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().write(true).mode(0o644).custom_flags(libc::O_TMPFILE).open(dir).ok()?;
     let mut w = std::io::BufWriter::new(file);
-    if let Err(e) = w.write_all(content) {
+    if let Err(e) = write(&mut w) {
         return Some(Err(e));
     }
     Some(w.into_inner().map_err(|e| e.into_error()))
@@ -223,11 +240,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let scratch = dir.path().join(".harness/tmp/1");
         let path = dir.path().join("recorded/a.json");
-        write_with_scratch(&path, b"first", Some(&scratch)).unwrap();
+        write_with_scratch(&path, &mut |w| w.write_all(b"first"), Some(&scratch)).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"first");
         #[cfg(target_os = "linux")]
         assert!(!scratch.exists(), "a new file is linked under its name directly");
-        write_with_scratch(&path, b"second", Some(&scratch)).unwrap();
+        write_with_scratch(&path, &mut |w| w.write_all(b"second"), Some(&scratch)).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         assert_eq!(names(&dir.path().join("recorded")), ["a.json"]);
         assert!(names(&scratch).is_empty(), "the temporary name was renamed away");
@@ -240,7 +257,7 @@ mod tests {
         std::fs::write(&blocker, b"").unwrap();
         let path = dir.path().join("a.snap");
         for content in [&b"first"[..], b"second"] {
-            write_with_scratch(&path, content, Some(&blocker.join("scratch"))).unwrap();
+            write_with_scratch(&path, &mut |w| w.write_all(content), Some(&blocker.join("scratch"))).unwrap();
         }
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         assert_eq!(names(dir.path()), ["a.snap", "file"]);

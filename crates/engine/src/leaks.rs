@@ -41,19 +41,23 @@ pub fn leaks(project: &Project, catalog: &Catalog) -> Vec<Leak> {
         }
     }
     let tokens = TokenShapes::new(&Registry::builtin().token_shapes());
-    let mut out = Vec::new();
-    for folder in LINTED {
-        let dir = project.root.join(folder);
-        for rel in files_under(&dir) {
-            let Ok(text) = harness_syntax::project::read_text(&project.root, &dir.join(&rel)) else { continue };
-            out.extend(
-                lint(&text, &allowed, &tokens)
-                    .into_iter()
-                    .map(|finding| Leak { file: format!("{folder}/{rel}"), finding }),
-            );
-        }
-    }
-    out
+    let files: Vec<(&str, String)> = LINTED
+        .iter()
+        .flat_map(|folder| files_under(&project.root.join(folder)).into_iter().map(move |rel| (*folder, rel)))
+        .collect();
+    // Every run lints them all (tens of thousands of scenarios and snapshots in a large project).
+    crate::plan::in_parallel(&files, |(folder, rel)| {
+        let Ok(text) = harness_syntax::project::read_text(&project.root, &project.root.join(folder).join(rel)) else {
+            return Vec::new();
+        };
+        lint(&text, &allowed, &tokens)
+            .into_iter()
+            .map(|finding| Leak { file: format!("{folder}/{rel}"), finding })
+            .collect()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// What `harness lint` found: credentials and personal data left in the project's files, and

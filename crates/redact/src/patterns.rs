@@ -126,6 +126,16 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             r"\b([A-Z]{2} \d{2} \d{2} \d{2} [A-D])\b",
             personal::nino,
         ),
+        // Other national and tax ids have no shape of their own: after their label (passport,
+        // tax id/TIN, Aadhaar, India's PAN, Canada's SIN, the Dutch BSN, national id), a value
+        // of at least eight letters and digits, four of them digits. One pattern for all: each
+        // file of a run is scanned once per shape.
+        shape(
+            "national id",
+            LintKind::PersonalData,
+            r"(?i:\b(?:passport(?: number| no\.?)?|tax id(?:entification number)?|tin|aadhaa?r(?: number| no\.?)?|pan(?: number| no\.?| card)?|sin|social insurance number|bsn|burgerservicenummer|national id(?:entity)?(?: number| no\.?)?))[\s:#=\\\x22']{0,6}([A-Za-z0-9](?:[A-Za-z0-9]|[ -]\d){5,19})\b",
+            personal::national_id,
+        ),
         // The whole block when its end is there (so the redactor removes the key, not just its
         // header); the lint reports the header line.
         shape(

@@ -63,6 +63,14 @@ pub(super) fn nino(text: &str) -> bool {
     !prefix.ends_with('O') && !["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix.as_str())
 }
 
+/// A national or tax id after its label: at least eight letters and digits, four of them digits
+/// (India's PAN has four), not one digit repeated (`000000000` is a placeholder).
+pub(super) fn national_id(text: &str) -> bool {
+    let digits: Vec<char> = text.chars().filter(char::is_ascii_digit).collect();
+    let chars = text.chars().filter(char::is_ascii_alphanumeric).count();
+    chars >= 8 && digits.len() >= 4 && digits.iter().any(|d| *d != digits[0])
+}
+
 #[cfg(test)]
 mod tests {
     use crate::LintKind;
@@ -115,6 +123,12 @@ mod tests {
             ("<Notes>Dear Mrs Quenby, your order</Notes>", LintKind::PersonName, "`Quen…`"),
             ("customer SSN: 078-05-1120 on file", LintKind::PersonalData, "`078-…`"),
             ("NI number QQ 12 34 56 C", LintKind::PersonalData, "`QQ 1…`"),
+            ("Passport No: X12345678", LintKind::PersonalData, "`X123…`"),
+            (r#"{"note": "tax id 912-34-5678"}"#, LintKind::PersonalData, "`912-…`"),
+            ("Aadhaar: 2345 6789 0123", LintKind::PersonalData, "`2345…`"),
+            ("PAN ABCDE1234F", LintKind::PersonalData, "`ABCD…`"),
+            ("SIN 046 454 286", LintKind::PersonalData, "`046 …`"),
+            ("<Notes>BSN 111222333</Notes>", LintKind::PersonalData, "`1112…`"),
         ] {
             let all = found(text);
             assert!(all.iter().any(|(k, m)| *k == kind && m.ends_with(shown)), "{text}: {all:?}");
@@ -130,6 +144,8 @@ mod tests {
             "note: call +44 0000 004821 or 000 0000 0321 before 5",
             "Call Alex Abbott, Mr Vance",
             "ticket 078-05-1120",
+            "passport photo, tin of paint 12 pack, pan 20cm",
+            "passport: 000000000",
         ] {
             assert_eq!(found(text), [], "{text}");
         }

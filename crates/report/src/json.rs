@@ -2,6 +2,7 @@
 //! (`harness schema --report`). Analyses report their own JSON.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use harness_core::Outcome;
 use harness_engine::check::SnapshotState;
@@ -150,7 +151,7 @@ impl RunReport {
     }
 
     /// [`RunReport::of`] without its cases.
-    fn head(summary: &Summary, cancelled: bool) -> RunReport {
+    pub(crate) fn head(summary: &Summary, cancelled: bool) -> RunReport {
         let status = if cancelled {
             RunStatus::Cancelled
         } else if summary.all_passed() {
@@ -231,7 +232,7 @@ impl CaseJson {
     }
 }
 
-fn case(c: &CaseReport) -> CaseJson {
+pub(crate) fn case(c: &CaseReport) -> CaseJson {
     CaseJson {
         id: c.id.clone(),
         file: c.file.clone(),
@@ -331,50 +332,53 @@ impl JsonReporter {
 
 impl Reporter for JsonReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        let mut text = match event {
-            Event::RunFinished { summary } => {
-                pretty_report(&RunReport::head(summary, false), summary.cases.iter().map(case))?
+        let (summary, cancelled) = match event {
+            Event::RunFinished { summary } => (summary, false),
+            Event::RunCancelled { summary, .. } => (summary, true),
+            Event::AnalysisFinished { result } => {
+                let mut text = serde_json::to_string_pretty(&result.json())?;
+                text.push('\n');
+                return self.destination.deliver(&text);
             }
-            Event::RunCancelled { summary, .. } => {
-                pretty_report(&RunReport::head(summary, true), summary.cases.iter().map(case))?
-            }
-            Event::AnalysisFinished { result } => serde_json::to_string_pretty(&result.json())?,
             _ => return Ok(()),
         };
-        text.push('\n');
-        self.destination.deliver(&text)
+        let head = RunReport::head(summary, cancelled);
+        self.destination.deliver_with(&mut |w| {
+            pretty_report(&head, summary.cases.iter().map(case), w)?;
+            w.write_all(b"\n")
+        })
     }
 }
 
 /// The report of `head` (whose `cases` are empty) with `cases`, as `serde_json::to_value` and
-/// pretty-printing give it (keys sorted), made one case at a time: a value tree of the whole run
-/// holds every case several times over its text (hundreds of MB at 20,000 cases).
-fn pretty_report(head: &RunReport, cases: impl Iterator<Item = CaseJson>) -> serde_json::Result<String> {
+/// pretty-printing give it (keys sorted), written one case at a time: neither a value tree nor
+/// the text of the whole run is held (each holds every case, hundreds of MB at 20,000 cases).
+fn pretty_report(head: &RunReport, cases: impl Iterator<Item = CaseJson>, w: &mut dyn Write) -> std::io::Result<()> {
     let head = serde_json::to_string_pretty(&serde_json::to_value(head)?)?;
     // `cases` sorts first among the report's keys, so this is the run's, not the share's.
     let (before, after) =
-        head.split_once("\"cases\": []").ok_or_else(|| serde::ser::Error::custom("the report has no `cases`"))?;
-    let mut out = String::with_capacity(head.len());
-    out.push_str(before);
-    out.push_str("\"cases\": [");
+        head.split_once("\"cases\": []").ok_or_else(|| std::io::Error::other("the report has no `cases`"))?;
+    w.write_all(before.as_bytes())?;
+    w.write_all(b"\"cases\": [")?;
     let mut any = false;
+    let mut text = Vec::new();
     for case in cases {
-        out.push_str(if any { ",\n" } else { "\n" });
+        w.write_all(if any { b",\n" } else { b"\n" })?;
         any = true;
         // Inside the report's list, two levels down: each line indented by four spaces (a JSON
         // string never spans lines).
-        let text = serde_json::to_string_pretty(&serde_json::to_value(case)?)?;
-        for (i, line) in text.lines().enumerate() {
+        text.clear();
+        serde_json::to_writer_pretty(&mut text, &serde_json::to_value(case)?)?;
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
             if i > 0 {
-                out.push('\n');
+                w.write_all(b"\n")?;
             }
-            out.push_str("    ");
-            out.push_str(line);
+            w.write_all(b"    ")?;
+            w.write_all(line)?;
         }
     }
-    out.push_str(if any { "\n  ]" } else { "]" });
-    out.push_str(after);
-    Ok(out)
+    w.write_all(if any { b"\n  ]" } else { b"]" })?;
+    w.write_all(after.as_bytes())
 }
 
 #[cfg(test)]
@@ -408,7 +412,9 @@ mod tests {
             };
             let whole = RunReport { cases: (0..n).map(case).collect(), ..head.clone() };
             let expected = serde_json::to_string_pretty(&serde_json::to_value(&whole).unwrap()).unwrap();
-            assert_eq!(pretty_report(&head, (0..n).map(case)).unwrap(), expected, "{n} case(s)");
+            let mut written = Vec::new();
+            pretty_report(&head, (0..n).map(case), &mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), expected, "{n} case(s)");
         }
     }
 }

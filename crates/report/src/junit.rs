@@ -5,12 +5,13 @@
 //! schema allows properties on suites only, and each scenario's properties (file, flow, API
 //! versions, tags) are what a dashboard needs to lead back to it.
 
+use std::io::Write;
 use std::time::Duration;
 
 use harness_engine::events::{Event, Reporter, RetriedAttempt, Suite, SuiteCase, SuiteVerdict};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite, XmlString};
 
-use crate::json::{CaseJson, RunReport};
+use crate::json::{self, CaseJson, RunReport};
 use crate::output::Destination;
 
 pub struct JunitReporter {
@@ -26,40 +27,61 @@ impl JunitReporter {
 
 impl Reporter for JunitReporter {
     fn report(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        let xml = match event {
-            Event::RunFinished { summary } => run_junit(&self.name, &RunReport::of(summary, false), None),
-            Event::RunCancelled { summary, signal } => {
-                run_junit(&self.name, &RunReport::of(summary, true), Some(signal))
+        let name = &self.name;
+        match event {
+            Event::RunFinished { summary } | Event::RunCancelled { summary, .. } => {
+                let cancelled = match event {
+                    Event::RunCancelled { signal, .. } => Some(*signal),
+                    _ => None,
+                };
+                let head = RunReport::head(summary, cancelled.is_some());
+                // Case by case from the run's own reports: no copy of the run is made.
+                let suites = || {
+                    summary.cases.iter().map(|c| case_suite(&json::case(c))).chain(cancelled_suite(&head, cancelled))
+                };
+                let total = Duration::from_millis(head.duration_ms);
+                self.destination.deliver_with(&mut |w| write_junit(name, suites, Some(total), w).map_err(io_error))
             }
-            Event::AnalysisFinished { result } => render(&result.title(), &result.suites(), None),
-            _ => return Ok(()),
-        };
-        self.destination.deliver(&xml.map_err(std::io::Error::other)?)
+            Event::AnalysisFinished { result } => {
+                let suites = result.suites();
+                self.destination.deliver_with(&mut |w| {
+                    write_junit(&result.title(), || suites.iter().cloned(), None, w).map_err(io_error)
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn io_error(e: JunitError) -> std::io::Error {
+    match e {
+        JunitError::Written(e) => e,
+        other => std::io::Error::other(other),
     }
 }
 
 /// The JUnit XML of a run, also of one merged from shards.
 pub fn run_junit(name: &str, report: &RunReport, cancelled: Option<&str>) -> Result<String, JunitError> {
-    render(name, &run_suites(report, cancelled), Some(Duration::from_millis(report.duration_ms)))
+    let suites = || report.cases.iter().map(case_suite).chain(cancelled_suite(report, cancelled));
+    let mut out = Vec::new();
+    write_junit(name, suites, Some(Duration::from_millis(report.duration_ms)), &mut out)?;
+    Ok(String::from_utf8(out).expect("quick-junit writes UTF-8"))
 }
 
-/// The suites of a run: one per case; when the run was cancelled, one more saying so.
-fn run_suites(report: &RunReport, cancelled: Option<&str>) -> Vec<Suite> {
-    let mut suites: Vec<Suite> = report.cases.iter().map(case_suite).collect();
-    if let Some(signal) = cancelled {
-        let message = format!("run cancelled by {signal}: {} of {} case(s) finished", report.total, report.planned);
-        let case = SuiteCase {
-            name: "run cancelled".into(),
-            classname: "harness".into(),
-            file: None,
-            time: None,
-            verdict: SuiteVerdict::Error { kind: "cancelled".into(), message: message.clone(), body: message },
-            retries: Vec::new(),
-            output: None,
-        };
-        suites.push(Suite { name: "(run cancelled)".into(), time: None, properties: Vec::new(), cases: vec![case] });
-    }
-    suites
+/// When the run was cancelled, one more suite saying so after the cases'.
+fn cancelled_suite(report: &RunReport, cancelled: Option<&str>) -> Option<Suite> {
+    let signal = cancelled?;
+    let message = format!("run cancelled by {signal}: {} of {} case(s) finished", report.total, report.planned);
+    let case = SuiteCase {
+        name: "run cancelled".into(),
+        classname: "harness".into(),
+        file: None,
+        time: None,
+        verdict: SuiteVerdict::Error { kind: "cancelled".into(), message: message.clone(), body: message },
+        retries: Vec::new(),
+        output: None,
+    };
+    Some(Suite { name: "(run cancelled)".into(), time: None, properties: Vec::new(), cases: vec![case] })
 }
 
 fn case_suite(c: &CaseJson) -> Suite {
@@ -117,11 +139,15 @@ fn case_suite(c: &CaseJson) -> Suite {
     Suite { name: c.id.clone(), time: Some(Duration::from_millis(c.duration_ms)), properties, cases: vec![case] }
 }
 
-/// The XML of `suites`.
-/// A report quick-junit could not serialise: the harness's fault, not the user's files.
+/// A report quick-junit could not serialise (the harness's fault, not the user's files), or that
+/// could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot serialise the JUnit report: {0}")]
-pub struct JunitError(#[from] quick_junit::SerializeError);
+pub enum JunitError {
+    #[error("cannot serialise the JUnit report: {0}")]
+    Serialise(#[from] quick_junit::SerializeError),
+    #[error("cannot write the JUnit report: {0}")]
+    Written(#[from] std::io::Error),
+}
 
 impl From<JunitError> for harness_core::Error {
     fn from(e: JunitError) -> Self {
@@ -129,26 +155,73 @@ impl From<JunitError> for harness_core::Error {
     }
 }
 
-fn render(name: &str, suites: &[Suite], total: Option<std::time::Duration>) -> Result<String, JunitError> {
-    let mut report = Report::new(xml_text(name));
-    if let Some(t) = total {
-        report.set_time(t);
-    }
-    for s in suites {
-        let mut suite = TestSuite::new(xml_text(&s.name));
-        if let Some(t) = s.time {
-            suite.set_time(t);
-        }
-        for (k, v) in &s.properties {
-            suite.add_property(Property::new(xml_text(k), xml_text(v)));
-        }
+/// The XML of `suites` (all of them in memory: an analysis's).
+#[cfg(test)]
+fn render(name: &str, suites: &[Suite], total: Option<Duration>) -> Result<String, JunitError> {
+    let mut out = Vec::new();
+    write_junit(name, || suites.iter().cloned(), total, &mut out)?;
+    Ok(String::from_utf8(out).expect("quick-junit writes UTF-8"))
+}
+
+/// Writes the XML of the suites `suites()` gives, one suite at a time: quick-junit renders each in
+/// a report of its own, and its lines are the ones it has in the whole report (a suite's
+/// indentation depends only on its depth). The root's counts come first, so `suites()` is gone
+/// through twice: once to count, once to write; neither holds more than one suite.
+fn write_junit<I: Iterator<Item = Suite>>(
+    name: &str,
+    suites: impl Fn() -> I,
+    total: Option<Duration>,
+    w: &mut dyn Write,
+) -> Result<(), JunitError> {
+    let mut root = Report::new(xml_text(name));
+    root.time = total;
+    for s in suites() {
         for c in &s.cases {
-            suite.add_test_case(test_case(c));
+            root.tests += 1;
+            match c.verdict {
+                SuiteVerdict::Passed => {}
+                SuiteVerdict::Failed { .. } => root.failures += 1,
+                SuiteVerdict::Error { .. } => root.errors += 1,
+            }
         }
-        report.add_test_suite(suite);
     }
-    let xml = report.to_string()?;
-    Ok(for_jenkins(xml))
+    // `<?xml …?>\n<testsuites …>` and `\n</testsuites>\n`, with the suites between.
+    let empty = for_jenkins(root.to_string()?);
+    let (head, tail) = empty.rsplit_once("\n</testsuites>").ok_or_else(|| unexpected(&empty))?;
+    w.write_all(head.as_bytes())?;
+    for s in suites() {
+        let mut one = Report::new("");
+        one.add_test_suite(suite(&s));
+        let text = one.to_string()?;
+        let start = text.find("<testsuites").and_then(|at| text[at..].find('>').map(|end| at + end + 1));
+        let end = text.rfind("\n</testsuites>");
+        match (start, end) {
+            (Some(start), Some(end)) if start <= end => w.write_all(text[start..end].as_bytes())?,
+            _ => return Err(unexpected(&text)),
+        }
+    }
+    w.write_all(b"\n</testsuites>")?;
+    w.write_all(tail.as_bytes())?;
+    Ok(())
+}
+
+fn unexpected(text: &str) -> JunitError {
+    let start: String = text.chars().take(200).collect();
+    JunitError::Written(std::io::Error::other(format!("quick-junit wrote an unexpected shape: {start}")))
+}
+
+fn suite(s: &Suite) -> TestSuite {
+    let mut suite = TestSuite::new(xml_text(&s.name));
+    if let Some(t) = s.time {
+        suite.set_time(t);
+    }
+    for (k, v) in &s.properties {
+        suite.add_property(Property::new(xml_text(k), xml_text(v)));
+    }
+    for c in &s.cases {
+        suite.add_test_case(test_case(c));
+    }
+    suite
 }
 
 fn test_case(c: &SuiteCase) -> TestCase {
@@ -232,6 +305,65 @@ mod tests {
         );
         assert_eq!(for_jenkins("<testsuites name=\"h\">".into()), "<testsuites name=\"h\">");
         assert_eq!(for_jenkins("not xml".into()), "not xml");
+    }
+
+    #[test]
+    fn written_suite_by_suite_it_reads_as_the_whole_report_would() {
+        let case = |name: &str, verdict: SuiteVerdict, output: Option<&str>, retries: usize| SuiteCase {
+            name: name.into(),
+            classname: "orders".into(),
+            file: Some(format!("scenarios/orders/{name}.yaml")),
+            time: Some(Duration::from_millis(1234)),
+            verdict,
+            retries: (0..retries)
+                .map(|i| RetriedAttempt {
+                    kind: "outcome".into(),
+                    message: format!("try {i}"),
+                    body: "timed out\n".into(),
+                })
+                .collect(),
+            output: output.map(str::to_string),
+        };
+        let failed = || SuiteVerdict::Failed {
+            kind: "snapshot".into(),
+            message: "a <b> & \"c\"".into(),
+            body: "- a\n+ b\n".into(),
+        };
+        let error = || SuiteVerdict::Error { kind: "internal".into(), message: "crashed".into(), body: "why\n".into() };
+        let suites = vec![
+            Suite {
+                name: "orders/passed".into(),
+                time: Some(Duration::from_millis(5)),
+                properties: vec![("flow".into(), "orders".into())],
+                cases: vec![case("passed", SuiteVerdict::Passed, None, 0)],
+            },
+            Suite {
+                name: "orders/failed".into(),
+                time: None,
+                properties: Vec::new(),
+                cases: vec![case("failed", failed(), Some("[[ATTACHMENT|x]]\nout\n"), 2)],
+            },
+            Suite {
+                name: "orders/error".into(),
+                time: Some(Duration::ZERO),
+                properties: vec![("tags".into(), "a,b".into()), ("description".into(), "two\nlines".into())],
+                cases: vec![case("error", error(), Some("no newline"), 0)],
+            },
+            Suite { name: "empty".into(), time: None, properties: Vec::new(), cases: Vec::new() },
+        ];
+        for n in 0..=suites.len() {
+            for total in [None, Some(Duration::from_millis(98_765))] {
+                let mut whole = Report::new("harness");
+                if let Some(t) = total {
+                    whole.set_time(t);
+                }
+                for s in &suites[..n] {
+                    whole.add_test_suite(suite(s));
+                }
+                let expected = for_jenkins(whole.to_string().unwrap());
+                assert_eq!(render("harness", &suites[..n], total).unwrap(), expected, "{n} suite(s)");
+            }
+        }
     }
 
     #[test]

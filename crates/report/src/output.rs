@@ -12,14 +12,24 @@ pub enum Destination {
 impl Destination {
     /// Write `text` as the whole report.
     pub fn deliver(&mut self, text: &str) -> std::io::Result<()> {
+        self.deliver_with(&mut |w| w.write_all(text.as_bytes()))
+    }
+
+    /// Write what `write` writes as the whole report, as it is made: a file is still replaced
+    /// whole (`write` may be called again from the start, see
+    /// [`harness_core::files::write_atomic_with`]).
+    pub fn deliver_with(
+        &mut self,
+        write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         match self {
             Destination::Stdout(out) => {
-                out.write_all(text.as_bytes())?;
-                out.flush()
+                let mut buffered = std::io::BufWriter::new(out);
+                write(&mut buffered)?;
+                buffered.flush()
             }
-            Destination::File(path) => {
-                write_atomic(path, text).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-            }
+            Destination::File(path) => harness_core::files::write_atomic_with(path, write)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         }
     }
 

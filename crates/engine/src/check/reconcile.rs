@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use harness_expr::{Scope, VarNames};
+use harness_core::SystemId;
+use harness_expr::{Doc, Scope, VarNames};
 use serde_json::{Value, json};
 
 use super::{CheckKind, Context, Finding};
@@ -13,21 +14,27 @@ pub(super) fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     if case.expect.reconcile.is_empty() {
         return;
     }
-    let payload = source_payload(cx);
+    // Each side's input made once for every rule (a flow has several): the payload, and each
+    // system's traffic.
+    let payload = Doc::new(&source_payload(cx));
+    let mut traffic: BTreeMap<&SystemId, Doc> = BTreeMap::new();
     let names = VarNames::new([]);
     let scope = Scope::new(&names, &Value::Null);
     for r in &case.expect.reconcile {
-        let traffic: Vec<Value> = exchanges
-            .iter()
-            .filter(|e| e.system == r.system)
-            .map(|e| {
-                let body = canonical::body(e.request.header("content-type").unwrap_or(""), &e.request.body).unwrap_or(Value::Null);
-                let accepted = cx.accepted(e);
-                json!({"method": e.request.method, "path": e.request.path, "query": harness_core::encoding::form_pairs(&e.request.query).into_iter().collect::<BTreeMap<_, _>>(), "body": body, "status": e.response.status, "accepted": accepted})
-            })
-            .collect();
-        let source = figures("source", r.source.eval_one(&payload, &scope));
-        let target = figures("target", r.target.eval_one(&Value::Array(traffic), &scope));
+        let traffic = traffic.entry(&r.system).or_insert_with(|| {
+            let sent: Vec<Value> = exchanges
+                .iter()
+                .filter(|e| e.system == r.system)
+                .map(|e| {
+                    let body = canonical::body(e.request.header("content-type").unwrap_or(""), &e.request.body).unwrap_or(Value::Null);
+                    let accepted = cx.accepted(e);
+                    json!({"method": e.request.method, "path": e.request.path, "query": harness_core::encoding::form_pairs(&e.request.query).into_iter().collect::<BTreeMap<_, _>>(), "body": body, "status": e.response.status, "accepted": accepted})
+                })
+                .collect();
+            Doc::new(&Value::Array(sent))
+        });
+        let source = figures("source", r.source.eval_one_doc(&payload, &scope));
+        let target = figures("target", r.target.eval_one_doc(traffic, &scope));
         match (source, target) {
             (Ok(s), Ok(t)) => {
                 // Keys of either side; a key missing on one side counts as 0 there.

@@ -79,8 +79,12 @@ impl Ledger {
             }
         }
         verdict.findings.sort_by_key(|f| f.kind);
-        let produced = verdict.snapshots.iter().map(|r| (r.system.clone(), r.produced.json())).collect();
-        self.produced.insert((case.scenario.id.clone(), versions), produced);
+        // Only a scenario at several versions of a system has cases after this one to compare
+        // with it: kept for every case, the documents of a large run would add up to gigabytes.
+        if case.scenario.spec.systems.values().any(|listed| listed.list().len() > 1) {
+            let produced = verdict.snapshots.iter().map(|r| (r.system.clone(), r.produced.json())).collect();
+            self.produced.insert((case.scenario.id.clone(), versions), produced);
+        }
     }
 }
 

@@ -82,15 +82,7 @@ pub(super) fn stale(
 /// (`checkout_id` in an order at 2026-04), one message each naming the file, field, topic and
 /// version. Warnings in a run (`--strict-recordings` fails them), findings of `harness lint`.
 pub(super) fn off_version(catalog: &Catalog, version: &SystemVersion, used: &UsedRecording) -> Vec<PayloadOffence> {
-    let Some(topic) = used.scope.strip_prefix("webhook ") else { return Vec::new() };
-    let Ok(recording) = catalog.recording(version, &used.file) else { return Vec::new() };
-    let Some(json) = &recording.json else { return Vec::new() };
-    let payload = harness_systems::webhook_payload(&version.system, &used.scope, json).0;
-    let mut found = Catalog::check_webhook_payload(&version.system, topic, &version.version, payload);
-    for o in &mut found {
-        o.message = format!("{}: {}", recording.file, o.message);
-    }
-    found
+    catalog.recording_offences(version, &used.file, &used.scope).to_vec()
 }
 
 /// Every webhook recording of the project checked against its version (see [`off_version`]):

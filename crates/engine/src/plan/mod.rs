@@ -294,9 +294,9 @@ pub fn build_with(
     Ok(Plan { cases, catalog, registry, sharing })
 }
 
-/// `f` of every item, in their order, on as many threads as there are cores: loading and
-/// resolving thousands of scenarios is independent work per file.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// `f` of every item, in their order, on as many threads as there are cores: loading, resolving
+/// and linting thousands of scenarios is independent work per file.
+pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().div_ceil(64)).max(1);
     if threads == 1 {
         return items.iter().map(&f).collect();

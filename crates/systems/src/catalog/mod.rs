@@ -61,6 +61,10 @@ pub struct Catalog {
     recordings: Arc<Cache<Recording>>,
     stub_sets: Arc<Cache<StubSet>>,
     schemas: Arc<Cache<Schema>>,
+    /// [`Catalog::recording_offences`] by recording and the scope it is delivered as: thousands
+    /// of scenarios deliver the same few recordings, and checking one walks the whole payload.
+    /// This catalog's own: a migrating one reads other payloads.
+    offences: Mutex<HashMap<(PathBuf, String), Arc<[PayloadOffence]>>>,
     /// The versions of each system, built-in and recorded: asked for by every stub a plan
     /// resolves, and the folders do not change during one command.
     versions: Arc<Mutex<HashMap<SystemId, Vec<String>>>>,
@@ -90,6 +94,7 @@ impl Catalog {
             recordings: Arc::default(),
             stub_sets: Arc::default(),
             schemas: Arc::default(),
+            offences: Mutex::default(),
             versions: Arc::default(),
             migration: None,
             now: None,
@@ -140,6 +145,7 @@ impl Catalog {
             recordings: self.recordings.clone(),
             stub_sets: self.stub_sets.clone(),
             schemas: self.schemas.clone(),
+            offences: Mutex::default(),
             versions: self.versions.clone(),
             migration: Some(migration),
             now: self.now.clone(),
@@ -204,6 +210,31 @@ impl Catalog {
         payload: &Value,
     ) -> Vec<PayloadOffence> {
         payloads::table(system.as_str()).map(|t| t.check(topic, version, payload)).unwrap_or_default()
+    }
+
+    /// What the recording `rel` of `system`, delivered as `scope` (`webhook orders/create`),
+    /// carries that the version does not send ([`Catalog::check_webhook_payload`]), each message
+    /// starting with the recording's file; nothing for a scope that is no webhook or a recording
+    /// that is not JSON. Checked once per recording and scope.
+    pub fn recording_offences(&self, system: &SystemVersion, rel: &str, scope: &str) -> Arc<[PayloadOffence]> {
+        let key = (system.dir.join(rel), scope.to_string());
+        if let Some(found) = self.offences.lock().expect("offences cache").get(&key) {
+            return found.clone();
+        }
+        let check = || {
+            let topic = scope.strip_prefix("webhook ")?;
+            let recording = self.recording(system, rel).ok()?;
+            let json = recording.json.as_ref()?;
+            let payload = crate::webhook_payload(&system.system, scope, json).0;
+            let mut found = Catalog::check_webhook_payload(&system.system, topic, &system.version, payload);
+            for o in &mut found {
+                o.message = format!("{}: {}", recording.file, o.message);
+            }
+            Some(found)
+        };
+        let found: Arc<[PayloadOffence]> = check().unwrap_or_default().into();
+        self.offences.lock().expect("offences cache").insert(key, found.clone());
+        found
     }
 
     /// The events (webhook topics) `version` pushes: those its webhook schemas describe at that
