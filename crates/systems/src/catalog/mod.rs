@@ -50,6 +50,9 @@ type Versions = Mutex<HashMap<(SystemId, String), Loaded<SystemVersion>>>;
 /// A stub set file's text (for diagnostics) and its stubs.
 pub type StubSet = (String, Vec<StubSpec>);
 
+/// A recording's offences against its version, by the recording's path and the scope it is delivered as.
+type OffencesByRecording = HashMap<(PathBuf, String), Arc<[PayloadOffence]>>;
+
 /// Loads and caches everything under `mocks/`.
 pub struct Catalog {
     root: PathBuf,
@@ -64,7 +67,7 @@ pub struct Catalog {
     /// [`Catalog::recording_offences`] by recording and the scope it is delivered as: thousands
     /// of scenarios deliver the same few recordings, and checking one walks the whole payload.
     /// This catalog's own: a migrating one reads other payloads.
-    offences: Mutex<HashMap<(PathBuf, String), Arc<[PayloadOffence]>>>,
+    offences: Mutex<OffencesByRecording>,
     /// The versions of each system, built-in and recorded: asked for by every stub a plan
     /// resolves, and the folders do not change during one command.
     versions: Arc<Mutex<HashMap<SystemId, Vec<String>>>>,
