@@ -123,8 +123,8 @@ fn dispatch(cli: Cli, style: Style) -> Result<Passed, Error> {
         Command::Versions(VersionsCommand::Add { system, new, from, json }) => {
             commands::versions_add(root, system, new, from, json, style)
         }
-        Command::Schemas(SchemasCommand::Import { system: _, file, from_account, auth, version, json }) => {
-            commands::schemas_import(root, file, from_account, auth, version, json, style)
+        Command::Schemas(SchemasCommand::Import { system, file, from_account, auth, version, json }) => {
+            commands::schemas_import(root, system, file, from_account, auth, version, json, style)
         }
         Command::Systems { json } => commands::systems(root, json, style),
         Command::Serve(args) => commands::serve(root, args),

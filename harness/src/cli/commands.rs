@@ -119,9 +119,10 @@ pub(crate) fn versions_add(
 
 pub(crate) fn schemas_import(
     root: &Option<PathBuf>,
+    system: String,
     file: Option<PathBuf>,
     from_account: Option<String>,
-    auth: String,
+    auth: Option<String>,
     version: Option<String>,
     json: Option<PathBuf>,
     style: Style,
@@ -132,7 +133,7 @@ pub(crate) fn schemas_import(
         (None, Some(url)) => harness::scaffold::Source::Account { url, auth },
         (None, None) => return Err(Error::Usage("give FILE or --from-account URL".into())),
     };
-    let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { source, version })?;
+    let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { system, source, version })?;
     render_analysis(&imported, style, &None, &json, &None, &None)?;
     Ok(true)
 }
