@@ -136,7 +136,10 @@ pub fn import_schemas(project: &Project, options: &SchemaImport) -> Result<Impor
         Source::File(path) => (path.clone(), std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?),
         Source::Account { url, auth } => {
             let asked: Vec<String> = touched.iter().filter(|r| schemas.contains_key(*r)).cloned().collect();
-            (PathBuf::from(format!("{url}{}", accounts.document_path())), fetch(&system, accounts, &kind.auth_methods(), url, auth.as_deref(), &asked)?)
+            (
+                PathBuf::from(format!("{url}{}", accounts.document_path())),
+                fetch(&system, accounts, &kind.auth_methods(), url, auth.as_deref(), &asked)?,
+            )
         }
     };
     let doc = accounts.read(&shown, &text)?;
@@ -152,7 +155,10 @@ pub fn import_schemas(project: &Project, options: &SchemaImport) -> Result<Impor
             continue;
         };
         if !doc.describes(record) {
-            left.push(format!("{record}: the flows send it, but the document does not describe it ({})", accounts.ask_for(record)));
+            left.push(format!(
+                "{record}: the flows send it, but the document does not describe it ({})",
+                accounts.ask_for(record)
+            ));
             continue;
         }
         let base = catalog.schema_source(&system, rel).map_err(|d| Error::Config(Diagnostics(d)))?;
