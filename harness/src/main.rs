@@ -11,7 +11,7 @@ use harness::{Error, Style};
 
 mod cli;
 
-use cli::args::{Cli, ColorChoice, Command, SchemasCommand, VersionsCommand};
+use cli::args::{Cli, ColorChoice, Command, VersionsCommand};
 use cli::commands::{self, Passed, open_project};
 
 // The run path allocates many small short-lived values on several threads (JSON documents, jq
@@ -145,9 +145,7 @@ fn dispatch(cli: Cli, style: Style) -> Result<Passed, Error> {
         Command::Versions(VersionsCommand::Add { system, new, from, json }) => {
             commands::versions_add(root, system, new, from, json, style)
         }
-        Command::Schemas(SchemasCommand::Import { system: _, file, from_account, auth, version, json }) => {
-            commands::schemas_import(root, file, from_account, auth, version, json, style)
-        }
+        Command::Schemas(command) => commands::schemas_import(root, command, style),
         Command::Systems { json } => commands::systems(root, json, style),
         Command::Serve(args) => commands::serve(root, args),
         Command::Record(args) => commands::record(root, args, style),

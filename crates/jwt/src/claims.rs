@@ -4,8 +4,8 @@ use crate::error::{JwtError, malformed};
 
 /// The scope the mocked REST web services need.
 const REQUIRED_SCOPE: &str = "rest_webservices";
-/// NetSuite refuses assertions that live longer than 60 minutes.
-const MAX_LIFETIME_SECS: u64 = 3600;
+/// The longest an assertion may live: 60 minutes (NetSuite's limit).
+pub(crate) const MAX_LIFETIME_SECS: u64 = 3600;
 
 /// Checks the claims of a verified client assertion: `iss` is the client id,
 /// `aud` the token endpoint URL (a string, or an array holding it, as RFC 7519

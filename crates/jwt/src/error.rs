@@ -1,16 +1,18 @@
+use crate::claims::MAX_LIFETIME_SECS;
 use crate::{Alg, KeyKind};
 
 /// Why a client assertion (or a key) was refused. The messages are meant to be
-/// shown as they are to whoever wires a program under test to the mock.
+/// shown as they are to whoever wires a program under test to the mock; where a rule is the
+/// token endpoint's, [`JwtError::said_by`] names whose it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     #[error("malformed token: {0}")]
     Malformed(String),
     #[error("invalid key: {0}")]
     InvalidKey(String),
-    #[error("algorithm {alg} is not accepted: NetSuite takes PS256, PS384, PS512, ES256, ES384 or ES512")]
+    #[error("{}", algorithm_refused(.alg, ENDPOINT))]
     AlgorithmRefused { alg: String },
-    #[error("the JWT header has no `kid`: it must be the certificate id NetSuite assigned")]
+    #[error("{}", missing_kid(ENDPOINT))]
     MissingKid,
     #[error("no certificate is registered with kid {kid:?}")]
     UnknownKid { kid: String },
@@ -39,8 +41,38 @@ pub enum JwtError {
     MissingScope { found: String },
     #[error("assertion expired: exp {exp} is not after now ({now}); check the client's clock")]
     Expired { exp: u64, now: u64 },
-    #[error("assertion lives {lifetime} s (exp - iat); NetSuite allows at most 3600 s")]
+    #[error("{}", lifetime_too_long(*.lifetime, ENDPOINT))]
     LifetimeTooLong { lifetime: u64 },
+}
+
+/// Who makes the rules, when no system is named.
+const ENDPOINT: &str = "the token endpoint";
+
+impl JwtError {
+    /// The message with `party` (the system whose token endpoint the assertion is for, as a user
+    /// knows it) named where the rule is its own.
+    pub fn said_by(&self, party: &str) -> String {
+        match self {
+            JwtError::AlgorithmRefused { alg } => algorithm_refused(alg, party),
+            JwtError::MissingKid => missing_kid(party),
+            JwtError::LifetimeTooLong { lifetime } => lifetime_too_long(*lifetime, party),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn algorithm_refused(alg: &str, party: &str) -> String {
+    let (last, first) = Alg::ALL.split_last().expect("algorithms");
+    let first: Vec<&str> = first.iter().map(|a| a.name()).collect();
+    format!("algorithm {alg} is not accepted: {party} takes {} or {last}", first.join(", "))
+}
+
+fn missing_kid(party: &str) -> String {
+    format!("the JWT header has no `kid`: it must be the certificate id {party} assigned")
+}
+
+fn lifetime_too_long(lifetime: u64, party: &str) -> String {
+    format!("assertion lives {lifetime} s (exp - iat); {party} allows at most {MAX_LIFETIME_SECS} s")
 }
 
 pub(crate) fn invalid_key(why: impl Into<String>) -> JwtError {

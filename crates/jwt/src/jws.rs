@@ -206,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_algorithms_netsuite_refuses() {
+    fn refuses_algorithms_the_token_endpoint_refuses() {
         let (_, public) = key_pair(KeyKind::P256);
         for alg in ["RS256", "HS256", "none", "es256", "EdDSA", ""] {
             let header = json!({ "alg": alg, "typ": "JWT", "kid": KID });
@@ -216,8 +216,13 @@ mod tests {
                 assert_eq!(verify_with(&token, &public), Err(refused));
             }
         }
+        let refused = "RS256".parse::<Alg>().unwrap_err();
         assert_eq!(
-            "RS256".parse::<Alg>().unwrap_err().to_string(),
+            refused.to_string(),
+            "algorithm RS256 is not accepted: the token endpoint takes PS256, PS384, PS512, ES256, ES384 or ES512"
+        );
+        assert_eq!(
+            refused.said_by("NetSuite"),
             "algorithm RS256 is not accepted: NetSuite takes PS256, PS384, PS512, ES256, ES384 or ES512"
         );
     }

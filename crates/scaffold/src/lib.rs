@@ -1,7 +1,7 @@
 //! Writing a project's files: `harness init` lays out a working project in a repository, and
 //! `harness versions add` makes a new API-version folder from an old one, its recordings migrated
 //! by the changes the catalog knows. Neither ever overwrites a file. `harness schemas import
-//! netsuite` writes the account's own record definitions as the project's schema extensions,
+//! SYSTEM` writes the account's own record definitions as the project's schema extensions,
 //! replacing only what an earlier import wrote.
 
 mod account_schemas;

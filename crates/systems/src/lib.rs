@@ -3,6 +3,7 @@
 //! schemas, recordings, stub sets), and the client side built-in flows use to talk to them
 //! ([`client`]).
 
+pub mod account;
 mod catalog;
 pub mod client;
 mod crypto;
@@ -34,6 +35,5 @@ pub use catalog::{
     PayloadOffence, Recording, Schema, StubSet, SystemVersion, Violation, carried_line, endpoint_scope,
 };
 pub use client::{AuthError, AuthScheme};
-pub use netsuite::metadata as netsuite_metadata;
 pub use registry::Registry;
 pub use system::{Answer, MockSetup, Soap, StateError, System, Webhooks, http_answer, webhook_payload};

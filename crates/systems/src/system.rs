@@ -17,6 +17,7 @@ use harness_syntax::system_file::KnownChange;
 use serde_json::Value;
 
 use crate::SystemVersion;
+use crate::account::AccountSchemas;
 use crate::client::{AuthScheme, OutgoingRequest};
 use crate::records::Records;
 
@@ -243,6 +244,12 @@ pub trait System: Send + Sync {
 
     /// How the daily check lists the system's records; `None` when the harness cannot list them.
     fn records(&self) -> Option<&dyn Records> {
+        None
+    }
+
+    /// How `harness schemas import` reads an account's own record definitions; `None` when the
+    /// system's accounts do not describe them.
+    fn account_schemas(&self) -> Option<&dyn AccountSchemas> {
         None
     }
 

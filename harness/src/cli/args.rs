@@ -307,24 +307,23 @@ pub(crate) enum VersionsCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum SchemasCommand {
-    /// From NetSuite's REST metadata catalog (OpenAPI 3, `Accept: application/swagger+json`):
-    /// the records the flows send, custom fields included, written to
-    /// mocks/netsuite/VERSION/system.yaml `schema_extensions:`.
+    /// From the document a system describes its accounts' records in (OpenAPI 3 from the REST
+    /// metadata catalog, for the built-in systems): the records the flows send, custom fields
+    /// included, written to mocks/SYSTEM/VERSION/system.yaml `schema_extensions:`.
     Import {
-        /// netsuite
-        #[arg(value_parser = ["netsuite"])]
+        /// The system whose account it is (one whose accounts describe their records).
         system: String,
         /// The saved metadata document (`metadata-catalog?select=salesorder,customer`).
         #[arg(required_unless_present = "from_account", conflicts_with = "from_account")]
         file: Option<PathBuf>,
         /// Fetch it from the account at URL (read-only GET), with the credentials in
-        /// HARNESS_NETSUITE_<KEY> (oauth2: CLIENT_ID, CERTIFICATE_ID, CERTIFICATE_PRIVATE_KEY).
+        /// HARNESS_<SYSTEM>_<KEY> (a missing one is named).
         #[arg(long, value_name = "URL")]
         from_account: Option<String>,
-        /// The authentication for --from-account: oauth2 or tba.
-        #[arg(long, default_value = "oauth2", requires = "from_account")]
-        auth: String,
-        /// The version folder written (default: the project's newest NetSuite version).
+        /// The authentication for --from-account (default: the system's first).
+        #[arg(long, requires = "from_account")]
+        auth: Option<String>,
+        /// The version folder written (default: the project's newest version of the system).
         #[arg(long)]
         version: Option<String>,
         /// Write what was imported as JSON to FILE (`-` for standard output).

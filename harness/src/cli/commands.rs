@@ -12,7 +12,7 @@ use harness::{Error, Project, RunOptions, Style, SystemId, plan, review, serve};
 
 use super::args::{
     Cli, CoverageArgs, ImpactArgs, ImportArgs, InitArgs, LanguageChoice, LineageArgs, MergeArgs, ReconcileArgs,
-    RecordArgs, RecordCommand, ReviewArgs, RunArgs, SelectArgs, ServeArgs,
+    RecordArgs, RecordCommand, ReviewArgs, RunArgs, SchemasCommand, SelectArgs, ServeArgs,
 };
 use super::output::{Stdout, checked, env_var, out, render_analysis, say, summary_file, to_json};
 
@@ -117,22 +117,16 @@ pub(crate) fn versions_add(
     Ok(true)
 }
 
-pub(crate) fn schemas_import(
-    root: &Option<PathBuf>,
-    file: Option<PathBuf>,
-    from_account: Option<String>,
-    auth: String,
-    version: Option<String>,
-    json: Option<PathBuf>,
-    style: Style,
-) -> Result<Passed, Error> {
+pub(crate) fn schemas_import(root: &Option<PathBuf>, command: SchemasCommand, style: Style) -> Result<Passed, Error> {
+    let SchemasCommand::Import { system, file, from_account, auth, version, json } = command;
     let project = open_project(root)?;
     let source = match (file, from_account) {
         (Some(file), _) => harness::scaffold::Source::File(file),
         (None, Some(url)) => harness::scaffold::Source::Account { url, auth },
         (None, None) => return Err(Error::Usage("give FILE or --from-account URL".into())),
     };
-    let imported = harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { source, version })?;
+    let imported =
+        harness::scaffold::import_schemas(&project, &harness::scaffold::SchemaImport { system, source, version })?;
     render_analysis(&imported, style, &None, &json, &None, &None)?;
     Ok(true)
 }

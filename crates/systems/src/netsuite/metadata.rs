@@ -9,29 +9,33 @@
 //! sublist lines (written into the line's `$defs` entry, where the built-in schema keeps it).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use harness_core::Diagnostic;
 use harness_core::clock::VirtualClock;
 use harness_syntax::json;
+use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use super::NetSuite;
 use crate::System;
 use crate::SystemVersion;
+use crate::account::{AccountDocument, AccountRecord, AccountSchemas, FetchFailed};
 use crate::client::{AuthError, ClientAuth, ClientUnavailable, HttpClient, HttpError, OutgoingRequest};
 use crate::tls::TlsUnavailable;
 
 /// Where the metadata catalog answers.
-pub const CATALOG_PATH: &str = "/services/rest/record/v1/metadata-catalog";
+const CATALOG_PATH: &str = "/services/rest/record/v1/metadata-catalog";
 
 /// How long the account may take to describe its records.
 const CATALOG_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The credentials each authentication method signs with, as the account's `credentials` name them.
-pub fn credentials_for(auth: &str) -> &'static [&'static str] {
+fn credentials_for(auth: &str) -> &'static [&'static str] {
     match auth {
         "oauth2" => &["client_id", "certificate_id", "certificate_private_key"],
         "tba" => &["account_id", "consumer_key", "consumer_secret", "token_id", "token_secret"],
@@ -41,7 +45,7 @@ pub fn credentials_for(auth: &str) -> &'static [&'static str] {
 
 /// Why the account did not describe its records.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+enum FetchError {
     #[error("netsuite has no authentication `{0}` (oauth2, tba)")]
     NoSuchAuth(String),
     #[error(transparent)]
@@ -62,7 +66,7 @@ pub enum FetchError {
 /// Ask the account at `base` for the OpenAPI 3 metadata of `records` (a GET, nothing else),
 /// authenticated with `auth` and the credentials of `account`. The error never holds a credential
 /// the caller has not masked: it names the status and NetSuite's error code.
-pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records: &[String]) -> Result<String, FetchError> {
+async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records: &[String]) -> Result<String, FetchError> {
     let netsuite = NetSuite::new();
     let scheme = netsuite.auth(auth, account.clone(), base.to_string()).ok_or_else(|| FetchError::NoSuchAuth(auth.to_string()))?;
     let auth = ClientAuth::new(scheme);
@@ -89,34 +93,18 @@ pub async fn fetch(account: Arc<SystemVersion>, auth: &str, base: &str, records:
     String::from_utf8(response.body.to_vec()).map_err(|_| FetchError::NotText)
 }
 
-/// A record type the document describes, ready to extend its request schema.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccountRecord {
-    /// As the document names it (`salesOrder`).
-    pub name: String,
-    /// What to lay over the record's request schema (`properties`, `$defs`); empty when the
-    /// schema already has every field.
-    pub extension: Map<String, Value>,
-    /// The custom fields written, record and line fields alike (`custbody_channel`, `item.custcol_gift`).
-    pub custom_fields: Vec<String>,
-    /// The standard fields the schema lacked and now takes.
-    pub added_fields: Vec<String>,
-    /// Fields the schema had whose values the account enumerates (a select's ids), now checked.
-    pub enumerated: Vec<String>,
-}
-
 /// An OpenAPI 3 metadata document, read.
 #[derive(Debug)]
-pub struct Metadata {
+struct Metadata {
     /// `components.schemas`: records, sublists, their lines, subrecords.
     schemas: Map<String, Value>,
     /// The records it describes, by name in lower case (`salesorder` → `salesOrder`).
-    pub records: BTreeMap<String, String>,
+    records: BTreeMap<String, String>,
 }
 
 /// Read an OpenAPI 3 metadata document. Not OpenAPI 3, or without `components.schemas`: an error
 /// located in the file.
-pub fn read(root: &Path, path: &Path, text: &str) -> Result<Metadata, Diagnostic> {
+fn read(root: &Path, path: &Path, text: &str) -> Result<Metadata, Diagnostic> {
     let doc = json::parse_value(root, path, text)?;
     let spans = json::Spans::of(text);
     let at = |pointer: &str, message: String| spans.value(pointer).unwrap_or_default().diagnostic(path, text, message).relative_to(root);
@@ -158,11 +146,81 @@ pub fn read(root: &Path, path: &Path, text: &str) -> Result<Metadata, Diagnostic
     Ok(Metadata { schemas: schemas.clone(), records: out })
 }
 
-impl Metadata {
-    /// The extension of `base` (a record's request schema, before any extension) that makes it
-    /// take every field the record `name` (a key of `records`) has in this account.
-    pub fn extension(&self, name: &str, base: &Value) -> AccountRecord {
-        extend_for(&self.schemas, &self.records[name], base)
+impl AccountDocument for Metadata {
+    fn describes(&self, record: &str) -> bool {
+        self.records.contains_key(record)
+    }
+
+    fn extension(&self, record: &str, base: &Value) -> AccountRecord {
+        extend_for(&self.schemas, &self.records[record], base)
+    }
+}
+
+/// Where a record is sent: created or updated at its record path, or transformed from another.
+const RECORD_PATH: &str = "/services/rest/record/v1/";
+
+/// NetSuite's accounts describe their records in the REST metadata catalog.
+pub(super) struct NetSuiteAccounts;
+
+impl AccountSchemas for NetSuiteAccounts {
+    fn records_sent(&self, text: &str) -> Vec<String> {
+        static PATH: OnceLock<Regex> = OnceLock::new();
+        let path = PATH.get_or_init(|| {
+            Regex::new(r"/services/rest/record/v1/([A-Za-z][A-Za-z0-9_]*)|!transform/([A-Za-z][A-Za-z0-9_]*)")
+                .expect("a valid pattern")
+        });
+        path.captures_iter(text)
+            .map(|c| c.get(1).or(c.get(2)).map_or("", |m| m.as_str()).to_ascii_lowercase())
+            // `metadata-catalog` is not a record.
+            .filter(|name| name != "metadata")
+            .collect()
+    }
+
+    fn record_at(&self, path: &str) -> Option<String> {
+        let record = path.strip_prefix(RECORD_PATH)?;
+        Some(record.split('/').next().unwrap_or(record).to_ascii_lowercase())
+    }
+
+    fn record_noun(&self) -> &'static str {
+        "NetSuite record"
+    }
+
+    fn record_path(&self) -> &'static str {
+        "`/services/rest/record/v1/<record>`"
+    }
+
+    fn describer(&self) -> &'static str {
+        "the catalog"
+    }
+
+    fn ask_for(&self, record: &str) -> String {
+        format!("ask the catalog with `?select={record}`")
+    }
+
+    fn account_url(&self) -> &'static str {
+        "`https://<account>.suitetalk.api.netsuite.com`"
+    }
+
+    fn document_path(&self) -> &'static str {
+        CATALOG_PATH
+    }
+
+    fn credentials_for(&self, auth: &str) -> &'static [&'static str] {
+        credentials_for(auth)
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        account: Arc<SystemVersion>,
+        auth: &'a str,
+        base: &'a str,
+        records: &'a [String],
+    ) -> Pin<Box<dyn Future<Output = Result<String, FetchFailed>> + Send + 'a>> {
+        Box::pin(async move { fetch(account, auth, base, records).await.map_err(|e| FetchFailed(Box::new(e))) })
+    }
+
+    fn read(&self, path: &Path, text: &str) -> Result<Box<dyn AccountDocument>, Diagnostic> {
+        Ok(Box::new(read(Path::new(""), path, text)?))
     }
 }
 

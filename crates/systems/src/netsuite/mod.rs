@@ -24,7 +24,7 @@
 //! Not reproduced: SuiteQL is not executed, its answers come from stubs; SOAP operations are not
 //! executed and their token passports not verified.
 
-pub mod metadata;
+mod metadata;
 mod mock;
 mod oauth2;
 mod read;
@@ -85,6 +85,10 @@ impl System for NetSuite {
 
     fn records(&self) -> Option<&dyn crate::records::Records> {
         Some(&records::NetSuiteRecords)
+    }
+
+    fn account_schemas(&self) -> Option<&dyn crate::account::AccountSchemas> {
+        Some(&metadata::NetSuiteAccounts)
     }
 
     fn recognises(&self, host: &str, path: &str) -> bool {

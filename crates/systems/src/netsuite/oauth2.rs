@@ -29,12 +29,15 @@ fn unix(now: Duration) -> u64 {
     EPOCH + now.as_secs()
 }
 
+/// Whose rules the assertion's refusals name.
+const NETSUITE: &str = "NetSuite";
+
 /// The signed JWT a client presents to the token endpoint at `audience`.
 pub(super) fn client_assertion(system: &SystemVersion, audience: &str, now: Duration) -> Result<String, String> {
     let key: PrivateKey = system.credential("certificate_private_key").parse().map_err(|e| format!("{} credential `certificate_private_key`: {e}", system.label()))?;
     let iat = unix(now);
     let claims = json!({"iss": system.credential("client_id"), "scope": "rest_webservices", "aud": audience, "iat": iat, "exp": iat + ASSERTION_LIFETIME});
-    sign(Alg::for_key(key.kind()), &key, &json!({"kid": system.credential("certificate_id")}), &claims).map_err(|e| e.to_string())
+    sign(Alg::for_key(key.kind()), &key, &json!({"kid": system.credential("certificate_id")}), &claims).map_err(|e| e.said_by(NETSUITE))
 }
 
 /// Whether `assertion` is one NetSuite would take at `now` for a token requested at one of
@@ -42,12 +45,12 @@ pub(super) fn client_assertion(system: &SystemVersion, audience: &str, now: Dura
 pub(super) fn check_assertion(system: &SystemVersion, assertion: &str, audiences: &[String], now: Duration) -> Result<(), String> {
     let certificate: PublicKey = system.credential("certificate").parse().map_err(|e| format!("the mock's registered certificate ({} credential `certificate`): {e}", system.label()))?;
     let certificate_id = system.credential("certificate_id");
-    let verified = verify(assertion, |kid| (kid == certificate_id).then(|| certificate.clone())).map_err(|e| e.to_string())?;
+    let verified = verify(assertion, |kid| (kid == certificate_id).then(|| certificate.clone())).map_err(|e| e.said_by(NETSUITE))?;
     let mut refusal = String::new();
     for audience in audiences {
         match check_client_assertion(&verified.claims, system.credential("client_id"), audience, unix(now)) {
             Ok(()) => return Ok(()),
-            Err(e) if refusal.is_empty() => refusal = e.to_string(),
+            Err(e) if refusal.is_empty() => refusal = e.said_by(NETSUITE),
             Err(_) => {}
         }
     }
