@@ -196,7 +196,7 @@ fn write_junit<I: Iterator<Item = Suite>>(
         let start = text.find("<testsuites").and_then(|at| text[at..].find('>').map(|end| at + end + 1));
         let end = text.rfind("\n</testsuites>");
         match (start, end) {
-            (Some(start), Some(end)) if start <= end => w.write_all(text[start..end].as_bytes())?,
+            (Some(start), Some(end)) if start <= end => w.write_all(&text.as_bytes()[start..end])?,
             _ => return Err(unexpected(&text)),
         }
     }
@@ -330,7 +330,7 @@ mod tests {
             body: "- a\n+ b\n".into(),
         };
         let error = || SuiteVerdict::Error { kind: "internal".into(), message: "crashed".into(), body: "why\n".into() };
-        let suites = vec![
+        let suites = [
             Suite {
                 name: "orders/passed".into(),
                 time: Some(Duration::from_millis(5)),
