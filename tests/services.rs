@@ -183,13 +183,7 @@ fn service_snapshots_and_junit_are_identical_with_1_and_4_jobs() {
 fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
     use std::io::{BufRead, Read, Write};
     let p = project(&[]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["serve", "scenarios/orders/simple.yaml", "--port-base", "19420"])
-        .current_dir(p.path())
-        .env("HARNESS_NOW", common::FIXTURES_DAY)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::serve_simple_order(p.path(), 19420);
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     // The header: each mock's URL, version and fake credentials, then the trigger's headers.
     let mut printed: Vec<String> = Vec::new();

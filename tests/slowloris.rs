@@ -68,13 +68,7 @@ fn trickling_clients_neither_starve_real_requests_nor_keep_their_connections() {
     // A low limit, so that a few dozen trickling clients are well past it.
     std::fs::write(p.path().join("harness.yaml"), "mocks: {max_connections: 8}\n").unwrap();
     let base = two_free_ports();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["serve", "scenarios/orders/simple.yaml", "--port-base", &base.to_string()])
-        .current_dir(p.path())
-        .env("HARNESS_NOW", common::FIXTURES_DAY)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::serve_simple_order(p.path(), base);
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut netsuite, mut shopify) = (None, None);
     for line in lines.by_ref().take(60) {

@@ -96,6 +96,18 @@ pub fn impact_findings(report: &serde_json::Value) -> Vec<(&str, &serde_json::Va
 }
 
 /// With extra environment variables (`HARNESS_NOW` among them overrides the fixtures' day).
+/// `harness serve scenarios/orders/simple.yaml` in `dir` with mocks from `port_base` on, its
+/// standard output piped (it prints each mock's URL first).
+pub fn serve_simple_order(dir: &Path, port_base: u16) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["serve", "scenarios/orders/simple.yaml", "--port-base", &port_base.to_string()])
+        .current_dir(dir)
+        .env("HARNESS_NOW", FIXTURES_DAY)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 pub fn harness_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
     // The CI's own variables would change what a run selects and where its summary goes.

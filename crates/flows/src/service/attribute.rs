@@ -155,7 +155,6 @@ fn holds(text: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness_core::{MockResponse, RecordedRequest, SystemId};
     use std::time::Duration;
 
     fn input(json: Value) -> TriggerInput {
@@ -169,22 +168,7 @@ mod tests {
     }
 
     fn request(log: &ExchangeLog, path: &str, body: &str) {
-        let request = RecordedRequest {
-            method: "POST".into(),
-            path: path.into(),
-            query: String::new(),
-            headers: Vec::new(),
-            body: bytes::Bytes::from(body.to_string()),
-        };
-        log.push(Exchange {
-            system: SystemId::new("netsuite").unwrap(),
-            seq: 0,
-            request,
-            response: MockResponse::new(204),
-            answered_by: None,
-            step: None,
-            at: Duration::from_millis(40),
-        });
+        log.push(super::super::testing::exchange(path, body, Duration::from_millis(40)));
     }
 
     #[test]

@@ -15,6 +15,8 @@ mod attribute;
 mod deliver;
 mod process;
 mod settle;
+#[cfg(test)]
+mod testing;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -69,25 +69,10 @@ pub(super) async fn quiet(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness_core::{Exchange, MockResponse, RecordedRequest, SystemId};
+    use harness_core::Exchange;
 
     fn exchange(path: &str) -> Exchange {
-        let request = RecordedRequest {
-            method: "POST".into(),
-            path: path.into(),
-            query: String::new(),
-            headers: Vec::new(),
-            body: bytes::Bytes::new(),
-        };
-        Exchange {
-            system: SystemId::new("netsuite").unwrap(),
-            seq: 0,
-            request,
-            response: MockResponse::new(204),
-            answered_by: None,
-            step: None,
-            at: Duration::ZERO,
-        }
+        super::super::testing::exchange(path, "", Duration::ZERO)
     }
 
     /// Nothing to watch but the mocks.
