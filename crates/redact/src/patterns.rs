@@ -133,7 +133,7 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         shape(
             "national id",
             LintKind::PersonalData,
-            r"(?i:\b(?:passport(?: number| no\.?)?|tax id(?:entification number)?|tin|aadhaa?r(?: number| no\.?)?|pan(?: number| no\.?| card)?|sin|social insurance number|bsn|burgerservicenummer|national id(?:entity)?(?: number| no\.?)?))[\s:#=\\\x22']{0,6}([A-Za-z0-9](?:[A-Za-z0-9]|[ -]\d){5,19})\b",
+            r"(?i:\b(?:passport(?: number| no\.?)?|tax id(?:entification number)?|tin|aadhaa?r(?: number| no\.?)?|pan(?: number| no\.?| card)?|sin|social insurance number|bsn|burgerservicenummer|national id(?:entity)?(?: number| no\.?)?)\b)[\s:#=\\\x22']{0,6}([A-Za-z0-9](?:[A-Za-z0-9]|[ -]\d){5,19})\b",
             personal::national_id,
         ),
         // The whole block when its end is there (so the redactor removes the key, not just its

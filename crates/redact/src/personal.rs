@@ -146,6 +146,8 @@ mod tests {
             "ticket 078-05-1120",
             "passport photo, tin of paint 12 pack, pan 20cm",
             "passport: 000000000",
+            "since 2024-10 the refunds/create webhook leaves shipping out",
+            "tinned 12345678, panel 2024-10-01, basin 20240101",
         ] {
             assert_eq!(found(text), [], "{text}");
         }
