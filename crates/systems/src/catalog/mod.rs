@@ -539,7 +539,9 @@ impl Catalog {
         if self.is_migrated(system, rel)
             && let Some(m) = &self.migration
         {
-            let migrate = || self.recording(&m.from, rel).map(|old| recording::migrate(&old, rel, system, m)).map_err(|d| vec![d]);
+            let migrate = || {
+                self.recording(&m.from, rel).map(|old| recording::migrate(&old, rel, system, m)).map_err(|d| vec![d])
+            };
             return cached(&self.migrated, &system.dir.join(rel), migrate).map_err(|mut ds| ds.remove(0));
         }
         // Cached by the path as written: the check that it stays inside the project runs once.
