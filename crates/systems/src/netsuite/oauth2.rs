@@ -8,12 +8,13 @@
 //! `certificate_id`, and — for the built-in client and programs under test — the fake
 //! `certificate_private_key` it was made with.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use harness_core::clock::EPOCH;
 use harness_core::encoding::encode;
-use harness_jwt::{Alg, PrivateKey, PublicKey, check_client_assertion, sign, verify};
+use harness_jwt::{Alg, JwtError, PrivateKey, PublicKey, check_client_assertion, sign, verify};
 use serde_json::{Value, json};
 
 use super::TOKEN_PATH;
@@ -34,10 +35,22 @@ const NETSUITE: &str = "NetSuite";
 
 /// The signed JWT a client presents to the token endpoint at `audience`.
 pub(super) fn client_assertion(system: &SystemVersion, audience: &str, now: Duration) -> Result<String, String> {
-    let key: PrivateKey = system.credential("certificate_private_key").parse().map_err(|e| format!("{} credential `certificate_private_key`: {e}", system.label()))?;
+    let key = signing_key(system.credential("certificate_private_key")).map_err(|e| format!("{} credential `certificate_private_key`: {e}", system.label()))?;
     let iat = unix(now);
     let claims = json!({"iss": system.credential("client_id"), "scope": "rest_webservices", "aud": audience, "iat": iat, "exp": iat + ASSERTION_LIFETIME});
     sign(Alg::for_key(key.kind()), &key, &json!({"kid": system.credential("certificate_id")}), &claims).map_err(|e| e.said_by(NETSUITE))
+}
+
+/// The key of a `certificate_private_key` credential, parsed once per process: every case's
+/// token request signs with the same few keys, and parsing one costs as much as signing with it.
+fn signing_key(text: &str) -> Result<Arc<PrivateKey>, JwtError> {
+    static KEYS: LazyLock<Mutex<HashMap<String, Arc<PrivateKey>>>> = LazyLock::new(Mutex::default);
+    if let Some(key) = KEYS.lock().expect("signing keys").get(text) {
+        return Ok(key.clone());
+    }
+    let key = Arc::new(text.parse::<PrivateKey>()?);
+    KEYS.lock().expect("signing keys").insert(text.to_string(), key.clone());
+    Ok(key)
 }
 
 /// Whether `assertion` is one NetSuite would take at `now` for a token requested at one of
