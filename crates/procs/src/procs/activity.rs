@@ -48,17 +48,23 @@ impl Activity {
     /// in later is known to have begun since (see [`Activity::asleep_for`]). Called as a case
     /// begins: what runs for the case then has a known start.
     pub fn observe(&mut self) {
-        let _ = self.asleep_for(Duration::ZERO);
+        #[cfg(target_os = "linux")]
+        {
+            let now = Instant::now();
+            for pid in self.tree().to_vec() {
+                let _ = self.wakes(pid, now);
+            }
+        }
     }
 
     /// Whether the whole tree sleeps until something reaches it for at least `span` from now:
     /// every thread blocked in a wait that only I/O, another thread or a signal ends, or in one
     /// whose own time limit — counted from no earlier than the thread was last seen to run —
-    /// falls later; no `timerfd` due sooner; no POSIX timer; and nothing on its way between it and
-    /// a peer on the machine (no byte unread or unacknowledged on a TCP connection of the tree,
-    /// none half-open), so no request just written and no answer just sent is still in the
-    /// kernel. Then nothing of its own wakes it within `span`: its quiet is proven, not only
-    /// waited out. A call that cannot be read (another system, a call asleep.rs does not list)
+    /// falls later; no `timerfd` due sooner; no POSIX timer; nothing waiting to be read at either
+    /// end of a TCP connection of the tree (the peer's too, when on this machine, as a mock is),
+    /// none being opened or half-closed, so no request or answer is left unread; and no process
+    /// started since the tree was last listed. Then nothing of its own wakes it within `span`: its
+    /// quiet is proven, not only waited out. A call that cannot be read (another system, a call asleep.rs does not list)
     /// proves nothing; a timer set with `alarm(2)` or `setitimer(2)` is the one the kernel does
     /// not show.
     pub fn asleep_for(&mut self, span: Duration) -> bool {
@@ -76,7 +82,10 @@ impl Activity {
                         Wake::Unreadable | Wake::Unknown => false,
                     })
             });
-            asleep && tree.iter().all(|&pid| linux::no_timer_within(pid, span)) && self.nothing_in_transit()
+            asleep
+                && tree.iter().all(|&pid| linux::no_timer_within(pid, span))
+                && self.nothing_in_transit()
+                && self.no_new_process(&tree)
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -119,10 +128,9 @@ impl Activity {
         }
     }
 
-    /// Whether no TCP connection of the tree has a byte on its way, unread or unacknowledged at
-    /// either end (the peer's too, when on this machine, as a mock is), and none is half-open: no
-    /// request just written and no answer just sent is still in the kernel. Elsewhere than on
-    /// Linux: `false`.
+    /// Whether no TCP connection of the tree has a byte waiting to be read at either end (the
+    /// peer's too, when on this machine, as a mock is), and none is being opened or half-closed:
+    /// no request and no answer is left unread. Elsewhere than on Linux: `false`.
     pub fn nothing_in_transit(&mut self) -> bool {
         #[cfg(target_os = "linux")]
         {
@@ -132,6 +140,14 @@ impl Activity {
         {
             false
         }
+    }
+
+    /// Whether the tree, listed again now, has no process that `tree` lacks: one just started
+    /// (and not yet listed) may be working while its parent sleeps.
+    #[cfg(target_os = "linux")]
+    fn no_new_process(&mut self, tree: &[i32]) -> bool {
+        self.scanned = None;
+        self.tree().iter().all(|pid| tree.contains(pid))
     }
 
     /// When each thread of `pid` wakes by itself, as far as can be told, and the instant after
@@ -368,10 +384,9 @@ mod linux {
         (read == 0).then(|| super::Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
     }
 
-    /// Whether no TCP connection of `pid` has anything on its way: at both ends (its own socket and
-    /// the peer's, when the peer is on this machine, as a mock is) no byte unread or not yet
-    /// acknowledged, and no connection being opened or half-closed with data unacknowledged.
-    /// Read from `/proc/<pid>/net/tcp` and `tcp6`; unreadable, nothing is proven.
+    /// Whether no TCP connection of `pid` has anything left to read at either end (its own socket
+    /// and the peer's, when the peer is on this machine, as a mock is), and none is being opened
+    /// or half-closed. Read from `/proc/<pid>/net/tcp` and `tcp6`; unreadable, nothing is proven.
     pub(super) fn nothing_in_transit(pid: i32) -> bool {
         let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { return !process_alive(pid) };
         let sockets: std::collections::HashSet<String> = fds

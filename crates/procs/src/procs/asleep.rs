@@ -217,18 +217,19 @@ pub(super) struct Tcp {
     pub(super) local: String,
     pub(super) remote: String,
     state: u8,
-    /// Bytes sent and not acknowledged (for a listening socket: 0), bytes received and not read
-    /// (connections not yet accepted).
-    queued: (u64, u64),
+    /// Bytes received and not read (for a listening socket: connections not yet accepted).
+    unread: u64,
     pub(super) inode: String,
 }
 
 impl Tcp {
-    /// Nothing on its way: open, listening or closed with no byte queued either way.
+    /// Nothing waiting to be read at this end, and no connection being opened or closed with a
+    /// segment of its own unacknowledged. Bytes sent and not yet acknowledged are not looked at:
+    /// the other end delays its acknowledgement (40 ms and more) after reading them.
     pub(super) fn settled(&self) -> bool {
         // ESTABLISHED, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LISTEN; not SYN_SENT, SYN_RECV,
-        // FIN_WAIT1, LAST_ACK, CLOSING (a segment unacknowledged).
-        matches!(self.state, 0x01 | 0x05 | 0x06 | 0x07 | 0x08 | 0x0A) && self.queued == (0, 0)
+        // FIN_WAIT1, LAST_ACK, CLOSING.
+        matches!(self.state, 0x01 | 0x05 | 0x06 | 0x07 | 0x08 | 0x0A) && self.unread == 0
     }
 }
 
@@ -236,13 +237,12 @@ impl Tcp {
 /// inode …`.
 pub(super) fn tcp_line(line: &str) -> Option<Tcp> {
     let f: Vec<&str> = line.split_whitespace().collect();
-    let hex = |s: &str| u64::from_str_radix(s, 16).ok();
-    let (tx, rx) = f.get(4)?.split_once(':')?;
+    let (_, unread) = f.get(4)?.split_once(':')?;
     Some(Tcp {
         local: f.get(1)?.to_string(),
         remote: f.get(2)?.to_string(),
         state: u8::from_str_radix(f.get(3)?, 16).ok()?,
-        queued: (hex(tx)?, hex(rx)?),
+        unread: u64::from_str_radix(unread, 16).ok()?,
         inode: f.get(9)?.to_string(),
     })
 }
@@ -335,8 +335,9 @@ mod tests {
         let open = line("01", "00000000:00000000");
         assert_eq!((open.local.as_str(), open.remote.as_str(), open.inode.as_str()), ("0100007F:A1B2", "0100007F:1F90", "48213"));
         assert!(open.settled());
-        // A request not acknowledged, an answer not read, a connection not yet accepted or opened.
-        assert!(!line("01", "0000012C:00000000").settled());
+        // Sent and not yet acknowledged (a delayed acknowledgement): settled. An answer not read, a
+        // connection not yet accepted or opened: not.
+        assert!(line("01", "0000012C:00000000").settled());
         assert!(!line("01", "00000000:00000040").settled());
         assert!(!line("0A", "00000000:00000001").settled());
         assert!(!line("02", "00000000:00000000").settled());
