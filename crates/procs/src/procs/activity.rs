@@ -36,7 +36,16 @@ struct Runs {
     count: u64,
     seen: Instant,
     since: Option<Instant>,
+    /// The instants after which it was last seen to run, the latest [`ROUNDS`] of them.
+    woken: Vec<Instant>,
 }
+
+/// How many times a thread must be seen to wake by itself, while its program is quiet, to be
+/// taken for a loop doing its rounds (a poll loop, a housekeeping tick) rather than one waiting for
+/// a job it set itself: Node's event loop wakes for its own ticks while a retry on `setTimeout`
+/// is still to come.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+const ROUNDS: usize = 3;
 
 impl Activity {
     pub fn new(root: u32, own_threads: Vec<i32>) -> Activity {
@@ -76,7 +85,7 @@ impl Activity {
             let asleep = tree.iter().fold(!tree.is_empty(), |all, &pid| {
                 let wakes = self.wakes(pid, now);
                 all && !wakes.is_empty()
-                    && wakes.iter().all(|(w, _)| match w {
+                    && wakes.iter().all(|(_, w)| match w {
                         Wake::Never => true,
                         Wake::At(at) => at.is_some_and(|at| at >= now + span),
                         Wake::Unreadable | Wake::Unknown => false,
@@ -97,8 +106,8 @@ impl Activity {
     /// Whether a thread of the tree sleeps on a timer that may fall due within `far` from now and
     /// wake it to go on working: a `sleep`, an event loop's next timer (Node's `setTimeout`,
     /// Python's `asyncio.sleep`), any wait with a time limit (read as [`Activity::asleep_for`]
-    /// reads it), or a `timerfd`. A thread that has woken by itself since `quiet_since` and gone
-    /// back to sleep (a server's poll loop, a housekeeping tick) is doing its rounds, not a job it
+    /// reads it), or a `timerfd`. A thread seen to wake by itself [`ROUNDS`] times since
+    /// `quiet_since` (a server's poll loop, a housekeeping tick) is doing its rounds, not a job it
     /// started before: its timer counts only within `near`. A limit that cannot be read counts as
     /// due; a POSIX timer, whose due time the kernel does not show, does not count. Elsewhere than
     /// on Linux: `false`.
@@ -110,8 +119,9 @@ impl Activity {
             let mut due = false;
             for &pid in &tree {
                 // Every process is looked at, so that each thread's runs stay counted.
-                due |= self.wakes(pid, now).iter().any(|&(wake, ran)| {
-                    let span = if ran.is_some_and(|ran| ran >= quiet_since) { near } else { far };
+                due |= self.wakes(pid, now).iter().any(|&(tid, wake)| {
+                    let woken = self.runs.get(&tid).map_or(0, |r| r.woken.iter().filter(|&&w| w >= quiet_since).count());
+                    let span = if woken >= ROUNDS { near } else { far };
                     match wake {
                         Wake::At(at) => at.is_none_or(|at| at < now + span),
                         Wake::Unreadable => true,
@@ -153,7 +163,7 @@ impl Activity {
     /// When each thread of `pid` wakes by itself, as far as can be told, and the instant after
     /// which it last ran.
     #[cfg(target_os = "linux")]
-    fn wakes(&mut self, pid: i32, now: Instant) -> Vec<(Wake, Option<Instant>)> {
+    fn wakes(&mut self, pid: i32, now: Instant) -> Vec<(i32, Wake)> {
         linux::threads(pid)
             .into_iter()
             .map(|t| {
@@ -166,7 +176,7 @@ impl Activity {
                     (true, _, Some(asleep::Due::Unreadable)) => Wake::Unreadable,
                     (true, _, None) => Wake::Unknown,
                 };
-                (wake, since)
+                (t.tid, wake)
             })
             .collect()
     }
@@ -180,12 +190,16 @@ impl Activity {
             Some(runs) => {
                 if runs.count != count {
                     (runs.count, runs.since) = (count, Some(runs.seen));
+                    if runs.woken.len() == ROUNDS {
+                        runs.woken.remove(0);
+                    }
+                    runs.woken.push(runs.seen);
                 }
                 runs.seen = now;
                 runs.since
             }
             None => {
-                self.runs.insert(tid, Runs { count, seen: now, since: started });
+                self.runs.insert(tid, Runs { count, seen: now, since: started, woken: Vec::new() });
                 started
             }
         }
@@ -542,7 +556,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         let start = Instant::now();
         let mut activity = Activity::new(child.id(), Vec::new());
-        // Its 300 ms timer is due within 10 s; once it has woken by itself, only within 100 ms counts.
+        // Its 300 ms timer is due within 10 s; once it has woken by itself three times, only within
+        // 100 ms counts.
         let due = seen(&mut activity, |a| a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
         let rounds = seen(&mut activity, |a| !a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
         child.kill().unwrap();
