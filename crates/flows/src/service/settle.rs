@@ -95,9 +95,7 @@ mod tests {
         // In flight the whole time: never quiet, so the limit ends it.
         let limit = Duration::from_millis(60);
         assert!(
-            tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), None))
-                .await
-                .is_err()
+            tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), None)).await.is_err()
         );
         drop(held);
         let late = async {

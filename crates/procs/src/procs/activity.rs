@@ -120,7 +120,8 @@ impl Activity {
             for &pid in &tree {
                 // Every process is looked at, so that each thread's runs stay counted.
                 due |= self.wakes(pid, now).iter().any(|&(tid, wake)| {
-                    let woken = self.runs.get(&tid).map_or(0, |r| r.woken.iter().filter(|&&w| w >= quiet_since).count());
+                    let woken =
+                        self.runs.get(&tid).map_or(0, |r| r.woken.iter().filter(|&&w| w >= quiet_since).count());
                     let span = if woken >= ROUNDS { near } else { far };
                     match wake {
                         Wake::At(at) => at.is_none_or(|at| at < now + span),
@@ -424,7 +425,10 @@ mod linux {
         let own: Vec<&asleep::Tcp> = lines.iter().filter(|l| sockets.contains(&l.inode)).collect();
         own.iter().all(|mine| {
             mine.settled()
-                && lines.iter().filter(|peer| peer.local == mine.remote && peer.remote == mine.local).all(|peer| peer.settled())
+                && lines
+                    .iter()
+                    .filter(|peer| peer.local == mine.remote && peer.remote == mine.local)
+                    .all(|peer| peer.settled())
         })
     }
 
@@ -518,7 +522,8 @@ mod tests {
         // (poll with 5000 ms in the syscall line itself).
         let poll = "import select; select.poll().poll(5000)";
         let python = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
-        let commands: &[&[&str]] = if python { &[&["sleep", "5"], &["python3", "-c", poll]] } else { &[&["sleep", "5"]] };
+        let commands: &[&[&str]] =
+            if python { &[&["sleep", "5"], &["python3", "-c", poll]] } else { &[&["sleep", "5"]] };
         for command in commands {
             let start = Instant::now();
             let mut child = std::process::Command::new(command[0]).args(&command[1..]).spawn().unwrap();
@@ -530,14 +535,20 @@ mod tests {
             child.wait().unwrap();
             assert!(due, "{command:?}: its timer was never seen");
             assert!(far, "{command:?}: a timer 5 s away is not due within 500 ms");
-            assert!(!activity.timer_within(Duration::from_secs(10), Duration::from_secs(10), start), "a process that is gone has no timer");
+            assert!(
+                !activity.timer_within(Duration::from_secs(10), Duration::from_secs(10), start),
+                "a process that is gone has no timer"
+            );
         }
     }
 
     #[test]
     fn a_process_waiting_only_for_input_is_asleep_and_a_sleeping_one_is_not() {
-        let mut reading =
-            std::process::Command::new("sh").args(["-c", "read line"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+        let mut reading = std::process::Command::new("sh")
+            .args(["-c", "read line"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut activity = Activity::new(reading.id(), Vec::new());
         let asleep = seen(&mut activity, |a| a.asleep_for(Duration::from_secs(600)));
         let timer = activity.timer_within(Duration::from_secs(600), Duration::from_secs(600), Instant::now());
@@ -559,7 +570,8 @@ mod tests {
         // Its 300 ms timer is due within 10 s; once it has woken by itself three times, only within
         // 100 ms counts.
         let due = seen(&mut activity, |a| a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
-        let rounds = seen(&mut activity, |a| !a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
+        let rounds =
+            seen(&mut activity, |a| !a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(due && rounds, "due {due}, seen doing its rounds {rounds}");

@@ -257,7 +257,10 @@ mod tests {
     fn waits_read_from_the_syscall_file_on_x86_64() {
         let wait = |line| wait_on(&X86_64, line);
         // node's event loop, its next timer 29999 ms away, and with none; a worker on a condvar.
-        assert_eq!(wait("281 0xe 0x7ffe53737d50 0x400 0x752f 0x0 0x8 0x7ffe53736ff0 0x7fe3c1b26cae"), Wait::After(MS(29999)));
+        assert_eq!(
+            wait("281 0xe 0x7ffe53737d50 0x400 0x752f 0x0 0x8 0x7ffe53736ff0 0x7fe3c1b26cae"),
+            Wait::After(MS(29999))
+        );
         assert_eq!(wait("281 0x9 0x7fe3c1a19cf0 0x400 0xffffffff 0x0 0x8 0x7fe3c1a18f90 0x7fe3"), Wait::Unbounded);
         assert_eq!(wait("202 0x1c243a70 0x189 0x0 0x0 0x0 0xffffffff 0x7fe3c121bc70 0x7fe3c1aa3f16"), Wait::Unbounded);
         // Python's asyncio (epoll_wait, 300 ms), a poll with a timeout.
@@ -269,15 +272,27 @@ mod tests {
             Wait::Limit { at: 0x7ffe0000, timeval: false, clock: Some(libc::CLOCK_REALTIME) }
         );
         // A relative futex wait (0x80: private), `sleep`/`time.sleep`, an absolute clock_nanosleep.
-        assert_eq!(wait("202 0x1c24 0x80 0x0 0x7ffe1000 0x0 0x0 0x7fe3 0x7fe3"), Wait::Limit { at: 0x7ffe1000, timeval: false, clock: None });
-        assert_eq!(wait("230 0x0 0x0 0x7ffc4d0 0x7ffc4d0 0x0 0x0 0x7ffc 0x7f12"), Wait::Limit { at: 0x7ffc4d0, timeval: false, clock: None });
+        assert_eq!(
+            wait("202 0x1c24 0x80 0x0 0x7ffe1000 0x0 0x0 0x7fe3 0x7fe3"),
+            Wait::Limit { at: 0x7ffe1000, timeval: false, clock: None }
+        );
+        assert_eq!(
+            wait("230 0x0 0x0 0x7ffc4d0 0x7ffc4d0 0x0 0x0 0x7ffc 0x7f12"),
+            Wait::Limit { at: 0x7ffc4d0, timeval: false, clock: None }
+        );
         assert_eq!(
             wait("230 0x1 0x1 0x7ffc4d0 0x0 0x0 0x0 0x7ffc 0x7f12"),
             Wait::Limit { at: 0x7ffc4d0, timeval: false, clock: Some(libc::CLOCK_MONOTONIC) }
         );
-        assert_eq!(wait("35 0x7ffc4d0 0x0 0x0 0x0 0x0 0x0 0x7ffc 0x7f12"), Wait::Limit { at: 0x7ffc4d0, timeval: false, clock: None });
+        assert_eq!(
+            wait("35 0x7ffc4d0 0x0 0x0 0x0 0x0 0x0 0x7ffc 0x7f12"),
+            Wait::Limit { at: 0x7ffc4d0, timeval: false, clock: None }
+        );
         // select's timeval, ppoll with none, a futex wake, a running thread, no call.
-        assert_eq!(wait("23 0x4 0x7ff0 0x0 0x0 0x7ff8 0x0 0x7ffc 0x7f12"), Wait::Limit { at: 0x7ff8, timeval: true, clock: None });
+        assert_eq!(
+            wait("23 0x4 0x7ff0 0x0 0x0 0x7ff8 0x0 0x7ffc 0x7f12"),
+            Wait::Limit { at: 0x7ff8, timeval: true, clock: None }
+        );
         assert_eq!(wait("271 0x7ff0 0x2 0x0 0x0 0x8 0x0 0x7ffc 0x7f12"), Wait::Unbounded);
         assert_eq!(wait("202 0x1c24 0x81 0x1 0x0 0x0 0x0 0x7fe3 0x7fe3"), Wait::Unknown);
         assert_eq!(wait("running"), Wait::Unknown);
@@ -292,9 +307,18 @@ mod tests {
         assert_eq!(wait("22 0x9 0xffffd000 0x400 0xffffffff 0x0 0x8 0xffffc000 0xffff8000"), Wait::Unbounded);
         assert_eq!(wait("232 0x3 0x7f0 0x1 0x12c 0x0 0x0 0x7ffc 0x7f12"), Wait::Unknown);
         assert_eq!(wait("98 0xaaaa 0x189 0x0 0x0 0x0 0xffffffff 0xffffc000 0xffff8000"), Wait::Unbounded);
-        assert_eq!(wait("115 0x0 0x0 0xffffc010 0xffffc010 0x0 0x0 0xffffc000 0xffff8000"), Wait::Limit { at: 0xffffc010, timeval: false, clock: None });
-        assert_eq!(wait("101 0xffffc010 0x0 0x0 0x0 0x0 0x0 0xffffc000 0xffff8000"), Wait::Limit { at: 0xffffc010, timeval: false, clock: None });
-        assert_eq!(wait("73 0xffff 0x2 0xffffc020 0x0 0x8 0x0 0xffffc000 0xffff8000"), Wait::Limit { at: 0xffffc020, timeval: false, clock: None });
+        assert_eq!(
+            wait("115 0x0 0x0 0xffffc010 0xffffc010 0x0 0x0 0xffffc000 0xffff8000"),
+            Wait::Limit { at: 0xffffc010, timeval: false, clock: None }
+        );
+        assert_eq!(
+            wait("101 0xffffc010 0x0 0x0 0x0 0x0 0x0 0xffffc000 0xffff8000"),
+            Wait::Limit { at: 0xffffc010, timeval: false, clock: None }
+        );
+        assert_eq!(
+            wait("73 0xffff 0x2 0xffffc020 0x0 0x8 0x0 0xffffc000 0xffff8000"),
+            Wait::Limit { at: 0xffffc020, timeval: false, clock: None }
+        );
         assert_eq!(wait("63 0x0 0xffff 0x400 0x0 0x0 0x0 0xffffc000 0xffff8000"), Wait::Unbounded);
     }
 
@@ -333,7 +357,10 @@ mod tests {
                 .unwrap()
         };
         let open = line("01", "00000000:00000000");
-        assert_eq!((open.local.as_str(), open.remote.as_str(), open.inode.as_str()), ("0100007F:A1B2", "0100007F:1F90", "48213"));
+        assert_eq!(
+            (open.local.as_str(), open.remote.as_str(), open.inode.as_str()),
+            ("0100007F:A1B2", "0100007F:1F90", "48213")
+        );
         assert!(open.settled());
         // Sent and not yet acknowledged (a delayed acknowledgement): settled. An answer not read, a
         // connection not yet accepted or opened: not.
