@@ -33,6 +33,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 fn main() -> ExitCode {
     // The guardian is this binary started again by itself (see `guard`): before anything else, so
     // it needs no command line of the user's and starts no thread.
+    harness_procs::small_pages();
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == harness_procs::GUARDIAN_ARG) {
         match args.next().and_then(|p| p.into_string().ok()) {

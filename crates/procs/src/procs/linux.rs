@@ -28,6 +28,11 @@ pub(super) fn child_setup(parent: libc::pid_t) -> io::Result<()> {
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    if SMALL_PAGES_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+        // The program gets transparent huge pages as it would outside the harness. Failing
+        // changes only its speed. SAFETY: PR_SET_THP_DISABLE takes an integer flag, no memory.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    }
     // If the harness died between fork and prctl, the signal was missed
     // and we were reparented already: give up (std then _exits the child).
     // SAFETY: getppid has no preconditions.
@@ -35,6 +40,23 @@ pub(super) fn child_setup(parent: libc::pid_t) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(libc::ESRCH));
     }
     Ok(())
+}
+
+/// Set when this process turned transparent huge pages off for itself (see [`small_pages`]), so
+/// the programs it starts get them back.
+static SMALL_PAGES_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(super) fn small_pages() {
+    // SAFETY: PR_GET_THP_DISABLE and PR_SET_THP_DISABLE take integer flags and touch no memory.
+    unsafe {
+        // Already off (inherited): then the programs keep it off too.
+        if libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) != 0 {
+            return;
+        }
+        if libc::prctl(libc::PR_SET_THP_DISABLE, 1 as libc::c_ulong, 0, 0, 0) == 0 {
+            SMALL_PAGES_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 pub(super) fn become_subreaper() -> io::Result<()> {

@@ -10,6 +10,8 @@ pub(super) fn kill_tagged(_prefix: &[u8]) -> usize {
     0
 }
 
+pub(super) fn small_pages() {}
+
 pub(super) fn become_subreaper() -> io::Result<()> {
     Err(unsupported("becoming a child subreaper"))
 }

@@ -96,3 +96,25 @@ fn eof_ends_the_wait_and_data_is_ignored() {
     wait_for_eof(&mut input);
     assert!(input.is_empty());
 }
+
+/// `THP_enabled` of a process's status: 1 unless huge pages are turned off for it.
+#[cfg(target_os = "linux")]
+fn huge_pages_allowed(status: &str) -> Option<bool> {
+    status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(|v| v.trim() == "1")
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn huge_pages_are_off_for_the_harness_and_as_before_for_its_programs() {
+    let Some(before) = huge_pages_allowed(&std::fs::read_to_string("/proc/self/status").unwrap()) else {
+        return; // A kernel older than 5.0 does not show it.
+    };
+    small_pages();
+    let after = huge_pages_allowed(&std::fs::read_to_string("/proc/self/status").unwrap());
+    assert_eq!(after, Some(false));
+    let mut cmd = tokio::process::Command::new("cat");
+    cmd.arg("/proc/self/status").stdout(std::process::Stdio::piped());
+    configure_command(&mut cmd, &Tag::new(run_id(), "huge-pages").unwrap());
+    let out = cmd.output().await.unwrap();
+    assert_eq!(huge_pages_allowed(&String::from_utf8_lossy(&out.stdout)), Some(before), "the program's as it was");
+}

@@ -73,6 +73,9 @@ pub struct Catalog {
     versions: Arc<Mutex<HashMap<SystemId, Vec<String>>>>,
     /// For replays at a new version: payloads recorded only at the old version are migrated.
     migration: Option<Migration>,
+    /// The payloads it migrated, by the path they would have at the new version: a plan asks
+    /// for each many times (trigger, stubs, checks), and migrating one copies it whole.
+    migrated: Cache<Recording>,
     /// The day support windows are judged at (RFC 3339 UTC), for runs: a version past its
     /// accessible-until date then falls forward. None for analyses, which judge versions as
     /// themselves.
@@ -100,6 +103,7 @@ impl Catalog {
             offences: Mutex::default(),
             versions: Arc::default(),
             migration: None,
+            migrated: Mutex::default(),
             now: None,
         }
     }
@@ -139,7 +143,7 @@ impl Catalog {
     }
 
     /// This catalog migrating payloads missing at the replay version, sharing what it has loaded
-    /// (a migrated payload is made anew each time, never cached).
+    /// (a migrated payload is kept by this catalog alone).
     pub fn with_migration(&self, migration: Migration) -> Self {
         Catalog {
             root: self.root.clone(),
@@ -151,6 +155,7 @@ impl Catalog {
             offences: Mutex::default(),
             versions: self.versions.clone(),
             migration: Some(migration),
+            migrated: Mutex::default(),
             now: self.now.clone(),
         }
     }
@@ -534,8 +539,10 @@ impl Catalog {
         if self.is_migrated(system, rel)
             && let Some(m) = &self.migration
         {
-            let old = self.recording(&m.from, rel)?;
-            return Ok(Arc::new(recording::migrate(&old, rel, system, m)));
+            let migrate = || {
+                self.recording(&m.from, rel).map(|old| recording::migrate(&old, rel, system, m)).map_err(|d| vec![d])
+            };
+            return cached(&self.migrated, &system.dir.join(rel), migrate).map_err(|mut ds| ds.remove(0));
         }
         // Cached by the path as written: the check that it stays inside the project runs once.
         let load =
