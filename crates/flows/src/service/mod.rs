@@ -40,6 +40,10 @@ use process::{Ready, Running};
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The quiet a settle window waits for, by default.
 const SETTLE: Duration = Duration::from_millis(200);
+/// After a job's last case, how far ahead a timer of the service is waited for (its settle window
+/// when longer): a retry after `Retry-After` is, a server's housekeeping every 30 s (Node's
+/// `connectionsCheckingInterval`) is not.
+const LATE_TIMERS: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
 pub(crate) struct ServiceFlow {
@@ -109,6 +113,7 @@ impl FlowDriver for ServiceFlow {
             ports,
             port,
             running: Mutex::new(None),
+            watch: Mutex::new(None),
             ended: Mutex::new(None),
         }))
     }
@@ -123,6 +128,9 @@ struct Instance {
     /// Where the service listens, the same for every process of this job.
     port: u16,
     running: Mutex<Option<Running>>,
+    /// What watches the running service, kept from case to case so that when each of its threads
+    /// last ran stays known (`Activity::timer_within`).
+    watch: Mutex<Option<harness_procs::Activity>>,
     /// The job's last case, while the service still runs: its late window is open.
     ended: Mutex<Option<Ended>>,
 }
@@ -154,16 +162,18 @@ impl FlowInstance for Instance {
             // The service still running is waited for as in a case: until it has been idle for
             // the settle window (its flow's or its last scenario's, the longer) since the last
             // request came, and — no later scenario being there to see what it sends then — with
-            // no timer of its own pending, within that scenario's time limit; then it is stopped
-            // with the job.
+            // no timer of its own due within that window or `LATE_TIMERS`, the longer, within
+            // that scenario's time limit; then it is stopped with the job.
             let ended = self.ended.lock().expect("service").take();
             let running = self.running.lock().expect("service").take();
             if let (Some(running), Some(ended)) = (running, ended) {
                 if running.exited().is_none() {
-                    let mut activity = running.activity(self.ports.threads());
+                    let kept = self.watch.lock().expect("service").take();
+                    let mut activity = kept.unwrap_or_else(|| running.activity(self.ports.threads()));
                     let window = ended.settle.max(self.config.settle);
+                    let timers = Some(window.max(LATE_TIMERS));
                     tokio::select! {
-                        () = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, window, true) => {}
+                        () = settle::quiet(|| (self.ports.late_received(), 0), &mut activity, window, timers) => {}
                         () = running.limit(ended.limit, self.ports.threads()) => {}
                         () = running.exit() => {}
                     }
@@ -232,7 +242,8 @@ impl Instance {
         }
         running.forget_output().await;
         // What of the service runs for this case from here on is known to: see `settle`.
-        let mut activity = running.activity(self.ports.threads());
+        let kept = self.watch.lock().expect("service").take().filter(|_| !fresh);
+        let mut activity = kept.unwrap_or_else(|| running.activity(self.ports.threads()));
         activity.observe();
         let mut run = FlowRun::completed();
         let url = format!("http://127.0.0.1:{}", self.port);
@@ -271,6 +282,7 @@ impl Instance {
         run.output = program::truncate(output);
         if running.exited().is_none() && self.config.restart == Restart::PerRun {
             *self.running.lock().expect("service") = Some(running);
+            *self.watch.lock().expect("service") = Some(activity);
         }
         run
     }
@@ -285,7 +297,7 @@ impl Instance {
         case: &CaseContext<'_>,
         window: Duration,
     ) {
-        settle::quiet(settle::of(case.traffic.log), activity, window, false).await;
+        settle::quiet(settle::of(case.traffic.log), activity, window, None).await;
         if case.traffic.until_exit {
             let failed = program::parse_records(&running.drained_output().await)
                 .iter()

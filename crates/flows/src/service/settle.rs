@@ -10,10 +10,13 @@
 //! after `Retry-After`), which run on wall time whatever the load. Request counts and records the
 //! scenario expects are assertions judged afterwards; they never end a case.
 //!
-//! The window ends sooner when the integration is proven asleep for the rest of it: every thread
-//! blocked in a wait only I/O ends, or whose own timer falls after the window would end
-//! (`Activity::asleep_for`). Nothing of its own can then wake it before the window would have
-//! ended, so ending now ends the case as waiting would have, without the wait.
+//! The window ends sooner when the integration is proven asleep for the rest of it, at one look:
+//! every thread blocked in a wait only I/O ends, or whose own timer falls after the window would
+//! end, and no byte on its way between it and its mocks (`Activity::asleep_for`). Nothing of its
+//! own can then wake it before the window would have ended, so ending now ends the case as waiting
+//! would have, without the wait. A timer due sooner (a retry of the same scenario on Node's
+//! `setTimeout`) proves nothing: the window is waited out, and the timer, on the wall clock, fires
+//! within it.
 
 use std::time::{Duration, Instant};
 
@@ -24,9 +27,6 @@ use harness_procs::Activity;
 const POLL: Duration = Duration::from_millis(5);
 /// The most one sample credits, however late it comes.
 const CREDIT: Duration = Duration::from_millis(10);
-/// Samples in a row that must prove the integration asleep to end the window early: a request
-/// just written on a socket is on its way to a mock's thread for a moment in between.
-const PROOFS: u32 = 3;
 
 /// A case's traffic as [`quiet`] watches it: requests received so far, and in flight.
 pub(super) fn of(log: &ExchangeLog) -> impl Fn() -> (usize, usize) + '_ {
@@ -34,35 +34,43 @@ pub(super) fn of(log: &ExchangeLog) -> impl Fn() -> (usize, usize) + '_ {
 }
 
 /// Resolves once the integration has been asleep for `window` since the last request `traffic`
-/// counted (the scenario's time limit, the caller's, bounds it); with `timers`, a process of it
-/// asleep on a timer of its own (`sleep`) counts as working, as at the end of a job, when no later
-/// scenario is there to see what it sends when it wakes.
+/// counted (the scenario's time limit, the caller's, bounds it). With `timers`, a timer of its own
+/// due within that span counts as working — one due within the window only, for a thread seen to
+/// wake by itself since the integration went quiet after the last request (`Activity::timer_within`)
+/// — as at the end of a job, when no later scenario is there to see what it sends when it wakes.
+/// The first look is at once: a service already asleep on I/O alone when its answer came is done.
 pub(super) async fn quiet(
     traffic: impl Fn() -> (usize, usize),
     activity: &mut Activity,
     window: Duration,
-    timers: bool,
+    timers: Option<Duration>,
 ) {
     let mut idle = Duration::ZERO;
-    let mut proofs = 0;
     let mut seen = traffic().0;
     let mut last = Instant::now();
+    let mut next = last;
+    // When the integration was first seen quiet (nothing running, nothing on its way) after the
+    // last request.
+    let mut quiet_since = None;
     loop {
-        tokio::time::sleep_until((last + POLL).into()).await;
+        tokio::time::sleep_until(next.into()).await;
         let now = Instant::now();
         let (arrived, in_flight) = traffic();
         if arrived != seen || in_flight > 0 {
-            (idle, proofs) = (Duration::ZERO, 0);
-        } else if !(activity.busy() || timers && activity.timer_pending()) {
-            idle += (now - last).min(CREDIT);
-            proofs = if activity.asleep_for(window.saturating_sub(idle)) { proofs + 1 } else { 0 };
-        } else {
-            proofs = 0;
+            (idle, quiet_since) = (Duration::ZERO, None);
+        } else if !activity.busy() {
+            if quiet_since.is_none() && timers.is_some() && activity.nothing_in_transit() {
+                quiet_since = Some(now);
+            }
+            let timer = timers.is_some_and(|far| activity.timer_within(window, far, quiet_since.unwrap_or(now)));
+            if !timer {
+                idle += (now - last).min(CREDIT);
+                if idle >= window || activity.asleep_for(window - idle) {
+                    return;
+                }
+            }
         }
-        if idle >= window || proofs >= PROOFS {
-            return;
-        }
-        (seen, last) = (arrived, now);
+        (seen, last, next) = (arrived, now, now + POLL);
     }
 }
 
@@ -87,9 +95,7 @@ mod tests {
         // In flight the whole time: never quiet, so the limit ends it.
         let limit = Duration::from_millis(60);
         assert!(
-            tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), false))
-                .await
-                .is_err()
+            tokio::time::timeout(limit, quiet(of(&log), &mut nothing(), Duration::from_millis(5), None)).await.is_err()
         );
         drop(held);
         let late = async {
@@ -97,7 +103,7 @@ mod tests {
             log.push(exchange("/late"));
         };
         let (start, mut activity) = (Instant::now(), nothing());
-        tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60), false), late);
+        tokio::join!(quiet(of(&log), &mut activity, Duration::from_millis(60), None), late);
         // The request 30 ms in started the 60 ms of quiet again.
         assert!(log.received() == 1 && start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
     }
@@ -111,7 +117,7 @@ mod tests {
         let mut activity = Activity::new(reading.id(), Vec::new());
         activity.observe();
         let limit = Duration::from_secs(60);
-        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_secs(600), false)).await;
+        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_secs(600), None)).await;
         reading.kill().unwrap();
         reading.wait().unwrap();
         // Where the kernel lists POSIX timers; elsewhere nothing is proven and the time limit ends it.
@@ -125,7 +131,7 @@ mod tests {
         let mut activity = Activity::new(sleeping.id(), Vec::new());
         activity.observe();
         let limit = Duration::from_millis(300);
-        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_secs(600), false)).await;
+        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_secs(600), None)).await;
         sleeping.kill().unwrap();
         sleeping.wait().unwrap();
         assert!(ended.is_err(), "a sleep that ends by itself is never proven quiet");
@@ -137,7 +143,7 @@ mod tests {
         let mut spinning = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
         let mut activity = Activity::new(spinning.id(), Vec::new());
         let limit = Duration::from_millis(200);
-        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_millis(20), false)).await;
+        let ended = tokio::time::timeout(limit, quiet(of(&log), &mut activity, Duration::from_millis(20), None)).await;
         spinning.kill().unwrap();
         spinning.wait().unwrap();
         if cfg!(target_os = "linux") {

@@ -36,7 +36,16 @@ struct Runs {
     count: u64,
     seen: Instant,
     since: Option<Instant>,
+    /// The instants after which it was last seen to run, the latest [`ROUNDS`] of them.
+    woken: Vec<Instant>,
 }
+
+/// How many times a thread must be seen to wake by itself, while its program is quiet, to be
+/// taken for a loop doing its rounds (a poll loop, a housekeeping tick) rather than one waiting for
+/// a job it set itself: Node's event loop wakes for its own ticks while a retry on `setTimeout`
+/// is still to come.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+const ROUNDS: usize = 3;
 
 impl Activity {
     pub fn new(root: u32, own_threads: Vec<i32>) -> Activity {
@@ -48,23 +57,44 @@ impl Activity {
     /// in later is known to have begun since (see [`Activity::asleep_for`]). Called as a case
     /// begins: what runs for the case then has a known start.
     pub fn observe(&mut self) {
-        let _ = self.asleep_for(Duration::ZERO);
+        #[cfg(target_os = "linux")]
+        {
+            let now = Instant::now();
+            for pid in self.tree().to_vec() {
+                let _ = self.wakes(pid, now);
+            }
+        }
     }
 
     /// Whether the whole tree sleeps until something reaches it for at least `span` from now:
     /// every thread blocked in a wait that only I/O, another thread or a signal ends, or in one
-    /// whose own time limit — counted from no earlier than the thread was last seen to run — falls
-    /// later; no `timerfd` due sooner; no POSIX timer. Then nothing of its own wakes it within
-    /// `span`: its quiet is proven, not only waited out. A call that cannot be read (a limit given
-    /// by pointer, a sleep, another system) proves nothing; a timer set with `alarm(2)` or
-    /// `setitimer(2)` is the one the kernel does not show.
+    /// whose own time limit — counted from no earlier than the thread was last seen to run —
+    /// falls later; no `timerfd` due sooner; no POSIX timer; nothing waiting to be read at either
+    /// end of a TCP connection of the tree (the peer's too, when on this machine, as a mock is),
+    /// none being opened or half-closed, so no request or answer is left unread; and no process
+    /// started since the tree was last listed. Then nothing of its own wakes it within `span`: its
+    /// quiet is proven, not only waited out. A call that cannot be read (another system, a call asleep.rs does not list)
+    /// proves nothing; a timer set with `alarm(2)` or `setitimer(2)` is the one the kernel does
+    /// not show.
     pub fn asleep_for(&mut self, span: Duration) -> bool {
         #[cfg(target_os = "linux")]
         {
             let now = Instant::now();
             let tree = self.tree().to_vec();
             // Every process is looked at, so that each thread's runs stay counted.
-            tree.iter().fold(!tree.is_empty(), |all, &pid| self.process_asleep(pid, now, span) && all)
+            let asleep = tree.iter().fold(!tree.is_empty(), |all, &pid| {
+                let wakes = self.wakes(pid, now);
+                all && !wakes.is_empty()
+                    && wakes.iter().all(|(_, w)| match w {
+                        Wake::Never => true,
+                        Wake::At(at) => at.is_some_and(|at| at >= now + span),
+                        Wake::Unreadable | Wake::Unknown => false,
+                    })
+            });
+            asleep
+                && tree.iter().all(|&pid| linux::no_timer_within(pid, span))
+                && self.nothing_in_transit()
+                && self.no_new_process(&tree)
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -73,21 +103,83 @@ impl Activity {
         }
     }
 
-    #[cfg(target_os = "linux")]
-    fn process_asleep(&mut self, pid: i32, now: Instant, span: Duration) -> bool {
-        let mut asleep = true;
-        let mut any = false;
-        for t in linux::threads(pid) {
-            any = true;
-            let since = self.ran_since(t.tid, t.age.and_then(|age| now.checked_sub(age)), t.runs, now);
-            asleep &= t.sleeping
-                && match t.wait {
-                    asleep::Wait::Unbounded => true,
-                    asleep::Wait::Millis(ms) => since.is_some_and(|s| s + Duration::from_millis(ms) >= now + span),
-                    asleep::Wait::Unknown => false,
-                };
+    /// Whether a thread of the tree sleeps on a timer that may fall due within `far` from now and
+    /// wake it to go on working: a `sleep`, an event loop's next timer (Node's `setTimeout`,
+    /// Python's `asyncio.sleep`), any wait with a time limit (read as [`Activity::asleep_for`]
+    /// reads it), or a `timerfd`. A thread seen to wake by itself [`ROUNDS`] times since
+    /// `quiet_since` (a server's poll loop, a housekeeping tick) is doing its rounds, not a job it
+    /// started before: its timer counts only within `near`. A limit that cannot be read counts as
+    /// due; a POSIX timer, whose due time the kernel does not show, does not count. Elsewhere than
+    /// on Linux: `false`.
+    pub fn timer_within(&mut self, near: Duration, far: Duration, quiet_since: Instant) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            let now = Instant::now();
+            let tree = self.tree().to_vec();
+            let mut due = false;
+            for &pid in &tree {
+                // Every process is looked at, so that each thread's runs stay counted.
+                due |= self.wakes(pid, now).iter().any(|&(tid, wake)| {
+                    let woken =
+                        self.runs.get(&tid).map_or(0, |r| r.woken.iter().filter(|&&w| w >= quiet_since).count());
+                    let span = if woken >= ROUNDS { near } else { far };
+                    match wake {
+                        Wake::At(at) => at.is_none_or(|at| at < now + span),
+                        Wake::Unreadable => true,
+                        Wake::Never | Wake::Unknown => false,
+                    }
+                });
+            }
+            due || tree.iter().any(|&pid| linux::timerfd_within(pid, near))
         }
-        asleep && any && linux::no_timer_within(pid, span)
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (near, far, quiet_since);
+            false
+        }
+    }
+
+    /// Whether no TCP connection of the tree has a byte waiting to be read at either end (the
+    /// peer's too, when on this machine, as a mock is), and none is being opened or half-closed:
+    /// no request and no answer is left unread. Elsewhere than on Linux: `false`.
+    pub fn nothing_in_transit(&mut self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.tree().to_vec().into_iter().all(linux::nothing_in_transit)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+
+    /// Whether the tree, listed again now, has no process that `tree` lacks: one just started
+    /// (and not yet listed) may be working while its parent sleeps.
+    #[cfg(target_os = "linux")]
+    fn no_new_process(&mut self, tree: &[i32]) -> bool {
+        self.scanned = None;
+        self.tree().iter().all(|pid| tree.contains(pid))
+    }
+
+    /// When each thread of `pid` wakes by itself, as far as can be told, and the instant after
+    /// which it last ran.
+    #[cfg(target_os = "linux")]
+    fn wakes(&mut self, pid: i32, now: Instant) -> Vec<(i32, Wake)> {
+        linux::threads(pid)
+            .into_iter()
+            .map(|t| {
+                let since = self.ran_since(t.tid, t.age.and_then(|age| now.checked_sub(age)), t.runs, now);
+                let wake = match (t.sleeping, t.wait, t.due) {
+                    (false, ..) => Wake::Unknown,
+                    (true, asleep::Wait::Unbounded, _) => Wake::Never,
+                    (true, _, Some(asleep::Due::AfterStart(limit))) => Wake::At(since.map(|s| s + limit)),
+                    (true, _, Some(asleep::Due::FromNow(left))) => Wake::At(Some(now + left)),
+                    (true, _, Some(asleep::Due::Unreadable)) => Wake::Unreadable,
+                    (true, _, None) => Wake::Unknown,
+                };
+                (t.tid, wake)
+            })
+            .collect()
     }
 
     /// The instant after which thread `tid` last ran, when known: the look before the one that
@@ -99,12 +191,16 @@ impl Activity {
             Some(runs) => {
                 if runs.count != count {
                     (runs.count, runs.since) = (count, Some(runs.seen));
+                    if runs.woken.len() == ROUNDS {
+                        runs.woken.remove(0);
+                    }
+                    runs.woken.push(runs.seen);
                 }
                 runs.seen = now;
                 runs.since
             }
             None => {
-                self.runs.insert(tid, Runs { count, seen: now, since: started });
+                self.runs.insert(tid, Runs { count, seen: now, since: started, woken: Vec::new() });
                 started
             }
         }
@@ -116,21 +212,6 @@ impl Activity {
         {
             self.tree().iter().any(|&pid| linux::process_busy(pid))
                 || self.own_threads.iter().any(|&tid| linux::own_thread_busy(tid))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            false
-        }
-    }
-
-    /// Whether a thread of the tree sleeps on a timer it set itself (`sleep`, `time.sleep`: the
-    /// kernel's nanosleep), which will wake it to go on working. A timer of an event loop (a
-    /// `poll` or `epoll_wait` with a timeout, as Node's `setTimeout`) cannot be told from an idle
-    /// loop and is not seen. Elsewhere than on Linux: `false`.
-    pub fn timer_pending(&mut self) -> bool {
-        #[cfg(target_os = "linux")]
-        {
-            self.tree().iter().any(|&pid| linux::sleeps_on_timer(pid))
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -167,6 +248,20 @@ impl Activity {
         }
         &self.tree
     }
+}
+
+/// When a sleeping thread wakes by itself.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy)]
+enum Wake {
+    /// Only when something reaches it.
+    Never,
+    /// At the earliest at this instant (`None`: not known how early).
+    At(Option<Instant>),
+    /// On a time limit that could not be read.
+    Unreadable,
+    /// Not known: it runs, or its call is not read.
+    Unknown,
 }
 
 /// The id of the calling thread, to watch it with [`Activity`].
@@ -231,10 +326,9 @@ mod linux {
         any && fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.trim() == "do_wait")
     }
 
-    /// Whether a thread of `pid` sleeps in nanosleep (its wait channel names it).
-    pub(super) fn sleeps_on_timer(pid: i32) -> bool {
-        let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
-        threads.flatten().any(|t| fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains("nanosleep")))
+    /// Whether `pid` is still there (a gone process's files cannot be read).
+    fn process_alive(pid: i32) -> bool {
+        fs::metadata(format!("/proc/{pid}/task")).is_ok()
     }
 
     /// Each thread of `pid` and how long it has waited for a CPU (the second field of its
@@ -263,6 +357,8 @@ mod linux {
         pub(super) sleeping: bool,
         /// The wait it is blocked in.
         pub(super) wait: asleep::Wait,
+        /// When that wait ends by itself, if it has a limit.
+        pub(super) due: Option<asleep::Due>,
     }
 
     /// Each thread of `pid`.
@@ -275,15 +371,65 @@ mod linux {
                 let tid = t.file_name().to_str()?.parse().ok()?;
                 let read = |name: &str| fs::read_to_string(t.path().join(name)).ok();
                 let wait = read("syscall").map_or(asleep::Wait::Unknown, |s| asleep::wait(&s));
+                let due = asleep::due(wait, |at| memory(pid, at), clock_now);
                 let runs = read("schedstat").and_then(|s| s.split_whitespace().nth(2)?.parse().ok());
                 let stat = read("stat").as_deref().and_then(parse_stat);
                 let sleeping = stat.as_ref().is_some_and(|s| s.state == b'S');
                 let age = stat
                     .zip(booted)
                     .and_then(|(s, (now, tick))| now.checked_sub(tick.checked_mul(u32::try_from(s.starttime).ok()?)?));
-                Some(Thread { tid, age, runs, sleeping, wait })
+                Some(Thread { tid, age, runs, sleeping, wait, due })
             })
             .collect()
+    }
+
+    /// The 16 bytes at `at` in the memory of `pid` (readable where its threads' `syscall` is).
+    fn memory(pid: i32, at: u64) -> Option<[u8; 16]> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = [0; 16];
+        fs::File::open(format!("/proc/{pid}/mem")).ok()?.read_exact_at(&mut bytes, at).ok()?;
+        Some(bytes)
+    }
+
+    /// The time of `clock` now.
+    fn clock_now(clock: i32) -> Option<super::Duration> {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes the timespec it is given and has no other effect.
+        let read = unsafe { libc::clock_gettime(clock as libc::clockid_t, &mut now) };
+        (read == 0).then(|| super::Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+
+    /// Whether no TCP connection of `pid` has anything left to read at either end (its own socket
+    /// and the peer's, when the peer is on this machine, as a mock is), and none is being opened
+    /// or half-closed. Read from `/proc/<pid>/net/tcp` and `tcp6`; unreadable, nothing is proven.
+    pub(super) fn nothing_in_transit(pid: i32) -> bool {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { return !process_alive(pid) };
+        let sockets: std::collections::HashSet<String> = fds
+            .flatten()
+            .filter_map(|fd| {
+                let link = fs::read_link(fd.path()).ok()?;
+                Some(link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+            })
+            .collect();
+        if sockets.is_empty() {
+            return true;
+        }
+        let mut lines = Vec::new();
+        for table in ["tcp", "tcp6"] {
+            match fs::read_to_string(format!("/proc/{pid}/net/{table}")) {
+                Ok(text) => lines.extend(text.lines().skip(1).filter_map(asleep::tcp_line).collect::<Vec<_>>()),
+                Err(_) if table == "tcp6" => {}
+                Err(_) => return false,
+            }
+        }
+        let own: Vec<&asleep::Tcp> = lines.iter().filter(|l| sockets.contains(&l.inode)).collect();
+        own.iter().all(|mine| {
+            mine.settled()
+                && lines
+                    .iter()
+                    .filter(|peer| peer.local == mine.remote && peer.remote == mine.local)
+                    .all(|peer| peer.settled())
+        })
     }
 
     /// The time since boot (as `/proc/<pid>/stat` counts a start) and its clock tick. A start is
@@ -304,15 +450,16 @@ mod linux {
     pub(super) fn no_timer_within(pid: i32, span: super::Duration) -> bool {
         // Listed only where the kernel can; unreadable, nothing is proven.
         let Ok(timers) = fs::read_to_string(format!("/proc/{pid}/timers")) else { return false };
-        if !timers.trim().is_empty() {
-            return false;
-        }
+        timers.trim().is_empty() && fs::read_dir(format!("/proc/{pid}/fd")).is_ok() && !timerfd_within(pid, span)
+    }
+
+    /// Whether a `timerfd` of `pid` fires within `span`.
+    pub(super) fn timerfd_within(pid: i32, span: super::Duration) -> bool {
         let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
-        fds.flatten().all(|fd| {
-            let is_timer = fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:[timerfd]");
-            !is_timer
-                || fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy()))
-                    .is_ok_and(|info| asleep::timer_due(&info).is_none_or(|ms| ms as u128 >= span.as_millis()))
+        fds.flatten().any(|fd| {
+            fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:[timerfd]")
+                && fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy()))
+                    .map_or(true, |info| asleep::timer_due(&info).is_some_and(|ms| (ms as u128) < span.as_millis()))
         })
     }
 
@@ -361,17 +508,72 @@ mod tests {
         assert!(!busy.busy(), "a process that is gone is not busy");
     }
 
-    #[test]
-    fn a_process_asleep_in_sleep_has_a_timer_pending() {
-        let mut sleeping = std::process::Command::new("sleep").arg("5").spawn().unwrap();
-        let mut activity = Activity::new(sleeping.id(), Vec::new());
-        let seen = (0..500).any(|_| {
+    /// Looks at `activity` until `seen` holds of it (2 s at most).
+    fn seen(activity: &mut Activity, seen: impl Fn(&mut Activity) -> bool) -> bool {
+        (0..1000).any(|_| {
             std::thread::sleep(Duration::from_millis(2));
-            activity.timer_pending()
-        });
-        sleeping.kill().unwrap();
-        sleeping.wait().unwrap();
-        assert!(seen, "`sleep` never showed a pending timer");
-        assert!(!activity.timer_pending(), "a process that is gone has no timer");
+            seen(activity)
+        })
+    }
+
+    #[test]
+    fn a_timer_is_seen_when_due_within_the_span_and_not_further_out() {
+        // `sleep` (clock_nanosleep, its limit in its memory), then an event loop's timed wait
+        // (poll with 5000 ms in the syscall line itself).
+        let poll = "import select; select.poll().poll(5000)";
+        let python = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+        let commands: &[&[&str]] =
+            if python { &[&["sleep", "5"], &["python3", "-c", poll]] } else { &[&["sleep", "5"]] };
+        for command in commands {
+            let start = Instant::now();
+            let mut child = std::process::Command::new(command[0]).args(&command[1..]).spawn().unwrap();
+            let mut activity = Activity::new(child.id(), Vec::new());
+            let due = seen(&mut activity, |a| a.timer_within(Duration::from_secs(10), Duration::from_secs(10), start));
+            // Due 5 s after it began at the latest: further out than 1 s for a while yet.
+            let far = !activity.timer_within(Duration::from_millis(500), Duration::from_millis(500), start);
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert!(due, "{command:?}: its timer was never seen");
+            assert!(far, "{command:?}: a timer 5 s away is not due within 500 ms");
+            assert!(
+                !activity.timer_within(Duration::from_secs(10), Duration::from_secs(10), start),
+                "a process that is gone has no timer"
+            );
+        }
+    }
+
+    #[test]
+    fn a_process_waiting_only_for_input_is_asleep_and_a_sleeping_one_is_not() {
+        let mut reading = std::process::Command::new("sh")
+            .args(["-c", "read line"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut activity = Activity::new(reading.id(), Vec::new());
+        let asleep = seen(&mut activity, |a| a.asleep_for(Duration::from_secs(600)));
+        let timer = activity.timer_within(Duration::from_secs(600), Duration::from_secs(600), Instant::now());
+        reading.kill().unwrap();
+        reading.wait().unwrap();
+        assert!(asleep && !timer, "a shell reading its input sleeps until something reaches it");
+    }
+
+    #[test]
+    fn a_loop_that_wakes_by_itself_is_doing_its_rounds() {
+        if !std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return;
+        }
+        let code = "import select\nwhile True: select.poll().poll(300)";
+        let mut child = std::process::Command::new("python3").args(["-c", code]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let start = Instant::now();
+        let mut activity = Activity::new(child.id(), Vec::new());
+        // Its 300 ms timer is due within 10 s; once it has woken by itself three times, only within
+        // 100 ms counts.
+        let due = seen(&mut activity, |a| a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
+        let rounds =
+            seen(&mut activity, |a| !a.timer_within(Duration::from_millis(100), Duration::from_secs(10), start));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(due && rounds, "due {due}, seen doing its rounds {rounds}");
     }
 }
