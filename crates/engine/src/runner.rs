@@ -104,16 +104,11 @@ pub fn run(
     };
     let secrets = Arc::new(Secrets::for_run(plan, &options.secrets));
     runtime()?.block_on(async {
-        let work = run_cases(project, plan, options, &secrets, &reporters, &finished);
-        tokio::pin!(work);
-        let signal = tokio::select! {
-            done = &mut work => return done.map(|()| summary(finished.take())).and_then(|s| {
-                emit(&reporters, &Event::RunFinished { summary: &s })?;
-                Ok(s)
-            }),
-            signal = interrupted() => signal,
+        let Some(signal) = run_cases(project, plan, options, &secrets, &reporters, &finished).await? else {
+            let s = summary(finished.take());
+            emit(&reporters, &Event::RunFinished { summary: &s })?;
+            return Ok(s);
         };
-        harness_flows::kill_running_programs();
         let s = summary(finished.take());
         emit(&reporters, &Event::RunCancelled { summary: &s, signal })?;
         Err(Error::Interrupted)
@@ -133,18 +128,15 @@ pub fn evaluate(
         let mut out = Vec::with_capacity(cases.len());
         // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
         let schedule = Schedule { jobs, strict, retries: None, slow_after: Duration::MAX };
-        let work = in_order(project, plan, &secrets, cases, &schedule, &|_| Ok(()), |case, attempts| {
+        let interrupted = in_order(project, plan, &secrets, cases, &schedule, &|_| Ok(()), |case, attempts| {
             out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
             Ok(())
-        });
-        tokio::select! {
-            done = work => done?,
-            _ = interrupted() => {
-                harness_flows::kill_running_programs();
-                return Err(Error::Interrupted);
-            }
-        };
-        Ok(out)
+        })
+        .await?;
+        match interrupted {
+            Some(_) => Err(Error::Interrupted),
+            None => Ok(out),
+        }
     })
 }
 
@@ -240,7 +232,7 @@ async fn run_cases(
     secrets: &Arc<Secrets>,
     reporters: &RefCell<&mut [&mut dyn Reporter]>,
     finished: &RefCell<Vec<CaseReport>>,
-) -> Result<(), Error> {
+) -> Result<Option<&'static str>, Error> {
     let jobs = options.jobs.max(1);
     emit(reporters, &Event::RunStarted { cases: plan.cases.len(), jobs })?;
     let progress = |p: Progress| match p {
@@ -289,6 +281,9 @@ async fn run_cases(
 ///
 /// A failed case of a program's flow runs again up to `schedule.retries` times (or its flow's
 /// `retries:`, whichever is more).
+///
+/// On Ctrl-C or SIGTERM the programs are stopped and every case that finished is handed over at
+/// once, those whose late window was still open failing for it; returns the signal's name.
 async fn in_order(
     project: &Project,
     plan: &Plan,
@@ -297,7 +292,7 @@ async fn in_order(
     schedule: &Schedule,
     progress: &dyn Fn(Progress) -> Result<(), Error>,
     mut done: impl FnMut(&Case, Attempts) -> Result<(), Error>,
-) -> Result<(), Error> {
+) -> Result<Option<&'static str>, Error> {
     let Schedule { jobs, strict, retries, slow_after } = *schedule;
     let workers = Workers::new(project.root.clone(), plan.registry.clone(), secrets.clone(), mock_limits(project));
     let stuck = std::cell::Cell::new(0);
@@ -340,16 +335,39 @@ async fn in_order(
         })
         .buffer_unordered(jobs.max(1));
     let mut waiting = Waiting::default();
-    while let Some((index, outcome)) = results.next().await {
+    let stop = interrupted();
+    tokio::pin!(stop);
+    loop {
+        let next = tokio::select! {
+            next = results.next() => next,
+            signal = &mut stop => return waiting.cut_short(cases, signal, &mut done).map(|()| Some(signal)),
+        };
+        let Some((index, outcome)) = next else { break };
         waiting.add(&cases[index], index, outcome?);
-        waiting.hand_over(cases, false, &mut done)?;
+        waiting.hand_over(cases, Until::Closed, &mut done)?;
     }
     // What services sent after their job's last case, before the workers stop them: every late
     // window closes.
-    for l in workers.finish().await {
+    let late = tokio::select! {
+        late = workers.finish() => late,
+        signal = &mut stop => return waiting.cut_short(cases, signal, &mut done).map(|()| Some(signal)),
+    };
+    for l in late {
         waiting.late.entry(l.scenario.clone()).or_default().push(l);
     }
-    waiting.hand_over(cases, true, &mut done)
+    waiting.hand_over(cases, Until::End, &mut done).map(|()| None)
+}
+
+/// How far [`Waiting::hand_over`] goes.
+#[derive(Clone, Copy)]
+enum Until {
+    /// As far as the late windows are closed.
+    Closed,
+    /// Everything: the run ended and closed every window.
+    End,
+    /// Everything that finished: the run was interrupted by this signal, cutting short the windows
+    /// still open.
+    Interrupted(&'static str),
 }
 
 /// Results not handed over yet, and what is known of late windows.
@@ -373,27 +391,48 @@ impl Waiting {
         self.results.insert(index, attempts);
     }
 
-    /// Hand the results over in case order, as far as their late windows are closed (all of them
-    /// at the run's `end`).
+    /// Hand the results over in case order, as far as `until` says.
     fn hand_over(
         &mut self,
         cases: &[Arc<Case>],
-        end: bool,
+        until: Until,
         done: &mut impl FnMut(&Case, Attempts) -> Result<(), Error>,
     ) -> Result<(), Error> {
         while let Some(attempts) = self.results.get(&self.next) {
-            if !end && runs(attempts).any(|r| r.window.is_some_and(|w| !self.closed.contains(&w))) {
+            let open = runs(attempts).any(|r| r.window.is_some_and(|w| !self.closed.contains(&w)));
+            if open && matches!(until, Until::Closed) {
                 break;
             }
             let mut attempts = self.results.remove(&self.next).expect("present");
             let case = &cases[self.next];
-            if let (Ok(evaluated), Some(mut late)) = (&mut attempts.last, self.late.remove(&case.id)) {
-                late.sort_by(|a, b| (&a.system, &a.request, a.after).cmp(&(&b.system, &b.request, b.after)));
-                evaluated.verdict.findings.extend(late.iter().map(check::late::finding));
+            if let Ok(evaluated) = &mut attempts.last {
+                if let Some(mut late) = self.late.remove(&case.id) {
+                    late.sort_by(|a, b| (&a.system, &a.request, a.after).cmp(&(&b.system, &b.request, b.after)));
+                    evaluated.verdict.findings.extend(late.iter().map(check::late::finding));
+                }
+                if let (true, Until::Interrupted(signal)) = (open, until) {
+                    evaluated.verdict.findings.push(check::late::cut_short(signal));
+                }
                 evaluated.verdict.findings.sort_by_key(|f| f.kind);
             }
             done(case, attempts)?;
             self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// The run was interrupted: stop the programs, then hand over every case that finished — also
+    /// those after a case still running, skipping it.
+    fn cut_short(
+        &mut self,
+        cases: &[Arc<Case>],
+        signal: &'static str,
+        done: &mut impl FnMut(&Case, Attempts) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        harness_flows::kill_running_programs();
+        while let Some(&first) = self.results.keys().next() {
+            self.next = first;
+            self.hand_over(cases, Until::Interrupted(signal), done)?;
         }
         Ok(())
     }

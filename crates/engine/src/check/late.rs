@@ -43,3 +43,17 @@ pub(crate) fn finding(late: &LateRequest) -> Finding {
     );
     f
 }
+
+/// The finding of a case whose late window was still open when the run was interrupted: what its
+/// service might still have sent for it was not waited for, so its verdict is not complete — it
+/// fails (and is not accepted) rather than pass on half the evidence.
+pub(crate) fn cut_short(signal: &str) -> Finding {
+    let mut f = Finding::new(
+        CheckKind::Late,
+        format!("not judged to the end: {signal} stopped the run while its service could still send traffic for it"),
+    );
+    f.details.push(
+        "its late window (until the next scenario on its service ended, or the run's end) was cut short; the findings above are what was known then — run it again to judge it".to_string(),
+    );
+    f
+}
