@@ -129,14 +129,15 @@ pub fn evaluate(
         // Never retried: a failed attempt would be dropped here, passing a flaky case silently.
         let schedule = Schedule { jobs, strict, retries: None, slow_after: Duration::MAX };
         let interrupted = in_order(project, plan, &secrets, cases, &schedule, &|_| Ok(()), |case, attempts| {
-            out.push(attempts.last.map_err(|why| Error::Environment(format!("{}: {why}", case.id)))?);
+            out.push((case.id.clone(), attempts.last));
             Ok(())
         })
         .await?;
-        match interrupted {
-            Some(_) => Err(Error::Interrupted),
-            None => Ok(out),
+        // An interrupt says so (exit 130) whatever became of the cases that finished.
+        if interrupted.is_some() {
+            return Err(Error::Interrupted);
         }
+        out.into_iter().map(|(id, last)| last.map_err(|why| Error::Environment(format!("{id}: {why}")))).collect()
     })
 }
 
