@@ -40,9 +40,11 @@ use process::{Ready, Running};
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The quiet a settle window waits for, by default.
 const SETTLE: Duration = Duration::from_millis(200);
-/// After a job's last case, how far ahead a timer of the service is waited for (its settle window
-/// when longer): a retry after `Retry-After` is, a server's housekeeping every 30 s (Node's
-/// `connectionsCheckingInterval`) is not.
+/// After a job's last case, how far ahead a plain sleep of the service (`sleep`, `time.sleep`: a
+/// retry after `Retry-After`) is waited for, its settle window when longer. Other timed waits — an
+/// event loop's next timer — count only within the window: an idle keep-alive connection keeps
+/// one armed for seconds (undici 4 s, Node's server 5 s), and waiting those out made every job's
+/// end seconds longer.
 const LATE_TIMERS: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
@@ -162,8 +164,8 @@ impl FlowInstance for Instance {
             // The service still running is waited for as in a case: until it has been idle for
             // the settle window (its flow's or its last scenario's, the longer) since the last
             // request came, and — no later scenario being there to see what it sends then — with
-            // no timer of its own due within that window or `LATE_TIMERS`, the longer, within
-            // that scenario's time limit; then it is stopped with the job.
+            // no timer of its own due within that window (a plain sleep: within `LATE_TIMERS`, if
+            // longer), within that scenario's time limit; then it is stopped with the job.
             let ended = self.ended.lock().expect("service").take();
             let running = self.running.lock().expect("service").take();
             if let (Some(running), Some(ended)) = (running, ended) {

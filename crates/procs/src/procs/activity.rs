@@ -85,7 +85,7 @@ impl Activity {
             let asleep = tree.iter().fold(!tree.is_empty(), |all, &pid| {
                 let wakes = self.wakes(pid, now);
                 all && !wakes.is_empty()
-                    && wakes.iter().all(|(_, w)| match w {
+                    && wakes.iter().all(|(_, w, _)| match w {
                         Wake::Never => true,
                         Wake::At(at) => at.is_some_and(|at| at >= now + span),
                         Wake::Unreadable | Wake::Unknown => false,
@@ -103,9 +103,11 @@ impl Activity {
         }
     }
 
-    /// Whether a thread of the tree sleeps on a timer that may fall due within `far` from now and
-    /// wake it to go on working: a `sleep`, an event loop's next timer (Node's `setTimeout`,
-    /// Python's `asyncio.sleep`), any wait with a time limit (read as [`Activity::asleep_for`]
+    /// Whether a thread of the tree sleeps on a timer that may fall due and wake it to go on
+    /// working — within `far` from now for a plain sleep (`nanosleep`, `clock_nanosleep`: `sleep`,
+    /// `time.sleep`), within `near` for any other: an event loop's next timer (Node's `setTimeout`,
+    /// Python's `asyncio.sleep`; also what an idle keep-alive connection keeps armed for seconds),
+    /// any wait with a time limit (read as [`Activity::asleep_for`]
     /// reads it), or a `timerfd`. A thread seen to wake by itself [`ROUNDS`] times since
     /// `quiet_since` (a server's poll loop, a housekeeping tick) is doing its rounds, not a job it
     /// started before: its timer counts only within `near`. A limit that cannot be read counts as
@@ -119,10 +121,10 @@ impl Activity {
             let mut due = false;
             for &pid in &tree {
                 // Every process is looked at, so that each thread's runs stay counted.
-                due |= self.wakes(pid, now).iter().any(|&(tid, wake)| {
+                due |= self.wakes(pid, now).iter().any(|&(tid, wake, sleeps)| {
                     let woken =
                         self.runs.get(&tid).map_or(0, |r| r.woken.iter().filter(|&&w| w >= quiet_since).count());
-                    let span = if woken >= ROUNDS { near } else { far };
+                    let span = if sleeps && woken < ROUNDS { far } else { near };
                     match wake {
                         Wake::At(at) => at.is_none_or(|at| at < now + span),
                         Wake::Unreadable => true,
@@ -161,10 +163,10 @@ impl Activity {
         self.tree().iter().all(|pid| tree.contains(pid))
     }
 
-    /// When each thread of `pid` wakes by itself, as far as can be told, and the instant after
-    /// which it last ran.
+    /// When each thread of `pid` wakes by itself, as far as can be told, and whether it is in a
+    /// plain sleep.
     #[cfg(target_os = "linux")]
-    fn wakes(&mut self, pid: i32, now: Instant) -> Vec<(i32, Wake)> {
+    fn wakes(&mut self, pid: i32, now: Instant) -> Vec<(i32, Wake, bool)> {
         linux::threads(pid)
             .into_iter()
             .map(|t| {
@@ -177,7 +179,7 @@ impl Activity {
                     (true, _, Some(asleep::Due::Unreadable)) => Wake::Unreadable,
                     (true, _, None) => Wake::Unknown,
                 };
-                (t.tid, wake)
+                (t.tid, wake, t.sleeps)
             })
             .collect()
     }
@@ -359,6 +361,8 @@ mod linux {
         pub(super) wait: asleep::Wait,
         /// When that wait ends by itself, if it has a limit.
         pub(super) due: Option<asleep::Due>,
+        /// Whether that wait is a plain sleep ([`asleep::sleeps`]).
+        pub(super) sleeps: bool,
     }
 
     /// Each thread of `pid`.
@@ -370,7 +374,9 @@ mod linux {
             .filter_map(|t| {
                 let tid = t.file_name().to_str()?.parse().ok()?;
                 let read = |name: &str| fs::read_to_string(t.path().join(name)).ok();
-                let wait = read("syscall").map_or(asleep::Wait::Unknown, |s| asleep::wait(&s));
+                let syscall = read("syscall");
+                let wait = syscall.as_deref().map_or(asleep::Wait::Unknown, asleep::wait);
+                let sleeps = syscall.as_deref().is_some_and(asleep::sleeps);
                 let due = asleep::due(wait, |at| memory(pid, at), clock_now);
                 let runs = read("schedstat").and_then(|s| s.split_whitespace().nth(2)?.parse().ok());
                 let stat = read("stat").as_deref().and_then(parse_stat);
@@ -378,7 +384,7 @@ mod linux {
                 let age = stat
                     .zip(booted)
                     .and_then(|(s, (now, tick))| now.checked_sub(tick.checked_mul(u32::try_from(s.starttime).ok()?)?));
-                Some(Thread { tid, age, runs, sleeping, wait, due })
+                Some(Thread { tid, age, runs, sleeping, wait, due, sleeps })
             })
             .collect()
     }

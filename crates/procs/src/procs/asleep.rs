@@ -103,6 +103,13 @@ pub(super) fn wait(syscall: &str) -> Wait {
     NATIVE.map_or(Wait::Unknown, |calls| wait_on(calls, syscall))
 }
 
+/// Whether a `syscall` file's text shows a plain sleep (`nanosleep`, `clock_nanosleep`): a pause
+/// the program chose, as a retry's, not an event loop's or a lock's wait.
+pub(super) fn sleeps(syscall: &str) -> bool {
+    let call = syscall.split_whitespace().next().and_then(|n| n.parse::<u64>().ok());
+    NATIVE.zip(call).is_some_and(|(c, call)| call == c.nanosleep || call == c.clock_nanosleep)
+}
+
 /// The wait in a `syscall` file's text: `<nr> <arg0> … <arg5> <sp> <pc>` (hex arguments) while
 /// blocked in a call, `running` or `-1 <sp> <pc>` otherwise.
 pub(super) fn wait_on(c: &Calls, syscall: &str) -> Wait {
@@ -297,6 +304,16 @@ mod tests {
         assert_eq!(wait("202 0x1c24 0x81 0x1 0x0 0x0 0x0 0x7fe3 0x7fe3"), Wait::Unknown);
         assert_eq!(wait("running"), Wait::Unknown);
         assert_eq!(wait("-1 0x7ffc 0x7f12"), Wait::Unknown);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_plain_sleep_is_told_from_other_timed_waits() {
+        assert!(sleeps("35 0x7ffc4d0 0x0 0x0 0x0 0x0 0x0 0x7ffc 0x7f12"), "nanosleep");
+        assert!(sleeps("230 0x1 0x1 0x7ffc4d0 0x0 0x0 0x0 0x7ffc 0x7f12"), "clock_nanosleep");
+        assert!(!sleeps("232 0x3 0x7f0 0x1 0x12c 0x0 0x0 0x7ffc 0x7f12"), "an event loop's epoll_wait");
+        assert!(!sleeps("202 0x1c24 0x80 0x0 0x7ffe1000 0x0 0x0 0x7fe3 0x7fe3"), "a futex");
+        assert!(!sleeps("running"));
     }
 
     #[test]
