@@ -222,6 +222,20 @@ fn serve_prints_the_mocks_urls_and_each_request_until_stopped() {
 }
 
 #[test]
+fn serve_stopped_as_soon_as_it_prints_ends_cleanly() {
+    use std::io::BufRead;
+    // Its signal handlers are in place before its first line: a SIGTERM sent on reading it (a
+    // script that only wanted the URLs) ends it as Ctrl-C would, never by the signal's default.
+    let p = project(&[]);
+    let mut child = common::serve_simple_order(p.path(), 19460);
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("mocks of "), "{first}");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "ended by its handler, not the signal");
+}
+
+#[test]
 fn restart_per_scenario_gives_each_scenario_a_fresh_service() {
     let Some(p) = fixture() else { return };
     let out = harness(

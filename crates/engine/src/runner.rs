@@ -150,28 +150,36 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))
 }
 
-/// Resolves with the signal's name when the run is interrupted.
-pub(crate) async fn interrupted() -> &'static str {
+/// Resolves with the signal's name when the run is interrupted. The handlers are installed when
+/// this is called, not when it is first polled: a signal arriving in between (a `select!` may poll
+/// another branch first) would otherwise meet the default action and end the process unreported.
+/// Call it inside the runtime.
+pub(crate) fn interrupted() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => "SIGINT",
-                    _ = term.recv() => "SIGTERM",
+        let handlers = signal(SignalKind::interrupt()).and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+        async move {
+            match handlers {
+                Ok((mut int, mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => "SIGINT",
+                        _ = term.recv() => "SIGTERM",
+                    }
                 }
+                // Without signal handling the default (exit at once) applies.
+                Err(_) => std::future::pending().await,
             }
-            // Without signal handling the default (exit at once) applies.
-            _ => std::future::pending().await,
         }
     }
     #[cfg(not(unix))]
     {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+        async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
         }
-        "Ctrl-C"
     }
 }
 

@@ -32,6 +32,9 @@ pub fn serve(
     // mocks have their own thread) is still shown.
     let mut arrivals = log.arrivals();
     runtime.block_on(async {
+        // Before anything is printed: whoever reads the header may stop serve at once.
+        let interrupted = crate::runner::interrupted();
+        tokio::pin!(interrupted);
         print(&format!("mocks of {} ({}), until Ctrl-C:\n", case.id, case.versions_label()))?;
         for (n, (id, version)) in case.systems.iter().enumerate() {
             let port = u16::try_from(usize::from(port_base) + n)
@@ -64,8 +67,6 @@ pub fn serve(
             }
         }
         let mut shown = 0;
-        let interrupted = crate::runner::interrupted();
-        tokio::pin!(interrupted);
         loop {
             tokio::select! {
                 _ = &mut interrupted => return Ok(()),
