@@ -8,18 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{FIXTURES_DAY, available, project, within};
-
-/// The service sends its despatch 2 s after the sales order: the scenario is judged long before,
-/// and its late window stays open for the rest of the run (no other scenario runs on the service).
-const FLOW: &str = "description: Fixture service (late) whose despatch comes 2 s after its sales order
-trigger: {system: shopify, event: orders/create, key: .name}
-targets: [netsuite, peoplevox]
-service:
-  command: [python3, services/service.py, late]
-  deliver: {path: /webhooks/orders}
-  settle: 300ms
-";
+use common::{FIXTURES_DAY, available, within};
 
 const SCENARIO: &str = "description: Judged 200 ms after the sales order; held back for its late window
 flow: svc-late
@@ -46,9 +35,7 @@ fn an_interrupted_run_reports_the_service_scenarios_held_for_their_late_window()
         eprintln!("skipped: python3 is not available");
         return;
     }
-    let p = project(&["fixtures/services"]);
-    std::fs::write(p.path().join("flows/svc-late.yaml"), FLOW).unwrap();
-    std::fs::create_dir_all(p.path().join("scenarios/late")).unwrap();
+    let p = common::late_service_project();
     std::fs::write(p.path().join("scenarios/late/last.yaml"), SCENARIO).unwrap();
     // After it in scenario order: a program that runs until the signal. Its argument marks it as
     // this test process's own (other copies of this test on the machine start one too).

@@ -9,16 +9,7 @@
 
 mod common;
 
-use common::{FIXTURES_DAY, available, harness_on, project};
-
-const FLOW: &str = "description: Fixture service (late) whose despatch comes 2 s after its sales order
-trigger: {system: shopify, event: orders/create, key: .name}
-targets: [netsuite, peoplevox]
-service:
-  command: [python3, services/service.py, late]
-  deliver: {path: /webhooks/orders}
-  settle: 300ms
-";
+use common::{FIXTURES_DAY, available, harness_on};
 
 const SCENARIO: &str = "description: Judged 200 ms after the sales order, long before the despatch
 flow: svc-late
@@ -38,9 +29,7 @@ fn traffic_after_the_last_scenario_fails_it_and_takes_back_its_acceptance() {
         eprintln!("skipped: python3 is not available");
         return;
     }
-    let p = project(&["fixtures/services"]);
-    std::fs::write(p.path().join("flows/svc-late.yaml"), FLOW).unwrap();
-    std::fs::create_dir_all(p.path().join("scenarios/late")).unwrap();
+    let p = common::late_service_project();
     std::fs::write(p.path().join("scenarios/late/last.yaml"), SCENARIO).unwrap();
 
     let out = harness_on(
@@ -101,10 +90,8 @@ fn traffic_of_a_scenario_that_comes_while_the_next_runs_fails_it_and_stays_out_o
         eprintln!("skipped: python3 is not available");
         return;
     }
-    let p = project(&["fixtures/services"]);
-    std::fs::write(p.path().join("flows/svc-late.yaml"), FLOW).unwrap();
+    let p = common::late_service_project();
     std::fs::write(p.path().join("mocks/shopify/2025-01/webhooks/second.json"), SECOND_ORDER).unwrap();
-    std::fs::create_dir_all(p.path().join("scenarios/late")).unwrap();
     // Plan order, and one job: the first scenario's despatch comes 2 s after its delivery, while
     // the second one waits out its own.
     std::fs::write(p.path().join("scenarios/late/a-first.yaml"), SCENARIO).unwrap();

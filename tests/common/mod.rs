@@ -98,6 +98,23 @@ pub fn impact_findings(report: &serde_json::Value) -> Vec<(&str, &serde_json::Va
 /// With extra environment variables (`HARNESS_NOW` among them overrides the fixtures' day).
 /// `harness serve scenarios/orders/simple.yaml` in `dir` with mocks from `port_base` on, its
 /// standard output piped (it prints each mock's URL first).
+/// The service fixture in its `late` mode as flow `svc-late` — its despatch comes 2 s after its
+/// sales order, long after its 300 ms settle window — with an empty `scenarios/late/`.
+pub fn late_service_project() -> tempfile::TempDir {
+    const FLOW: &str = "description: Fixture service (late) whose despatch comes 2 s after its sales order
+trigger: {system: shopify, event: orders/create, key: .name}
+targets: [netsuite, peoplevox]
+service:
+  command: [python3, services/service.py, late]
+  deliver: {path: /webhooks/orders}
+  settle: 300ms
+";
+    let p = project(&["fixtures/services"]);
+    std::fs::write(p.path().join("flows/svc-late.yaml"), FLOW).unwrap();
+    std::fs::create_dir_all(p.path().join("scenarios/late")).unwrap();
+    p
+}
+
 pub fn serve_simple_order(dir: &Path, port_base: u16) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["serve", "scenarios/orders/simple.yaml", "--port-base", &port_base.to_string()])
